@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { ForgeError, isForgeError } from '@forgeone/common';
+import { CliExit, printFailure, type CliIo } from './cliIo';
+import { registerRun } from './commands/run';
+
+export const CLI_VERSION = '0.1.0';
+
+/** Every command, in the order `forgeone --help` lists them. */
+const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [registerRun];
+
+/** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('forgeone')
+    .description('ForgeOne: run untrusted WebAssembly under a zero-trust kernel')
+    .version(CLI_VERSION, '-V, --version')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => text.replace(/\n$/, '').split('\n').forEach((line) => io.out(line)),
+      // Commander's own error text is replaced by our one-line form in runCli.
+      writeErr: () => undefined,
+    });
+  for (const register of registrations) register(program, io);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI with `argv` (without `node` and the script) and returns the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CliExit) return error.exitCode;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0; // --help, --version
+      const message = error.message.replace(/^error:\s*/i, '');
+      return printFailure(io, new ForgeError('FORGE_CLI_USAGE', message), 2);
+    }
+    if (isForgeError(error) && error.code === 'FORGE_CLI_USAGE') return printFailure(io, error, 2);
+    return printFailure(io, error, 1);
+  }
+}

@@ -1,0 +1,66 @@
+import { ForgeError, toForgeError, type ForgeErrorCode, type JsonValue } from '@forgeone/common';
+
+/**
+ * Where a command writes. Commands never touch process.stdout or process.exit directly, so the
+ * whole CLI runs in-process in tests and every failure goes through one formatter.
+ */
+export interface CliIo {
+  /** One line of normal output (standard output). */
+  out(line: string): void;
+  /** One line of diagnostics or warnings (standard error). */
+  err(line: string): void;
+  /** True when the user asked for machine-readable output (`--json`). */
+  readonly json: boolean;
+  /** Reads an environment variable (injectable for tests). */
+  env(name: string): string | undefined;
+  /** The directory relative paths resolve against. */
+  readonly cwd: string;
+}
+
+/** The JSON document every `--json` command prints: `{ ok, code, message, ... }`. */
+export function printJson(io: CliIo, body: { ok: boolean; code: string; message: string } & Record<string, unknown>) {
+  io.out(JSON.stringify(body, jsonReplacer));
+}
+
+/** Prints a success: the JSON document with --json, otherwise the given text lines. */
+export function printResult(
+  io: CliIo,
+  result: { code?: string; message: string; lines?: readonly string[]; data?: Record<string, JsonValue | unknown> },
+): void {
+  if (io.json) {
+    printJson(io, { ok: true, code: result.code ?? 'OK', message: result.message, ...(result.data ?? {}) });
+    return;
+  }
+  for (const line of result.lines ?? [result.message]) io.out(line);
+}
+
+/** Prints a failure in the one-line `CODE: message` form (or as JSON), and returns the exit code. */
+export function printFailure(io: CliIo, error: unknown, exitCode = 1): number {
+  const forgeError = toForgeError(error);
+  if (io.json) {
+    printJson(io, { ok: false, code: forgeError.code, message: forgeError.message, details: forgeError.details });
+  } else {
+    io.err(forgeError.toLine());
+  }
+  return exitCode;
+}
+
+/** A usage error: bad flag value, missing argument. Exit code 2. */
+export function usageError(message: string): ForgeError {
+  return new ForgeError('FORGE_CLI_USAGE', message);
+}
+
+/** Thrown by a command to end with a given exit code after it printed its own output. */
+export class CliExit extends Error {
+  constructor(
+    readonly exitCode: number,
+    readonly code: ForgeErrorCode | 'OK' = 'OK',
+  ) {
+    super(`exit ${exitCode}`);
+    this.name = 'CliExit';
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}

@@ -1,0 +1,24 @@
+import { runCli } from './cli';
+import type { CliIo } from './cliIo';
+
+const argv = process.argv.slice(2);
+const io: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  json: argv.includes('--json'),
+  env: (name) => process.env[name],
+  cwd: process.cwd(),
+};
+
+// Last line of defence: whatever escapes becomes one coded line, never a stack trace.
+const crash = (error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`FORGE_INTERNAL: ${message.split('\n')[0]}\n`);
+  process.exit(70);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+runCli(argv, io).then((code) => {
+  process.exitCode = code;
+}, crash);

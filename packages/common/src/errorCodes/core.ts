@@ -1,0 +1,5 @@
+/** Codes raised by @forgeone/core, @forgeone/interface, @forgeone/diagnostics and the apps. */
+export const coreErrorCodes = {
+  FORGE_KERNEL_STATE: 'The kernel is not in a state that allows the operation (not booted, shut down).',
+  FORGE_CLI_USAGE: 'The command line is malformed: unknown command, option or value.',
+} as const;

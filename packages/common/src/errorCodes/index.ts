@@ -1,0 +1,26 @@
+import { commonErrorCodes } from './common';
+import { configErrorCodes } from './config';
+import { coreErrorCodes } from './core';
+import { cryptoErrorCodes } from './crypto';
+import { executionErrorCodes } from './execution';
+import { observerErrorCodes } from './observer';
+import { storageErrorCodes } from './storage';
+import { trustErrorCodes } from './trust';
+
+/**
+ * Every error code ForgeOne can raise, with what it means. Codes are stable API: users and tests
+ * match on them. Each subsystem keeps its own file here; add codes, never rename or reuse one.
+ */
+export const forgeErrorCodes = {
+  ...commonErrorCodes,
+  ...storageErrorCodes,
+  ...cryptoErrorCodes,
+  ...configErrorCodes,
+  ...trustErrorCodes,
+  ...observerErrorCodes,
+  ...executionErrorCodes,
+  ...coreErrorCodes,
+} as const;
+
+/** The closed union of ForgeOne error codes. */
+export type ForgeErrorCode = keyof typeof forgeErrorCodes;

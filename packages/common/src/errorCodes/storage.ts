@@ -1,0 +1,9 @@
+/** Codes raised by storage implementations behind the storage port. */
+export const storageErrorCodes = {
+  FORGE_STORAGE_INVALID: 'A log, namespace, key or value is malformed or over its limit.',
+  FORGE_STORAGE_CONFLICT: 'A record changed since it was read (expected version did not match).',
+  FORGE_STORAGE_CLOSED: 'The store was used after close().',
+  FORGE_STORAGE_IO: 'The underlying store failed to read or write; see the cause.',
+  FORGE_STORAGE_CORRUPT: 'Stored data failed an integrity check.',
+  FORGE_STORAGE_DRIVER_MISSING: 'The storage driver (for example better-sqlite3) is not installed or failed to load.',
+} as const;

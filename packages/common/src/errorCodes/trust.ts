@@ -1,0 +1,4 @@
+/** Codes raised by @forgeone/trust: policies, decisions, audit and redzone. */
+export const trustErrorCodes = {
+  FORGE_POLICY_UNKNOWN_SYSCALL: 'A policy or allow-list names a syscall that does not exist.',
+} as const;

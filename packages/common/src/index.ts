@@ -1,0 +1,46 @@
+export { ForgeError, isForgeError, toForgeError, describeErrorCode } from './forgeError';
+export type { ForgeErrorDetails, ForgeErrorOptions } from './forgeError';
+export { forgeErrorCodes } from './errorCodes/index';
+export type { ForgeErrorCode } from './errorCodes/index';
+export { parseWith } from './parse';
+
+export { IdentityContextSchema, TrustVectorSchema, assuranceLevels } from './identity';
+export type { IdentityContext, IdentityContextInput, TrustVector, AssuranceLevel } from './identity';
+
+export { newId, isId } from './ids';
+export type { Id, ContainerId, TraceId, KernelId } from './ids';
+
+export { systemClock, ManualClock } from './clock';
+export type { Clock } from './clock';
+
+export { KernelEventBus } from './kernelEvents';
+export type { KernelEvents } from './kernelEvents';
+
+export { createLogger, getTracer, withSpan } from './telemetry';
+export type { Logger, LoggerOptions } from './telemetry';
+
+export { decisionActions } from './syscall';
+export type {
+  SyscallArg,
+  SyscallRequest,
+  DecisionAction,
+  DecisionReason,
+  Decision,
+  PolicyDecisionPoint,
+} from './syscall';
+
+export { ExecutionDnaSchema, emptyExecutionDna } from './executionDna';
+export type { ExecutionDNA } from './executionDna';
+
+export { storageLimits } from './storagePort';
+export type {
+  JsonValue,
+  LogEntry,
+  StoredRecord,
+  ReadLogOptions,
+  ListRecordsOptions,
+  PutRecordOptions,
+  StorageOps,
+  StorageTransaction,
+  StoragePort,
+} from './storagePort';

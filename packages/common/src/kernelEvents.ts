@@ -1,0 +1,41 @@
+import { EventEmitter } from 'eventemitter3';
+import type { ContainerId } from './ids';
+import type { Decision, SyscallRequest } from './syscall';
+
+/** Every event a kernel publishes, with its payload. */
+export interface KernelEvents {
+  'container.launched': { containerId: ContainerId; subject: string };
+  'container.exited': { containerId: ContainerId; exitCode: number | null; reason: string };
+  'syscall.decided': { request: SyscallRequest; decision: Decision; enforced: boolean };
+  'container.quarantined': { containerId: ContainerId; reason: string };
+  'policy.reloaded': { version: string };
+  'kernel.shutdown': { reason: string };
+}
+
+type Listener<K extends keyof KernelEvents> = (payload: KernelEvents[K]) => void;
+type EmitterEvents = { [K in keyof KernelEvents]: Listener<K> };
+
+/** A typed event bus for one kernel. Listeners run synchronously, in order of subscription. */
+export class KernelEventBus {
+  readonly #emitter = new EventEmitter<EmitterEvents>();
+
+  /** Subscribes; returns a function that unsubscribes. */
+  on<K extends keyof KernelEvents>(event: K, listener: Listener<K>): () => void {
+    // eventemitter3's generic typing cannot relate K to its listener; the public signature does.
+    (this.#emitter.on as (e: K, l: Listener<K>) => void)(event, listener);
+    return () => (this.#emitter.off as (e: K, l: Listener<K>) => void)(event, listener);
+  }
+
+  emit<K extends keyof KernelEvents>(event: K, payload: KernelEvents[K]): void {
+    (this.#emitter.emit as (e: K, p: KernelEvents[K]) => boolean)(event, payload);
+  }
+
+  /** True when anyone listens to `event`; lets hot paths skip building payloads. */
+  hasListeners(event: keyof KernelEvents): boolean {
+    return this.#emitter.listenerCount(event) > 0;
+  }
+
+  removeAll(): void {
+    this.#emitter.removeAllListeners();
+  }
+}

@@ -1,0 +1,52 @@
+import type { ContainerId } from './ids';
+import type { IdentityContext } from './identity';
+
+/** A value decoded from guest arguments: what policies match on and traces record. */
+export type SyscallArg = string | number | bigint | boolean | null;
+
+/**
+ * One call from a guest into the host, as the gate sees it after decoding its arguments.
+ * `syscall` is `<namespace>.<function>`: `forge.log`, `wasi.fd_write`...
+ */
+export interface SyscallRequest {
+  readonly containerId: ContainerId;
+  readonly identity: IdentityContext;
+  readonly syscall: string;
+  /** Decoded arguments by name (paths, fds, sizes); whole buffers are not included. */
+  readonly args: Readonly<Record<string, SyscallArg>>;
+  /** Wall-clock time of the call, from the kernel's Clock. */
+  readonly time: number;
+  /** Scores of the caller at the time of the call, when the kernel tracks them. */
+  readonly scores?: Readonly<{ trust?: number; anomaly?: number }>;
+}
+
+export const decisionActions = ['allow', 'deny', 'quarantine', 'ask'] as const;
+/** What the policy decision point says about a call. */
+export type DecisionAction = (typeof decisionActions)[number];
+
+/** One reason behind a decision: the part of the policy that decided, and why. */
+export interface DecisionReason {
+  /** The policy (graph node) that produced this reason, or `default` for the closing policy. */
+  readonly policy: string;
+  /** The rule inside the policy, when one matched. */
+  readonly rule?: string;
+  /** Human-readable explanation, e.g. `forge.clock_now is not in the allow-list`. */
+  readonly message: string;
+  /** Scores that took part in the decision (trust, anomaly...). */
+  readonly scores?: Readonly<Record<string, number>>;
+}
+
+/** The answer of a policy decision point, always with its reasons. */
+export interface Decision {
+  readonly action: DecisionAction;
+  readonly reasons: readonly DecisionReason[];
+}
+
+/**
+ * The policy decision point (PDP) the syscall gate asks. Synchronous on purpose: it sits on the
+ * hot path of every guest call, so implementations compile policies ahead and cache decisions.
+ * Waiting (for `ask`) is the enforcer's job, not the PDP's.
+ */
+export interface PolicyDecisionPoint {
+  decide(request: SyscallRequest): Decision;
+}

@@ -1,0 +1,2 @@
+/** Filled by upcoming work; see ARCHITECTURE.md. */
+export const packageName = '@forgeone/execution';

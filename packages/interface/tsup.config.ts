@@ -1,0 +1,3 @@
+import { forgePackage } from '../../tools/tsup.base';
+
+export default forgePackage();
