@@ -1,2 +1,8 @@
-/** Filled by upcoming work; see ARCHITECTURE.md. */
-export const packageName = '@forgeone/config';
+export {
+  RuntimeConfigSchema,
+  LimitsSchema,
+  StorageConfigSchema,
+  parseRuntimeConfig,
+  defaultRuntimeConfig,
+} from './runtimeConfig';
+export type { RuntimeConfig, RuntimeConfigInput, Limits, StorageConfig } from './runtimeConfig';

@@ -1,2 +1,3 @@
-/** Filled by upcoming work; see ARCHITECTURE.md. */
-export const packageName = '@forgeone/core';
+export { Runtime } from './runtime';
+export type { RuntimeDeps, RunModuleOptions, RunReport } from './runtime';
+export { ModuleCache } from './moduleCache';

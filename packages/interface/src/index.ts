@@ -1,2 +1,2 @@
-/** Filled by upcoming work; see ARCHITECTURE.md. */
-export const packageName = '@forgeone/interface';
+export { createKernel } from './createKernel';
+export type { CreateKernelOptions, Kernel } from './createKernel';

@@ -1,2 +1,4 @@
-/** Filled by upcoming work; see ARCHITECTURE.md. */
-export const packageName = '@forgeone/observer';
+export { TraceRecorder } from './traceRecorder';
+export type { TraceRecorderOptions, TraceSummaryRow } from './traceRecorder';
+export type { TraceEvent, MemoryWrite } from './traceEvent';
+export { DnaTracker } from './dnaTracker';

@@ -1,2 +1,2 @@
-/** Filled by upcoming work; see ARCHITECTURE.md. */
-export const packageName = '@forgeone/trust';
+export { AllowListPdp } from './allowListPdp';
+export type { AllowListOptions } from './allowListPdp';

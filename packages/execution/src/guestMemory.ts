@@ -1,0 +1,135 @@
+/**
+ * Thrown when a guest passes a pointer or length outside its memory. The gate turns it into an
+ * errno (EFAULT for WASI, FORGE_EFAULT for forge.*); it never reaches the guest as a host exception.
+ */
+export class GuestFault extends Error {
+  override readonly name = 'GuestFault';
+}
+
+/** Called for every byte range the host writes into guest memory (what replay needs to re-apply). */
+export type MemoryWriteListener = (ptr: number, bytes: Uint8Array) => void;
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/**
+ * A bounds-checked view of one instance's linear memory. Every host write into the guest goes
+ * through here so that it can be recorded for replay; views are refreshed after `memory.grow`.
+ */
+export class GuestMemory {
+  #memory: WebAssembly.Memory | undefined;
+  #buffer: ArrayBuffer = new ArrayBuffer(0);
+  #bytes = new Uint8Array(0);
+  #view = new DataView(this.#buffer);
+  /** Set by the gate while a call records its writes. */
+  onWrite: MemoryWriteListener | undefined;
+
+  /** Binds the instance's exported memory (after instantiation). */
+  bind(memory: WebAssembly.Memory | undefined): void {
+    this.#memory = memory;
+    this.#refresh();
+  }
+
+  get bound(): boolean {
+    return this.#memory !== undefined;
+  }
+
+  /** Current size in bytes. */
+  get size(): number {
+    this.#refresh();
+    return this.#bytes.byteLength;
+  }
+
+  #refresh(): void {
+    const buffer = this.#memory?.buffer;
+    if (buffer === undefined) {
+      this.#bytes = new Uint8Array(0);
+      return;
+    }
+    if (buffer !== this.#buffer || buffer.byteLength !== this.#bytes.byteLength) {
+      this.#buffer = buffer as ArrayBuffer;
+      this.#bytes = new Uint8Array(buffer);
+      this.#view = new DataView(buffer);
+    }
+  }
+
+  #check(ptr: number, len: number): void {
+    this.#refresh();
+    if (!Number.isInteger(ptr) || !Number.isInteger(len) || ptr < 0 || len < 0 || ptr + len > this.#bytes.byteLength) {
+      throw new GuestFault(`guest range [${ptr}, +${len}) is outside memory of ${this.#bytes.byteLength} bytes`);
+    }
+  }
+
+  /** A read-only copy of `len` bytes at `ptr`. */
+  read(ptr: number, len: number): Uint8Array {
+    this.#check(ptr >>> 0, len);
+    return this.#bytes.slice(ptr >>> 0, (ptr >>> 0) + len);
+  }
+
+  /** A live view (no copy) of `len` bytes at `ptr`; valid until the guest runs again. */
+  view(ptr: number, len: number): Uint8Array {
+    this.#check(ptr >>> 0, len);
+    return this.#bytes.subarray(ptr >>> 0, (ptr >>> 0) + len);
+  }
+
+  /** Decodes `len` bytes at `ptr` as strict UTF-8; throws GuestFault on invalid UTF-8. */
+  readString(ptr: number, len: number): string {
+    try {
+      return utf8Decoder.decode(this.view(ptr, len));
+    } catch (error) {
+      if (error instanceof GuestFault) throw error;
+      throw new GuestFault(`guest string at ${ptr >>> 0} is not valid UTF-8`);
+    }
+  }
+
+  readU8(ptr: number): number {
+    this.#check(ptr >>> 0, 1);
+    return this.#bytes[ptr >>> 0]!;
+  }
+
+  readU32(ptr: number): number {
+    this.#check(ptr >>> 0, 4);
+    return this.#view.getUint32(ptr >>> 0, true);
+  }
+
+  readU64(ptr: number): bigint {
+    this.#check(ptr >>> 0, 8);
+    return this.#view.getBigUint64(ptr >>> 0, true);
+  }
+
+  /** Copies `bytes` into guest memory at `ptr` (recorded). */
+  write(ptr: number, bytes: Uint8Array): void {
+    this.#check(ptr >>> 0, bytes.byteLength);
+    this.#bytes.set(bytes, ptr >>> 0);
+    this.onWrite?.(ptr >>> 0, bytes.slice());
+  }
+
+  /** Encodes `text` as UTF-8 and writes it at `ptr` (recorded); returns the byte length. */
+  writeString(ptr: number, text: string): number {
+    const bytes = utf8Encoder.encode(text);
+    this.write(ptr, bytes);
+    return bytes.byteLength;
+  }
+
+  writeU8(ptr: number, value: number): void {
+    this.write(ptr, Uint8Array.of(value & 0xff));
+  }
+
+  writeU16(ptr: number, value: number): void {
+    const bytes = new Uint8Array(2);
+    new DataView(bytes.buffer).setUint16(0, value, true);
+    this.write(ptr, bytes);
+  }
+
+  writeU32(ptr: number, value: number): void {
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setUint32(0, value >>> 0, true);
+    this.write(ptr, bytes);
+  }
+
+  writeU64(ptr: number, value: bigint): void {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
+    this.write(ptr, bytes);
+  }
+}

@@ -1,0 +1,62 @@
+import type { ContainerId, IdentityContext, SyscallArg } from '@forgeone/common';
+import type { GuestMemory } from './guestMemory';
+
+/** A WebAssembly value type of a host function's signature. */
+export type WasmValType = 'i32' | 'i64' | 'f32' | 'f64';
+
+/** A raw argument or result as JavaScript sees it: i64 is a bigint, the rest numbers. */
+export type WasmValue = number | bigint;
+
+/** What a syscall implementation knows about its caller. */
+export interface SyscallContext {
+  readonly containerId: ContainerId;
+  readonly identity: IdentityContext;
+  readonly memory: GuestMemory;
+}
+
+/** One call, as handed to an implementation after the gate allowed it. */
+export interface SyscallInvocation {
+  readonly context: SyscallContext;
+  readonly args: readonly WasmValue[];
+  /** What `decode` returned for these arguments. */
+  readonly decoded: Readonly<Record<string, SyscallArg>>;
+}
+
+/**
+ * One host function a guest can import, WASI and forge.* alike. The gate wraps every definition the
+ * same way (decide, enforce, execute, record, learn); a definition only decodes and executes.
+ * All writes into guest memory must go through `context.memory`, so that replay can re-apply them.
+ */
+export interface SyscallDefinition {
+  /** Import module name: `forge` or `wasi_snapshot_preview1`. */
+  readonly module: string;
+  /** Import field name, e.g. `log` or `fd_write`. */
+  readonly name: string;
+  /** The name policies and traces use, e.g. `forge.log` or `wasi.fd_write`. */
+  readonly syscall: string;
+  readonly params: readonly WasmValType[];
+  /** At most one result in this ABI. */
+  readonly results: readonly WasmValType[];
+  /**
+   * Decodes raw arguments into named values (paths read from memory, fds, sizes) for policy and
+   * trace. Whole buffers are not included. May throw GuestFault.
+   */
+  decode(args: readonly WasmValue[], memory: GuestMemory): Record<string, SyscallArg>;
+  /** Runs the call and returns its raw result (undefined when `results` is empty). May throw GuestFault or GuestExit. */
+  execute(invocation: SyscallInvocation): WasmValue | undefined;
+  /** What the guest gets when the gate refuses the call (an errno such as EACCES). */
+  readonly deniedResult: WasmValue | undefined;
+  /** What the guest gets when a pointer is out of bounds (an errno such as EFAULT). */
+  readonly faultResult: WasmValue | undefined;
+}
+
+/**
+ * Thrown by `proc_exit` (and anything else that ends the guest on purpose) to unwind the guest's
+ * stack. The gate records it and lets it through; the host turns it into an exit code.
+ */
+export class GuestExit extends Error {
+  override readonly name = 'GuestExit';
+  constructor(readonly exitCode: number) {
+    super(`guest exited with code ${exitCode}`);
+  }
+}

@@ -1,0 +1,55 @@
+import {
+  KernelEventBus,
+  newId,
+  systemClock,
+  type Clock,
+  type KernelId,
+  type StoragePort,
+} from '@forgeone/common';
+import { parseRuntimeConfig, type RuntimeConfig, type RuntimeConfigInput } from '@forgeone/config';
+import { Runtime } from '@forgeone/core';
+
+export interface CreateKernelOptions {
+  /** Configuration; validated here, defaults filled in. */
+  readonly config?: RuntimeConfigInput;
+  /** Durable state. Not needed for one-off runs; required by the audit log and traces (later). */
+  readonly store?: StoragePort;
+  readonly clock?: Clock;
+  readonly events?: KernelEventBus;
+}
+
+/** A composed kernel: a value, not global state. Build as many as you like. */
+export interface Kernel {
+  readonly id: KernelId;
+  readonly config: RuntimeConfig;
+  readonly clock: Clock;
+  readonly events: KernelEventBus;
+  readonly runtime: Runtime;
+  readonly store: StoragePort | undefined;
+  /** Stops the kernel and closes the store it was given. Idempotent. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** Composes a kernel from its parts; every part can be replaced. */
+export async function createKernel(options: CreateKernelOptions = {}): Promise<Kernel> {
+  const config = parseRuntimeConfig(options.config ?? {});
+  const clock = options.clock ?? systemClock;
+  const events = options.events ?? new KernelEventBus();
+  const runtime = new Runtime({ clock, events, limits: config.limits, mode: config.mode });
+  let stopped = false;
+  return {
+    id: newId('kernel', clock.now()),
+    config,
+    clock,
+    events,
+    runtime,
+    store: options.store,
+    async shutdown(reason = 'shutdown') {
+      if (stopped) return;
+      stopped = true;
+      events.emit('kernel.shutdown', { reason });
+      await options.store?.close();
+      events.removeAll();
+    },
+  };
+}
