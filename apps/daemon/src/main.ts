@@ -1,1 +1,50 @@
-console.log('forgeoned');
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { createLogger, toForgeError } from '@forgeone/common';
+import { startDaemon } from './daemon';
+
+const logger = createLogger({ name: 'forgeoned' });
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+const program = new Command('forgeoned')
+  .description('ForgeOne reference daemon: a kernel behind the /v1 HTTP API')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port to listen on (0 picks a free one)', port, 7460)
+  .option('--data-dir <dir>', 'directory for durable state (SQLite); memory only when omitted')
+  .exitOverride()
+  .configureOutput({ writeErr: () => undefined });
+
+async function main(): Promise<void> {
+  let flags: { host: string; port: number; dataDir?: string };
+  try {
+    flags = program.parse(process.argv).opts();
+  } catch (error) {
+    if (error instanceof CommanderError && error.exitCode === 0) return;
+    process.stderr.write(`FORGE_CLI_USAGE: ${(error as Error).message.replace(/^error:\s*/i, '')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const daemon = await startDaemon({ ...flags, logger });
+  // The address on stdout lets supervisors and tests find a daemon started with --port 0.
+  process.stdout.write(`forgeoned listening on ${daemon.address}\n`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      daemon.stop(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`${toForgeError(error).toLine()}\n`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${toForgeError(error).toLine()}\n`);
+  process.exit(1);
+});

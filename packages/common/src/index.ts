@@ -44,3 +44,8 @@ export type {
   StorageTransaction,
   StoragePort,
 } from './storagePort';
+
+export { MemoryStore } from './memoryStore';
+export type { MemoryStoreOptions } from './memoryStore';
+export { SqliteStore } from './sqliteStore';
+export type { SqliteStoreOptions, SqliteDurability } from './sqliteStore';

@@ -1,2 +1,2 @@
-/** Filled by upcoming work; see ARCHITECTURE.md. */
-export const packageName = '@forgeone/diagnostics';
+export { runSelfTest } from './selfTest';
+export type { SelfTestCheck, SelfTestReport, SelfTestOptions } from './selfTest';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ForgeError } from '@forgeone/common';
+import type wabtFactory from 'wabt';
 
 export type ModuleFormat = 'wasm' | 'wat';
 
@@ -28,7 +29,7 @@ export function detectFormat(bytes: Uint8Array): ModuleFormat {
   return WASM_MAGIC.every((b, i) => bytes[i] === b) ? 'wasm' : 'wat';
 }
 
-type Wabt = Awaited<ReturnType<typeof import('wabt')>>;
+type Wabt = Awaited<ReturnType<typeof wabtFactory>>;
 let wabtLoading: Promise<Wabt> | undefined;
 
 /** Translates WebAssembly text to binary (wabt, loaded on first use). */

@@ -7,7 +7,7 @@ import { enforcementModes, type EnforcementMode } from '@forgeone/execution';
 import { createKernel } from '@forgeone/interface';
 import { AllowListPdp } from '@forgeone/trust';
 import type { RunReport } from '@forgeone/core';
-import { CliExit, printJson, usageError, type CliIo } from '../cliIo';
+import { CliExit, printJson, type CliIo } from '../cliIo';
 
 interface RunFlags {
   allow: string[];

@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ForgeError, MemoryStore, SqliteStore, createLogger, type Logger, type StoragePort } from '@forgeone/common';
+import { createApiServer, createKernel, type Kernel } from '@forgeone/interface';
+
+export interface DaemonOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Directory for durable state (SQLite). Without it, state lives in memory and is lost on exit. */
+  readonly dataDir?: string;
+  readonly logger?: Logger;
+}
+
+export interface RunningDaemon {
+  readonly kernel: Kernel;
+  /** `http://host:port` the API listens on. */
+  readonly address: string;
+  /** Stops accepting requests, then shuts the kernel and its store down. Idempotent. */
+  stop(reason: string): Promise<void>;
+}
+
+/** Composes a kernel with its store and serves the API. The daemon's whole job; main.ts only parses flags. */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const logger = options.logger ?? createLogger({ name: 'forgeoned' });
+  let store: StoragePort;
+  if (options.dataDir) {
+    const dir = resolve(options.dataDir);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new ForgeError('FORGE_STORAGE_IO', `cannot create data directory ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    store = await SqliteStore.open(join(dir, 'forgeone.db'));
+  } else {
+    store = new MemoryStore();
+  }
+  const kernel = await createKernel({ store });
+  const app = createApiServer({ kernel });
+  let address: string;
+  try {
+    address = await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    await kernel.shutdown('listen failed');
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ForgeError('FORGE_INVALID_INPUT', `cannot listen on ${options.host}:${options.port} (${code ?? 'error'})`, { cause: error });
+  }
+  logger.info({ address, kernel: kernel.id, store: store.kind }, 'forgeoned listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    kernel,
+    address,
+    stop(reason) {
+      stopping ??= (async () => {
+        logger.info({ reason }, 'forgeoned stopping');
+        await app.close();
+        await kernel.shutdown(reason);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// @ts-check
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '**/coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@forgeone/*/src', '@forgeone/*/src/*', '@forgeone/*/dist/*'],
+              message: 'Import a sibling package by its name only (its public index).',
+            },
+            {
+              group: ['../../*/src', '../../*/src/*', '../../../packages/*', '../../../apps/*'],
+              message: 'Never reach into another package by relative path; depend on it with workspace:*.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/__tests__/**', 'tests/**', '**/bench/**'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);

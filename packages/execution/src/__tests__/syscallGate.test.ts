@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import {
+  IdentityContextSchema,
+  KernelEventBus,
+  ManualClock,
+  type ContainerId,
+  type Decision,
+  type PolicyDecisionPoint,
+} from '@forgeone/common';
+import { DnaTracker, TraceRecorder } from '@forgeone/observer';
+import {
+  ForgeErrno,
+  GuestExit,
+  GuestMemory,
+  SyscallGate,
+  compileModule,
+  forgeSyscalls,
+  runInstance,
+  type EnforcementMode,
+  type SyscallDefinition,
+} from '../index';
+
+const allowOnly = (...names: string[]): PolicyDecisionPoint => ({
+  decide: (req): Decision =>
+    names.includes(req.syscall)
+      ? { action: 'allow', reasons: [{ policy: 'test', rule: req.syscall, message: 'listed' }] }
+      : { action: 'deny', reasons: [{ policy: 'default', message: 'not listed' }] },
+});
+
+/** Compiles WAT, wires forge.* through a fresh gate, runs `_start`. */
+async function run(wat: string, pdp: PolicyDecisionPoint, mode: EnforcementMode = 'enforce', extra: SyscallDefinition[] = []) {
+  const clock = new ManualClock(1_700_000_000_000);
+  const memory = new GuestMemory();
+  const recorder = new TraceRecorder();
+  const dna = new DnaTracker('ctr_test');
+  const events = new KernelEventBus();
+  const decided: string[] = [];
+  events.on('syscall.decided', (e) => decided.push(`${e.request.syscall}:${e.decision.action}:${e.enforced}`));
+  const logs: string[] = [];
+  const gate = new SyscallGate({
+    pdp,
+    context: { containerId: 'ctr_test' as ContainerId, identity: IdentityContextSchema.parse({ subject: 't' }), memory },
+    recorder,
+    dna,
+    clock,
+    mode,
+    events,
+  });
+  const definitions = [...forgeSyscalls({ clock, onLog: (m) => logs.push(m), random: (b) => b.fill(7) }), ...extra];
+  const compiled = await compileModule(new TextEncoder().encode(wat), { format: 'wat' });
+  const outcome = runInstance({ compiled, imports: gate.imports(definitions), memory });
+  return { outcome, logs, trace: recorder.events(), dna: dna.snapshot(), decided, memory };
+}
+
+const LOG_AND_CLOCK = `(module
+  (import "forge" "log" (func $log (param i32 i32) (result i32)))
+  (import "forge" "clock_now" (func $now (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $r (export "r") (mut i32) (i32.const -1))
+  (data (i32.const 0) "hi")
+  (func (export "_start")
+    (drop (call $log (i32.const 0) (i32.const 2)))
+    (global.set $r (call $now (i32.const 64)))))`;
+
+describe('SyscallGate', () => {
+  it('runs allowed calls, records them with decision and reasons, and learns DNA', async () => {
+    const { outcome, logs, trace, dna, decided } = await run(LOG_AND_CLOCK, allowOnly('forge.log', 'forge.clock_now'));
+    expect(outcome.status).toBe('returned');
+    expect(logs).toEqual(['hi']);
+    expect(trace.map((e) => [e.seq, e.syscall, e.action, e.executed, e.result])).toEqual([
+      [1, 'forge.log', 'allow', true, 0],
+      [2, 'forge.clock_now', 'allow', true, 0],
+    ]);
+    expect(trace[0]!.args).toEqual({ len: 2 });
+    expect(trace[0]!.reasons[0]).toMatchObject({ policy: 'test', rule: 'forge.log' });
+    // The clock write into guest memory is recorded for replay: 1_700_000_000_000 ms in ns, little endian.
+    const write = trace[1]!.writes?.[0];
+    expect(write?.ptr).toBe(64);
+    expect(Buffer.from(write!.bytes, 'base64').readBigUInt64LE()).toBe(1_700_000_000_000n * 1_000_000n);
+    expect(dna).toMatchObject({ totalCalls: 2, deniedCalls: 0, transitions: { 'forge.log>forge.clock_now': 1 } });
+    expect(decided).toEqual(['forge.log:allow:false', 'forge.clock_now:allow:false']);
+  });
+
+  it('denies in enforce mode: the guest gets DENIED and nothing is executed or written', async () => {
+    const { trace, memory, dna } = await run(LOG_AND_CLOCK, allowOnly('forge.log'));
+    const clockCall = trace[1]!;
+    expect(clockCall).toMatchObject({ syscall: 'forge.clock_now', action: 'deny', executed: false, result: ForgeErrno.DENIED });
+    expect(clockCall.writes).toBeUndefined();
+    expect(memory.readU64(64)).toBe(0n);
+    expect(dna.deniedCalls).toBe(1);
+  });
+
+  it('audit mode decides and records but lets the call run', async () => {
+    const { trace, memory, decided } = await run(LOG_AND_CLOCK, allowOnly('forge.log'), 'audit');
+    expect(trace[1]).toMatchObject({ action: 'deny', executed: true, result: 0 });
+    expect(trace[1]!.reasons[0]?.message).toBe('not listed');
+    expect(memory.readU64(64)).not.toBe(0n);
+    expect(decided[1]).toBe('forge.clock_now:deny:false');
+  });
+
+  it('permissive mode runs everything and keeps reasons only for refusals', async () => {
+    const { trace } = await run(LOG_AND_CLOCK, allowOnly('forge.log'), 'permissive');
+    expect(trace[0]).toMatchObject({ action: 'allow', executed: true, reasons: [] });
+    expect(trace[1]).toMatchObject({ action: 'deny', executed: true });
+    expect(trace[1]!.reasons).toHaveLength(1);
+  });
+
+  it('turns a hostile pointer into FAULT for the guest, never a host exception', async () => {
+    const wat = `(module
+      (import "forge" "log" (func $log (param i32 i32) (result i32)))
+      (import "forge" "clock_now" (func $now (param i32) (result i32)))
+      (import "forge" "random_bytes" (func $rand (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (global (export "a") (mut i32) (i32.const -1))
+      (global (export "b") (mut i32) (i32.const -1))
+      (global (export "c") (mut i32) (i32.const -1))
+      (func (export "_start")
+        (global.set 0 (call $log (i32.const 65530) (i32.const 100)))
+        (global.set 1 (call $now (i32.const -4)))
+        (global.set 2 (call $rand (i32.const 65535) (i32.const 2)))))`;
+    const { outcome, trace } = await run(wat, allowOnly('forge.log', 'forge.clock_now', 'forge.random_bytes'));
+    expect(outcome.status).toBe('returned');
+    expect(trace.map((e) => [e.syscall, e.result, e.outcome])).toEqual([
+      ['forge.log', ForgeErrno.FAULT, 'fault'],
+      ['forge.clock_now', ForgeErrno.FAULT, 'fault'],
+      ['forge.random_bytes', ForgeErrno.FAULT, 'fault'],
+    ]);
+  });
+
+  it('rejects bad UTF-8 and oversized requests with errno values', async () => {
+    const wat = `(module
+      (import "forge" "log" (func $log (param i32 i32) (result i32)))
+      (import "forge" "random_bytes" (func $rand (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "\\ff\\fe")
+      (func (export "_start")
+        (drop (call $log (i32.const 0) (i32.const 2)))
+        (drop (call $rand (i32.const 0) (i32.const 1000000)))))`;
+    const { trace, logs } = await run(wat, allowOnly('forge.log', 'forge.random_bytes'));
+    expect(logs).toEqual([]);
+    expect(trace.map((e) => e.result)).toEqual([ForgeErrno.INVALID, ForgeErrno.TOO_LARGE]);
+  });
+
+  it('records a guest exit and refuses to let the guest continue after it', async () => {
+    const exitCall: SyscallDefinition = {
+      module: 'forge',
+      name: 'exit',
+      syscall: 'forge.exit',
+      params: ['i32'],
+      results: [],
+      decode: ([code]) => ({ code: Number(code) }),
+      execute: ({ args: [code] }) => {
+        throw new GuestExit(Number(code));
+      },
+      deniedResult: undefined,
+      faultResult: undefined,
+    };
+    const wat = `(module
+      (import "forge" "exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (call $exit (i32.const 3)) unreachable))`;
+    const { outcome, trace } = await run(wat, allowOnly('forge.exit'), 'enforce', [exitCall]);
+    expect(outcome).toEqual({ status: 'exited', exitCode: 3 });
+    expect(trace[0]).toMatchObject({ syscall: 'forge.exit', outcome: 'exit', result: 3 });
+  });
+
+  it('refuses two definitions for the same import', () => {
+    const clock = new ManualClock();
+    const gate = new SyscallGate({
+      pdp: allowOnly(),
+      context: { containerId: 'ctr_x' as ContainerId, identity: IdentityContextSchema.parse({ subject: 't' }), memory: new GuestMemory() },
+      recorder: new TraceRecorder(),
+      dna: new DnaTracker('ctr_x'),
+      clock,
+    });
+    const defs = forgeSyscalls({ clock, onLog: () => undefined });
+    expect(() => gate.imports([...defs, defs[0]!])).toThrow(/two definitions/);
+  });
+});

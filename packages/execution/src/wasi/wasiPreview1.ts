@@ -1,0 +1,82 @@
+import type { SyscallDefinition } from '../syscallDefinition';
+import { DIRECTORY_RIGHTS, FILE_RIGHTS, STDIN_RIGHTS, STDOUT_RIGHTS } from './wasiConstants';
+import { fdCalls } from './wasiFdCalls';
+import { checkWasiOptions, type WasiOptions, type WasiPreopen } from './wasiOptions';
+import { pathCalls } from './wasiPathCalls';
+import { processCalls } from './wasiProcessCalls';
+import { WasiState } from './wasiState';
+import { createHostFileSystem } from './vfs/hostFileSystem';
+import { createMemoryFileSystem } from './vfs/memoryFileSystem';
+import type { VirtualFileSystem } from './vfs/virtualFileSystem';
+
+/** One guest's WASI preview1 world, as syscall definitions for the gate plus its captured output. */
+export interface WasiPreview1 {
+  /** Every wasi_snapshot_preview1 function (46), each one SyscallDefinition named `wasi.<name>`. */
+  readonly definitions: readonly SyscallDefinition[];
+  /** What the guest wrote to stdout so far. */
+  stdout(): Uint8Array;
+  /** What the guest wrote to stderr so far. */
+  stderr(): Uint8Array;
+  /** Open descriptors, stdio and preopens included. */
+  openFdCount(): number;
+  /** Closes every descriptor (and the host handles behind them); call when the guest is done. */
+  close(): void;
+}
+
+function fileSystemOf(preopen: WasiPreopen, state: WasiState): VirtualFileSystem {
+  switch (preopen.kind) {
+    case 'host':
+      return createHostFileSystem(preopen.hostPath, { readOnly: preopen.readOnly ?? false });
+    case 'memory':
+      return createMemoryFileSystem({
+        ...(preopen.files === undefined ? {} : { files: preopen.files }),
+        readOnly: preopen.readOnly ?? false,
+        maxBytes: state.limits.maxMemoryFsBytes,
+        maxNodes: state.limits.maxMemoryFsNodes,
+        now: () => state.realtimeNs(),
+      });
+    case 'fs':
+      return preopen.fileSystem;
+  }
+}
+
+/**
+ * Builds WASI preview1 for one guest over capability-scoped file systems: stdio on 0-2, then each
+ * preopen in order from 3. Nothing is reachable but what `options` grants. Refused calls (the
+ * gate's `deniedResult`) get ERRNO_NOTCAPABLE (76); bad pointers get EFAULT (21).
+ */
+export function createWasiPreview1(options: WasiOptions = {}): WasiPreview1 {
+  const limits = checkWasiOptions(options);
+  const state = new WasiState(options, limits);
+  const { fds } = state;
+  fds.insert({ kind: 'stdio', stream: 0, flags: 0, rightsBase: STDIN_RIGHTS, rightsInheriting: 0n });
+  fds.insert({ kind: 'stdio', stream: 1, flags: 0, rightsBase: STDOUT_RIGHTS, rightsInheriting: 0n });
+  fds.insert({ kind: 'stdio', stream: 2, flags: 0, rightsBase: STDOUT_RIGHTS, rightsInheriting: 0n });
+  try {
+    for (const preopen of options.preopens ?? []) {
+      const dir = fileSystemOf(preopen, state).root();
+      fds.insert({
+        kind: 'dir',
+        dir,
+        guestPath: preopen.guestPath,
+        depth: 0,
+        preopenName: preopen.guestPath,
+        listing: undefined,
+        flags: 0,
+        rightsBase: DIRECTORY_RIGHTS,
+        rightsInheriting: DIRECTORY_RIGHTS | FILE_RIGHTS,
+      });
+    }
+  } catch (error) {
+    state.closeAll();
+    throw error;
+  }
+  const definitions = [...processCalls(state), ...fdCalls(state), ...pathCalls(state)];
+  return {
+    definitions,
+    stdout: () => state.stdout.bytes(),
+    stderr: () => state.stderr.bytes(),
+    openFdCount: () => fds.size,
+    close: () => state.closeAll(),
+  };
+}

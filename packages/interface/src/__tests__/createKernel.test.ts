@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ForgeError, type StoragePort } from '@forgeone/common';
+import { createKernel } from '../index';
+
+describe('createKernel', () => {
+  it('composes a kernel with defaults that runs a module', async () => {
+    const kernel = await createKernel();
+    expect(kernel.config.mode).toBe('enforce');
+    expect(kernel.id).toMatch(/^krn_/);
+    const report = await kernel.runtime.runModule({
+      source: new TextEncoder().encode('(module (func (export "_start")))'),
+      name: 'empty.wat',
+      pdp: { decide: () => ({ action: 'deny', reasons: [] }) },
+    });
+    expect(report.outcome.status).toBe('returned');
+    await kernel.shutdown();
+  });
+
+  it('gives each kernel its own state', async () => {
+    const a = await createKernel();
+    const b = await createKernel();
+    expect(a.id).not.toBe(b.id);
+    expect(a.events).not.toBe(b.events);
+  });
+
+  it('refuses an invalid configuration with a coded error', async () => {
+    await expect(createKernel({ config: { mode: 'yolo' as 'audit' } })).rejects.toBeInstanceOf(ForgeError);
+  });
+
+  it('closes the store it was given on shutdown, once', async () => {
+    let closed = 0;
+    const store = { kind: 'fake', close: async () => void (closed += 1) } as unknown as StoragePort;
+    const kernel = await createKernel({ store });
+    const events: string[] = [];
+    kernel.events.on('kernel.shutdown', (e) => events.push(e.reason));
+    await kernel.shutdown('test');
+    await kernel.shutdown('again');
+    expect(closed).toBe(1);
+    expect(events).toEqual(['test']);
+  });
+});
