@@ -73,3 +73,4 @@ export type { PackageCheckName, ValidationCheck, ValidationResult, VerifyPackage
 export { recordInstalled, installedVersion } from './installedPackages';
 export { inspectPackage } from './packageInspector';
 export type { PackageSummary } from './packageInspector';
+export { readPackageFile, writePackageFile, readRootFile, writeRootFile } from './forgeFiles';

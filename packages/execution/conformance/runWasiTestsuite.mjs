@@ -7,6 +7,7 @@
 // tests/{rust,c,assemblyscript}/testsuite/wasm32-wasip1/*.wasm runs in its own worker thread with the
 // args, env and exit code, stdout and stderr expectations of its `.json`; a `root` (or `dirs`) is
 // preopened read-write from a temporary copy, so the checkout is never changed.
+// Each test runs through the syscall gate (an allow-all PDP, traced) exactly as a container would.
 // It imports the built `@forgeone/execution` (run `pnpm run build` first).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -94,30 +95,14 @@ function specOf(dir, name) {
   return spec;
 }
 
-/**
- * Builds the guest's imports from the WASI definitions. Until the syscall gate is wired in, each
- * definition is bound directly: decode, then execute, with GuestFault turned into its faultResult.
- */
-function bindImports(definitions, memory, context) {
-  const imports = {};
-  for (const definition of definitions) {
-    imports[definition.module] ??= {};
-    imports[definition.module][definition.name] = (...args) => {
-      try {
-        const decoded = definition.decode(args, memory);
-        return definition.execute({ context, args, decoded });
-      } catch (error) {
-        if (error?.name === 'GuestFault') return definition.faultResult;
-        throw error;
-      }
-    };
-  }
-  return imports;
-}
+/** Every call is allowed: the suite measures WASI behaviour, the gate still decides, records and learns. */
+const allowAll = { decide: () => ({ action: 'allow', reasons: [{ policy: 'wasi-testsuite', message: 'allow all' }] }) };
 
 async function runOne({ dir, name }) {
   const execution = await import(process.env.FORGEONE_EXECUTION_MODULE ?? '@forgeone/execution');
-  const { createWasiPreview1, GuestMemory } = execution;
+  const { createWasiPreview1, GuestMemory, SyscallGate, compileModule, runInstance } = execution;
+  const { TraceRecorder, DnaTracker } = await import('@forgeone/observer');
+  const { systemClock } = await import('@forgeone/common');
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'forgeone-wasi-testsuite-'));
   let wasi;
   try {
@@ -131,28 +116,25 @@ async function runOne({ dir, name }) {
     if (typeof spec.root === 'string') copy(spec.root, '/');
     for (const relative of spec.dirs ?? []) copy(relative, relative);
     wasi = createWasiPreview1({ args: [name, ...(spec.args ?? [])], env: spec.env ?? {}, preopens });
-    const module = new WebAssembly.Module(fs.readFileSync(path.join(dir, name)));
     const memory = new GuestMemory();
-    const context = { containerId: 'ctr_wasi_testsuite', identity: { subject: 'wasi-testsuite' }, memory };
-    const instance = new WebAssembly.Instance(module, bindImports(wasi.definitions, memory, context));
-    memory.bind(instance.exports.memory);
-    let exitCode = 0;
-    let trap;
-    try {
-      instance.exports._start();
-    } catch (error) {
-      if (error?.name === 'GuestExit') exitCode = error.exitCode;
-      else {
-        trap = error;
-        exitCode = 134;
-      }
-    }
+    const containerId = 'ctr_wasi_testsuite';
+    const gate = new SyscallGate({
+      pdp: allowAll,
+      context: { containerId, identity: { subject: 'wasi-testsuite', tenant: 'default', roles: [], attributes: {}, assurance: 'none' }, memory },
+      recorder: new TraceRecorder({ capacity: 4096 }),
+      dna: new DnaTracker(containerId),
+      clock: systemClock,
+    });
+    const compiled = await compileModule(fs.readFileSync(path.join(dir, name)), { format: 'wasm', name });
+    const outcome = runInstance({ compiled, imports: gate.imports(wasi.definitions), memory });
+    const exitCode = outcome.exitCode ?? 134;
+    const trap = outcome.status === 'trapped' ? outcome.error : undefined;
     const stdout = new TextDecoder().decode(wasi.stdout());
     const stderr = new TextDecoder().decode(wasi.stderr());
     const expectedExit = spec.exit_code ?? 0;
     const tail = (text) => JSON.stringify(text.trim().split('\n').slice(-2).join(' | ').slice(-300));
     if (exitCode !== expectedExit) {
-      const why = trap === undefined ? '' : ` (${trap.name}: ${trap.message})`;
+      const why = trap === undefined ? '' : ` (${trap.code}: ${trap.message})`;
       return { ok: false, reason: `exit code ${exitCode}, expected ${expectedExit}${why}; stderr ${tail(stderr)}` };
     }
     // Like the reference runner, expected output is compared with the start of what was written.

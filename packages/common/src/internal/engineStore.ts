@@ -117,7 +117,9 @@ class EngineOps {
 
   append(log: unknown, data: unknown): { firstSeq: number; lastSeq: number } {
     const name = checkName('log', log);
-    const json = checkAppendBatch(data).map((entry, i) => serializeValue(`entry ${i} of the append to log ${name}`, entry));
+    const json = checkAppendBatch(data).map((entry, i) =>
+      serializeValue(entry, () => `entry ${i} of the append to log ${name}`),
+    );
     const now = this.#clock.now();
     if (!Number.isFinite(now)) {
       throw new ForgeError('FORGE_INTERNAL', `the store's clock returned ${now}; a Clock must return finite ms since the epoch`);
@@ -155,7 +157,7 @@ class EngineOps {
     const ns = checkName('namespace', namespace);
     const k = checkKey(key);
     const expected = checkExpectedVersion(checkOptions<PutRecordOptions>('putRecord', options).expectedVersion);
-    const json = serializeValue(`value of record ${JSON.stringify(k)} in namespace ${ns}`, value);
+    const json = serializeValue(value, () => `value of record ${JSON.stringify(k)} in namespace ${ns}`);
     const outcome = this.#call('putRecord', (engine) => engine.putRecord(ns, k, json, expected));
     if (outcome.ok) return outcome.version;
     const current = outcome.current === 0 ? 'it does not exist' : `it is at version ${outcome.current}`;

@@ -63,89 +63,111 @@ export function checkKeyBound(option: 'prefix' | 'after', value: unknown): strin
   return checkText(`listRecords option ${option}`, value, option === 'prefix');
 }
 
-function pathTo(parent: string, key: string | number): string {
-  if (typeof key === 'number') return `${parent}[${key}]`;
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+/** Where in a value a problem is, from the problem up to the root (built only on failure). */
+interface Problem {
+  readonly problem: string;
+  readonly segments: (string | number)[];
 }
 
-/** Finds the first part of `root` that would not survive a JSON round trip unchanged. */
-function findNonJson(root: unknown): { path: string; problem: string } | undefined {
-  const ancestors = new Set<object>();
-  const visit = (value: unknown, path: string): { path: string; problem: string } | undefined => {
-    switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        return undefined;
-      case 'number':
-        return Number.isFinite(value) ? undefined : { path, problem: `is ${value}; only finite numbers are JSON` };
-      case 'undefined':
-        return { path, problem: 'is undefined; use null or leave the property out' };
-      case 'bigint':
-        return { path, problem: `is a bigint (${value}n); store it as a string or a number` };
-      case 'function':
-        return { path, problem: 'is a function' };
-      case 'symbol':
-        return { path, problem: 'is a symbol' };
-      default:
-        break;
-    }
-    if (value === null) return undefined;
-    const object = value as object;
-    if (ancestors.has(object)) return { path, problem: 'refers back to itself (a cycle)' };
-    ancestors.add(object);
-    try {
-      if (Array.isArray(object)) {
-        for (let i = 0; i < object.length; i += 1) {
-          if (!(i in object)) return { path: pathTo(path, i), problem: 'is a hole in a sparse array' };
-          const found = visit(object[i], pathTo(path, i));
-          if (found) return found;
+function formatPath(segments: readonly (string | number)[]): string {
+  let path = '$';
+  for (let i = segments.length - 1; i >= 0; i -= 1) {
+    const key = segments[i]!;
+    if (typeof key === 'number') path += `[${key}]`;
+    else path += /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  }
+  return path;
+}
+
+function problemOf(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'object':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : `is ${value}; only finite numbers are JSON`;
+    case 'undefined':
+      return 'is undefined; use null or leave the property out';
+    case 'bigint':
+      return `is a bigint (${value}n); store it as a string or a number`;
+    case 'function':
+      return 'is a function';
+    default:
+      return 'is a symbol';
+  }
+}
+
+/** Finds the first part of `value` that would not survive a JSON round trip unchanged. */
+function findNonJson(value: unknown, ancestors: Set<object>): Problem | undefined {
+  const scalar = problemOf(value);
+  if (scalar !== undefined) return { problem: scalar, segments: [] };
+  if (value === null || typeof value !== 'object') return undefined;
+  if (ancestors.has(value)) return { problem: 'refers back to itself (a cycle)', segments: [] };
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i += 1) {
+        if (!(i in value)) return { problem: 'is a hole in a sparse array', segments: [i] };
+        const found = findNonJson(value[i], ancestors);
+        if (found) {
+          found.segments.push(i);
+          return found;
         }
-        return undefined;
-      }
-      const proto: unknown = Object.getPrototypeOf(object);
-      if (proto !== Object.prototype && proto !== null) {
-        const name = (object.constructor as { name?: unknown } | undefined)?.name;
-        return {
-          path,
-          problem: `is a ${typeof name === 'string' && name ? name : 'class instance'}; only plain objects and arrays are JSON`,
-        };
-      }
-      if (Object.getOwnPropertySymbols(object).length > 0) return { path, problem: 'has symbol keys' };
-      for (const [key, child] of Object.entries(object)) {
-        const found = visit(child, pathTo(path, key));
-        if (found) return found;
       }
       return undefined;
-    } finally {
-      ancestors.delete(object);
     }
-  };
-  return visit(root, '$');
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (value.constructor as { name?: unknown } | undefined)?.name;
+      const what = typeof name === 'string' && name ? name : 'class instance';
+      return { problem: `is a ${what}; only plain objects and arrays are JSON`, segments: [] };
+    }
+    if (Object.getOwnPropertySymbols(value).length > 0) return { problem: 'has symbol keys', segments: [] };
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const found = findNonJson(record[key], ancestors);
+      if (found) {
+        found.segments.push(key);
+        return found;
+      }
+    }
+    return undefined;
+  } finally {
+    ancestors.delete(value);
+  }
 }
 
 /**
  * Serializes a value for storage. Rejects anything JSON would drop or change (NaN, Infinity,
  * undefined, functions, bigint, class instances, cycles, sparse arrays) and anything over
- * `storageLimits.maxValueBytes`. `-0` is stored as `0`, as JSON has no negative zero.
+ * `storageLimits.maxValueBytes`; `describe()` names the value in the error. `-0` is stored as `0`,
+ * as JSON has no negative zero.
  */
-export function serializeValue(what: string, value: unknown): string {
-  const found = findNonJson(value);
-  if (found) throw invalid(`${what} is not JSON: ${found.path} ${found.problem}`, { path: found.path });
+export function serializeValue(value: unknown, describe: () => string): string {
+  const found = findNonJson(value, new Set());
+  if (found) {
+    const path = formatPath(found.segments);
+    throw invalid(`${describe()} is not JSON: ${path} ${found.problem}`, { path });
+  }
   let json: string;
   try {
     json = JSON.stringify(value);
   } catch (err) {
     // Only reachable for pathological nesting depth (the engine's stack runs out).
-    throw new ForgeError('FORGE_STORAGE_INVALID', `${what} cannot be serialized: ${(err as Error).message}`, {
+    throw new ForgeError('FORGE_STORAGE_INVALID', `${describe()} cannot be serialized: ${(err as Error).message}`, {
       cause: err,
     });
   }
-  const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes > storageLimits.maxValueBytes) {
-    throw invalid(
-      `${what} is ${bytes} bytes as JSON; the limit is ${storageLimits.maxValueBytes}. Store large data as a blob and keep its digest`,
-      { bytes },
-    );
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so a short string cannot be over the limit: skip counting.
+  if (json.length * 3 > storageLimits.maxValueBytes) {
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > storageLimits.maxValueBytes) {
+      throw invalid(
+        `${describe()} is ${bytes} bytes as JSON; the limit is ${storageLimits.maxValueBytes}. Store large data as a blob and keep its digest`,
+        { bytes },
+      );
+    }
   }
   return json;
 }
