@@ -52,6 +52,10 @@ const probe = spawnSync(
   { cwd: join(root, 'packages', 'common'), env, encoding: 'utf8' },
 );
 if (probe.status !== 0) {
-  const why = (probe.stderr || '').trim().split('\n').find((l) => l.includes('Error')) ?? 'unknown';
+  const why =
+    (probe.stderr || '')
+      .trim()
+      .split('\n')
+      .find((l) => l.includes('Error')) ?? 'unknown';
   fail('FORGE_BOOTSTRAP_SQLITE', `better-sqlite3 did not load (${why}); see CONTRIBUTING.md#native-builds`);
 }

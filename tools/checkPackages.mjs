@@ -64,4 +64,6 @@ if (failed > 0) {
   console.error(`FORGE_PACKAGE_CHECK: ${failed} package(s) failed publint/attw`);
   process.exit(1);
 }
-console.log(`${results.length} packages pass publint --strict${targets.some((t) => t.typed) ? ' and attw --pack' : ''}`);
+console.log(
+  `${results.length} packages pass publint --strict${targets.some((t) => t.typed) ? ' and attw --pack' : ''}`,
+);

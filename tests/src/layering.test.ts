@@ -9,15 +9,22 @@ import { repoRoot } from './support/cli';
 function cruise(files: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'forgeone-layers-'));
   copyFileSync(join(repoRoot, '.dependency-cruiser.cjs'), join(dir, '.dependency-cruiser.cjs'));
-  writeFileSync(join(dir, 'tsconfig.base.json'), '{"compilerOptions":{"module":"ESNext","moduleResolution":"Bundler"}}');
+  writeFileSync(
+    join(dir, 'tsconfig.base.json'),
+    '{"compilerOptions":{"module":"ESNext","moduleResolution":"Bundler"}}',
+  );
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(dir, dirname(path)), { recursive: true });
     writeFileSync(join(dir, path), content);
   }
-  const result = spawnSync(join(repoRoot, 'node_modules/.bin/depcruise'), ['packages', '--config', '.dependency-cruiser.cjs'], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    join(repoRoot, 'node_modules/.bin/depcruise'),
+    ['packages', '--config', '.dependency-cruiser.cjs'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  );
   return { code: result.status, output: result.stdout + result.stderr };
 }
 
@@ -32,7 +39,9 @@ describe('layering (ARCHITECTURE.md, enforced by dependency-cruiser)', () => {
   });
 
   it('fails when common imports core', () => {
-    const run = cruise({ 'packages/common/src/bad.ts': "import { Runtime } from '@forgeone/core'; export const r = Runtime;" });
+    const run = cruise({
+      'packages/common/src/bad.ts': "import { Runtime } from '@forgeone/core'; export const r = Runtime;",
+    });
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('layer-common');
   });

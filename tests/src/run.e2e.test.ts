@@ -13,7 +13,11 @@ const file = (name: string, content: string | Uint8Array) => {
 };
 
 /** One line on stderr, `CODE: message`, no stack; returns the code. */
-function expectOneLineError(run: { code: number | null; stdout: string; stderr: string }, code: string, exit = 1) {
+function expectOneLineError(
+  run: { code: number | null; stdout: string; stderr: string },
+  code: string,
+  exit = 1,
+) {
   expect(run.code).toBe(exit);
   const lines = run.stderr.trim().split('\n');
   expect(lines).toHaveLength(1);
@@ -37,7 +41,9 @@ describe('forgeone run (end to end)', () => {
     const run = forgeone(['run', hello, '--allow', 'forge.log']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('the host clock was refused');
-    expect(run.stdout).toMatch(/#2\s+forge\.clock_now\s+deny\s+-> 1\s+forge\.clock_now is not in the allow-list \(default deny\)/);
+    expect(run.stdout).toMatch(
+      /#2\s+forge\.clock_now\s+deny\s+-> 1\s+forge\.clock_now is not in the allow-list \(default deny\)/,
+    );
     expect(run.stdout).toMatch(/trace: 3 call\(s\), 1 denied/);
   });
 
@@ -72,31 +78,47 @@ describe('forgeone run (end to end)', () => {
   });
 
   describe('bad input gets one coded line and a non-zero exit', () => {
-    it('missing file', () => expectOneLineError(forgeone(['run', join(scratch, 'nope.wat')]), 'FORGE_WASM_NOT_FOUND'));
+    it('missing file', () =>
+      expectOneLineError(forgeone(['run', join(scratch, 'nope.wat')]), 'FORGE_WASM_NOT_FOUND'));
     it('a directory', () => {
       mkdirSync(join(scratch, 'dir.wasm'), { recursive: true });
       expectOneLineError(forgeone(['run', join(scratch, 'dir.wasm')]), 'FORGE_WASM_NOT_FOUND');
     });
-    it('empty file', () => expectOneLineError(forgeone(['run', file('empty.wasm', '')]), 'FORGE_WASM_INVALID'));
-    it('malformed .wasm', () => expectOneLineError(forgeone(['run', file('bad.wasm', 'garbage')]), 'FORGE_WASM_INVALID'));
+    it('empty file', () =>
+      expectOneLineError(forgeone(['run', file('empty.wasm', '')]), 'FORGE_WASM_INVALID'));
+    it('malformed .wasm', () =>
+      expectOneLineError(forgeone(['run', file('bad.wasm', 'garbage')]), 'FORGE_WASM_INVALID'));
     it('truncated .wasm', () =>
-      expectOneLineError(forgeone(['run', file('trunc.wasm', Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1))]), 'FORGE_WASM_INVALID'));
-    it('malformed .wat', () => expectOneLineError(forgeone(['run', file('bad.wat', '(module (func (i32.const)))')]), 'FORGE_WAT_INVALID'));
+      expectOneLineError(
+        forgeone(['run', file('trunc.wasm', Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1))]),
+        'FORGE_WASM_INVALID',
+      ));
+    it('malformed .wat', () =>
+      expectOneLineError(
+        forgeone(['run', file('bad.wat', '(module (func (i32.const)))')]),
+        'FORGE_WAT_INVALID',
+      ));
     it('unknown --allow name', () => {
       const run = forgeone(['run', hello, '--allow', 'forge.teleport']);
       expectOneLineError(run, 'FORGE_POLICY_UNKNOWN_SYSCALL');
       expect(run.stderr).toContain("'forge.teleport'");
     });
-    it('malformed --allow entry', () => expectOneLineError(forgeone(['run', hello, '--allow', 'rm -rf']), 'FORGE_POLICY_UNKNOWN_SYSCALL'));
+    it('malformed --allow entry', () =>
+      expectOneLineError(forgeone(['run', hello, '--allow', 'rm -rf']), 'FORGE_POLICY_UNKNOWN_SYSCALL'));
     it('unknown option', () => expectOneLineError(forgeone(['run', hello, '--bogus']), 'FORGE_CLI_USAGE', 2));
     it('unknown command', () => expectOneLineError(forgeone(['launch']), 'FORGE_CLI_USAGE', 2));
-    it('bad --mode', () => expectOneLineError(forgeone(['run', hello, '--mode', 'yolo']), 'FORGE_CLI_USAGE', 2));
+    it('bad --mode', () =>
+      expectOneLineError(forgeone(['run', hello, '--mode', 'yolo']), 'FORGE_CLI_USAGE', 2));
     it('an import the host does not give, named', () => {
-      const run = forgeone(['run', file('imp.wat', '(module (import "env" "open_socket" (func)) (func (export "_start")))')]);
+      const run = forgeone([
+        'run',
+        file('imp.wat', '(module (import "env" "open_socket" (func)) (func (export "_start")))'),
+      ]);
       expectOneLineError(run, 'FORGE_WASM_IMPORT_UNKNOWN');
       expect(run.stderr).toContain("'env.open_socket'");
     });
-    it('a missing export', () => expectOneLineError(forgeone(['run', hello, '--call', 'main']), 'FORGE_WASM_EXPORT_MISSING'));
+    it('a missing export', () =>
+      expectOneLineError(forgeone(['run', hello, '--call', 'main']), 'FORGE_WASM_EXPORT_MISSING'));
     it('a guest trap still prints the trace, then the code', () => {
       const run = forgeone(['run', file('trap.wat', '(module (func (export "_start") unreachable))')]);
       expect(run.code).toBe(1);

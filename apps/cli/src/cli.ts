@@ -16,7 +16,11 @@ export function buildProgram(io: CliIo): Command {
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({
-      writeOut: (text) => text.replace(/\n$/, '').split('\n').forEach((line) => io.out(line)),
+      writeOut: (text) =>
+        text
+          .replace(/\n$/, '')
+          .split('\n')
+          .forEach((line) => io.out(line)),
       // Commander's own error text is replaced by our one-line form in runCli.
       writeErr: () => undefined,
     });

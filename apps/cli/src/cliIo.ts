@@ -18,14 +18,22 @@ export interface CliIo {
 }
 
 /** The JSON document every `--json` command prints: `{ ok, code, message, ... }`. */
-export function printJson(io: CliIo, body: { ok: boolean; code: string; message: string } & Record<string, unknown>) {
+export function printJson(
+  io: CliIo,
+  body: { ok: boolean; code: string; message: string } & Record<string, unknown>,
+) {
   io.out(JSON.stringify(body, jsonReplacer));
 }
 
 /** Prints a success: the JSON document with --json, otherwise the given text lines. */
 export function printResult(
   io: CliIo,
-  result: { code?: string; message: string; lines?: readonly string[]; data?: Record<string, JsonValue | unknown> },
+  result: {
+    code?: string;
+    message: string;
+    lines?: readonly string[];
+    data?: Record<string, JsonValue | unknown>;
+  },
 ): void {
   if (io.json) {
     printJson(io, { ok: true, code: result.code ?? 'OK', message: result.message, ...(result.data ?? {}) });
@@ -38,7 +46,12 @@ export function printResult(
 export function printFailure(io: CliIo, error: unknown, exitCode = 1): number {
   const forgeError = toForgeError(error);
   if (io.json) {
-    printJson(io, { ok: false, code: forgeError.code, message: forgeError.message, details: forgeError.details });
+    printJson(io, {
+      ok: false,
+      code: forgeError.code,
+      message: forgeError.message,
+      details: forgeError.details,
+    });
   } else {
     io.err(forgeError.toLine());
   }

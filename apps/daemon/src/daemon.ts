@@ -1,6 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ForgeError, MemoryStore, SqliteStore, createLogger, type Logger, type StoragePort } from '@forgeone/common';
+import {
+  ForgeError,
+  MemoryStore,
+  SqliteStore,
+  createLogger,
+  type Logger,
+  type StoragePort,
+} from '@forgeone/common';
 import { createApiServer, createKernel, type Kernel } from '@forgeone/interface';
 
 export interface DaemonOptions {
@@ -28,7 +35,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (error) {
-      throw new ForgeError('FORGE_STORAGE_IO', `cannot create data directory ${dir}: ${(error as Error).message}`, { cause: error });
+      throw new ForgeError(
+        'FORGE_STORAGE_IO',
+        `cannot create data directory ${dir}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     store = await SqliteStore.open(join(dir, 'forgeone.db'));
   } else {
@@ -42,7 +53,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   } catch (error) {
     await kernel.shutdown('listen failed');
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ForgeError('FORGE_INVALID_INPUT', `cannot listen on ${options.host}:${options.port} (${code ?? 'error'})`, { cause: error });
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      `cannot listen on ${options.host}:${options.port} (${code ?? 'error'})`,
+      { cause: error },
+    );
   }
   logger.info({ address, kernel: kernel.id, store: store.kind }, 'forgeoned listening');
   let stopping: Promise<void> | undefined;

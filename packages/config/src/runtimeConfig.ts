@@ -9,7 +9,12 @@ export const LimitsSchema = z
     /** Maximum linear memory, in 64 KiB pages. */
     memoryPages: z.number().int().min(1).max(65_536).default(256),
     /** Largest accepted module, bytes. */
-    maxModuleBytes: z.number().int().min(8).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    maxModuleBytes: z
+      .number()
+      .int()
+      .min(8)
+      .max(1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024),
   })
   .strict();
 export type Limits = z.output<typeof LimitsSchema>;
@@ -29,7 +34,9 @@ export const RuntimeConfigSchema = z
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     storage: StorageConfigSchema.default({ kind: 'memory' }),
     log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('warn') })
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('warn'),
+      })
       .strict()
       .default({ level: 'warn' }),
   })

@@ -75,7 +75,11 @@ export class Runtime {
 
   /** Runs one module to completion and reports what happened. */
   async runModule(options: RunModuleOptions): Promise<RunReport> {
-    const identity = parseWith(IdentityContextSchema, options.identity ?? { subject: `module:${options.name}` }, 'identity');
+    const identity = parseWith(
+      IdentityContextSchema,
+      options.identity ?? { subject: `module:${options.name}` },
+      'identity',
+    );
     const compiled = await this.#modules.get(
       options.source,
       options.name,
@@ -102,7 +106,12 @@ export class Runtime {
     });
 
     this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
-    const outcome = runInstance({ compiled, imports: gate.imports(definitions), memory, ...(options.entry ? { entry: options.entry } : {}) });
+    const outcome = runInstance({
+      compiled,
+      imports: gate.imports(definitions),
+      memory,
+      ...(options.entry ? { entry: options.entry } : {}),
+    });
     this.#deps.events.emit('container.exited', {
       containerId,
       exitCode: outcome.exitCode,

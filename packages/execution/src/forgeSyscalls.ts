@@ -26,7 +26,12 @@ export function forgeSyscalls(options: ForgeSyscallOptions): SyscallDefinition[]
   const maxLog = options.maxLogBytes ?? 64 * 1024;
   const maxRandom = options.maxRandomBytes ?? 64 * 1024;
   const random = options.random ?? ((target: Uint8Array) => randomFillSync(target));
-  const common = { module: 'forge', results: ['i32'], deniedResult: ForgeErrno.DENIED, faultResult: ForgeErrno.FAULT } as const;
+  const common = {
+    module: 'forge',
+    results: ['i32'],
+    deniedResult: ForgeErrno.DENIED,
+    faultResult: ForgeErrno.FAULT,
+  } as const;
 
   return [
     {

@@ -55,8 +55,16 @@ export class GuestMemory {
 
   #check(ptr: number, len: number): void {
     this.#refresh();
-    if (!Number.isInteger(ptr) || !Number.isInteger(len) || ptr < 0 || len < 0 || ptr + len > this.#bytes.byteLength) {
-      throw new GuestFault(`guest range [${ptr}, +${len}) is outside memory of ${this.#bytes.byteLength} bytes`);
+    if (
+      !Number.isInteger(ptr) ||
+      !Number.isInteger(len) ||
+      ptr < 0 ||
+      len < 0 ||
+      ptr + len > this.#bytes.byteLength
+    ) {
+      throw new GuestFault(
+        `guest range [${ptr}, +${len}) is outside memory of ${this.#bytes.byteLength} bytes`,
+      );
     }
   }
 

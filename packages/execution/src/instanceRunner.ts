@@ -33,7 +33,8 @@ export function runInstance(options: RunInstanceOptions): RunOutcome {
     const functions = compiled.exports.filter((e) => e.kind === 'function').map((e) => e.name);
     throw new ForgeError(
       'FORGE_WASM_EXPORT_MISSING',
-      `module exports no function '${entry}'` + (functions.length > 0 ? ` (exported: ${functions.join(', ')})` : ''),
+      `module exports no function '${entry}'` +
+        (functions.length > 0 ? ` (exported: ${functions.join(', ')})` : ''),
       { details: { export: entry } },
     );
   }
@@ -60,18 +61,32 @@ function guestFailure(error: unknown): RunOutcome {
   if (error instanceof GuestExit) return { status: 'exited', exitCode: error.exitCode };
   if (isForgeError(error)) return { status: 'trapped', exitCode: null, error };
   if (error instanceof WebAssembly.RuntimeError) {
-    return { status: 'trapped', exitCode: null, error: new ForgeError('FORGE_WASM_TRAP', `guest trapped: ${error.message}`, { cause: error }) };
+    return {
+      status: 'trapped',
+      exitCode: null,
+      error: new ForgeError('FORGE_WASM_TRAP', `guest trapped: ${error.message}`, { cause: error }),
+    };
   }
   if (error instanceof RangeError && /call stack/i.test(error.message)) {
-    return { status: 'trapped', exitCode: null, error: new ForgeError('FORGE_WASM_TRAP', 'guest trapped: call stack exhausted', { cause: error }) };
+    return {
+      status: 'trapped',
+      exitCode: null,
+      error: new ForgeError('FORGE_WASM_TRAP', 'guest trapped: call stack exhausted', { cause: error }),
+    };
   }
   if (error instanceof WebAssembly.LinkError) {
-    throw new ForgeError('FORGE_WASM_IMPORT_UNKNOWN', `module failed to link: ${error.message}`, { cause: error });
+    throw new ForgeError('FORGE_WASM_IMPORT_UNKNOWN', `module failed to link: ${error.message}`, {
+      cause: error,
+    });
   }
   // Anything else is a host bug surfacing through the guest: report it, coded, without a stack.
   return {
     status: 'trapped',
     exitCode: null,
-    error: new ForgeError('FORGE_INTERNAL', `host error during guest call: ${error instanceof Error ? error.message : String(error)}`, { cause: error }),
+    error: new ForgeError(
+      'FORGE_INTERNAL',
+      `host error during guest call: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    ),
   };
 }

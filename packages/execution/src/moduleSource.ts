@@ -35,11 +35,19 @@ let wabtLoading: Promise<Wabt> | undefined;
 /** Translates WebAssembly text to binary (wabt, loaded on first use). */
 export async function watToWasm(text: Uint8Array | string, name = 'module.wat'): Promise<Uint8Array> {
   // wabt is a pure function of its input; one shared instance is a cache, not kernel state.
-  wabtLoading ??= import('wabt').then((m) => ((m as { default?: () => Promise<Wabt> }).default ?? (m as unknown as () => Promise<Wabt>))());
+  wabtLoading ??= import('wabt').then((m) =>
+    ((m as { default?: () => Promise<Wabt> }).default ?? (m as unknown as () => Promise<Wabt>))(),
+  );
   const wabt = await wabtLoading;
   let parsed: ReturnType<Wabt['parseWat']> | undefined;
   try {
-    parsed = wabt.parseWat(name, text, { multi_value: true, bulk_memory: true, sign_extension: true, mutable_globals: true, sat_float_to_int: true });
+    parsed = wabt.parseWat(name, text, {
+      multi_value: true,
+      bulk_memory: true,
+      sign_extension: true,
+      mutable_globals: true,
+      sat_float_to_int: true,
+    });
     parsed.resolveNames();
     parsed.validate();
     return new Uint8Array(parsed.toBinary({ log: false }).buffer);
@@ -48,7 +56,9 @@ export async function watToWasm(text: Uint8Array | string, name = 'module.wat'):
       .split('\n')
       .map((line) => line.trim())
       .find((line) => line.length > 0 && !/^parseWat failed:?$/i.test(line));
-    throw new ForgeError('FORGE_WAT_INVALID', `${name}: ${first ?? 'invalid WebAssembly text'}`, { cause: error });
+    throw new ForgeError('FORGE_WAT_INVALID', `${name}: ${first ?? 'invalid WebAssembly text'}`, {
+      cause: error,
+    });
   } finally {
     parsed?.destroy();
   }
@@ -73,7 +83,9 @@ export async function compileModule(
     );
   }
   const format = options.format ?? detectFormat(source);
-  const binary: Uint8Array<ArrayBuffer> = new Uint8Array(format === 'wat' ? await watToWasm(source, name) : source);
+  const binary: Uint8Array<ArrayBuffer> = new Uint8Array(
+    format === 'wat' ? await watToWasm(source, name) : source,
+  );
   if (!WebAssembly.validate(binary)) {
     let why = 'not a valid WebAssembly module';
     try {
@@ -86,9 +98,13 @@ export async function compileModule(
   const module = await WebAssembly.compile(binary);
   const imports = WebAssembly.Module.imports(module);
   if (imports.length > limits.maxImports) {
-    throw new ForgeError('FORGE_WASM_LIMIT', `${name} declares ${imports.length} imports, over the limit of ${limits.maxImports}`, {
-      details: { limit: 'imports', max: limits.maxImports },
-    });
+    throw new ForgeError(
+      'FORGE_WASM_LIMIT',
+      `${name} declares ${imports.length} imports, over the limit of ${limits.maxImports}`,
+      {
+        details: { limit: 'imports', max: limits.maxImports },
+      },
+    );
   }
   return {
     module,
@@ -106,11 +122,15 @@ export function checkImports(compiled: CompiledModule, provided: WebAssembly.Imp
   for (const entry of compiled.imports) {
     const field = provided[entry.module]?.[entry.name];
     if (entry.kind !== 'function' || typeof field !== 'function') {
-      const offered = Object.entries(provided).flatMap(([m, fields]) => Object.keys(fields).map((f) => `${m}.${f}`));
+      const offered = Object.entries(provided).flatMap(([m, fields]) =>
+        Object.keys(fields).map((f) => `${m}.${f}`),
+      );
       throw new ForgeError(
         'FORGE_WASM_IMPORT_UNKNOWN',
         `module imports ${entry.kind} '${entry.module}.${entry.name}', which this host does not provide` +
-          (offered.length > 0 ? ` (provided: ${offered.slice(0, 12).join(', ')}${offered.length > 12 ? ', ...' : ''})` : ''),
+          (offered.length > 0
+            ? ` (provided: ${offered.slice(0, 12).join(', ')}${offered.length > 12 ? ', ...' : ''})`
+            : ''),
         { details: { module: entry.module, name: entry.name, kind: entry.kind } },
       );
     }

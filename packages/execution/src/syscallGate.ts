@@ -1,4 +1,11 @@
-import type { Clock, Decision, KernelEventBus, PolicyDecisionPoint, SyscallArg, SyscallRequest } from '@forgeone/common';
+import type {
+  Clock,
+  Decision,
+  KernelEventBus,
+  PolicyDecisionPoint,
+  SyscallArg,
+  SyscallRequest,
+} from '@forgeone/common';
 import type { DnaTracker, MemoryWrite, TraceRecorder } from '@forgeone/observer';
 import { GuestFault } from './guestMemory';
 import { GuestExit, type SyscallContext, type SyscallDefinition, type WasmValue } from './syscallDefinition';
@@ -89,7 +96,18 @@ export class SyscallGate {
         action: 'deny',
         reasons: [{ policy: 'gate', message: `bad guest pointer: ${error.message}` }],
       };
-      this.#finish(definition, seq, time, started, {}, decision, false, definition.faultResult, undefined, 'fault');
+      this.#finish(
+        definition,
+        seq,
+        time,
+        started,
+        {},
+        decision,
+        false,
+        definition.faultResult,
+        undefined,
+        'fault',
+      );
       return definition.faultResult;
     }
 
@@ -103,18 +121,40 @@ export class SyscallGate {
     const decision = this.#pdp.decide(request);
     const executed = decision.action === 'allow' || this.#mode !== 'enforce';
     if (!executed) {
-      this.#finish(definition, seq, time, started, decoded, decision, false, definition.deniedResult, undefined);
+      this.#finish(
+        definition,
+        seq,
+        time,
+        started,
+        decoded,
+        decision,
+        false,
+        definition.deniedResult,
+        undefined,
+      );
       return definition.deniedResult;
     }
 
     const writes: MemoryWrite[] | undefined = this.#recordWrites ? [] : undefined;
-    if (writes) memory.onWrite = (ptr, bytes) => writes.push({ ptr, bytes: Buffer.from(bytes).toString('base64') });
+    if (writes)
+      memory.onWrite = (ptr, bytes) => writes.push({ ptr, bytes: Buffer.from(bytes).toString('base64') });
     let result: WasmValue | undefined;
     try {
       result = definition.execute({ context: this.#context, args, decoded });
     } catch (error) {
       if (error instanceof GuestFault) {
-        this.#finish(definition, seq, time, started, decoded, decision, true, definition.faultResult, writes, 'fault');
+        this.#finish(
+          definition,
+          seq,
+          time,
+          started,
+          decoded,
+          decision,
+          true,
+          definition.faultResult,
+          writes,
+          'fault',
+        );
         return definition.faultResult;
       }
       if (error instanceof GuestExit) {

@@ -29,12 +29,17 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   const startedAt = kernel.clock.now();
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ ok: false, code: 'FORGE_NOT_FOUND', message: `no route ${request.method} ${request.url}` });
+    void reply
+      .code(404)
+      .send({ ok: false, code: 'FORGE_NOT_FOUND', message: `no route ${request.method} ${request.url}` });
   });
   app.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const code = status < 500 ? 'FORGE_INVALID_INPUT' : 'FORGE_INTERNAL';
-    void reply.code(status).send({ ok: false, code, message: status < 500 ? error.message : 'internal error' });
+    void reply
+      .code(status)
+      .send({ ok: false, code, message: status < 500 ? error.message : 'internal error' });
   });
 
   app.get(`/${API_VERSION}/health`, async () => ({
@@ -46,7 +51,10 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   }));
 
   app.get(`/${API_VERSION}/selftest`, async (_request, reply) => {
-    const report = await runSelfTest({ clock: kernel.clock, ...(kernel.store ? { store: kernel.store } : {}) });
+    const report = await runSelfTest({
+      clock: kernel.clock,
+      ...(kernel.store ? { store: kernel.store } : {}),
+    });
     return reply.code(report.ok ? 200 : 503).send(report);
   });
 

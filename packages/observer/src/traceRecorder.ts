@@ -35,7 +35,8 @@ export class TraceRecorder {
 
   constructor(options: TraceRecorderOptions = {}) {
     const capacity = options.capacity ?? 65_536;
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError('capacity must be a positive integer');
     this.#capacity = capacity;
     this.#batchSize = Math.min(options.batchSize ?? 1024, capacity);
     this.#onBatch = options.onBatch;
@@ -50,7 +51,9 @@ export class TraceRecorder {
   /** Appends an event; its `seq` must be the one `nextSeq()` gave. */
   record(event: TraceEvent): void {
     if (event.seq !== this.#nextSeq) {
-      throw new RangeError(`trace events must be recorded in order: expected seq ${this.#nextSeq}, got ${event.seq}`);
+      throw new RangeError(
+        `trace events must be recorded in order: expected seq ${this.#nextSeq}, got ${event.seq}`,
+      );
     }
     this.#nextSeq += 1;
     if (this.#length === this.#capacity) {

@@ -63,14 +63,23 @@ export class AllowListPdp implements PolicyDecisionPoint {
 
   #decideName(syscall: string): Decision {
     if (this.#exact.has(syscall)) {
-      return { action: 'allow', reasons: [{ policy: 'allow-list', rule: syscall, message: `${syscall} is allowed` }] };
+      return {
+        action: 'allow',
+        reasons: [{ policy: 'allow-list', rule: syscall, message: `${syscall} is allowed` }],
+      };
     }
     const dot = syscall.indexOf('.');
     const namespace = dot > 0 ? syscall.slice(0, dot) : '';
     if (this.#namespaces.has(namespace)) {
       return {
         action: 'allow',
-        reasons: [{ policy: 'allow-list', rule: `${namespace}.*`, message: `${syscall} is allowed by ${namespace}.*` }],
+        reasons: [
+          {
+            policy: 'allow-list',
+            rule: `${namespace}.*`,
+            message: `${syscall} is allowed by ${namespace}.*`,
+          },
+        ],
       };
     }
     return {

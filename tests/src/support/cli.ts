@@ -14,7 +14,10 @@ export interface CliRun {
 }
 
 /** Runs `forgeone <args>` as a real child process, as a user would. */
-export function forgeone(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliRun {
+export function forgeone(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): CliRun {
   const result = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },

@@ -5,7 +5,13 @@ import type { CliIo } from '../cliIo';
 function fakeIo(json = false) {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), json, env: () => undefined, cwd: process.cwd() };
+  const io: CliIo = {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    json,
+    env: () => undefined,
+    cwd: process.cwd(),
+  };
   return { io, out, err };
 }
 

@@ -84,6 +84,17 @@ function roleOptions(command: Command): Command {
     .option('--json', 'print a JSON result');
 }
 
+/**
+ * Checks signatures and thresholds as of just before the new root expires, so an already-expired
+ * root can still be written (to test clients) with a warning instead of a refusal.
+ */
+function checkChain(io: CliIo, chain: readonly RootDocument[]): void {
+  const last = chain[chain.length - 1] as RootDocument;
+  const expires = Date.parse(last.signed.expires);
+  verifyRootChain(chain, { clock: { now: () => expires - 1, monotonicNs: () => 0n } });
+  if (expires <= Date.now()) io.err(`warning: root v${last.signed.version} is already expired (${last.signed.expires}); clients will refuse it`);
+}
+
 function summary(doc: RootDocument): Record<string, unknown> {
   return {
     version: doc.signed.version,
@@ -101,7 +112,7 @@ export function registerRoot(program: Command, io: CliIo): void {
     const { root: rootRole, packages } = await roles(io, flags);
     const signed = createRootSigned({ version: 1, expires: parseExpiry(flags.expires), root: rootRole, packages });
     const doc = signRoot(signed, await readSigners(io, flags.sign ?? []));
-    verifyRootChain([doc]); // refuse to write a root that does not verify (threshold, expiry)
+    checkChain(io, [doc]); // refuse to write a root whose signatures do not meet its thresholds
     const out = cliPath(io, flags.out);
     await writeRootFile(out, doc);
     printResult(io, { message: `wrote trust root v1 to ${out}`, data: { path: out, ...summary(doc) } });
@@ -119,7 +130,7 @@ export function registerRoot(program: Command, io: CliIo): void {
     if (reused !== undefined) throw new ForgeError('FORGE_ROOT_INVALID', `key ${reused.keyId} is revoked in the current root; it cannot join the new one`);
     const signed = createRootSigned({ version: current.signed.version + 1, expires: parseExpiry(flags.expires), root: rootRole, packages });
     const doc = signRoot(signed, await readSigners(io, flags.sign ?? []));
-    verifyRootChain([current, doc]);
+    checkChain(io, [current, doc]);
     const out = cliPath(io, flags.out);
     await writeRootFile(out, doc);
     printResult(io, { message: `wrote trust root v${doc.signed.version} to ${out}`, data: { path: out, ...summary(doc) } });
@@ -147,7 +158,7 @@ export function registerRoot(program: Command, io: CliIo): void {
       for (const id of ids) revoked.set(id, flags.reason === undefined ? { keyid: id } : { keyid: id, reason: flags.reason });
       const list = createRevocationList({ version: (previous?.version ?? 0) + 1, revoked: [...revoked.values()] });
       const doc = withRevocations(current, signRevocationList(list, await readSigners(io, flags.sign ?? [])));
-      verifyRootChain([doc]);
+      checkChain(io, [doc]);
       const out = flags.out === undefined ? path : cliPath(io, flags.out);
       await writeRootFile(out, doc);
       printResult(io, {

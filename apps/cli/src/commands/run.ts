@@ -16,7 +16,13 @@ interface RunFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+const collect = (value: string, previous: string[]) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 
 /** `forgeone run <module>`: run a module with every host call going through the gate. */
 export function registerRun(program: Command, io: CliIo): void {
@@ -24,8 +30,17 @@ export function registerRun(program: Command, io: CliIo): void {
     .command('run')
     .description('run a WebAssembly module (.wasm or .wat) under the syscall gate')
     .argument('<module>', 'path to a .wasm or .wat file')
-    .option('--allow <syscalls>', 'allow these syscalls (comma-separated, repeatable; default deny)', collect, [])
-    .addOption(new Option('--mode <mode>', 'enforcement mode').choices(enforcementModes as string[]).default('enforce'))
+    .option(
+      '--allow <syscalls>',
+      'allow these syscalls (comma-separated, repeatable; default deny)',
+      collect,
+      [],
+    )
+    .addOption(
+      new Option('--mode <mode>', 'enforcement mode')
+        .choices(enforcementModes as string[])
+        .default('enforce'),
+    )
     .option('--call <export>', 'export to call instead of _start')
     .option('--json', 'print the run report as JSON')
     .action(async (modulePath: string, flags: RunFlags) => {
@@ -62,11 +77,17 @@ async function readModuleFile(path: string): Promise<Uint8Array> {
     size = info.size;
   } catch (error) {
     if (error instanceof ForgeError) throw error;
-    throw new ForgeError('FORGE_WASM_NOT_FOUND', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ForgeError(
+      'FORGE_WASM_NOT_FOUND',
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   // Checked before reading, so a huge file is never loaded into memory.
   if (size > max) {
-    throw new ForgeError('FORGE_WASM_LIMIT', `${path} is ${size} bytes, over the module size limit of ${max}`);
+    throw new ForgeError(
+      'FORGE_WASM_LIMIT',
+      `${path} is ${size} bytes, over the module size limit of ${max}`,
+    );
   }
   if (size === 0) throw new ForgeError('FORGE_WASM_INVALID', `${path} is empty`);
   return new Uint8Array(await readFile(path));
@@ -85,13 +106,23 @@ function printReport(io: CliIo, report: RunReport): void {
     printJson(io, {
       ok: outcome.status !== 'trapped' && outcome.exitCode === 0,
       code: outcome.status === 'trapped' ? outcome.error.code : 'OK',
-      message: outcome.status === 'trapped' ? outcome.error.message : `${outcome.status} with code ${outcome.exitCode}`,
+      message:
+        outcome.status === 'trapped'
+          ? outcome.error.message
+          : `${outcome.status} with code ${outcome.exitCode}`,
       containerId: report.containerId,
       module: report.moduleSha256,
       status: outcome.status,
       exitCode: outcome.exitCode,
       logs: report.logs,
-      calls: report.trace.map((e) => ({ seq: e.seq, syscall: e.syscall, action: e.action, executed: e.executed, result: e.result, reasons: e.reasons })),
+      calls: report.trace.map((e) => ({
+        seq: e.seq,
+        syscall: e.syscall,
+        action: e.action,
+        executed: e.executed,
+        result: e.result,
+        reasons: e.reasons,
+      })),
       dna: report.dna,
     });
     return;
@@ -101,8 +132,13 @@ function printReport(io: CliIo, report: RunReport): void {
   const width = Math.max(8, ...report.trace.map((e) => e.syscall.length));
   for (const event of report.trace) {
     const why = event.reasons[0]?.message ?? '';
-    io.out(`#${String(event.seq).padEnd(3)} ${event.syscall.padEnd(width)}  ${event.action.padEnd(5)}  -> ${event.result ?? '-'}  ${why}`);
+    io.out(
+      `#${String(event.seq).padEnd(3)} ${event.syscall.padEnd(width)}  ${event.action.padEnd(5)}  -> ${event.result ?? '-'}  ${why}`,
+    );
   }
-  const ended = outcome.status === 'trapped' ? `trapped (${outcome.error.code})` : `${outcome.status}, exit code ${outcome.exitCode}`;
+  const ended =
+    outcome.status === 'trapped'
+      ? `trapped (${outcome.error.code})`
+      : `${outcome.status}, exit code ${outcome.exitCode}`;
   io.out(`--- ${ended} ---`);
 }

@@ -9,7 +9,9 @@ const main = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/main.j
 
 /** Starts the built daemon and resolves with its address once it is listening. */
 function start(args: string[]) {
-  const child = spawn(process.execPath, [main, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main, '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const address = new Promise<string>((done, fail) => {

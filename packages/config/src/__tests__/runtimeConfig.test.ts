@@ -13,7 +13,11 @@ describe('runtime config', () => {
   });
 
   it('keeps given values and fills the rest', () => {
-    const config = parseRuntimeConfig({ mode: 'audit', limits: { timeoutMs: 50 }, storage: { kind: 'sqlite', path: '/tmp/x.db' } });
+    const config = parseRuntimeConfig({
+      mode: 'audit',
+      limits: { timeoutMs: 50 },
+      storage: { kind: 'sqlite', path: '/tmp/x.db' },
+    });
     expect(config.mode).toBe('audit');
     expect(config.limits).toEqual({ timeoutMs: 50, memoryPages: 256, maxModuleBytes: 64 * 1024 * 1024 });
     expect(config.storage).toEqual({ kind: 'sqlite', path: '/tmp/x.db' });

@@ -3,8 +3,12 @@ import { KernelEventBus, ManualClock, type PolicyDecisionPoint } from '@forgeone
 import { defaultRuntimeConfig } from '@forgeone/config';
 import { ModuleCache, Runtime } from '../index';
 
-const allowAll: PolicyDecisionPoint = { decide: () => ({ action: 'allow', reasons: [{ policy: 'test', message: 'ok' }] }) };
-const denyAll: PolicyDecisionPoint = { decide: () => ({ action: 'deny', reasons: [{ policy: 'test', message: 'no' }] }) };
+const allowAll: PolicyDecisionPoint = {
+  decide: () => ({ action: 'allow', reasons: [{ policy: 'test', message: 'ok' }] }),
+};
+const denyAll: PolicyDecisionPoint = {
+  decide: () => ({ action: 'deny', reasons: [{ policy: 'test', message: 'no' }] }),
+};
 const HELLO = new TextEncoder().encode(`(module
   (import "forge" "log" (func $log (param i32 i32) (result i32)))
   (memory (export "memory") 1)
@@ -23,7 +27,12 @@ function runtime() {
 describe('Runtime.runModule', () => {
   it('runs a module, returns its logs, trace and DNA, and publishes lifecycle events', async () => {
     const { rt, seen } = runtime();
-    const report = await rt.runModule({ source: HELLO, name: 'hello.wat', pdp: allowAll, identity: { subject: 'user:alice' } });
+    const report = await rt.runModule({
+      source: HELLO,
+      name: 'hello.wat',
+      pdp: allowAll,
+      identity: { subject: 'user:alice' },
+    });
     expect(report.outcome).toMatchObject({ status: 'returned', exitCode: 0 });
     expect(report.logs).toEqual(['hello']);
     expect(report.summary).toEqual([{ syscall: 'forge.log', calls: 1, byAction: { allow: 1 } }]);
@@ -59,7 +68,9 @@ describe('Runtime.runModule', () => {
 
   it('names a missing export', async () => {
     const { rt } = runtime();
-    await expect(rt.runModule({ source: HELLO, name: 'hello.wat', pdp: allowAll, entry: 'main' })).rejects.toMatchObject({
+    await expect(
+      rt.runModule({ source: HELLO, name: 'hello.wat', pdp: allowAll, entry: 'main' }),
+    ).rejects.toMatchObject({
       code: 'FORGE_WASM_EXPORT_MISSING',
     });
   });
@@ -84,7 +95,9 @@ describe('ModuleCache', () => {
 
   it('does not cache failures', async () => {
     const cache = new ModuleCache();
-    await expect(cache.get(new TextEncoder().encode('(module'), 'bad')).rejects.toMatchObject({ code: 'FORGE_WAT_INVALID' });
+    await expect(cache.get(new TextEncoder().encode('(module'), 'bad')).rejects.toMatchObject({
+      code: 'FORGE_WAT_INVALID',
+    });
     expect(cache.size).toBe(0);
   });
 });

@@ -39,14 +39,20 @@ describe('compileModule', () => {
   });
 
   it('refuses an invalid binary, text given as binary, and an oversized module', async () => {
-    expect(await codeOf(compileModule(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1)))).toBe('FORGE_WASM_INVALID');
+    expect(await codeOf(compileModule(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1)))).toBe(
+      'FORGE_WASM_INVALID',
+    );
     expect(await codeOf(compileModule(text('(module)'), { format: 'wasm' }))).toBe('FORGE_WASM_INVALID');
-    expect(await codeOf(compileModule(new Uint8Array(100), { limits: { maxModuleBytes: 99 } }))).toBe('FORGE_WASM_LIMIT');
+    expect(await codeOf(compileModule(new Uint8Array(100), { limits: { maxModuleBytes: 99 } }))).toBe(
+      'FORGE_WASM_LIMIT',
+    );
   });
 
   it('refuses a module with more imports than the limit', async () => {
     const imports = Array.from({ length: 5 }, (_, i) => `(import "forge" "f${i}" (func))`).join(' ');
-    expect(await codeOf(compileModule(text(`(module ${imports})`), { limits: { maxImports: 4 } }))).toBe('FORGE_WASM_LIMIT');
+    expect(await codeOf(compileModule(text(`(module ${imports})`), { limits: { maxImports: 4 } }))).toBe(
+      'FORGE_WASM_LIMIT',
+    );
   });
 
   it('names an import the host does not provide', async () => {
@@ -70,7 +76,9 @@ describe('compileModule', () => {
       fc.asyncProperty(
         fc.oneof(
           fc.uint8Array({ maxLength: 64 }),
-          fc.uint8Array({ maxLength: 64 }).map((tail) => Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...tail])),
+          fc
+            .uint8Array({ maxLength: 64 })
+            .map((tail) => Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...tail])),
           fc.string({ maxLength: 64 }).map((s) => text(`(module ${s})`)),
         ),
         async (bytes) => {

@@ -28,25 +28,39 @@ const allowOnly = (...names: string[]): PolicyDecisionPoint => ({
 });
 
 /** Compiles WAT, wires forge.* through a fresh gate, runs `_start`. */
-async function run(wat: string, pdp: PolicyDecisionPoint, mode: EnforcementMode = 'enforce', extra: SyscallDefinition[] = []) {
+async function run(
+  wat: string,
+  pdp: PolicyDecisionPoint,
+  mode: EnforcementMode = 'enforce',
+  extra: SyscallDefinition[] = [],
+) {
   const clock = new ManualClock(1_700_000_000_000);
   const memory = new GuestMemory();
   const recorder = new TraceRecorder();
   const dna = new DnaTracker('ctr_test');
   const events = new KernelEventBus();
   const decided: string[] = [];
-  events.on('syscall.decided', (e) => decided.push(`${e.request.syscall}:${e.decision.action}:${e.enforced}`));
+  events.on('syscall.decided', (e) =>
+    decided.push(`${e.request.syscall}:${e.decision.action}:${e.enforced}`),
+  );
   const logs: string[] = [];
   const gate = new SyscallGate({
     pdp,
-    context: { containerId: 'ctr_test' as ContainerId, identity: IdentityContextSchema.parse({ subject: 't' }), memory },
+    context: {
+      containerId: 'ctr_test' as ContainerId,
+      identity: IdentityContextSchema.parse({ subject: 't' }),
+      memory,
+    },
     recorder,
     dna,
     clock,
     mode,
     events,
   });
-  const definitions = [...forgeSyscalls({ clock, onLog: (m) => logs.push(m), random: (b) => b.fill(7) }), ...extra];
+  const definitions = [
+    ...forgeSyscalls({ clock, onLog: (m) => logs.push(m), random: (b) => b.fill(7) }),
+    ...extra,
+  ];
   const compiled = await compileModule(new TextEncoder().encode(wat), { format: 'wat' });
   const outcome = runInstance({ compiled, imports: gate.imports(definitions), memory });
   return { outcome, logs, trace: recorder.events(), dna: dna.snapshot(), decided, memory };
@@ -64,7 +78,10 @@ const LOG_AND_CLOCK = `(module
 
 describe('SyscallGate', () => {
   it('runs allowed calls, records them with decision and reasons, and learns DNA', async () => {
-    const { outcome, logs, trace, dna, decided } = await run(LOG_AND_CLOCK, allowOnly('forge.log', 'forge.clock_now'));
+    const { outcome, logs, trace, dna, decided } = await run(
+      LOG_AND_CLOCK,
+      allowOnly('forge.log', 'forge.clock_now'),
+    );
     expect(outcome.status).toBe('returned');
     expect(logs).toEqual(['hi']);
     expect(trace.map((e) => [e.seq, e.syscall, e.action, e.executed, e.result])).toEqual([
@@ -77,14 +94,23 @@ describe('SyscallGate', () => {
     const write = trace[1]!.writes?.[0];
     expect(write?.ptr).toBe(64);
     expect(Buffer.from(write!.bytes, 'base64').readBigUInt64LE()).toBe(1_700_000_000_000n * 1_000_000n);
-    expect(dna).toMatchObject({ totalCalls: 2, deniedCalls: 0, transitions: { 'forge.log>forge.clock_now': 1 } });
+    expect(dna).toMatchObject({
+      totalCalls: 2,
+      deniedCalls: 0,
+      transitions: { 'forge.log>forge.clock_now': 1 },
+    });
     expect(decided).toEqual(['forge.log:allow:false', 'forge.clock_now:allow:false']);
   });
 
   it('denies in enforce mode: the guest gets DENIED and nothing is executed or written', async () => {
     const { trace, memory, dna } = await run(LOG_AND_CLOCK, allowOnly('forge.log'));
     const clockCall = trace[1]!;
-    expect(clockCall).toMatchObject({ syscall: 'forge.clock_now', action: 'deny', executed: false, result: ForgeErrno.DENIED });
+    expect(clockCall).toMatchObject({
+      syscall: 'forge.clock_now',
+      action: 'deny',
+      executed: false,
+      result: ForgeErrno.DENIED,
+    });
     expect(clockCall.writes).toBeUndefined();
     expect(memory.readU64(64)).toBe(0n);
     expect(dna.deniedCalls).toBe(1);
@@ -118,7 +144,10 @@ describe('SyscallGate', () => {
         (global.set 0 (call $log (i32.const 65530) (i32.const 100)))
         (global.set 1 (call $now (i32.const -4)))
         (global.set 2 (call $rand (i32.const 65535) (i32.const 2)))))`;
-    const { outcome, trace } = await run(wat, allowOnly('forge.log', 'forge.clock_now', 'forge.random_bytes'));
+    const { outcome, trace } = await run(
+      wat,
+      allowOnly('forge.log', 'forge.clock_now', 'forge.random_bytes'),
+    );
     expect(outcome.status).toBe('returned');
     expect(trace.map((e) => [e.syscall, e.result, e.outcome])).toEqual([
       ['forge.log', ForgeErrno.FAULT, 'fault'],
@@ -168,7 +197,11 @@ describe('SyscallGate', () => {
     const clock = new ManualClock();
     const gate = new SyscallGate({
       pdp: allowOnly(),
-      context: { containerId: 'ctr_x' as ContainerId, identity: IdentityContextSchema.parse({ subject: 't' }), memory: new GuestMemory() },
+      context: {
+        containerId: 'ctr_x' as ContainerId,
+        identity: IdentityContextSchema.parse({ subject: 't' }),
+        memory: new GuestMemory(),
+      },
       recorder: new TraceRecorder(),
       dna: new DnaTracker('ctr_x'),
       clock,

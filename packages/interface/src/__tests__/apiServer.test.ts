@@ -12,7 +12,12 @@ describe('API server', () => {
     try {
       const response = await fetch(`${address}/v1/health`);
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ ok: true, kernel: kernel.id, mode: 'audit', store: null });
+      expect(await response.json()).toMatchObject({
+        ok: true,
+        kernel: kernel.id,
+        mode: 'audit',
+        store: null,
+      });
     } finally {
       await app.close();
     }
@@ -38,7 +43,12 @@ describe('API server', () => {
     kernel = await createKernel();
     const app = createApiServer({ kernel });
     app.post('/v1/echo', async (request) => request.body);
-    const response = await app.inject({ method: 'POST', url: '/v1/echo', headers: { 'content-type': 'application/json' }, payload: '{"a":' });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"a":',
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ ok: false, code: 'FORGE_INVALID_INPUT' });
   });

@@ -22,7 +22,13 @@ describe('DnaTracker', () => {
       'forge.clock_now>forge.log': 1,
       'forge.log>forge.log': 1,
     });
-    expect(dna).toMatchObject({ totalCalls: 4, deniedCalls: 1, lastSyscall: 'forge.log', firstSeen: 10, lastSeen: 13 });
+    expect(dna).toMatchObject({
+      totalCalls: 4,
+      deniedCalls: 1,
+      lastSyscall: 'forge.log',
+      firstSeen: 10,
+      lastSeen: 13,
+    });
     expect(ExecutionDnaSchema.safeParse(dna).success).toBe(true);
   });
 });

@@ -42,14 +42,23 @@ describe('TraceRecorder', () => {
 
   it('hands every event to onBatch exactly once, in order, before it could be dropped (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 0, max: 200 }), (capacity, batch, count) => {
-        const flushed: number[] = [];
-        const recorder = new TraceRecorder({ capacity, batchSize: batch, onBatch: (events) => flushed.push(...events.map((e) => e.seq)) });
-        for (let seq = 1; seq <= count; seq += 1) recorder.record(event(seq));
-        recorder.flush();
-        expect(flushed).toEqual(Array.from({ length: count }, (_, i) => i + 1));
-        expect(recorder.dropped).toBe(Math.max(0, count - capacity));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 0, max: 200 }),
+        (capacity, batch, count) => {
+          const flushed: number[] = [];
+          const recorder = new TraceRecorder({
+            capacity,
+            batchSize: batch,
+            onBatch: (events) => flushed.push(...events.map((e) => e.seq)),
+          });
+          for (let seq = 1; seq <= count; seq += 1) recorder.record(event(seq));
+          recorder.flush();
+          expect(flushed).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+          expect(recorder.dropped).toBe(Math.max(0, count - capacity));
+        },
+      ),
     );
   });
 });
