@@ -30,6 +30,11 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/__tests__/**', 'tests/**', '**/bench/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

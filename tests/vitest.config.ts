@@ -1,3 +1,3 @@
 import { defineProject } from 'vitest/config';
 
-export default defineProject({ test: { name: 'e2e' } });
+export default defineProject({ extends: true, test: { name: 'e2e' } });

@@ -1,3 +1,3 @@
 import { defineProject } from 'vitest/config';
 
-export default defineProject({ test: { name: 'daemon' } });
+export default defineProject({ extends: true, test: { name: 'daemon' } });

@@ -1,3 +1,3 @@
 import { defineProject } from 'vitest/config';
 
-export default defineProject({ test: { name: 'common' } });
+export default defineProject({ extends: true, test: { name: 'common' } });

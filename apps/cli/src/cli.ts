@@ -2,11 +2,25 @@ import { Command, CommanderError } from 'commander';
 import { ForgeError, isForgeError } from '@forgeone/common';
 import { CliExit, printFailure, type CliIo } from './cliIo';
 import { registerRun } from './commands/run';
+import { registerKeygen } from './commands/keygen';
+import { registerRoot } from './commands/root';
+import { registerPack } from './commands/pack';
+import { registerSign } from './commands/sign';
+import { registerVerify } from './commands/verify';
+import { registerInspect } from './commands/inspect';
 
 export const CLI_VERSION = '0.1.0';
 
 /** Every command, in the order `forgeone --help` lists them. */
-const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [registerRun];
+const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
+  registerRun,
+  registerKeygen,
+  registerRoot,
+  registerPack,
+  registerSign,
+  registerVerify,
+  registerInspect,
+];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */
 export function buildProgram(io: CliIo): Command {

@@ -1,6 +1,12 @@
 import { systemClock, type Clock } from './clock';
 import { ForgeError } from './forgeError';
-import { EngineStore, type PutOutcome, type RawLogEntry, type RawRecord, type StorageEngine } from './internal/engineStore';
+import {
+  EngineStore,
+  type PutOutcome,
+  type RawLogEntry,
+  type RawRecord,
+  type StorageEngine,
+} from './internal/engineStore';
 
 export interface MemoryStoreOptions {
   /** Source of append times. Default: the system clock. */
@@ -88,7 +94,11 @@ class MemoryEngine implements StorageEngine {
     return true;
   }
 
-  #restoreOnRollback(records: Map<string, StoredValue>, key: string, previous: StoredValue | undefined): void {
+  #restoreOnRollback(
+    records: Map<string, StoredValue>,
+    key: string,
+    previous: StoredValue | undefined,
+  ): void {
     this.#onRollback(() => {
       if (previous) records.set(key, previous);
       else records.delete(key);
@@ -151,7 +161,9 @@ class MemoryEngine implements StorageEngine {
   }
 
   describeFailure(err: unknown, operation: string): ForgeError {
-    return new ForgeError('FORGE_INTERNAL', `MemoryStore.${operation} failed unexpectedly: ${String(err)}`, { cause: err });
+    return new ForgeError('FORGE_INTERNAL', `MemoryStore.${operation} failed unexpectedly: ${String(err)}`, {
+      cause: err,
+    });
   }
 }
 

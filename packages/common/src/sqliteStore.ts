@@ -4,7 +4,13 @@ import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { systemClock, type Clock } from './clock';
 import { ForgeError, isForgeError } from './forgeError';
-import { EngineStore, type PutOutcome, type RawLogEntry, type RawRecord, type StorageEngine } from './internal/engineStore';
+import {
+  EngineStore,
+  type PutOutcome,
+  type RawLogEntry,
+  type RawRecord,
+  type StorageEngine,
+} from './internal/engineStore';
 
 type Database = BetterSqlite3.Database;
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
@@ -75,7 +81,8 @@ function loadDriver(): typeof BetterSqlite3 {
 
 /** Maps a driver failure to the ForgeError users see. */
 function describeSqliteFailure(err: unknown, operation: string, path: string): ForgeError {
-  const code = typeof (err as { code?: unknown } | null)?.code === 'string' ? (err as { code: string }).code : undefined;
+  const code =
+    typeof (err as { code?: unknown } | null)?.code === 'string' ? (err as { code: string }).code : undefined;
   const message = err instanceof Error ? err.message : String(err);
   if (code?.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     return new ForgeError(
@@ -102,8 +109,13 @@ function describeSqliteFailure(err: unknown, operation: string, path: string): F
 function migrate(db: Database, path: string, now: number): void {
   const latest = migrations[migrations.length - 1]!.version;
   db.transaction(() => {
-    db.exec('CREATE TABLE IF NOT EXISTS forge_schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
-    const current = db.prepare('SELECT COALESCE(MAX(version), 0) FROM forge_schema_version').pluck().get() as number;
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS forge_schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT',
+    );
+    const current = db
+      .prepare('SELECT COALESCE(MAX(version), 0) FROM forge_schema_version')
+      .pluck()
+      .get() as number;
     if (current > latest) {
       throw new ForgeError(
         'FORGE_STORAGE_VERSION',
@@ -125,7 +137,9 @@ class SqliteEngine implements StorageEngine {
   readonly #db: Database;
   readonly #path: string;
   readonly #statements = new Map<string, Statement>();
-  readonly #appendAll: BetterSqlite3.Transaction<(log: string, json: readonly string[], time: number) => number>;
+  readonly #appendAll: BetterSqlite3.Transaction<
+    (log: string, json: readonly string[], time: number) => number
+  >;
   readonly #putChecked: BetterSqlite3.Transaction<
     (ns: string, key: string, json: string, expectedVersion: number | undefined) => PutOutcome
   >;
@@ -140,17 +154,21 @@ class SqliteEngine implements StorageEngine {
       for (const [i, data] of json.entries()) insert.run(log, head + 1 + i, time, data);
       return head;
     });
-    this.#putChecked = db.transaction((ns: string, key: string, json: string, expectedVersion: number | undefined) => {
-      const current = (this.#stmt('SELECT version FROM records WHERE ns = ? AND key = ?').pluck().get(ns, key) ??
-        0) as number;
-      if (expectedVersion !== undefined && expectedVersion !== current) return { ok: false, current } as const;
-      const version = current + 1;
-      this.#stmt(
-        'INSERT INTO records (ns, key, version, value) VALUES (?, ?, ?, ?) ' +
-          'ON CONFLICT (ns, key) DO UPDATE SET version = excluded.version, value = excluded.value',
-      ).run(ns, key, version, json);
-      return { ok: true, version } as const;
-    });
+    this.#putChecked = db.transaction(
+      (ns: string, key: string, json: string, expectedVersion: number | undefined) => {
+        const current = (this.#stmt('SELECT version FROM records WHERE ns = ? AND key = ?')
+          .pluck()
+          .get(ns, key) ?? 0) as number;
+        if (expectedVersion !== undefined && expectedVersion !== current)
+          return { ok: false, current } as const;
+        const version = current + 1;
+        this.#stmt(
+          'INSERT INTO records (ns, key, version, value) VALUES (?, ?, ?, ?) ' +
+            'ON CONFLICT (ns, key) DO UPDATE SET version = excluded.version, value = excluded.value',
+        ).run(ns, key, version, json);
+        return { ok: true, version } as const;
+      },
+    );
   }
 
   /** A prepared statement, compiled once per connection. */
@@ -180,9 +198,10 @@ class SqliteEngine implements StorageEngine {
   }
 
   getRecord(namespace: string, key: string): RawRecord | undefined {
-    return this.#stmt('SELECT key, version, value AS json FROM records WHERE ns = ? AND key = ?').get(namespace, key) as
-      | RawRecord
-      | undefined;
+    return this.#stmt('SELECT key, version, value AS json FROM records WHERE ns = ? AND key = ?').get(
+      namespace,
+      key,
+    ) as RawRecord | undefined;
   }
 
   putRecord(namespace: string, key: string, json: string, expectedVersion: number | undefined): PutOutcome {
@@ -199,7 +218,8 @@ class SqliteEngine implements StorageEngine {
     const upper = prefixSuccessor(prefix);
     const base = 'SELECT key, version, value AS json FROM records WHERE ns = ? AND key >= ? AND key > ?';
     const args: unknown[] = [namespace, prefix, after ?? ''];
-    const sql = upper === undefined ? `${base} ORDER BY key LIMIT ?` : `${base} AND key < ? ORDER BY key LIMIT ?`;
+    const sql =
+      upper === undefined ? `${base} ORDER BY key LIMIT ?` : `${base} AND key < ? ORDER BY key LIMIT ?`;
     if (upper !== undefined) args.push(upper);
     args.push(limit);
     return this.#stmt(sql).all(...args) as RawRecord[];
@@ -207,11 +227,16 @@ class SqliteEngine implements StorageEngine {
 
   putBlob(digest: string, bytes: Uint8Array): void {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#stmt('INSERT OR IGNORE INTO blobs (digest, bytes, size) VALUES (?, ?, ?)').run(digest, buffer, bytes.byteLength);
+    this.#stmt('INSERT OR IGNORE INTO blobs (digest, bytes, size) VALUES (?, ?, ?)').run(
+      digest,
+      buffer,
+      bytes.byteLength,
+    );
   }
 
   getBlob(digest: string): Uint8Array | undefined {
-    const buffer = this.#stmt('SELECT bytes FROM blobs WHERE digest = ?').pluck().get(digest) as Buffer | undefined;
+    const buffer = this.#stmt('SELECT bytes FROM blobs WHERE digest = ?').pluck().get(digest) as
+      Buffer | undefined;
     return buffer && new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
@@ -263,14 +288,19 @@ function prefixSuccessor(prefix: string): string | undefined {
   return undefined;
 }
 
-function checkOpenOptions(path: unknown, options: SqliteStoreOptions): { durability: SqliteDurability; busyTimeoutMs: number } {
+function checkOpenOptions(
+  path: unknown,
+  options: SqliteStoreOptions,
+): { durability: SqliteDurability; busyTimeoutMs: number } {
   const invalid = (message: string) => new ForgeError('FORGE_STORAGE_INVALID', message);
   if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
     throw invalid('SqliteStore.open takes a file path (or ":memory:"), got an empty or non-string path');
   }
   const durability = options.durability ?? 'full';
   if (durability !== 'full' && durability !== 'normal') {
-    throw invalid(`SqliteStore option durability must be "full" or "normal", got ${JSON.stringify(durability)}`);
+    throw invalid(
+      `SqliteStore option durability must be "full" or "normal", got ${JSON.stringify(durability)}`,
+    );
   }
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {

@@ -58,7 +58,7 @@ export interface StorageOps {
   putRecord(namespace: string, key: string, value: JsonValue, options?: PutRecordOptions): Promise<number>;
   /** Deletes a record; true when it existed. */
   deleteRecord(namespace: string, key: string): Promise<boolean>;
-  /** Records of `namespace` in key order. */
+  /** Records of `namespace` in key order (by Unicode code point, which is UTF-8 byte order). */
   listRecords(namespace: string, options?: ListRecordsOptions): Promise<StoredRecord[]>;
 
   /** Stores bytes under their SHA-256 (lower-case hex), which it returns. Idempotent. */

@@ -22,7 +22,7 @@ export type RevocationDocument = z.infer<typeof RevocationDocumentSchema>;
 /** The `signed` part of a revocation list. Versions must grow: clients refuse a lower one. */
 export function createRevocationList(options: {
   readonly version: number;
-  readonly revoked: ReadonlyArray<{ readonly keyid: string; readonly reason?: string }>;
+  readonly revoked: ReadonlyArray<{ readonly keyid: string; readonly reason?: string | undefined }>;
   readonly issued?: Date;
 }): RevocationSigned {
   const signed = {

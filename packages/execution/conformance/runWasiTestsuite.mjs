@@ -17,12 +17,6 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 const LANGUAGES = ['rust', 'c', 'assemblyscript'];
 const SUITE_DIR = 'testsuite/wasm32-wasip1';
 
-if (isMainThread) {
-  await main(process.argv.slice(2));
-} else {
-  parentPort.postMessage(await runOne(workerData));
-}
-
 async function main(argv) {
   const options = { checkout: undefined, filter: undefined, timeoutMs: 30_000 };
   for (let i = 0; i < argv.length; i += 1) {
@@ -31,7 +25,9 @@ async function main(argv) {
     else options.checkout ??= argv[i];
   }
   if (options.checkout === undefined) {
-    console.error('usage: runWasiTestsuite.mjs <wasi-testsuite checkout (prod/testsuite-base)> [--filter <text>] [--timeout <ms>]');
+    console.error(
+      'usage: runWasiTestsuite.mjs <wasi-testsuite checkout (prod/testsuite-base)> [--filter <text>] [--timeout <ms>]',
+    );
     process.exit(2);
   }
   let passed = 0;
@@ -91,12 +87,15 @@ function specOf(dir, name) {
   const file = path.join(dir, name.replace(/\.wasm$/, '.json'));
   if (!fs.existsSync(file)) return {};
   const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
-  if (spec.operations !== undefined) throw new Error('operation-based specs are not supported by this runner');
+  if (spec.operations !== undefined)
+    throw new Error('operation-based specs are not supported by this runner');
   return spec;
 }
 
 /** Every call is allowed: the suite measures WASI behaviour, the gate still decides, records and learns. */
-const allowAll = { decide: () => ({ action: 'allow', reasons: [{ policy: 'wasi-testsuite', message: 'allow all' }] }) };
+const allowAll = {
+  decide: () => ({ action: 'allow', reasons: [{ policy: 'wasi-testsuite', message: 'allow all' }] }),
+};
 
 async function runOne({ dir, name }) {
   const execution = await import(process.env.FORGEONE_EXECUTION_MODULE ?? '@forgeone/execution');
@@ -120,7 +119,17 @@ async function runOne({ dir, name }) {
     const containerId = 'ctr_wasi_testsuite';
     const gate = new SyscallGate({
       pdp: allowAll,
-      context: { containerId, identity: { subject: 'wasi-testsuite', tenant: 'default', roles: [], attributes: {}, assurance: 'none' }, memory },
+      context: {
+        containerId,
+        identity: {
+          subject: 'wasi-testsuite',
+          tenant: 'default',
+          roles: [],
+          attributes: {},
+          assurance: 'none',
+        },
+        memory,
+      },
       recorder: new TraceRecorder({ capacity: 4096 }),
       dna: new DnaTracker(containerId),
       clock: systemClock,
@@ -135,7 +144,10 @@ async function runOne({ dir, name }) {
     const tail = (text) => JSON.stringify(text.trim().split('\n').slice(-2).join(' | ').slice(-300));
     if (exitCode !== expectedExit) {
       const why = trap === undefined ? '' : ` (${trap.code}: ${trap.message})`;
-      return { ok: false, reason: `exit code ${exitCode}, expected ${expectedExit}${why}; stderr ${tail(stderr)}` };
+      return {
+        ok: false,
+        reason: `exit code ${exitCode}, expected ${expectedExit}${why}; stderr ${tail(stderr)}`,
+      };
     }
     // Like the reference runner, expected output is compared with the start of what was written.
     if (spec.stdout !== undefined && !stdout.startsWith(spec.stdout)) {
@@ -151,4 +163,11 @@ async function runOne({ dir, name }) {
     wasi?.close();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+// Last, so every declaration above is initialised: the same file is the runner and each test's worker.
+if (isMainThread) {
+  await main(process.argv.slice(2));
+} else {
+  parentPort.postMessage(await runOne(workerData));
 }

@@ -23,7 +23,9 @@ export function assertBuilt(): void {
 }
 
 /** Runs `node <args>` in the package directory and returns its output once it exits. */
-export function runNode(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runNode(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { ForgeError, describeErrorCode, forgeErrorCodes, isForgeError, toForgeError, type ForgeErrorCode } from '../index';
+import {
+  ForgeError,
+  describeErrorCode,
+  forgeErrorCodes,
+  isForgeError,
+  toForgeError,
+  type ForgeErrorCode,
+} from '../index';
 
 describe('ForgeError', () => {
   it('carries its code, details and cause', () => {
     const cause = new Error('disk on fire');
-    const error = new ForgeError('FORGE_STORAGE_IO', 'write failed', { cause, details: { path: '/x', retry: false } });
+    const error = new ForgeError('FORGE_STORAGE_IO', 'write failed', {
+      cause,
+      details: { path: '/x', retry: false },
+    });
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('ForgeError');
     expect(error.code).toBe('FORGE_STORAGE_IO');
@@ -47,7 +57,15 @@ describe('isForgeError', () => {
     const wrongName = Object.assign(new Error('x'), { code: 'FORGE_INTERNAL' });
     const notAnError = { name: 'ForgeError', code: 'FORGE_INTERNAL', message: 'x' };
     const inheritedCode = Object.assign(new Error('x'), { name: 'ForgeError', code: 'toString' });
-    for (const value of [unknownCode, wrongName, notAnError, inheritedCode, null, 'FORGE_INTERNAL', undefined]) {
+    for (const value of [
+      unknownCode,
+      wrongName,
+      notAnError,
+      inheritedCode,
+      null,
+      'FORGE_INTERNAL',
+      undefined,
+    ]) {
       expect(isForgeError(value)).toBe(false);
     }
   });

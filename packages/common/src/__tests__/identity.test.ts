@@ -27,7 +27,9 @@ describe('IdentityContextSchema', () => {
   });
 
   it('rejects unknown fields, naming them', () => {
-    expect(() => parseWith(IdentityContextSchema, { subject: 'user:bob', admin: true }, 'identity')).toThrow(/admin/);
+    expect(() => parseWith(IdentityContextSchema, { subject: 'user:bob', admin: true }, 'identity')).toThrow(
+      /admin/,
+    );
   });
 
   it.each([

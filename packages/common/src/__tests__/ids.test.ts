@@ -16,7 +16,9 @@ describe('newId', () => {
     expect(newId('trace', 0).slice(4, 14)).toBe('0000000000');
     expect(newId('trace', 32).slice(4, 14)).toBe('0000000010');
     expect(newId('trace', -5).slice(4, 14)).toBe('0000000000');
-    expect(newId('trace', 1_700_000_000_000.9).slice(4, 14)).toBe(newId('trace', 1_700_000_000_000).slice(4, 14));
+    expect(newId('trace', 1_700_000_000_000.9).slice(4, 14)).toBe(
+      newId('trace', 1_700_000_000_000).slice(4, 14),
+    );
   });
 
   it('does not repeat', () => {
@@ -26,11 +28,15 @@ describe('newId', () => {
 
   it('sorts by creation time', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 50 - 1 }), fc.integer({ min: 0, max: 2 ** 50 - 1 }), (a, b) => {
-        fc.pre(a !== b);
-        const [early, late] = a < b ? [a, b] : [b, a];
-        expect(newId('trace', early) < newId('trace', late)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 50 - 1 }),
+        fc.integer({ min: 0, max: 2 ** 50 - 1 }),
+        (a, b) => {
+          fc.pre(a !== b);
+          const [early, late] = a < b ? [a, b] : [b, a];
+          expect(newId('trace', early) < newId('trace', late)).toBe(true);
+        },
+      ),
     );
   });
 });
@@ -44,7 +50,15 @@ describe('isId', () => {
 
   it('rejects malformed values', () => {
     const good = newId('trace');
-    for (const bad of [good.toUpperCase(), `${good}x`, good.slice(0, -1), good.replace(/.$/, 'u'), 'trc_', 42, null]) {
+    for (const bad of [
+      good.toUpperCase(),
+      `${good}x`,
+      good.slice(0, -1),
+      good.replace(/.$/, 'u'),
+      'trc_',
+      42,
+      null,
+    ]) {
       expect(isId('trace', bad)).toBe(false);
     }
   });

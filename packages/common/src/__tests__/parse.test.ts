@@ -26,7 +26,9 @@ describe('parseWith', () => {
   });
 
   it('names the path of the first problem', () => {
-    const error = thrown(() => parseWith(Manifest, { name: 'a', limits: { memoryPages: 'two' } }, 'manifest'));
+    const error = thrown(() =>
+      parseWith(Manifest, { name: 'a', limits: { memoryPages: 'two' } }, 'manifest'),
+    );
     expect(error.code).toBe('FORGE_INVALID_INPUT');
     expect(error.message).toMatch(/^invalid manifest at limits\.memoryPages: .*number/);
     expect(error.details).toEqual({ path: 'limits.memoryPages' });
@@ -42,6 +44,8 @@ describe('parseWith', () => {
   });
 
   it('uses the code the caller asks for', () => {
-    expect(thrown(() => parseWith(z.number(), 'x', 'port', 'FORGE_STORAGE_INVALID')).code).toBe('FORGE_STORAGE_INVALID');
+    expect(thrown(() => parseWith(z.number(), 'x', 'port', 'FORGE_STORAGE_INVALID')).code).toBe(
+      'FORGE_STORAGE_INVALID',
+    );
   });
 });

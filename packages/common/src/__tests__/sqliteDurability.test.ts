@@ -62,38 +62,42 @@ describe('SqliteStore durability under kill -9', () => {
   beforeAll(assertBuilt);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('keeps every acknowledged append, contiguous and intact, across repeated kills', { timeout: 180_000 }, async () => {
-    let verifiedHead = 0;
-    // Each round continues the same database, so later rounds also recover from the previous crash.
-    for (const target of [300, 520, 410]) {
-      const run = await appendUntilKilled(path, target);
-      expect(run.signal).toBe('SIGKILL');
-      expect(run.readyHead).toBe(verifiedHead);
-      expect(run.acked.length).toBeGreaterThanOrEqual(target);
-      const lastAcked = run.acked.at(-1)!;
-      expect(run.acked.every((seq, i) => seq > (i === 0 ? verifiedHead : run.acked[i - 1]!))).toBe(true);
+  it(
+    'keeps every acknowledged append, contiguous and intact, across repeated kills',
+    { timeout: 180_000 },
+    async () => {
+      let verifiedHead = 0;
+      // Each round continues the same database, so later rounds also recover from the previous crash.
+      for (const target of [300, 520, 410]) {
+        const run = await appendUntilKilled(path, target);
+        expect(run.signal).toBe('SIGKILL');
+        expect(run.readyHead).toBe(verifiedHead);
+        expect(run.acked.length).toBeGreaterThanOrEqual(target);
+        const lastAcked = run.acked.at(-1)!;
+        expect(run.acked.every((seq, i) => seq > (i === 0 ? verifiedHead : run.acked[i - 1]!))).toBe(true);
 
-      const store = await SqliteStore.open(path);
-      const head = await store.logHead('audit');
-      // Everything acknowledged is there; at most the one batch in flight (<= 7 entries) is extra.
-      expect(head).toBeGreaterThanOrEqual(lastAcked);
-      expect(head - lastAcked).toBeLessThanOrEqual(7);
-      const entries = await readAll(store);
-      expect(entries.length).toBe(head);
-      for (const [i, entry] of entries.entries()) {
-        if (entry.seq !== i + 1 || (entry.data as { seq: number }).seq !== entry.seq) {
-          throw new Error(`entry at position ${i + 1} is ${JSON.stringify(entry)}`);
+        const store = await SqliteStore.open(path);
+        const head = await store.logHead('audit');
+        // Everything acknowledged is there; at most the one batch in flight (<= 7 entries) is extra.
+        expect(head).toBeGreaterThanOrEqual(lastAcked);
+        expect(head - lastAcked).toBeLessThanOrEqual(7);
+        const entries = await readAll(store);
+        expect(entries.length).toBe(head);
+        for (const [i, entry] of entries.entries()) {
+          if (entry.seq !== i + 1 || (entry.data as { seq: number }).seq !== entry.seq) {
+            throw new Error(`entry at position ${i + 1} is ${JSON.stringify(entry)}`);
+          }
         }
-      }
-      // The record written in the same transaction as the last transactional batch matches it exactly.
-      const lastTxEntry = entries.findLast((e) => (e.data as { viaTx: boolean }).viaTx);
-      expect((await store.getRecord('state', 'lastTxSeq'))?.value).toBe(lastTxEntry?.seq);
-      await store.close();
+        // The record written in the same transaction as the last transactional batch matches it exactly.
+        const lastTxEntry = entries.findLast((e) => (e.data as { viaTx: boolean }).viaTx);
+        expect((await store.getRecord('state', 'lastTxSeq'))?.value).toBe(lastTxEntry?.seq);
+        await store.close();
 
-      const raw = new Database(path, { readonly: true });
-      expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
-      raw.close();
-      verifiedHead = head;
-    }
-  });
+        const raw = new Database(path, { readonly: true });
+        expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
+        raw.close();
+        verifiedHead = head;
+      }
+    },
+  );
 });

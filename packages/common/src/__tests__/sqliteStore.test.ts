@@ -58,7 +58,11 @@ describe('SqliteStore', () => {
     const raw = new Database(path);
     raw.prepare('INSERT INTO forge_schema_version (version, applied_at) VALUES (99, 0)').run();
     raw.close();
-    await expectForgeError(SqliteStore.open(path), 'FORGE_STORAGE_VERSION', /schema version 99.*upgrade ForgeOne/);
+    await expectForgeError(
+      SqliteStore.open(path),
+      'FORGE_STORAGE_VERSION',
+      /schema version 99.*upgrade ForgeOne/,
+    );
     const check = new Database(path, { readonly: true });
     expect(check.prepare('SELECT MAX(version) FROM forge_schema_version').pluck().get()).toBe(99);
     check.close();
@@ -78,9 +82,17 @@ describe('SqliteStore', () => {
     raw.prepare("UPDATE logs SET data = '{\"ok\": tru' WHERE log = 'audit' AND seq = 1").run();
     raw.close();
 
-    await expectForgeError(store.getBlob(digest), 'FORGE_STORAGE_CORRUPT', new RegExp(`blob ${digest} is corrupt`));
+    await expectForgeError(
+      store.getBlob(digest),
+      'FORGE_STORAGE_CORRUPT',
+      new RegExp(`blob ${digest} is corrupt`),
+    );
     expect(await store.hasBlob(digest)).toBe(true);
-    await expectForgeError(store.readLog('audit'), 'FORGE_STORAGE_CORRUPT', /entry 1 of log audit is not valid JSON/);
+    await expectForgeError(
+      store.readLog('audit'),
+      'FORGE_STORAGE_CORRUPT',
+      /entry 1 of log audit is not valid JSON/,
+    );
 
     // The way out the message suggests works.
     expect(await store.deleteBlob(digest)).toBe(true);
@@ -96,14 +108,22 @@ describe('SqliteStore', () => {
   });
 
   it('reports an unusable path and bad options clearly', async () => {
-    await expectForgeError(SqliteStore.open(join(dir, 'missing-dir', 'x.db')), 'FORGE_STORAGE_IO', /open failed: .*directory/);
+    await expectForgeError(
+      SqliteStore.open(join(dir, 'missing-dir', 'x.db')),
+      'FORGE_STORAGE_IO',
+      /open failed: .*directory/,
+    );
     await expectForgeError(SqliteStore.open(''), 'FORGE_STORAGE_INVALID', /file path/);
     await expectForgeError(
       SqliteStore.open(':memory:', { durability: 'fast' as never }),
       'FORGE_STORAGE_INVALID',
       /durability must be "full" or "normal"/,
     );
-    await expectForgeError(SqliteStore.open(':memory:', { busyTimeoutMs: -1 }), 'FORGE_STORAGE_INVALID', /busyTimeoutMs/);
+    await expectForgeError(
+      SqliteStore.open(':memory:', { busyTimeoutMs: -1 }),
+      'FORGE_STORAGE_INVALID',
+      /busyTimeoutMs/,
+    );
   });
 
   it('works in memory and with durability normal', async () => {
@@ -123,7 +143,10 @@ describe('SqliteStore', () => {
       Array.from({ length: 20 }, (_, k) => [k + 1, Math.floor(k / 2)]),
     );
     await b.putRecord('ns', 'k', 'from b');
-    await expectForgeError(a.putRecord('ns', 'k', 'from a', { expectedVersion: 0 }), 'FORGE_STORAGE_CONFLICT');
+    await expectForgeError(
+      a.putRecord('ns', 'k', 'from a', { expectedVersion: 0 }),
+      'FORGE_STORAGE_CONFLICT',
+    );
     await a.close();
     await b.close();
   });
@@ -134,7 +157,11 @@ describe('SqliteStore', () => {
     const waiter = await SqliteStore.open(path, { busyTimeoutMs: 20 });
     await holder.transaction(async (tx) => {
       await tx.append('audit', ['holding the write lock']);
-      await expectForgeError(waiter.append('audit', ['blocked']), 'FORGE_STORAGE_IO', /SQLITE_BUSY.*busyTimeoutMs/);
+      await expectForgeError(
+        waiter.append('audit', ['blocked']),
+        'FORGE_STORAGE_IO',
+        /SQLITE_BUSY.*busyTimeoutMs/,
+      );
     });
     // Once the lock is released the waiter carries on where the holder stopped.
     expect(await waiter.append('audit', ['after'])).toEqual({ firstSeq: 2, lastSeq: 2 });

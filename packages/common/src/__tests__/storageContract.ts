@@ -116,7 +116,12 @@ export function describeStorageContract(name: string, open: OpenStore): void {
       it('keeps concurrent appends contiguous and unique', async () => {
         const store = await fresh();
         const results = await Promise.all(
-          Array.from({ length: 40 }, (_, i) => store.append('audit', Array.from({ length: (i % 3) + 1 }, () => i))),
+          Array.from({ length: 40 }, (_, i) =>
+            store.append(
+              'audit',
+              Array.from({ length: (i % 3) + 1 }, () => i),
+            ),
+          ),
         );
         const seqs = results.flatMap(({ firstSeq, lastSeq }) =>
           Array.from({ length: lastSeq - firstSeq + 1 }, (_, k) => firstSeq + k),
@@ -124,7 +129,9 @@ export function describeStorageContract(name: string, open: OpenStore): void {
         expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => k + 1));
         // Each call's entries are adjacent and in call order.
         const data = await allEntries(store, 'audit');
-        expect(data).toEqual(results.flatMap(({ firstSeq, lastSeq }, i) => Array(lastSeq - firstSeq + 1).fill(i)));
+        expect(data).toEqual(
+          results.flatMap(({ firstSeq, lastSeq }, i) => Array(lastSeq - firstSeq + 1).fill(i)),
+        );
       });
 
       it('pages with fromSeq and limit, with a default page of 1000', async () => {
@@ -134,7 +141,9 @@ export function describeStorageContract(name: string, open: OpenStore): void {
           Array.from({ length: 1005 }, (_, i) => i + 1),
         );
         expect((await store.readLog('audit')).length).toBe(storageLimits.defaultPage);
-        expect((await store.readLog('audit', { fromSeq: 1000, limit: 3 })).map((e) => e.seq)).toEqual([1000, 1001, 1002]);
+        expect((await store.readLog('audit', { fromSeq: 1000, limit: 3 })).map((e) => e.seq)).toEqual([
+          1000, 1001, 1002,
+        ]);
         expect((await store.readLog('audit', { fromSeq: 1004 })).map((e) => e.data)).toEqual([1004, 1005]);
         expect(await store.readLog('audit', { fromSeq: 1006 })).toEqual([]);
         expect(await store.readLog('never-written')).toEqual([]);
@@ -193,14 +202,31 @@ export function describeStorageContract(name: string, open: OpenStore): void {
         for (const key of keys) await store.putRecord('ns', key, key);
         await store.putRecord('elsewhere', 'a/3', 0);
         const all = await store.listRecords('ns');
-        expect(all.map((r) => r.key)).toEqual(['a', 'a/1', 'a/10', 'a/2', 'ab', 'b', 'é', '\uFFFD', '\u{1F600}']);
+        expect(all.map((r) => r.key)).toEqual([
+          'a',
+          'a/1',
+          'a/10',
+          'a/2',
+          'ab',
+          'b',
+          'é',
+          '\uFFFD',
+          '\u{1F600}',
+        ]);
         expect(all.every((r) => r.value === r.key && r.version === 1)).toBe(true);
-        expect((await store.listRecords('ns', { prefix: 'a/' })).map((r) => r.key)).toEqual(['a/1', 'a/10', 'a/2']);
+        expect((await store.listRecords('ns', { prefix: 'a/' })).map((r) => r.key)).toEqual([
+          'a/1',
+          'a/10',
+          'a/2',
+        ]);
         expect((await store.listRecords('ns', { prefix: 'a/', after: 'a/1' })).map((r) => r.key)).toEqual([
           'a/10',
           'a/2',
         ]);
-        expect((await store.listRecords('ns', { after: 'ab', limit: 2 })).map((r) => r.key)).toEqual(['b', 'é']);
+        expect((await store.listRecords('ns', { after: 'ab', limit: 2 })).map((r) => r.key)).toEqual([
+          'b',
+          'é',
+        ]);
         expect(await store.listRecords('ns', { prefix: 'zz' })).toEqual([]);
         expect(await store.listRecords('empty-ns')).toEqual([]);
 
@@ -223,7 +249,14 @@ export function describeStorageContract(name: string, open: OpenStore): void {
         const list = async (prefix: string) => (await store.listRecords('ns', { prefix })).map((r) => r.key);
         expect(await list('p\uD7FF')).toEqual(['p\uD7FF', 'p\uD7FFx']);
         expect(await list('p\u{10FFFF}')).toEqual(['p\u{10FFFF}', 'p\u{10FFFF}z']);
-        expect(await list('p')).toEqual(['p', 'p\uD7FF', 'p\uD7FFx', 'p\uE000', 'p\u{10FFFF}', 'p\u{10FFFF}z']);
+        expect(await list('p')).toEqual([
+          'p',
+          'p\uD7FF',
+          'p\uD7FFx',
+          'p\uE000',
+          'p\u{10FFFF}',
+          'p\u{10FFFF}z',
+        ]);
       });
     });
 
@@ -312,7 +345,10 @@ export function describeStorageContract(name: string, open: OpenStore): void {
         await store.putRecord('ns', 'k', 'v1');
         await store.transaction(async (tx) => {
           await tx.append('audit', ['a']);
-          await expectForgeError(tx.putRecord('ns', 'k', 'x', { expectedVersion: 5 }), 'FORGE_STORAGE_CONFLICT');
+          await expectForgeError(
+            tx.putRecord('ns', 'k', 'x', { expectedVersion: 5 }),
+            'FORGE_STORAGE_CONFLICT',
+          );
           await expectForgeError(tx.append('audit', ['ok', Number.NaN]), 'FORGE_STORAGE_INVALID');
           await tx.append('audit', ['b']);
         });
@@ -364,7 +400,14 @@ export function describeStorageContract(name: string, open: OpenStore): void {
             }),
           ),
         );
-        expect(log).toEqual(['first start', 'first end', 'second start', 'second end', 'third start', 'third end']);
+        expect(log).toEqual([
+          'first start',
+          'first end',
+          'second start',
+          'second end',
+          'third start',
+          'third end',
+        ]);
       });
 
       it('rejects a nested transaction or a store call from inside a transaction instead of deadlocking', async () => {
@@ -376,7 +419,11 @@ export function describeStorageContract(name: string, open: OpenStore): void {
             'FORGE_STORAGE_TRANSACTION',
             /transactions do not nest/,
           );
-          await expectForgeError(store.append('audit', ['x']), 'FORGE_STORAGE_TRANSACTION', /use the tx handle.*tx\.append/);
+          await expectForgeError(
+            store.append('audit', ['x']),
+            'FORGE_STORAGE_TRANSACTION',
+            /use the tx handle.*tx\.append/,
+          );
           await expectForgeError(store.close(), 'FORGE_STORAGE_TRANSACTION');
         });
         expect(await allEntries(store, 'audit')).toEqual(['kept']);
@@ -388,7 +435,11 @@ export function describeStorageContract(name: string, open: OpenStore): void {
         await store.transaction(async (tx) => {
           leaked = tx;
         });
-        await expectForgeError(leaked!.append('audit', ['late']), 'FORGE_STORAGE_TRANSACTION', /after its transaction ended/);
+        await expectForgeError(
+          leaked!.append('audit', ['late']),
+          'FORGE_STORAGE_TRANSACTION',
+          /after its transaction ended/,
+        );
         expect(await store.logHead('audit')).toBe(0);
       });
 
@@ -410,8 +461,16 @@ export function describeStorageContract(name: string, open: OpenStore): void {
         const store = await fresh();
         await expectForgeError(store.append(bad as string, [1]), 'FORGE_STORAGE_INVALID', /invalid log name/);
         await expectForgeError(store.readLog(bad as string), 'FORGE_STORAGE_INVALID', /invalid log name/);
-        await expectForgeError(store.putRecord(bad as string, 'k', 1), 'FORGE_STORAGE_INVALID', /invalid namespace name/);
-        await expectForgeError(store.listRecords(bad as string), 'FORGE_STORAGE_INVALID', /invalid namespace name/);
+        await expectForgeError(
+          store.putRecord(bad as string, 'k', 1),
+          'FORGE_STORAGE_INVALID',
+          /invalid namespace name/,
+        );
+        await expectForgeError(
+          store.listRecords(bad as string),
+          'FORGE_STORAGE_INVALID',
+          /invalid namespace name/,
+        );
       });
 
       it('accepts names at the edge of the pattern', async () => {
@@ -463,8 +522,16 @@ export function describeStorageContract(name: string, open: OpenStore): void {
       ];
       it.each(badValues)('rejects %s in a value, naming where it is', async (_label, value, message) => {
         const store = await fresh();
-        await expectForgeError(store.putRecord('ns', 'k', value as JsonValue), 'FORGE_STORAGE_INVALID', message);
-        await expectForgeError(store.append('audit', [1, value as JsonValue]), 'FORGE_STORAGE_INVALID', /entry 1 of/);
+        await expectForgeError(
+          store.putRecord('ns', 'k', value as JsonValue),
+          'FORGE_STORAGE_INVALID',
+          message,
+        );
+        await expectForgeError(
+          store.append('audit', [1, value as JsonValue]),
+          'FORGE_STORAGE_INVALID',
+          /entry 1 of/,
+        );
         // Nothing of a rejected batch is written.
         expect(await store.logHead('audit')).toBe(0);
         expect(await store.getRecord('ns', 'k')).toBeUndefined();
@@ -480,19 +547,29 @@ export function describeStorageContract(name: string, open: OpenStore): void {
           'FORGE_STORAGE_INVALID',
           /1048577 bytes as JSON; the limit is 1048576/,
         );
-        await expectForgeError(store.append('audit', [`${fits}x`]), 'FORGE_STORAGE_INVALID', /limit is 1048576/);
+        await expectForgeError(
+          store.append('audit', [`${fits}x`]),
+          'FORGE_STORAGE_INVALID',
+          /limit is 1048576/,
+        );
       });
 
       it('rejects bad append batches', async () => {
         const store = await fresh();
         await expectForgeError(store.append('audit', []), 'FORGE_STORAGE_INVALID', /at least one entry/);
-        await expectForgeError(store.append('audit', 'x' as unknown as JsonValue[]), 'FORGE_STORAGE_INVALID', /an array/);
+        await expectForgeError(
+          store.append('audit', 'x' as unknown as JsonValue[]),
+          'FORGE_STORAGE_INVALID',
+          /an array/,
+        );
         await expectForgeError(
           store.append('audit', new Array<JsonValue>(storageLimits.maxAppendBatch + 1).fill(null)),
           'FORGE_STORAGE_INVALID',
           /split the batch/,
         );
-        expect(await store.append('audit', new Array<JsonValue>(storageLimits.maxAppendBatch).fill(null))).toEqual({
+        expect(
+          await store.append('audit', new Array<JsonValue>(storageLimits.maxAppendBatch).fill(null)),
+        ).toEqual({
           firstSeq: 1,
           lastSeq: storageLimits.maxAppendBatch,
         });
@@ -506,20 +583,44 @@ export function describeStorageContract(name: string, open: OpenStore): void {
           await expectForgeError(store.hasBlob(digest), 'FORGE_STORAGE_INVALID', /64 lower-case hex/);
           await expectForgeError(store.deleteBlob(digest), 'FORGE_STORAGE_INVALID', /64 lower-case hex/);
         }
-        await expectForgeError(store.putBlob([1, 2] as unknown as Uint8Array), 'FORGE_STORAGE_INVALID', /Uint8Array/);
+        await expectForgeError(
+          store.putBlob([1, 2] as unknown as Uint8Array),
+          'FORGE_STORAGE_INVALID',
+          /Uint8Array/,
+        );
         for (const limit of [0, storageLimits.maxPage + 1, 1.5, Number.NaN]) {
-          await expectForgeError(store.readLog('audit', { limit }), 'FORGE_STORAGE_INVALID', /limit must be an integer from 1 to 10000/);
-          await expectForgeError(store.listRecords('ns', { limit }), 'FORGE_STORAGE_INVALID', /limit must be an integer/);
+          await expectForgeError(
+            store.readLog('audit', { limit }),
+            'FORGE_STORAGE_INVALID',
+            /limit must be an integer from 1 to 10000/,
+          );
+          await expectForgeError(
+            store.listRecords('ns', { limit }),
+            'FORGE_STORAGE_INVALID',
+            /limit must be an integer/,
+          );
         }
-        await expectForgeError(store.readLog('audit', { fromSeq: 0 }), 'FORGE_STORAGE_INVALID', /fromSeq must be an integer >= 1/);
+        await expectForgeError(
+          store.readLog('audit', { fromSeq: 0 }),
+          'FORGE_STORAGE_INVALID',
+          /fromSeq must be an integer >= 1/,
+        );
         await expectForgeError(
           store.putRecord('ns', 'k', 1, { expectedVersion: -1 }),
           'FORGE_STORAGE_INVALID',
           /expectedVersion/,
         );
-        await expectForgeError(store.listRecords('ns', { after: '' }), 'FORGE_STORAGE_INVALID', /after must not be empty/);
+        await expectForgeError(
+          store.listRecords('ns', { after: '' }),
+          'FORGE_STORAGE_INVALID',
+          /after must not be empty/,
+        );
         await expectForgeError(store.listRecords('ns', { prefix: 'a\0' }), 'FORGE_STORAGE_INVALID', /NUL/);
-        await expectForgeError(store.readLog('audit', 5 as never), 'FORGE_STORAGE_INVALID', /options must be an object/);
+        await expectForgeError(
+          store.readLog('audit', 5 as never),
+          'FORGE_STORAGE_INVALID',
+          /options must be an object/,
+        );
       });
     });
 
@@ -545,7 +646,11 @@ export function describeStorageContract(name: string, open: OpenStore): void {
           ['transaction', () => store.transaction(async () => 1)],
         ];
         for (const [operation, call] of calls) {
-          await expectForgeError(call(), 'FORGE_STORAGE_CLOSED', new RegExp(`\\.${operation}\\(\\) was called after close`));
+          await expectForgeError(
+            call(),
+            'FORGE_STORAGE_CLOSED',
+            new RegExp(`\\.${operation}\\(\\) was called after close`),
+          );
         }
       });
 
@@ -685,7 +790,11 @@ type Operation =
   | { kind: 'list'; ns: string; prefix: string; after: string | undefined; limit: number };
 type Step = Operation | { kind: 'tx'; ops: Operation[]; fail: boolean };
 
-const small = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.string({ maxLength: 3 }), fc.constant(null)) as fc.Arbitrary<JsonValue>;
+const small = fc.oneof(
+  fc.integer({ min: -5, max: 5 }),
+  fc.string({ maxLength: 3 }),
+  fc.constant(null),
+) as fc.Arbitrary<JsonValue>;
 const plainOperation: fc.Arbitrary<Operation> = fc.oneof(
   fc.record({
     kind: fc.constant('append' as const),
@@ -705,8 +814,16 @@ const plainOperation: fc.Arbitrary<Operation> = fc.oneof(
     value: small,
     expectedVersion: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
   }),
-  fc.record({ kind: fc.constant('get' as const), ns: fc.constantFrom(...NAMESPACES), key: fc.constantFrom(...KEYS) }),
-  fc.record({ kind: fc.constant('delete' as const), ns: fc.constantFrom(...NAMESPACES), key: fc.constantFrom(...KEYS) }),
+  fc.record({
+    kind: fc.constant('get' as const),
+    ns: fc.constantFrom(...NAMESPACES),
+    key: fc.constantFrom(...KEYS),
+  }),
+  fc.record({
+    kind: fc.constant('delete' as const),
+    ns: fc.constantFrom(...NAMESPACES),
+    key: fc.constantFrom(...KEYS),
+  }),
   fc.record({
     kind: fc.constant('list' as const),
     ns: fc.constantFrom(...NAMESPACES),
@@ -734,7 +851,10 @@ async function observe(store: StorageOps, op: Operation): Promise<unknown> {
       case 'append':
         return await store.append(op.log, op.data);
       case 'readLog':
-        return (await store.readLog(op.log, { fromSeq: op.fromSeq, limit: op.limit })).map((e) => [e.seq, e.data]);
+        return (await store.readLog(op.log, { fromSeq: op.fromSeq, limit: op.limit })).map((e) => [
+          e.seq,
+          e.data,
+        ]);
       case 'put':
         return await store.putRecord(
           op.ns,
@@ -804,7 +924,10 @@ class Model {
         return this.records.get(op.ns)?.delete(op.key) ?? false;
       case 'list':
         return [...(this.records.get(op.ns) ?? new Map<string, { version: number; value: JsonValue }>())]
-          .filter(([key]) => key.startsWith(op.prefix) && (op.after === undefined || compareUtf8(key, op.after) > 0))
+          .filter(
+            ([key]) =>
+              key.startsWith(op.prefix) && (op.after === undefined || compareUtf8(key, op.after) > 0),
+          )
           .sort(([a], [b]) => compareUtf8(a, b))
           .slice(0, op.limit)
           .map(([key, { version, value }]) => ({ key, version, value }));

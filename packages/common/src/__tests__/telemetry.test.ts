@@ -1,4 +1,11 @@
-import { SpanStatusCode, trace, type Span, type SpanStatus, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import {
+  SpanStatusCode,
+  trace,
+  type Span,
+  type SpanStatus,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, getTracer, withSpan } from '../index';
 
@@ -15,7 +22,8 @@ describe('createLogger', () => {
     logger.info({ seq: 7 }, 'appended');
     logger.warn('slow fsync');
     expect(destination.lines).toHaveLength(2);
-    for (const line of destination.lines) expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
+    for (const line of destination.lines)
+      expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
     const first = JSON.parse(destination.lines[0]!) as Record<string, unknown>;
     expect(first).toMatchObject({ level: 30, component: 'storage', seq: 7, msg: 'appended' });
     expect(new Date(first['time'] as string).toISOString()).toBe(first['time']);
@@ -97,13 +105,21 @@ describe('withSpan', () => {
         throw failure;
       }),
     ).toThrow(failure);
-    expect(spans.at(-1)).toMatchObject({ ended: 1, status: { code: SpanStatusCode.ERROR }, exceptions: [failure] });
+    expect(spans.at(-1)).toMatchObject({
+      ended: 1,
+      status: { code: SpanStatusCode.ERROR },
+      exceptions: [failure],
+    });
   });
 
   it('rethrows an asynchronous failure and marks the span', async () => {
     const failure = new Error('async boom');
     await expect(withSpan('async-fail', () => Promise.reject(failure))).rejects.toBe(failure);
-    expect(spans.at(-1)).toMatchObject({ ended: 1, status: { code: SpanStatusCode.ERROR }, exceptions: [failure] });
+    expect(spans.at(-1)).toMatchObject({
+      ended: 1,
+      status: { code: SpanStatusCode.ERROR },
+      exceptions: [failure],
+    });
     // A thrown non-Error is recorded as text.
     expect(() =>
       withSpan('odd', () => {

@@ -7,6 +7,7 @@ export const executionErrorCodes = {
   FORGE_WASM_EXPORT_MISSING: 'The module does not export the function that was asked for.',
   FORGE_WASM_TRAP: 'The guest trapped (unreachable, out-of-bounds access, stack exhaustion...).',
   FORGE_WASM_LIMIT: 'The module exceeds a host limit (size, imports, memory, table).',
-  FORGE_WASI_CONFIG_INVALID: 'The WASI options (args, env, preopens, stdio, limits) are invalid; the message names the field.',
+  FORGE_WASI_CONFIG_INVALID:
+    'The WASI options (args, env, preopens, stdio, limits) are invalid; the message names the field.',
   FORGE_VFS_HOST_DIR_INVALID: 'A host directory to preopen does not exist or is not a directory.',
 } as const;

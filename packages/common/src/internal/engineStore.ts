@@ -40,7 +40,8 @@ export interface RawRecord {
 }
 
 /** Outcome of a compare-and-set write; the store turns a refusal into FORGE_STORAGE_CONFLICT. */
-export type PutOutcome = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly current: number };
+export type PutOutcome =
+  { readonly ok: true; readonly version: number } | { readonly ok: false; readonly current: number };
 
 /**
  * The synchronous storage primitives an implementation provides. Arguments arrive validated and
@@ -79,9 +80,13 @@ function parseStored(json: string, where: string): JsonValue {
   try {
     return JSON.parse(json) as JsonValue;
   } catch (err) {
-    throw new ForgeError('FORGE_STORAGE_CORRUPT', `${where} is not valid JSON in the store; it was damaged outside ForgeOne`, {
-      cause: err,
-    });
+    throw new ForgeError(
+      'FORGE_STORAGE_CORRUPT',
+      `${where} is not valid JSON in the store; it was damaged outside ForgeOne`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -122,7 +127,10 @@ class EngineOps {
     );
     const now = this.#clock.now();
     if (!Number.isFinite(now)) {
-      throw new ForgeError('FORGE_INTERNAL', `the store's clock returned ${now}; a Clock must return finite ms since the epoch`);
+      throw new ForgeError(
+        'FORGE_INTERNAL',
+        `the store's clock returned ${now}; a Clock must return finite ms since the epoch`,
+      );
     }
     // Times are whole milliseconds in every store (SQLite keeps them in an INTEGER column).
     const time = Math.floor(now);
@@ -156,7 +164,9 @@ class EngineOps {
   putRecord(namespace: unknown, key: unknown, value: unknown, options: unknown): number {
     const ns = checkName('namespace', namespace);
     const k = checkKey(key);
-    const expected = checkExpectedVersion(checkOptions<PutRecordOptions>('putRecord', options).expectedVersion);
+    const expected = checkExpectedVersion(
+      checkOptions<PutRecordOptions>('putRecord', options).expectedVersion,
+    );
     const json = serializeValue(value, () => `value of record ${JSON.stringify(k)} in namespace ${ns}`);
     const outcome = this.#call('putRecord', (engine) => engine.putRecord(ns, k, json, expected));
     if (outcome.ok) return outcome.version;
@@ -164,7 +174,14 @@ class EngineOps {
     throw new ForgeError(
       'FORGE_STORAGE_CONFLICT',
       `record ${JSON.stringify(k)} in namespace ${ns} was expected at version ${expected} but ${current}; read it again and retry`,
-      { details: { namespace: ns, key: k, expectedVersion: expected ?? null, currentVersion: outcome.current } },
+      {
+        details: {
+          namespace: ns,
+          key: k,
+          expectedVersion: expected ?? null,
+          currentVersion: outcome.current,
+        },
+      },
     );
   }
 
@@ -242,7 +259,8 @@ function transactionHandle(ops: EngineOps, scope: TransactionScope): StorageTran
     readLog: (log, options) => run(scope, 'readLog', () => ops.readLog(log, options)),
     logHead: (log) => run(scope, 'logHead', () => ops.logHead(log)),
     getRecord: (ns, key) => run(scope, 'getRecord', () => ops.getRecord(ns, key)),
-    putRecord: (ns, key, value, options) => run(scope, 'putRecord', () => ops.putRecord(ns, key, value, options)),
+    putRecord: (ns, key, value, options) =>
+      run(scope, 'putRecord', () => ops.putRecord(ns, key, value, options)),
     deleteRecord: (ns, key) => run(scope, 'deleteRecord', () => ops.deleteRecord(ns, key)),
     listRecords: (ns, options) => run(scope, 'listRecords', () => ops.listRecords(ns, options)),
     putBlob: (bytes) => run(scope, 'putBlob', () => ops.putBlob(bytes)),
@@ -316,7 +334,9 @@ export abstract class EngineStore implements StoragePort {
    */
   transaction<T>(fn: (tx: StorageTransaction) => Promise<T>): Promise<T> {
     if (typeof fn !== 'function') {
-      return Promise.reject(new ForgeError('FORGE_STORAGE_INVALID', 'transaction() takes a function (tx) => Promise'));
+      return Promise.reject(
+        new ForgeError('FORGE_STORAGE_INVALID', 'transaction() takes a function (tx) => Promise'),
+      );
     }
     return this.#gate.transaction(this.#ops, (scope) => fn(transactionHandle(this.#ops, scope)));
   }

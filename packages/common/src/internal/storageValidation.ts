@@ -42,7 +42,8 @@ export function checkName(what: 'log' | 'namespace', name: unknown): string {
 function checkText(what: string, text: unknown, allowEmpty: boolean): string {
   if (typeof text !== 'string') throw invalid(`${what} must be a string, got ${show(text)}`);
   if (!allowEmpty && text.length === 0) throw invalid(`${what} must not be empty`);
-  if (text.includes('\0')) throw invalid(`${what} ${show(text)} contains a NUL character, which is not allowed`);
+  if (text.includes('\0'))
+    throw invalid(`${what} ${show(text)} contains a NUL character, which is not allowed`);
   if (LONE_SURROGATE.test(text)) {
     throw invalid(`${what} ${show(text)} contains an unpaired UTF-16 surrogate; use well-formed Unicode`);
   }
@@ -155,9 +156,13 @@ export function serializeValue(value: unknown, describe: () => string): string {
     json = JSON.stringify(value);
   } catch (err) {
     // Only reachable for pathological nesting depth (the engine's stack runs out).
-    throw new ForgeError('FORGE_STORAGE_INVALID', `${describe()} cannot be serialized: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new ForgeError(
+      'FORGE_STORAGE_INVALID',
+      `${describe()} cannot be serialized: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   // A UTF-16 unit is at most 3 UTF-8 bytes, so a short string cannot be over the limit: skip counting.
   if (json.length * 3 > storageLimits.maxValueBytes) {

@@ -101,7 +101,10 @@ export class StoreGate {
 
   #refusal(operation: string): ForgeError | undefined {
     if (this.#closing) {
-      return new ForgeError('FORGE_STORAGE_CLOSED', `${this.#label}.${operation}() was called after close(); open the store again`);
+      return new ForgeError(
+        'FORGE_STORAGE_CLOSED',
+        `${this.#label}.${operation}() was called after close(); open the store again`,
+      );
     }
     return this.#insideOwnTransaction(operation);
   }

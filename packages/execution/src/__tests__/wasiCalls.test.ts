@@ -4,21 +4,58 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isForgeError, ManualClock } from '@forgeone/common';
-import { GuestExit } from '../syscallDefinition';
 import { Errno, Oflags, Rights } from '../wasi/wasiConstants';
 import { createWasiPreview1 } from '../wasi/wasiPreview1';
 import type { WasiOptions } from '../wasi/wasiOptions';
 import { directWasi } from './fixtures/wasi/harness';
 
 const PREVIEW1 = [
-  'args_get', 'args_sizes_get', 'environ_get', 'environ_sizes_get', 'clock_res_get', 'clock_time_get',
-  'fd_advise', 'fd_allocate', 'fd_close', 'fd_datasync', 'fd_fdstat_get', 'fd_fdstat_set_flags',
-  'fd_fdstat_set_rights', 'fd_filestat_get', 'fd_filestat_set_size', 'fd_filestat_set_times', 'fd_pread',
-  'fd_prestat_get', 'fd_prestat_dir_name', 'fd_pwrite', 'fd_read', 'fd_readdir', 'fd_renumber', 'fd_seek',
-  'fd_sync', 'fd_tell', 'fd_write', 'path_create_directory', 'path_filestat_get', 'path_filestat_set_times',
-  'path_link', 'path_open', 'path_readlink', 'path_remove_directory', 'path_rename', 'path_symlink',
-  'path_unlink_file', 'poll_oneoff', 'proc_exit', 'proc_raise', 'sched_yield', 'random_get', 'sock_accept',
-  'sock_recv', 'sock_send', 'sock_shutdown',
+  'args_get',
+  'args_sizes_get',
+  'environ_get',
+  'environ_sizes_get',
+  'clock_res_get',
+  'clock_time_get',
+  'fd_advise',
+  'fd_allocate',
+  'fd_close',
+  'fd_datasync',
+  'fd_fdstat_get',
+  'fd_fdstat_set_flags',
+  'fd_fdstat_set_rights',
+  'fd_filestat_get',
+  'fd_filestat_set_size',
+  'fd_filestat_set_times',
+  'fd_pread',
+  'fd_prestat_get',
+  'fd_prestat_dir_name',
+  'fd_pwrite',
+  'fd_read',
+  'fd_readdir',
+  'fd_renumber',
+  'fd_seek',
+  'fd_sync',
+  'fd_tell',
+  'fd_write',
+  'path_create_directory',
+  'path_filestat_get',
+  'path_filestat_set_times',
+  'path_link',
+  'path_open',
+  'path_readlink',
+  'path_remove_directory',
+  'path_rename',
+  'path_symlink',
+  'path_unlink_file',
+  'poll_oneoff',
+  'proc_exit',
+  'proc_raise',
+  'sched_yield',
+  'random_get',
+  'sock_accept',
+  'sock_recv',
+  'sock_send',
+  'sock_shutdown',
 ];
 
 let scratch: string;
@@ -28,11 +65,20 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 const ALL_FILE =
-  Rights.FD_READ | Rights.FD_WRITE | Rights.FD_SEEK | Rights.FD_TELL | Rights.FD_FILESTAT_GET | Rights.FD_FILESTAT_SET_SIZE | Rights.FD_ALLOCATE;
+  Rights.FD_READ |
+  Rights.FD_WRITE |
+  Rights.FD_SEEK |
+  Rights.FD_TELL |
+  Rights.FD_FILESTAT_GET |
+  Rights.FD_FILESTAT_SET_SIZE |
+  Rights.FD_ALLOCATE;
 
 /** A guest with one memory preopen at fd 3, and helpers to open files in it. */
 function memoryGuest(options: WasiOptions = {}) {
-  const guest = directWasi({ preopens: [{ guestPath: '/m', kind: 'memory', files: { 'a.txt': 'alpha' } }], ...options });
+  const guest = directWasi({
+    preopens: [{ guestPath: '/m', kind: 'memory', files: { 'a.txt': 'alpha' } }],
+    ...options,
+  });
   const open = (name: string, oflags = 0, rights = ALL_FILE, fdflags = 0): number => {
     const len = guest.put(1000, name);
     const errno = guest.call('path_open', 3, 0, 1000, len, oflags, rights, 0n, fdflags, 16);
@@ -72,12 +118,17 @@ describe('WASI preview1 definitions', () => {
     expect(code({ args: ['a\0b'] })).toBe('FORGE_WASI_CONFIG_INVALID');
     expect(code({ env: { 'A=B': 'c' } })).toBe('FORGE_WASI_CONFIG_INVALID');
     expect(code({ limits: { maxOpenFds: -1 } })).toBe('FORGE_WASI_CONFIG_INVALID');
-    expect(code({ preopens: [{ guestPath: '/x', kind: 'memory' }, { guestPath: '/x', kind: 'memory' }] })).toBe(
-      'FORGE_WASI_CONFIG_INVALID',
-    );
-    expect(code({ preopens: [{ guestPath: '/x', kind: 'host', hostPath: path.join(scratch, 'missing') }] })).toBe(
-      'FORGE_VFS_HOST_DIR_INVALID',
-    );
+    expect(
+      code({
+        preopens: [
+          { guestPath: '/x', kind: 'memory' },
+          { guestPath: '/x', kind: 'memory' },
+        ],
+      }),
+    ).toBe('FORGE_WASI_CONFIG_INVALID');
+    expect(
+      code({ preopens: [{ guestPath: '/x', kind: 'host', hostPath: path.join(scratch, 'missing') }] }),
+    ).toBe('FORGE_VFS_HOST_DIR_INVALID');
   });
 
   it('never throws a host exception, whatever the guest passes (fuzzed)', () => {
@@ -100,32 +151,38 @@ describe('WASI preview1 definitions', () => {
       return fc.tuple(fc.constant(name), fc.tuple(...params.map((type) => (type === 'i64' ? i64 : i32))));
     });
     fc.assert(
-      fc.property(fc.array(call, { minLength: 1, maxLength: 25 }), fc.uint8Array({ minLength: 64, maxLength: 64 }), (calls, noise) => {
-        const guest = directWasi({
-          preopens: [
-            { guestPath: '/', kind: 'host', hostPath: path.join(scratch, 'sandbox') },
-            { guestPath: '/mem', kind: 'memory', files: { 'f/g.txt': 'memory' } },
-          ],
-          stdin: 'input',
-          sleep: () => {},
-          limits: { maxSleepMs: 0, maxFileSize: 1 << 16 },
-          stdout: { maxBytes: 1024 },
-        });
-        guest.put(1000, 'a');
-        guest.put(1010, 'sub/../a');
-        guest.put(1030, '../sentinel');
-        guest.put(1040, 'link/sentinel');
-        guest.bytes().set(noise, 2000);
-        try {
-          for (const [name, args] of calls) {
-            const result = guest.call(name, ...args);
-            expect(typeof result).toBe('number');
-            expect(Number.isInteger(result) && (result as number) >= 0 && (result as number) <= 76).toBe(true);
+      fc.property(
+        fc.array(call, { minLength: 1, maxLength: 25 }),
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+        (calls, noise) => {
+          const guest = directWasi({
+            preopens: [
+              { guestPath: '/', kind: 'host', hostPath: path.join(scratch, 'sandbox') },
+              { guestPath: '/mem', kind: 'memory', files: { 'f/g.txt': 'memory' } },
+            ],
+            stdin: 'input',
+            sleep: () => {},
+            limits: { maxSleepMs: 0, maxFileSize: 1 << 16 },
+            stdout: { maxBytes: 1024 },
+          });
+          guest.put(1000, 'a');
+          guest.put(1010, 'sub/../a');
+          guest.put(1030, '../sentinel');
+          guest.put(1040, 'link/sentinel');
+          guest.bytes().set(noise, 2000);
+          try {
+            for (const [name, args] of calls) {
+              const result = guest.call(name, ...args);
+              expect(typeof result).toBe('number');
+              expect(Number.isInteger(result) && (result as number) >= 0 && (result as number) <= 76).toBe(
+                true,
+              );
+            }
+          } finally {
+            guest.wasi.close();
           }
-        } finally {
-          guest.wasi.close();
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
     expect(fs.readFileSync(path.join(scratch, 'sentinel'), 'utf8')).toBe('untouched');
@@ -163,12 +220,16 @@ describe('WASI preview1 hostile inputs', () => {
     const guest = memoryGuest();
     const fd = guest.open('a.txt', 0, Rights.FD_READ);
     expect(guest.write(fd, 'x')).toBe(Errno.NOTCAPABLE);
-    expect(guest.call('fd_fdstat_set_rights', fd, Rights.FD_READ | Rights.FD_WRITE, 0n)).toBe(Errno.NOTCAPABLE);
+    expect(guest.call('fd_fdstat_set_rights', fd, Rights.FD_READ | Rights.FD_WRITE, 0n)).toBe(
+      Errno.NOTCAPABLE,
+    );
     expect(guest.call('fd_fdstat_set_rights', fd, 0n, 0n)).toBe(Errno.SUCCESS);
     expect(guest.call('fd_read', fd, 2000, 0, 16)).toBe(Errno.NOTCAPABLE);
     // Asking to write a directory is EISDIR.
     guest.put(1000, '.');
-    expect(guest.call('path_open', 3, 0, 1000, 1, Oflags.DIRECTORY, Rights.FD_WRITE, 0n, 0, 16)).toBe(Errno.ISDIR);
+    expect(guest.call('path_open', 3, 0, 1000, 1, Oflags.DIRECTORY, Rights.FD_WRITE, 0n, 0, 16)).toBe(
+      Errno.ISDIR,
+    );
   });
 
   it('limits file size (EFBIG) and in-memory bytes (ENOSPC)', () => {
@@ -243,7 +304,12 @@ describe('WASI preview1 hostile inputs', () => {
   it('polls: descriptors are ready at once, clocks sleep through the injected sleeper up to the cap', () => {
     const clock = new ManualClock(0);
     const slept: number[] = [];
-    const guest = memoryGuest({ clock, stdin: 'abc', sleep: (ms) => (slept.push(ms), clock.advance(ms)), limits: { maxSleepMs: 50 } });
+    const guest = memoryGuest({
+      clock,
+      stdin: 'abc',
+      sleep: (ms) => (slept.push(ms), clock.advance(ms)),
+      limits: { maxSleepMs: 50 },
+    });
     const view = new DataView(guest.memory.view(0, 1).buffer);
     const subscribe = (at: number, userdata: bigint, tag: number, fdOrClock: number, timeout = 0n) => {
       view.setBigUint64(at, userdata, true);

@@ -66,11 +66,15 @@ describe('WASI preview1 with real modules', () => {
     const fileSystem = createMemoryFileSystem({ files: { 'docs/real.txt': 'real' } });
     const root = fileSystem.root();
     root.symlink('docs/real.txt', 'alias');
-    const run = await runWat(catModule('alias', 1), { preopens: [{ guestPath: '/m', kind: 'fs', fileSystem }] });
+    const run = await runWat(catModule('alias', 1), {
+      preopens: [{ guestPath: '/m', kind: 'fs', fileSystem }],
+    });
     expect(run.stdout).toBe('real');
     expect(run.trace.find((event) => event.syscall === 'wasi.path_open')?.args.path).toBe('/m/docs/real.txt');
     // Without symlink_follow, opening a symlink is ELOOP (O_NOFOLLOW semantics).
-    const nofollow = await runWat(catModule('alias', 0), { preopens: [{ guestPath: '/m', kind: 'fs', fileSystem }] });
+    const nofollow = await runWat(catModule('alias', 0), {
+      preopens: [{ guestPath: '/m', kind: 'fs', fileSystem }],
+    });
     expect(nofollow.outcome).toEqual({ status: 'exited', exitCode: 32 });
   });
 
@@ -98,7 +102,10 @@ describe('WASI preview1 with real modules', () => {
         (call $check (call $environ_sizes_get (i32.const 16) (i32.const 20)))
         (call $check (call $environ_get (i32.const 1024) (i32.const 4096)))
         (call $write (i32.const 4096) (i32.load (i32.const 20)))))`;
-    const run = await runWat(module, { args: ['prog', 'a b', 'ünï'], env: { HOME: '/home/guest', EMPTY: '' } });
+    const run = await runWat(module, {
+      args: ['prog', 'a b', 'ünï'],
+      env: { HOME: '/home/guest', EMPTY: '' },
+    });
     expect(run.stdout).toBe('prog\0a b\0ünï\0HOME=/home/guest\0EMPTY=\0');
   });
 
@@ -141,7 +148,11 @@ describe('WASI preview1 with real modules', () => {
       (func (export "_start") (call $proc_exit (i32.const 42)) (unreachable)))`;
     const run = await runWat(module);
     expect(run.outcome).toEqual({ status: 'exited', exitCode: 42 });
-    expect(run.trace.at(-1)).toMatchObject({ syscall: 'wasi.proc_exit', args: { code: 42 }, outcome: 'exit' });
+    expect(run.trace.at(-1)).toMatchObject({
+      syscall: 'wasi.proc_exit',
+      args: { code: 42 },
+      outcome: 'exit',
+    });
   });
 
   it('answers a pointer outside guest memory with EFAULT, not a host exception', async () => {

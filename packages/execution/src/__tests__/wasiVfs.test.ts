@@ -17,10 +17,14 @@ import { directWasi } from './fixtures/wasi/harness';
  */
 const SECRET = 'TOP SECRET';
 function plant(dir: VfsDirectory): void {
-  dir.openFile('secret.txt', { create: true, exclusive: true, truncate: false, read: false, write: true }).write(new TextEncoder().encode(SECRET), 0n);
+  dir
+    .openFile('secret.txt', { create: true, exclusive: true, truncate: false, read: false, write: true })
+    .write(new TextEncoder().encode(SECRET), 0n);
   dir.mkdir('sandbox');
   const sandbox = dir.openDirectory('sandbox');
-  sandbox.openFile('inside.txt', { create: true, exclusive: true, truncate: false, read: false, write: true }).write(new TextEncoder().encode('inside'), 0n);
+  sandbox
+    .openFile('inside.txt', { create: true, exclusive: true, truncate: false, read: false, write: true })
+    .write(new TextEncoder().encode('inside'), 0n);
   sandbox.mkdir('sub');
   sandbox.mkdir('deep');
   sandbox.symlink('..', 'up');
@@ -38,7 +42,25 @@ function plant(dir: VfsDirectory): void {
   sandbox.close();
 }
 
-const PARTS = ['..', '.', '', 'up', 'abs', 'chain', 'loop', 'ok', 'self', 'sub', 'deep', 'out', 'back', 'inside.txt', 'secret.txt', 'sandbox', 'etc'];
+const PARTS = [
+  '..',
+  '.',
+  '',
+  'up',
+  'abs',
+  'chain',
+  'loop',
+  'ok',
+  'self',
+  'sub',
+  'deep',
+  'out',
+  'back',
+  'inside.txt',
+  'secret.txt',
+  'sandbox',
+  'etc',
+];
 const guestPath = fc
   .tuple(fc.boolean(), fc.array(fc.constantFrom(...PARTS), { minLength: 1, maxLength: 8 }))
   .map(([absolute, parts]) => `${absolute ? '/' : ''}${parts.join('/')}`);
@@ -116,12 +138,25 @@ describe('capability-scoped file systems', () => {
     const guest = directWasi({ preopens });
     // fd 5: the in-memory sandbox, opened through the memory root (fd 4).
     guest.put(1000, 'sandbox');
-    expect(guest.call('path_open', 4, 0, 1000, 7, Oflags.DIRECTORY, Rights.PATH_OPEN, -1n, 0, 16)).toBe(Errno.SUCCESS);
+    expect(guest.call('path_open', 4, 0, 1000, 7, Oflags.DIRECTORY, Rights.PATH_OPEN, -1n, 0, 16)).toBe(
+      Errno.SUCCESS,
+    );
     const memorySandbox = guest.u32(16);
     fc.assert(
       fc.property(guestPath, fc.boolean(), fc.constantFrom(3, memorySandbox), (p, follow, fd) => {
         const len = guest.put(1000, p);
-        const errno = guest.call('path_open', fd, follow ? LOOKUP_SYMLINK_FOLLOW : 0, 1000, len, 0, Rights.FD_READ, 0n, 0, 16);
+        const errno = guest.call(
+          'path_open',
+          fd,
+          follow ? LOOKUP_SYMLINK_FOLLOW : 0,
+          1000,
+          len,
+          0,
+          Rights.FD_READ,
+          0n,
+          0,
+          16,
+        );
         if (errno !== Errno.SUCCESS) return;
         const opened = guest.u32(16);
         new DataView(guest.memory.view(0, 1).buffer).setUint32(2000, 3000, true);
@@ -130,7 +165,9 @@ describe('capability-scoped file systems', () => {
         if (read === Errno.SUCCESS) expect(guest.text(3000, guest.u32(2100))).not.toContain('SECRET');
         expect(guest.call('fd_close', opened)).toBe(Errno.SUCCESS);
         const where = guest.recorder.events().at(-3)?.args.path;
-        expect(typeof where === 'string' && (where.startsWith('/host') || where.startsWith('/mem/sandbox'))).toBe(true);
+        expect(
+          typeof where === 'string' && (where.startsWith('/host') || where.startsWith('/mem/sandbox')),
+        ).toBe(true);
       }),
       { numRuns: 400 },
     );
@@ -161,15 +198,32 @@ describe('capability-scoped file systems', () => {
     const dir = fs.mkdtempSync(path.join(scratch, 'swap-'));
     fs.mkdirSync(path.join(dir, 'box', 'work'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'outside.txt'), 'SECRET');
-    const guest = directWasi({ preopens: [{ guestPath: '/', kind: 'host', hostPath: path.join(dir, 'box') }] });
+    const guest = directWasi({
+      preopens: [{ guestPath: '/', kind: 'host', hostPath: path.join(dir, 'box') }],
+    });
     guest.put(1000, 'work');
-    expect(guest.call('path_open', 3, 0, 1000, 4, Oflags.DIRECTORY, Rights.PATH_OPEN | Rights.PATH_CREATE_FILE, -1n, 0, 16)).toBe(0);
+    expect(
+      guest.call(
+        'path_open',
+        3,
+        0,
+        1000,
+        4,
+        Oflags.DIRECTORY,
+        Rights.PATH_OPEN | Rights.PATH_CREATE_FILE,
+        -1n,
+        0,
+        16,
+      ),
+    ).toBe(0);
     const work = guest.u32(16);
     fs.renameSync(path.join(dir, 'box', 'work'), path.join(dir, 'box', 'moved'));
     fs.symlinkSync(dir, path.join(dir, 'box', 'work'));
     // The held descriptor still means the original directory (now `moved`): creating goes there.
     const len = guest.put(1000, 'outside.txt');
-    expect(guest.call('path_open', work, 0, 1000, len, Oflags.CREAT, Rights.FD_WRITE, 0n, 0, 16)).toBe(Errno.SUCCESS);
+    expect(guest.call('path_open', work, 0, 1000, len, Oflags.CREAT, Rights.FD_WRITE, 0n, 0, 16)).toBe(
+      Errno.SUCCESS,
+    );
     expect(fs.existsSync(path.join(dir, 'box', 'moved', 'outside.txt'))).toBe(true);
     expect(fs.readFileSync(path.join(dir, 'outside.txt'), 'utf8')).toBe('SECRET');
     // And the swapped-in symlink leads nowhere: it is absolute.
@@ -179,9 +233,24 @@ describe('capability-scoped file systems', () => {
   });
 
   it('reports back exactly the nanosecond times a guest set on a host file', () => {
-    const guest = directWasi({ preopens: [{ guestPath: '/', kind: 'host', hostPath: fs.mkdtempSync(path.join(scratch, 'times-')) }] });
+    const guest = directWasi({
+      preopens: [{ guestPath: '/', kind: 'host', hostPath: fs.mkdtempSync(path.join(scratch, 'times-')) }],
+    });
     const len = guest.put(1000, 'f');
-    expect(guest.call('path_open', 3, 0, 1000, len, Oflags.CREAT, Rights.FD_FILESTAT_GET | Rights.FD_FILESTAT_SET_TIMES, 0n, 0, 16)).toBe(0);
+    expect(
+      guest.call(
+        'path_open',
+        3,
+        0,
+        1000,
+        len,
+        Oflags.CREAT,
+        Rights.FD_FILESTAT_GET | Rights.FD_FILESTAT_SET_TIMES,
+        0n,
+        0,
+        16,
+      ),
+    ).toBe(0);
     const fd = guest.u32(16);
     expect(guest.call('fd_filestat_get', fd, 2000)).toBe(0);
     const atim = guest.u64(2040);
@@ -194,13 +263,22 @@ describe('capability-scoped file systems', () => {
   });
 
   it('gives both kinds POSIX rename, link and remove semantics', () => {
-    for (const fileSystem of [createMemoryFileSystem(), createHostFileSystem(fs.mkdtempSync(path.join(scratch, 'posix-')))]) {
+    for (const fileSystem of [
+      createMemoryFileSystem(),
+      createHostFileSystem(fs.mkdtempSync(path.join(scratch, 'posix-'))),
+    ]) {
       const root = fileSystem.root();
       root.mkdir('d');
       root.mkdir('d2');
       const d = root.openDirectory('d');
       d.mkdir('inner');
-      const file = root.openFile('f', { create: true, exclusive: true, truncate: false, read: true, write: true });
+      const file = root.openFile('f', {
+        create: true,
+        exclusive: true,
+        truncate: false,
+        read: true,
+        write: true,
+      });
       file.write(new TextEncoder().encode('abc'), 0n);
       const code = (action: () => void) => {
         try {
@@ -222,7 +300,13 @@ describe('capability-scoped file systems', () => {
       expect(code(() => root.mkdir('f'))).toBe(Errno.EXIST);
       expect(code(() => root.readlink('f'))).toBe(Errno.INVAL);
       expect(code(() => root.openDirectory('f'))).toBe(Errno.NOTDIR);
-      const viaLink = d.openFile('f-link', { create: false, exclusive: false, truncate: false, read: true, write: false });
+      const viaLink = d.openFile('f-link', {
+        create: false,
+        exclusive: false,
+        truncate: false,
+        read: true,
+        write: false,
+      });
       const bytes = new Uint8Array(8);
       expect(viaLink.read(bytes, 1n)).toBe(2);
       expect(new TextDecoder().decode(bytes.subarray(0, 2))).toBe('bc');
@@ -246,8 +330,10 @@ describe('capability-scoped file systems', () => {
         () => root.symlink('x', 'new'),
         () => root.rename(name, root, 'other'),
         () => root.setTimes(name, 1n, 1n),
-        () => root.openFile(name, { create: false, exclusive: false, truncate: false, read: true, write: true }),
-        () => root.openFile('new', { create: true, exclusive: false, truncate: false, read: true, write: false }),
+        () =>
+          root.openFile(name, { create: false, exclusive: false, truncate: false, read: true, write: true }),
+        () =>
+          root.openFile('new', { create: true, exclusive: false, truncate: false, read: true, write: false }),
       ];
       for (const attempt of attempts) {
         expect(() => attempt()).toThrow();
@@ -257,7 +343,13 @@ describe('capability-scoped file systems', () => {
           expect(errnoOf(error)).toBe(Errno.ROFS);
         }
       }
-      const reader = root.openFile(name, { create: false, exclusive: false, truncate: false, read: true, write: false });
+      const reader = root.openFile(name, {
+        create: false,
+        exclusive: false,
+        truncate: false,
+        read: true,
+        write: false,
+      });
       expect(() => reader.write(new Uint8Array(1), 0n)).toThrow();
       reader.close();
       root.close();

@@ -174,12 +174,19 @@ export const DIRECTORY_RIGHTS =
   Rights.PATH_UNLINK_FILE;
 
 /** Rights that, asked for in path_open, mean "open for writing". */
-export const WRITE_RIGHTS = Rights.FD_WRITE | Rights.FD_DATASYNC | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
+export const WRITE_RIGHTS =
+  Rights.FD_WRITE | Rights.FD_DATASYNC | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_SIZE;
 
 /** Rights of the stdio descriptors: streams, so no seek or tell. */
-export const STDIN_RIGHTS = Rights.FD_READ | Rights.FD_FDSTAT_SET_FLAGS | Rights.FD_FILESTAT_GET | Rights.POLL_FD_READWRITE;
+export const STDIN_RIGHTS =
+  Rights.FD_READ | Rights.FD_FDSTAT_SET_FLAGS | Rights.FD_FILESTAT_GET | Rights.POLL_FD_READWRITE;
 export const STDOUT_RIGHTS =
-  Rights.FD_WRITE | Rights.FD_DATASYNC | Rights.FD_SYNC | Rights.FD_FDSTAT_SET_FLAGS | Rights.FD_FILESTAT_GET | Rights.POLL_FD_READWRITE;
+  Rights.FD_WRITE |
+  Rights.FD_DATASYNC |
+  Rights.FD_SYNC |
+  Rights.FD_FDSTAT_SET_FLAGS |
+  Rights.FD_FILESTAT_GET |
+  Rights.POLL_FD_READWRITE;
 
 /** `oflags`. */
 export const Oflags = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;

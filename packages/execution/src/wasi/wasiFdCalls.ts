@@ -2,7 +2,17 @@ import type { SyscallArg } from '@forgeone/common';
 import type { GuestMemory } from '../guestMemory';
 import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
 import { defineWasiCall } from './wasiCall';
-import { ADVICE_MAX, Errno, FDFLAGS_ALL, Fdflags, Filetype, PREOPENTYPE_DIR, Rights, Sizes, Whence } from './wasiConstants';
+import {
+  ADVICE_MAX,
+  Errno,
+  FDFLAGS_ALL,
+  Fdflags,
+  Filetype,
+  PREOPENTYPE_DIR,
+  Rights,
+  Sizes,
+  Whence,
+} from './wasiConstants';
 import { fail } from './wasiErrno';
 import {
   encodeDirent,
@@ -43,7 +53,22 @@ function filetypeOfEntry(entry: FdEntry): Filetype {
 function statOfEntry(entry: FdEntry): VfsStat {
   if (entry.kind === 'file') return entry.file.stat();
   if (entry.kind === 'dir') return entry.dir.stat();
-  return { filetype: Filetype.CHARACTER_DEVICE, dev: 0n, ino: 0n, nlink: 1n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n };
+  return {
+    filetype: Filetype.CHARACTER_DEVICE,
+    dev: 0n,
+    ino: 0n,
+    nlink: 1n,
+    size: 0n,
+    atim: 0n,
+    mtim: 0n,
+    ctim: 0n,
+  };
+}
+
+/** A pread/pwrite offset: file offsets are signed 64-bit, so the top half of u64 is EINVAL. */
+function offsetOf(value: WasmValue | undefined): bigint {
+  const offset = u64(value);
+  return offset > MAX_OFFSET ? fail(Errno.INVAL) : offset;
 }
 
 function fileOf(entry: FdEntry): FileFd {
@@ -52,7 +77,13 @@ function fileOf(entry: FdEntry): FileFd {
 }
 
 /** Reads from `entry` into the guest buffers; `position` undefined means the descriptor's offset. */
-function readInto(state: WasiState, memory: GuestMemory, entry: FdEntry, buffers: GuestBuffer[], position: bigint | undefined): number {
+function readInto(
+  state: WasiState,
+  memory: GuestMemory,
+  entry: FdEntry,
+  buffers: GuestBuffer[],
+  position: bigint | undefined,
+): number {
   const want = totalLength(buffers, state.limits.maxIoBytes);
   let data: Uint8Array;
   if (entry.kind === 'stdio') {
@@ -78,12 +109,20 @@ function readInto(state: WasiState, memory: GuestMemory, entry: FdEntry, buffers
 }
 
 /** Writes the guest buffers to `entry`; `position` undefined means the offset (or the end with APPEND). */
-function writeFrom(state: WasiState, memory: GuestMemory, entry: FdEntry, buffers: GuestBuffer[], position: bigint | undefined): number {
+function writeFrom(
+  state: WasiState,
+  memory: GuestMemory,
+  entry: FdEntry,
+  buffers: GuestBuffer[],
+  position: bigint | undefined,
+): number {
   const { limits } = state;
   if (entry.kind === 'stdio') {
     if (entry.stream === 0) fail(Errno.BADF);
     if (position !== undefined) fail(Errno.SPIPE);
-    return (entry.stream === 1 ? state.stdout : state.stderr).append(gather(memory, buffers, limits.maxIoBytes));
+    return (entry.stream === 1 ? state.stdout : state.stderr).append(
+      gather(memory, buffers, limits.maxIoBytes),
+    );
   }
   const file = fileOf(entry);
   const append = position === undefined && (file.flags & Fdflags.APPEND) !== 0;
@@ -154,7 +193,10 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
       decode: fdOnly,
       run(args, memory) {
         const entry = state.fds.get(u32(args[0]));
-        memory.write(u32(args[1]), encodeFdstat(filetypeOfEntry(entry), entry.flags, entry.rightsBase, entry.rightsInheriting));
+        memory.write(
+          u32(args[1]),
+          encodeFdstat(filetypeOfEntry(entry), entry.flags, entry.rightsBase, entry.rightsInheriting),
+        );
       },
     }),
     defineWasiCall({
@@ -224,7 +266,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         const entry = state.fd(u32(args[0]), Rights.FD_READ | Rights.FD_SEEK);
         const buffers = readIovecs(memory, args[1], args[2], state.limits.maxIovecs);
         memory.view(u32(args[4]), 4);
-        memory.writeU32(u32(args[4]), readInto(state, memory, entry, buffers, u64(args[3])));
+        memory.writeU32(u32(args[4]), readInto(state, memory, entry, buffers, offsetOf(args[3])));
       },
     }),
     defineWasiCall({
@@ -235,7 +277,10 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         const entry = state.fds.get(u32(args[0]));
         if (entry.kind !== 'dir' || entry.preopenName === undefined) fail(Errno.BADF);
         const length = encoder.encode(entry.preopenName).byteLength;
-        memory.write(u32(args[1]), new StructWriter(Sizes.PRESTAT).u8(0, PREOPENTYPE_DIR).u32(4, length).bytes);
+        memory.write(
+          u32(args[1]),
+          new StructWriter(Sizes.PRESTAT).u8(0, PREOPENTYPE_DIR).u32(4, length).bytes,
+        );
       },
     }),
     defineWasiCall({
@@ -258,7 +303,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         const entry = state.fd(u32(args[0]), Rights.FD_WRITE | Rights.FD_SEEK);
         const buffers = readIovecs(memory, args[1], args[2], state.limits.maxIovecs);
         memory.view(u32(args[4]), 4);
-        memory.writeU32(u32(args[4]), writeFrom(state, memory, entry, buffers, u64(args[3])));
+        memory.writeU32(u32(args[4]), writeFrom(state, memory, entry, buffers, offsetOf(args[3])));
       },
     }),
     defineWasiCall({
@@ -284,7 +329,8 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         const cookie = u64(args[3]);
         memory.view(bufPtr, bufLen);
         memory.view(u32(args[4]), 4);
-        if (cookie === 0n || entry.listing === undefined) entry.listing = entry.dir.entries(state.limits.maxDirEntries);
+        if (cookie === 0n || entry.listing === undefined)
+          entry.listing = entry.dir.entries(state.limits.maxDirEntries);
         const self = entry.dir.stat();
         // `..` reports this directory's own inode: the real parent may lie outside the sandbox.
         const all = [

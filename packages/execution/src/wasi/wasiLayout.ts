@@ -11,14 +11,22 @@ export interface GuestBuffer {
 }
 
 /** Reads and bounds-checks `count` iovecs at `ptr` (EINVAL past `maxIovecs`, GuestFault when out of memory). */
-export function readIovecs(memory: GuestMemory, ptr: WasmValue | undefined, count: WasmValue | undefined, maxIovecs: number): GuestBuffer[] {
+export function readIovecs(
+  memory: GuestMemory,
+  ptr: WasmValue | undefined,
+  count: WasmValue | undefined,
+  maxIovecs: number,
+): GuestBuffer[] {
   const n = u32(count);
   if (n > maxIovecs) fail(Errno.INVAL, `more than ${maxIovecs} iovecs`);
   const base = u32(ptr);
   memory.view(base, n * Sizes.IOVEC);
   const buffers: GuestBuffer[] = [];
   for (let i = 0; i < n; i += 1) {
-    const buffer = { ptr: memory.readU32(base + i * Sizes.IOVEC), len: memory.readU32(base + i * Sizes.IOVEC + 4) };
+    const buffer = {
+      ptr: memory.readU32(base + i * Sizes.IOVEC),
+      len: memory.readU32(base + i * Sizes.IOVEC + 4),
+    };
     memory.view(buffer.ptr, buffer.len);
     buffers.push(buffer);
   }
@@ -101,8 +109,17 @@ export function encodeFilestat(stat: VfsStat): Uint8Array {
 }
 
 /** `fdstat`. */
-export function encodeFdstat(filetype: Filetype, flags: number, rightsBase: bigint, rightsInheriting: bigint): Uint8Array {
-  return new StructWriter(Sizes.FDSTAT).u8(0, filetype).u16(2, flags).u64(8, rightsBase).u64(16, rightsInheriting).bytes;
+export function encodeFdstat(
+  filetype: Filetype,
+  flags: number,
+  rightsBase: bigint,
+  rightsInheriting: bigint,
+): Uint8Array {
+  return new StructWriter(Sizes.FDSTAT)
+    .u8(0, filetype)
+    .u16(2, flags)
+    .u64(8, rightsBase)
+    .u64(16, rightsInheriting).bytes;
 }
 
 /** `dirent` header (the name follows it). */

@@ -110,11 +110,14 @@ export function checkWasiOptions(options: WasiOptions): WasiLimits {
     bytes += Buffer.byteLength(arg) + 1;
   });
   for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (key === '' || key.includes('=') || key.includes('\0')) invalid(`env.${key}`, 'a name must be non-empty without = or NUL');
-    if (typeof value !== 'string' || value.includes('\0')) invalid(`env.${key}`, 'expected a string without NUL');
+    if (key === '' || key.includes('=') || key.includes('\0'))
+      invalid(`env.${key}`, 'a name must be non-empty without = or NUL');
+    if (typeof value !== 'string' || value.includes('\0'))
+      invalid(`env.${key}`, 'expected a string without NUL');
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 2;
   }
-  if (bytes > MAX_ARGS_ENV_BYTES) invalid('args', `args and env take ${bytes} bytes; at most ${MAX_ARGS_ENV_BYTES}`);
+  if (bytes > MAX_ARGS_ENV_BYTES)
+    invalid('args', `args and env take ${bytes} bytes; at most ${MAX_ARGS_ENV_BYTES}`);
   const seen = new Set<string>();
   (options.preopens ?? []).forEach((preopen, index) => {
     const { guestPath } = preopen;
@@ -126,16 +129,19 @@ export function checkWasiOptions(options: WasiOptions): WasiLimits {
     if (preopen.kind === 'host' && (typeof preopen.hostPath !== 'string' || preopen.hostPath === '')) {
       invalid(`preopens.${index}.hostPath`, 'expected a host directory path');
     }
-    if (!['host', 'memory', 'fs'].includes(preopen.kind)) invalid(`preopens.${index}.kind`, 'expected host, memory or fs');
+    if (!['host', 'memory', 'fs'].includes(preopen.kind))
+      invalid(`preopens.${index}.kind`, 'expected host, memory or fs');
   });
   for (const field of ['stdout', 'stderr'] as const) {
     const max = options[field]?.maxBytes;
-    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0)) invalid(`${field}.maxBytes`, 'expected an integer >= 0');
+    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0))
+      invalid(`${field}.maxBytes`, 'expected an integer >= 0');
   }
   const limits = { ...defaultWasiLimits, ...options.limits };
   for (const [key, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value < 0) invalid(`limits.${key}`, 'expected an integer >= 0');
   }
-  if (limits.maxOpenFds < 3 + seen.size) invalid('limits.maxOpenFds', 'must leave room for stdio and every preopen');
+  if (limits.maxOpenFds < 3 + seen.size)
+    invalid('limits.maxOpenFds', 'must leave room for stdio and every preopen');
   return limits;
 }

@@ -1,5 +1,5 @@
 import type { SyscallArg } from '@forgeone/common';
-import type { GuestMemory } from '../guestMemory';
+import { GuestFault, type GuestMemory } from '../guestMemory';
 import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
 import { defineWasiCall } from './wasiCall';
 import {
@@ -72,9 +72,21 @@ function followsFinal(arg: PathArg, args: readonly WasmValue[], path: string): b
 }
 
 /** A path that names what it changes: the last component is never followed. */
-const changed = (fd: number, ptr: number, key = 'path'): PathArg => ({ key, fd, ptr, follow: never, slashFollows: false });
+const changed = (fd: number, ptr: number, key = 'path'): PathArg => ({
+  key,
+  fd,
+  ptr,
+  follow: never,
+  slashFollows: false,
+});
 /** A path looked up under `lookupflags` (argument 1). */
-const looked = (fd: number, ptr: number): PathArg => ({ key: 'path', fd, ptr, follow: lookupFollow, slashFollows: true });
+const looked = (fd: number, ptr: number): PathArg => ({
+  key: 'path',
+  fd,
+  ptr,
+  follow: lookupFollow,
+  slashFollows: true,
+});
 
 const atPath01 = changed(0, 1);
 const lookedPath02 = looked(0, 2);
@@ -107,7 +119,9 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
   };
 
   const describe = (memory: GuestMemory, args: readonly WasmValue[], arg: PathArg): SyscallArg =>
-    state.describePath(memory, args[arg.fd], args[arg.ptr], args[arg.ptr + 1], (path) => followsFinal(arg, args, path));
+    state.describePath(memory, args[arg.fd], args[arg.ptr], args[arg.ptr + 1], (path) =>
+      followsFinal(arg, args, path),
+    );
 
   const onePath =
     (arg: PathArg) =>
@@ -151,7 +165,11 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         const dir = state.dir(u32(args[0]), Rights.PATH_FILESTAT_SET_TIMES);
         const [atim, mtim] = timesOf(state, args[4], args[5], args[6]);
         withPath(memory, args, decoded, lookedPath02, dir, (resolved) => {
-          if (resolved.trailingSlash && resolved.name !== null && resolved.parent.lstat(resolved.name).filetype !== Filetype.DIRECTORY) {
+          if (
+            resolved.trailingSlash &&
+            resolved.name !== null &&
+            resolved.parent.lstat(resolved.name).filetype !== Filetype.DIRECTORY
+          ) {
             fail(Errno.NOTDIR);
           }
           resolved.parent.setTimes(resolved.name, atim, mtim);
@@ -173,7 +191,8 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         withPath(memory, args, decoded, linkSource, source, (from) => {
           const fromName = nameOf(from, Errno.PERM);
           const fromStat = from.parent.lstat(fromName);
-          if (fromStat.filetype === Filetype.DIRECTORY) fail(Errno.PERM, 'hard links to directories are not allowed');
+          if (fromStat.filetype === Filetype.DIRECTORY)
+            fail(Errno.PERM, 'hard links to directories are not allowed');
           if (from.trailingSlash) fail(Errno.NOTDIR);
           withPath(memory, args, decoded, linkTarget, target, (to) => {
             const toName = nameOf(to, Errno.EXIST);
@@ -205,7 +224,9 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         const create = (oflags & Oflags.CREAT) !== 0;
         const truncate = (oflags & Oflags.TRUNC) !== 0;
         const needed =
-          Rights.PATH_OPEN | (create ? Rights.PATH_CREATE_FILE : 0n) | (truncate ? Rights.PATH_FILESTAT_SET_SIZE : 0n);
+          Rights.PATH_OPEN |
+          (create ? Rights.PATH_CREATE_FILE : 0n) |
+          (truncate ? Rights.PATH_FILESTAT_SET_SIZE : 0n);
         const dir = state.dir(u32(args[0]), needed);
         const fdPtr = u32(args[8]);
         memory.view(fdPtr, 4);
@@ -216,17 +237,33 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         const read = (base & (Rights.FD_READ | Rights.FD_READDIR)) !== 0n || !write;
         const entry = withPath(memory, args, decoded, lookedPath02, dir, (resolved): FdEntry => {
           const guestPath = state.guestPathOf(dir, resolved);
+          const fileEntry = (name: string, creating: boolean): FdEntry => ({
+            kind: 'file',
+            file: resolved.parent.openFile(name, {
+              create: creating,
+              exclusive: creating && (oflags & Oflags.EXCL) !== 0,
+              truncate,
+              read,
+              write: write || truncate,
+            }),
+            guestPath,
+            position: 0n,
+            flags: fdflags,
+            rightsBase: base & FILE_RIGHTS,
+            rightsInheriting: inheriting,
+          });
           const found = lstatOrUndefined(resolved);
           const name = resolved.name;
           if (found === undefined) {
             if (!create || name === null) fail(Errno.NOENT);
-            if ((oflags & Oflags.DIRECTORY) !== 0) fail(Errno.INVAL, 'cannot create a directory with path_open');
+            if ((oflags & Oflags.DIRECTORY) !== 0)
+              fail(Errno.INVAL, 'cannot create a directory with path_open');
             if (resolved.trailingSlash) fail(Errno.ISDIR);
-            const file = resolved.parent.openFile(name, { create: true, exclusive: (oflags & Oflags.EXCL) !== 0, truncate, read, write });
-            return { kind: 'file', file, guestPath, position: 0n, flags: fdflags, rightsBase: base & FILE_RIGHTS, rightsInheriting: inheriting };
+            return fileEntry(name, true);
           }
           if (create && (oflags & Oflags.EXCL) !== 0) fail(Errno.EXIST);
-          if (found.filetype === Filetype.SYMBOLIC_LINK) fail(Errno.LOOP, 'the path names a symlink and symlink_follow is not set');
+          if (found.filetype === Filetype.SYMBOLIC_LINK)
+            fail(Errno.LOOP, 'the path names a symlink and symlink_follow is not set');
           if (found.filetype === Filetype.DIRECTORY) {
             if (truncate || write) fail(Errno.ISDIR);
             const handle = name === null ? resolved.parent.reopen() : resolved.parent.openDirectory(name);
@@ -243,8 +280,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
             };
           }
           if ((oflags & Oflags.DIRECTORY) !== 0 || resolved.trailingSlash) fail(Errno.NOTDIR);
-          const file = resolved.parent.openFile(name, { create: false, exclusive: false, truncate, read, write: write || truncate });
-          return { kind: 'file', file, guestPath, position: 0n, flags: fdflags, rightsBase: base & FILE_RIGHTS, rightsInheriting: inheriting };
+          return fileEntry(nameOf(resolved, Errno.ISDIR), false);
         });
         memory.writeU32(fdPtr, state.fds.insert(entry));
       },
@@ -309,7 +345,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         try {
           target = state.readPath(memory, args[0], args[1]);
         } catch (error) {
-          if ((error as Error).name === 'GuestFault') throw error;
+          if (error instanceof GuestFault) throw error;
           target = null;
         }
         return { fd: u32(args[2]), path: describe(memory, args, symlinkPath), target };

@@ -1,5 +1,7 @@
+import { ForgeError } from '@forgeone/common';
 import type { SyscallDefinition } from '../syscallDefinition';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, STDIN_RIGHTS, STDOUT_RIGHTS } from './wasiConstants';
+import { WasiErrnoError } from './wasiErrno';
 import { fdCalls } from './wasiFdCalls';
 import { checkWasiOptions, type WasiOptions, type WasiPreopen } from './wasiOptions';
 import { pathCalls } from './wasiPathCalls';
@@ -7,7 +9,7 @@ import { processCalls } from './wasiProcessCalls';
 import { WasiState } from './wasiState';
 import { createHostFileSystem } from './vfs/hostFileSystem';
 import { createMemoryFileSystem } from './vfs/memoryFileSystem';
-import type { VirtualFileSystem } from './vfs/virtualFileSystem';
+import type { VfsDirectory, VirtualFileSystem } from './vfs/virtualFileSystem';
 
 /** One guest's WASI preview1 world, as syscall definitions for the gate plus its captured output. */
 export interface WasiPreview1 {
@@ -53,8 +55,21 @@ export function createWasiPreview1(options: WasiOptions = {}): WasiPreview1 {
   fds.insert({ kind: 'stdio', stream: 1, flags: 0, rightsBase: STDOUT_RIGHTS, rightsInheriting: 0n });
   fds.insert({ kind: 'stdio', stream: 2, flags: 0, rightsBase: STDOUT_RIGHTS, rightsInheriting: 0n });
   try {
-    for (const preopen of options.preopens ?? []) {
-      const dir = fileSystemOf(preopen, state).root();
+    for (const [index, preopen] of (options.preopens ?? []).entries()) {
+      let dir: VfsDirectory;
+      try {
+        dir = fileSystemOf(preopen, state).root();
+      } catch (error) {
+        if (!(error instanceof WasiErrnoError)) throw error;
+        throw new ForgeError(
+          'FORGE_WASI_CONFIG_INVALID',
+          `invalid WASI options at preopens.${index}: ${error.message}`,
+          {
+            cause: error,
+            details: { field: `preopens.${index}` },
+          },
+        );
+      }
       fds.insert({
         kind: 'dir',
         dir,

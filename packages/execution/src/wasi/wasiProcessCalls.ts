@@ -1,9 +1,17 @@
 import type { GuestMemory } from '../guestMemory';
 import { GuestExit, type SyscallDefinition, type WasmValue } from '../syscallDefinition';
 import { defineWasiCall } from './wasiCall';
-import { ClockId, Errno, EVENT_FD_READWRITE_HANGUP, EventType, Rights, Sizes, SUBCLOCK_ABSTIME } from './wasiConstants';
+import {
+  ClockId,
+  Errno,
+  EVENT_FD_READWRITE_HANGUP,
+  EventType,
+  Rights,
+  Sizes,
+  SUBCLOCK_ABSTIME,
+} from './wasiConstants';
 import { errnoOf, fail } from './wasiErrno';
-import { StructWriter, u32, u64 } from './wasiLayout';
+import { StructWriter, u32 } from './wasiLayout';
 import { describeFd } from './wasiFdCalls';
 import type { WasiState } from './wasiState';
 
@@ -11,7 +19,12 @@ const encoder = new TextEncoder();
 const RANDOM_CHUNK = 65_536;
 
 /** Writes `strings` as NUL-terminated UTF-8 at `bufPtr` and their addresses at `listPtr`. */
-function writeStringList(memory: GuestMemory, strings: readonly string[], listPtr: number, bufPtr: number): void {
+function writeStringList(
+  memory: GuestMemory,
+  strings: readonly string[],
+  listPtr: number,
+  bufPtr: number,
+): void {
   const encoded = strings.map((text) => encoder.encode(`${text}\0`));
   const total = encoded.reduce((sum, bytes) => sum + bytes.byteLength, 0);
   memory.view(listPtr, strings.length * 4);
@@ -28,11 +41,19 @@ function writeStringList(memory: GuestMemory, strings: readonly string[], listPt
   if (total > 0) memory.write(bufPtr, buffer);
 }
 
-function writeSizes(memory: GuestMemory, strings: readonly string[], countPtr: number, sizePtr: number): void {
+function writeSizes(
+  memory: GuestMemory,
+  strings: readonly string[],
+  countPtr: number,
+  sizePtr: number,
+): void {
   memory.view(countPtr, 4);
   memory.view(sizePtr, 4);
   memory.writeU32(countPtr, strings.length);
-  memory.writeU32(sizePtr, strings.reduce((sum, text) => sum + encoder.encode(text).byteLength + 1, 0));
+  memory.writeU32(
+    sizePtr,
+    strings.reduce((sum, text) => sum + encoder.encode(text).byteLength + 1, 0),
+  );
 }
 
 /** The time of `clockId` in nanoseconds, or EINVAL for an unknown clock. */
@@ -61,7 +82,13 @@ interface PendingEvent {
 
 /** How ready `fd` is for reading or writing, as a poll event. */
 function fdEvent(state: WasiState, userdata: bigint, type: number, fd: number): PendingEvent {
-  const event = (error: Errno, nbytes = 0n, flags = 0): PendingEvent => ({ userdata, error, type, nbytes, flags });
+  const event = (error: Errno, nbytes = 0n, flags = 0): PendingEvent => ({
+    userdata,
+    error,
+    type,
+    nbytes,
+    flags,
+  });
   try {
     const entry = state.fd(fd, Rights.POLL_FD_READWRITE);
     const reading = type === EventType.FD_READ;
@@ -127,13 +154,29 @@ function pollOneoff(state: WasiState, memory: GuestMemory, args: readonly WasmVa
   const expired = clocks.filter((clock) => timeOf(state, clock.clockId) >= clock.deadline);
   if (ready.length === 0 && expired.length === 0 && clocks.length > 0) {
     // Slept as long as allowed (or an injected clock did not move): the earliest clock fires.
-    expired.push(clocks.reduce((a, b) => (b.deadline - timeOf(state, b.clockId) < a.deadline - timeOf(state, a.clockId) ? b : a)));
+    expired.push(
+      clocks.reduce((a, b) =>
+        b.deadline - timeOf(state, b.clockId) < a.deadline - timeOf(state, a.clockId) ? b : a,
+      ),
+    );
   }
-  for (const clock of expired) ready.push({ userdata: clock.userdata, error: Errno.SUCCESS, type: EventType.CLOCK, nbytes: 0n, flags: 0 });
+  for (const clock of expired)
+    ready.push({
+      userdata: clock.userdata,
+      error: Errno.SUCCESS,
+      type: EventType.CLOCK,
+      nbytes: 0n,
+      flags: 0,
+    });
   const out = new StructWriter(ready.length * Sizes.EVENT);
   ready.forEach((event, index) => {
     const at = index * Sizes.EVENT;
-    out.u64(at, event.userdata).u16(at + 8, event.error).u8(at + 10, event.type).u64(at + 16, event.nbytes).u16(at + 24, event.flags);
+    out
+      .u64(at, event.userdata)
+      .u16(at + 8, event.error)
+      .u8(at + 10, event.type)
+      .u64(at + 16, event.nbytes)
+      .u16(at + 24, event.flags);
   });
   if (ready.length > 0) memory.write(outPtr, out.bytes);
   memory.writeU32(neventsPtr, ready.length);
@@ -228,8 +271,18 @@ export function processCalls(state: WasiState): SyscallDefinition[] {
     }),
     defineWasiCall({ name: 'sched_yield', params: [], run() {} }),
     defineWasiCall({ name: 'sock_accept', params: ['i32', 'i32', 'i32'], decode: fdOnly, run: notSocket }),
-    defineWasiCall({ name: 'sock_recv', params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], decode: fdOnly, run: notSocket }),
-    defineWasiCall({ name: 'sock_send', params: ['i32', 'i32', 'i32', 'i32', 'i32'], decode: fdOnly, run: notSocket }),
+    defineWasiCall({
+      name: 'sock_recv',
+      params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+      decode: fdOnly,
+      run: notSocket,
+    }),
+    defineWasiCall({
+      name: 'sock_send',
+      params: ['i32', 'i32', 'i32', 'i32', 'i32'],
+      decode: fdOnly,
+      run: notSocket,
+    }),
     defineWasiCall({ name: 'sock_shutdown', params: ['i32', 'i32'], decode: fdOnly, run: notSocket }),
   ];
 }

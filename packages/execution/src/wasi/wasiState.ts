@@ -4,7 +4,12 @@ import type { WasmValue } from '../syscallDefinition';
 import { Errno } from './wasiConstants';
 import { u32 } from './wasiLayout';
 import { fail } from './wasiErrno';
-import { DEFAULT_OUTPUT_MAX_BYTES, type WasiLimits, type WasiOptions, type WasiOutputOptions } from './wasiOptions';
+import {
+  DEFAULT_OUTPUT_MAX_BYTES,
+  type WasiLimits,
+  type WasiOptions,
+  type WasiOutputOptions,
+} from './wasiOptions';
 import { checkPathText, joinGuestPath, resolvePath, type ResolvedPath } from './vfs/pathResolver';
 import type { VfsDirEntry, VfsDirectory, VfsFile } from './vfs/virtualFileSystem';
 
@@ -131,7 +136,9 @@ function defaultSleep(ms: number): void {
 
 function defaultRandom(target: Uint8Array): void {
   for (let offset = 0; offset < target.byteLength; offset += 65_536) {
-    crypto.getRandomValues(target.subarray(offset, Math.min(target.byteLength, offset + 65_536)) as Uint8Array<ArrayBuffer>);
+    crypto.getRandomValues(
+      target.subarray(offset, Math.min(target.byteLength, offset + 65_536)) as Uint8Array<ArrayBuffer>,
+    );
   }
 }
 
@@ -156,7 +163,10 @@ export class WasiState {
     this.fds = new FdTable(limits.maxOpenFds);
     this.args = options.args ?? [];
     this.env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
-    this.stdin = typeof options.stdin === 'string' ? new TextEncoder().encode(options.stdin) : (options.stdin ?? new Uint8Array(0));
+    this.stdin =
+      typeof options.stdin === 'string'
+        ? new TextEncoder().encode(options.stdin)
+        : (options.stdin ?? new Uint8Array(0));
     this.stdout = new OutputCapture(options.stdout);
     this.stderr = new OutputCapture(options.stderr);
     this.clock = options.clock ?? systemClock;
@@ -173,7 +183,8 @@ export class WasiState {
   /** The descriptor `fd` if it holds every right in `rights`. */
   fd(fd: number, rights: bigint): FdEntry {
     const entry = this.fds.get(fd);
-    if ((entry.rightsBase & rights) !== rights) fail(Errno.NOTCAPABLE, 'the descriptor lacks a right this call needs');
+    if ((entry.rightsBase & rights) !== rights)
+      fail(Errno.NOTCAPABLE, 'the descriptor lacks a right this call needs');
     return entry;
   }
 
@@ -181,7 +192,8 @@ export class WasiState {
   dir(fd: number, rights: bigint): DirFd {
     const entry = this.fds.get(fd);
     if (entry.kind !== 'dir') fail(Errno.NOTDIR);
-    if ((entry.rightsBase & rights) !== rights) fail(Errno.NOTCAPABLE, 'the directory lacks a right this call needs');
+    if ((entry.rightsBase & rights) !== rights)
+      fail(Errno.NOTCAPABLE, 'the directory lacks a right this call needs');
     return entry;
   }
 

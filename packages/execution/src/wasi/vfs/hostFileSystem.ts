@@ -83,7 +83,7 @@ class HostFileSystem implements VirtualFileSystem {
 
   /** Closes `fd` and throws unless it refers to something under the root. */
   verify(fd: number, expectedPath: string): void {
-    let inside = false;
+    let inside: boolean;
     try {
       let real: string;
       if (procFdAvailable) {
@@ -205,7 +205,8 @@ class HostDirectory implements VfsDirectory {
     try {
       fd = fs.openSync(path, flags, 0o666);
     } catch (error) {
-      if (options.create && fileSystem.readOnly && (error as { code?: string }).code === 'ENOENT') fail(Errno.ROFS);
+      if (options.create && fileSystem.readOnly && (error as { code?: string }).code === 'ENOENT')
+        fail(Errno.ROFS);
       throw error;
     }
     fileSystem.verify(fd, `${this.hostPath}/${name}`);
@@ -355,6 +356,9 @@ class HostFile implements VfsFile {
  * A file system backed by the host directory `hostPath`. Nothing outside it can be named, opened or
  * changed through it; a read-only one refuses every change with EROFS.
  */
-export function createHostFileSystem(hostPath: string, options: HostFileSystemOptions = {}): VirtualFileSystem {
+export function createHostFileSystem(
+  hostPath: string,
+  options: HostFileSystemOptions = {},
+): VirtualFileSystem {
   return new HostFileSystem(hostPath, options);
 }

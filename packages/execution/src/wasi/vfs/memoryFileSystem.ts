@@ -50,7 +50,11 @@ interface LinkNode extends NodeBase {
 }
 type MemNode = FileNode | DirNode | LinkNode;
 
-const filetypes = { file: Filetype.REGULAR_FILE, dir: Filetype.DIRECTORY, symlink: Filetype.SYMBOLIC_LINK } as const;
+const filetypes = {
+  file: Filetype.REGULAR_FILE,
+  dir: Filetype.DIRECTORY,
+  symlink: Filetype.SYMBOLIC_LINK,
+} as const;
 
 /** An in-memory tree with inodes, hard links, symlinks and a byte and node budget. */
 class MemoryFileSystem implements VirtualFileSystem {
@@ -305,7 +309,8 @@ class MemoryDirectory implements VfsDirectory {
         if (dir === node) fail(Errno.INVAL, 'cannot move a directory inside itself');
       }
       if (existing !== undefined && existing.kind !== 'dir') fail(Errno.NOTDIR);
-      if (existing !== undefined && existing.kind === 'dir' && existing.entries.size > 0) fail(Errno.NOTEMPTY);
+      if (existing !== undefined && existing.kind === 'dir' && existing.entries.size > 0)
+        fail(Errno.NOTEMPTY);
     } else if (existing?.kind === 'dir') {
       fail(Errno.ISDIR);
     }

@@ -37,7 +37,8 @@ export function checkPathText(path: string, maxPathBytes: number): void {
   if (path === '') fail(Errno.NOENT, 'empty path');
   if (path.length > maxPathBytes || encoder.encode(path).byteLength > maxPathBytes) fail(Errno.NAMETOOLONG);
   if (path.includes('\0')) fail(Errno.INVAL, 'path contains a NUL byte');
-  if (path.startsWith('/')) fail(Errno.NOTCAPABLE, 'absolute paths are not allowed: paths are relative to a directory descriptor');
+  if (path.startsWith('/'))
+    fail(Errno.NOTCAPABLE, 'absolute paths are not allowed: paths are relative to a directory descriptor');
 }
 
 /** Components of `path` without empty and `.` parts, last first (ready to pop). */
@@ -116,7 +117,13 @@ export function resolvePath(base: VfsDirectory, path: string, options: ResolveOp
         fail(Errno.NOTDIR);
       }
     }
-    return { parent: stack[stack.length - 1]!, name: null, trailingSlash, components: names.slice(), release };
+    return {
+      parent: stack[stack.length - 1]!,
+      name: null,
+      trailingSlash,
+      components: names.slice(),
+      release,
+    };
   } catch (error) {
     release();
     throw error;
