@@ -19,7 +19,7 @@ export type { KernelEvents } from './kernelEvents';
 export { createLogger, getTracer, withSpan } from './telemetry';
 export type { Logger, LoggerOptions } from './telemetry';
 
-export { decisionActions } from './syscall';
+export { decisionActions, enforcementModes } from './syscall';
 export type {
   SyscallArg,
   SyscallRequest,
@@ -27,6 +27,9 @@ export type {
   DecisionReason,
   Decision,
   PolicyDecisionPoint,
+  EnforcementMode,
+  Enforcement,
+  SyscallEnforcerPort,
 } from './syscall';
 
 export { ExecutionDnaSchema, emptyExecutionDna } from './executionDna';

@@ -50,3 +50,31 @@ export interface Decision {
 export interface PolicyDecisionPoint {
   decide(request: SyscallRequest): Decision;
 }
+
+export const enforcementModes = ['enforce', 'audit', 'permissive'] as const;
+/**
+ * How decisions are applied: `enforce` blocks what is not allowed; `audit` decides and records but
+ * lets every call run; `permissive` lets every call run and records only refusals.
+ */
+export type EnforcementMode = (typeof enforcementModes)[number];
+
+/** What the enforcer tells the gate to do with one call. */
+export interface Enforcement {
+  /** What the policy decision point said, with its reasons. */
+  readonly decision: Decision;
+  /** True when the call runs. */
+  readonly execute: boolean;
+  /** The mode the decision was applied in. */
+  readonly mode: EnforcementMode;
+  /** Set when the caller must be quarantined (suspended) after this call: the reason. */
+  readonly quarantine?: string;
+}
+
+/**
+ * The enforcer the syscall gate (PEP) asks for every call: it consults the PDP, applies the mode and
+ * the action (ask, quarantine), and keeps the audit trail. Synchronous, like the PDP, because the
+ * guest is blocked in the call meanwhile.
+ */
+export interface SyscallEnforcerPort {
+  enforce(request: SyscallRequest): Enforcement;
+}

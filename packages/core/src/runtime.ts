@@ -1,4 +1,5 @@
 import {
+  ForgeError,
   IdentityContextSchema,
   newId,
   parseWith,
@@ -8,6 +9,8 @@ import {
   type IdentityContextInput,
   type KernelEventBus,
   type PolicyDecisionPoint,
+  type EnforcementMode,
+  type SyscallEnforcerPort,
 } from '@forgeone/common';
 import type { Limits } from '@forgeone/config';
 import {
@@ -15,11 +18,11 @@ import {
   SyscallGate,
   forgeSyscalls,
   runInstance,
-  type EnforcementMode,
   type ModuleFormat,
   type RunOutcome,
   type SyscallDefinition,
 } from '@forgeone/execution';
+import { SyscallEnforcer } from '@forgeone/trust';
 import { DnaTracker, TraceRecorder, type TraceEvent, type TraceSummaryRow } from '@forgeone/observer';
 import { ModuleCache } from './moduleCache';
 
@@ -37,8 +40,12 @@ export interface RunModuleOptions {
   readonly name: string;
   /** Binary or text; detected from the bytes when omitted. */
   readonly format?: ModuleFormat;
-  /** The policy decision point the gate asks for every call. */
-  readonly pdp: PolicyDecisionPoint;
+  /**
+   * Who decides: a policy decision point (applied in `mode`), or a whole enforcer (which then owns
+   * the mode, actions and audit trail). One of the two is required.
+   */
+  readonly pdp?: PolicyDecisionPoint;
+  readonly enforcer?: SyscallEnforcerPort;
   readonly identity?: IdentityContextInput;
   /** Overrides the kernel's enforcement mode for this run. */
   readonly mode?: EnforcementMode;
@@ -96,12 +103,11 @@ export class Runtime {
     const recorder = new TraceRecorder();
     const dna = new DnaTracker(containerId);
     const gate = new SyscallGate({
-      pdp: options.pdp,
+      enforcer: this.#enforcer(options),
       context: { containerId, identity, memory },
       recorder,
       dna,
       clock: this.#deps.clock,
-      mode: options.mode ?? this.#deps.mode,
       events: this.#deps.events,
     });
 
@@ -126,6 +132,12 @@ export class Runtime {
       summary: recorder.summary(),
       dna: dna.snapshot(),
     };
+  }
+
+  #enforcer(options: RunModuleOptions): SyscallEnforcerPort {
+    if (options.enforcer) return options.enforcer;
+    if (!options.pdp) throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a pdp or an enforcer');
+    return new SyscallEnforcer({ pdp: options.pdp, mode: options.mode ?? this.#deps.mode });
   }
 
   #definitions(onLog: (message: string) => void): SyscallDefinition[] {

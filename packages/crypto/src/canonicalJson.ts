@@ -62,7 +62,8 @@ function write(value: unknown, depth: number, out: string[]): void {
     case 'boolean':
       return void out.push(value ? 'true' : 'false');
     case 'number':
-      if (!Number.isFinite(value)) throw new ForgeError('FORGE_CRYPTO_JSON', `cannot canonicalize the number ${value}`);
+      if (!Number.isFinite(value))
+        throw new ForgeError('FORGE_CRYPTO_JSON', `cannot canonicalize the number ${value}`);
       return void out.push(JSON.stringify(value));
     case 'string':
       return void out.push(quote(value));
@@ -71,7 +72,8 @@ function write(value: unknown, depth: number, out: string[]): void {
     default:
       throw new ForgeError('FORGE_CRYPTO_JSON', `cannot canonicalize a value of type ${typeof value}`);
   }
-  if (depth >= MAX_JSON_DEPTH) throw new ForgeError('FORGE_CRYPTO_JSON', `JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (depth >= MAX_JSON_DEPTH)
+    throw new ForgeError('FORGE_CRYPTO_JSON', `JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
   if (Array.isArray(value)) {
     out.push('[');
     value.forEach((item: unknown, index) => {
@@ -101,6 +103,7 @@ function write(value: unknown, depth: number, out: string[]): void {
 }
 
 function quote(text: string): string {
-  if (LONE_SURROGATE.test(text)) throw new ForgeError('FORGE_CRYPTO_JSON', 'cannot canonicalize a string with a lone surrogate');
+  if (LONE_SURROGATE.test(text))
+    throw new ForgeError('FORGE_CRYPTO_JSON', 'cannot canonicalize a string with a lone surrogate');
   return JSON.stringify(text);
 }

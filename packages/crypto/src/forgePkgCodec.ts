@@ -65,7 +65,11 @@ class Reader {
   }
   need(count: number, what: string): void {
     if (count > this.remaining()) {
-      fail('FORGE_PKG_TRUNCATED', `the file ends inside ${what} (needs ${count} bytes at offset ${this.offset}, has ${this.remaining()})`, this.offset);
+      fail(
+        'FORGE_PKG_TRUNCATED',
+        `the file ends inside ${what} (needs ${count} bytes at offset ${this.offset}, has ${this.remaining()})`,
+        this.offset,
+      );
     }
   }
   u8(what: string): number {
@@ -105,7 +109,12 @@ function fail(code: ForgeErrorCode, message: string, offset?: number): never {
 }
 
 function limit(value: number, max: number, what: string, offset: number): void {
-  if (value > max) fail('FORGE_PKG_LIMIT', `${what} is ${Number.isFinite(value) ? value : 'over 2^53'}; the limit is ${max}`, offset);
+  if (value > max)
+    fail(
+      'FORGE_PKG_LIMIT',
+      `${what} is ${Number.isFinite(value) ? value : 'over 2^53'}; the limit is ${max}`,
+      offset,
+    );
 }
 
 /**
@@ -114,7 +123,10 @@ function limit(value: number, max: number, what: string, offset: number): void {
  * FORGE_PKG_MALFORMED, FORGE_PKG_ENTRY_NAME (not UTF-8), FORGE_PKG_TRAILING_DATA. Every declared
  * length is checked against a limit and the bytes present before use; nothing is allocated from it.
  */
-export function parsePackage(bytes: Uint8Array, limits: ForgePkgLimits = defaultForgePkgLimits): ParsedPackage {
+export function parsePackage(
+  bytes: Uint8Array,
+  limits: ForgePkgLimits = defaultForgePkgLimits,
+): ParsedPackage {
   if (!(bytes instanceof Uint8Array)) fail('FORGE_PKG_MALFORMED', 'a package must be given as bytes');
   if (bytes.length > limits.maxTotalBytes) {
     fail('FORGE_PKG_OVERSIZED', `the package is ${bytes.length} bytes; the limit is ${limits.maxTotalBytes}`);
@@ -122,12 +134,17 @@ export function parsePackage(bytes: Uint8Array, limits: ForgePkgLimits = default
   const r = new Reader(bytes);
   const magicLength = Math.min(bytes.length, FORGEPKG_MAGIC.length);
   for (let i = 0; i < magicLength; i++) {
-    if (bytes[i] !== FORGEPKG_MAGIC[i]) fail('FORGE_PKG_MAGIC', 'not a ForgePkg file (the first bytes are not "FORGEPKG")', 0);
+    if (bytes[i] !== FORGEPKG_MAGIC[i])
+      fail('FORGE_PKG_MAGIC', 'not a ForgePkg file (the first bytes are not "FORGEPKG")', 0);
   }
   r.take(FORGEPKG_MAGIC.length, 'the magic bytes');
   const formatVersion = r.u16('the header');
   if (formatVersion !== FORGEPKG_FORMAT_VERSION) {
-    fail('FORGE_PKG_FORMAT_VERSION', `ForgePkg format version ${formatVersion} is not supported (this ForgeOne reads version ${FORGEPKG_FORMAT_VERSION})`, 8);
+    fail(
+      'FORGE_PKG_FORMAT_VERSION',
+      `ForgePkg format version ${formatVersion} is not supported (this ForgeOne reads version ${FORGEPKG_FORMAT_VERSION})`,
+      8,
+    );
   }
   const flags = r.u16('the header');
   if (flags !== 0) fail('FORGE_PKG_MALFORMED', `reserved header flags are set (0x${flags.toString(16)})`, 10);
@@ -159,9 +176,11 @@ export function parsePackage(bytes: Uint8Array, limits: ForgePkgLimits = default
   for (let i = 0; i < signatureCount; i++) {
     const at = r.offset;
     const algorithmLength = r.u8(`signature ${i}`);
-    if (algorithmLength === 0 || algorithmLength > 64) fail('FORGE_PKG_MALFORMED', `signature ${i} has an algorithm name of ${algorithmLength} bytes`, at);
+    if (algorithmLength === 0 || algorithmLength > 64)
+      fail('FORGE_PKG_MALFORMED', `signature ${i} has an algorithm name of ${algorithmLength} bytes`, at);
     const algorithm = Buffer.from(r.take(algorithmLength, `signature ${i}`)).toString('latin1');
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(algorithm)) fail('FORGE_PKG_MALFORMED', `signature ${i} has a malformed algorithm name`, at);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(algorithm))
+      fail('FORGE_PKG_MALFORMED', `signature ${i} has a malformed algorithm name`, at);
     const keyId = toHex(r.take(32, `the key id of signature ${i}`));
     const lengthAt = r.offset;
     const signatureLength = r.u32(`signature ${i}`);
@@ -170,9 +189,21 @@ export function parsePackage(bytes: Uint8Array, limits: ForgePkgLimits = default
     signatures.push({ algorithm, keyId, signature: r.take(signatureLength, `signature ${i}`) });
   }
   if (r.remaining() !== 0) {
-    fail('FORGE_PKG_TRAILING_DATA', `${r.remaining()} bytes follow the signature block; the file is longer than its structure`, r.offset);
+    fail(
+      'FORGE_PKG_TRAILING_DATA',
+      `${r.remaining()} bytes follow the signature block; the file is longer than its structure`,
+      r.offset,
+    );
   }
-  return { formatVersion, manifestBytes, signedBytes, entries, signatures, unsignedLength, totalBytes: bytes.length };
+  return {
+    formatVersion,
+    manifestBytes,
+    signedBytes,
+    entries,
+    signatures,
+    unsignedLength,
+    totalBytes: bytes.length,
+  };
 }
 
 /** SHA-256 of header + manifest: what a package signature signs (hex). */
@@ -195,7 +226,9 @@ export function encodePackage(parts: {
   const algorithms = parts.signatures.map((s) => Buffer.from(s.algorithm, 'latin1'));
   let total = FORGEPKG_HEADER_BYTES + parts.manifestBytes.length + 2;
   parts.entries.forEach((entry, i) => (total += 2 + (names[i]?.length ?? 0) + 8 + entry.data.length));
-  parts.signatures.forEach((sig, i) => (total += 1 + (algorithms[i]?.length ?? 0) + 32 + 4 + sig.signature.length));
+  parts.signatures.forEach(
+    (sig, i) => (total += 1 + (algorithms[i]?.length ?? 0) + 32 + 4 + sig.signature.length),
+  );
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   let o = 0;
@@ -222,7 +255,11 @@ export function encodePackage(parts: {
 }
 
 /** Replaces the signature block of an encoded package. */
-export function withSignatureBlock(parsed: ParsedPackage, bytesOfPackage: Uint8Array, signatures: readonly PackageSignature[]): Uint8Array {
+export function withSignatureBlock(
+  parsed: ParsedPackage,
+  bytesOfPackage: Uint8Array,
+  signatures: readonly PackageSignature[],
+): Uint8Array {
   const algorithms = signatures.map((s) => Buffer.from(s.algorithm, 'latin1'));
   let size = parsed.unsignedLength + 2;
   signatures.forEach((sig, i) => (size += 1 + (algorithms[i]?.length ?? 0) + 32 + 4 + sig.signature.length));
@@ -232,7 +269,13 @@ export function withSignatureBlock(parsed: ParsedPackage, bytesOfPackage: Uint8A
   return out;
 }
 
-function writeSignatureBlock(out: Uint8Array, view: DataView, start: number, signatures: readonly PackageSignature[], algorithms: readonly Buffer[]): number {
+function writeSignatureBlock(
+  out: Uint8Array,
+  view: DataView,
+  start: number,
+  signatures: readonly PackageSignature[],
+  algorithms: readonly Buffer[],
+): number {
   let o = start;
   view.setUint16(o, signatures.length);
   o += 2;

@@ -1,8 +1,20 @@
-export type { SignatureAlgorithm, AlgorithmSizes, KeyMaterial, SignOptions, VerifyOptions } from './signatureAlgorithm';
+export type {
+  SignatureAlgorithm,
+  AlgorithmSizes,
+  KeyMaterial,
+  SignOptions,
+  VerifyOptions,
+} from './signatureAlgorithm';
 export { AlgorithmRegistry, defaultAlgorithms, algorithmNames } from './algorithmRegistry';
 
 export { sha256, sha256Hex } from './hash';
-export { canonicalJson, canonicalJsonBytes, isCanonicalJson, parseJson, MAX_JSON_DEPTH } from './canonicalJson';
+export {
+  canonicalJson,
+  canonicalJsonBytes,
+  isCanonicalJson,
+  parseJson,
+  MAX_JSON_DEPTH,
+} from './canonicalJson';
 
 export {
   PrivateKey,
@@ -29,7 +41,12 @@ export {
   readPrivateKeyFile,
   readPublicKeyFile,
 } from './keyStore';
-export type { ScryptParams, EncodePrivateKeyOptions, WriteKeyFilesOptions, PassphraseSource } from './keyStore';
+export type {
+  ScryptParams,
+  EncodePrivateKeyOptions,
+  WriteKeyFilesOptions,
+  PassphraseSource,
+} from './keyStore';
 
 export { TRUST_STATE_NAMESPACE, INSTALLED_NAMESPACE } from './versionStore';
 export type { VersionStore } from './versionStore';
@@ -44,9 +61,22 @@ export {
   verifyRootChain,
   withRevocations,
 } from './trustRoot';
-export type { RootSigned, RootDocument, RoleSpec, TrustRoot, RoleInput, CreateRootOptions, LoadTrustRootOptions } from './trustRoot';
+export type {
+  RootSigned,
+  RootDocument,
+  RoleSpec,
+  TrustRoot,
+  RoleInput,
+  CreateRootOptions,
+  LoadTrustRootOptions,
+} from './trustRoot';
 
-export { RevocationDocumentSchema, createRevocationList, signRevocationList, verifyRevocationList } from './revocationList';
+export {
+  RevocationDocumentSchema,
+  createRevocationList,
+  signRevocationList,
+  verifyRevocationList,
+} from './revocationList';
 export type { RevocationSigned, RevocationDocument } from './revocationList';
 
 export { PackageManifestSchema, PackageSourceSchema, PACKAGE_NAME_PATTERN } from './packageManifest';
@@ -64,11 +94,22 @@ export {
 } from './forgePkgCodec';
 export type { ForgePkgLimits, PackageEntry, PackageSignature, ParsedPackage } from './forgePkgCodec';
 
-export { SOURCE_MANIFEST, buildPackage, signPackage, readPackageSource, packDirectory } from './packageBuilder';
+export {
+  SOURCE_MANIFEST,
+  buildPackage,
+  signPackage,
+  readPackageSource,
+  packDirectory,
+} from './packageBuilder';
 export type { BuildPackageOptions } from './packageBuilder';
 
 export { packageCheckNames, verifyPackage, assertValid } from './packageVerifier';
-export type { PackageCheckName, ValidationCheck, ValidationResult, VerifyPackageOptions } from './packageVerifier';
+export type {
+  PackageCheckName,
+  ValidationCheck,
+  ValidationResult,
+  VerifyPackageOptions,
+} from './packageVerifier';
 
 export { recordInstalled, installedVersion } from './installedPackages';
 export { inspectPackage } from './packageInspector';

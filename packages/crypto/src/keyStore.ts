@@ -22,12 +22,23 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
 // A key file chooses its own KDF cost; bound it so a hostile file cannot demand gigabytes.
 const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
 
-const b64url = z.string().max(8192).regex(/^[A-Za-z0-9_-]*$/);
-const hex = z.string().max(16_384).regex(/^(?:[0-9a-f]{2})*$/);
+const b64url = z
+  .string()
+  .max(8192)
+  .regex(/^[A-Za-z0-9_-]*$/);
+const hex = z
+  .string()
+  .max(16_384)
+  .regex(/^(?:[0-9a-f]{2})*$/);
 
 const EncryptionSchema = z.strictObject({
   kdf: z.literal('scrypt'),
-  N: z.number().int().min(1024).max(2 ** 20).refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+  N: z
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 20)
+    .refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
   r: z.number().int().min(1).max(32),
   p: z.number().int().min(1).max(16),
   salt: b64url,
@@ -78,7 +89,15 @@ export function encodePrivateKeyFile(key: PrivateKey, options: EncodePrivateKeyO
   const params = options.scrypt ?? defaultScryptParams;
   const salt = randomBytes(16);
   const iv = randomBytes(12);
-  const kdf = { kdf: 'scrypt' as const, N: params.N, r: params.r, p: params.p, salt: toBase64Url(salt), cipher: 'aes-256-gcm' as const, iv: toBase64Url(iv) };
+  const kdf = {
+    kdf: 'scrypt' as const,
+    N: params.N,
+    r: params.r,
+    p: params.p,
+    salt: toBase64Url(salt),
+    cipher: 'aes-256-gcm' as const,
+    iv: toBase64Url(iv),
+  };
   checkScrypt(params);
   const aesKey = scryptSync(options.passphrase.normalize('NFC'), salt, 32, scryptOptions(params));
   const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
@@ -113,26 +132,53 @@ export function decodePrivateKeyFile(
     seed = encrypted;
   } else {
     if (passphrase === undefined || passphrase === '') {
-      throw new ForgeError('FORGE_KEY_PASSPHRASE_REQUIRED', 'the key file is encrypted; set FORGEONE_PASSPHRASE or enter the passphrase');
+      throw new ForgeError(
+        'FORGE_KEY_PASSPHRASE_REQUIRED',
+        'the key file is encrypted; set FORGEONE_PASSPHRASE or enter the passphrase',
+      );
     }
     const { tag, ...kdf } = file.encryption;
     checkScrypt(kdf);
-    const aesKey = scryptSync(passphrase.normalize('NFC'), fromBase64Url(kdf.salt, 'salt'), 32, scryptOptions(kdf));
+    const aesKey = scryptSync(
+      passphrase.normalize('NFC'),
+      fromBase64Url(kdf.salt, 'salt'),
+      32,
+      scryptOptions(kdf),
+    );
     const iv = fromBase64Url(kdf.iv, 'iv');
     const authTag = fromBase64Url(tag, 'tag');
-    if (iv.length !== 12 || authTag.length !== 16) throw new ForgeError('FORGE_KEY_FORMAT', 'the key file has a malformed iv or tag');
+    if (iv.length !== 12 || authTag.length !== 16)
+      throw new ForgeError('FORGE_KEY_FORMAT', 'the key file has a malformed iv or tag');
     try {
       const decipher = createDecipheriv('aes-256-gcm', aesKey, iv);
-      decipher.setAAD(aad({ type: file.type, version: file.version, algorithm: file.algorithm, keyid: file.keyid, public: file.public }, kdf));
+      decipher.setAAD(
+        aad(
+          {
+            type: file.type,
+            version: file.version,
+            algorithm: file.algorithm,
+            keyid: file.keyid,
+            public: file.public,
+          },
+          kdf,
+        ),
+      );
       decipher.setAuthTag(authTag);
       seed = new Uint8Array(Buffer.concat([decipher.update(encrypted), decipher.final()]));
     } catch (error) {
-      throw new ForgeError('FORGE_KEY_PASSPHRASE', 'wrong passphrase for this key file (or the file was altered)', { cause: error });
+      throw new ForgeError(
+        'FORGE_KEY_PASSPHRASE',
+        'wrong passphrase for this key file (or the file was altered)',
+        { cause: error },
+      );
     }
   }
   const key = PrivateKey.fromSeed(file.algorithm, seed, registry);
   if (key.keyId !== file.keyid || toHex(key.publicKey.bytes) !== file.public) {
-    throw new ForgeError('FORGE_KEY_FORMAT', 'the key file is inconsistent: its seed does not give its public key');
+    throw new ForgeError(
+      'FORGE_KEY_FORMAT',
+      'the key file is inconsistent: its seed does not give its public key',
+    );
   }
   return key;
 }
@@ -143,17 +189,22 @@ export function encodePublicKeyFile(key: PublicKey): string {
 }
 
 /** Decodes a public key file: ForgeOne JSON, an SPKI PEM, or an Ed25519 JWK. */
-export function decodePublicKeyFile(content: Uint8Array | string, registry: AlgorithmRegistry = defaultAlgorithms): PublicKey {
+export function decodePublicKeyFile(
+  content: Uint8Array | string,
+  registry: AlgorithmRegistry = defaultAlgorithms,
+): PublicKey {
   const text = typeof content === 'string' ? content : decodeUtf8(content);
   if (text === undefined) throw new ForgeError('FORGE_KEY_FORMAT', 'the public key file is not UTF-8');
-  if (text.trimStart().startsWith('-----BEGIN')) return importPublicKey({ format: 'pem', pem: text }, registry);
+  if (text.trimStart().startsWith('-----BEGIN'))
+    return importPublicKey({ format: 'pem', pem: text }, registry);
   const json = jsonOf(text, 'public key file');
   if (typeof json === 'object' && json !== null && (json as { kty?: unknown }).kty !== undefined) {
     return importPublicKey({ format: 'jwk', jwk: json }, registry);
   }
   const file = parseWith(PublicKeyFileSchema, json, 'public key file', 'FORGE_KEY_FORMAT');
   const key = publicKeyFromTuf(file, registry);
-  if (key.keyId !== file.keyid) throw new ForgeError('FORGE_KEY_FORMAT', 'the public key file\u2019s keyid does not match its key');
+  if (key.keyId !== file.keyid)
+    throw new ForgeError('FORGE_KEY_FORMAT', 'the public key file\u2019s keyid does not match its key');
   return key;
 }
 
@@ -172,9 +223,21 @@ export async function writeKeyFiles(
   const publicPath = `${base}.pub`;
   const overwrite = options.overwrite ?? false;
   const common = { overwrite, existsCode: 'FORGE_KEY_EXISTS', ioCode: 'FORGE_KEY_IO' } as const;
-  await writeFileSafely(privatePath, encodePrivateKeyFile(key, options), { ...common, mode: 0o600, what: 'private key file' });
-  await writeFileSafely(publicPath, encodePublicKeyFile(key.publicKey), { ...common, mode: 0o644, what: 'public key file' });
-  return { privatePath, publicPath, encrypted: options.passphrase !== undefined && options.passphrase !== '' };
+  await writeFileSafely(privatePath, encodePrivateKeyFile(key, options), {
+    ...common,
+    mode: 0o600,
+    what: 'private key file',
+  });
+  await writeFileSafely(publicPath, encodePublicKeyFile(key.publicKey), {
+    ...common,
+    mode: 0o644,
+    what: 'public key file',
+  });
+  return {
+    privatePath,
+    publicPath,
+    encrypted: options.passphrase !== undefined && options.passphrase !== '',
+  };
 }
 
 /** Where a passphrase comes from; called only for an encrypted key. */
@@ -185,14 +248,27 @@ export async function readPrivateKeyFile(
   path: string,
   options: { passphrase?: PassphraseSource; registry?: AlgorithmRegistry } = {},
 ): Promise<PrivateKey> {
-  const bytes = await readFileBounded(path, MAX_KEY_FILE_BYTES, { io: 'FORGE_KEY_IO', tooLarge: 'FORGE_KEY_FORMAT' }, 'key file');
+  const bytes = await readFileBounded(
+    path,
+    MAX_KEY_FILE_BYTES,
+    { io: 'FORGE_KEY_IO', tooLarge: 'FORGE_KEY_FORMAT' },
+    'key file',
+  );
   const passphrase = isEncryptedKeyFile(bytes) ? await options.passphrase?.() : undefined;
   return decodePrivateKeyFile(bytes, passphrase, options.registry);
 }
 
 /** Reads a public key file (ForgeOne JSON, SPKI PEM or JWK). */
-export async function readPublicKeyFile(path: string, registry: AlgorithmRegistry = defaultAlgorithms): Promise<PublicKey> {
-  const bytes = await readFileBounded(path, MAX_KEY_FILE_BYTES, { io: 'FORGE_KEY_IO', tooLarge: 'FORGE_KEY_FORMAT' }, 'public key file');
+export async function readPublicKeyFile(
+  path: string,
+  registry: AlgorithmRegistry = defaultAlgorithms,
+): Promise<PublicKey> {
+  const bytes = await readFileBounded(
+    path,
+    MAX_KEY_FILE_BYTES,
+    { io: 'FORGE_KEY_IO', tooLarge: 'FORGE_KEY_FORMAT' },
+    'public key file',
+  );
   return decodePublicKeyFile(bytes, registry);
 }
 
@@ -211,7 +287,10 @@ function jsonOf(text: string, what: string): unknown {
 }
 
 function checkScrypt(params: ScryptParams): void {
-  if (128 * params.N * params.r * params.p > MAX_SCRYPT_MEMORY * 4 || 128 * params.N * params.r > MAX_SCRYPT_MEMORY) {
+  if (
+    128 * params.N * params.r * params.p > MAX_SCRYPT_MEMORY * 4 ||
+    128 * params.N * params.r > MAX_SCRYPT_MEMORY
+  ) {
     throw new ForgeError('FORGE_KEY_FORMAT', 'the key file asks for a scrypt cost above the allowed maximum');
   }
 }

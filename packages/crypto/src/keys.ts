@@ -51,7 +51,11 @@ export function keyId(algorithm: string, publicKey: Uint8Array): string {
 }
 
 /** Wraps raw public key bytes, checking their length for the algorithm. */
-export function publicKeyFromBytes(algorithm: string, bytes: Uint8Array, registry: AlgorithmRegistry = defaultAlgorithms): PublicKey {
+export function publicKeyFromBytes(
+  algorithm: string,
+  bytes: Uint8Array,
+  registry: AlgorithmRegistry = defaultAlgorithms,
+): PublicKey {
   const alg = registry.get(algorithm);
   if (!(bytes instanceof Uint8Array) || bytes.length !== alg.sizes.publicKey) {
     throw new ForgeError('FORGE_CRYPTO_BAD_KEY', `a ${algorithm} public key is ${alg.sizes.publicKey} bytes`);
@@ -76,7 +80,12 @@ export class PrivateKey {
   readonly #seed: Uint8Array;
   #secretKey: Uint8Array | undefined;
 
-  private constructor(impl: SignatureAlgorithm, seed: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array) {
+  private constructor(
+    impl: SignatureAlgorithm,
+    seed: Uint8Array,
+    publicKey: Uint8Array,
+    secretKey: Uint8Array,
+  ) {
     this.#impl = impl;
     this.algorithm = impl.name;
     this.#seed = seed;
@@ -92,7 +101,11 @@ export class PrivateKey {
   }
 
   /** The key pair `seed` derives (deterministic). */
-  static fromSeed(algorithm: string, seed: Uint8Array, registry: AlgorithmRegistry = defaultAlgorithms): PrivateKey {
+  static fromSeed(
+    algorithm: string,
+    seed: Uint8Array,
+    registry: AlgorithmRegistry = defaultAlgorithms,
+  ): PrivateKey {
     const impl = registry.get(algorithm);
     const material = impl.keygen(seed);
     return new PrivateKey(impl, material.seed, material.publicKey, material.secretKey);
@@ -121,7 +134,10 @@ export class PrivateKey {
 }
 
 /** A fresh key pair of `algorithm` (see {@link PrivateKey}). */
-export function generateKeyPair(algorithm: string, registry: AlgorithmRegistry = defaultAlgorithms): PrivateKey {
+export function generateKeyPair(
+  algorithm: string,
+  registry: AlgorithmRegistry = defaultAlgorithms,
+): PrivateKey {
   return PrivateKey.generate(algorithm, registry);
 }
 
@@ -138,7 +154,11 @@ export type PrivateKeyInput =
   | { readonly format: 'jwk'; readonly jwk: unknown };
 
 /** Exports a public key: raw bytes, SPKI DER, SPKI PEM, or (Ed25519 only) a JWK. */
-export function exportPublicKey(key: PublicKey, format: 'raw' | 'spki', registry?: AlgorithmRegistry): Uint8Array;
+export function exportPublicKey(
+  key: PublicKey,
+  format: 'raw' | 'spki',
+  registry?: AlgorithmRegistry,
+): Uint8Array;
 export function exportPublicKey(key: PublicKey, format: 'pem', registry?: AlgorithmRegistry): string;
 export function exportPublicKey(key: PublicKey, format: 'jwk', registry?: AlgorithmRegistry): Ed25519Jwk;
 export function exportPublicKey(
@@ -161,7 +181,10 @@ export function exportPublicKey(
 }
 
 /** Imports a public key from raw bytes, SPKI DER or PEM (algorithm from the OID), or an Ed25519 JWK. */
-export function importPublicKey(input: PublicKeyInput, registry: AlgorithmRegistry = defaultAlgorithms): PublicKey {
+export function importPublicKey(
+  input: PublicKeyInput,
+  registry: AlgorithmRegistry = defaultAlgorithms,
+): PublicKey {
   switch (input.format) {
     case 'raw':
       return publicKeyFromBytes(input.algorithm, input.bytes, registry);
@@ -180,7 +203,11 @@ export function importPublicKey(input: PublicKeyInput, registry: AlgorithmRegist
 }
 
 /** Exports a private key: its raw seed, PKCS#8 DER or PEM, or (Ed25519 only) a JWK. */
-export function exportPrivateKey(key: PrivateKey, format: 'raw' | 'pkcs8', registry?: AlgorithmRegistry): Uint8Array;
+export function exportPrivateKey(
+  key: PrivateKey,
+  format: 'raw' | 'pkcs8',
+  registry?: AlgorithmRegistry,
+): Uint8Array;
 export function exportPrivateKey(key: PrivateKey, format: 'pem', registry?: AlgorithmRegistry): string;
 export function exportPrivateKey(key: PrivateKey, format: 'jwk', registry?: AlgorithmRegistry): Ed25519Jwk;
 export function exportPrivateKey(
@@ -203,7 +230,10 @@ export function exportPrivateKey(
 }
 
 /** Imports a private key from its seed, PKCS#8 DER or PEM, or an Ed25519 JWK. */
-export function importPrivateKey(input: PrivateKeyInput, registry: AlgorithmRegistry = defaultAlgorithms): PrivateKey {
+export function importPrivateKey(
+  input: PrivateKeyInput,
+  registry: AlgorithmRegistry = defaultAlgorithms,
+): PrivateKey {
   switch (input.format) {
     case 'raw':
       return PrivateKey.fromSeed(input.algorithm, input.seed, registry);
@@ -219,7 +249,10 @@ export function importPrivateKey(input: PrivateKeyInput, registry: AlgorithmRegi
       if (jwk.d === undefined) throw new ForgeError('FORGE_KEY_FORMAT', 'the JWK has no private part "d"');
       const key = PrivateKey.fromSeed('ed25519', fromBase64Url(jwk.d, 'jwk.d'), registry);
       if (toBase64Url(key.publicKey.bytes) !== jwk.x) {
-        throw new ForgeError('FORGE_KEY_FORMAT', 'the JWK public part "x" does not match its private part "d"');
+        throw new ForgeError(
+          'FORGE_KEY_FORMAT',
+          'the JWK public part "x" does not match its private part "d"',
+        );
       }
       return key;
     }
@@ -227,15 +260,23 @@ export function importPrivateKey(input: PrivateKeyInput, registry: AlgorithmRegi
 }
 
 function requireEd25519(algorithm: string): void {
-  if (algorithm !== 'ed25519') throw new ForgeError('FORGE_KEY_FORMAT', `JWK export exists only for ed25519, not ${algorithm}`);
+  if (algorithm !== 'ed25519')
+    throw new ForgeError('FORGE_KEY_FORMAT', `JWK export exists only for ed25519, not ${algorithm}`);
 }
 
 function readEd25519Jwk(value: unknown): { x: string; d?: string } {
   const jwk = value as Partial<Record<string, unknown>> | null;
-  if (typeof jwk !== 'object' || jwk === null || jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
+  if (
+    typeof jwk !== 'object' ||
+    jwk === null ||
+    jwk.kty !== 'OKP' ||
+    jwk.crv !== 'Ed25519' ||
+    typeof jwk.x !== 'string'
+  ) {
     throw new ForgeError('FORGE_KEY_FORMAT', 'not an Ed25519 JWK ({"kty":"OKP","crv":"Ed25519","x":...})');
   }
-  if (jwk.d !== undefined && typeof jwk.d !== 'string') throw new ForgeError('FORGE_KEY_FORMAT', 'JWK "d" must be a string');
+  if (jwk.d !== undefined && typeof jwk.d !== 'string')
+    throw new ForgeError('FORGE_KEY_FORMAT', 'JWK "d" must be a string');
   return jwk.d === undefined ? { x: jwk.x } : { x: jwk.x, d: jwk.d };
 }
 
@@ -254,7 +295,8 @@ function publicFromSpki(der: Uint8Array, registry: AlgorithmRegistry): PublicKey
 // STRING (RFC 8410), ML-DSA uses the [0] seed choice (RFC 9881), SLH-DSA the raw 4n-byte key (RFC 9909).
 function pkcs8InnerPrefix(alg: SignatureAlgorithm): { prefix: Uint8Array; length: number } {
   if (alg.name === 'ed25519') return { prefix: octetStringHeader(32), length: 32 };
-  if (alg.name.startsWith('ml-dsa-')) return { prefix: contextPrimitive0(alg.sizes.seed), length: alg.sizes.seed };
+  if (alg.name.startsWith('ml-dsa-'))
+    return { prefix: contextPrimitive0(alg.sizes.seed), length: alg.sizes.seed };
   return { prefix: new Uint8Array(0), length: alg.sizes.secretKey };
 }
 
@@ -278,9 +320,15 @@ function privateFromPkcs8(der: Uint8Array, registry: AlgorithmRegistry): Private
     // An SLH-DSA key is SK.seed || SK.prf || PK.seed || PK.root; the first three are the seed.
     const key = PrivateKey.fromSeed(name, material.subarray(0, alg.sizes.seed), registry);
     if (Buffer.compare(key.secretKey(), material) !== 0) {
-      throw new ForgeError('FORGE_KEY_FORMAT', 'the SLH-DSA private key is inconsistent (PK.root does not match)');
+      throw new ForgeError(
+        'FORGE_KEY_FORMAT',
+        'the SLH-DSA private key is inconsistent (PK.root does not match)',
+      );
     }
     return key;
   }
-  throw new ForgeError('FORGE_KEY_FORMAT', 'the PKCS#8 key names no supported algorithm or has an unsupported layout');
+  throw new ForgeError(
+    'FORGE_KEY_FORMAT',
+    'the PKCS#8 key names no supported algorithm or has an unsupported layout',
+  );
 }

@@ -15,7 +15,12 @@ import {
 } from './forgePkgCodec';
 import { sha256Hex } from './hash';
 import type { PrivateKey } from './keys';
-import { PackageManifestSchema, PackageSourceSchema, type ContentHash, type PackageManifest } from './packageManifest';
+import {
+  PackageManifestSchema,
+  PackageSourceSchema,
+  type ContentHash,
+  type PackageManifest,
+} from './packageManifest';
 import { entryNameProblem } from './internal/entryName';
 import { readFileBounded } from './internal/files';
 
@@ -40,17 +45,24 @@ export function buildPackage(
   const limits = options.limits ?? defaultForgePkgLimits;
   const src = parseWith(PackageSourceSchema, source, SOURCE_MANIFEST, 'FORGE_PKG_MANIFEST_INVALID');
   if (files.size > limits.maxEntries) {
-    throw new ForgeError('FORGE_PKG_LIMIT', `${files.size} files; a package holds at most ${limits.maxEntries}`);
+    throw new ForgeError(
+      'FORGE_PKG_LIMIT',
+      `${files.size} files; a package holds at most ${limits.maxEntries}`,
+    );
   }
   const names = [...files.keys()].sort();
   const contentHashes: Record<string, ContentHash> = {};
   const entries: PackageEntry[] = [];
   for (const name of names) {
     const problem = entryNameProblem(name);
-    if (problem !== undefined) throw new ForgeError('FORGE_PKG_ENTRY_NAME', `entry name "${name.slice(0, 200)}" ${problem}`);
+    if (problem !== undefined)
+      throw new ForgeError('FORGE_PKG_ENTRY_NAME', `entry name "${name.slice(0, 200)}" ${problem}`);
     const data = files.get(name) as Uint8Array;
     if (data.length > limits.maxEntryBytes) {
-      throw new ForgeError('FORGE_PKG_LIMIT', `${name} is ${data.length} bytes; an entry holds at most ${limits.maxEntryBytes}`);
+      throw new ForgeError(
+        'FORGE_PKG_LIMIT',
+        `${name} is ${data.length} bytes; an entry holds at most ${limits.maxEntryBytes}`,
+      );
     }
     contentHashes[name] = { sha256: sha256Hex(data), size: data.length };
     entries.push({ name, data });
@@ -76,11 +88,17 @@ export function buildPackage(
   );
   const manifestBytes = canonicalJsonBytes(manifest);
   if (manifestBytes.length > limits.maxManifestBytes) {
-    throw new ForgeError('FORGE_PKG_LIMIT', `the manifest is ${manifestBytes.length} bytes; the limit is ${limits.maxManifestBytes}`);
+    throw new ForgeError(
+      'FORGE_PKG_LIMIT',
+      `the manifest is ${manifestBytes.length} bytes; the limit is ${limits.maxManifestBytes}`,
+    );
   }
   const bytes = encodePackage({ manifestBytes, entries, signatures: [] });
   if (bytes.length > limits.maxTotalBytes) {
-    throw new ForgeError('FORGE_PKG_OVERSIZED', `the package would be ${bytes.length} bytes; the limit is ${limits.maxTotalBytes}`);
+    throw new ForgeError(
+      'FORGE_PKG_OVERSIZED',
+      `the package would be ${bytes.length} bytes; the limit is ${limits.maxTotalBytes}`,
+    );
   }
   return { bytes, manifest };
 }
@@ -89,7 +107,11 @@ export function buildPackage(
  * Adds one signature per key over the package digest (header + manifest). A key that already
  * signed is re-signed in place; other signatures are kept.
  */
-export function signPackage(bytes: Uint8Array, signers: readonly PrivateKey[], limits: ForgePkgLimits = defaultForgePkgLimits): Uint8Array {
+export function signPackage(
+  bytes: Uint8Array,
+  signers: readonly PrivateKey[],
+  limits: ForgePkgLimits = defaultForgePkgLimits,
+): Uint8Array {
   const parsed = parsePackage(bytes, limits);
   const message = packageSigningMessage(packageDigest(parsed));
   const byKey = new Map<string, PackageSignature>(parsed.signatures.map((s) => [s.keyId, s]));
@@ -120,7 +142,9 @@ export async function readPackageSource(
   try {
     source = parseJson(sourceBytes, limits.maxManifestBytes, SOURCE_MANIFEST);
   } catch (error) {
-    throw new ForgeError('FORGE_PKG_MANIFEST_INVALID', `${SOURCE_MANIFEST}: ${(error as Error).message}`, { cause: error });
+    throw new ForgeError('FORGE_PKG_MANIFEST_INVALID', `${SOURCE_MANIFEST}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const files = new Map<string, Uint8Array>();
   let total = 0;
@@ -129,25 +153,45 @@ export async function readPackageSource(
     try {
       names = (await readdir(join(dir, relative))).sort();
     } catch (error) {
-      throw new ForgeError('FORGE_PKG_SOURCE', `cannot list ${join(dir, relative)}: ${(error as Error).message}`, { cause: error });
+      throw new ForgeError(
+        'FORGE_PKG_SOURCE',
+        `cannot list ${join(dir, relative)}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     for (const name of names) {
       const rel = relative === '' ? name : `${relative}/${name}`;
       if (rel === SOURCE_MANIFEST) continue;
       const full = join(dir, rel);
-      const stat = await lstat(full);
-      if (stat.isSymbolicLink()) throw new ForgeError('FORGE_PKG_SOURCE', `${rel} is a symlink; packages hold regular files only`);
+      const stat = await lstat(full).catch((error: unknown) => {
+        throw new ForgeError('FORGE_PKG_SOURCE', `cannot read ${rel}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      });
+      if (stat.isSymbolicLink())
+        throw new ForgeError('FORGE_PKG_SOURCE', `${rel} is a symlink; packages hold regular files only`);
       if (stat.isDirectory()) {
         await walk(rel);
         continue;
       }
       if (!stat.isFile()) throw new ForgeError('FORGE_PKG_SOURCE', `${rel} is not a regular file`);
       const problem = entryNameProblem(rel);
-      if (problem !== undefined) throw new ForgeError('FORGE_PKG_ENTRY_NAME', `file name "${rel.slice(0, 200)}" ${problem}`);
-      if (files.size >= limits.maxEntries) throw new ForgeError('FORGE_PKG_LIMIT', `more than ${limits.maxEntries} files`);
-      const data = await readFileBounded(full, limits.maxEntryBytes, { io: 'FORGE_PKG_SOURCE', tooLarge: 'FORGE_PKG_LIMIT' }, 'file');
+      if (problem !== undefined)
+        throw new ForgeError('FORGE_PKG_ENTRY_NAME', `file name "${rel.slice(0, 200)}" ${problem}`);
+      if (files.size >= limits.maxEntries)
+        throw new ForgeError('FORGE_PKG_LIMIT', `more than ${limits.maxEntries} files`);
+      const data = await readFileBounded(
+        full,
+        limits.maxEntryBytes,
+        { io: 'FORGE_PKG_SOURCE', tooLarge: 'FORGE_PKG_LIMIT' },
+        'file',
+      );
       total += data.length;
-      if (total > limits.maxTotalBytes) throw new ForgeError('FORGE_PKG_OVERSIZED', `the files add up to more than ${limits.maxTotalBytes} bytes`);
+      if (total > limits.maxTotalBytes)
+        throw new ForgeError(
+          'FORGE_PKG_OVERSIZED',
+          `the files add up to more than ${limits.maxTotalBytes} bytes`,
+        );
       files.set(rel, data);
     }
   };
@@ -156,7 +200,10 @@ export async function readPackageSource(
 }
 
 /** readPackageSource + buildPackage: the unsigned package of a source directory. */
-export async function packDirectory(dir: string, options: BuildPackageOptions = {}): Promise<{ bytes: Uint8Array; manifest: PackageManifest }> {
+export async function packDirectory(
+  dir: string,
+  options: BuildPackageOptions = {},
+): Promise<{ bytes: Uint8Array; manifest: PackageManifest }> {
   const { source, files } = await readPackageSource(dir, options.limits);
   return buildPackage(source, files, options);
 }

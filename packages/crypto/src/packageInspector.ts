@@ -11,11 +11,18 @@ export interface PackageSummary {
   /** The manifest as JSON (not schema-checked; `verify` does that). */
   readonly manifest: unknown;
   readonly entries: ReadonlyArray<{ readonly name: string; readonly size: number }>;
-  readonly signatures: ReadonlyArray<{ readonly algorithm: string; readonly keyId: string; readonly bytes: number }>;
+  readonly signatures: ReadonlyArray<{
+    readonly algorithm: string;
+    readonly keyId: string;
+    readonly bytes: number;
+  }>;
 }
 
 /** Parses a package's structure and manifest for display. Throws FORGE_PKG_* on a malformed file. */
-export function inspectPackage(bytes: Uint8Array, limits: ForgePkgLimits = defaultForgePkgLimits): PackageSummary {
+export function inspectPackage(
+  bytes: Uint8Array,
+  limits: ForgePkgLimits = defaultForgePkgLimits,
+): PackageSummary {
   const parsed = parsePackage(bytes, limits);
   return {
     formatVersion: parsed.formatVersion,
@@ -23,6 +30,10 @@ export function inspectPackage(bytes: Uint8Array, limits: ForgePkgLimits = defau
     digest: toHex(packageDigest(parsed)),
     manifest: parseJson(parsed.manifestBytes, limits.maxManifestBytes, 'the manifest'),
     entries: parsed.entries.map((e) => ({ name: e.name, size: e.data.length })),
-    signatures: parsed.signatures.map((s) => ({ algorithm: s.algorithm, keyId: s.keyId, bytes: s.signature.length })),
+    signatures: parsed.signatures.map((s) => ({
+      algorithm: s.algorithm,
+      keyId: s.keyId,
+      bytes: s.signature.length,
+    })),
   };
 }

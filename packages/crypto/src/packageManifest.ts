@@ -5,7 +5,11 @@ import { entryNameProblem } from './internal/entryName';
 /** Package names: npm style, lower case, optionally scoped. */
 export const PACKAGE_NAME_PATTERN = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
 
-const PackageName = z.string().min(1).max(214).regex(PACKAGE_NAME_PATTERN, 'must be a lower-case package name');
+const PackageName = z
+  .string()
+  .min(1)
+  .max(214)
+  .regex(PACKAGE_NAME_PATTERN, 'must be a lower-case package name');
 const Timestamp = z.iso.datetime({ message: 'must be an ISO-8601 UTC time like 2030-01-01T00:00:00Z' });
 const EntryName = z.string().superRefine((name, ctx) => {
   const problem = entryNameProblem(name);
@@ -19,7 +23,11 @@ const Range = z
   .string()
   .max(256)
   .refine((r) => semver.validRange(r) !== null, 'must be a semver range like ^1.2.0');
-const Capability = z.string().min(1).max(128).regex(/^[a-z][a-z0-9_.:/*-]*$/, 'must look like forge.log or wasi:fs.read');
+const Capability = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[a-z][a-z0-9_.:/*-]*$/, 'must look like forge.log or wasi:fs.read');
 
 export const ContentHashSchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
@@ -36,7 +44,10 @@ const manifestFields = {
   entry: EntryName,
   capabilities: z.array(Capability).max(256),
   dependencies: z.record(PackageName, Range),
-  metadata: z.record(z.string().min(1).max(128), z.union([z.string().max(4096), z.number(), z.boolean(), z.null()])),
+  metadata: z.record(
+    z.string().min(1).max(128),
+    z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]),
+  ),
 };
 
 function checkDates(m: { created_at: string; expires_at: string }, ctx: z.RefinementCtx): void {

@@ -89,10 +89,17 @@ class Checks {
  * Validates a package against a trust root, fail-closed. Never throws for a bad package: the
  * result lists every check; `code` is the first failure's (FORGE_PKG_*), or `OK`.
  */
-export async function verifyPackage(bytes: Uint8Array, options: VerifyPackageOptions): Promise<ValidationResult> {
+export async function verifyPackage(
+  bytes: Uint8Array,
+  options: VerifyPackageOptions,
+): Promise<ValidationResult> {
   const limits = options.limits ?? defaultForgePkgLimits;
   const checks = new Checks();
-  const result = (extra: { manifest?: PackageManifest; digest?: string; signers?: ValidationResult['signers'] }): ValidationResult => {
+  const result = (extra: {
+    manifest?: PackageManifest;
+    digest?: string;
+    signers?: ValidationResult['signers'];
+  }): ValidationResult => {
     const failure = checks.list.find((c) => c.outcome === 'fail');
     for (const name of packageCheckNames) {
       if (!checks.list.some((c) => c.name === name)) checks.skip(name, 'not run: an earlier check failed');
@@ -110,7 +117,11 @@ export async function verifyPackage(bytes: Uint8Array, options: VerifyPackageOpt
 
   // size + structure
   if (!(bytes instanceof Uint8Array) || bytes.length > limits.maxTotalBytes) {
-    checks.fail('size', 'FORGE_PKG_OVERSIZED', `the package is larger than the limit of ${limits.maxTotalBytes} bytes`);
+    checks.fail(
+      'size',
+      'FORGE_PKG_OVERSIZED',
+      `the package is larger than the limit of ${limits.maxTotalBytes} bytes`,
+    );
     return result({});
   }
   checks.pass('size', `${bytes.length} bytes (limit ${limits.maxTotalBytes})`);
@@ -122,7 +133,10 @@ export async function verifyPackage(bytes: Uint8Array, options: VerifyPackageOpt
     checks.fail('structure', e.code, e.message);
     return result({});
   }
-  checks.pass('structure', `format v${parsed.formatVersion}, ${parsed.entries.length} entries, ${parsed.signatures.length} signatures`);
+  checks.pass(
+    'structure',
+    `format v${parsed.formatVersion}, ${parsed.entries.length} entries, ${parsed.signatures.length} signatures`,
+  );
   const digestBytes = packageDigest(parsed);
   const digest = toHex(digestBytes);
 
@@ -139,21 +153,33 @@ export async function verifyPackage(bytes: Uint8Array, options: VerifyPackageOpt
     .map((name) => ({ name, problem: entryNameProblem(name) }))
     .find((n) => n.problem !== undefined);
   if (badName !== undefined) {
-    checks.fail('entry-names', 'FORGE_PKG_ENTRY_NAME', `entry name "${badName.name.slice(0, 200)}" ${badName.problem}`);
+    checks.fail(
+      'entry-names',
+      'FORGE_PKG_ENTRY_NAME',
+      `entry name "${badName.name.slice(0, 200)}" ${badName.problem}`,
+    );
   } else {
     checks.pass('entry-names', 'every entry name is a safe relative path');
   }
   const seen = new Set<string>();
   const duplicate = parsed.entries.find((e) => (seen.has(e.name) ? true : (seen.add(e.name), false)));
   if (duplicate !== undefined) {
-    checks.fail('duplicate-entries', 'FORGE_PKG_DUPLICATE_ENTRY', `entry "${duplicate.name.slice(0, 200)}" appears more than once`);
+    checks.fail(
+      'duplicate-entries',
+      'FORGE_PKG_DUPLICATE_ENTRY',
+      `entry "${duplicate.name.slice(0, 200)}" appears more than once`,
+    );
   } else {
     checks.pass('duplicate-entries', 'no entry name repeats');
   }
 
   // manifest
   if (manifestJsonError !== undefined) {
-    checks.fail('manifest-canonical', 'FORGE_PKG_MANIFEST_INVALID', `the manifest is not JSON: ${manifestJsonError.message}`);
+    checks.fail(
+      'manifest-canonical',
+      'FORGE_PKG_MANIFEST_INVALID',
+      `the manifest is not JSON: ${manifestJsonError.message}`,
+    );
     return result({ digest });
   }
   let canonical: boolean;
@@ -163,14 +189,22 @@ export async function verifyPackage(bytes: Uint8Array, options: VerifyPackageOpt
     canonical = false;
   }
   if (!canonical) {
-    checks.fail('manifest-canonical', 'FORGE_PKG_NON_CANONICAL', 'the manifest bytes are not RFC 8785 canonical JSON (key order, whitespace, number or string form)');
+    checks.fail(
+      'manifest-canonical',
+      'FORGE_PKG_NON_CANONICAL',
+      'the manifest bytes are not RFC 8785 canonical JSON (key order, whitespace, number or string form)',
+    );
   } else {
     checks.pass('manifest-canonical', 'the manifest is canonical JSON');
   }
   const schema = PackageManifestSchema.safeParse(manifestJson);
   if (!schema.success) {
     const issue = schema.error.issues[0];
-    checks.fail('manifest-schema', 'FORGE_PKG_MANIFEST_INVALID', `at ${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    checks.fail(
+      'manifest-schema',
+      'FORGE_PKG_MANIFEST_INVALID',
+      `at ${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
     return result({ digest });
   }
   const manifest = schema.data;
@@ -191,7 +225,11 @@ export async function verifyPackage(bytes: Uint8Array, options: VerifyPackageOpt
   if (Date.parse(manifest.expires_at) <= now) {
     checks.fail('validity', 'FORGE_PKG_EXPIRED', `the package expired at ${manifest.expires_at}`);
   } else if (Date.parse(manifest.created_at) > now) {
-    checks.fail('validity', 'FORGE_PKG_NOT_YET_VALID', `the package is valid only from ${manifest.created_at}`);
+    checks.fail(
+      'validity',
+      'FORGE_PKG_NOT_YET_VALID',
+      `the package is valid only from ${manifest.created_at}`,
+    );
   } else {
     checks.pass('validity', `valid until ${manifest.expires_at}`);
   }
@@ -205,29 +243,60 @@ export async function verifyPackage(bytes: Uint8Array, options: VerifyPackageOpt
 export function assertValid(result: ValidationResult): PackageManifest {
   if (result.ok && result.manifest !== undefined) return result.manifest;
   throw new ForgeError(result.code === 'OK' ? 'FORGE_INTERNAL' : result.code, result.message, {
-    details: { failed: result.checks.filter((c) => c.outcome === 'fail').map((c) => c.name).join(',') },
+    details: {
+      failed: result.checks
+        .filter((c) => c.outcome === 'fail')
+        .map((c) => c.name)
+        .join(','),
+    },
   });
 }
 
 function checkContent(parsed: ParsedPackage, manifest: PackageManifest): ValidationCheck {
   const present = new Map(parsed.entries.map((e) => [e.name, e.data] as const));
   for (const name of Object.keys(manifest.content_hashes)) {
-    if (!present.has(name)) return { name: 'content', outcome: 'fail', code: 'FORGE_PKG_MISSING_CONTENT', message: `the manifest lists "${name.slice(0, 200)}" but the package does not contain it` };
+    if (!present.has(name))
+      return {
+        name: 'content',
+        outcome: 'fail',
+        code: 'FORGE_PKG_MISSING_CONTENT',
+        message: `the manifest lists "${name.slice(0, 200)}" but the package does not contain it`,
+      };
   }
   for (const entry of parsed.entries) {
     const declared = manifest.content_hashes[entry.name];
-    if (declared === undefined) return { name: 'content', outcome: 'fail', code: 'FORGE_PKG_EXTRA_CONTENT', message: `the package contains "${entry.name.slice(0, 200)}", which the manifest does not list` };
+    if (declared === undefined)
+      return {
+        name: 'content',
+        outcome: 'fail',
+        code: 'FORGE_PKG_EXTRA_CONTENT',
+        message: `the package contains "${entry.name.slice(0, 200)}", which the manifest does not list`,
+      };
     if (declared.size !== entry.data.length || sha256Hex(entry.data) !== declared.sha256) {
-      return { name: 'content', outcome: 'fail', code: 'FORGE_PKG_HASH_MISMATCH', message: `"${entry.name.slice(0, 200)}" does not match its SHA-256 or size in the manifest` };
+      return {
+        name: 'content',
+        outcome: 'fail',
+        code: 'FORGE_PKG_HASH_MISMATCH',
+        message: `"${entry.name.slice(0, 200)}" does not match its SHA-256 or size in the manifest`,
+      };
     }
   }
   return { name: 'content', outcome: 'pass', message: `${parsed.entries.length} entries match their hashes` };
 }
 
-function checkSignatures(parsed: ParsedPackage, digest: Uint8Array, root: TrustRoot, checks: Checks): ValidationResult['signers'] {
+function checkSignatures(
+  parsed: ParsedPackage,
+  digest: Uint8Array,
+  root: TrustRoot,
+  checks: Checks,
+): ValidationResult['signers'] {
   const role = root.roles.packages;
   if (parsed.signatures.length === 0) {
-    checks.fail('signatures', 'FORGE_PKG_UNSIGNED', 'the package carries no signature; sign it with `forgeone sign`');
+    checks.fail(
+      'signatures',
+      'FORGE_PKG_UNSIGNED',
+      'the package carries no signature; sign it with `forgeone sign`',
+    );
     checks.skip('threshold', 'not run: no signatures');
     return [];
   }
@@ -251,31 +320,56 @@ function checkSignatures(parsed: ParsedPackage, digest: Uint8Array, root: TrustR
     if (index < 0) continue;
     const sig = parsed.signatures[index];
     const problem = problems[status] as { code: ForgeErrorCode; text: string };
-    checks.fail('signatures', problem.code, `key ${sig?.keyId ?? '?'} (${sig?.algorithm ?? '?'}) ${problem.text}`);
+    checks.fail(
+      'signatures',
+      problem.code,
+      `key ${sig?.keyId ?? '?'} (${sig?.algorithm ?? '?'}) ${problem.text}`,
+    );
     break;
   }
-  if (!checks.failed('signatures')) checks.pass('signatures', `${parsed.signatures.length} signature(s) verify`);
+  if (!checks.failed('signatures'))
+    checks.pass('signatures', `${parsed.signatures.length} signature(s) verify`);
   const signers = parsed.signatures
     .filter((_, i) => outcome.statuses[i] === 'counted')
     .map((s) => ({ keyId: s.keyId, algorithm: s.algorithm }));
   if (outcome.met) {
-    checks.pass('threshold', `met: ${Object.entries(role.threshold).map(([a, n]) => `${a} ${outcome.counts[a] ?? 0}/${n}`).join(', ')}`);
+    checks.pass(
+      'threshold',
+      `met: ${Object.entries(role.threshold)
+        .map(([a, n]) => `${a} ${outcome.counts[a] ?? 0}/${n}`)
+        .join(', ')}`,
+    );
   } else {
-    checks.fail('threshold', 'FORGE_PKG_THRESHOLD', `not met for ${describeUnmet(outcome.unmet)} (valid signatures / required)`);
+    checks.fail(
+      'threshold',
+      'FORGE_PKG_THRESHOLD',
+      `not met for ${describeUnmet(outcome.unmet)} (valid signatures / required)`,
+    );
   }
   return signers;
 }
 
-async function checkInstalled(manifest: PackageManifest, store: VersionStore | undefined, checks: Checks): Promise<void> {
+async function checkInstalled(
+  manifest: PackageManifest,
+  store: VersionStore | undefined,
+  checks: Checks,
+): Promise<void> {
   if (store === undefined) {
     checks.skip('rollback', 'no installed-package store given');
   } else {
     try {
       const installed = await installedVersion(store, manifest.name);
       if (installed !== undefined && semver.lt(manifest.version, installed)) {
-        checks.fail('rollback', 'FORGE_PKG_ROLLBACK', `${manifest.name}@${manifest.version} is older than the installed ${installed}`);
+        checks.fail(
+          'rollback',
+          'FORGE_PKG_ROLLBACK',
+          `${manifest.name}@${manifest.version} is older than the installed ${installed}`,
+        );
       } else {
-        checks.pass('rollback', installed === undefined ? 'not installed before' : `installed ${installed} <= ${manifest.version}`);
+        checks.pass(
+          'rollback',
+          installed === undefined ? 'not installed before' : `installed ${installed} <= ${manifest.version}`,
+        );
       }
     } catch (error) {
       const e = asForgeError(error, 'FORGE_STORAGE_IO');
@@ -285,13 +379,21 @@ async function checkInstalled(manifest: PackageManifest, store: VersionStore | u
   const dependencies = Object.entries(manifest.dependencies);
   if (dependencies.length === 0) return checks.pass('dependencies', 'no dependencies');
   if (store === undefined) {
-    return checks.fail('dependencies', 'FORGE_PKG_DEPENDENCY', `${dependencies.length} dependenc${dependencies.length === 1 ? 'y' : 'ies'} declared but no installed-package store given`);
+    return checks.fail(
+      'dependencies',
+      'FORGE_PKG_DEPENDENCY',
+      `${dependencies.length} dependenc${dependencies.length === 1 ? 'y' : 'ies'} declared but no installed-package store given`,
+    );
   }
   try {
     for (const [name, range] of dependencies) {
       const installed = await installedVersion(store, name);
       if (installed === undefined || !semver.satisfies(installed, range)) {
-        return checks.fail('dependencies', 'FORGE_PKG_DEPENDENCY', `needs ${name}@${range}; ${installed === undefined ? 'it is not installed' : `installed is ${installed}`}`);
+        return checks.fail(
+          'dependencies',
+          'FORGE_PKG_DEPENDENCY',
+          `needs ${name}@${range}; ${installed === undefined ? 'it is not installed' : `installed is ${installed}`}`,
+        );
       }
     }
     checks.pass('dependencies', `${dependencies.length} dependencies satisfied`);

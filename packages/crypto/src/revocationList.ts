@@ -1,20 +1,33 @@
 import { z } from 'zod';
-import { ForgeError } from '@forgeone/common';
+import { ForgeError, parseWith } from '@forgeone/common';
 import type { AlgorithmRegistry } from './algorithmRegistry';
 import type { PrivateKey, PublicKey } from './keys';
 import { describeUnmet, evaluateThreshold, type RoleSpec } from './internal/signatureSet';
-import { documentMessage, KeyIdSchema, mergeSignatures, signDocument, SignaturesSchema, toSignatureInputs, type SignatureEntry } from './internal/signedDocument';
+import {
+  documentMessage,
+  KeyIdSchema,
+  mergeSignatures,
+  signDocument,
+  SignaturesSchema,
+  toSignatureInputs,
+  type SignatureEntry,
+} from './internal/signedDocument';
 
 export const RevocationSignedSchema = z.strictObject({
   type: z.literal('revocations'),
-  version: z.number().int().min(1).max(2 ** 31),
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31),
   issued: z.iso.datetime(),
-  revoked: z
-    .array(z.strictObject({ keyid: KeyIdSchema, reason: z.string().max(256).optional() }))
-    .max(4096),
+  revoked: z.array(z.strictObject({ keyid: KeyIdSchema, reason: z.string().max(256).optional() })).max(4096),
 });
 
-export const RevocationDocumentSchema = z.strictObject({ signed: RevocationSignedSchema, signatures: SignaturesSchema });
+export const RevocationDocumentSchema = z.strictObject({
+  signed: RevocationSignedSchema,
+  signatures: SignaturesSchema,
+});
 
 export type RevocationSigned = z.infer<typeof RevocationSignedSchema>;
 export type RevocationDocument = z.infer<typeof RevocationDocumentSchema>;
@@ -29,15 +42,19 @@ export function createRevocationList(options: {
     type: 'revocations' as const,
     version: options.version,
     issued: (options.issued ?? new Date()).toISOString(),
-    revoked: options.revoked.map((r) => (r.reason === undefined ? { keyid: r.keyid } : { keyid: r.keyid, reason: r.reason })),
+    revoked: options.revoked.map((r) =>
+      r.reason === undefined ? { keyid: r.keyid } : { keyid: r.keyid, reason: r.reason },
+    ),
   };
-  const result = RevocationSignedSchema.safeParse(signed);
-  if (!result.success) throw new ForgeError('FORGE_REVOCATION_INVALID', `invalid revocation list: ${result.error.issues[0]?.message ?? ''}`);
-  return result.data;
+  return parseWith(RevocationSignedSchema, signed, 'revocation list', 'FORGE_REVOCATION_INVALID');
 }
 
 /** Signs a revocation list; it must be signed by a threshold of the root role. */
-export function signRevocationList(signed: RevocationSigned, signers: readonly PrivateKey[], existing: readonly SignatureEntry[] = []): RevocationDocument {
+export function signRevocationList(
+  signed: RevocationSigned,
+  signers: readonly PrivateKey[],
+  existing: readonly SignatureEntry[] = [],
+): RevocationDocument {
   return { signed, signatures: mergeSignatures(existing, signDocument('revocations', signed, signers)) };
 }
 
@@ -47,23 +64,35 @@ export function signRevocationList(signed: RevocationSigned, signers: readonly P
  */
 export function verifyRevocationList(
   json: unknown,
-  trust: { readonly root: RoleSpec; readonly keys: ReadonlyMap<string, PublicKey>; readonly registry: AlgorithmRegistry },
+  trust: {
+    readonly root: RoleSpec;
+    readonly keys: ReadonlyMap<string, PublicKey>;
+    readonly registry: AlgorithmRegistry;
+  },
 ): { version: number; revoked: string[] } {
-  const parsed = RevocationDocumentSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ForgeError('FORGE_REVOCATION_INVALID', `invalid revocation list at ${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
-  }
-  const doc = parsed.data;
+  const doc = parseWith(RevocationDocumentSchema, json, 'revocation list', 'FORGE_REVOCATION_INVALID');
   const revoked = doc.signed.revoked.map((r) => r.keyid);
   const message = documentMessage('revocations', (json as { signed: unknown }).signed);
-  const outcome = evaluateThreshold(trust.root, trust.keys, toSignatureInputs(doc.signatures), message, trust.registry, new Set(revoked));
+  const outcome = evaluateThreshold(
+    trust.root,
+    trust.keys,
+    toSignatureInputs(doc.signatures),
+    message,
+    trust.registry,
+    new Set(revoked),
+  );
   outcome.statuses.forEach((status, i) => {
     if (status === 'counted' || status === 'revoked') return;
-    throw new ForgeError('FORGE_REVOCATION_INVALID', `revocation list signature ${i + 1} (key ${doc.signatures[i]?.keyid.slice(0, 16)}…) ${status === 'bad' ? 'does not verify' : status === 'duplicate' ? 'is a duplicate' : 'is not from a root key'}`);
+    throw new ForgeError(
+      'FORGE_REVOCATION_INVALID',
+      `revocation list signature ${i + 1} (key ${doc.signatures[i]?.keyid.slice(0, 16)}…) ${status === 'bad' ? 'does not verify' : status === 'duplicate' ? 'is a duplicate' : 'is not from a root key'}`,
+    );
   });
   if (!outcome.met) {
-    throw new ForgeError('FORGE_REVOCATION_INVALID', `the revocation list is not signed by a threshold of the root role (${describeUnmet(outcome.unmet)})`);
+    throw new ForgeError(
+      'FORGE_REVOCATION_INVALID',
+      `the revocation list is not signed by a threshold of the root role (${describeUnmet(outcome.unmet)})`,
+    );
   }
   return { version: doc.signed.version, revoked };
 }

@@ -1,10 +1,20 @@
 import { z } from 'zod';
-import { ForgeError, systemClock, type Clock } from '@forgeone/common';
+import { ForgeError, parseWith, systemClock, type Clock, type ForgeErrorCode } from '@forgeone/common';
 import { defaultAlgorithms, type AlgorithmRegistry } from './algorithmRegistry';
-import { PrivateKey, publicKeyFromTuf, tufKey, type PublicKey, type TufKey } from './keys';
+import { publicKeyFromTuf, tufKey, type PrivateKey, type PublicKey, type TufKey } from './keys';
 import { verifyRevocationList, RevocationDocumentSchema, type RevocationDocument } from './revocationList';
-import { raiseStoredVersion, readStoredVersion, TRUST_STATE_NAMESPACE, type VersionStore } from './versionStore';
-import { describeUnmet, evaluateThreshold, type RoleSpec, type SignatureStatus } from './internal/signatureSet';
+import {
+  raiseStoredVersion,
+  readStoredVersion,
+  TRUST_STATE_NAMESPACE,
+  type VersionStore,
+} from './versionStore';
+import {
+  describeUnmet,
+  evaluateThreshold,
+  type RoleSpec,
+  type SignatureStatus,
+} from './internal/signatureSet';
 import {
   documentMessage,
   HexSchema,
@@ -33,7 +43,11 @@ const TufKeySchema = z.strictObject({
 export const RootSignedSchema = z.strictObject({
   type: z.literal('root'),
   spec_version: z.string().regex(/^1\.\d{1,4}(?:\.\d{1,4})?$/),
-  version: z.number().int().min(1).max(2 ** 31),
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31),
   expires: z.iso.datetime(),
   keys: z.record(KeyIdSchema, TufKeySchema),
   roles: z.object({ root: RoleSchema, packages: RoleSchema }).catchall(RoleSchema),
@@ -56,7 +70,9 @@ export interface TrustRoot {
   /** Expiry, ms since the epoch. */
   readonly expires: number;
   readonly keys: ReadonlyMap<string, PublicKey>;
-  readonly roles: { readonly root: RoleSpec; readonly packages: RoleSpec } & Readonly<Record<string, RoleSpec>>;
+  readonly roles: { readonly root: RoleSpec; readonly packages: RoleSpec } & Readonly<
+    Record<string, RoleSpec>
+  >;
   /** Key ids of the verified revocation list; they never count toward any threshold. */
   readonly revoked: ReadonlySet<string>;
   /** Version of the revocation list, 0 when there is none. */
@@ -90,7 +106,8 @@ export function createRootSigned(options: CreateRootOptions): RootSigned {
     keys[key.keyId] = tufKey(key);
   }
   const expires = typeof options.expires === 'string' ? new Date(options.expires) : options.expires;
-  if (Number.isNaN(expires.getTime())) throw new ForgeError('FORGE_ROOT_INVALID', 'the root expiry is not a valid date');
+  if (Number.isNaN(expires.getTime()))
+    throw new ForgeError('FORGE_ROOT_INVALID', 'the root expiry is not a valid date');
   const signed: RootSigned = {
     type: 'root',
     spec_version: ROOT_SPEC_VERSION,
@@ -98,29 +115,34 @@ export function createRootSigned(options: CreateRootOptions): RootSigned {
     expires: expires.toISOString(),
     keys,
     roles: {
-      root: { keyids: unique(options.root.keys.map((k) => k.keyId)), threshold: { ...options.root.threshold } },
+      root: {
+        keyids: unique(options.root.keys.map((k) => k.keyId)),
+        threshold: { ...options.root.threshold },
+      },
       packages: { keyids: unique(packages.keys.map((k) => k.keyId)), threshold: { ...packages.threshold } },
     },
   };
-  checkRootStructure(parseSigned(signed), registry);
+  checkRootStructure(parseWith(RootSignedSchema, signed, 'trust root', 'FORGE_ROOT_INVALID'), registry);
   return signed;
 }
 
 /** Signs a root's `signed` part (adds to `existing` signatures, one per key). */
-export function signRoot(signed: RootSigned, signers: readonly PrivateKey[], existing: readonly SignatureEntry[] = []): RootDocument {
+export function signRoot(
+  signed: RootSigned,
+  signers: readonly PrivateKey[],
+  existing: readonly SignatureEntry[] = [],
+): RootDocument {
   return { signed, signatures: mergeSignatures(existing, signDocument('root', signed, signers)) };
 }
 
 /** Validates a root document's layout and structure (not its signatures). Throws FORGE_ROOT_INVALID. */
-export function parseRootDocument(json: unknown, registry: AlgorithmRegistry = defaultAlgorithms): RootDocument {
-  const result = RootDocumentSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue?.path.map(String).join('.') || '(root)';
-    throw new ForgeError('FORGE_ROOT_INVALID', `invalid trust root at ${path}: ${issue?.message ?? 'invalid'}`, { details: { path } });
-  }
-  checkRootStructure(result.data.signed, registry);
-  return result.data;
+export function parseRootDocument(
+  json: unknown,
+  registry: AlgorithmRegistry = defaultAlgorithms,
+): RootDocument {
+  const doc = parseWith(RootDocumentSchema, json, 'trust root', 'FORGE_ROOT_INVALID');
+  checkRootStructure(doc.signed, registry);
+  return doc;
 }
 
 export interface LoadTrustRootOptions {
@@ -138,34 +160,34 @@ export interface LoadTrustRootOptions {
  * of its own. The last root must not be expired; with a store, it must not be older than the
  * newest root seen before (rollback).
  */
-export async function loadTrustRoot(chain: readonly unknown[], options: LoadTrustRootOptions = {}): Promise<TrustRoot> {
+export async function loadTrustRoot(
+  chain: readonly unknown[],
+  options: LoadTrustRootOptions = {},
+): Promise<TrustRoot> {
   const root = verifyRootChain(chain, options);
-  const store = options.store;
-  if (store !== undefined) {
-    const seen = await readStoredVersion(store, TRUST_STATE_NAMESPACE, 'root');
-    if (seen !== undefined && typeof seen.value === 'number' && seen.value > root.version) {
-      throw new ForgeError('FORGE_ROOT_ROLLBACK', `trust root version ${root.version} is older than version ${seen.value} already trusted`, {
-        details: { version: root.version, trusted: seen.value },
-      });
-    }
-    const revSeen = await readStoredVersion(store, TRUST_STATE_NAMESPACE, 'revocations');
-    if (revSeen !== undefined && typeof revSeen.value === 'number' && revSeen.value > root.revocationVersion) {
-      throw new ForgeError('FORGE_REVOCATION_ROLLBACK', `revocation list version ${root.revocationVersion} is older than version ${revSeen.value} already seen`);
-    }
-    await raiseStoredVersion(store, TRUST_STATE_NAMESPACE, 'root', root.version, (v) => typeof v !== 'number' || v < root.version);
-    if (root.revocationVersion > 0) {
-      await raiseStoredVersion(store, TRUST_STATE_NAMESPACE, 'revocations', root.revocationVersion, (v) => typeof v !== 'number' || v < root.revocationVersion);
-    }
+  if (options.store !== undefined) {
+    await refuseOlder(options.store, 'root', root.version, 'FORGE_ROOT_ROLLBACK', 'trust root');
+    await refuseOlder(
+      options.store,
+      'revocations',
+      root.revocationVersion,
+      'FORGE_REVOCATION_ROLLBACK',
+      'revocation list',
+    );
   }
   return root;
 }
 
 /** {@link loadTrustRoot} without the store: pure and synchronous. */
-export function verifyRootChain(chain: readonly unknown[], options: Omit<LoadTrustRootOptions, 'store'> = {}): TrustRoot {
+export function verifyRootChain(
+  chain: readonly unknown[],
+  options: Omit<LoadTrustRootOptions, 'store'> = {},
+): TrustRoot {
   const registry = options.registry ?? defaultAlgorithms;
   const clock = options.clock ?? systemClock;
   if (chain.length === 0) throw new ForgeError('FORGE_ROOT_INVALID', 'no trust root given');
-  if (chain.length > 1024) throw new ForgeError('FORGE_ROOT_INVALID', 'the root chain is longer than 1024 roots');
+  if (chain.length > 1024)
+    throw new ForgeError('FORGE_ROOT_INVALID', 'the root chain is longer than 1024 roots');
   let previous: { doc: RootDocument; keys: Map<string, PublicKey> } | undefined;
   for (const [index, json] of chain.entries()) {
     const doc = parseRootDocument(json, registry);
@@ -174,30 +196,63 @@ export function verifyRootChain(chain: readonly unknown[], options: Omit<LoadTru
     const message = documentMessage('root', signed);
     const sigs = toSignatureInputs(doc.signatures);
     const own = evaluateThreshold(doc.signed.roles.root, keys, sigs, message, registry, new Set());
-    const prev = previous === undefined ? undefined : evaluateThreshold(previous.doc.signed.roles.root, previous.keys, sigs, message, registry, new Set());
+    const prev =
+      previous === undefined
+        ? undefined
+        : evaluateThreshold(
+            previous.doc.signed.roles.root,
+            previous.keys,
+            sigs,
+            message,
+            registry,
+            new Set(),
+          );
     const label = `root v${doc.signed.version}`;
     if (previous !== undefined) {
       const expected = previous.doc.signed.version + 1;
       if (doc.signed.version < expected) {
-        throw new ForgeError('FORGE_ROOT_ROLLBACK', `${label} (chain position ${index}) is not newer than root v${previous.doc.signed.version}`);
+        throw new ForgeError(
+          'FORGE_ROOT_ROLLBACK',
+          `${label} (chain position ${index}) is not newer than root v${previous.doc.signed.version}`,
+        );
       }
       if (doc.signed.version !== expected) {
-        throw new ForgeError('FORGE_ROOT_CHAIN', `${label} follows root v${previous.doc.signed.version}; expected v${expected} (no gaps in a rotation chain)`);
+        throw new ForgeError(
+          'FORGE_ROOT_CHAIN',
+          `${label} follows root v${previous.doc.signed.version}; expected v${expected} (no gaps in a rotation chain)`,
+        );
       }
     }
     doc.signatures.forEach((entry, i) => {
-      const statuses: SignatureStatus[] = [own.statuses[i] ?? 'bad', ...(prev === undefined ? [] : [prev.statuses[i] ?? 'bad'])];
+      const statuses: SignatureStatus[] = [
+        own.statuses[i] ?? 'bad',
+        ...(prev === undefined ? [] : [prev.statuses[i] ?? 'bad']),
+      ];
       if (statuses.includes('counted')) return;
-      const reason = statuses.includes('bad') ? 'does not verify' : statuses.includes('duplicate') ? 'is a duplicate' : 'comes from a key outside the root role';
-      throw new ForgeError('FORGE_ROOT_BAD_SIGNATURE', `${label}: the signature of key ${entry.keyid.slice(0, 16)}… ${reason}`, {
-        details: { keyid: entry.keyid },
-      });
+      const reason = statuses.includes('bad')
+        ? 'does not verify'
+        : statuses.includes('duplicate')
+          ? 'is a duplicate'
+          : 'comes from a key outside the root role';
+      throw new ForgeError(
+        'FORGE_ROOT_BAD_SIGNATURE',
+        `${label}: the signature of key ${entry.keyid.slice(0, 16)}… ${reason}`,
+        {
+          details: { keyid: entry.keyid },
+        },
+      );
     });
     if (prev !== undefined && !prev.met) {
-      throw new ForgeError('FORGE_ROOT_THRESHOLD', `${label} is not signed by a threshold of root v${previous?.doc.signed.version} keys (${describeUnmet(prev.unmet)})`);
+      throw new ForgeError(
+        'FORGE_ROOT_THRESHOLD',
+        `${label} is not signed by a threshold of root v${previous?.doc.signed.version} keys (${describeUnmet(prev.unmet)})`,
+      );
     }
     if (!own.met) {
-      throw new ForgeError('FORGE_ROOT_THRESHOLD', `${label} is not signed by a threshold of its own root keys (${describeUnmet(own.unmet)})`);
+      throw new ForgeError(
+        'FORGE_ROOT_THRESHOLD',
+        `${label} is not signed by a threshold of its own root keys (${describeUnmet(own.unmet)})`,
+      );
     }
     previous = { doc, keys };
   }
@@ -205,12 +260,20 @@ export function verifyRootChain(chain: readonly unknown[], options: Omit<LoadTru
   const { doc, keys } = previous;
   const expires = Date.parse(doc.signed.expires);
   if (expires <= clock.now()) {
-    throw new ForgeError('FORGE_ROOT_EXPIRED', `trust root v${doc.signed.version} expired at ${doc.signed.expires}; rotate to a newer root`, {
-      details: { version: doc.signed.version, expires: doc.signed.expires },
-    });
+    throw new ForgeError(
+      'FORGE_ROOT_EXPIRED',
+      `trust root v${doc.signed.version} expired at ${doc.signed.expires}; rotate to a newer root`,
+      {
+        details: { version: doc.signed.version, expires: doc.signed.expires },
+      },
+    );
   }
-  const revocationJson = options.revocations ?? (chain[chain.length - 1] as { revocations?: unknown }).revocations;
-  const revocations = revocationJson === undefined ? undefined : verifyRevocationList(revocationJson, { root: doc.signed.roles.root, keys, registry });
+  const revocationJson =
+    options.revocations ?? (chain[chain.length - 1] as { revocations?: unknown }).revocations;
+  const revocations =
+    revocationJson === undefined
+      ? undefined
+      : verifyRevocationList(revocationJson, { root: doc.signed.roles.root, keys, registry });
   return {
     version: doc.signed.version,
     expires,
@@ -228,13 +291,32 @@ export function withRevocations(root: RootDocument, revocations: RevocationDocum
   return { ...root, revocations };
 }
 
-function parseSigned(signed: RootSigned): RootSigned {
-  const result = RootSignedSchema.safeParse(signed);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ForgeError('FORGE_ROOT_INVALID', `invalid trust root at ${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+/** Refuses `version` when the store has seen a higher one for `key`, then records it. */
+async function refuseOlder(
+  store: VersionStore,
+  key: string,
+  version: number,
+  code: ForgeErrorCode,
+  what: string,
+): Promise<void> {
+  const seen = await readStoredVersion(store, TRUST_STATE_NAMESPACE, key);
+  if (seen !== undefined && typeof seen.value === 'number' && seen.value > version) {
+    throw new ForgeError(
+      code,
+      `${what} version ${version} is older than version ${seen.value} already trusted`,
+      {
+        details: { version, trusted: seen.value },
+      },
+    );
   }
-  return result.data;
+  if (version === 0) return; // nothing to record (no revocation list)
+  await raiseStoredVersion(
+    store,
+    TRUST_STATE_NAMESPACE,
+    key,
+    version,
+    (v) => typeof v !== 'number' || v < version,
+  );
 }
 
 function keysOf(signed: RootSigned, registry: AlgorithmRegistry): Map<string, PublicKey> {
@@ -244,33 +326,55 @@ function keysOf(signed: RootSigned, registry: AlgorithmRegistry): Map<string, Pu
     try {
       key = publicKeyFromTuf(tuf, registry);
     } catch (error) {
-      throw new ForgeError('FORGE_ROOT_INVALID', `trust root key ${id.slice(0, 16)}… is unusable: ${(error as Error).message}`, { cause: error });
+      throw new ForgeError(
+        'FORGE_ROOT_INVALID',
+        `trust root key ${id.slice(0, 16)}… is unusable: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
-    if (key.keyId !== id) throw new ForgeError('FORGE_ROOT_INVALID', `trust root key id ${id.slice(0, 16)}… does not match its key`);
+    if (key.keyId !== id)
+      throw new ForgeError(
+        'FORGE_ROOT_INVALID',
+        `trust root key id ${id.slice(0, 16)}… does not match its key`,
+      );
     keys.set(id, key);
   }
   return keys;
 }
 
 function checkRootStructure(signed: RootSigned, registry: AlgorithmRegistry): void {
-  if (Object.keys(signed.keys).length > MAX_KEYS) throw new ForgeError('FORGE_ROOT_INVALID', `a trust root lists at most ${MAX_KEYS} keys`);
-  if (Number.isNaN(Date.parse(signed.expires))) throw new ForgeError('FORGE_ROOT_INVALID', 'the root expiry is not a valid date');
+  if (Object.keys(signed.keys).length > MAX_KEYS)
+    throw new ForgeError('FORGE_ROOT_INVALID', `a trust root lists at most ${MAX_KEYS} keys`);
+  if (Number.isNaN(Date.parse(signed.expires)))
+    throw new ForgeError('FORGE_ROOT_INVALID', 'the root expiry is not a valid date');
   const keys = keysOf(signed, registry);
   for (const [name, role] of Object.entries(signed.roles)) {
-    if (new Set(role.keyids).size !== role.keyids.length) throw new ForgeError('FORGE_ROOT_INVALID', `role ${name} lists a key twice`);
+    if (new Set(role.keyids).size !== role.keyids.length)
+      throw new ForgeError('FORGE_ROOT_INVALID', `role ${name} lists a key twice`);
     const perAlgorithm = new Map<string, number>();
     for (const id of role.keyids) {
       const key = keys.get(id);
-      if (key === undefined) throw new ForgeError('FORGE_ROOT_INVALID', `role ${name} names key ${id.slice(0, 16)}…, which the root does not list`);
+      if (key === undefined)
+        throw new ForgeError(
+          'FORGE_ROOT_INVALID',
+          `role ${name} names key ${id.slice(0, 16)}…, which the root does not list`,
+        );
       perAlgorithm.set(key.algorithm, (perAlgorithm.get(key.algorithm) ?? 0) + 1);
     }
     const thresholds = Object.entries(role.threshold);
     if (thresholds.length === 0) throw new ForgeError('FORGE_ROOT_INVALID', `role ${name} has no threshold`);
     for (const [algorithm, need] of thresholds) {
-      if (!registry.has(algorithm)) throw new ForgeError('FORGE_ROOT_INVALID', `role ${name} has a threshold for unknown algorithm ${algorithm.slice(0, 64)}`);
+      if (!registry.has(algorithm))
+        throw new ForgeError(
+          'FORGE_ROOT_INVALID',
+          `role ${name} has a threshold for unknown algorithm ${algorithm.slice(0, 64)}`,
+        );
       const have = perAlgorithm.get(algorithm) ?? 0;
       if (have < need) {
-        throw new ForgeError('FORGE_ROOT_INVALID', `role ${name} needs ${need} ${algorithm} signature(s) but lists only ${have} ${algorithm} key(s)`);
+        throw new ForgeError(
+          'FORGE_ROOT_INVALID',
+          `role ${name} needs ${need} ${algorithm} signature(s) but lists only ${have} ${algorithm} key(s)`,
+        );
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { JsonValue, StoragePort } from '@forgeone/common';
-import { ForgeError } from '@forgeone/common';
+import { ForgeError, isForgeError } from '@forgeone/common';
 
 /**
  * The part of the storage port that rollback protection needs. Any StoragePort (memory, SQLite)
@@ -13,7 +13,11 @@ export const TRUST_STATE_NAMESPACE = 'trust-root';
 export const INSTALLED_NAMESPACE = 'pkg-installed';
 
 /** The `version` field of a stored record, or undefined. */
-export async function readStoredVersion(store: VersionStore, namespace: string, key: string): Promise<{ value: JsonValue; record: number } | undefined> {
+export async function readStoredVersion(
+  store: VersionStore,
+  namespace: string,
+  key: string,
+): Promise<{ value: JsonValue; record: number } | undefined> {
   const record = await store.getRecord(namespace, key);
   if (record === undefined) return undefined;
   const value = (record.value as { version?: JsonValue } | null)?.version;
@@ -42,7 +46,7 @@ export async function raiseStoredVersion(
       await store.putRecord(namespace, key, { ...extra, version }, { expectedVersion: current?.record ?? 0 });
       return;
     } catch (error) {
-      if (!(error instanceof ForgeError && error.code === 'FORGE_STORAGE_CONFLICT')) throw error;
+      if (!(isForgeError(error) && error.code === 'FORGE_STORAGE_CONFLICT')) throw error;
     }
   }
   throw new ForgeError('FORGE_STORAGE_CONFLICT', `record ${namespace}/${key} kept changing; try again`);

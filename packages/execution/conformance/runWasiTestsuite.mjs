@@ -7,7 +7,7 @@
 // tests/{rust,c,assemblyscript}/testsuite/wasm32-wasip1/*.wasm runs in its own worker thread with the
 // args, env and exit code, stdout and stderr expectations of its `.json`; a `root` (or `dirs`) is
 // preopened read-write from a temporary copy, so the checkout is never changed.
-// Each test runs through the syscall gate (an allow-all PDP, traced) exactly as a container would.
+// Each test runs through the syscall gate (enforce mode, every call allowed and traced) as a container would.
 // It imports the built `@forgeone/execution` (run `pnpm run build` first).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +15,8 @@ import path from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const LANGUAGES = ['rust', 'c', 'assemblyscript'];
+/** The build under test; FORGEONE_EXECUTION_MODULE points elsewhere (e.g. a development bundle). */
+const EXECUTION_MODULE = process.env.FORGEONE_EXECUTION_MODULE ?? '@forgeone/execution';
 const SUITE_DIR = 'testsuite/wasm32-wasip1';
 
 async function main(argv) {
@@ -28,6 +30,14 @@ async function main(argv) {
     console.error(
       'usage: runWasiTestsuite.mjs <wasi-testsuite checkout (prod/testsuite-base)> [--filter <text>] [--timeout <ms>]',
     );
+    process.exit(2);
+  }
+  const execution = await import(EXECUTION_MODULE);
+  const missing = ['createWasiPreview1', 'GuestMemory', 'SyscallGate', 'compileModule', 'runInstance'].filter(
+    (name) => typeof execution[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    console.error(`${EXECUTION_MODULE} does not export ${missing.join(', ')}: run \`pnpm run build\` first`);
     process.exit(2);
   }
   let passed = 0;
@@ -92,13 +102,20 @@ function specOf(dir, name) {
   return spec;
 }
 
-/** Every call is allowed: the suite measures WASI behaviour, the gate still decides, records and learns. */
+/**
+ * Every call is allowed (enforce mode): the suite measures WASI behaviour; the gate still asks,
+ * records and learns for every call, as for any container.
+ */
 const allowAll = {
-  decide: () => ({ action: 'allow', reasons: [{ policy: 'wasi-testsuite', message: 'allow all' }] }),
+  enforce: () => ({
+    decision: { action: 'allow', reasons: [{ policy: 'wasi-testsuite', message: 'allow all' }] },
+    execute: true,
+    mode: 'enforce',
+  }),
 };
 
 async function runOne({ dir, name }) {
-  const execution = await import(process.env.FORGEONE_EXECUTION_MODULE ?? '@forgeone/execution');
+  const execution = await import(EXECUTION_MODULE);
   const { createWasiPreview1, GuestMemory, SyscallGate, compileModule, runInstance } = execution;
   const { TraceRecorder, DnaTracker } = await import('@forgeone/observer');
   const { systemClock } = await import('@forgeone/common');
@@ -118,7 +135,7 @@ async function runOne({ dir, name }) {
     const memory = new GuestMemory();
     const containerId = 'ctr_wasi_testsuite';
     const gate = new SyscallGate({
-      pdp: allowAll,
+      enforcer: allowAll,
       context: {
         containerId,
         identity: {

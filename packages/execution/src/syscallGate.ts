@@ -1,32 +1,29 @@
-import type {
-  Clock,
-  Decision,
-  KernelEventBus,
-  PolicyDecisionPoint,
-  SyscallArg,
-  SyscallRequest,
+import {
+  ForgeError,
+  type Clock,
+  type Decision,
+  type Enforcement,
+  type KernelEventBus,
+  type SyscallArg,
+  type SyscallEnforcerPort,
+  type SyscallRequest,
 } from '@forgeone/common';
 import type { DnaTracker, MemoryWrite, TraceRecorder } from '@forgeone/observer';
 import { GuestFault } from './guestMemory';
 import { GuestExit, type SyscallContext, type SyscallDefinition, type WasmValue } from './syscallDefinition';
 
-/**
- * How decisions are applied: `enforce` blocks what is not allowed; `audit` decides and records but
- * lets every call run; `permissive` lets every call run and records only refusals' reasons.
- */
-export type EnforcementMode = 'enforce' | 'audit' | 'permissive';
-export const enforcementModes: readonly EnforcementMode[] = ['enforce', 'audit', 'permissive'];
-
 export interface SyscallGateOptions {
-  readonly pdp: PolicyDecisionPoint;
+  /** Asks the policy, applies the mode and actions, keeps the audit trail. */
+  readonly enforcer: SyscallEnforcerPort;
   readonly context: SyscallContext;
   readonly recorder: TraceRecorder;
   readonly dna: DnaTracker;
   readonly clock: Clock;
-  readonly mode?: EnforcementMode;
   /** Record the bytes the host writes into guest memory (needed for replay). Default true. */
   readonly recordWrites?: boolean;
   readonly events?: KernelEventBus;
+  /** Suspends the guest when the enforcer quarantines it (worker isolation blocks here until release). */
+  readonly onQuarantine?: (reason: string) => void;
 }
 
 /**
@@ -35,29 +32,25 @@ export interface SyscallGateOptions {
  * only way to reach the guest is `imports()`.
  */
 export class SyscallGate {
-  readonly #pdp: PolicyDecisionPoint;
+  readonly #enforcer: SyscallEnforcerPort;
   readonly #context: SyscallContext;
   readonly #recorder: TraceRecorder;
   readonly #dna: DnaTracker;
   readonly #clock: Clock;
-  readonly #mode: EnforcementMode;
   readonly #recordWrites: boolean;
   readonly #events: KernelEventBus | undefined;
+  readonly #onQuarantine: ((reason: string) => void) | undefined;
   #exit: GuestExit | undefined;
 
   constructor(options: SyscallGateOptions) {
-    this.#pdp = options.pdp;
+    this.#enforcer = options.enforcer;
     this.#context = options.context;
     this.#recorder = options.recorder;
     this.#dna = options.dna;
     this.#clock = options.clock;
-    this.#mode = options.mode ?? 'enforce';
     this.#recordWrites = options.recordWrites ?? true;
     this.#events = options.events;
-  }
-
-  get mode(): EnforcementMode {
-    return this.#mode;
+    this.#onQuarantine = options.onQuarantine;
   }
 
   /** Set once the guest asked to exit; the exit is re-thrown on any later call. */
@@ -96,19 +89,9 @@ export class SyscallGate {
         action: 'deny',
         reasons: [{ policy: 'gate', message: `bad guest pointer: ${error.message}` }],
       };
-      this.#finish(
-        definition,
-        seq,
-        time,
-        started,
-        {},
-        decision,
-        false,
-        definition.faultResult,
-        undefined,
-        'fault',
-      );
-      return definition.faultResult;
+      const result = definition.faultResult;
+      this.#finish({ definition, seq, time, started, args: {}, decision, executed: false, result, outcome: 'fault' });
+      return result;
     }
 
     const request: SyscallRequest = {
@@ -118,79 +101,80 @@ export class SyscallGate {
       args: decoded,
       time,
     };
-    const decision = this.#pdp.decide(request);
-    const executed = decision.action === 'allow' || this.#mode !== 'enforce';
-    if (!executed) {
-      this.#finish(
-        definition,
-        seq,
-        time,
-        started,
-        decoded,
-        decision,
-        false,
-        definition.deniedResult,
-        undefined,
-      );
-      return definition.deniedResult;
+    const enforcement = this.#enforcer.enforce(request);
+    const { decision } = enforcement;
+    const base = { definition, seq, time, started, args: decoded, decision };
+    if (!enforcement.execute) {
+      const result = definition.deniedResult;
+      this.#finish({ ...base, executed: false, result });
+      this.#quarantineIfAsked(enforcement);
+      return result;
     }
 
     const writes: MemoryWrite[] | undefined = this.#recordWrites ? [] : undefined;
-    if (writes)
+    if (writes) {
       memory.onWrite = (ptr, bytes) => writes.push({ ptr, bytes: Buffer.from(bytes).toString('base64') });
+    }
     let result: WasmValue | undefined;
     try {
       result = definition.execute({ context: this.#context, args, decoded });
     } catch (error) {
       if (error instanceof GuestFault) {
-        this.#finish(
-          definition,
-          seq,
-          time,
-          started,
-          decoded,
-          decision,
-          true,
-          definition.faultResult,
-          writes,
-          'fault',
-        );
-        return definition.faultResult;
+        const fault = definition.faultResult;
+        this.#finish({ ...base, executed: true, result: fault, writes, outcome: 'fault' });
+        return fault;
       }
       if (error instanceof GuestExit) {
         this.#exit = error;
-        this.#finish(definition, seq, time, started, decoded, decision, true, error.exitCode, writes, 'exit');
+        this.#finish({ ...base, executed: true, result: error.exitCode, writes, outcome: 'exit' });
       }
       throw error;
     } finally {
       memory.onWrite = undefined;
     }
-    this.#finish(definition, seq, time, started, decoded, decision, true, result, writes);
+    this.#finish({ ...base, executed: true, result, writes });
+    this.#quarantineIfAsked(enforcement);
     return result;
   }
 
-  #finish(
-    definition: SyscallDefinition,
-    seq: number,
-    time: number,
-    started: bigint,
-    args: Record<string, SyscallArg>,
-    decision: Decision,
-    executed: boolean,
-    result: WasmValue | undefined,
-    writes: MemoryWrite[] | undefined,
-    outcome?: 'exit' | 'fault',
-  ): void {
+  /**
+   * A quarantine stops the guest before it runs again: the hook (worker isolation) suspends it until
+   * release; without one the guest is unwound with FORGE_CONTAINER_QUARANTINED.
+   */
+  #quarantineIfAsked(enforcement: Enforcement): void {
+    const reason = enforcement.quarantine;
+    if (reason === undefined) return;
+    this.#events?.emit('container.quarantined', { containerId: this.#context.containerId, reason });
+    if (this.#onQuarantine) {
+      this.#onQuarantine(reason);
+      return;
+    }
+    throw new ForgeError('FORGE_CONTAINER_QUARANTINED', `container quarantined: ${reason}`, {
+      details: { containerId: this.#context.containerId },
+    });
+  }
+
+  #finish(call: {
+    definition: SyscallDefinition;
+    seq: number;
+    time: number;
+    started: bigint;
+    args: Record<string, SyscallArg>;
+    decision: Decision;
+    executed: boolean;
+    result: WasmValue | undefined;
+    writes?: MemoryWrite[] | undefined;
+    outcome?: 'exit' | 'fault';
+  }): void {
+    const { definition, seq, time, started, args, decision, executed, result, writes, outcome } = call;
     const denied = decision.action !== 'allow';
-    // Permissive mode keeps the trace of refusals only; the call itself still ran.
-    const reasons = this.#mode === 'permissive' && !denied ? [] : decision.reasons;
     this.#recorder.record({
       seq,
       syscall: definition.syscall,
       args,
       action: decision.action,
       executed,
-      reasons,
+      reasons: decision.reasons,
       result: result === undefined ? null : typeof result === 'bigint' ? result.toString() : result,
       durationNs: Number(this.#clock.monotonicNs() - started),
       time,

@@ -8,7 +8,13 @@ import { runCli } from '../cli';
 async function cli(argv: string[], cwd: string) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), json: argv.includes('--json'), env: () => undefined, cwd });
+  const code = await runCli(argv, {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    json: argv.includes('--json'),
+    env: () => undefined,
+    cwd,
+  });
   return { code, out, err };
 }
 
@@ -29,7 +35,11 @@ describe('forgeone inspect', () => {
     expect(text.out.join('\n')).toContain(`ed25519  ${key.keyId}  64 bytes`);
     expect(text.out.join('\n')).not.toContain('\u001b'); // control characters are escaped
     const json = await cli(['inspect', 'p.forgepkg', '--json'], dir);
-    const body = JSON.parse(json.out[0] as string) as { ok: boolean; entries: unknown; signatures: Array<{ keyId: string }> };
+    const body = JSON.parse(json.out[0] as string) as {
+      ok: boolean;
+      entries: unknown;
+      signatures: Array<{ keyId: string }>;
+    };
     expect(body.ok).toBe(true);
     expect(body.entries).toEqual([{ name: 'a\u001b[31m', size: 2 }]);
     expect(body.signatures[0]?.keyId).toBe(key.keyId);
@@ -38,7 +48,9 @@ describe('forgeone inspect', () => {
   it('a truncated or missing file is one coded line', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'forge-cli-inspect-'));
     await writeFile(join(dir, 't.forgepkg'), Buffer.from('FORGEPKG\u0000\u0001'));
-    expect((await cli(['inspect', 't.forgepkg'], dir)).err).toEqual([expect.stringMatching(/^FORGE_PKG_TRUNCATED: /)]);
+    expect((await cli(['inspect', 't.forgepkg'], dir)).err).toEqual([
+      expect.stringMatching(/^FORGE_PKG_TRUNCATED: /),
+    ]);
     const missing = await cli(['inspect', 'nope.forgepkg', '--json'], dir);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.out[0] as string)).toMatchObject({ ok: false, code: 'FORGE_PKG_IO' });

@@ -8,7 +8,13 @@ import { runCli } from '../cli';
 async function cli(argv: string[], cwd: string, env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), json: argv.includes('--json'), env: (n) => env[n], cwd });
+  const code = await runCli(argv, {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    json: argv.includes('--json'),
+    env: (n) => env[n],
+    cwd,
+  });
   return { code, out, err };
 }
 
@@ -18,7 +24,9 @@ describe('forgeone keygen', () => {
     const run = await cli(['keygen', '--alg', 'ed25519', '--out', 'signer'], dir);
     expect(run.code).toBe(0);
     expect(run.out).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
-    expect(run.err).toEqual([expect.stringMatching(/^warning: FORGEONE_PASSPHRASE is not set: .*UNENCRYPTED/)]);
+    expect(run.err).toEqual([
+      expect.stringMatching(/^warning: FORGEONE_PASSPHRASE is not set: .*UNENCRYPTED/),
+    ]);
     expect((await stat(join(dir, 'signer.key'))).mode & 0o777).toBe(0o600);
     expect((await readPublicKeyFile(join(dir, 'signer.pub'))).keyId).toBe(run.out[0]);
     expect(isEncryptedKeyFile(await readFile(join(dir, 'signer.key')))).toBe(false);
@@ -26,14 +34,18 @@ describe('forgeone keygen', () => {
 
   it('encrypts with FORGEONE_PASSPHRASE and reports JSON', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'forge-cli-'));
-    const run = await cli(['keygen', '--alg', 'ml-dsa-44', '--out', 'pq', '--json'], dir, { FORGEONE_PASSPHRASE: 'secret' });
+    const run = await cli(['keygen', '--alg', 'ml-dsa-44', '--out', 'pq', '--json'], dir, {
+      FORGEONE_PASSPHRASE: 'secret',
+    });
     expect(run.code).toBe(0);
     expect(run.err).toEqual([]);
     const body = JSON.parse(run.out[0] as string) as Record<string, unknown>;
     expect(body).toMatchObject({ ok: true, code: 'OK', algorithm: 'ml-dsa-44', encrypted: true });
     const text = await readFile(join(dir, 'pq.key'));
     expect(decodePrivateKeyFile(text, 'secret').keyId).toBe(body.keyId);
-    expect(() => decodePrivateKeyFile(text, 'wrong')).toThrow(expect.objectContaining({ code: 'FORGE_KEY_PASSPHRASE' }));
+    expect(() => decodePrivateKeyFile(text, 'wrong')).toThrow(
+      expect.objectContaining({ code: 'FORGE_KEY_PASSPHRASE' }),
+    );
   });
 
   it('refuses an unknown algorithm (usage, exit 2) and an existing key (exit 1)', async () => {

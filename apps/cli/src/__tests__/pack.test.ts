@@ -8,7 +8,13 @@ import { runCli } from '../cli';
 async function cli(argv: string[], cwd: string) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), json: argv.includes('--json'), env: () => undefined, cwd });
+  const code = await runCli(argv, {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    json: argv.includes('--json'),
+    env: () => undefined,
+    cwd,
+  });
   return { code, out, err };
 }
 
@@ -26,7 +32,12 @@ describe('forgeone pack', () => {
     const dir = await sourceDir();
     const run = await cli(['pack', 'src', '--out', 'hello.forgepkg', '--json'], dir);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.out[0] as string)).toMatchObject({ ok: true, name: 'hello', version: '1.0.0', entries: 2 });
+    expect(JSON.parse(run.out[0] as string)).toMatchObject({
+      ok: true,
+      name: 'hello',
+      version: '1.0.0',
+      entries: 2,
+    });
     const summary = inspectPackage(await readPackageFile(join(dir, 'hello.forgepkg')));
     expect(summary.entries.map((e) => e.name)).toEqual(['lib/util.txt', 'main.wasm']);
     expect(summary.signatures).toEqual([]);
@@ -34,12 +45,18 @@ describe('forgeone pack', () => {
 
   it('refuses a bad manifest, a missing forgepkg.json and symlinks with coded errors', async () => {
     const bad = await sourceDir({ name: 'hello', version: 'v-one', entry: 'main.wasm' });
-    expect((await cli(['pack', 'src', '--out', 'x.forgepkg'], bad)).err).toEqual([expect.stringMatching(/^FORGE_PKG_MANIFEST_INVALID: .*version/)]);
+    expect((await cli(['pack', 'src', '--out', 'x.forgepkg'], bad)).err).toEqual([
+      expect.stringMatching(/^FORGE_PKG_MANIFEST_INVALID: .*version/),
+    ]);
     const missing = await mkdtemp(join(tmpdir(), 'forge-cli-pack-'));
-    expect((await cli(['pack', '.', '--out', 'x.forgepkg'], missing)).err).toEqual([expect.stringMatching(/^FORGE_PKG_SOURCE: /)]);
+    expect((await cli(['pack', '.', '--out', 'x.forgepkg'], missing)).err).toEqual([
+      expect.stringMatching(/^FORGE_PKG_SOURCE: /),
+    ]);
     const linked = await sourceDir();
     await symlink('/etc/passwd', join(linked, 'src', 'passwd'));
-    expect((await cli(['pack', 'src', '--out', 'x.forgepkg'], linked)).err).toEqual([expect.stringMatching(/^FORGE_PKG_SOURCE: passwd is a symlink/)]);
+    expect((await cli(['pack', 'src', '--out', 'x.forgepkg'], linked)).err).toEqual([
+      expect.stringMatching(/^FORGE_PKG_SOURCE: passwd is a symlink/),
+    ]);
   });
 
   it('refuses an entry point that is not in the directory', async () => {

@@ -8,7 +8,13 @@ import { runCli } from '../cli';
 async function cli(argv: string[], cwd: string, env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), json: argv.includes('--json'), env: (n) => env[n], cwd });
+  const code = await runCli(argv, {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    json: argv.includes('--json'),
+    env: (n) => env[n],
+    cwd,
+  });
   return { code, out, err };
 }
 
@@ -18,7 +24,10 @@ async function setup() {
   const ml = PrivateKey.generate('ml-dsa-65');
   await writeKeyFiles(join(dir, 'ed'), ed);
   await writeKeyFiles(join(dir, 'ml'), ml, { passphrase: 'pw', scrypt: { N: 1024, r: 8, p: 1 } });
-  const { bytes } = buildPackage({ name: 'hello', version: '1.0.0', entry: 'a' }, new Map([['a', Uint8Array.of(1)]]));
+  const { bytes } = buildPackage(
+    { name: 'hello', version: '1.0.0', entry: 'a' },
+    new Map([['a', Uint8Array.of(1)]]),
+  );
   await writeFile(join(dir, 'p.forgepkg'), bytes);
   return { dir, ed, ml };
 }
@@ -26,7 +35,9 @@ async function setup() {
 describe('forgeone sign', () => {
   it('adds one signature per --key, decrypting with FORGEONE_PASSPHRASE', async () => {
     const { dir, ed, ml } = await setup();
-    const run = await cli(['sign', 'p.forgepkg', '--key', 'ed.key', '--key', 'ml.key'], dir, { FORGEONE_PASSPHRASE: 'pw' });
+    const run = await cli(['sign', 'p.forgepkg', '--key', 'ed.key', '--key', 'ml.key'], dir, {
+      FORGEONE_PASSPHRASE: 'pw',
+    });
     expect(run.code).toBe(0);
     const sigs = inspectPackage(await readPackageFile(join(dir, 'p.forgepkg'))).signatures;
     expect(sigs.map((s) => s.keyId)).toEqual([ed.keyId, ml.keyId]);
@@ -47,6 +58,8 @@ describe('forgeone sign', () => {
     const { dir } = await setup();
     expect((await cli(['sign', 'p.forgepkg'], dir)).code).toBe(2);
     await writeFile(join(dir, 'junk'), 'hello');
-    expect((await cli(['sign', 'junk', '--key', 'ed.key'], dir)).err).toEqual([expect.stringMatching(/^FORGE_PKG_MAGIC: /)]);
+    expect((await cli(['sign', 'junk', '--key', 'ed.key'], dir)).err).toEqual([
+      expect.stringMatching(/^FORGE_PKG_MAGIC: /),
+    ]);
   });
 });

@@ -6,7 +6,9 @@ import { cliPath } from './keygen';
 export function registerInspect(program: Command, io: CliIo): void {
   program
     .command('inspect <file>')
-    .description('show the structure of a ForgePkg: manifest, entries, signatures (does not check trust; see verify)')
+    .description(
+      'show the structure of a ForgePkg: manifest, entries, signatures (does not check trust; see verify)',
+    )
     .option('--json', 'print a JSON result')
     .action(async (file: string) => {
       const summary = inspectPackage(await readPackageFile(cliPath(io, file)));
@@ -20,12 +22,19 @@ export function registerInspect(program: Command, io: CliIo): void {
         `signatures (${summary.signatures.length}):`,
         ...summary.signatures.map((s) => `  ${s.algorithm}  ${s.keyId}  ${s.bytes} bytes`),
       ];
-      printResult(io, { message: `${String(manifest.name)}@${String(manifest.version)}`, lines, data: { ...summary } });
+      printResult(io, {
+        message: `${String(manifest.name)}@${String(manifest.version)}`,
+        lines,
+        data: { ...summary },
+      });
     });
 }
 
 /** Escapes control characters so a hostile entry name cannot drive the terminal. */
 function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

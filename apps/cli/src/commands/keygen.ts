@@ -8,6 +8,9 @@ import { printResult, usageError, type CliIo } from '../cliIo';
 /** The environment variable that holds the key passphrase. */
 export const PASSPHRASE_ENV = 'FORGEONE_PASSPHRASE';
 
+/** Commander collector for an option that may be given several times (`--key a --key b`). */
+export const repeatable = (value: string, previous: string[]): string[] => [...previous, value];
+
 /** A path from the command line, resolved against the CLI's working directory. */
 export function cliPath(io: CliIo, path: string): string {
   return resolve(io.cwd, path);
@@ -73,7 +76,9 @@ export function registerKeygen(program: Command, io: CliIo): void {
         overwrite: options.force === true,
       });
       if (!written.encrypted) {
-        io.err(`warning: ${PASSPHRASE_ENV} is not set: ${written.privatePath} holds the private key UNENCRYPTED (mode 0600)`);
+        io.err(
+          `warning: ${PASSPHRASE_ENV} is not set: ${written.privatePath} holds the private key UNENCRYPTED (mode 0600)`,
+        );
       }
       printResult(io, {
         message: `generated ${key.algorithm} key ${key.keyId}`,

@@ -16,7 +16,14 @@ export function registerPack(program: Command, io: CliIo): void {
       const entries = Object.keys(manifest.content_hashes).length;
       printResult(io, {
         message: `packed ${manifest.name}@${manifest.version} (${entries} entries, ${bytes.length} bytes) into ${out}; sign it with forgeone sign`,
-        data: { path: out, name: manifest.name, version: manifest.version, entries, bytes: bytes.length, sha256: sha256Hex(bytes) },
+        data: {
+          path: out,
+          name: manifest.name,
+          version: manifest.version,
+          entries,
+          bytes: bytes.length,
+          sha256: sha256Hex(bytes),
+        },
       });
     });
 }

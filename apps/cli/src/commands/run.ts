@@ -1,9 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ForgeError } from '@forgeone/common';
+import { ForgeError, enforcementModes, type EnforcementMode } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
-import { enforcementModes, type EnforcementMode } from '@forgeone/execution';
 import { createKernel } from '@forgeone/interface';
 import { AllowListPdp } from '@forgeone/trust';
 import type { RunReport } from '@forgeone/core';
@@ -38,7 +37,7 @@ export function registerRun(program: Command, io: CliIo): void {
     )
     .addOption(
       new Option('--mode <mode>', 'enforcement mode')
-        .choices(enforcementModes as string[])
+        .choices([...enforcementModes])
         .default('enforce'),
     )
     .option('--call <export>', 'export to call instead of _start')

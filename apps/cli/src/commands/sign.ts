@@ -1,15 +1,20 @@
 import type { Command } from 'commander';
-import { inspectPackage, readPackageFile, readPrivateKeyFile, signPackage, writePackageFile, type PrivateKey } from '@forgeone/crypto';
+import {
+  inspectPackage,
+  readPackageFile,
+  readPrivateKeyFile,
+  signPackage,
+  writePackageFile,
+  type PrivateKey,
+} from '@forgeone/crypto';
 import { printResult, usageError, type CliIo } from '../cliIo';
-import { cliPath, passphraseSource } from './keygen';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
+import { cliPath, passphraseSource, repeatable } from './keygen';
 
 export function registerSign(program: Command, io: CliIo): void {
   program
     .command('sign <file>')
     .description('add a signature per --key to a ForgePkg (in place)')
-    .option('--key <file.key>', 'private key file; repeat for hybrid signing', collect, [])
+    .option('--key <file.key>', 'private key file; repeat for hybrid signing', repeatable, [])
     .option('--json', 'print a JSON result')
     .action(async (file: string, options: { key: string[] }) => {
       if (options.key.length === 0) throw usageError('give at least one --key <file.key>');
@@ -17,7 +22,8 @@ export function registerSign(program: Command, io: CliIo): void {
       const bytes = await readPackageFile(path);
       const passphrase = passphraseSource(io);
       const keys: PrivateKey[] = [];
-      for (const keyFile of options.key) keys.push(await readPrivateKeyFile(cliPath(io, keyFile), { passphrase }));
+      for (const keyFile of options.key)
+        keys.push(await readPrivateKeyFile(cliPath(io, keyFile), { passphrase }));
       const signed = signPackage(bytes, keys);
       await writePackageFile(path, signed);
       const signatures = inspectPackage(signed).signatures;

@@ -35,7 +35,9 @@ export const ml1 = () => key('ml-dsa-65', 'one');
 export const ml2 = () => key('ml-dsa-65', 'two');
 
 /** Root v1: root and packages roles both need one ed25519 and one ml-dsa-65 signature. */
-export function hybridRootDocument(options: { version?: number; expires?: string; keys?: PrivateKey[]; signers?: PrivateKey[] } = {}): RootDocument {
+export function hybridRootDocument(
+  options: { version?: number; expires?: string; keys?: PrivateKey[]; signers?: PrivateKey[] } = {},
+): RootDocument {
   const keys = options.keys ?? [ed1(), ml1(), ed2(), ml2()];
   const signed = createRootSigned({
     ...(options.version === undefined ? {} : { version: options.version }),
@@ -68,7 +70,30 @@ export const files = () =>
   ]);
 
 /** A package signed by ed1 + ml1 (meets the hybrid threshold). */
-export function signedPackage(extra: Record<string, unknown> = {}, signers: PrivateKey[] = [ed1(), ml1()]): Uint8Array {
+export function signedPackage(
+  extra: Record<string, unknown> = {},
+  signers: PrivateKey[] = [ed1(), ml1()],
+): Uint8Array {
   const { bytes } = buildPackage(source(extra), files());
   return signPackage(bytes, signers);
+}
+
+/** The `code` of what `fn` throws, or 'no error'. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return 'no error';
+}
+
+/** The `code` of what `fn` throws or rejects with, or 'no error'. */
+export async function asyncCodeOf(fn: () => unknown): Promise<string | undefined> {
+  try {
+    await fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return 'no error';
 }

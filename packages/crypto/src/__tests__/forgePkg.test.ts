@@ -22,7 +22,9 @@ const verify = (bytes: Uint8Array, extra: Partial<Parameters<typeof verifyPackag
   verifyPackage(bytes, { trustRoot: root, clock: clock(), ...extra });
 
 /** Re-encodes a signed package after `edit` changed its parts, then signs it with ed1 + ml1. */
-function craft(edit: (parts: { manifest: Record<string, unknown>; entries: PackageEntry[] }) => Uint8Array | void): Uint8Array {
+function craft(
+  edit: (parts: { manifest: Record<string, unknown>; entries: PackageEntry[] }) => Uint8Array | void,
+): Uint8Array {
   const parsed = parsePackage(signedPackage());
   const manifest = JSON.parse(Buffer.from(parsed.manifestBytes).toString('utf8')) as Record<string, unknown>;
   const entries = parsed.entries.map((e) => ({ name: e.name, data: Uint8Array.from(e.data) }));
@@ -44,7 +46,10 @@ describe('ForgePkg', () => {
 
   it('inspect shows the structure without judging it', () => {
     const summary = inspectPackage(signedPackage());
-    expect(summary.entries).toEqual([{ name: 'data/readme.txt', size: 12 }, { name: 'main.wasm', size: 8 }]);
+    expect(summary.entries).toEqual([
+      { name: 'data/readme.txt', size: 12 },
+      { name: 'main.wasm', size: 8 },
+    ]);
     expect(summary.signatures.map((s) => s.algorithm)).toEqual(['ed25519', 'ml-dsa-65']);
     expect((summary.manifest as { name: string }).name).toBe('hello');
   });
@@ -53,39 +58,106 @@ describe('ForgePkg', () => {
     const a = buildPackage(source(), files());
     const b = buildPackage(source(), new Map([...files()].reverse()));
     expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
-    const defaults = buildPackage({ name: 'x', version: '0.1.0', entry: 'main.wasm' }, files(), { clock: new ManualClock(NOW) });
+    const defaults = buildPackage({ name: 'x', version: '0.1.0', entry: 'main.wasm' }, files(), {
+      clock: new ManualClock(NOW),
+    });
     expect(defaults.manifest.created_at).toBe('2030-01-01T00:00:00.000Z');
     expect(defaults.manifest.expires_at).toBe('2031-01-01T00:00:00.000Z');
     expect(defaults.manifest.dependencies).toEqual({});
   });
 
   describe('fails closed, each failure with its own code', () => {
-    const cases: Array<[string, () => Uint8Array | Promise<Uint8Array>, string, Partial<Parameters<typeof verifyPackage>[1]>?]> = [
-      ['content hash mismatch', () => craft(({ entries }) => { const data = (entries[1] as PackageEntry).data; data[0] = (data[0] as number) ^ 1; }), 'FORGE_PKG_HASH_MISMATCH'],
+    const cases: Array<
+      [string, () => Uint8Array | Promise<Uint8Array>, string, Partial<Parameters<typeof verifyPackage>[1]>?]
+    > = [
+      [
+        'content hash mismatch',
+        () =>
+          craft(({ entries }) => {
+            const data = (entries[1] as PackageEntry).data;
+            data[0] = (data[0] as number) ^ 1;
+          }),
+        'FORGE_PKG_HASH_MISMATCH',
+      ],
       ['missing content', () => craft(({ entries }) => void entries.pop()), 'FORGE_PKG_MISSING_CONTENT'],
-      ['extra content', () => craft(({ entries }) => void entries.push({ name: 'extra.bin', data: Uint8Array.of(1) })), 'FORGE_PKG_EXTRA_CONTENT'],
-      ['unknown signer', () => signedPackage({}, [ed1(), ml1(), key('ed25519', 'stranger')]), 'FORGE_PKG_UNKNOWN_SIGNER'],
+      [
+        'extra content',
+        () => craft(({ entries }) => void entries.push({ name: 'extra.bin', data: Uint8Array.of(1) })),
+        'FORGE_PKG_EXTRA_CONTENT',
+      ],
+      [
+        'unknown signer',
+        () => signedPackage({}, [ed1(), ml1(), key('ed25519', 'stranger')]),
+        'FORGE_PKG_UNKNOWN_SIGNER',
+      ],
       ['threshold not met (ed25519 only)', () => signedPackage({}, [ed1(), ed2()]), 'FORGE_PKG_THRESHOLD'],
       ['unsigned', () => buildPackage(source(), files()).bytes, 'FORGE_PKG_UNSIGNED'],
-      ['expired', () => signedPackage({ created_at: '2029-01-01T00:00:00Z', expires_at: '2029-12-31T00:00:00Z' }), 'FORGE_PKG_EXPIRED'],
-      ['not yet valid', () => signedPackage({ created_at: '2030-02-01T00:00:00Z', expires_at: '2031-01-01T00:00:00Z' }), 'FORGE_PKG_NOT_YET_VALID'],
-      ['unsatisfied dependency (no store)', () => signedPackage({ dependencies: { libc: '^1.0.0' } }), 'FORGE_PKG_DEPENDENCY'],
-      ['duplicate entries', () => craft(({ entries }) => void entries.push({ ...(entries[1] as PackageEntry) })), 'FORGE_PKG_DUPLICATE_ENTRY'],
-      ['absolute entry name', () => craft(({ manifest, entries }) => {
-        entries.push({ name: '/etc/passwd', data: Uint8Array.of(1) });
-        (manifest.content_hashes as Record<string, unknown>)['/etc/passwd'] = hashOf(Uint8Array.of(1));
-      }), 'FORGE_PKG_ENTRY_NAME'],
-      ['entry name with ..', () => craft(({ manifest, entries }) => {
-        entries.push({ name: 'lib/../../x', data: Uint8Array.of(1) });
-        (manifest.content_hashes as Record<string, unknown>)['lib/../../x'] = hashOf(Uint8Array.of(1));
-      }), 'FORGE_PKG_ENTRY_NAME'],
-      ['non-canonical manifest', () => craft(({ manifest }) => Buffer.from(JSON.stringify(manifest, null, 1))), 'FORGE_PKG_NON_CANONICAL'],
-      ['manifest failing its schema', () => craft(({ manifest }) => void (manifest.version = 'one')), 'FORGE_PKG_MANIFEST_INVALID'],
+      [
+        'expired',
+        () => signedPackage({ created_at: '2029-01-01T00:00:00Z', expires_at: '2029-12-31T00:00:00Z' }),
+        'FORGE_PKG_EXPIRED',
+      ],
+      [
+        'not yet valid',
+        () => signedPackage({ created_at: '2030-02-01T00:00:00Z', expires_at: '2031-01-01T00:00:00Z' }),
+        'FORGE_PKG_NOT_YET_VALID',
+      ],
+      [
+        'unsatisfied dependency (no store)',
+        () => signedPackage({ dependencies: { libc: '^1.0.0' } }),
+        'FORGE_PKG_DEPENDENCY',
+      ],
+      [
+        'duplicate entries',
+        () => craft(({ entries }) => void entries.push({ ...(entries[1] as PackageEntry) })),
+        'FORGE_PKG_DUPLICATE_ENTRY',
+      ],
+      [
+        'absolute entry name',
+        () =>
+          craft(({ manifest, entries }) => {
+            entries.push({ name: '/etc/passwd', data: Uint8Array.of(1) });
+            (manifest.content_hashes as Record<string, unknown>)['/etc/passwd'] = hashOf(Uint8Array.of(1));
+          }),
+        'FORGE_PKG_ENTRY_NAME',
+      ],
+      [
+        'entry name with ..',
+        () =>
+          craft(({ manifest, entries }) => {
+            entries.push({ name: 'lib/../../x', data: Uint8Array.of(1) });
+            (manifest.content_hashes as Record<string, unknown>)['lib/../../x'] = hashOf(Uint8Array.of(1));
+          }),
+        'FORGE_PKG_ENTRY_NAME',
+      ],
+      [
+        'non-canonical manifest',
+        () => craft(({ manifest }) => Buffer.from(JSON.stringify(manifest, null, 1))),
+        'FORGE_PKG_NON_CANONICAL',
+      ],
+      [
+        'manifest failing its schema',
+        () => craft(({ manifest }) => void (manifest.version = 'one')),
+        'FORGE_PKG_MANIFEST_INVALID',
+      ],
       ['truncated file', () => signedPackage().subarray(0, 100), 'FORGE_PKG_TRUNCATED'],
       ['trailing bytes', () => Buffer.concat([signedPackage(), Buffer.from([0])]), 'FORGE_PKG_TRAILING_DATA'],
-      ['oversized file', () => signedPackage(), 'FORGE_PKG_OVERSIZED', { limits: { ...defaultForgePkgLimits, maxTotalBytes: 1000 } }],
+      [
+        'oversized file',
+        () => signedPackage(),
+        'FORGE_PKG_OVERSIZED',
+        { limits: { ...defaultForgePkgLimits, maxTotalBytes: 1000 } },
+      ],
       ['not a ForgePkg', () => Buffer.from('PK\u0003\u0004 zip file'), 'FORGE_PKG_MAGIC'],
-      ['a future format version', () => { const b = Uint8Array.from(signedPackage()); b[9] = 2; return b; }, 'FORGE_PKG_FORMAT_VERSION'],
+      [
+        'a future format version',
+        () => {
+          const b = Uint8Array.from(signedPackage());
+          b[9] = 2;
+          return b;
+        },
+        'FORGE_PKG_FORMAT_VERSION',
+      ],
     ];
     it.each(cases)('%s -> %s', async (_label, make, code, extra) => {
       const result = await verify(await make(), extra);
@@ -106,7 +178,9 @@ describe('ForgePkg', () => {
       const result = await verify(signedPackage(), { store });
       expect(result.code).toBe('FORGE_PKG_ROLLBACK');
       expect(failed(result)).toEqual(['rollback']);
-      await expect(recordInstalled(store, { name: 'hello', version: '1.0.0' })).rejects.toMatchObject({ code: 'FORGE_PKG_ROLLBACK' });
+      await expect(recordInstalled(store, { name: 'hello', version: '1.0.0' })).rejects.toMatchObject({
+        code: 'FORGE_PKG_ROLLBACK',
+      });
       expect((await verify(signedPackage({ version: '2.0.0' }), { store })).ok).toBe(true);
     });
 
@@ -132,10 +206,14 @@ describe('ForgePkg', () => {
       return b;
     };
     it('a 4 GiB manifest length is a limit error', () => {
-      expect(() => parsePackage(header(0xffffffff, 0))).toThrow(expect.objectContaining({ code: 'FORGE_PKG_LIMIT' }));
+      expect(() => parsePackage(header(0xffffffff, 0))).toThrow(
+        expect.objectContaining({ code: 'FORGE_PKG_LIMIT' }),
+      );
     });
     it('four billion entries is a limit error', () => {
-      expect(() => parsePackage(header(2, 0xffffffff))).toThrow(expect.objectContaining({ code: 'FORGE_PKG_LIMIT' }));
+      expect(() => parsePackage(header(2, 0xffffffff))).toThrow(
+        expect.objectContaining({ code: 'FORGE_PKG_LIMIT' }),
+      );
     });
     it('an entry claiming 2^63 bytes is a limit error; one claiming more than is there is truncation', () => {
       const entry = (size: bigint) => {
@@ -145,12 +223,18 @@ describe('ForgePkg', () => {
         b.writeBigUInt64BE(size, 3);
         return Buffer.concat([header(2, 1), Buffer.from('{}'), b]);
       };
-      expect(() => parsePackage(entry(2n ** 63n))).toThrow(expect.objectContaining({ code: 'FORGE_PKG_LIMIT' }));
-      expect(() => parsePackage(entry(1000n))).toThrow(expect.objectContaining({ code: 'FORGE_PKG_TRUNCATED' }));
+      expect(() => parsePackage(entry(2n ** 63n))).toThrow(
+        expect.objectContaining({ code: 'FORGE_PKG_LIMIT' }),
+      );
+      expect(() => parsePackage(entry(1000n))).toThrow(
+        expect.objectContaining({ code: 'FORGE_PKG_TRUNCATED' }),
+      );
     });
     it('a manifest larger than the limit is refused before reading it', () => {
       const limits = { ...defaultForgePkgLimits, maxManifestBytes: 10 };
-      expect(() => parsePackage(signedPackage(), limits)).toThrow(expect.objectContaining({ code: 'FORGE_PKG_LIMIT' }));
+      expect(() => parsePackage(signedPackage(), limits)).toThrow(
+        expect.objectContaining({ code: 'FORGE_PKG_LIMIT' }),
+      );
     });
     it('reserved flags must be zero', () => {
       const b = Uint8Array.from(signedPackage());

@@ -13,23 +13,22 @@ import {
   publicKeyFromBytes,
   type SignatureAlgorithm,
 } from '../index';
-import { key } from './fixtures';
+import { key, codeOf } from './fixtures';
 
-const codeOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return 'no error';
-};
 const message = Buffer.from('forge one');
 // SLH-DSA-SHA2-128s signs in seconds; it gets one round trip below, the rest use the fast sets.
 const fastAlgorithms = algorithmNames.filter((n) => n !== 'slh-dsa-sha2-128s');
 
 describe('signature algorithms', () => {
   it('registers the six algorithms and refuses unknown names with a code', () => {
-    expect(algorithmNames).toEqual(['ed25519', 'ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87', 'slh-dsa-sha2-128f', 'slh-dsa-sha2-128s']);
+    expect(algorithmNames).toEqual([
+      'ed25519',
+      'ml-dsa-44',
+      'ml-dsa-65',
+      'ml-dsa-87',
+      'slh-dsa-sha2-128f',
+      'slh-dsa-sha2-128s',
+    ]);
     expect(codeOf(() => defaultAlgorithms.get('rsa'))).toBe('FORGE_CRYPTO_UNKNOWN_ALGORITHM');
   });
 
@@ -55,10 +54,15 @@ describe('signature algorithms', () => {
 
   it.each(algorithmNames)('%s: malformed keys and signatures verify false, never throw', (name) => {
     const alg = defaultAlgorithms.get(name);
-    const junk = [new Uint8Array(0), new Uint8Array(alg.sizes.publicKey), new Uint8Array(alg.sizes.publicKey + 1)];
-    for (const pk of junk) for (const sig of [new Uint8Array(0), new Uint8Array(alg.sizes.signature)]) {
-      expect(alg.verify(pk, message, sig)).toBe(false);
-    }
+    const junk = [
+      new Uint8Array(0),
+      new Uint8Array(alg.sizes.publicKey),
+      new Uint8Array(alg.sizes.publicKey + 1),
+    ];
+    for (const pk of junk)
+      for (const sig of [new Uint8Array(0), new Uint8Array(alg.sizes.signature)]) {
+        expect(alg.verify(pk, message, sig)).toBe(false);
+      }
     expect(alg.verify('x' as unknown as Uint8Array, message, new Uint8Array(1))).toBe(false);
     expect(codeOf(() => alg.keygen(new Uint8Array(3)))).toBe('FORGE_CRYPTO_BAD_KEY');
     expect(codeOf(() => alg.sign(new Uint8Array(3), message))).toBe('FORGE_CRYPTO_BAD_KEY');
@@ -104,11 +108,17 @@ describe('keys', () => {
     const pem = exportPublicKey(k.publicKey, 'pem');
     expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
     expect(importPublicKey({ format: 'pem', pem }).keyId).toBe(k.keyId);
-    expect(importPublicKey({ format: 'spki', der: exportPublicKey(k.publicKey, 'spki') }).keyId).toBe(k.keyId);
-    expect(importPublicKey({ format: 'raw', algorithm: name, bytes: exportPublicKey(k.publicKey, 'raw') }).keyId).toBe(k.keyId);
+    expect(importPublicKey({ format: 'spki', der: exportPublicKey(k.publicKey, 'spki') }).keyId).toBe(
+      k.keyId,
+    );
+    expect(
+      importPublicKey({ format: 'raw', algorithm: name, bytes: exportPublicKey(k.publicKey, 'raw') }).keyId,
+    ).toBe(k.keyId);
     const privatePem = exportPrivateKey(k, 'pem');
     expect(importPrivateKey({ format: 'pem', pem: privatePem }).keyId).toBe(k.keyId);
-    expect(importPrivateKey({ format: 'raw', algorithm: name, seed: exportPrivateKey(k, 'raw') }).keyId).toBe(k.keyId);
+    expect(importPrivateKey({ format: 'raw', algorithm: name, seed: exportPrivateKey(k, 'raw') }).keyId).toBe(
+      k.keyId,
+    );
   });
 
   it('ed25519 keys interoperate with node:crypto through PEM and JWK', async () => {
@@ -126,10 +136,15 @@ describe('keys', () => {
   it('refuses malformed or mismatched key documents with FORGE_KEY_FORMAT', () => {
     const k = key('ed25519', 'one');
     expect(codeOf(() => importPublicKey({ format: 'pem', pem: 'hello' }))).toBe('FORGE_KEY_FORMAT');
-    expect(codeOf(() => importPublicKey({ format: 'spki', der: new Uint8Array(44) }))).toBe('FORGE_KEY_FORMAT');
+    expect(codeOf(() => importPublicKey({ format: 'spki', der: new Uint8Array(44) }))).toBe(
+      'FORGE_KEY_FORMAT',
+    );
     expect(codeOf(() => importPublicKey({ format: 'jwk', jwk: { kty: 'RSA' } }))).toBe('FORGE_KEY_FORMAT');
     expect(codeOf(() => exportPublicKey(key('ml-dsa-65', 'one').publicKey, 'jwk'))).toBe('FORGE_KEY_FORMAT');
-    const jwk = { ...exportPrivateKey(k, 'jwk'), x: exportPublicKey(key('ed25519', 'two').publicKey, 'jwk').x };
+    const jwk = {
+      ...exportPrivateKey(k, 'jwk'),
+      x: exportPublicKey(key('ed25519', 'two').publicKey, 'jwk').x,
+    };
     expect(codeOf(() => importPrivateKey({ format: 'jwk', jwk }))).toBe('FORGE_KEY_FORMAT');
     expect(codeOf(() => publicKeyFromBytes('ed25519', new Uint8Array(31)))).toBe('FORGE_CRYPTO_BAD_KEY');
   });

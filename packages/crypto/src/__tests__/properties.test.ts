@@ -46,13 +46,17 @@ describe('property: a tampered package never verifies', () => {
 
   it('changing any single byte to any other value fails verification (random)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: pkg.length - 1 }), fc.integer({ min: 1, max: 255 }), async (index, xor) => {
-        const bytes = Uint8Array.from(pkg);
-        bytes[index] = (bytes[index] as number) ^ xor;
-        const result = await verifyPackage(bytes, { trustRoot: root, clock: clock() });
-        expect(result.ok).toBe(false);
-        expect(result.code).toMatch(/^FORGE_/);
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: pkg.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (index, xor) => {
+          const bytes = Uint8Array.from(pkg);
+          bytes[index] = (bytes[index] as number) ^ xor;
+          const result = await verifyPackage(bytes, { trustRoot: root, clock: clock() });
+          expect(result.ok).toBe(false);
+          expect(result.code).toMatch(/^FORGE_/);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -68,7 +72,16 @@ describe('property: pack, sign and verify round-trip for random content trees', 
         const names = Object.keys(record);
         // A file and a directory of the same name cannot coexist in a real tree, but a package allows it.
         const files = new Map(Object.entries(record));
-        const { bytes } = buildPackage({ name: 'random', version, entry: names[0], created_at: '2029-01-01T00:00:00Z', expires_at: '2031-01-01T00:00:00Z' }, files);
+        const { bytes } = buildPackage(
+          {
+            name: 'random',
+            version,
+            entry: names[0],
+            created_at: '2029-01-01T00:00:00Z',
+            expires_at: '2031-01-01T00:00:00Z',
+          },
+          files,
+        );
         const signed = signPackage(bytes, [ed1(), ml1()]);
         const result = await verifyPackage(signed, { trustRoot: root, clock: clock() });
         expect(result.code).toBe('OK');
@@ -83,13 +96,17 @@ describe('property: pack, sign and verify round-trip for random content trees', 
 });
 
 describe('property: parsers fed random bytes throw nothing but ForgeError', () => {
-  const magicPrefixed = fc.uint8Array({ maxLength: 512 }).map((tail) => Uint8Array.from([...FORGEPKG_MAGIC, 0, 1, 0, 0, ...tail]));
+  const magicPrefixed = fc
+    .uint8Array({ maxLength: 512 })
+    .map((tail) => Uint8Array.from([...FORGEPKG_MAGIC, 0, 1, 0, 0, ...tail]));
   const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 512 }), magicPrefixed);
-  const mutated = fc.tuple(fc.nat({ max: pkg.length - 1 }), fc.uint8Array({ minLength: 1, maxLength: 8 })).map(([at, junk]) => {
-    const bytes = Uint8Array.from(pkg);
-    bytes.set(junk.subarray(0, pkg.length - at), at);
-    return bytes;
-  });
+  const mutated = fc
+    .tuple(fc.nat({ max: pkg.length - 1 }), fc.uint8Array({ minLength: 1, maxLength: 8 }))
+    .map(([at, junk]) => {
+      const bytes = Uint8Array.from(pkg);
+      bytes.set(junk.subarray(0, pkg.length - at), at);
+      return bytes;
+    });
 
   it('package parsers and the verifier', async () => {
     await fc.assert(
@@ -105,14 +122,22 @@ describe('property: parsers fed random bytes throw nothing but ForgeError', () =
 
   it('key, JSON and root parsers', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 256 }), fc.string({ maxLength: 256 }).map((s) => Buffer.from(s))), (bytes) => {
-        onlyForgeErrors(() => decodePrivateKeyFile(bytes, 'pw'));
-        onlyForgeErrors(() => decodePublicKeyFile(bytes));
-        onlyForgeErrors(() => importPublicKey({ format: 'spki', der: bytes }));
-        onlyForgeErrors(() => importPrivateKey({ format: 'pkcs8', der: bytes }));
-        onlyForgeErrors(() => importPublicKey({ format: 'pem', pem: Buffer.from(bytes).toString('latin1') }));
-        onlyForgeErrors(() => parseJson(bytes, 1024));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 256 }),
+          fc.string({ maxLength: 256 }).map((s) => Buffer.from(s)),
+        ),
+        (bytes) => {
+          onlyForgeErrors(() => decodePrivateKeyFile(bytes, 'pw'));
+          onlyForgeErrors(() => decodePublicKeyFile(bytes));
+          onlyForgeErrors(() => importPublicKey({ format: 'spki', der: bytes }));
+          onlyForgeErrors(() => importPrivateKey({ format: 'pkcs8', der: bytes }));
+          onlyForgeErrors(() =>
+            importPublicKey({ format: 'pem', pem: Buffer.from(bytes).toString('latin1') }),
+          );
+          onlyForgeErrors(() => parseJson(bytes, 1024));
+        },
+      ),
       { numRuns: 500 },
     );
   });

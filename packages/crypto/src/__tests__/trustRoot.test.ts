@@ -12,16 +12,19 @@ import {
   withRevocations,
   type RootDocument,
 } from '../index';
-import { clock, ed1, ed2, hybridRootDocument, key, ml1, ml2, NOW, signedPackage } from './fixtures';
+import {
+  clock,
+  ed1,
+  ed2,
+  hybridRootDocument,
+  key,
+  ml1,
+  ml2,
+  NOW,
+  signedPackage,
+  asyncCodeOf,
+} from './fixtures';
 
-const codeOf = async (fn: () => unknown) => {
-  try {
-    await fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return 'no error';
-};
 const ed3 = () => key('ed25519', 'three');
 const ml3 = () => key('ml-dsa-65', 'three');
 
@@ -39,7 +42,14 @@ describe('trust root', () => {
   it('has the TUF layout and verifies with a hybrid threshold', () => {
     const doc = hybridRootDocument();
     expect(Object.keys(doc)).toEqual(['signed', 'signatures']);
-    expect(Object.keys(doc.signed).sort()).toEqual(['expires', 'keys', 'roles', 'spec_version', 'type', 'version']);
+    expect(Object.keys(doc.signed).sort()).toEqual([
+      'expires',
+      'keys',
+      'roles',
+      'spec_version',
+      'type',
+      'version',
+    ]);
     expect(doc.signed.roles.packages.threshold).toEqual({ ed25519: 1, 'ml-dsa-65': 1 });
     const root = verifyRootChain([JSON.parse(JSON.stringify(doc))], { clock: clock() });
     expect(root.version).toBe(1);
@@ -48,23 +58,38 @@ describe('trust root', () => {
 
   it('refuses a root signed by one algorithm only (threshold per algorithm)', async () => {
     const doc = hybridRootDocument({ signers: [ed1(), ed2()] });
-    expect(await codeOf(() => verifyRootChain([doc], { clock: clock() }))).toBe('FORGE_ROOT_THRESHOLD');
+    expect(await asyncCodeOf(() => verifyRootChain([doc], { clock: clock() }))).toBe('FORGE_ROOT_THRESHOLD');
   });
 
   it('refuses an expired root and a tampered one', async () => {
-    expect(await codeOf(() => verifyRootChain([hybridRootDocument()], { clock: new ManualClock(Date.parse('2031-01-01T00:00:01Z')) }))).toBe('FORGE_ROOT_EXPIRED');
+    expect(
+      await asyncCodeOf(() =>
+        verifyRootChain([hybridRootDocument()], {
+          clock: new ManualClock(Date.parse('2031-01-01T00:00:01Z')),
+        }),
+      ),
+    ).toBe('FORGE_ROOT_EXPIRED');
     const doc = hybridRootDocument();
     const tampered = { ...doc, signed: { ...doc.signed, expires: '2099-01-01T00:00:00.000Z' } };
-    expect(await codeOf(() => verifyRootChain([tampered], { clock: clock() }))).toBe('FORGE_ROOT_BAD_SIGNATURE');
+    expect(await asyncCodeOf(() => verifyRootChain([tampered], { clock: clock() }))).toBe(
+      'FORGE_ROOT_BAD_SIGNATURE',
+    );
   });
 
   it('refuses structurally unusable roots with FORGE_ROOT_INVALID', async () => {
     const doc = hybridRootDocument();
-    expect(await codeOf(() => parseRootDocument({ ...doc, signed: { ...doc.signed, type: 'targets' } }))).toBe('FORGE_ROOT_INVALID');
-    const impossible = { ...doc.signed, roles: { ...doc.signed.roles, root: { ...doc.signed.roles.root, threshold: { ed25519: 3 } } } };
-    expect(await codeOf(() => parseRootDocument({ ...doc, signed: impossible }))).toBe('FORGE_ROOT_INVALID');
-    expect(await codeOf(() => parseRootDocument('nope'))).toBe('FORGE_ROOT_INVALID');
-    expect(await codeOf(() => verifyRootChain([]))).toBe('FORGE_ROOT_INVALID');
+    expect(
+      await asyncCodeOf(() => parseRootDocument({ ...doc, signed: { ...doc.signed, type: 'targets' } })),
+    ).toBe('FORGE_ROOT_INVALID');
+    const impossible = {
+      ...doc.signed,
+      roles: { ...doc.signed.roles, root: { ...doc.signed.roles.root, threshold: { ed25519: 3 } } },
+    };
+    expect(await asyncCodeOf(() => parseRootDocument({ ...doc, signed: impossible }))).toBe(
+      'FORGE_ROOT_INVALID',
+    );
+    expect(await asyncCodeOf(() => parseRootDocument('nope'))).toBe('FORGE_ROOT_INVALID');
+    expect(await asyncCodeOf(() => verifyRootChain([]))).toBe('FORGE_ROOT_INVALID');
   });
 
   it('walks a rotation chain: v2 needs a threshold of v1 keys and of its own', async () => {
@@ -73,15 +98,29 @@ describe('trust root', () => {
     expect(root.keys.has(ed3().keyId)).toBe(true);
     expect(root.keys.has(ed1().keyId)).toBe(false);
     // Signed only by the new keys: the old root never approved it.
-    expect(await codeOf(() => verifyRootChain([hybridRootDocument(), rootV2([ed3(), ml3()])], { clock: clock() }))).toBe('FORGE_ROOT_THRESHOLD');
+    expect(
+      await asyncCodeOf(() =>
+        verifyRootChain([hybridRootDocument(), rootV2([ed3(), ml3()])], { clock: clock() }),
+      ),
+    ).toBe('FORGE_ROOT_THRESHOLD');
     // Signed only by the old keys: the new keys never accepted it.
-    expect(await codeOf(() => verifyRootChain([hybridRootDocument(), rootV2([ed1(), ml1()])], { clock: clock() }))).toBe('FORGE_ROOT_THRESHOLD');
+    expect(
+      await asyncCodeOf(() =>
+        verifyRootChain([hybridRootDocument(), rootV2([ed1(), ml1()])], { clock: clock() }),
+      ),
+    ).toBe('FORGE_ROOT_THRESHOLD');
   });
 
   it('refuses gaps and lower versions in a chain', async () => {
-    expect(await codeOf(() => verifyRootChain([hybridRootDocument(), rootV2(undefined, 3)], { clock: clock() }))).toBe('FORGE_ROOT_CHAIN');
+    expect(
+      await asyncCodeOf(() =>
+        verifyRootChain([hybridRootDocument(), rootV2(undefined, 3)], { clock: clock() }),
+      ),
+    ).toBe('FORGE_ROOT_CHAIN');
     const v1Again = hybridRootDocument();
-    expect(await codeOf(() => verifyRootChain([hybridRootDocument(), v1Again], { clock: clock() }))).toBe('FORGE_ROOT_ROLLBACK');
+    expect(
+      await asyncCodeOf(() => verifyRootChain([hybridRootDocument(), v1Again], { clock: clock() })),
+    ).toBe('FORGE_ROOT_ROLLBACK');
   });
 
   it('an expired intermediate root is fine when the newest is current', () => {
@@ -92,13 +131,18 @@ describe('trust root', () => {
   it('with a store, refuses a root older than one already trusted', async () => {
     const store = new MemoryStore();
     await loadTrustRoot([hybridRootDocument(), rootV2()], { clock: clock(), store });
-    expect(await codeOf(() => loadTrustRoot([hybridRootDocument()], { clock: clock(), store }))).toBe('FORGE_ROOT_ROLLBACK');
+    expect(await asyncCodeOf(() => loadTrustRoot([hybridRootDocument()], { clock: clock(), store }))).toBe(
+      'FORGE_ROOT_ROLLBACK',
+    );
   });
 
   it('a revocation list signed by the root role removes a key; the package it signed is refused', async () => {
     const revoked = withRevocations(
       hybridRootDocument(),
-      signRevocationList(createRevocationList({ version: 1, revoked: [{ keyid: ed1().keyId, reason: 'lost laptop' }] }), [ed2(), ml2()]),
+      signRevocationList(
+        createRevocationList({ version: 1, revoked: [{ keyid: ed1().keyId, reason: 'lost laptop' }] }),
+        [ed2(), ml2()],
+      ),
     );
     const root = verifyRootChain([revoked], { clock: clock() });
     expect(root.revoked.has(ed1().keyId)).toBe(true);
@@ -112,21 +156,40 @@ describe('trust root', () => {
   it('a revoked key cannot count toward the list that revokes it, and lists need the root threshold', async () => {
     const list = createRevocationList({ version: 1, revoked: [{ keyid: ed1().keyId }] });
     const selfSigned = withRevocations(hybridRootDocument(), signRevocationList(list, [ed1(), ml1()]));
-    expect(await codeOf(() => verifyRootChain([selfSigned], { clock: clock() }))).toBe('FORGE_REVOCATION_INVALID');
-    const foreign = withRevocations(hybridRootDocument(), signRevocationList(list, [key('ed25519', 'stranger'), ml1()]));
-    expect(await codeOf(() => verifyRootChain([foreign], { clock: clock() }))).toBe('FORGE_REVOCATION_INVALID');
+    expect(await asyncCodeOf(() => verifyRootChain([selfSigned], { clock: clock() }))).toBe(
+      'FORGE_REVOCATION_INVALID',
+    );
+    const foreign = withRevocations(
+      hybridRootDocument(),
+      signRevocationList(list, [key('ed25519', 'stranger'), ml1()]),
+    );
+    expect(await asyncCodeOf(() => verifyRootChain([foreign], { clock: clock() }))).toBe(
+      'FORGE_REVOCATION_INVALID',
+    );
   });
 
   it('with a store, refuses an older revocation list (that would un-revoke keys)', async () => {
     const store = new MemoryStore();
-    const list = (version: number) => signRevocationList(createRevocationList({ version, revoked: [{ keyid: ed1().keyId }] }), [ed2(), ml2()]);
+    const list = (version: number) =>
+      signRevocationList(createRevocationList({ version, revoked: [{ keyid: ed1().keyId }] }), [
+        ed2(),
+        ml2(),
+      ]);
     await loadTrustRoot([withRevocations(hybridRootDocument(), list(2))], { clock: clock(), store });
-    expect(await codeOf(() => loadTrustRoot([withRevocations(hybridRootDocument(), list(1))], { clock: clock(), store }))).toBe('FORGE_REVOCATION_ROLLBACK');
-    expect(await codeOf(() => loadTrustRoot([hybridRootDocument()], { clock: clock(), store }))).toBe('FORGE_REVOCATION_ROLLBACK');
+    expect(
+      await asyncCodeOf(() =>
+        loadTrustRoot([withRevocations(hybridRootDocument(), list(1))], { clock: clock(), store }),
+      ),
+    ).toBe('FORGE_REVOCATION_ROLLBACK');
+    expect(await asyncCodeOf(() => loadTrustRoot([hybridRootDocument()], { clock: clock(), store }))).toBe(
+      'FORGE_REVOCATION_ROLLBACK',
+    );
   });
 
   it('the clock decides expiry', () => {
     const c = new ManualClock(NOW);
-    expect(verifyRootChain([hybridRootDocument()], { clock: c }).expires).toBe(Date.parse('2031-01-01T00:00:00Z'));
+    expect(verifyRootChain([hybridRootDocument()], { clock: c }).expires).toBe(
+      Date.parse('2031-01-01T00:00:00Z'),
+    );
   });
 });

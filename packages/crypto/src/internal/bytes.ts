@@ -9,7 +9,11 @@ export function toHex(bytes: Uint8Array): string {
 }
 
 /** Bytes of a hex string; throws `code` on odd length or a non-hex character. */
-export function fromHex(hex: string, what: string, code: ForgeErrorCode = 'FORGE_CRYPTO_BAD_KEY'): Uint8Array {
+export function fromHex(
+  hex: string,
+  what: string,
+  code: ForgeErrorCode = 'FORGE_CRYPTO_BAD_KEY',
+): Uint8Array {
   if (!HEX_RE.test(hex)) throw new ForgeError(code, `${what} is not an even-length hex string`);
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
@@ -18,7 +22,11 @@ export function toBase64Url(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 
-export function fromBase64Url(text: string, what: string, code: ForgeErrorCode = 'FORGE_KEY_FORMAT'): Uint8Array {
+export function fromBase64Url(
+  text: string,
+  what: string,
+  code: ForgeErrorCode = 'FORGE_KEY_FORMAT',
+): Uint8Array {
   // Buffer's decoder skips junk silently; refuse it instead so a key has exactly one spelling.
   if (!B64URL_RE.test(text) || text.length % 4 === 1) throw new ForgeError(code, `${what} is not base64url`);
   const bytes = new Uint8Array(Buffer.from(text, 'base64url'));

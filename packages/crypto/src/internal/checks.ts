@@ -14,3 +14,25 @@ export function requireContext(context: Uint8Array | undefined): void {
     throw new ForgeError('FORGE_CRYPTO_BAD_INPUT', 'the signing context must be at most 255 bytes');
   }
 }
+
+/**
+ * True when verify's inputs have the shapes the algorithm takes: byte arrays of the right sizes and
+ * a context of at most `maxContext` bytes. Verification of anything else is simply false.
+ */
+export function verifyInputsWellFormed(
+  sizes: { readonly publicKey: number; readonly signature: number },
+  publicKey: unknown,
+  message: unknown,
+  signature: unknown,
+  context: unknown,
+  maxContext: number,
+): boolean {
+  return (
+    publicKey instanceof Uint8Array &&
+    publicKey.length === sizes.publicKey &&
+    signature instanceof Uint8Array &&
+    signature.length === sizes.signature &&
+    message instanceof Uint8Array &&
+    (context === undefined || (context instanceof Uint8Array && context.length <= maxContext))
+  );
+}

@@ -20,7 +20,8 @@ function oidBody(dotted: string): Uint8Array {
   const out: number[] = [first * 40 + second];
   for (const arc of rest) {
     const chunk: number[] = [arc & 0x7f];
-    for (let value = Math.floor(arc / 128); value > 0; value = Math.floor(value / 128)) chunk.unshift((value & 0x7f) | 0x80);
+    for (let value = Math.floor(arc / 128); value > 0; value = Math.floor(value / 128))
+      chunk.unshift((value & 0x7f) | 0x80);
     out.push(...chunk);
   }
   return Uint8Array.from(out);
@@ -32,7 +33,10 @@ function algorithmIdentifier(oid: string): Uint8Array {
 
 /** SubjectPublicKeyInfo for a raw public key (RFC 5280), parameters absent (RFC 8410/9881/9909). */
 export function encodeSpki(oid: string, publicKey: Uint8Array): Uint8Array {
-  return tlv(0x30, concatBytes(algorithmIdentifier(oid), tlv(0x03, concatBytes(Uint8Array.of(0), publicKey))));
+  return tlv(
+    0x30,
+    concatBytes(algorithmIdentifier(oid), tlv(0x03, concatBytes(Uint8Array.of(0), publicKey))),
+  );
 }
 
 /** The bytes before the key in an SPKI of a `keyLength`-byte key. */
@@ -68,13 +72,18 @@ export function hasPrefix(bytes: Uint8Array, prefix: Uint8Array): boolean {
 
 /** PEM armor with 64-column base64 lines. */
 export function toPem(label: string, der: Uint8Array): string {
-  const body = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 
 /** The DER inside one PEM block with `label`, or undefined when the text is not exactly that. */
 export function fromPem(text: string, label: string): Uint8Array | undefined {
-  const match = new RegExp(`^\\s*-----BEGIN ${label}-----\\r?\\n([A-Za-z0-9+/=\\r\\n]+?)\\r?\\n?-----END ${label}-----\\s*$`).exec(text);
+  const match = new RegExp(
+    `^\\s*-----BEGIN ${label}-----\\r?\\n([A-Za-z0-9+/=\\r\\n]+?)\\r?\\n?-----END ${label}-----\\s*$`,
+  ).exec(text);
   if (match === null) return undefined;
   const b64 = (match[1] ?? '').replace(/\r?\n/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return undefined;

@@ -4,7 +4,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { ForgeError } from '@forgeone/common';
 import type { KeyMaterial, SignOptions, SignatureAlgorithm, VerifyOptions } from '../signatureAlgorithm';
 import { toHex } from './bytes';
-import { requireLength } from './checks';
+import { requireLength, verifyInputsWellFormed } from './checks';
 
 const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
 // Group order L, little-endian, for the S < L check (RFC 8032 §5.1.7 step 1).
@@ -84,11 +84,15 @@ export const ed25519: SignatureAlgorithm = {
     return ed.sign(message, secretKey);
   },
 
-  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, options: VerifyOptions = {}): boolean {
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false;
-    if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
-    if (!(message instanceof Uint8Array)) return false;
-    if (options.context !== undefined && options.context.length > 0) return false;
+  verify(
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+    options: VerifyOptions = {},
+  ): boolean {
+    // Ed25519 (pure) has no context: only an empty one is accepted.
+    if (!verifyInputsWellFormed(ed25519.sizes, publicKey, message, signature, options.context, 0))
+      return false;
     if (!scalarIsCanonical(signature.subarray(32))) return false;
     const key = keyObjectFor(publicKey);
     if (key === null) return false;

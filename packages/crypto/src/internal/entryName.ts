@@ -7,7 +7,8 @@ export const MAX_ENTRY_NAME_BYTES = 1024;
  */
 export function entryNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
-  if (Buffer.byteLength(name, 'utf8') > MAX_ENTRY_NAME_BYTES) return `is longer than ${MAX_ENTRY_NAME_BYTES} bytes`;
+  if (Buffer.byteLength(name, 'utf8') > MAX_ENTRY_NAME_BYTES)
+    return `is longer than ${MAX_ENTRY_NAME_BYTES} bytes`;
   if (name.startsWith('/')) return 'is absolute';
   if (/^[A-Za-z]:/.test(name)) return 'starts with a drive letter';
   if (name.includes('\\')) return 'contains a backslash';

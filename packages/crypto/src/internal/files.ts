@@ -17,9 +17,13 @@ export async function readFileBounded(
     const stat = await handle.stat();
     if (!stat.isFile()) throw new ForgeError(codes.io, `${what} ${path} is not a regular file`);
     if (stat.size > maxBytes) {
-      throw new ForgeError(codes.tooLarge, `${what} ${path} is ${stat.size} bytes; the limit is ${maxBytes}`, {
-        details: { path, size: stat.size, limit: maxBytes },
-      });
+      throw new ForgeError(
+        codes.tooLarge,
+        `${what} ${path} is ${stat.size} bytes; the limit is ${maxBytes}`,
+        {
+          details: { path, size: stat.size, limit: maxBytes },
+        },
+      );
     }
     // Read at most maxBytes + 1 even if the file grew after stat.
     const buffer = new Uint8Array(Math.min(stat.size, maxBytes) + 1);
@@ -51,7 +55,13 @@ export async function readFileBounded(
 export async function writeFileSafely(
   path: string,
   data: Uint8Array | string,
-  options: { mode: number; overwrite: boolean; existsCode: ForgeErrorCode; ioCode: ForgeErrorCode; what: string },
+  options: {
+    mode: number;
+    overwrite: boolean;
+    existsCode: ForgeErrorCode;
+    ioCode: ForgeErrorCode;
+    what: string;
+  },
 ): Promise<void> {
   const target = options.overwrite ? `${path}.${process.pid}.${Date.now()}.tmp` : path;
   let handle: FileHandle | undefined;
@@ -68,13 +78,21 @@ export async function writeFileSafely(
     if (options.overwrite) await unlink(target).catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' && !options.overwrite) {
-      throw new ForgeError(options.existsCode, `${options.what} ${path} already exists; refusing to overwrite it`, {
-        details: { path },
-      });
+      throw new ForgeError(
+        options.existsCode,
+        `${options.what} ${path} already exists; refusing to overwrite it`,
+        {
+          details: { path },
+        },
+      );
     }
-    throw new ForgeError(options.ioCode, `cannot write ${options.what} ${path}: ${(error as Error).message}`, {
-      cause: error,
-      details: { path },
-    });
+    throw new ForgeError(
+      options.ioCode,
+      `cannot write ${options.what} ${path}: ${(error as Error).message}`,
+      {
+        cause: error,
+        details: { path },
+      },
+    );
   }
 }

@@ -3,14 +3,23 @@ import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { slh_dsa_sha2_128f, slh_dsa_sha2_128s } from '@noble/post-quantum/slh-dsa.js';
 import { ForgeError } from '@forgeone/common';
 import type { KeyMaterial, SignOptions, SignatureAlgorithm, VerifyOptions } from '../signatureAlgorithm';
-import { requireContext, requireLength } from './checks';
+import { requireContext, requireLength, verifyInputsWellFormed } from './checks';
 
 /** The part of a noble post-quantum signer this wrapper uses. */
 interface NobleSigner {
   readonly lengths: { seed?: number; publicKey?: number; secretKey?: number; signature?: number };
   keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array };
-  sign(message: Uint8Array, secretKey: Uint8Array, opts?: { context?: Uint8Array; extraEntropy?: Uint8Array | false }): Uint8Array;
-  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, opts?: { context?: Uint8Array }): boolean;
+  sign(
+    message: Uint8Array,
+    secretKey: Uint8Array,
+    opts?: { context?: Uint8Array; extraEntropy?: Uint8Array | false },
+  ): Uint8Array;
+  verify(
+    signature: Uint8Array,
+    message: Uint8Array,
+    publicKey: Uint8Array,
+    opts?: { context?: Uint8Array },
+  ): boolean;
 }
 
 function length(value: number | undefined, what: string): number {
@@ -45,15 +54,21 @@ function wrap(name: string, oid: string, signer: NobleSigner): SignatureAlgorith
           ...(options.extraEntropy === undefined ? {} : { extraEntropy: options.extraEntropy }),
         });
       } catch (error) {
-        throw new ForgeError('FORGE_CRYPTO_BAD_INPUT', `${name} signing failed: ${(error as Error).message}`, { cause: error });
+        throw new ForgeError(
+          'FORGE_CRYPTO_BAD_INPUT',
+          `${name} signing failed: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     },
-    verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, options: VerifyOptions = {}): boolean {
-      if (!(publicKey instanceof Uint8Array) || publicKey.length !== sizes.publicKey) return false;
-      if (!(signature instanceof Uint8Array) || signature.length !== sizes.signature) return false;
-      if (!(message instanceof Uint8Array)) return false;
+    verify(
+      publicKey: Uint8Array,
+      message: Uint8Array,
+      signature: Uint8Array,
+      options: VerifyOptions = {},
+    ): boolean {
       const context = options.context;
-      if (context !== undefined && (!(context instanceof Uint8Array) || context.length > 255)) return false;
+      if (!verifyInputsWellFormed(sizes, publicKey, message, signature, context, 255)) return false;
       try {
         return signer.verify(signature, message, publicKey, context === undefined ? {} : { context });
       } catch {

@@ -5,8 +5,11 @@ import {
   ManualClock,
   type ContainerId,
   type Decision,
+  type EnforcementMode,
   type PolicyDecisionPoint,
+  type SyscallEnforcerPort,
 } from '@forgeone/common';
+import { SyscallEnforcer } from '@forgeone/trust';
 import { DnaTracker, TraceRecorder } from '@forgeone/observer';
 import {
   ForgeErrno,
@@ -16,7 +19,6 @@ import {
   compileModule,
   forgeSyscalls,
   runInstance,
-  type EnforcementMode,
   type SyscallDefinition,
 } from '../index';
 
@@ -30,22 +32,25 @@ const allowOnly = (...names: string[]): PolicyDecisionPoint => ({
 /** Compiles WAT, wires forge.* through a fresh gate, runs `_start`. */
 async function run(
   wat: string,
-  pdp: PolicyDecisionPoint,
+  pdp: PolicyDecisionPoint | SyscallEnforcerPort,
   mode: EnforcementMode = 'enforce',
   extra: SyscallDefinition[] = [],
 ) {
+  const enforcer = 'enforce' in pdp ? pdp : new SyscallEnforcer({ pdp, mode });
   const clock = new ManualClock(1_700_000_000_000);
   const memory = new GuestMemory();
   const recorder = new TraceRecorder();
   const dna = new DnaTracker('ctr_test');
   const events = new KernelEventBus();
   const decided: string[] = [];
+  const quarantined: string[] = [];
+  events.on('container.quarantined', (e) => quarantined.push(e.reason));
   events.on('syscall.decided', (e) =>
     decided.push(`${e.request.syscall}:${e.decision.action}:${e.enforced}`),
   );
   const logs: string[] = [];
   const gate = new SyscallGate({
-    pdp,
+    enforcer,
     context: {
       containerId: 'ctr_test' as ContainerId,
       identity: IdentityContextSchema.parse({ subject: 't' }),
@@ -54,7 +59,6 @@ async function run(
     recorder,
     dna,
     clock,
-    mode,
     events,
   });
   const definitions = [
@@ -63,7 +67,7 @@ async function run(
   ];
   const compiled = await compileModule(new TextEncoder().encode(wat), { format: 'wat' });
   const outcome = runInstance({ compiled, imports: gate.imports(definitions), memory });
-  return { outcome, logs, trace: recorder.events(), dna: dna.snapshot(), decided, memory };
+  return { outcome, logs, trace: recorder.events(), dna: dna.snapshot(), decided, memory, quarantined };
 }
 
 const LOG_AND_CLOCK = `(module
@@ -124,11 +128,30 @@ describe('SyscallGate', () => {
     expect(decided[1]).toBe('forge.clock_now:deny:false');
   });
 
-  it('permissive mode runs everything and keeps reasons only for refusals', async () => {
+  it('permissive mode runs everything, still recording what policy said', async () => {
     const { trace } = await run(LOG_AND_CLOCK, allowOnly('forge.log'), 'permissive');
-    expect(trace[0]).toMatchObject({ action: 'allow', executed: true, reasons: [] });
+    expect(trace[0]).toMatchObject({ action: 'allow', executed: true });
     expect(trace[1]).toMatchObject({ action: 'deny', executed: true });
-    expect(trace[1]!.reasons).toHaveLength(1);
+    expect(trace[1]!.reasons[0]?.message).toBe('not listed');
+  });
+
+  it('stops a guest the enforcer quarantines, after recording the call', async () => {
+    const quarantining: SyscallEnforcerPort = {
+      enforce: (req) => ({
+        decision: { action: 'quarantine', reasons: [{ policy: 'test', message: 'scan detected' }] },
+        execute: false,
+        mode: 'enforce',
+        ...(req.syscall === 'forge.clock_now' ? { quarantine: 'scan detected' } : {}),
+      }),
+    };
+    const { outcome, trace, quarantined } = await run(LOG_AND_CLOCK, quarantining);
+    expect(outcome.status).toBe('trapped');
+    if (outcome.status === 'trapped') expect(outcome.error.code).toBe('FORGE_CONTAINER_QUARANTINED');
+    expect(trace.map((e) => [e.syscall, e.action, e.executed])).toEqual([
+      ['forge.log', 'quarantine', false],
+      ['forge.clock_now', 'quarantine', false],
+    ]);
+    expect(quarantined).toEqual(['scan detected']);
   });
 
   it('turns a hostile pointer into FAULT for the guest, never a host exception', async () => {
@@ -196,7 +219,7 @@ describe('SyscallGate', () => {
   it('refuses two definitions for the same import', () => {
     const clock = new ManualClock();
     const gate = new SyscallGate({
-      pdp: allowOnly(),
+      enforcer: new SyscallEnforcer({ pdp: allowOnly() }),
       context: {
         containerId: 'ctr_x' as ContainerId,
         identity: IdentityContextSchema.parse({ subject: 't' }),

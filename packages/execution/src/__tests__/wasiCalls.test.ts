@@ -4,9 +4,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isForgeError, ManualClock } from '@forgeone/common';
+import { createWasiPreview1, type WasiOptions } from '../index';
 import { Errno, Oflags, Rights } from '../wasi/wasiConstants';
-import { createWasiPreview1 } from '../wasi/wasiPreview1';
-import type { WasiOptions } from '../wasi/wasiOptions';
 import { directWasi } from './fixtures/wasi/harness';
 
 const PREVIEW1 = [

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@forgeone/common';
-import { createMemoryFileSystem } from '../wasi/vfs/memoryFileSystem';
+import { createMemoryFileSystem } from '../index';
 import { WASI_IMPORTS, WAT_HELPERS, catModule, denying, runWat } from './fixtures/wasi/harness';
 
 let scratch: string;

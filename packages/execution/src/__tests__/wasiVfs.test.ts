@@ -3,12 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHostFileSystem, createMemoryFileSystem, type VfsDirectory, type VirtualFileSystem } from '../index';
 import { Errno, LOOKUP_SYMLINK_FOLLOW, Oflags, Rights } from '../wasi/wasiConstants';
 import { errnoOf } from '../wasi/wasiErrno';
-import { createHostFileSystem } from '../wasi/vfs/hostFileSystem';
-import { createMemoryFileSystem } from '../wasi/vfs/memoryFileSystem';
 import { resolvePath } from '../wasi/vfs/pathResolver';
-import type { VfsDirectory, VirtualFileSystem } from '../wasi/vfs/virtualFileSystem';
 import { directWasi } from './fixtures/wasi/harness';
 
 /**
@@ -67,43 +65,50 @@ const guestPath = fc
 
 let scratch: string;
 let hostFs: VirtualFileSystem;
+let pathAnchoredFs: VirtualFileSystem;
 let memoryFs: VirtualFileSystem;
 beforeAll(() => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'forgeone-vfs-'));
   plant(createHostFileSystem(scratch).root());
   hostFs = createHostFileSystem(path.join(scratch, 'sandbox'));
+  pathAnchoredFs = createHostFileSystem(path.join(scratch, 'sandbox'), { anchor: 'path' });
   memoryFs = createMemoryFileSystem();
   plant(memoryFs.root());
 });
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
+/** Where the host file system can show which directory a descriptor really is (/proc/self/fd). */
+const linux = process.platform === 'linux';
 const resolveOptions = (followFinal: boolean) => ({ followFinal, maxSymlinkHops: 32, maxPathBytes: 4096 });
 
 describe('capability-scoped file systems', () => {
-  it('no path resolves outside its preopen: host directory with planted symlinks (property)', () => {
-    const real = fs.realpathSync(path.join(scratch, 'sandbox'));
-    const root = hostFs.root();
-    fc.assert(
-      fc.property(guestPath, fc.boolean(), (p, follow) => {
-        try {
-          const resolved = resolvePath(root, p, resolveOptions(follow));
+  it.skipIf(!linux).each(['procfd', 'path'])(
+    'no path resolves outside its preopen: host directory with planted symlinks, %s anchor (property)',
+    (anchor) => {
+      const real = fs.realpathSync(path.join(scratch, 'sandbox'));
+      const root = (anchor === 'path' ? pathAnchoredFs : hostFs).root();
+      fc.assert(
+        fc.property(guestPath, fc.boolean(), (p, follow) => {
           try {
-            // The directory the walk ended in really is the sandbox or below it.
-            const fd = (resolved.parent as unknown as { fd: number }).fd;
-            const where = fs.readlinkSync(`/proc/self/fd/${fd}`);
-            expect(where === real || where.startsWith(`${real}/`)).toBe(true);
-            expect(resolved.components).not.toContain('..');
-          } finally {
-            resolved.release();
+            const resolved = resolvePath(root, p, resolveOptions(follow));
+            try {
+              // The directory the walk ended in really is the sandbox or below it.
+              const fd = (resolved.parent as unknown as { fd: number }).fd;
+              const where = fs.readlinkSync(`/proc/self/fd/${fd}`);
+              expect(where === real || where.startsWith(`${real}/`)).toBe(true);
+              expect(resolved.components).not.toContain('..');
+            } finally {
+              resolved.release();
+            }
+          } catch (error) {
+            expect([Errno.NOTCAPABLE, Errno.NOENT, Errno.NOTDIR, Errno.LOOP]).toContain(errnoOf(error));
           }
-        } catch (error) {
-          expect([Errno.NOTCAPABLE, Errno.NOENT, Errno.NOTDIR, Errno.LOOP]).toContain(errnoOf(error));
-        }
-      }),
-      { numRuns: 500 },
-    );
-    root.close();
-  });
+        }),
+        { numRuns: 500 },
+      );
+      root.close();
+    },
+  );
 
   it('no path resolves outside its directory descriptor: in-memory tree (property)', () => {
     const top = memoryFs.root();
@@ -174,6 +179,18 @@ describe('capability-scoped file systems', () => {
     guest.wasi.close();
   });
 
+  it('ends symlink bombs and loops with ELOOP', () => {
+    const fileSystem = createMemoryFileSystem();
+    const root = fileSystem.root();
+    root.symlink(`${'bomb/'.repeat(800)}bomb`, 'bomb');
+    root.symlink('loop', 'loop');
+    for (const p of ['bomb', 'loop/x', 'bomb/x']) {
+      expect(() => resolvePath(root, p, resolveOptions(true))).toThrow(
+        expect.objectContaining({ errno: Errno.LOOP }),
+      );
+    }
+  });
+
   it('refuses to act when the path changed between the policy decision and the call', () => {
     const dir = fs.mkdtempSync(path.join(scratch, 'race-'));
     fs.mkdirSync(path.join(dir, 'a'));
@@ -232,6 +249,20 @@ describe('capability-scoped file systems', () => {
     guest.wasi.close();
   });
 
+  it('with the portable path anchor, refuses a held directory whose path was swapped', () => {
+    const dir = fs.mkdtempSync(path.join(scratch, 'swap-path-'));
+    fs.mkdirSync(path.join(dir, 'box', 'work'), { recursive: true });
+    const fileSystem = createHostFileSystem(path.join(dir, 'box'), { anchor: 'path' });
+    const root = fileSystem.root();
+    const work = root.openDirectory('work');
+    fs.renameSync(path.join(dir, 'box', 'work'), path.join(dir, 'box', 'moved'));
+    fs.symlinkSync(dir, path.join(dir, 'box', 'work'));
+    expect(() => work.mkdir('escaped')).toThrow(expect.objectContaining({ errno: Errno.NOTCAPABLE }));
+    expect(fs.existsSync(path.join(dir, 'escaped'))).toBe(false);
+    work.close();
+    root.close();
+  });
+
   it('reports back exactly the nanosecond times a guest set on a host file', () => {
     const guest = directWasi({
       preopens: [{ guestPath: '/', kind: 'host', hostPath: fs.mkdtempSync(path.join(scratch, 'times-')) }],
@@ -266,6 +297,7 @@ describe('capability-scoped file systems', () => {
     for (const fileSystem of [
       createMemoryFileSystem(),
       createHostFileSystem(fs.mkdtempSync(path.join(scratch, 'posix-'))),
+      createHostFileSystem(fs.mkdtempSync(path.join(scratch, 'posix-path-')), { anchor: 'path' }),
     ]) {
       const root = fileSystem.root();
       root.mkdir('d');

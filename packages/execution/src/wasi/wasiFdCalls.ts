@@ -94,9 +94,11 @@ function readInto(
   } else {
     const file = fileOf(entry);
     const at = position ?? file.position;
-    const temp = new Uint8Array(want);
+    const size = file.file.stat().size;
+    // Never allocate more than the file can give, whatever buffer the guest offers.
+    const temp = new Uint8Array(size > at ? Math.min(want, Number(size - at)) : 0);
     let got = 0;
-    while (got < want) {
+    while (got < temp.byteLength) {
       const n = file.file.read(temp.subarray(got), at + BigInt(got));
       if (n <= 0) break;
       got += n;

@@ -15,6 +15,12 @@ import {
 /** Options of a host-directory file system. */
 export interface HostFileSystemOptions {
   readonly readOnly?: boolean;
+  /**
+   * How lookups are anchored to a held directory: `procfd` (Linux: `/proc/self/fd/<fd>/<name>`,
+   * race-free like openat) or `path` (portable: the directory's path, re-checked against the held
+   * descriptor before every use). Default: `procfd` where available.
+   */
+  readonly anchor?: 'procfd' | 'path';
 }
 
 const C = fs.constants;
@@ -53,11 +59,13 @@ class HostFileSystem implements VirtualFileSystem {
   readonly kind = 'host';
   readonly readOnly: boolean;
   readonly rootReal: string;
+  readonly procFd: boolean;
   /** Exact nanosecond times the guest set, keyed by dev:ino; the host keeps ~240 ns precision. */
   readonly #timeOverrides = new Map<string, { atim?: [bigint, bigint]; mtim?: [bigint, bigint] }>();
 
   constructor(hostPath: string, options: HostFileSystemOptions) {
     this.readOnly = options.readOnly ?? false;
+    this.procFd = (options.anchor ?? (procFdAvailable ? 'procfd' : 'path')) === 'procfd' && procFdAvailable;
     let real: string;
     try {
       real = fs.realpathSync(hostPath);
@@ -86,7 +94,7 @@ class HostFileSystem implements VirtualFileSystem {
     let inside: boolean;
     try {
       let real: string;
-      if (procFdAvailable) {
+      if (this.procFd) {
         real = fs.readlinkSync(`/proc/self/fd/${fd}`);
       } else {
         real = fs.realpathSync(expectedPath);
@@ -159,7 +167,29 @@ class HostDirectory implements VfsDirectory {
   at(name: string): string {
     assertEntryName(name);
     if (this.#closed) fail(Errno.BADF);
-    return procFdAvailable ? `/proc/self/fd/${this.fd}/${name}` : `${this.hostPath}/${name}`;
+    if (this.fileSystem.procFd) return `/proc/self/fd/${this.fd}/${name}`;
+    return `${this.#checkedPath()}/${name}`;
+  }
+
+  /** Without /proc there is no *at() in Node: the real path, if it still names the directory we hold. */
+  #checkedPath(): string {
+    if (this.#closed) fail(Errno.BADF);
+    const real = fs.realpathSync(this.hostPath);
+    const held = fs.fstatSync(this.fd, { bigint: true });
+    const named = fs.statSync(real, { bigint: true });
+    const root = this.fileSystem.rootReal;
+    const inside = root === '/' || real === root || real.startsWith(`${root}/`);
+    if (!inside || held.ino !== named.ino || held.dev !== named.dev) {
+      fail(Errno.NOTCAPABLE, 'the directory was moved or replaced on the host');
+    }
+    return real;
+  }
+
+  #openSelf(): number {
+    const path = this.#checkedPath();
+    const fd = fs.openSync(path, DIR_FLAGS);
+    this.fileSystem.verify(fd, path);
+    return fd;
   }
 
   #target(dir: VfsDirectory): HostDirectory {
@@ -184,9 +214,13 @@ class HostDirectory implements VfsDirectory {
 
   reopen(): VfsDirectory {
     if (this.#closed) fail(Errno.BADF);
-    const path = procFdAvailable ? `/proc/self/fd/${this.fd}` : this.hostPath;
-    const fd = fs.openSync(path, procFdAvailable ? C.O_RDONLY | C.O_DIRECTORY : DIR_FLAGS);
-    this.fileSystem.verify(fd, this.hostPath);
+    let fd: number;
+    if (this.fileSystem.procFd) {
+      fd = fs.openSync(`/proc/self/fd/${this.fd}`, C.O_RDONLY | C.O_DIRECTORY);
+      this.fileSystem.verify(fd, this.hostPath);
+    } else {
+      fd = this.#openSelf();
+    }
     return new HostDirectory(this.fileSystem, fd, this.hostPath);
   }
 
@@ -209,7 +243,7 @@ class HostDirectory implements VfsDirectory {
         fail(Errno.ROFS);
       throw error;
     }
-    fileSystem.verify(fd, `${this.hostPath}/${name}`);
+    fileSystem.verify(fd, path);
     const stats = fs.fstatSync(fd, { bigint: true });
     if (!stats.isFile()) {
       fs.closeSync(fd);
@@ -274,7 +308,7 @@ class HostDirectory implements VfsDirectory {
   }
 
   entries(limit: number): VfsDirEntry[] {
-    const dir = fs.opendirSync(procFdAvailable ? `/proc/self/fd/${this.fd}` : this.hostPath);
+    const dir = fs.opendirSync(this.fileSystem.procFd ? `/proc/self/fd/${this.fd}` : this.#checkedPath());
     const list: VfsDirEntry[] = [];
     try {
       for (let entry = dir.readSync(); entry !== null && list.length < limit; entry = dir.readSync()) {

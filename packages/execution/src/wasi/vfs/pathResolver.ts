@@ -66,6 +66,9 @@ export function resolvePath(base: VfsDirectory, path: string, options: ResolveOp
   const stack: VfsDirectory[] = [base];
   const names: string[] = [];
   let hops = 0;
+  // Symlink targets can each add many components; bound the whole walk, not only the hops.
+  let steps = 0;
+  const maxSteps = options.maxPathBytes * 2;
   const release = (): void => {
     for (let i = stack.length - 1; i > 0; i -= 1) stack[i]!.close();
     stack.length = 1;
@@ -82,6 +85,8 @@ export function resolvePath(base: VfsDirectory, path: string, options: ResolveOp
   try {
     while (pending.length > 0) {
       const part = pending.pop()!;
+      steps += 1;
+      if (steps > maxSteps) fail(Errno.LOOP, 'path walk too long');
       const last = pending.length === 0;
       const top = stack[stack.length - 1]!;
       if (part === '..') {
