@@ -1,3 +1,4 @@
 import { forgePackage } from '../../tools/tsup.base';
 
-export default forgePackage();
+// The isolation worker is its own entry: WasmHost starts it as a script (dist/hostWorker.js).
+export default forgePackage({ entry: ['src/index.ts', 'src/hostWorker.ts'] });

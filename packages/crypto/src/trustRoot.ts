@@ -229,6 +229,9 @@ export function verifyRootChain(
         ...(prev === undefined ? [] : [prev.statuses[i] ?? 'bad']),
       ];
       if (statuses.includes('counted')) return;
+      // The pinned root of a chain may be a rotated one, still carrying its predecessor's
+      // signatures; those keys are unknown here and simply cannot count.
+      if (prev === undefined && statuses.every((s) => s === 'not-in-role')) return;
       const reason = statuses.includes('bad')
         ? 'does not verify'
         : statuses.includes('duplicate')

@@ -13,10 +13,51 @@ export type { SyscallGateOptions } from './syscallGate';
 export { ForgeErrno } from './forgeErrno';
 export { forgeSyscalls, forgeSyscallNames } from './forgeSyscalls';
 export type { ForgeSyscallOptions } from './forgeSyscalls';
+export type { SyscallRateLimit } from './syscallGate';
 export { compileModule, checkImports, detectFormat, watToWasm, defaultModuleLimits } from './moduleSource';
-export type { CompiledModule, ModuleFormat, ModuleLimits } from './moduleSource';
-export { runInstance } from './instanceRunner';
-export type { RunOutcome, RunInstanceOptions } from './instanceRunner';
+export type { CompiledModule, CompileModuleOptions, ModuleFormat, ModuleLimits } from './moduleSource';
+export { ModuleCache } from './moduleCache';
+export { readWasmModuleInfo } from './wasmModuleInfo';
+export type {
+  WasmModuleInfo,
+  WasmImportInfo,
+  WasmExportInfo,
+  WasmLimits,
+  WasmSignature,
+  WasmTypeName,
+} from './wasmModuleInfo';
+export { applyWasmLimits } from './wasmLimitPatch';
+export type { WasmMemoryLimits } from './wasmLimitPatch';
+export { instrumentFuel, FUEL_GLOBAL_EXPORT } from './fuelMetering';
+export { runInstance, invokeExport } from './instanceRunner';
+export type { RunOutcome, RunInstanceOptions, InvokeOptions, InvokeResult } from './instanceRunner';
+export { ALLOC_EXPORT, parseTypedArgs } from './typedValue';
+export type { TypedValue, ResultKind } from './typedValue';
+export { instanceStates, instanceEvents, instanceTransitions, nextInstanceState } from './instanceState';
+export type { InstanceState, InstanceEvent } from './instanceState';
+export { EnforcerSpecSchema, parseEnforcerSpec, createEnforcerFromSpec } from './enforcerSpec';
+export type { EnforcerSpec, EnforcerHooks } from './enforcerSpec';
+export { createGuestWorld, worldSyscallNames, worldNamespaces } from './guestWorld';
+export type { GuestWorld, WorldSpec, WorldHooks, PortablePreopen } from './guestWorld';
+export { replaySyscalls, reexecuteOutput } from './replaySyscalls';
+export type { ReplayDivergence, ReplayCursor, ReplaySyscallsOptions } from './replaySyscalls';
+export { SyncBridgeClient, answerBridge, createBridgeBuffer, SYNC_BRIDGE_BYTES } from './syncBridge';
+export type { BridgeRequest } from './syncBridge';
+export { WorkerPool } from './workerPool';
+export type { WorkerPoolOptions, PooledWorker } from './workerPool';
+export { WasmHost, defaultHostLimits } from './wasmHost';
+export type {
+  WasmHostOptions,
+  HostLimits,
+  LoadedModule,
+  LoadedPackage,
+  HostInstanceOptions,
+  HostRunOptions,
+  HostRunResult,
+} from './wasmHost';
+export type { WasmInstance, InstanceOptions, InvokeCallOptions, Isolation } from './wasmInstance';
+export { InlineInstance } from './inlineInstance';
+export { DEFAULT_APPROVER_TIMEOUT_MS } from './workerInstance';
 
 export { createWasiPreview1 } from './wasi/wasiPreview1';
 export type { WasiPreview1 } from './wasi/wasiPreview1';
@@ -37,3 +78,50 @@ export type {
   VfsDirEntry,
   VfsOpenFileOptions,
 } from './wasi/vfs/virtualFileSystem';
+
+// kv, events, plugins, wasmer
+export { ForgeIoBuffers, defaultForgeIoLimits } from './forgeBuffers';
+export type { ForgeIoLimits } from './forgeBuffers';
+export { forgeBufferSyscalls, forgeBufferSyscallNames } from './forgeBufferSyscalls';
+export { MemoryKvBackend, defaultKvQuota, KV_NAMESPACE_PATTERN } from './forgeKvBackend';
+export type { KvBackend, KvQuota, KvUsage, KvPutStatus } from './forgeKvBackend';
+export { StorageKvBackend, kvStorageNamespace } from './forgeKvStorageBackend';
+export type { KvFlushResult } from './forgeKvStorageBackend';
+export { forgeKvSyscalls, forgeKvSyscallNames } from './forgeKvSyscalls';
+export type { ForgeKvSyscallOptions } from './forgeKvSyscalls';
+export { forgeEventSyscalls, forgeEventSyscallNames, EVENT_NAME_PATTERN } from './forgeEventSyscalls';
+export type { ForgeEventSyscallOptions, GuestEvent } from './forgeEventSyscalls';
+export {
+  parseCapability,
+  formatCapability,
+  capabilityCovers,
+  PLUGIN_NAME_PATTERN,
+  EXPORT_NAME_PATTERN,
+} from './plugins/capability';
+export type {
+  Capability,
+  FsCapability,
+  KvCapability,
+  PluginCallCapability,
+  EventCapability,
+  ForgeCallCapability,
+} from './plugins/capability';
+export { CapabilitySet } from './plugins/capabilitySet';
+export { CapabilityEnforcer, requiredCapabilities } from './plugins/capabilityEnforcer';
+export type { CapabilityEnforcerOptions, CapabilityNeed } from './plugins/capabilityEnforcer';
+export {
+  PluginManifestSchema,
+  parsePluginManifest,
+  PLUGIN_MANIFEST_ENTRY,
+} from './plugins/pluginManifest';
+export type { PluginManifest, PluginManifestInput } from './plugins/pluginManifest';
+export { readPluginPackage } from './plugins/pluginPackage';
+export type { PluginSource, ReadPluginPackageOptions } from './plugins/pluginPackage';
+export { forgeCallPluginSyscall } from './plugins/callPluginSyscall';
+export type { CallPluginSyscallOptions, PluginCallAnswer } from './plugins/callPluginSyscall';
+export { PluginHost, defaultPluginLimits } from './plugins/pluginHost';
+export type { PluginHostOptions, PluginInfo, PluginInvokeResult, PluginLimits } from './plugins/pluginHost';
+export { WasmerBackend, runWasmerCommand } from './wasmer/wasmerBackend';
+export type { WasmerCommandOptions, WasmerRunResult } from './wasmer/wasmerBackend';
+export { defaultWasmerMountLimits } from './wasmer/wasmerMounts';
+export type { WasmerMount, WasmerMountLimits, WasmerWriteBack } from './wasmer/wasmerMounts';

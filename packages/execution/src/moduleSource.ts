@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ForgeError } from '@forgeone/common';
 import type wabtFactory from 'wabt';
+import { instrumentFuel } from './fuelMetering';
+import { WasmFormatError } from './internal/wasmReader';
+import { applyWasmLimits } from './wasmLimitPatch';
+import { readWasmModuleInfo, type WasmModuleInfo } from './wasmModuleInfo';
 
 export type ModuleFormat = 'wasm' | 'wat';
 
@@ -10,14 +14,38 @@ export interface ModuleLimits {
   readonly maxModuleBytes: number;
   /** Most imports a module may declare. Default 1,024. */
   readonly maxImports: number;
+  /** Largest linear memory in 64 KiB pages, enforced even when the module declares no maximum. Default 65,536 (4 GiB). */
+  readonly maxMemoryPages: number;
+  /** Largest table, in elements, enforced like memory. Default 1,000,000. */
+  readonly maxTableElements: number;
 }
 
-export const defaultModuleLimits: ModuleLimits = { maxModuleBytes: 64 * 1024 * 1024, maxImports: 1024 };
+export const defaultModuleLimits: ModuleLimits = {
+  maxModuleBytes: 64 * 1024 * 1024,
+  maxImports: 1024,
+  maxMemoryPages: 65_536,
+  maxTableElements: 1_000_000,
+};
+
+export interface CompileModuleOptions {
+  readonly name?: string;
+  readonly format?: ModuleFormat;
+  readonly limits?: Partial<ModuleLimits>;
+  /** Import namespaces the host knows; any other import (or any non-function import) is refused. */
+  readonly namespaces?: readonly string[];
+  /** Instrument the module for deterministic fuel metering (see instrumentFuel). */
+  readonly fuel?: boolean;
+}
 
 /** A validated, compiled module, identified by the SHA-256 of its binary. */
 export interface CompiledModule {
   readonly module: WebAssembly.Module;
+  /** SHA-256 of the module as given (binary form, before the host applied its limits). */
   readonly sha256: string;
+  /** Imports, exports with signatures, memories and tables, as declared. */
+  readonly info?: WasmModuleInfo;
+  /** True when compiled with fuel metering. */
+  readonly fuel?: boolean;
   readonly imports: readonly WebAssembly.ModuleImportDescriptor[];
   readonly exports: readonly WebAssembly.ModuleExportDescriptor[];
 }
@@ -65,13 +93,14 @@ export async function watToWasm(text: Uint8Array | string, name = 'module.wat'):
 }
 
 /**
- * Validates and compiles a module from its binary or text form. Checks the size limit before
- * parsing and the import count after; the result's imports still need checking against what the
- * host provides (`checkImports`).
+ * Validates and compiles a module from its binary or text form: the size limit before parsing,
+ * then `WebAssembly.validate`, the import count and namespaces, and the memory and table caps
+ * (written into the module, so growth past them fails inside the guest). The result's imports
+ * still need checking against what the host provides (`checkImports`).
  */
 export async function compileModule(
   source: Uint8Array,
-  options: { name?: string; format?: ModuleFormat; limits?: Partial<ModuleLimits> } = {},
+  options: CompileModuleOptions = {},
 ): Promise<CompiledModule> {
   const limits = { ...defaultModuleLimits, ...options.limits };
   const name = options.name ?? 'module';
@@ -95,23 +124,51 @@ export async function compileModule(
     }
     throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${why}`);
   }
-  const module = await WebAssembly.compile(binary);
-  const imports = WebAssembly.Module.imports(module);
-  if (imports.length > limits.maxImports) {
+  let info: WasmModuleInfo;
+  try {
+    info = readWasmModuleInfo(binary);
+  } catch (error) {
+    if (!(error instanceof WasmFormatError)) throw error;
+    throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });
+  }
+  if (info.imports.length > limits.maxImports) {
     throw new ForgeError(
       'FORGE_WASM_LIMIT',
-      `${name} declares ${imports.length} imports, over the limit of ${limits.maxImports}`,
-      {
-        details: { limit: 'imports', max: limits.maxImports },
-      },
+      `${name} declares ${info.imports.length} imports, over the limit of ${limits.maxImports}`,
+      { details: { limit: 'imports', max: limits.maxImports } },
     );
   }
+  if (options.namespaces) checkNamespaces(info, options.namespaces, name);
+  let limited: Uint8Array;
+  try {
+    limited = applyWasmLimits(binary, limits);
+  } catch (error) {
+    if (!(error instanceof WasmFormatError)) throw error;
+    throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });
+  }
+  const runnable = options.fuel === true ? await instrumentFuel(limited, name) : limited;
+  const module = await WebAssembly.compile(new Uint8Array(runnable));
   return {
     module,
     sha256: createHash('sha256').update(binary).digest('hex'),
-    imports,
+    imports: WebAssembly.Module.imports(module),
     exports: WebAssembly.Module.exports(module),
+    info,
+    fuel: options.fuel === true,
   };
+}
+
+/** Refuses imports from namespaces the host does not know, and imports that are not functions. */
+function checkNamespaces(info: WasmModuleInfo, namespaces: readonly string[], name: string): void {
+  for (const entry of info.imports) {
+    if (entry.kind !== 'function' || !namespaces.includes(entry.module)) {
+      throw new ForgeError(
+        'FORGE_WASM_IMPORT_UNKNOWN',
+        `${name} imports ${entry.kind} '${entry.module}.${entry.name}'; this host gives only functions from ${namespaces.join(', ')}`,
+        { details: { module: entry.module, name: entry.name, kind: entry.kind } },
+      );
+    }
+  }
 }
 
 /**

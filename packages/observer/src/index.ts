@@ -2,3 +2,5 @@ export { TraceRecorder } from './traceRecorder';
 export type { TraceRecorderOptions, TraceSummaryRow } from './traceRecorder';
 export type { TraceEvent, MemoryWrite } from './traceEvent';
 export { DnaTracker } from './dnaTracker';
+export { traceToJsonl, parseTraceJsonl } from './traceFile';
+export type { RecordedTrace, TraceFileHeader, TraceFileEnd } from './traceFile';

@@ -65,7 +65,7 @@ function craft(
 }
 
 beforeAll(() => {
-  for (const [out, alg] of [
+  for (const [out, alg] of <Array<[string, string]>>[
     ['ed', 'ed25519'],
     ['ed2', 'ed25519'],
     ['mldsa65', 'ml-dsa-65'],

@@ -63,7 +63,7 @@ function pack(name: string): string {
 }
 
 beforeAll(() => {
-  for (const [out, alg] of [
+  for (const [out, alg] of <Array<[string, string]>>[
     ['ed1', 'ed25519'],
     ['ml1', 'ml-dsa-65'],
     ['ed2', 'ed25519'],

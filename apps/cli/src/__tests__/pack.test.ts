@@ -3,20 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectPackage, readPackageFile } from '@forgeone/crypto';
-import { runCli } from '../cli';
-
-async function cli(argv: string[], cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    json: argv.includes('--json'),
-    env: () => undefined,
-    cwd,
-  });
-  return { code, out, err };
-}
+import { cli } from './support/inProcess';
 
 async function sourceDir(manifest: unknown = { name: 'hello', version: '1.0.0', entry: 'main.wasm' }) {
   const dir = await mkdtemp(join(tmpdir(), 'forge-cli-pack-'));

@@ -3,20 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PrivateKey, readRootFile, verifyRootChain, writeKeyFiles } from '@forgeone/crypto';
-import { runCli } from '../cli';
-
-async function cli(argv: string[], cwd: string, env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    json: argv.includes('--json'),
-    env: (n) => env[n],
-    cwd,
-  });
-  return { code, out, err };
-}
+import { cli } from './support/inProcess';
 
 /** ed + ml (v1 keys) and ed3 + ml3 (v2 keys), unencrypted, in a fresh directory. */
 async function keys() {

@@ -13,20 +13,7 @@ import {
   withRevocations,
   writeRootFile,
 } from '@forgeone/crypto';
-import { runCli } from '../cli';
-
-async function cli(argv: string[], cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    json: argv.includes('--json'),
-    env: () => undefined,
-    cwd,
-  });
-  return { code, out, err };
-}
+import { cli } from './support/inProcess';
 
 const ed = PrivateKey.generate('ed25519');
 const ml = PrivateKey.generate('ml-dsa-65');

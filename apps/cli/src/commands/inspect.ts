@@ -32,8 +32,8 @@ export function registerInspect(program: Command, io: CliIo): void {
 
 /** Escapes control characters so a hostile entry name cannot drive the terminal. */
 function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(
+    // eslint-disable-next-line no-control-regex
     /[\u0000-\u001f\u007f-\u009f]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

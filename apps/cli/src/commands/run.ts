@@ -36,9 +36,7 @@ export function registerRun(program: Command, io: CliIo): void {
       [],
     )
     .addOption(
-      new Option('--mode <mode>', 'enforcement mode')
-        .choices([...enforcementModes])
-        .default('enforce'),
+      new Option('--mode <mode>', 'enforcement mode').choices([...enforcementModes]).default('enforce'),
     )
     .option('--call <export>', 'export to call instead of _start')
     .option('--json', 'print the run report as JSON')

@@ -13,7 +13,6 @@ export const cryptoErrorCodes = {
     'The key file is encrypted and no passphrase was given (set FORGEONE_PASSPHRASE).',
   FORGE_KEY_EXISTS: 'A key file already exists at the output path; refusing to overwrite it.',
   FORGE_KEY_IO: 'A key file could not be read or written.',
-  FORGE_KEY_UNSAFE_PERMISSIONS: 'A private key file is readable by other users; it must be mode 0600.',
 
   FORGE_ROOT_INVALID:
     'A trust root is malformed: bad layout, unknown key id in a role, or an unusable threshold.',

@@ -111,6 +111,13 @@ describe('trust root', () => {
     ).toBe('FORGE_ROOT_THRESHOLD');
   });
 
+  it('a rotated root can itself be the pinned root: its predecessor\u2019s signatures are ignored', async () => {
+    expect(verifyRootChain([rootV2()], { clock: clock() }).version).toBe(2);
+    expect(
+      await asyncCodeOf(() => verifyRootChain([rootV2(), hybridRootDocument()], { clock: clock() })),
+    ).toBe('FORGE_ROOT_ROLLBACK');
+  });
+
   it('refuses gaps and lower versions in a chain', async () => {
     expect(
       await asyncCodeOf(() =>

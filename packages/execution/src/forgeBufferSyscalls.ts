@@ -1,0 +1,57 @@
+import { ForgeErrno } from './forgeErrno';
+import { forgeCallShape, u32, type ForgeIoBuffers } from './forgeBuffers';
+import type { SyscallDefinition } from './syscallDefinition';
+
+/** Names of the buffer syscalls. */
+export const forgeBufferSyscallNames = ['forge.input_len', 'forge.input_read', 'forge.output_write'] as const;
+
+/**
+ * `forge.input_len`, `forge.input_read` and `forge.output_write` over one guest's buffers: how a
+ * host (or another plugin) passes bytes and strings into an export and gets bytes back.
+ */
+export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[] {
+  return [
+    {
+      ...forgeCallShape,
+      name: 'input_len',
+      syscall: 'forge.input_len',
+      params: ['i32'],
+      // (out_ptr): writes the input's length as a little-endian u32.
+      decode: () => ({}),
+      execute: ({ args: [out], context }) => {
+        context.memory.writeU32(u32(out), buffers.input.byteLength);
+        return ForgeErrno.OK;
+      },
+    },
+    {
+      ...forgeCallShape,
+      name: 'input_read',
+      syscall: 'forge.input_read',
+      params: ['i32', 'i32', 'i32'],
+      // (dst_ptr, offset, len): copies input[offset, offset + len) to dst_ptr.
+      decode: ([, offset, len]) => ({ offset: u32(offset), len: u32(len) }),
+      execute: ({ args: [dst, offset, len], context }) => {
+        const start = u32(offset);
+        const length = u32(len);
+        const input = buffers.input;
+        if (start + length > input.byteLength) return ForgeErrno.INVALID;
+        context.memory.write(u32(dst), input.subarray(start, start + length));
+        return ForgeErrno.OK;
+      },
+    },
+    {
+      ...forgeCallShape,
+      name: 'output_write',
+      syscall: 'forge.output_write',
+      params: ['i32', 'i32'],
+      // (ptr, len): appends len bytes at ptr to the call's output.
+      decode: ([, len]) => ({ len: u32(len) }),
+      execute: ({ args: [ptr, len], context }) => {
+        const length = u32(len);
+        if (length > buffers.limits.maxOutputBytes) return ForgeErrno.TOO_LARGE;
+        const bytes = context.memory.read(u32(ptr), length);
+        return buffers.appendOutput(bytes) ? ForgeErrno.OK : ForgeErrno.TOO_LARGE;
+      },
+    },
+  ];
+}

@@ -1,0 +1,232 @@
+import {
+  ForgeError,
+  IdentityContextSchema,
+  KernelEventBus,
+  parseWith,
+  systemClock,
+  type Clock,
+} from '@forgeone/common';
+import { assertValid, parsePackage, verifyPackage, type PackageManifest, type TrustRoot, type VersionStore } from '@forgeone/crypto';
+import { parseEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
+import { worldNamespaces, type WorldSpec } from './guestWorld';
+import { InlineInstance, newContainerId } from './inlineInstance';
+import type { InvokeResult } from './instanceRunner';
+import { ModuleCache } from './moduleCache';
+import { defaultModuleLimits, type CompiledModule, type ModuleFormat, type ModuleLimits } from './moduleSource';
+import type { ResultKind, TypedValue } from './typedValue';
+import type { InstanceOptions, Isolation, WasmInstance } from './wasmInstance';
+import { WorkerInstance } from './workerInstance';
+import { WorkerPool, type WorkerPoolOptions } from './workerPool';
+
+/** Every limit a host applies, with the defaults used when none is given. */
+export interface HostLimits extends ModuleLimits {
+  /** Wall-clock deadline of each call, ms. */
+  readonly timeoutMs: number;
+  /** Syscalls per second before the guest is stopped; 0 turns the limit off. */
+  readonly syscallsPerSecond: number;
+  /** Fuel per call (deterministic metering; modules are instrumented when set); 0: off. */
+  readonly fuel: number;
+}
+
+export const defaultHostLimits: HostLimits = {
+  ...defaultModuleLimits,
+  maxMemoryPages: 256,
+  maxTableElements: 65_536,
+  timeoutMs: 1000,
+  syscallsPerSecond: 100_000,
+  fuel: 0,
+};
+
+export interface WasmHostOptions {
+  /** Default isolation of instances. Default `worker`: the one that can stop any guest. */
+  readonly isolation?: Isolation;
+  readonly limits?: Partial<HostLimits>;
+  readonly clock?: Clock;
+  readonly events?: KernelEventBus;
+  /** Trust root packages are verified against (or pass one to `loadPackage`). */
+  readonly trustRoot?: TrustRoot;
+  /** Installed versions, for the rollback and dependency checks of packages. */
+  readonly versionStore?: VersionStore;
+  /** Lets `loadModule` take raw, unsigned module bytes. Off by default: only verified packages run. */
+  readonly development?: boolean;
+  /** Import namespaces offered besides `forge` and `wasi_snapshot_preview1`. */
+  readonly namespaces?: readonly string[];
+  /** The isolation workers (shared between hosts when a pool is given). */
+  readonly pool?: WorkerPool | WorkerPoolOptions;
+  /** Compiled modules kept. Default 64. */
+  readonly cacheSize?: number;
+}
+
+/** A module ready to instantiate: compiled (cached by SHA-256), limits applied. */
+export interface LoadedModule extends CompiledModule {
+  readonly name: string;
+}
+
+/** A module loaded from a verified ForgePkg. */
+export interface LoadedPackage extends LoadedModule {
+  readonly manifest: PackageManifest;
+}
+
+export interface HostInstanceOptions extends InstanceOptions {
+  readonly isolation?: Isolation;
+}
+
+export interface HostRunOptions extends HostInstanceOptions {
+  /** Export to call. Default `_start`. */
+  readonly entry?: string;
+  readonly args?: readonly TypedValue[];
+  readonly results?: ResultKind;
+  /** Overrides the host's deadline for this run, ms. */
+  readonly timeoutMs?: number;
+}
+
+/** What one `run` produced. */
+export interface HostRunResult extends InvokeResult {
+  readonly instance: WasmInstance;
+}
+
+const denyAll: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: [] } };
+
+/**
+ * The sandboxed WebAssembly host: loads modules (verified packages, or raw bytes in development
+ * mode), compiles each once, and runs instances inline or in pooled workers under its limits, with
+ * every import going through one SyscallGate.
+ */
+export class WasmHost {
+  readonly limits: HostLimits;
+  readonly isolation: Isolation;
+  readonly #options: WasmHostOptions;
+  readonly #clock: Clock;
+  readonly #cache: ModuleCache;
+  readonly #namespaces: string[];
+  #pool: WorkerPool | undefined;
+  readonly #ownsPool: boolean;
+  readonly #live = new Set<WasmInstance>();
+
+  constructor(options: WasmHostOptions = {}) {
+    this.#options = options;
+    this.limits = { ...defaultHostLimits, ...options.limits };
+    this.isolation = options.isolation ?? 'worker';
+    this.#clock = options.clock ?? systemClock;
+    this.#cache = new ModuleCache(options.cacheSize ?? 64);
+    this.#namespaces = [...worldNamespaces, ...(options.namespaces ?? [])];
+    this.#ownsPool = !(options.pool instanceof WorkerPool);
+    if (options.pool instanceof WorkerPool) this.#pool = options.pool;
+  }
+
+  /** Compiles raw module bytes (binary or text). Only in development mode: nothing unverified runs otherwise. */
+  loadModule(source: Uint8Array, options: { name?: string; format?: ModuleFormat } = {}): Promise<LoadedModule> {
+    if (this.#options.development !== true) {
+      return Promise.reject(
+        new ForgeError(
+          'FORGE_WASM_UNVERIFIED',
+          'raw module bytes run only in development mode; load a signed .forgepkg (loadPackage) or create the host with { development: true }',
+        ),
+      );
+    }
+    return this.#compile(source, options.name ?? 'module', options.format);
+  }
+
+  /** Verifies a ForgePkg against the trust root, then compiles its entry module. Fails closed. */
+  async loadPackage(
+    bytes: Uint8Array,
+    options: { name?: string; trustRoot?: TrustRoot; versionStore?: VersionStore } = {},
+  ): Promise<LoadedPackage> {
+    const trustRoot = options.trustRoot ?? this.#options.trustRoot;
+    if (trustRoot === undefined) {
+      throw new ForgeError('FORGE_WASM_UNVERIFIED', 'a package needs a trust root to verify against (--root root.json)');
+    }
+    const store = options.versionStore ?? this.#options.versionStore;
+    const result = await verifyPackage(bytes, { trustRoot, clock: this.#clock, ...(store ? { store } : {}) });
+    const manifest = assertValid(result);
+    const entry = parsePackage(bytes).entries.find((e) => e.name === manifest.entry);
+    if (entry === undefined) throw new ForgeError('FORGE_INTERNAL', `verified package lacks its entry ${manifest.entry}`);
+    const format = /\.wat$/i.test(manifest.entry) ? 'wat' : 'wasm';
+    const loaded = await this.#compile(entry.data, options.name ?? `${manifest.name}@${manifest.version}`, format);
+    return { ...loaded, manifest };
+  }
+
+  async #compile(source: Uint8Array, name: string, format: ModuleFormat | undefined): Promise<LoadedModule> {
+    const { maxModuleBytes, maxImports, maxMemoryPages, maxTableElements } = this.limits;
+    const compiled = await this.#cache.get(source, {
+      name,
+      ...(format ? { format } : {}),
+      limits: { maxModuleBytes, maxImports, maxMemoryPages, maxTableElements },
+      namespaces: this.#namespaces,
+      fuel: this.limits.fuel > 0,
+    });
+    return { ...compiled, name };
+  }
+
+  /** Instantiates a loaded module in the host's (or the given) isolation. */
+  async instantiate(module: LoadedModule, options: HostInstanceOptions = {}): Promise<WasmInstance> {
+    const isolation = options.isolation ?? this.isolation;
+    const spec = this.#worldSpec(options);
+    let instance: WasmInstance;
+    if (isolation === 'inline') {
+      instance = new InlineInstance(module, spec, options, this.#clock, this.#options.events);
+    } else {
+      if (options.enforcerInstance || options.extraDefinitions || options.replay) {
+        throw new ForgeError(
+          'FORGE_INVALID_INPUT',
+          'worker isolation takes an enforcer spec, not objects (enforcerInstance, extraDefinitions, replay need inline isolation)',
+        );
+      }
+      const pooled = await this.#workers().acquire();
+      instance = await WorkerInstance.start(pooled, module, spec, options);
+    }
+    this.#live.add(instance);
+    return instance;
+  }
+
+  /** Instantiates, calls one export under the host's deadline, and terminates. */
+  async run(module: LoadedModule, options: HostRunOptions = {}): Promise<HostRunResult> {
+    const instance = await this.instantiate(module, options);
+    try {
+      if (instance.startOutcome !== undefined) return { instance, outcome: instance.startOutcome, values: [] };
+      const result = await instance.invoke(options.entry ?? '_start', options.args ?? [], {
+        timeoutMs: options.timeoutMs ?? this.limits.timeoutMs,
+        ...(options.results ? { results: options.results } : {}),
+        ...(this.limits.fuel > 0 ? { fuel: this.limits.fuel } : {}),
+      });
+      return { instance, ...result };
+    } finally {
+      await instance.terminate();
+      this.#live.delete(instance);
+    }
+  }
+
+  /** Starts the warm workers now rather than on the first instance. */
+  async prewarm(): Promise<void> {
+    await this.#workers().prewarm();
+  }
+
+  /** Terminates every instance and (unless it was shared) the worker pool. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#live].map((instance) => instance.terminate()));
+    this.#live.clear();
+    if (this.#ownsPool) await this.#pool?.close();
+  }
+
+  #workers(): WorkerPool {
+    const pool = this.#options.pool;
+    this.#pool ??= pool instanceof WorkerPool ? pool : new WorkerPool(pool ?? {});
+    return this.#pool;
+  }
+
+  #worldSpec(options: HostInstanceOptions): WorldSpec {
+    const enforcer = parseEnforcerSpec(options.enforcer ?? denyAll);
+    const rate = options.rateLimit ?? (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
+    return {
+      containerId: options.containerId ?? newContainerId(this.#clock),
+      identity: parseWith(IdentityContextSchema, options.identity ?? { subject: 'guest' }, 'identity'),
+      enforcer,
+      ...(options.wasi ? { wasi: options.wasi } : {}),
+      ...(rate ? { rateLimit: rate } : {}),
+      ...(options.replay ? { replay: options.replay } : {}),
+      ...(options.recordWrites === undefined ? {} : { recordWrites: options.recordWrites }),
+      ...(options.durationSampling === undefined ? {} : { durationSampling: options.durationSampling }),
+      ...(options.traceCapacity === undefined ? {} : { traceCapacity: options.traceCapacity }),
+    };
+  }
+}

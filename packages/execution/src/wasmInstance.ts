@@ -1,0 +1,122 @@
+import type { ContainerId, Decision, ExecutionDNA, JsonValue, SyscallEnforcerPort, SyscallRequest } from '@forgeone/common';
+import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
+import type { EnforcerSpec } from './enforcerSpec';
+import type { WorldSpec } from './guestWorld';
+import type { InvokeOptions, InvokeResult } from './instanceRunner';
+import { nextInstanceState, type InstanceEvent, type InstanceState } from './instanceState';
+import type { ReplayCursor } from './replaySyscalls';
+import type { SyscallDefinition } from './syscallDefinition';
+import type { SyscallRateLimit } from './syscallGate';
+import type { TypedValue } from './typedValue';
+
+export type Isolation = 'inline' | 'worker';
+
+/** Everything about one instance except the module: identity, policy, WASI view, hooks. */
+export interface InstanceOptions {
+  readonly containerId?: ContainerId;
+  readonly identity?: WorldSpec['identity'];
+  /** How calls are decided (JSON: rebuilt inside the worker). Default: deny everything. */
+  readonly enforcer?: EnforcerSpec;
+  /** An enforcer object instead of a spec (inline isolation only). */
+  readonly enforcerInstance?: SyscallEnforcerPort;
+  readonly wasi?: WorldSpec['wasi'];
+  /** Calls per second before the guest is stopped (FORGE_LIMIT_SYSCALL_RATE). */
+  readonly rateLimit?: SyscallRateLimit;
+  /** Replays a recorded trace instead of executing (inline isolation). */
+  readonly replay?: readonly TraceEvent[];
+  readonly recordWrites?: boolean;
+  readonly durationSampling?: number;
+  /** Events kept in memory; with `onTraceBatch` every event is also handed over, in batches. */
+  readonly traceCapacity?: number;
+  readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
+  readonly onLog?: (message: string) => void;
+  readonly onStdout?: (bytes: Uint8Array) => void;
+  readonly onStderr?: (bytes: Uint8Array) => void;
+  readonly onAudit?: (entry: JsonValue) => void;
+  /** Answers `ask` decisions; the guest waits (worker isolation: on Atomics.wait) up to `approverTimeoutMs`, then deny. */
+  readonly approver?: (request: SyscallRequest, decision: Decision) => 'allow' | 'deny' | Promise<'allow' | 'deny'>;
+  readonly approverTimeoutMs?: number;
+  /** Called when the guest is paused (by `pause()` or a quarantine). */
+  readonly onPaused?: (reason: string) => void;
+  /** More capabilities (inline isolation only). */
+  readonly extraDefinitions?: readonly SyscallDefinition[];
+}
+
+/** A running guest: call its exports, pause, resume, terminate; read its trace and DNA. */
+export interface WasmInstance {
+  readonly containerId: ContainerId;
+  readonly isolation: Isolation;
+  readonly state: InstanceState;
+  /** How instantiation ended when the start function trapped or exited (the instance is then unusable). */
+  readonly startOutcome: InvokeResult['outcome'] | undefined;
+  /** Calls an export with typed values. Limits hit and traps come back in the outcome. */
+  invoke(entry: string, args?: readonly TypedValue[], options?: InvokeCallOptions): Promise<InvokeResult>;
+  /** Stops the guest at its next syscall (worker), or refuses calls until `resume` (between calls). */
+  pause(): void;
+  resume(): void;
+  /** Ends the instance (and its worker's hold on it) for good. */
+  terminate(): Promise<void>;
+  /** Recorded calls still held (the last `traceCapacity`). */
+  trace(): TraceEvent[];
+  /** Events that fell out of the held trace. */
+  readonly droppedEvents: number;
+  dna(): ExecutionDNA;
+  logs(): readonly string[];
+  stdout(): Uint8Array;
+  stderr(): Uint8Array;
+  /** The replay's progress, for instances created with `replay`. */
+  readonly replay: ReplayCursor | undefined;
+}
+
+export interface InvokeCallOptions extends InvokeOptions {
+  /** Wall-clock deadline of this call in ms (worker isolation stops the guest; inline checks at each syscall). */
+  readonly timeoutMs?: number;
+}
+
+/** The state machine and captured output every instance kind shares. */
+export abstract class InstanceBase {
+  #state: InstanceState = 'created';
+  #inFlight = false;
+  protected readonly logLines: string[] = [];
+  protected readonly stdoutChunks: Uint8Array[] = [];
+  protected readonly stderrChunks: Uint8Array[] = [];
+
+  get state(): InstanceState {
+    return this.#state;
+  }
+
+  protected get callInFlight(): boolean {
+    return this.#inFlight;
+  }
+
+  protected transition(event: InstanceEvent): void {
+    this.#state = nextInstanceState(this.#state, event, this.#inFlight);
+    if (event === 'invoke') this.#inFlight = true;
+    if (event === 'return' || event === 'trap' || event === 'exit' || event === 'terminate') this.#inFlight = false;
+  }
+
+  /** After a call: back to created, or trapped, or terminated (exit). */
+  protected settle(outcome: InvokeResult['outcome']): void {
+    if (this.#state === 'terminated') return;
+    if (outcome.status === 'returned') this.transition('return');
+    else if (outcome.status === 'exited') this.transition('exit');
+    else this.transition('trap');
+  }
+
+  logs(): readonly string[] {
+    return this.logLines;
+  }
+
+  stdout(): Uint8Array {
+    return Buffer.concat(this.stdoutChunks);
+  }
+
+  stderr(): Uint8Array {
+    return Buffer.concat(this.stderrChunks);
+  }
+}
+
+/** A main-thread copy of a worker's trace, fed batch by batch. */
+export function traceMirror(capacity: number | undefined): TraceRecorder {
+  return new TraceRecorder(capacity === undefined ? {} : { capacity });
+}

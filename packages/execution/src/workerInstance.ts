@@ -1,0 +1,333 @@
+import { ForgeError, emptyExecutionDna, type ContainerId, type Decision, type ExecutionDNA, type SyscallRequest } from '@forgeone/common';
+import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
+import type { WorldSpec } from './guestWorld';
+import type { InvokeResult } from './instanceRunner';
+import type { CompiledModule } from './moduleSource';
+import { answerBridge, createBridgeBuffer } from './syncBridge';
+import type { TypedValue } from './typedValue';
+import { InstanceBase, type InstanceOptions, type InvokeCallOptions, type WasmInstance } from './wasmInstance';
+import type { PooledWorker } from './workerPool';
+import { fromWireError, fromWireOutcome, type FromWorker, type ToWorker, type WireModule } from './workerProtocol';
+
+/** Default wait for an operator's answer before the call is denied. */
+export const DEFAULT_APPROVER_TIMEOUT_MS = 30_000;
+
+/** A call's wall-clock deadline that stops counting while the guest waits for the main thread. */
+class Deadline {
+  #timer: NodeJS.Timeout | undefined;
+  #left: number;
+  #startedAt = 0;
+
+  constructor(
+    ms: number,
+    readonly onExpire: () => void,
+  ) {
+    this.#left = ms;
+    this.resume();
+  }
+
+  pause(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#left -= Date.now() - this.#startedAt;
+  }
+
+  resume(): void {
+    if (this.#timer !== undefined) return;
+    this.#startedAt = Date.now();
+    this.#timer = setTimeout(this.onExpire, Math.max(0, this.#left));
+  }
+
+  clear(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+interface PendingCall {
+  readonly resolve: (result: InvokeResult) => void;
+  readonly reject: (error: unknown) => void;
+  readonly deadline: Deadline | undefined;
+}
+
+/**
+ * A guest in a pooled worker thread. A call past its deadline is stopped by terminating the
+ * worker (a guest in `(loop br 0)` cannot be interrupted any other way); the main thread never
+ * waits on the guest. Synchronous guest calls that need the main thread (an operator's approval)
+ * block the worker on `Atomics.wait` while the main thread answers through shared memory.
+ */
+export class WorkerInstance extends InstanceBase implements WasmInstance {
+  readonly isolation = 'worker';
+  readonly containerId: ContainerId;
+  readonly replay = undefined;
+  #startOutcome: InvokeResult['outcome'] | undefined;
+  readonly #pooled: PooledWorker;
+  readonly #options: InstanceOptions;
+  readonly #bridge = createBridgeBuffer();
+  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  readonly #trace: TraceRecorder;
+  #dna: ExecutionDNA;
+  #nextCall = 1;
+  #pending = new Map<number, PendingCall>();
+  #instantiated: ((message: Extract<FromWorker, { type: 'instantiated' | 'failed' }>) => void) | undefined;
+  #ended = false;
+
+  private constructor(pooled: PooledWorker, spec: WorldSpec, options: InstanceOptions) {
+    super();
+    this.#pooled = pooled;
+    this.#options = options;
+    this.containerId = spec.containerId;
+    this.#trace = new TraceRecorder(options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity });
+    this.#dna = emptyExecutionDna(spec.containerId);
+    pooled.worker.on('message', this.#onMessage);
+    pooled.worker.on('error', this.#onError);
+    pooled.worker.on('exit', this.#onExit);
+  }
+
+  /** Lends a pooled worker the module and world, and waits until the guest is instantiated. */
+  static async start(pooled: PooledWorker, compiled: CompiledModule, spec: WorldSpec, options: InstanceOptions): Promise<WorkerInstance> {
+    const instance = new WorkerInstance(pooled, spec, options);
+    const signatures: WireModule['signatures'] = Object.fromEntries(
+      (compiled.info?.exports ?? []).flatMap((e) => (e.signature ? [[e.name, e.signature]] : [])),
+    );
+    const reply = await new Promise<Extract<FromWorker, { type: 'instantiated' | 'failed' }>>((resolve) => {
+      instance.#instantiated = resolve;
+      instance.#send({
+        type: 'instantiate',
+        module: { module: compiled.module, sha256: compiled.sha256, fuel: compiled.fuel === true, signatures },
+        world: spec,
+        bridge: instance.#bridge,
+        control: instance.#control.buffer as SharedArrayBuffer,
+        approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS,
+        forwardAudit: options.onAudit !== undefined,
+        askApprover: options.approver !== undefined,
+      });
+    });
+    if (reply.type === 'failed') {
+      await instance.#detach(false);
+      throw fromWireError(reply.error);
+    }
+    if (reply.outcome !== undefined) {
+      instance.#startOutcome = fromWireOutcome(reply.outcome);
+      instance.transition('invoke');
+      instance.settle(instance.#startOutcome);
+      await instance.#detach(false);
+    }
+    return instance;
+  }
+
+  get startOutcome(): InvokeResult['outcome'] | undefined {
+    return this.#startOutcome;
+  }
+
+  get droppedEvents(): number {
+    return this.#trace.dropped;
+  }
+
+  invoke(entry: string, args: readonly TypedValue[] = [], options: InvokeCallOptions = {}): Promise<InvokeResult> {
+    try {
+      this.transition('invoke');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = this.#nextCall++;
+    const { timeoutMs, ...invokeOptions } = options;
+    return new Promise<InvokeResult>((resolve, reject) => {
+      const deadline =
+        timeoutMs === undefined ? undefined : new Deadline(timeoutMs, () => void this.#expire(id, timeoutMs));
+      this.#pending.set(id, { resolve, reject, deadline });
+      this.#send({ type: 'invoke', id, entry, args, options: invokeOptions });
+    });
+  }
+
+  pause(): void {
+    this.transition('pause');
+    Atomics.store(this.#control, 0, 1);
+  }
+
+  resume(): void {
+    this.transition('resume');
+    Atomics.store(this.#control, 0, 0);
+    Atomics.notify(this.#control, 0);
+    for (const call of this.#pending.values()) call.deadline?.resume();
+  }
+
+  async terminate(): Promise<void> {
+    if (this.state === 'terminated') return;
+    this.transition('terminate');
+    this.#failPending(new ForgeError('FORGE_INSTANCE_STATE', 'the instance was terminated during the call'));
+    // A call may be running: the worker cannot be trusted to come back, so it is replaced.
+    await this.#detach(this.callInFlight || this.#pending.size > 0);
+  }
+
+  trace(): TraceEvent[] {
+    return this.#trace.events();
+  }
+
+  dna(): ExecutionDNA {
+    return this.#dna;
+  }
+
+  async #expire(id: number, timeoutMs: number): Promise<void> {
+    const call = this.#pending.get(id);
+    if (call === undefined) return;
+    this.#pending.delete(id);
+    const outcome = {
+      status: 'trapped',
+      exitCode: null,
+      error: new ForgeError('FORGE_LIMIT_TIMEOUT', `guest stopped: the call ran past its deadline of ${timeoutMs} ms`, {
+        details: { limit: 'timeoutMs', max: timeoutMs },
+      }),
+    } as const;
+    if (this.state !== 'terminated') this.transition('terminate');
+    await this.#detach(true);
+    call.resolve({ outcome, values: [] });
+  }
+
+  #send(message: ToWorker): void {
+    this.#pooled.worker.postMessage(message);
+  }
+
+  readonly #onMessage = (message: FromWorker): void => {
+    switch (message.type) {
+      case 'instantiated':
+        this.#instantiated?.(message);
+        return;
+      case 'result': {
+        const call = this.#pending.get(message.id);
+        if (call === undefined) return;
+        this.#pending.delete(message.id);
+        call.deadline?.clear();
+        this.#dna = message.dna;
+        const outcome = fromWireOutcome(message.outcome);
+        this.settle(outcome);
+        if (this.state === 'terminated') void this.#detach(false);
+        call.resolve({ outcome, values: message.values, ...(message.fuelLeft === undefined ? {} : { fuelLeft: message.fuelLeft }) });
+        return;
+      }
+      case 'failed': {
+        if (message.id === undefined) {
+          this.#instantiated?.(message);
+          return;
+        }
+        const call = this.#pending.get(message.id);
+        if (call === undefined) return;
+        this.#pending.delete(message.id);
+        call.deadline?.clear();
+        if (this.state === 'running') this.transition('return');
+        call.reject(fromWireError(message.error));
+        return;
+      }
+      case 'trace':
+        for (const event of message.events) this.#trace.record(event);
+        this.#options.onTraceBatch?.(message.events);
+        return;
+      case 'log':
+        this.logLines.push(message.message);
+        this.#options.onLog?.(message.message);
+        return;
+      case 'stdout':
+        this.stdoutChunks.push(message.bytes);
+        this.#options.onStdout?.(message.bytes);
+        return;
+      case 'stderr':
+        this.stderrChunks.push(message.bytes);
+        this.#options.onStderr?.(message.bytes);
+        return;
+      case 'audit':
+        this.#options.onAudit?.(message.entry);
+        return;
+      case 'paused':
+        for (const call of this.#pending.values()) call.deadline?.pause();
+        if (this.state === 'running') this.transition('pause');
+        this.#options.onPaused?.(message.reason);
+        return;
+      case 'bridge':
+        void this.#answer(message);
+        return;
+      default:
+        return;
+    }
+  };
+
+  /** Answers a guest's question (an approval) while its deadline stands still. */
+  async #answer(request: Extract<FromWorker, { type: 'bridge' }>): Promise<void> {
+    for (const call of this.#pending.values()) call.deadline?.pause();
+    let answer: 'allow' | 'deny' = 'deny';
+    try {
+      if (request.kind === 'approve' && this.#options.approver) {
+        const { request: syscall, decision } = request.payload as unknown as { request: SyscallRequest; decision: Decision };
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<'deny'>((resolve) => {
+          timer = setTimeout(() => resolve('deny'), request.timeoutMs);
+        });
+        answer = await Promise.race([Promise.resolve(this.#options.approver(syscall, decision)), timeout]);
+        clearTimeout(timer);
+      }
+    } catch {
+      answer = 'deny';
+    }
+    if (!this.#ended) answerBridge(this.#bridge, request.id, answer === 'allow' ? 'allow' : 'deny');
+    for (const call of this.#pending.values()) call.deadline?.resume();
+  }
+
+  readonly #onError = (error: Error): void => {
+    const memory = /ERR_WORKER_OUT_OF_MEMORY|heap out of memory/i.test(`${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`);
+    const forge = memory
+      ? new ForgeError('FORGE_LIMIT_MEMORY', 'guest stopped: the isolation worker ran out of its memory budget', {
+          details: { limit: 'workerHeapMb' },
+        })
+      : new ForgeError('FORGE_WORKER_FAILED', `the isolation worker failed: ${error.message}`);
+    this.#crash(forge);
+  };
+
+  readonly #onExit = (): void => {
+    if (!this.#ended) this.#crash(new ForgeError('FORGE_WORKER_FAILED', 'the isolation worker exited during the call'));
+  };
+
+  #crash(error: ForgeError): void {
+    for (const [id, call] of this.#pending) {
+      this.#pending.delete(id);
+      call.deadline?.clear();
+      call.resolve({ outcome: { status: 'trapped', exitCode: null, error }, values: [] });
+    }
+    if (this.state !== 'terminated') this.transition('terminate');
+    void this.#detach(true);
+  }
+
+  #failPending(error: ForgeError): void {
+    for (const [id, call] of this.#pending) {
+      this.#pending.delete(id);
+      call.deadline?.clear();
+      call.reject(error);
+    }
+  }
+
+  /** Gives the worker back (after it dropped the instance), or destroys it when it may be stuck. */
+  async #detach(destroy: boolean): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    const { worker } = this.#pooled;
+    worker.off('message', this.#onMessage);
+    worker.off('error', this.#onError);
+    worker.off('exit', this.#onExit);
+    // Let a guest blocked in a pause or on the bridge run on to its end (or to the terminate).
+    Atomics.store(this.#control, 0, 0);
+    Atomics.notify(this.#control, 0);
+    if (destroy) {
+      await this.#pooled.destroy();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const onDisposed = (message: FromWorker) => {
+        if (message.type !== 'disposed') return;
+        worker.off('message', onDisposed);
+        resolve();
+      };
+      worker.on('message', onDisposed);
+      worker.postMessage({ type: 'dispose' } satisfies ToWorker);
+    });
+    this.#pooled.release();
+  }
+}

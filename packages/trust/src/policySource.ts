@@ -1,0 +1,105 @@
+import { readFile, stat } from 'node:fs/promises';
+import { ForgeError } from '@forgeone/common';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+import type { DocPathStep } from './internal/docPath';
+
+/** Largest policy or test file read: far above any real policy, far below trouble. */
+export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+
+/** A parsed YAML or JSON document with a way back from a path inside it to its line and column. */
+export interface ParsedSource {
+  readonly value: unknown;
+  readonly file?: string;
+  /** Line and column (1-based) of the deepest node on `path` that exists in the source. */
+  locate(path: readonly DocPathStep[]): { line: number; column: number } | undefined;
+}
+
+/**
+ * Parses YAML or JSON text (JSON is read as YAML 1.2, which it is a subset of). Duplicate keys,
+ * several documents in one file, and alias bombs are refused with FORGE_POLICY_PARSE and a line.
+ */
+export function parseSourceText(text: string, file?: string): ParsedSource {
+  const named = file ? `${file}: ` : '';
+  if (text.length > MAX_POLICY_BYTES) {
+    throw new ForgeError(
+      'FORGE_POLICY_PARSE',
+      `${named}the document is ${text.length} characters; the limit is ${MAX_POLICY_BYTES}`,
+      { details: { file: file ?? null, path: '(root)' } },
+    );
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const error = doc.errors[0];
+  if (error) {
+    const pos = lineCounter.linePos(error.pos[0]);
+    const where = `${file ?? 'line'}${file ? `:${pos.line}:${pos.col}` : ` ${pos.line}`}`;
+    throw new ForgeError(
+      'FORGE_POLICY_PARSE',
+      `${where}: not valid YAML or JSON: ${error.message.split('\n')[0]}`,
+      { details: { file: file ?? null, path: '(root)', line: pos.line, column: pos.col } },
+    );
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    throw new ForgeError(
+      'FORGE_POLICY_PARSE',
+      `${named}the document cannot be read: ${(cause as Error).message}`,
+      { cause, details: { file: file ?? null, path: '(root)' } },
+    );
+  }
+  return {
+    value,
+    ...(file === undefined ? {} : { file }),
+    locate(path) {
+      let node: unknown = doc.contents;
+      let found: YamlNode | undefined = isNodeWithRange(node) ? node : undefined;
+      for (const step of path) {
+        if (isMap(node)) {
+          const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(step));
+          if (!pair) break;
+          node = pair.value;
+        } else if (isSeq(node) && typeof step === 'number') {
+          node = node.items[step];
+        } else break;
+        if (!isNodeWithRange(node)) break;
+        found = node;
+      }
+      const offset = found?.range?.[0];
+      if (offset === undefined) return undefined;
+      const pos = lineCounter.linePos(offset);
+      return { line: pos.line, column: pos.col };
+    },
+  };
+}
+
+function isNodeWithRange(node: unknown): node is YamlNode {
+  return typeof node === 'object' && node !== null && 'range' in node;
+}
+
+/** Reads and parses a YAML or JSON file; a missing or unreadable file is FORGE_POLICY_NOT_FOUND. */
+export async function readSourceFile(path: string): Promise<ParsedSource> {
+  let text: string;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    if (info.size > MAX_POLICY_BYTES) {
+      throw new ForgeError(
+        'FORGE_POLICY_PARSE',
+        `${path} is ${info.size} bytes; the limit is ${MAX_POLICY_BYTES}`,
+        { details: { file: path, path: '(root)' } },
+      );
+    }
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    if (cause instanceof ForgeError) throw cause;
+    throw new ForgeError(
+      'FORGE_POLICY_NOT_FOUND',
+      `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+      { cause, details: { file: path, path: '(root)' } },
+    );
+  }
+  return parseSourceText(text, path);
+}
+
