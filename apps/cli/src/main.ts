@@ -1,4 +1,3 @@
-import { runCli } from './cli';
 import type { CliIo } from './cliIo';
 
 const argv = process.argv.slice(2);
@@ -19,6 +18,11 @@ const crash = (error: unknown) => {
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 
-runCli(argv, io).then((code) => {
-  process.exitCode = code;
-}, crash);
+// Loaded dynamically so that even a broken installation (a missing package) fails with one line.
+import('./cli').then(
+  ({ runCli }) =>
+    runCli(argv, io).then((code) => {
+      process.exitCode = code;
+    }, crash),
+  (error: unknown) => crash(new Error(`the forgeone installation is incomplete: ${(error as Error).message}`)),
+);

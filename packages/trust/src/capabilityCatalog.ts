@@ -1,61 +1,158 @@
-import picomatch from 'picomatch';
-
-const fsRead = [
-  'fd_advise',
-  'fd_close',
-  'fd_fdstat_get',
-  'fd_filestat_get',
-  'fd_pread',
-  'fd_prestat_dir_name',
-  'fd_prestat_get',
-  'fd_read',
-  'fd_readdir',
-  'fd_seek',
-  'fd_tell',
-  'path_filestat_get',
-  'path_open',
-  'path_readlink',
-];
-const fsWriteOnly = [
-  'fd_allocate',
-  'fd_datasync',
-  'fd_fdstat_set_flags',
-  'fd_fdstat_set_rights',
-  'fd_filestat_set_size',
-  'fd_filestat_set_times',
-  'fd_pwrite',
-  'fd_renumber',
-  'fd_sync',
-  'fd_write',
-  'path_create_directory',
-  'path_filestat_set_times',
-  'path_link',
-  'path_remove_directory',
-  'path_rename',
-  'path_symlink',
-  'path_unlink_file',
-];
-const wasi = (names: readonly string[]) => names.map((name) => `wasi.${name}`);
+import type { ArgCondition, MatchCondition } from './policyDocument';
 
 /**
- * What each named capability a package can request (manifest `capabilities`) lets it call. A
- * capability written as a syscall name or glob (`forge.log`, `forge.kv_*`) grants exactly those
- * syscalls and needs no entry here.
+ * How a package can be granted one syscall, in the capability vocabulary of package manifests
+ * (`fs:read:/data`, `kv:write:notes`, `event:emit:order.created`, `plugin:call:p/run`,
+ * `forge:call:log`): `free` calls need no capability, `none` are granted by no capability at all
+ * (the network: `wasi.sock_*`), the rest name the capability kind and the arguments that carry its
+ * resource.
  */
-export const capabilityCatalog: Readonly<Record<string, readonly string[]>> = {
-  'wasi:fs.read': wasi(fsRead),
-  'wasi:fs.write': wasi([...fsRead, ...fsWriteOnly]),
-  'wasi:clock': wasi(['clock_res_get', 'clock_time_get', 'poll_oneoff', 'sched_yield']),
-  'wasi:random': wasi(['random_get']),
-  'wasi:env': wasi(['args_get', 'args_sizes_get', 'environ_get', 'environ_sizes_get']),
-  'wasi:proc': wasi(['proc_exit', 'proc_raise', 'sched_yield']),
-  'wasi:net': wasi(['sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown']),
-  'forge:kv': ['forge.kv_get', 'forge.kv_put', 'forge.kv_delete'],
-};
+export type SyscallGrant =
+  | { readonly by: 'free' }
+  | { readonly by: 'none' }
+  | { readonly by: 'forge'; readonly fn: string }
+  | { readonly by: 'kv'; readonly action: 'read' | 'write' }
+  | { readonly by: 'event' }
+  | { readonly by: 'plugin' }
+  | { readonly by: 'fs'; readonly needs: readonly (readonly ['read' | 'write' | 'open', string])[] };
 
-/** The syscalls among `known` that capability `name` grants (none for an unknown name). */
-export function syscallsOfCapability(name: string, known: Iterable<string>): string[] {
-  const patterns = capabilityCatalog[name] ?? (/^[a-z][a-z0-9_]*\.[a-z0-9_*]+$/.test(name) ? [name] : []);
-  const matchers = patterns.map((pattern) => picomatch(pattern));
-  return [...known].filter((syscall) => matchers.some((matches) => matches(syscall)));
+const FREE_WASI = new Set([
+  'args_get',
+  'args_sizes_get',
+  'environ_get',
+  'environ_sizes_get',
+  'clock_res_get',
+  'clock_time_get',
+  'poll_oneoff',
+  'proc_exit',
+  'proc_raise',
+  'random_get',
+  'sched_yield',
+]);
+const FREE_FORGE = new Set(['input_len', 'input_read', 'output_write']);
+const PLAIN_FORGE = new Set(['log', 'clock_now', 'random_bytes']);
+const READ_PATH = new Set(['path_filestat_get', 'path_readlink']);
+const WRITE_PATH = new Set([
+  'path_create_directory',
+  'path_filestat_set_times',
+  'path_remove_directory',
+  'path_unlink_file',
+  'path_symlink',
+]);
+
+/** The capability that grants `syscall` (see SyscallGrant). Unknown calls are granted by none. */
+export function grantOf(syscall: string): SyscallGrant {
+  const dot = syscall.indexOf('.');
+  const namespace = syscall.slice(0, dot);
+  const name = syscall.slice(dot + 1);
+  if (namespace === 'wasi') {
+    // Calls on descriptors already opened were checked when the path was opened.
+    if (FREE_WASI.has(name) || name.startsWith('fd_')) return { by: 'free' };
+    if (name === 'path_open') return { by: 'fs', needs: [['open', 'path']] };
+    if (READ_PATH.has(name)) return { by: 'fs', needs: [['read', 'path']] };
+    if (WRITE_PATH.has(name)) return { by: 'fs', needs: [['write', 'path']] };
+    if (name === 'path_rename' || name === 'path_link') {
+      return { by: 'fs', needs: [['write', 'path'], ['write', 'targetPath']] };
+    }
+    return { by: 'none' };
+  }
+  if (namespace === 'forge') {
+    if (FREE_FORGE.has(name)) return { by: 'free' };
+    if (PLAIN_FORGE.has(name)) return { by: 'forge', fn: name };
+    if (name === 'kv_get') return { by: 'kv', action: 'read' };
+    if (name === 'kv_put' || name === 'kv_delete') return { by: 'kv', action: 'write' };
+    if (name === 'emit_event') return { by: 'event' };
+    if (name === 'call_plugin') return { by: 'plugin' };
+  }
+  return { by: 'none' };
+}
+
+/** The literal values an argument condition pins (`equals`, `oneOf`, a bare literal), if any. */
+function pinned(condition: ArgCondition | undefined): string[] | undefined {
+  if (condition === undefined) return undefined;
+  if (typeof condition === 'string') return [condition];
+  if (condition === null || typeof condition !== 'object') return undefined;
+  if (typeof condition.equals === 'string') return [condition.equals];
+  if (condition.oneOf?.every((v) => typeof v === 'string')) return condition.oneOf as string[];
+  return undefined;
+}
+
+/** The directories a path condition confines a call to (`/` when it does not confine it). */
+function confinedDirs(condition: ArgCondition | undefined): string[] {
+  const values = pinned(condition);
+  if (values) return values;
+  if (condition === null || typeof condition !== 'object' || condition === undefined) return ['/'];
+  if (condition.under !== undefined) return [condition.under.length > 1 ? condition.under.replace(/\/+$/, '') : '/'];
+  if (condition.prefix?.endsWith('/') && condition.prefix.length > 1) return [condition.prefix.slice(0, -1)];
+  return ['/'];
+}
+
+const inside = (path: string, granted: string) =>
+  granted === '/' || path === granted || path.startsWith(`${granted}/`);
+
+/** `kind:action:resource`, split; anything malformed grants nothing. */
+function parse(capability: string): { kind: string; action: string; resource: string } | undefined {
+  const first = capability.indexOf(':');
+  const second = first < 0 ? -1 : capability.indexOf(':', first + 1);
+  if (second < 0) return undefined;
+  return {
+    kind: capability.slice(0, first),
+    action: capability.slice(first + 1, second),
+    resource: capability.slice(second + 1),
+  };
+}
+
+/**
+ * The capability an allow rule would still need for `syscall` beyond `requested`, or undefined
+ * when the requested capabilities cover everything the rule allows for it.
+ */
+export function missingCapability(
+  syscall: string,
+  match: MatchCondition,
+  requested: readonly string[],
+): string | undefined {
+  const grant = grantOf(syscall);
+  const caps = requested.map(parse).filter((c) => c !== undefined);
+  const has = (kind: string, action: string, covers: (resource: string) => boolean) =>
+    caps.some((c) => c.kind === kind && c.action === action && covers(c.resource));
+  const args = match.args ?? {};
+  switch (grant.by) {
+    case 'free':
+      return undefined;
+    case 'none':
+      return `(no capability grants ${syscall})`;
+    case 'forge':
+      return has('forge', 'call', (r) => r === '*' || r === grant.fn) ? undefined : `forge:call:${grant.fn}`;
+    case 'kv': {
+      const namespaces = pinned(args['namespace']) ?? ['*'];
+      const missing = namespaces.find((ns) => !has('kv', grant.action, (r) => r === '*' || r === ns));
+      return missing === undefined ? undefined : `kv:${grant.action}:${missing}`;
+    }
+    case 'event': {
+      const names = pinned(args['name']) ?? ['*'];
+      const missing = names.find((n) => !has('event', 'emit', (r) => r === '*' || r === n));
+      return missing === undefined ? undefined : `event:emit:${missing}`;
+    }
+    case 'plugin': {
+      const plugins = pinned(args['plugin']);
+      const exports = pinned(args['export']) ?? ['*'];
+      if (!plugins) return 'plugin:call:* (the rule does not pin the plugin)';
+      for (const plugin of plugins) {
+        const missing = exports.find((e) => !has('plugin', 'call', (r) => r === `${plugin}/*` || r === `${plugin}/${e}`));
+        if (missing !== undefined) return `plugin:call:${plugin}/${missing}`;
+      }
+      return undefined;
+    }
+    case 'fs': {
+      for (const [action, arg] of grant.needs) {
+        const actions =
+          action !== 'open' ? [action] : args['write'] === false ? ['read'] : args['write'] === true ? ['write'] : ['read', 'write'];
+        for (const act of actions) {
+          const missing = confinedDirs(args[arg]).find((dir) => !has('fs', act, (r) => inside(dir, r)));
+          if (missing !== undefined) return `fs:${act}:${missing}`;
+        }
+      }
+      return undefined;
+    }
+  }
 }

@@ -42,7 +42,8 @@ export type {
 } from './ztaPolicyGraph';
 export { checkPolicyDocument } from './policyChecks';
 export type { PolicyFinding, PolicyCheckOptions } from './policyChecks';
-export { capabilityCatalog, syscallsOfCapability } from './capabilityCatalog';
+export { grantOf, missingCapability } from './capabilityCatalog';
+export type { SyscallGrant } from './capabilityCatalog';
 export { TrustAlgorithm, defaultTrustWeights, signalsFromIdentity } from './trustAlgorithm';
 export type { TrustSignals, TrustWeights, TrustScore, Provenance } from './trustAlgorithm';
 export { compareDna } from './dnaDeviation';

@@ -1,6 +1,6 @@
 import { assuranceLevels } from '@forgeone/common';
 import picomatch from 'picomatch';
-import { capabilityCatalog, syscallsOfCapability } from './capabilityCatalog';
+import { grantOf, missingCapability } from './capabilityCatalog';
 import { compileSelector, compileValueTest, type SyscallSelector } from './internal/compileConditions';
 import { severity } from './internal/compiledPolicy';
 import type { DocPathStep } from './internal/docPath';
@@ -351,32 +351,31 @@ export function checkPolicyDocument(doc: PolicyDocument, options: PolicyCheckOpt
     }
   }
 
-  if (setOf && known && arrive) {
-    const grants = [
-      ...Object.keys(capabilityCatalog),
-      ...known.filter((name) => name.startsWith('forge.')),
-    ].map((cap) => ({ cap, syscalls: new Set(syscallsOfCapability(cap, known)) }));
-    const requested = options.capabilities
-      ? new Set(options.capabilities.flatMap((cap) => syscallsOfCapability(cap, known)))
-      : undefined;
+  if (setOf && arrive) {
     for (const info of live) {
       if (info.rule.action !== 'allow') continue;
       const allowed = [...setOf(info.selector)].filter((name) => arrive[info.node]!.has(name));
-      if (allowed.length === 0) continue;
-      if (!grants.some((g) => allowed.every((name) => g.syscalls.has(name)))) {
+      const ungranted = allowed.filter((name) => grantOf(name).by === 'none');
+      if (ungranted.length > 0) {
         findings.push({
           path: info.path,
           code: 'wider-than-capability',
-          message: `allow rule "${info.id}" allows ${sample(allowed)}: more than any single capability a package can request grants; split it per capability`,
+          message: `allow rule "${info.id}" allows ${sample(ungranted)}, which no capability a package can request grants; narrow its syscall pattern`,
         });
       }
+      const requested = options.capabilities;
       if (requested) {
-        const extra = allowed.filter((name) => !requested.has(name));
-        if (extra.length > 0) {
+        const beyond = allowed
+          .map((name) => [name, missingCapability(name, info.rule.match, requested)] as const)
+          .filter(([, missing]) => missing !== undefined && !missing.startsWith('('));
+        if (beyond.length > 0) {
           findings.push({
             path: info.path,
             code: 'beyond-capabilities',
-            message: `allow rule "${info.id}" allows ${sample(extra)}, which the requested capabilities (${options.capabilities!.join(', ')}) do not grant`,
+            message: `allow rule "${info.id}" allows more than the requested capabilities grant: ${beyond
+              .slice(0, 4)
+              .map(([name, missing]) => `${name} needs ${missing}`)
+              .join('; ')}${beyond.length > 4 ? `; and ${beyond.length - 4} more` : ''}`,
           });
         }
       }

@@ -28,17 +28,17 @@ const Unit = z.number().min(0).max(1);
 
 /** Conditions on one decoded argument; every field given must hold. */
 export interface ArgConditionObject {
-  readonly equals?: string | number | boolean | null;
-  readonly oneOf?: readonly (string | number | boolean | null)[];
-  readonly prefix?: string;
-  readonly under?: string;
-  readonly glob?: string;
-  readonly regex?: string;
-  readonly contains?: string;
-  readonly atLeast?: number;
-  readonly atMost?: number;
-  readonly exists?: boolean;
-  readonly not?: ArgCondition;
+  readonly equals?: string | number | boolean | null | undefined;
+  readonly oneOf?: readonly (string | number | boolean | null)[] | undefined;
+  readonly prefix?: string | undefined;
+  readonly under?: string | undefined;
+  readonly glob?: string | undefined;
+  readonly regex?: string | undefined;
+  readonly contains?: string | undefined;
+  readonly atLeast?: number | undefined;
+  readonly atMost?: number | undefined;
+  readonly exists?: boolean | undefined;
+  readonly not?: ArgCondition | undefined;
 }
 /** A literal is shorthand for `{ equals: literal }`. */
 export type ArgCondition = string | number | boolean | null | ArgConditionObject;

@@ -68,8 +68,9 @@ export class TrustAlgorithm {
   readonly weights: TrustWeights;
   readonly #total: number;
 
-  constructor(weights: Partial<TrustWeights> = {}) {
-    const merged = { ...defaultTrustWeights, ...stripUndefined(weights) };
+  constructor(weights: { readonly [K in keyof TrustWeights]?: number | undefined } = {}) {
+    const merged: Record<keyof TrustVector, number> = { ...defaultTrustWeights };
+    for (const key of keys) merged[key] = weights[key] ?? defaultTrustWeights[key];
     for (const key of keys) {
       const w = merged[key];
       if (!Number.isFinite(w) || w < 0) {
@@ -132,8 +133,4 @@ export function signalsFromIdentity(identity: IdentityContext): Pick<TrustSignal
   const provenance: Provenance =
     identity.signer === undefined ? 'unsigned' : identity.attributes['provenance'] === 'hybrid' ? 'hybrid' : 'signed';
   return { assurance: identity.assurance, provenance };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

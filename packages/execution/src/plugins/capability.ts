@@ -143,7 +143,7 @@ export function formatCapability(capability: Capability): string {
 function fsCovers(granted: string, needed: string): boolean {
   // The needed path comes from a guest call: anything not plainly canonical is refused.
   if (!isCanonicalGuestPath(needed, /^[^/\0]{1,255}$/)) return false;
-  return granted === '/' || needed.startsWith(granted);
+  return granted === '/' || needed === granted || needed.startsWith(`${granted}/`);
 }
 
 const nameCovers = (granted: string, needed: string) => granted === WILDCARD || granted === needed;
