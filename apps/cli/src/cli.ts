@@ -2,24 +2,30 @@ import { Command, CommanderError } from 'commander';
 import { ForgeError, isForgeError } from '@forgeone/common';
 import { CliExit, printFailure, type CliIo } from './cliIo';
 import { registerRun } from './commands/run';
+import { registerReplay } from './commands/replay';
 import { registerKeygen } from './commands/keygen';
 import { registerRoot } from './commands/root';
 import { registerPack } from './commands/pack';
 import { registerSign } from './commands/sign';
 import { registerVerify } from './commands/verify';
 import { registerInspect } from './commands/inspect';
+import { registerPolicy } from './commands/policy';
+import { registerAudit } from './commands/audit';
 
 export const CLI_VERSION = '0.1.0';
 
 /** Every command, in the order `forgeone --help` lists them. */
 const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerRun,
+  registerReplay,
   registerKeygen,
   registerRoot,
   registerPack,
   registerSign,
   registerVerify,
   registerInspect,
+  registerPolicy,
+  registerAudit,
 ];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */

@@ -1,3 +1,4 @@
 export { Runtime } from './runtime';
 export type { RuntimeDeps, RunModuleOptions, RunReport } from './runtime';
-export { ModuleCache } from './moduleCache';
+/** Moved to @forgeone/execution (the host caches compiled modules); re-exported for compatibility. */
+export { ModuleCache } from '@forgeone/execution';

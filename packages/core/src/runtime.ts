@@ -1,83 +1,127 @@
 import {
   ForgeError,
   IdentityContextSchema,
-  newId,
   parseWith,
   type Clock,
   type ContainerId,
+  type EnforcementMode,
   type ExecutionDNA,
   type IdentityContextInput,
   type KernelEventBus,
   type PolicyDecisionPoint,
-  type EnforcementMode,
   type SyscallEnforcerPort,
 } from '@forgeone/common';
 import type { Limits } from '@forgeone/config';
+import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto';
 import {
-  GuestMemory,
-  SyscallGate,
-  forgeSyscalls,
-  runInstance,
+  WasmHost,
+  parseTypedArgs,
+  recordedTraceOf,
+  worldSyscallNames,
+  type EnforcerSpec,
+  type HostLimits,
+  type Isolation,
+  type LoadedModule,
   type ModuleFormat,
+  type PortablePreopen,
+  type ResultKind,
   type RunOutcome,
-  type SyscallDefinition,
+  type TypedValue,
+  WorkerPool,
 } from '@forgeone/execution';
 import { SyscallEnforcer } from '@forgeone/trust';
-import { DnaTracker, TraceRecorder, type TraceEvent, type TraceSummaryRow } from '@forgeone/observer';
-import { ModuleCache } from './moduleCache';
+import { summarizeTrace, type RecordedTrace, type TraceEvent, type TraceSummaryRow } from '@forgeone/observer';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
   readonly events: KernelEventBus;
   readonly limits: Limits;
   readonly mode: EnforcementMode;
+  /** Isolation of runs that do not choose one. Default `worker`. */
+  readonly isolation?: Isolation;
+  /** Isolation workers shared with other runtimes (default: a pool of this runtime's own). */
+  readonly pool?: WorkerPool;
 }
 
 export interface RunModuleOptions {
-  /** The module, binary or WebAssembly text. */
-  readonly source: Uint8Array;
+  /** The module, binary or WebAssembly text: raw bytes, the development path (no signature). */
+  readonly source?: Uint8Array;
+  /** A ForgePkg instead of `source`: verified against `trustRoot` before anything runs. */
+  readonly package?: Uint8Array;
+  readonly trustRoot?: TrustRoot;
+  readonly versionStore?: VersionStore;
   /** A name for messages (usually the file name). */
   readonly name: string;
   /** Binary or text; detected from the bytes when omitted. */
   readonly format?: ModuleFormat;
   /**
-   * Who decides: a policy decision point (applied in `mode`), or a whole enforcer (which then owns
-   * the mode, actions and audit trail). One of the two is required.
+   * Who decides. `policy` (JSON) works in every isolation; a `pdp` (applied in `mode`) or a whole
+   * `enforcer` object runs the guest inline, since objects cannot cross into a worker. One is required.
    */
+  readonly policy?: EnforcerSpec;
   readonly pdp?: PolicyDecisionPoint;
   readonly enforcer?: SyscallEnforcerPort;
   readonly identity?: IdentityContextInput;
-  /** Overrides the kernel's enforcement mode for this run. */
+  /** Overrides the kernel's enforcement mode for this run (pdp). */
   readonly mode?: EnforcementMode;
   /** Export to call. Default `_start`. */
   readonly entry?: string;
+  /** Typed arguments of the export. */
+  readonly args?: readonly TypedValue[];
+  /** Arguments as text (the command line), converted by the export's parameter types. */
+  readonly argText?: readonly string[];
+  readonly results?: ResultKind;
+  /** What the guest sees through WASI: argv (program name first), environment, preopened directories. */
+  readonly wasi?: {
+    readonly args?: readonly string[];
+    readonly env?: Readonly<Record<string, string>>;
+    readonly preopens?: readonly PortablePreopen[];
+    readonly stdin?: Uint8Array | string;
+  };
+  readonly isolation?: Isolation;
+  /** Per-run limits over the kernel's (`timeoutMs`, `maxMemoryPages`, `fuel`, ...). */
+  readonly limits?: Partial<HostLimits>;
   /** Receives each `forge.log` message as it happens. */
   readonly onLog?: (message: string) => void;
+  /** Receives the guest's stdout and stderr as they are written. */
+  readonly onStdout?: (bytes: Uint8Array) => void;
+  readonly onStderr?: (bytes: Uint8Array) => void;
+  /** Receives every trace event, in batches (e.g. to stream `--trace` to a file). */
+  readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
 }
 
 /** Everything a run produced: how it ended, what it printed, every call and decision, its DNA. */
 export interface RunReport {
   readonly containerId: ContainerId;
   readonly moduleSha256: string;
+  readonly isolation: Isolation;
   readonly outcome: RunOutcome;
+  /** Typed results of the export (for `--call`). */
+  readonly values: readonly TypedValue[];
   readonly logs: readonly string[];
+  readonly stdout: Uint8Array;
+  readonly stderr: Uint8Array;
   readonly trace: readonly TraceEvent[];
   readonly summary: readonly TraceSummaryRow[];
   readonly dna: ExecutionDNA;
+  /** The manifest of a package run. */
+  readonly manifest?: PackageManifest;
+  /** The run as a replayable trace (header, calls, end). */
+  readonly recorded: RecordedTrace;
 }
 
-/** Runs guest modules: compile (cached), wire every import through one gate, run, report. */
+/** Runs guest modules: verify or compile (cached), wire every import through one gate, run, report. */
 export class Runtime {
   readonly #deps: RuntimeDeps;
-  readonly #modules = new ModuleCache();
+  readonly #hosts = new Map<string, WasmHost>();
 
   constructor(deps: RuntimeDeps) {
     this.#deps = deps;
   }
 
-  /** Names of every syscall a guest can import from this runtime. */
+  /** Names of every syscall a guest can import from this runtime (forge.* and wasi.*). */
   syscallNames(): string[] {
-    return this.#definitions(() => undefined).map((d) => d.syscall);
+    return worldSyscallNames();
   }
 
   /** Runs one module to completion and reports what happened. */
@@ -87,60 +131,143 @@ export class Runtime {
       options.identity ?? { subject: `module:${options.name}` },
       'identity',
     );
-    const compiled = await this.#modules.get(
-      options.source,
-      options.name,
-      { maxModuleBytes: this.#deps.limits.maxModuleBytes },
-      options.format,
-    );
-    const containerId = newId('container', this.#deps.clock.now());
+    const objects = options.pdp !== undefined || options.enforcer !== undefined;
+    if (!objects && options.policy === undefined) {
+      throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a policy, a pdp or an enforcer');
+    }
+    const isolation: Isolation = objects ? 'inline' : (options.isolation ?? this.#deps.isolation ?? 'worker');
+    const host = this.#host(options.limits ?? {});
+    // Starting the worker overlaps with verifying and compiling.
+    if (isolation === 'worker') void host.prewarm().catch(() => undefined);
+    const module = await this.#load(host, options);
+    const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
+    const policy = manifest && options.policy ? withinPackage(options.policy, manifest) : options.policy;
+    const startedAt = this.#deps.clock.now();
+    const entry = options.entry ?? '_start';
+    const args =
+      options.args ??
+      (options.argText
+        ? parseTypedArgs(options.argText, module.info?.exports.find((e) => e.name === entry)?.signature)
+        : []);
     const logs: string[] = [];
-    const definitions = this.#definitions((message) => {
-      logs.push(message);
-      options.onLog?.(message);
+    const run = await host.run(module, {
+      isolation,
+      identity,
+      ...(objects
+        ? { enforcerInstance: this.#enforcer(options) }
+        : { enforcer: policy as EnforcerSpec }),
+      ...(options.wasi ? { wasi: options.wasi } : {}),
+      entry,
+      args,
+      ...(options.results ? { results: options.results } : {}),
+      onLog: (message) => {
+        logs.push(message);
+        options.onLog?.(message);
+      },
+      ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+      ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+      ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
+      onPaused: () => undefined,
     });
-    const memory = new GuestMemory();
-    const recorder = new TraceRecorder();
-    const dna = new DnaTracker(containerId);
-    const gate = new SyscallGate({
-      enforcer: this.#enforcer(options),
-      context: { containerId, identity, memory },
-      recorder,
-      dna,
-      clock: this.#deps.clock,
-      events: this.#deps.events,
-    });
-
-    this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
-    const outcome = runInstance({
-      compiled,
-      imports: gate.imports(definitions),
-      memory,
-      ...(options.entry ? { entry: options.entry } : {}),
-    });
+    const { instance, outcome } = run;
+    this.#deps.events.emit('container.launched', { containerId: instance.containerId, subject: identity.subject });
     this.#deps.events.emit('container.exited', {
-      containerId,
+      containerId: instance.containerId,
       exitCode: outcome.exitCode,
       reason: outcome.status === 'trapped' ? outcome.error.code : outcome.status,
     });
+    const trace = instance.trace();
     return {
-      containerId,
-      moduleSha256: compiled.sha256,
+      containerId: instance.containerId,
+      moduleSha256: module.sha256,
+      isolation,
       outcome,
-      logs,
-      trace: recorder.events(),
-      summary: recorder.summary(),
-      dna: dna.snapshot(),
+      values: run.values,
+      logs: instance.logs().length > 0 ? instance.logs() : logs,
+      stdout: instance.stdout(),
+      stderr: instance.stderr(),
+      trace,
+      summary: summarizeTrace(trace),
+      dna: instance.dna(),
+      ...(manifest ? { manifest } : {}),
+      recorded: recordedTraceOf(run, module, {
+        entry,
+        args,
+        recordedAt: startedAt,
+      }),
     };
   }
 
-  #enforcer(options: RunModuleOptions): SyscallEnforcerPort {
-    if (options.enforcer) return options.enforcer;
-    if (!options.pdp) throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a pdp or an enforcer');
-    return new SyscallEnforcer({ pdp: options.pdp, mode: options.mode ?? this.#deps.mode });
+  /** Replays a recorded trace against its module (inline, nothing read from the world). */
+  async replay(options: { source: Uint8Array; name: string; format?: ModuleFormat; trace: RecordedTrace }) {
+    const host = this.#host({});
+    const module = await host.loadModule(options.source, {
+      name: options.name,
+      ...(options.format ? { format: options.format } : {}),
+    });
+    return host.replay(module, options.trace);
   }
 
-  #definitions(onLog: (message: string) => void): SyscallDefinition[] {
-    return forgeSyscalls({ clock: this.#deps.clock, onLog });
+  /** Ends every running guest and the isolation workers. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#hosts.values()].map((host) => host.close()));
+    this.#hosts.clear();
+    if (this.#deps.pool === undefined) await this.#pool?.close();
+    this.#pool = undefined;
   }
+
+  #load(host: WasmHost, options: RunModuleOptions): Promise<LoadedModule> {
+    if (options.package !== undefined) {
+      return host.loadPackage(options.package, {
+        name: options.name,
+        ...(options.trustRoot ? { trustRoot: options.trustRoot } : {}),
+        ...(options.versionStore ? { versionStore: options.versionStore } : {}),
+      });
+    }
+    if (options.source === undefined) throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a source or a package');
+    return host.loadModule(options.source, { name: options.name, ...(options.format ? { format: options.format } : {}) });
+  }
+
+  /** One host per set of limits (each keeps its compiled-module cache); all share the worker pool. */
+  #host(overrides: Partial<HostLimits>): WasmHost {
+    const { limits } = this.#deps;
+    const merged: Partial<HostLimits> = {
+      timeoutMs: limits.timeoutMs,
+      maxMemoryPages: limits.memoryPages,
+      maxModuleBytes: limits.maxModuleBytes,
+      ...overrides,
+    };
+    const key = JSON.stringify(merged);
+    let host = this.#hosts.get(key);
+    if (host === undefined) {
+      host = new WasmHost({
+        development: true,
+        limits: merged,
+        clock: this.#deps.clock,
+        events: this.#deps.events,
+        pool: (this.#pool ??= this.#deps.pool ?? new WorkerPool()),
+      });
+      this.#hosts.set(key, host);
+    }
+    return host;
+  }
+
+  #pool: WorkerPool | undefined;
+
+  #enforcer(options: RunModuleOptions): SyscallEnforcerPort {
+    if (options.enforcer) return options.enforcer;
+    return new SyscallEnforcer({ pdp: options.pdp!, mode: options.mode ?? this.#deps.mode });
+  }
+}
+
+const SYSCALL_CAPABILITY = /^[a-z][a-z0-9_]*\.(?:\*|[a-z][a-z0-9_]*)$/;
+
+/**
+ * A package gets no more than it asked for: an allow-list is narrowed to the syscalls among the
+ * manifest's capabilities (`forge.log`, `wasi.*`); other capability kinds are the plugin host's.
+ */
+function withinPackage(policy: EnforcerSpec, manifest: PackageManifest): EnforcerSpec {
+  if (policy.policy.kind !== 'allow-list') return policy;
+  const requested = manifest.capabilities.filter((c) => SYSCALL_CAPABILITY.test(c));
+  return { ...policy, policy: { ...policy.policy, within: requested } };
 }

@@ -84,10 +84,13 @@ export function createEnforcerFromSpec(
   const allow = new AllowListPdp(spec.policy.allow, known);
   const ask = spec.policy.ask && spec.policy.ask.length > 0 ? new AllowListPdp(spec.policy.ask, known) : undefined;
   const within = spec.policy.within ? new AllowListPdp(spec.policy.within) : undefined;
-  const pdp = composedPdp(allow, ask, within);
-  const enforcer = new SyscallEnforcer({ pdp, mode: spec.mode });
-  if (ask === undefined && hooks.audit === undefined) return enforcer;
-  return new HookedEnforcer(enforcer, spec.mode, hooks);
+  const { audit, approver } = hooks;
+  return new SyscallEnforcer({
+    pdp: composedPdp(allow, ask, within),
+    mode: spec.mode,
+    ...(audit ? { audit: (entry: unknown) => audit(entry as JsonValue) } : {}),
+    ...(approver ? { approver } : {}),
+  });
 }
 
 function composedPdp(
@@ -125,39 +128,3 @@ function composedPdp(
   };
 }
 
-/** Answers `ask` through the approver and reports every decision to the audit hook. */
-class HookedEnforcer implements SyscallEnforcerPort {
-  constructor(
-    readonly inner: SyscallEnforcerPort,
-    readonly mode: EnforcerSpec['mode'],
-    readonly hooks: EnforcerHooks,
-  ) {}
-
-  enforce(request: SyscallRequest): Enforcement {
-    let enforcement = this.inner.enforce(request);
-    if (enforcement.decision.action === 'ask') {
-      const answer = this.hooks.approver?.(request, enforcement.decision) ?? 'deny';
-      const decision: Decision = {
-        action: answer,
-        reasons: [
-          ...enforcement.decision.reasons,
-          {
-            policy: 'operator',
-            message: this.hooks.approver ? `the operator answered ${answer}` : 'no operator to ask (deny)',
-          },
-        ],
-      };
-      enforcement = { decision, execute: answer === 'allow' || this.mode !== 'enforce', mode: this.mode };
-    }
-    this.hooks.audit?.({
-      time: request.time,
-      containerId: request.containerId,
-      subject: request.identity.subject,
-      syscall: request.syscall,
-      action: enforcement.decision.action,
-      executed: enforcement.execute,
-      reasons: enforcement.decision.reasons.map((r) => r.message),
-    });
-    return enforcement;
-  }
-}

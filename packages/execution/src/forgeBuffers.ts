@@ -64,7 +64,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * memory throws GuestFault (the gate answers FAULT); a string too long, not UTF-8 or containing NUL
  * decodes to null, so the policy sees that it is malformed and the call answers INVALID or TOO_LARGE.
  */
-export function readGuestText(memory: GuestMemory, ptr: number, len: number, maxBytes: number): string | null {
+export function readGuestText(
+  memory: GuestMemory,
+  ptr: number,
+  len: number,
+  maxBytes: number,
+): string | null {
   if (len > maxBytes) return null;
   const view = memory.view(ptr, len);
   if (len === 0) return null;

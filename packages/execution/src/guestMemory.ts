@@ -6,8 +6,12 @@ export class GuestFault extends Error {
   override readonly name = 'GuestFault';
 }
 
-/** Called for every byte range the host writes into guest memory (what replay needs to re-apply). */
-export type MemoryWriteListener = (ptr: number, bytes: Uint8Array) => void;
+/**
+ * Called for every byte range the host writes into guest memory (what replay needs to re-apply):
+ * `len` bytes at `ptr` of `memory` (the whole of guest memory, live: copy what you keep at once).
+ * No view is created per write: this sits on the syscall hot path.
+ */
+export type MemoryWriteListener = (ptr: number, len: number, memory: Uint8Array) => void;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -109,7 +113,11 @@ export class GuestMemory {
   write(ptr: number, bytes: Uint8Array): void {
     this.#check(ptr >>> 0, bytes.byteLength);
     this.#bytes.set(bytes, ptr >>> 0);
-    this.onWrite?.(ptr >>> 0, bytes.slice());
+    this.#written(ptr >>> 0, bytes.byteLength);
+  }
+
+  #written(ptr: number, len: number): void {
+    if (this.onWrite !== undefined) this.onWrite(ptr, len, this.#bytes);
   }
 
   /** Encodes `text` as UTF-8 and writes it at `ptr` (recorded); returns the byte length. */
@@ -119,25 +127,28 @@ export class GuestMemory {
     return bytes.byteLength;
   }
 
+  // Integers are written in place through the cached view: no temporary buffer on the hot path.
   writeU8(ptr: number, value: number): void {
-    this.write(ptr, Uint8Array.of(value & 0xff));
+    this.#check(ptr >>> 0, 1);
+    this.#bytes[ptr >>> 0] = value & 0xff;
+    this.#written(ptr >>> 0, 1);
   }
 
   writeU16(ptr: number, value: number): void {
-    const bytes = new Uint8Array(2);
-    new DataView(bytes.buffer).setUint16(0, value, true);
-    this.write(ptr, bytes);
+    this.#check(ptr >>> 0, 2);
+    this.#view.setUint16(ptr >>> 0, value, true);
+    this.#written(ptr >>> 0, 2);
   }
 
   writeU32(ptr: number, value: number): void {
-    const bytes = new Uint8Array(4);
-    new DataView(bytes.buffer).setUint32(0, value >>> 0, true);
-    this.write(ptr, bytes);
+    this.#check(ptr >>> 0, 4);
+    this.#view.setUint32(ptr >>> 0, value >>> 0, true);
+    this.#written(ptr >>> 0, 4);
   }
 
   writeU64(ptr: number, value: bigint): void {
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
-    this.write(ptr, bytes);
+    this.#check(ptr >>> 0, 8);
+    this.#view.setBigUint64(ptr >>> 0, BigInt.asUintN(64, value), true);
+    this.#written(ptr >>> 0, 8);
   }
 }

@@ -79,16 +79,29 @@ export interface GuestWorld {
 /** Import namespaces every world provides. */
 export const worldNamespaces = ['forge', 'wasi_snapshot_preview1'] as const;
 
+let builtinNames: readonly string[] | undefined;
+
 /** Names of every syscall a world offers (for allow-list checking), without building one. */
 export function worldSyscallNames(extra: readonly SyscallDefinition[] = []): string[] {
-  const clock: Clock = { now: () => 0, monotonicNs: () => 0n };
-  const wasi = createWasiPreview1({});
-  try {
-    return [...forgeSyscalls({ clock, onLog: () => undefined }), ...wasi.definitions, ...extra].map((d) => d.syscall);
-  } finally {
+  if (builtinNames === undefined) {
+    const clock: Clock = { now: () => 0, monotonicNs: () => 0n };
+    const wasi = createWasiPreview1({});
+    // A fixed list (the definitions are code, not configuration): computed once per process.
+    builtinNames = [...forgeSyscalls({ clock, onLog: () => undefined }), ...wasi.definitions].map((d) => d.syscall);
     wasi.close();
   }
+  return [...builtinNames, ...extra.map((d) => d.syscall)];
 }
+
+const noOutput = new Uint8Array(0);
+/** The WASI world of a guest that imports no WASI function: nothing to build. */
+const noWasi: WasiPreview1 = {
+  definitions: [],
+  stdout: () => noOutput,
+  stderr: () => noOutput,
+  openFdCount: () => 0,
+  close: () => undefined,
+};
 
 /** An enforcer that allows everything: replay answers from the trace, it does not decide again. */
 const replayEnforcer: SyscallEnforcerPort = {
@@ -103,7 +116,12 @@ const replayEnforcer: SyscallEnforcerPort = {
  * Builds a guest's world: forge.* and WASI preview1 definitions, all through one SyscallGate with
  * the enforcer the spec describes. Used the same way inline and inside isolation workers.
  */
-export function createGuestWorld(spec: WorldSpec, hooks: WorldHooks): GuestWorld {
+export function createGuestWorld(
+  spec: WorldSpec,
+  hooks: WorldHooks,
+  /** The module's imports: only these are wired (a launch then builds 2 wrappers, not 49). */
+  needed?: readonly WebAssembly.ModuleImportDescriptor[],
+): GuestWorld {
   const logs: string[] = [];
   const memory = new GuestMemory();
   const recorder = new TraceRecorder({
@@ -118,7 +136,8 @@ export function createGuestWorld(spec: WorldSpec, hooks: WorldHooks): GuestWorld
   };
   const output = (sink: ((bytes: Uint8Array) => void) | undefined) => (sink ? { sink } : {});
   const wasiSpec = spec.wasi ?? {};
-  const wasi = createWasiPreview1({
+  const wantsWasi = needed === undefined || needed.some((i) => i.module === 'wasi_snapshot_preview1');
+  const wasi = !wantsWasi ? noWasi : createWasiPreview1({
     ...(wasiSpec.args ? { args: wasiSpec.args } : {}),
     ...(wasiSpec.env ? { env: wasiSpec.env } : {}),
     ...(wasiSpec.preopens && spec.replay === undefined ? { preopens: wasiSpec.preopens } : {}),
@@ -135,6 +154,10 @@ export function createGuestWorld(spec: WorldSpec, hooks: WorldHooks): GuestWorld
       ...wasi.definitions,
       ...(hooks.extraDefinitions ?? []),
     ];
+    if (needed !== undefined) {
+      const wanted = new Set(needed.map((i) => `${i.module}\0${i.name}`));
+      definitions = definitions.filter((d) => wanted.has(`${d.module}\0${d.name}`));
+    }
     let replay: ReplayCursor | undefined;
     let enforcer: SyscallEnforcerPort;
     if (spec.replay !== undefined) {
@@ -145,11 +168,7 @@ export function createGuestWorld(spec: WorldSpec, hooks: WorldHooks): GuestWorld
     } else {
       enforcer =
         hooks.enforcer ??
-        createEnforcerFromSpec(
-          spec.enforcer,
-          hooks,
-          definitions.map((d) => d.syscall),
-        );
+        createEnforcerFromSpec(spec.enforcer, hooks, worldSyscallNames(hooks.extraDefinitions ?? []));
     }
     const gate = new SyscallGate({
       enforcer,

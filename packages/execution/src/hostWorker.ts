@@ -6,13 +6,30 @@ import { createGuestWorld, type GuestWorld } from './guestWorld';
 import { instantiateGuest, invokeExport } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { SyncBridgeClient } from './syncBridge';
+import { plainEvents } from './syscallGate';
 import { toWireError, toWireOutcome, type FromWorker, type ToWorker, type WireModule } from './workerProtocol';
 
 const port = parentPort;
 if (port === null) throw new Error('hostWorker must run in a worker thread');
 const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 
-let current: { compiled: CompiledModule; world: GuestWorld; instance: WebAssembly.Instance } | undefined;
+let current:
+  | { compiled: CompiledModule; world: GuestWorld; instance: WebAssembly.Instance; streamTrace: boolean; sentSeq: number }
+  | undefined;
+
+/** Hands the main thread the events it has not seen yet. */
+function sendTrace(): void {
+  if (current === undefined) return;
+  if (current.streamTrace) {
+    current.world.recorder.flush();
+    return;
+  }
+  const { sentSeq } = current;
+  const events = current.world.recorder.events().filter((e) => e.seq > sentSeq);
+  if (events.length === 0) return;
+  current.sentSeq = events.at(-1)!.seq;
+  post({ type: 'trace', events: plainEvents(events) });
+}
 
 function compiledOf(wire: WireModule): CompiledModule {
   return {
@@ -46,7 +63,9 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     onLog: (text) => post({ type: 'log', message: text }),
     onStdout: (bytes) => post({ type: 'stdout', bytes }),
     onStderr: (bytes) => post({ type: 'stderr', bytes }),
-    onTraceBatch: (events) => post({ type: 'trace', events }),
+    // Streamed only when the main thread asked for every event; otherwise each call's new events
+    // go back with its result, so a flooding guest cannot bury the main thread in messages.
+    ...(message.streamTrace ? { onTraceBatch: (events) => post({ type: 'trace', events: plainEvents(events) }) } : {}),
     ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
     ...(message.askApprover
       ? {
@@ -63,15 +82,17 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     checkpoint: () => {
       if (Atomics.load(control, 0) === 1) waitWhilePaused('paused');
     },
-  });
+  }, compiled.imports);
   const instance = instantiateGuest(compiled, world.imports, world.memory);
+  current = { compiled, world, instance: undefined as never, streamTrace: message.streamTrace, sentSeq: 0 };
   if (!(instance instanceof WebAssembly.Instance)) {
-    world.recorder.flush();
+    sendTrace();
+    current = undefined;
     world.close();
     post({ type: 'instantiated', outcome: toWireOutcome(instance) });
     return;
   }
-  current = { compiled, world, instance };
+  current.instance = instance;
   post({ type: 'instantiated', outcome: undefined });
 }
 
@@ -79,7 +100,7 @@ function invoke(message: Extract<ToWorker, { type: 'invoke' }>): void {
   if (current === undefined) throw new Error('no instance');
   const { compiled, world, instance } = current;
   const result = invokeExport(compiled, instance, world.memory, message.entry, message.args, message.options);
-  world.recorder.flush();
+  sendTrace();
   post({
     type: 'result',
     id: message.id,
@@ -106,7 +127,7 @@ port.on('message', (message: ToWorker) => {
         return;
     }
   } catch (error) {
-    current?.world.recorder.flush();
+    sendTrace();
     post({ type: 'failed', id: message.type === 'invoke' ? message.id : undefined, error: toWireError(error) });
   }
 });

@@ -31,7 +31,7 @@ export type { WasmMemoryLimits } from './wasmLimitPatch';
 export { instrumentFuel, FUEL_GLOBAL_EXPORT } from './fuelMetering';
 export { runInstance, invokeExport } from './instanceRunner';
 export type { RunOutcome, RunInstanceOptions, InvokeOptions, InvokeResult } from './instanceRunner';
-export { ALLOC_EXPORT, parseTypedArgs } from './typedValue';
+export { ALLOC_EXPORT, parseTypedArgs, typedValuesToJson, typedValuesFromJson } from './typedValue';
 export type { TypedValue, ResultKind } from './typedValue';
 export { instanceStates, instanceEvents, instanceTransitions, nextInstanceState } from './instanceState';
 export type { InstanceState, InstanceEvent } from './instanceState';
@@ -45,7 +45,7 @@ export { SyncBridgeClient, answerBridge, createBridgeBuffer, SYNC_BRIDGE_BYTES }
 export type { BridgeRequest } from './syncBridge';
 export { WorkerPool } from './workerPool';
 export type { WorkerPoolOptions, PooledWorker } from './workerPool';
-export { WasmHost, defaultHostLimits } from './wasmHost';
+export { WasmHost, defaultHostLimits, recordedTraceOf } from './wasmHost';
 export type {
   WasmHostOptions,
   HostLimits,
@@ -54,6 +54,7 @@ export type {
   HostInstanceOptions,
   HostRunOptions,
   HostRunResult,
+  ReplayResult,
 } from './wasmHost';
 export type { WasmInstance, InstanceOptions, InvokeCallOptions, Isolation } from './wasmInstance';
 export { InlineInstance } from './inlineInstance';
@@ -109,11 +110,7 @@ export type {
 export { CapabilitySet } from './plugins/capabilitySet';
 export { CapabilityEnforcer, requiredCapabilities } from './plugins/capabilityEnforcer';
 export type { CapabilityEnforcerOptions, CapabilityNeed } from './plugins/capabilityEnforcer';
-export {
-  PluginManifestSchema,
-  parsePluginManifest,
-  PLUGIN_MANIFEST_ENTRY,
-} from './plugins/pluginManifest';
+export { PluginManifestSchema, parsePluginManifest, PLUGIN_MANIFEST_ENTRY } from './plugins/pluginManifest';
 export type { PluginManifest, PluginManifestInput } from './plugins/pluginManifest';
 export { readPluginPackage } from './plugins/pluginPackage';
 export type { PluginSource, ReadPluginPackageOptions } from './plugins/pluginPackage';

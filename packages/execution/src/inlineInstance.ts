@@ -43,7 +43,7 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
       ...(options.enforcerInstance ? { enforcer: options.enforcerInstance } : {}),
       ...(events ? { events } : {}),
       checkpoint: () => this.#checkDeadline(),
-    });
+    }, compiled.imports);
     let instance: WebAssembly.Instance | ReturnType<typeof instantiateGuest>;
     try {
       instance = instantiateGuest(compiled, this.#world.imports, this.#world.memory);

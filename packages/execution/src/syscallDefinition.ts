@@ -48,6 +48,8 @@ export interface SyscallDefinition {
   readonly deniedResult: WasmValue | undefined;
   /** What the guest gets when a pointer is out of bounds (an errno such as EFAULT). */
   readonly faultResult: WasmValue | undefined;
+  /** True when the call may wait (sleep, poll): the gate then reads the clock again afterwards. */
+  readonly blocking?: boolean;
 }
 
 /**

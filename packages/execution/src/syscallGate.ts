@@ -40,8 +40,10 @@ export interface SyscallGateOptions {
    */
   readonly checkpoint?: () => void;
   /**
-   * Measure the host time of one call in every N (the others record `durationNs: -1`). Default 1:
-   * every call. Reading the monotonic clock twice costs more than a whole fast call.
+   * Read the clocks on one call in every N: that call records its wall time and host duration; the
+   * calls between reuse the last wall time and record `durationNs: -1`. Default 1: every call. On
+   * machines where a clock read costs ~100 ns it is most of a call's cost. A call that may block
+   * (`SyscallDefinition.blocking`) or is not allowed makes the next call read the clock again.
    */
   readonly durationSampling?: number;
 }
@@ -65,16 +67,18 @@ export class SyscallGate {
   readonly #checkpoint: (() => void) | undefined;
   readonly #sampling: number;
   #sampleCountdown = 0;
+  #time = 0;
   #exit: GuestExit | undefined;
   // Rate limit: calls counted per window; the clock is read once per window, not per call.
   readonly #windowCalls: number;
   readonly #windowNs: bigint;
   #windowLeft = 0;
   #windowStart = 0n;
+  #windowOpen = false;
   // Host writes of the call in progress (the gate is re-entered by no one: calls are synchronous).
   #writes: MemoryWrite[] | undefined;
-  readonly #collectWrite = (ptr: number, bytes: Uint8Array): void => {
-    (this.#writes ??= []).push({ ptr, bytes: Buffer.from(bytes).toString('base64') });
+  readonly #collectWrite = (ptr: number, len: number, memory: Uint8Array): void => {
+    (this.#writes ??= []).push(recordWrite(ptr, len, memory));
   };
 
   constructor(options: SyscallGateOptions) {
@@ -123,13 +127,15 @@ export class SyscallGate {
     if (this.#exit) throw this.#exit;
     this.#checkpoint?.();
     const seq = this.#recorder.nextSeq();
-    const time = this.#clock.now();
-    if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(definition, seq, time, args);
     let started = -1n;
     if (--this.#sampleCountdown < 0) {
       this.#sampleCountdown = this.#sampling - 1;
+      this.#time = this.#clock.now();
       started = this.#clock.monotonicNs();
     }
+    const time = this.#time;
+    if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(definition, seq, time, args);
+    if (definition.blocking === true) this.#sampleCountdown = 0;
     const memory = this.#context.memory;
 
     let decoded: Record<string, SyscallArg>;
@@ -155,6 +161,7 @@ export class SyscallGate {
     };
     const enforcement = this.#enforcer.enforce(request);
     const { decision } = enforcement;
+    if (decision.action !== 'allow') this.#sampleCountdown = 0;
     if (!enforcement.execute) {
       const result = definition.deniedResult;
       this.#finish(definition, seq, time, started, args, decoded, decision, false, result, undefined);
@@ -189,7 +196,7 @@ export class SyscallGate {
   /** A window's calls are used up: start a new window, or stop the guest if it came too soon. */
   #checkRate(definition: SyscallDefinition, seq: number, time: number, args: readonly WasmValue[]): void {
     const now = this.#clock.monotonicNs();
-    if (this.#windowStart !== 0n && now - this.#windowStart < this.#windowNs) {
+    if (this.#windowOpen && now - this.#windowStart < this.#windowNs) {
       const perSecond = Number((BigInt(this.#windowCalls) * 1_000_000_000n) / this.#windowNs);
       const message = `syscall rate limit: more than ${this.#windowCalls} calls in ${Number(this.#windowNs) / 1e6} ms (${perSecond}/s)`;
       const decision: Decision = { action: 'deny', reasons: [{ policy: 'limits', rule: 'syscallRate', message }] };
@@ -198,6 +205,7 @@ export class SyscallGate {
         details: { limit: 'syscallRate', max: perSecond },
       });
     }
+    this.#windowOpen = true;
     this.#windowStart = now;
     this.#windowLeft = this.#windowCalls - 1;
   }
@@ -265,4 +273,51 @@ export class SyscallGate {
       });
     }
   }
+}
+
+const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+/**
+ * A write of at most 8 bytes (the common case: an errno-sized result, a length, a clock) kept as two
+ * numbers and encoded only when someone reads it: encoding on every call would cost more than the
+ * call. Serialises (JSON, `toJSON`) as a plain MemoryWrite.
+ */
+class SmallWrite implements MemoryWrite {
+  constructor(
+    readonly ptr: number,
+    readonly len: number,
+    readonly lo: number,
+    readonly hi: number,
+  ) {}
+
+  get bytes(): string {
+    const out = new Uint8Array(8);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, this.lo, true);
+    view.setUint32(4, this.hi, true);
+    return toBase64(out.subarray(0, this.len));
+  }
+
+  toJSON(): MemoryWrite {
+    return { ptr: this.ptr, bytes: this.bytes };
+  }
+}
+
+/** Copies what the host wrote (at once: the guest may change it later) into a MemoryWrite. */
+function recordWrite(ptr: number, len: number, memory: Uint8Array): MemoryWrite {
+  if (len <= 8) {
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < len && i < 4; i += 1) lo |= memory[ptr + i]! << (8 * i);
+    for (let i = 4; i < len; i += 1) hi |= memory[ptr + i]! << (8 * (i - 4));
+    return new SmallWrite(ptr, len, lo >>> 0, hi >>> 0);
+  }
+  return { ptr, bytes: toBase64(memory.subarray(ptr, ptr + len)) };
+}
+
+/** Plain-object copies of events (for crossing threads: class instances lose their getters). */
+export function plainEvents(events: readonly TraceEvent[]): TraceEvent[] {
+  return events.map((event) =>
+    event.writes === undefined ? event : { ...event, writes: event.writes.map((w) => ({ ptr: w.ptr, bytes: w.bytes })) },
+  );
 }

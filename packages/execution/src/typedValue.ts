@@ -174,3 +174,26 @@ export function parseTypedArgs(texts: readonly string[], signature: WasmSignatur
     return { type: 'i32', value };
   });
 }
+
+/** JSON form of typed values (trace headers, CLI): i64 as a decimal string, bytes as base64. */
+export function typedValuesToJson(values: readonly TypedValue[]): { type: string; value: string | number }[] {
+  return values.map((v) =>
+    v.type === 'i64'
+      ? { type: v.type, value: v.value.toString() }
+      : v.type === 'bytes'
+        ? { type: v.type, value: Buffer.from(v.value).toString('base64') }
+        : { type: v.type, value: v.value },
+  );
+}
+
+/** Reads typed values back from their JSON form (outside input: checked). */
+export function typedValuesFromJson(values: readonly unknown[]): TypedValue[] {
+  return values.map((raw, i) => {
+    const { type, value } = (raw ?? {}) as { type?: unknown; value?: unknown };
+    if (type === 'i64' && typeof value === 'string' && /^-?\d+$/.test(value)) return { type, value: BigInt(value) };
+    if (type === 'bytes' && typeof value === 'string') return { type, value: new Uint8Array(Buffer.from(value, 'base64')) };
+    if (type === 'string' && typeof value === 'string') return { type, value };
+    if ((type === 'i32' || type === 'f32' || type === 'f64') && typeof value === 'number') return { type, value };
+    return invalid(`argument ${i}: not a typed value`);
+  });
+}

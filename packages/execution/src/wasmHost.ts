@@ -13,7 +13,9 @@ import { InlineInstance, newContainerId } from './inlineInstance';
 import type { InvokeResult } from './instanceRunner';
 import { ModuleCache } from './moduleCache';
 import { defaultModuleLimits, type CompiledModule, type ModuleFormat, type ModuleLimits } from './moduleSource';
-import type { ResultKind, TypedValue } from './typedValue';
+import type { RecordedTrace } from '@forgeone/observer';
+import type { ReplayDivergence } from './replaySyscalls';
+import { typedValuesFromJson, typedValuesToJson, type ResultKind, type TypedValue } from './typedValue';
 import type { InstanceOptions, Isolation, WasmInstance } from './wasmInstance';
 import { WorkerInstance } from './workerInstance';
 import { WorkerPool, type WorkerPoolOptions } from './workerPool';
@@ -80,12 +82,19 @@ export interface HostRunOptions extends HostInstanceOptions {
   readonly timeoutMs?: number;
 }
 
+/** What a replay produced: the run, how many recorded calls it replayed, and where it diverged. */
+export interface ReplayResult extends HostRunResult {
+  readonly replayed: number;
+  readonly divergence: ReplayDivergence | undefined;
+}
+
 /** What one `run` produced. */
 export interface HostRunResult extends InvokeResult {
   readonly instance: WasmInstance;
 }
 
 const denyAll: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: [] } };
+const parsedSpecs = new WeakMap<object, EnforcerSpec>();
 
 /**
  * The sandboxed WebAssembly host: loads modules (verified packages, or raw bytes in development
@@ -196,6 +205,45 @@ export class WasmHost {
     }
   }
 
+  /**
+   * Replays a recorded trace: the module runs inline with every call answered from the trace
+   * (results returned, memory writes re-applied) and output calls re-run, so nothing is read from
+   * the world. Reports the first divergence, including a different ending.
+   */
+  async replay(module: LoadedModule, trace: RecordedTrace, options: HostInstanceOptions = {}): Promise<ReplayResult> {
+    if (trace.header.module !== module.sha256) {
+      throw new ForgeError(
+        'FORGE_REPLAY_DIVERGED',
+        `the trace was recorded from module ${trace.header.module.slice(0, 12)}..., not ${module.sha256.slice(0, 12)}...`,
+        { details: { kind: 'module' } },
+      );
+    }
+    if ((trace.end?.dropped ?? 0) > 0) {
+      throw new ForgeError('FORGE_TRACE_INVALID', `the trace lost ${trace.end?.dropped} events when it was recorded; it cannot be replayed`);
+    }
+    const run = await this.run(module, {
+      ...options,
+      isolation: 'inline',
+      replay: trace.events,
+      entry: trace.header.entry,
+      args: typedValuesFromJson(trace.header.args),
+      rateLimit: { perSecond: Number.MAX_SAFE_INTEGER },
+    });
+    const cursor = run.instance.replay!;
+    let divergence = cursor.finish();
+    const end = trace.end;
+    const code = run.outcome.status === 'trapped' ? run.outcome.error.code : undefined;
+    if (divergence === undefined && end !== undefined && (end.status !== run.outcome.status || end.exitCode !== run.outcome.exitCode || end.code !== code)) {
+      divergence = {
+        kind: 'outcome',
+        seq: cursor.replayed,
+        expected: `${end.status} ${end.code ?? end.exitCode}`,
+        actual: `${run.outcome.status} ${code ?? run.outcome.exitCode}`,
+      };
+    }
+    return { ...run, divergence, replayed: cursor.replayed };
+  }
+
   /** Starts the warm workers now rather than on the first instance. */
   async prewarm(): Promise<void> {
     await this.#workers().prewarm();
@@ -215,7 +263,13 @@ export class WasmHost {
   }
 
   #worldSpec(options: HostInstanceOptions): WorldSpec {
-    const enforcer = parseEnforcerSpec(options.enforcer ?? denyAll);
+    // Parsed once per spec object: callers launching many instances pass the same one.
+    const given = options.enforcer ?? denyAll;
+    let enforcer = parsedSpecs.get(given);
+    if (enforcer === undefined) {
+      enforcer = parseEnforcerSpec(given);
+      parsedSpecs.set(given, enforcer);
+    }
     const rate = options.rateLimit ?? (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
     return {
       containerId: options.containerId ?? newContainerId(this.#clock),
@@ -229,4 +283,31 @@ export class WasmHost {
       ...(options.traceCapacity === undefined ? {} : { traceCapacity: options.traceCapacity }),
     };
   }
+}
+
+/** The trace of a finished run, ready for `traceToJsonl` (and `WasmHost.replay`). */
+export function recordedTraceOf(
+  run: HostRunResult,
+  module: LoadedModule,
+  call: { entry?: string; args?: readonly TypedValue[]; recordedAt: number },
+): RecordedTrace {
+  const { outcome, instance } = run;
+  return {
+    header: {
+      format: 'forgeone-trace',
+      version: 1,
+      module: module.sha256,
+      entry: call.entry ?? '_start',
+      args: typedValuesToJson(call.args ?? []),
+      containerId: instance.containerId,
+      recordedAt: call.recordedAt,
+    },
+    events: instance.trace(),
+    end: {
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      ...(outcome.status === 'trapped' ? { code: outcome.error.code } : {}),
+      dropped: instance.droppedEvents,
+    },
+  };
 }

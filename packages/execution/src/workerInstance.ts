@@ -101,6 +101,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         control: instance.#control.buffer as SharedArrayBuffer,
         approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS,
         forwardAudit: options.onAudit !== undefined,
+        streamTrace: options.onTraceBatch !== undefined,
         askApprover: options.approver !== undefined,
       });
     });
@@ -155,10 +156,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
 
   async terminate(): Promise<void> {
     if (this.state === 'terminated') return;
+    // A call may be running: the worker cannot be trusted to come back, so it is replaced.
+    const busy = this.callInFlight || this.#pending.size > 0;
     this.transition('terminate');
     this.#failPending(new ForgeError('FORGE_INSTANCE_STATE', 'the instance was terminated during the call'));
-    // A call may be running: the worker cannot be trusted to come back, so it is replaced.
-    await this.#detach(this.callInFlight || this.#pending.size > 0);
+    await this.#detach(busy);
   }
 
   trace(): TraceEvent[] {
@@ -220,7 +222,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         return;
       }
       case 'trace':
-        for (const event of message.events) this.#trace.record(event);
+        for (const event of message.events) this.#trace.append(event);
         this.#options.onTraceBatch?.(message.events);
         return;
       case 'log':

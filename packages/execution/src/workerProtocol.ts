@@ -44,6 +44,8 @@ export type ToWorker =
       readonly control: SharedArrayBuffer;
       readonly approverTimeoutMs: number;
       readonly forwardAudit: boolean;
+      /** Send trace events in batches as they happen (else with each call's result). */
+      readonly streamTrace: boolean;
       readonly askApprover: boolean;
     }
   | {

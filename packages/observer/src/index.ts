@@ -1,4 +1,4 @@
-export { TraceRecorder } from './traceRecorder';
+export { TraceRecorder, summarizeTrace } from './traceRecorder';
 export type { TraceRecorderOptions, TraceSummaryRow } from './traceRecorder';
 export type { TraceEvent, MemoryWrite } from './traceEvent';
 export { DnaTracker } from './dnaTracker';

@@ -18,8 +18,8 @@ export interface TraceSummaryRow {
 }
 
 /**
- * Records every guest call into a fixed-size ring buffer. Appending is O(1) and never allocates
- * beyond the ring; full batches are handed to `onBatch` (typically a store flush) so the guest's
+ * Records every guest call into a ring buffer of at most `capacity` events, grown on demand.
+ * Appending is O(1) amortised and never allocates beyond the ring; full batches are handed to `onBatch` (typically a store flush) so the guest's
  * critical path never waits on I/O.
  */
 export class TraceRecorder {
@@ -40,7 +40,8 @@ export class TraceRecorder {
     this.#capacity = capacity;
     this.#batchSize = Math.min(options.batchSize ?? 1024, capacity);
     this.#onBatch = options.onBatch;
-    this.#ring = new Array<TraceEvent | undefined>(capacity);
+    // Grows as events come (a run with a few calls must not pay for a 64K-slot ring up front).
+    this.#ring = [];
   }
 
   /** The sequence number the next event gets. */
@@ -68,6 +69,18 @@ export class TraceRecorder {
     if (this.#onBatch && this.#unflushed >= this.#batchSize) this.flush();
   }
 
+  /**
+   * Appends an event recorded elsewhere (an isolation worker's recorder): its `seq` may skip ahead
+   * when the other side dropped events; the skipped ones count as dropped here.
+   */
+  append(event: TraceEvent): void {
+    if (event.seq > this.#nextSeq) {
+      this.#dropped += event.seq - this.#nextSeq;
+      this.#nextSeq = event.seq;
+    }
+    this.record(event);
+  }
+
   /** Hands every not-yet-flushed event to `onBatch`. */
   flush(): void {
     if (!this.#onBatch || this.#unflushed === 0) return;
@@ -92,17 +105,7 @@ export class TraceRecorder {
 
   /** Calls per syscall and decision, in order of first appearance. */
   summary(): TraceSummaryRow[] {
-    const rows = new Map<string, { calls: number; byAction: Partial<Record<DecisionAction, number>> }>();
-    for (const event of this.events()) {
-      let row = rows.get(event.syscall);
-      if (!row) {
-        row = { calls: 0, byAction: {} };
-        rows.set(event.syscall, row);
-      }
-      row.calls += 1;
-      row.byAction[event.action] = (row.byAction[event.action] ?? 0) + 1;
-    }
-    return [...rows].map(([syscall, row]) => ({ syscall, ...row }));
+    return summarizeTrace(this.events());
   }
 
   #slice(from: number, to: number): TraceEvent[] {
@@ -110,4 +113,19 @@ export class TraceRecorder {
     for (let i = from; i < to; i += 1) out.push(this.#ring[(this.#start + i) % this.#capacity]!);
     return out;
   }
+}
+
+/** Calls per syscall and decision of a list of events, in order of first appearance. */
+export function summarizeTrace(events: readonly TraceEvent[]): TraceSummaryRow[] {
+  const rows = new Map<string, { calls: number; byAction: Partial<Record<DecisionAction, number>> }>();
+  for (const event of events) {
+    let row = rows.get(event.syscall);
+    if (!row) {
+      row = { calls: 0, byAction: {} };
+      rows.set(event.syscall, row);
+    }
+    row.calls += 1;
+    row.byAction[event.action] = (row.byAction[event.action] ?? 0) + 1;
+  }
+  return [...rows].map(([syscall, row]) => ({ syscall, ...row }));
 }

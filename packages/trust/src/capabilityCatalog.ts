@@ -52,7 +52,13 @@ export function grantOf(syscall: string): SyscallGrant {
     if (READ_PATH.has(name)) return { by: 'fs', needs: [['read', 'path']] };
     if (WRITE_PATH.has(name)) return { by: 'fs', needs: [['write', 'path']] };
     if (name === 'path_rename' || name === 'path_link') {
-      return { by: 'fs', needs: [['write', 'path'], ['write', 'targetPath']] };
+      return {
+        by: 'fs',
+        needs: [
+          ['write', 'path'],
+          ['write', 'targetPath'],
+        ],
+      };
     }
     return { by: 'none' };
   }
@@ -82,7 +88,8 @@ function confinedDirs(condition: ArgCondition | undefined): string[] {
   const values = pinned(condition);
   if (values) return values;
   if (condition === null || typeof condition !== 'object' || condition === undefined) return ['/'];
-  if (condition.under !== undefined) return [condition.under.length > 1 ? condition.under.replace(/\/+$/, '') : '/'];
+  if (condition.under !== undefined)
+    return [condition.under.length > 1 ? condition.under.replace(/\/+$/, '') : '/'];
   if (condition.prefix?.endsWith('/') && condition.prefix.length > 1) return [condition.prefix.slice(0, -1)];
   return ['/'];
 }
@@ -138,7 +145,9 @@ export function missingCapability(
       const exports = pinned(args['export']) ?? ['*'];
       if (!plugins) return 'plugin:call:* (the rule does not pin the plugin)';
       for (const plugin of plugins) {
-        const missing = exports.find((e) => !has('plugin', 'call', (r) => r === `${plugin}/*` || r === `${plugin}/${e}`));
+        const missing = exports.find(
+          (e) => !has('plugin', 'call', (r) => r === `${plugin}/*` || r === `${plugin}/${e}`),
+        );
         if (missing !== undefined) return `plugin:call:${plugin}/${missing}`;
       }
       return undefined;
@@ -146,7 +155,13 @@ export function missingCapability(
     case 'fs': {
       for (const [action, arg] of grant.needs) {
         const actions =
-          action !== 'open' ? [action] : args['write'] === false ? ['read'] : args['write'] === true ? ['write'] : ['read', 'write'];
+          action !== 'open'
+            ? [action]
+            : args['write'] === false
+              ? ['read']
+              : args['write'] === true
+                ? ['write']
+                : ['read', 'write'];
         for (const act of actions) {
           const missing = confinedDirs(args[arg]).find((dir) => !has('fs', act, (r) => inside(dir, r)));
           if (missing !== undefined) return `fs:${act}:${missing}`;

@@ -1,10 +1,16 @@
 import type { ForgeErrorCode } from '@forgeone/common';
 import { canonicalJson, sha256Hex } from '@forgeone/crypto';
 import type { z } from 'zod';
-import { compileMarker, compileMatch, compileSelector, type CompileReporter } from './internal/compileConditions';
+import {
+  compileMarker,
+  compileMatch,
+  compileSelector,
+  type CompileReporter,
+} from './internal/compileConditions';
 import type { CompiledEdge, CompiledNode, CompiledRule } from './internal/compiledPolicy';
 import { severity } from './internal/compiledPolicy';
 import { formatDocPath, type DocPathStep } from './internal/docPath';
+import { describeZodIssues } from './internal/zodIssue';
 import type { MarkerTest } from './internal/evalState';
 import { checkPolicyDocument } from './policyChecks';
 import {
@@ -31,6 +37,8 @@ export interface CompilePolicyOptions {
   readonly capabilities?: readonly string[];
   /** Maps a path inside the document to its line (set by the text and file loaders). */
   readonly locate?: ParsedSource['locate'];
+  /** Keep a decision cache (default true); off, every call is evaluated (for benchmarks). */
+  readonly decisionCache?: boolean;
 }
 
 /** The outcome of validating a policy: a graph and its warnings, or every problem found. */
@@ -51,7 +59,12 @@ class IssueList implements CompileReporter {
     this.#options = options;
   }
 
-  add(severity: 'error' | 'warning', path: readonly DocPathStep[], code: PolicyIssue['code'], message: string): void {
+  add(
+    severity: 'error' | 'warning',
+    path: readonly DocPathStep[],
+    code: PolicyIssue['code'],
+    message: string,
+  ): void {
     if (this.issues.length >= MAX_ISSUES) return;
     const at = this.#options.locate?.(path);
     this.issues.push({
@@ -68,20 +81,21 @@ class IssueList implements CompileReporter {
     this.add('error', path, code, message);
   }
 
+  /** The issues in document order (by line), so the first one reported is the first in the file. */
+  sorted(): PolicyIssue[] {
+    return [...this.issues].sort(
+      (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0),
+    );
+  }
+
   get failed(): boolean {
     return this.issues.some((i) => i.severity === 'error');
   }
 }
 
 function zodIssues(error: z.ZodError, list: IssueList): void {
-  for (const issue of error.issues) {
-    const path = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) list.error([...path, key], 'FORGE_POLICY_INVALID', `unknown field ${JSON.stringify(key)}`);
-    } else {
-      list.error(path, 'FORGE_POLICY_INVALID', issue.message);
-    }
-  }
+  for (const { steps, message } of describeZodIssues(error))
+    list.error(steps, 'FORGE_POLICY_INVALID', message);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -122,32 +136,59 @@ function checkStructure(doc: PolicyDocument, list: IssueList, known: ReadonlySet
   spec.nodes.forEach((node, i) => {
     const at = ['spec', 'nodes', i, 'name'];
     if (node.name === DEFAULT_POLICY) {
-      list.error(at, 'FORGE_POLICY_INVALID', `"${DEFAULT_POLICY}" is the closing deny policy and cannot be defined; rename the node`);
+      list.error(
+        at,
+        'FORGE_POLICY_INVALID',
+        `"${DEFAULT_POLICY}" is the closing deny policy and cannot be defined; rename the node`,
+      );
     } else if (nodeIndex.has(node.name)) {
       list.error(at, 'FORGE_POLICY_DUPLICATE', `node "${node.name}" is defined twice`);
     } else nodeIndex.set(node.name, i);
     const ids = new Set<string>();
     node.rules.forEach((rule, j) => {
-      if (ids.has(rule.id)) list.error(['spec', 'nodes', i, 'rules', j, 'id'], 'FORGE_POLICY_DUPLICATE', `rule "${node.name}/${rule.id}" is defined twice`);
+      if (ids.has(rule.id))
+        list.error(
+          ['spec', 'nodes', i, 'rules', j, 'id'],
+          'FORGE_POLICY_DUPLICATE',
+          `rule "${node.name}/${rule.id}" is defined twice`,
+        );
       ids.add(rule.id);
     });
   });
   if (spec.entry !== undefined && !nodeIndex.has(spec.entry)) {
-    list.error(['spec', 'entry'], 'FORGE_POLICY_MISSING_NODE', `entry "${spec.entry}" is not a node of this policy`);
+    list.error(
+      ['spec', 'entry'],
+      'FORGE_POLICY_MISSING_NODE',
+      `entry "${spec.entry}" is not a node of this policy`,
+    );
   }
   const out: number[][] = spec.nodes.map(() => []);
   spec.edges.forEach((edge, k) => {
     const from = nodeIndex.get(edge.from);
     const to = nodeIndex.get(edge.to);
-    if (from === undefined) list.error(['spec', 'edges', k, 'from'], 'FORGE_POLICY_MISSING_NODE', `edge from "${edge.from}", which is not a node of this policy`);
-    if (to === undefined) list.error(['spec', 'edges', k, 'to'], 'FORGE_POLICY_MISSING_NODE', `edge to "${edge.to}", which is not a node of this policy`);
+    if (from === undefined)
+      list.error(
+        ['spec', 'edges', k, 'from'],
+        'FORGE_POLICY_MISSING_NODE',
+        `edge from "${edge.from}", which is not a node of this policy`,
+      );
+    if (to === undefined)
+      list.error(
+        ['spec', 'edges', k, 'to'],
+        'FORGE_POLICY_MISSING_NODE',
+        `edge to "${edge.to}", which is not a node of this policy`,
+      );
     if (from !== undefined && to !== undefined) out[from]!.push(to);
   });
   const cycle = findCycle(spec.nodes.length, out);
   if (cycle) {
     const names = cycle.map((n) => spec.nodes[n]!.name);
     const k = spec.edges.findIndex((e) => e.from === names[0] && e.to === names[1]);
-    list.error(['spec', 'edges', Math.max(0, k)], 'FORGE_POLICY_CYCLE', `the edges form a cycle: ${names.join(' -> ')}; the graph must be acyclic`);
+    list.error(
+      ['spec', 'edges', Math.max(0, k)],
+      'FORGE_POLICY_CYCLE',
+      `the edges form a cycle: ${names.join(' -> ')}; the graph must be acyclic`,
+    );
   }
 
   const ruleIds = new Set(spec.nodes.flatMap((n) => n.rules.map((r) => `${n.name}/${r.id}`)));
@@ -157,7 +198,11 @@ function checkStructure(doc: PolicyDocument, list: IssueList, known: ReadonlySet
     for (const field of ['markers', 'anyMarkers'] as const) {
       (match.dna?.[field] ?? []).forEach((name, m) => {
         if (!markerNames.has(name)) {
-          list.error([...path, 'dna', field, m], 'FORGE_POLICY_MISSING_MARKER', `marker "${name}" is not defined under spec.markers`);
+          list.error(
+            [...path, 'dna', field, m],
+            'FORGE_POLICY_MISSING_MARKER',
+            `marker "${name}" is not defined under spec.markers`,
+          );
         }
       });
     }
@@ -170,35 +215,73 @@ function checkStructure(doc: PolicyDocument, list: IssueList, known: ReadonlySet
       if (pattern === '*') return;
       const selector = compileSelector(pattern);
       if (![...known].some((name) => selector.matches(name))) {
-        const namespace = pattern.split('.')[0] ?? '';
-        const nearby = [...known].filter((n) => n.startsWith(`${namespace}.`)).sort().slice(0, 12);
+        const guess = pattern.includes('*') ? undefined : closest(pattern, known);
         list.error(
           typeof patterns === 'string' ? path : [...path, p],
           'FORGE_POLICY_UNKNOWN_SYSCALL',
-          `"${pattern}" names no syscall that exists${nearby.length > 0 ? ` (${namespace}.* has ${nearby.join(', ')}${nearby.length === 12 ? ', ...' : ''})` : ''}`,
+          `"${pattern}" names no syscall that exists${guess ? `; did you mean ${guess}?` : ''}`,
         );
       }
     });
   };
-  spec.nodes.forEach((node, i) => node.rules.forEach((rule, j) => checkMatch(rule.match, ['spec', 'nodes', i, 'rules', j, 'match'])));
+  spec.nodes.forEach((node, i) =>
+    node.rules.forEach((rule, j) => checkMatch(rule.match, ['spec', 'nodes', i, 'rules', j, 'match'])),
+  );
   spec.edges.forEach((edge, k) => checkMatch(edge.when, ['spec', 'edges', k, 'when']));
   for (const [name, marker] of Object.entries(spec.markers)) {
     marker.ruleHits?.rules.forEach((id, r) => {
-      if (!ruleIds.has(id)) list.error(['spec', 'markers', name, 'ruleHits', 'rules', r], 'FORGE_POLICY_INVALID', `rule "${id}" does not exist (write node/rule)`);
+      if (!ruleIds.has(id))
+        list.error(
+          ['spec', 'markers', name, 'ruleHits', 'rules', r],
+          'FORGE_POLICY_INVALID',
+          `rule "${id}" does not exist (write node/rule)`,
+        );
     });
     if (marker.calls) checkSyscalls(marker.calls.syscalls, ['spec', 'markers', name, 'calls', 'syscalls']);
   }
 }
 
-function describeWhen(match: MatchCondition | undefined, compiled: ReturnType<typeof compileMatch> | undefined): string {
+/** The known name nearest to `name` (edit distance at most 3), for "did you mean". */
+function closest(name: string, known: ReadonlySet<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of known) {
+    if (Math.abs(candidate.length - name.length) >= bestDistance) continue;
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+function describeWhen(
+  match: MatchCondition | undefined,
+  compiled: ReturnType<typeof compileMatch> | undefined,
+): string {
   if (!match || !compiled) return 'always';
   const parts = compiled.descriptions.filter((d) => d !== 'any syscall');
   return parts.length === 0 ? 'always' : parts.join(', ');
 }
 
 /** Builds the compiled graph from a document that passed every check. */
-function build(doc: PolicyDocument, list: IssueList, options: CompilePolicyOptions): ZtaPolicyGraph | undefined {
+function build(
+  doc: PolicyDocument,
+  list: IssueList,
+  options: CompilePolicyOptions,
+): ZtaPolicyGraph | undefined {
   const nodeIndex = new Map(doc.spec.nodes.map((n, i) => [n.name, i]));
+  let order = 0;
   const nodes: CompiledNode[] = doc.spec.nodes.map((node, i) => {
     const rules: CompiledRule[] = node.rules.map((rule, j) => {
       const match = compileMatch(rule.match, ['spec', 'nodes', i, 'rules', j, 'match'], list);
@@ -211,6 +294,7 @@ function build(doc: PolicyDocument, list: IssueList, options: CompilePolicyOptio
         action: rule.action,
         weight,
         rank: weight * 4 + severity[rule.action],
+        order: order++,
         match,
         reason: rule.message ?? `${rule.action} by ${node.name}/${rule.id}: ${match.descriptions.join(', ')}`,
       };
@@ -251,6 +335,7 @@ function build(doc: PolicyDocument, list: IssueList, options: CompilePolicyOptio
     trust,
     warnings: list.issues.filter((i) => i.severity === 'warning'),
     digest: sha256Hex(canonicalJson(doc)),
+    cache: options.decisionCache !== false,
     ...(options.file === undefined ? {} : { file: options.file }),
   });
 }
@@ -262,23 +347,46 @@ function build(doc: PolicyDocument, list: IssueList, options: CompilePolicyOptio
 export function validatePolicy(input: unknown, options: CompilePolicyOptions = {}): PolicyValidation {
   const list = new IssueList(options);
   if (!isRecord(input)) {
-    list.error([], 'FORGE_POLICY_INVALID', `a policy document is an object with apiVersion, kind, metadata and spec; got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`);
-    return { ok: false, issues: list.issues };
+    list.error(
+      [],
+      'FORGE_POLICY_INVALID',
+      `a policy document is an object with apiVersion, kind, metadata and spec; got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input}`,
+    );
+    return { ok: false, issues: list.sorted() };
   }
   if (input['apiVersion'] !== POLICY_API_VERSION) {
-    list.error(['apiVersion'], 'FORGE_POLICY_VERSION', `apiVersion must be ${POLICY_API_VERSION}, got ${JSON.stringify(input['apiVersion'] ?? null)}`);
+    list.error(
+      ['apiVersion'],
+      'FORGE_POLICY_VERSION',
+      `apiVersion must be ${POLICY_API_VERSION}, got ${JSON.stringify(input['apiVersion'] ?? null)}`,
+    );
   }
   if (input['kind'] !== POLICY_KIND) {
-    list.error(['kind'], 'FORGE_POLICY_VERSION', `kind must be ${POLICY_KIND}, got ${JSON.stringify(input['kind'] ?? null)}`);
+    list.error(
+      ['kind'],
+      'FORGE_POLICY_VERSION',
+      `kind must be ${POLICY_KIND}, got ${JSON.stringify(input['kind'] ?? null)}`,
+    );
   }
   const parsed = PolicyDocumentSchema.safeParse(input);
   if (!parsed.success) zodIssues(parsed.error, list);
-  if (list.failed || !parsed.success) return { ok: false, issues: list.issues };
+  if (list.failed || !parsed.success) return { ok: false, issues: list.sorted() };
   const known = options.knownSyscalls === undefined ? undefined : new Set(options.knownSyscalls);
   checkStructure(parsed.data, list, known);
-  if (list.failed) return { ok: false, issues: list.issues };
+  if (list.failed) {
+    // Still compile every condition, so unsafe patterns are listed with the structural problems.
+    parsed.data.spec.nodes.forEach((node, i) =>
+      node.rules.forEach((rule, j) =>
+        compileMatch(rule.match, ['spec', 'nodes', i, 'rules', j, 'match'], list),
+      ),
+    );
+    parsed.data.spec.edges.forEach(
+      (edge, k) => edge.when && compileMatch(edge.when, ['spec', 'edges', k, 'when'], list),
+    );
+    return { ok: false, issues: list.sorted() };
+  }
   const graph = build(parsed.data, list, { ...options, ...(known ? { knownSyscalls: known } : {}) });
-  if (!graph) return { ok: false, issues: list.issues };
+  if (!graph) return { ok: false, issues: list.sorted() };
   return { ok: true, graph, warnings: graph.warnings };
 }
 
@@ -324,7 +432,8 @@ export async function validatePolicyFile(
   try {
     source = await readSourceFile(path);
   } catch (error) {
-    if ((error as { code?: string }).code === 'FORGE_POLICY_PARSE') return { ok: false, issues: [issueOfParseError(error, path)] };
+    if ((error as { code?: string }).code === 'FORGE_POLICY_PARSE')
+      return { ok: false, issues: [issueOfParseError(error, path)] };
     throw error;
   }
   return validatePolicy(source.value, { ...options, file: path, locate: source.locate });

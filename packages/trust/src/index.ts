@@ -1,9 +1,11 @@
-export { AllowListPdp } from './allowListPdp';
-export type { AllowListOptions } from './allowListPdp';
-export { SyscallEnforcer } from './syscallEnforcer';
-export type { SyscallEnforcerOptions } from './syscallEnforcer';
-
-export { POLICY_API_VERSION, POLICY_KIND, PolicyDocumentSchema, weekDays } from './policyDocument';
+// Policy documents and the policy graph.
+export {
+  POLICY_API_VERSION,
+  POLICY_KIND,
+  PolicyDocumentSchema,
+  MatchSchema,
+  weekDays,
+} from './policyDocument';
 export type {
   PolicyDocument,
   PolicyDocumentInput,
@@ -12,6 +14,9 @@ export type {
   PolicyEdge,
   PolicyMarker,
   MatchCondition,
+  IdentityCondition,
+  TimeCondition,
+  ScoreCondition,
   ArgCondition,
   ArgConditionObject,
 } from './policyDocument';
@@ -40,11 +45,71 @@ export type {
   EvaluationContext,
   DecisionCacheStats,
 } from './ztaPolicyGraph';
+export { PolicyEngine } from './policyEngine';
+export type { PolicyEngineOptions } from './policyEngine';
 export { checkPolicyDocument } from './policyChecks';
 export type { PolicyFinding, PolicyCheckOptions } from './policyChecks';
 export { grantOf, missingCapability } from './capabilityCatalog';
 export type { SyscallGrant } from './capabilityCatalog';
+
+// Policy test cases (`forgeone policy test` / `explain`).
+export {
+  PolicyTestsSchema,
+  SyscallRequestInputSchema,
+  EvaluationContextInputSchema,
+  runPolicyTests,
+  loadPolicyTests,
+  parsePolicyTests,
+  parseSyscallRequest,
+  parseEvaluationContext,
+  toSyscallRequest,
+  toEvaluationContext,
+} from './policyTests';
+export type { PolicyTests, PolicyTestResult, PolicyTestReport, SyscallRequestInput } from './policyTests';
+
+// Trust algorithm.
 export { TrustAlgorithm, defaultTrustWeights, signalsFromIdentity } from './trustAlgorithm';
 export type { TrustSignals, TrustWeights, TrustScore, Provenance } from './trustAlgorithm';
 export { compareDna } from './dnaDeviation';
 export type { DnaComparison, SyscallShift } from './dnaDeviation';
+
+// Enforcement.
+export { AllowListPdp } from './allowListPdp';
+export type { AllowListOptions } from './allowListPdp';
+export { SyscallEnforcer } from './syscallEnforcer';
+export type {
+  SyscallEnforcerOptions,
+  ContextualDecisionPoint,
+  QuarantineThresholds,
+} from './syscallEnforcer';
+export { SyscallPolicies, SyscallPolicySchema } from './syscallPolicy';
+export type { SyscallPolicy, SyscallPolicyInput, SyscallPolicyViolation } from './syscallPolicy';
+export {
+  createSyscallEnforcer,
+  parseEnforcerSpec,
+  enforcerSpecFromPolicyFile,
+  EnforcerSpecSchema,
+} from './createSyscallEnforcer';
+export type { EnforcerSpec, EnforcerHooks } from './createSyscallEnforcer';
+export { ApprovalQueue } from './approvalQueue';
+export type { PendingApproval, ApprovalOutcome, ApprovalEvent, ApprovalQueueOptions } from './approvalQueue';
+
+// Audit log.
+export { auditEntryOf } from './auditEntry';
+export type { AuditEntryInput, AuditReason } from './auditEntry';
+export { AuditLog, verifyAuditChain, AUDIT_GENESIS } from './auditLog';
+export type { AuditRecord, AuditVerification, AuditLogOptions, VerifyOptions } from './auditLog';
+
+// Redzone.
+export { Redzone, redzoneStates, redzoneTransitions } from './redzone';
+export type {
+  RedzoneState,
+  RedzoneAction,
+  Remediation,
+  RedzoneAnalysis,
+  QuarantineRecord,
+  QuarantineHistoryEntry,
+  QuarantineInput,
+  SnapshotPort,
+  RedzoneOptions,
+} from './redzone';

@@ -117,7 +117,13 @@ function identityImplies(b: IdentityCondition | undefined, a: IdentityCondition 
   const ra = rolesOf(a);
   const rb = rolesOf(b);
   if (!ra.all.every((r) => rb.all.includes(r))) return false;
-  if (ra.any && !(ra.any.some((r) => rb.all.includes(r)) || (rb.any !== undefined && rb.any.every((r) => ra.any!.includes(r))))) {
+  if (
+    ra.any &&
+    !(
+      ra.any.some((r) => rb.all.includes(r)) ||
+      (rb.any !== undefined && rb.any.every((r) => ra.any!.includes(r)))
+    )
+  ) {
     return false;
   }
   if (!ra.none.every((r) => rb.none.includes(r))) return false;
@@ -128,7 +134,8 @@ function identityImplies(b: IdentityCondition | undefined, a: IdentityCondition 
   if (a.capabilities && !a.capabilities.every((c) => b.capabilities?.includes(c))) return false;
   if (a.assurance) {
     if (!b.assurance) return false;
-    if (assuranceLevels.indexOf(a.assurance.atLeast) > assuranceLevels.indexOf(b.assurance.atLeast)) return false;
+    if (assuranceLevels.indexOf(a.assurance.atLeast) > assuranceLevels.indexOf(b.assurance.atLeast))
+      return false;
   }
   if (a.signed !== undefined && a.signed !== b.signed && !(a.signed && b.signer !== undefined)) return false;
   if (a.signer !== undefined && a.signer !== b.signer) return false;
@@ -144,14 +151,21 @@ function scoreImplies(b: ScoreCondition | undefined, a: ScoreCondition | undefin
 }
 
 /** True when every call matching `b` also matches `a` (conservative). */
-function matchImplies(b: MatchCondition, a: MatchCondition, setOf: ((s: SyscallSelector) => Set<string>) | undefined): boolean {
+function matchImplies(
+  b: MatchCondition,
+  a: MatchCondition,
+  setOf: ((s: SyscallSelector) => Set<string>) | undefined,
+): boolean {
   const sa = compileSelector(a.syscall);
   const sb = compileSelector(b.syscall);
   if (!sa.any) {
     if (setOf) {
       const inA = setOf(sa);
       if (![...setOf(sb)].every((name) => inA.has(name))) return false;
-    } else if (sb.any || !sb.patterns.every((p) => sa.patterns.includes(p) || (!p.includes('*') && sa.matches(p)))) {
+    } else if (
+      sb.any ||
+      !sb.patterns.every((p) => sa.patterns.includes(p) || (!p.includes('*') && sa.matches(p)))
+    ) {
       return false;
     }
   }
@@ -167,7 +181,8 @@ function matchImplies(b: MatchCondition, a: MatchCondition, setOf: ((s: SyscallS
     if (a.dna.markers && !a.dna.markers.every((m) => bAll.includes(m))) return false;
     if (a.dna.anyMarkers) {
       const anyA = a.dna.anyMarkers;
-      const ok = anyA.some((m) => bAll.includes(m)) || (b.dna?.anyMarkers?.every((m) => anyA.includes(m)) ?? false);
+      const ok =
+        anyA.some((m) => bAll.includes(m)) || (b.dna?.anyMarkers?.every((m) => anyA.includes(m)) ?? false);
       if (!ok) return false;
     }
   }
@@ -204,14 +219,19 @@ function contradiction(match: MatchCondition): string | undefined {
   const roles = rolesOf(match.identity);
   const clash = roles.all.find((r) => roles.none.includes(r));
   if (clash) return `role ${clash} is both required and excluded`;
-  if (roles.any && roles.any.every((r) => roles.none.includes(r))) return 'every role in roles.any is excluded by roles.none';
-  for (const [label, score] of [['trust', match.trust], ['anomaly', match.anomaly]] as const) {
+  if (roles.any && roles.any.every((r) => roles.none.includes(r)))
+    return 'every role in roles.any is excluded by roles.none';
+  for (const [label, score] of [
+    ['trust', match.trust],
+    ['anomaly', match.anomaly],
+  ] as const) {
     if (score?.atLeast !== undefined && score.below !== undefined && score.atLeast >= score.below) {
       return `${label} must be >= ${score.atLeast} and < ${score.below}`;
     }
   }
   const time = match.time;
-  if (time?.from !== undefined && time.from === time.to) return `the time window ${time.from}-${time.to} is empty`;
+  if (time?.from !== undefined && time.from === time.to)
+    return `the time window ${time.from}-${time.to} is empty`;
   if (time?.notBefore && time.notAfter && Date.parse(time.notBefore) > Date.parse(time.notAfter)) {
     return 'notBefore is after notAfter';
   }
@@ -224,7 +244,9 @@ function contradiction(match: MatchCondition): string | undefined {
 
 function sample(names: Iterable<string>, max = 6): string {
   const list = [...names].sort();
-  return list.length === 0 ? 'none' : `${list.slice(0, max).join(', ')}${list.length > max ? `, ... (${list.length})` : ''}`;
+  return list.length === 0
+    ? 'none'
+    : `${list.slice(0, max).join(', ')}${list.length > max ? `, ... (${list.length})` : ''}`;
 }
 
 /**
@@ -246,8 +268,12 @@ export function checkPolicyDocument(doc: PolicyDocument, options: PolicyCheckOpt
 
   // Structural reachability, and a topological order of what is reachable (the graph is acyclic).
   const reachable = new Set([entry]);
-  for (const queue = [entry]; queue.length > 0; ) {
-    for (const { to } of out[queue.shift()!]!) if (!reachable.has(to)) (reachable.add(to), queue.push(to));
+  for (const queue = [entry]; queue.length > 0;) {
+    for (const { to } of out[queue.shift()!]!) {
+      if (reachable.has(to)) continue;
+      reachable.add(to);
+      queue.push(to);
+    }
   }
   nodes.forEach((node, i) => {
     if (!reachable.has(i)) {
@@ -317,7 +343,11 @@ export function checkPolicyDocument(doc: PolicyDocument, options: PolicyCheckOpt
   for (const info of live) {
     const why = contradiction(info.rule.match);
     if (why) {
-      findings.push({ path: info.path, code: 'never-matches', message: `rule "${info.id}" can never match: ${why}` });
+      findings.push({
+        path: info.path,
+        code: 'never-matches',
+        message: `rule "${info.id}" can never match: ${why}`,
+      });
       continue;
     }
     if (arrive && setOf && !info.selector.any) {
@@ -337,7 +367,8 @@ export function checkPolicyDocument(doc: PolicyDocument, options: PolicyCheckOpt
         other !== info &&
         (other.node === info.node || other.node === entry) &&
         (other.rank > info.rank ||
-          (other.rank === info.rank && (other.node === info.node ? other.index < info.index : other.node === entry))) &&
+          (other.rank === info.rank &&
+            (other.node === info.node ? other.index < info.index : other.node === entry))) &&
         contradiction(other.rule.match) === undefined &&
         matchImplies(info.rule.match, other.rule.match, setOf),
     );

@@ -203,7 +203,9 @@ const MarkerSchema = z
     /** The rules (`node/rule`) decided at least `atLeast` calls together. */
     ruleHits: z
       .strictObject({
-        rules: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*\/[a-z0-9][a-z0-9_-]*$/, 'must be node/rule')).min(1),
+        rules: z
+          .array(z.string().regex(/^[a-z0-9][a-z0-9_-]*\/[a-z0-9][a-z0-9_-]*$/, 'must be node/rule'))
+          .min(1),
         atLeast: z.number().int().min(1),
       })
       .optional(),

@@ -57,7 +57,9 @@ export function parseSourceText(text: string, file?: string): ParsedSource {
       let found: YamlNode | undefined = isNodeWithRange(node) ? node : undefined;
       for (const step of path) {
         if (isMap(node)) {
-          const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(step));
+          const pair = node.items.find(
+            (item) => isScalar(item.key) && String(item.key.value) === String(step),
+          );
           if (!pair) break;
           node = pair.value;
         } else if (isSeq(node) && typeof step === 'number') {
@@ -102,4 +104,3 @@ export async function readSourceFile(path: string): Promise<ParsedSource> {
   }
   return parseSourceText(text, path);
 }
-

@@ -1,32 +1,303 @@
-import type {
-  Enforcement,
-  EnforcementMode,
-  PolicyDecisionPoint,
-  SyscallEnforcerPort,
-  SyscallRequest,
+import {
+  systemClock,
+  type Clock,
+  type Decision,
+  type DecisionAction,
+  type DecisionReason,
+  type Enforcement,
+  type EnforcementMode,
+  type ExecutionDNA,
+  type PolicyDecisionPoint,
+  type SyscallEnforcerPort,
+  type SyscallRequest,
 } from '@forgeone/common';
+import { auditEntryOf, type AuditEntryInput } from './auditEntry';
+import { ContainerProfiles, type ContainerProfile } from './internal/containerProfiles';
+import { severity } from './internal/compiledPolicy';
+import type { EvaluationContext } from './internal/evalState';
+import { SyscallPolicies, type SyscallPolicyInput } from './syscallPolicy';
+import { TrustAlgorithm, signalsFromIdentity, type TrustSignals } from './trustAlgorithm';
+
+/** A PDP that can also take the caller's context (DNA, rule hits, trust signals): the policy graph. */
+export interface ContextualDecisionPoint extends PolicyDecisionPoint {
+  evaluate(
+    request: SyscallRequest,
+    context: EvaluationContext,
+  ): Decision & { readonly decidedBy?: { readonly id: string } | undefined };
+}
+
+/** Scores past which a call quarantines its container, whatever the policy says. */
+export interface QuarantineThresholds {
+  /** Quarantine when the anomaly score is above this. */
+  readonly maxAnomaly?: number | undefined;
+  /** Quarantine when the trust score is below this. */
+  readonly minTrust?: number | undefined;
+}
 
 export interface SyscallEnforcerOptions {
   readonly pdp: PolicyDecisionPoint;
   /** Default `enforce`. */
   readonly mode?: EnforcementMode;
+  /** Times how long an operator took to answer. Default: the system clock. */
+  readonly clock?: Clock;
+  /**
+   * Receives one entry per decision (every decision in enforce and audit mode, only refusals in
+   * permissive mode). Synchronous: forward it to an AuditLog's `enqueue`. If it throws, the call is
+   * refused in enforce mode (no unrecorded call runs).
+   */
+  readonly audit?: (entry: AuditEntryInput) => void;
+  /**
+   * Answers `ask` decisions synchronously (the guest is blocked meanwhile). Without one, `ask` is
+   * denied with a reason saying no approver is available.
+   */
+  readonly approver?: (request: SyscallRequest, decision: Decision) => 'allow' | 'deny';
+  /** Per-syscall requirements applied on top of the policy (they only tighten decisions). */
+  readonly syscallPolicies?: readonly SyscallPolicyInput[];
+  readonly quarantine?: QuarantineThresholds;
+  /** Computes trust scores when requests carry none. Default weights when omitted. */
+  readonly trust?: TrustAlgorithm;
+  /** More context per call (the observer's DNA and baseline, an anomaly score...). */
+  readonly context?: (request: SyscallRequest) => EvaluationContext | undefined;
+}
+
+/** The trust signals of a call: the identity's, plus the container's refusals and history. */
+function signalsOf(
+  request: SyscallRequest,
+  dna: ExecutionDNA,
+  profile: ContainerProfile,
+  anomaly: number | undefined,
+): TrustSignals {
+  const identity = signalsFromIdentity(request.identity);
+  return {
+    assurance: identity.assurance,
+    provenance: identity.provenance,
+    deniedRatio: dna.totalCalls > 0 ? dna.deniedCalls / dna.totalCalls : 0,
+    anomaly: anomaly ?? request.scores?.anomaly,
+    quarantines: profile.quarantines,
+  };
 }
 
 /**
- * Applies a PDP's decisions according to the enforcement mode: in `enforce` only allowed calls run;
- * `audit` and `permissive` let every call run (the decision is still recorded).
+ * The context of one container's calls, kept with its profile and pointed at the current request
+ * before each decision: nothing is built unless a condition reads it (most decisions read none).
+ */
+class LiveContext implements EvaluationContext {
+  request: SyscallRequest | undefined;
+  readonly #profile: ContainerProfile;
+
+  constructor(profile: ContainerProfile) {
+    this.#profile = profile;
+  }
+
+  get dna(): ContainerProfile['dna'] {
+    return this.#profile.dna;
+  }
+
+  get ruleHits(): Readonly<Record<string, number>> {
+    return this.#profile.ruleHits;
+  }
+
+  get signals(): TrustSignals | undefined {
+    return this.request && signalsOf(this.request, this.#profile.dna, this.#profile, undefined);
+  }
+}
+
+function isContextual(pdp: PolicyDecisionPoint): pdp is ContextualDecisionPoint {
+  return typeof (pdp as Partial<ContextualDecisionPoint>).evaluate === 'function';
+}
+
+function withReason(action: DecisionAction, reason: DecisionReason, decision: Decision): Decision {
+  return { action, reasons: [reason, ...decision.reasons] };
+}
+
+/**
+ * Applies a PDP's decisions: per-syscall policies and quarantine thresholds on top, then the mode.
+ *
+ * - `enforce`: only allowed calls run; `ask` goes to the approver; `quarantine` stops the container.
+ * - `audit`: every call runs; every decision is recorded (with what would have happened).
+ * - `permissive`: every call runs; only refusals are recorded.
  */
 export class SyscallEnforcer implements SyscallEnforcerPort {
   readonly #pdp: PolicyDecisionPoint;
   readonly mode: EnforcementMode;
+  readonly #clock: Clock;
+  readonly #audit: SyscallEnforcerOptions['audit'];
+  readonly #approver: SyscallEnforcerOptions['approver'];
+  readonly #syscallPolicies: SyscallPolicies | undefined;
+  readonly #thresholds: QuarantineThresholds;
+  readonly #trust: TrustAlgorithm;
+  readonly #context: SyscallEnforcerOptions['context'];
+  readonly #profiles = new ContainerProfiles();
 
   constructor(options: SyscallEnforcerOptions) {
     this.#pdp = options.pdp;
     this.mode = options.mode ?? 'enforce';
+    this.#clock = options.clock ?? systemClock;
+    this.#audit = options.audit;
+    this.#approver = options.approver;
+    this.#trust = options.trust ?? new TrustAlgorithm();
+    this.#syscallPolicies =
+      options.syscallPolicies && options.syscallPolicies.length > 0
+        ? new SyscallPolicies(options.syscallPolicies, this.#trust)
+        : undefined;
+    this.#thresholds = options.quarantine ?? {};
+    this.#context = options.context;
   }
 
   enforce(request: SyscallRequest): Enforcement {
-    const decision = this.#pdp.decide(request);
-    return { decision, execute: decision.action === 'allow' || this.mode !== 'enforce', mode: this.mode };
+    const profile = this.#profiles.get(request.containerId);
+    const context = this.#contextFor(request, profile);
+    const evaluated = isContextual(this.#pdp)
+      ? this.#pdp.evaluate(request, context)
+      : this.#pdp.decide(request);
+    let decision: Decision = evaluated;
+    const decidedBy =
+      'decidedBy' in evaluated
+        ? (evaluated as { decidedBy?: { id: string } }).decidedBy?.id
+        : evaluated.reasons[0]?.rule !== undefined
+          ? `${evaluated.reasons[0].policy}/${evaluated.reasons[0].rule}`
+          : undefined;
+
+    const violation = this.#syscallPolicies?.check(request, context);
+    if (violation && severity[violation.action] > severity[decision.action]) {
+      decision = withReason(violation.action, violation.reason, decision);
+    }
+    const breach = this.#thresholdBreach(request, context);
+    if (breach && decision.action !== 'quarantine') {
+      decision = withReason('quarantine', breach, decision);
+    }
+
+    const action = decision.action;
+    let execute = action === 'allow' || this.mode !== 'enforce';
+    let quarantine: string | undefined;
+    let approval: AuditEntryInput['approval'];
+    if (this.mode === 'enforce' && action === 'quarantine') {
+      quarantine = decision.reasons[0]?.message ?? 'quarantined by policy';
+    } else if (this.mode === 'enforce' && action === 'ask') {
+      const asked = this.#ask(request, decision);
+      decision = asked.decision;
+      execute = asked.verdict === 'allow';
+      if (asked.waitedMs !== undefined) approval = { verdict: asked.verdict, waitedMs: asked.waitedMs };
+    }
+
+    if (this.#audit && (this.mode !== 'permissive' || action !== 'allow')) {
+      try {
+        this.#audit(
+          auditEntryOf(request, decision, {
+            mode: this.mode,
+            action,
+            executed: execute,
+            ...(quarantine === undefined ? {} : { quarantine }),
+            ...(approval === undefined ? {} : { approval }),
+          }),
+        );
+      } catch (error) {
+        // No call runs unrecorded when enforcing: a failing audit trail refuses it.
+        if (this.mode === 'enforce' && execute) {
+          execute = false;
+          decision = withReason(
+            'deny',
+            {
+              policy: 'audit',
+              message: `the audit trail failed, so the call is refused: ${(error as Error).message}`,
+            },
+            decision,
+          );
+        }
+      }
+    }
+
+    this.#profiles.record(profile, request.syscall, request.time, action !== 'allow', decidedBy);
+    if (quarantine !== undefined) profile.quarantines += 1;
+    return {
+      decision,
+      execute,
+      mode: this.mode,
+      ...(quarantine === undefined ? {} : { quarantine }),
+    };
+  }
+
+  /** Forgets what the enforcer remembers about a container (call counts, rule hits). */
+  forget(containerId: string): void {
+    this.#profiles.forget(containerId);
+  }
+
+  #contextFor(request: SyscallRequest, profile: ContainerProfile): EvaluationContext {
+    const live = (profile.context ??= new LiveContext(profile));
+    live.request = request;
+    const extra = this.#context?.(request);
+    if (!extra) return live;
+    // Rare path: the caller adds context (the observer's DNA, a baseline, an anomaly score).
+    const dna = extra.dna ?? profile.dna;
+    return {
+      ruleHits: profile.ruleHits,
+      ...extra,
+      dna,
+      signals: { ...signalsOf(request, dna, profile, extra.scores?.anomaly), ...extra.signals },
+    };
+  }
+
+  #thresholdBreach(request: SyscallRequest, context: EvaluationContext): DecisionReason | undefined {
+    const { maxAnomaly, minTrust } = this.#thresholds;
+    if (maxAnomaly !== undefined) {
+      const anomaly = context.scores?.anomaly ?? request.scores?.anomaly;
+      if (anomaly !== undefined && anomaly > maxAnomaly) {
+        return {
+          policy: 'enforcer',
+          rule: 'quarantine-threshold',
+          message: `anomaly score ${anomaly.toFixed(3)} is above the quarantine threshold ${maxAnomaly}`,
+          scores: { anomaly },
+        };
+      }
+    }
+    if (minTrust !== undefined) {
+      const trust =
+        context.scores?.trust ??
+        request.scores?.trust ??
+        (context.signals ? this.#trust.score(context.signals).score : undefined);
+      if (trust !== undefined && trust < minTrust) {
+        return {
+          policy: 'enforcer',
+          rule: 'quarantine-threshold',
+          message: `trust score ${trust.toFixed(3)} is below the quarantine threshold ${minTrust}`,
+          scores: { trust },
+        };
+      }
+    }
+    return undefined;
+  }
+
+  #ask(
+    request: SyscallRequest,
+    decision: Decision,
+  ): { decision: Decision; verdict: 'allow' | 'deny'; waitedMs?: number } {
+    if (!this.#approver) {
+      return {
+        verdict: 'deny',
+        decision: withReason(
+          'deny',
+          {
+            policy: 'enforcer',
+            message: `${request.syscall} needs an operator's approval, but no approver is available; denied`,
+          },
+          decision,
+        ),
+      };
+    }
+    const started = this.#clock.now();
+    let verdict: 'allow' | 'deny';
+    let why: string;
+    try {
+      verdict = this.#approver(request, decision) === 'allow' ? 'allow' : 'deny';
+      why = verdict === 'allow' ? 'approved by the operator' : 'refused by the operator';
+    } catch (error) {
+      verdict = 'deny';
+      why = `the approval failed, so the call is denied: ${(error as Error).message}`;
+    }
+    return {
+      verdict,
+      waitedMs: Math.max(0, this.#clock.now() - started),
+      decision: withReason(verdict, { policy: 'operator', message: why }, decision),
+    };
   }
 }

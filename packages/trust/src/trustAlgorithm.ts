@@ -12,19 +12,19 @@ export type Provenance = 'unsigned' | 'signed' | 'hybrid';
 /** The raw facts the trust algorithm weighs; anything missing counts as "no evidence". */
 export interface TrustSignals {
   /** How strongly the identity was established. Default `none`. */
-  readonly assurance?: AssuranceLevel;
+  readonly assurance?: AssuranceLevel | undefined;
   /** Default `unsigned`. */
-  readonly provenance?: Provenance;
+  readonly provenance?: Provenance | undefined;
   /** False when the signer is known but not among the trusted ones: halves the provenance signal. */
-  readonly trustedSigner?: boolean;
+  readonly trustedSigner?: boolean | undefined;
   /** Deviation of the execution DNA from its baseline, in [0, 1] (see `compareDna`). */
-  readonly dnaDeviation?: number;
+  readonly dnaDeviation?: number | undefined;
   /** Share of the caller's calls that were refused, in [0, 1]; used when there is no baseline. */
-  readonly deniedRatio?: number;
+  readonly deniedRatio?: number | undefined;
   /** Anomaly score from the anomaly detector, in [0, 1]. Default 0. */
-  readonly anomaly?: number;
+  readonly anomaly?: number | undefined;
   /** How many times this subject was quarantined before. Default 0. */
-  readonly quarantines?: number;
+  readonly quarantines?: number | undefined;
 }
 
 /** Weight of each signal; only their ratios matter. */
@@ -129,8 +129,14 @@ export class TrustAlgorithm {
  * The signals an identity carries: its assurance, and its provenance — unsigned without a
  * `signer`, `hybrid` when its `provenance` attribute says so, else `signed`.
  */
-export function signalsFromIdentity(identity: IdentityContext): Pick<TrustSignals, 'assurance' | 'provenance'> {
+export function signalsFromIdentity(
+  identity: IdentityContext,
+): Pick<TrustSignals, 'assurance' | 'provenance'> {
   const provenance: Provenance =
-    identity.signer === undefined ? 'unsigned' : identity.attributes['provenance'] === 'hybrid' ? 'hybrid' : 'signed';
+    identity.signer === undefined
+      ? 'unsigned'
+      : identity.attributes['provenance'] === 'hybrid'
+        ? 'hybrid'
+        : 'signed';
   return { assurance: identity.assurance, provenance };
 }

@@ -79,37 +79,135 @@ export interface DecisionCacheStats {
   readonly misses: number;
 }
 
+/** A compiled rule with the explanation objects it contributes, built once. */
+interface RuleView {
+  readonly rule: CompiledRule;
+  readonly ref: RuleRef;
+  readonly asDecider: RuleMatch;
+  readonly asOther: RuleMatch;
+  /** `[asDecider]`: the matched list when this rule is the only match (the common case). */
+  readonly single: readonly RuleMatch[];
+  /** The reason when it decides (undefined when it carries per-call scores). */
+  readonly reason: DecisionReason | undefined;
+}
+
+/** Rules of one node for one syscall; indexed by directory when many rules name an `under`. */
+interface NodePlan {
+  readonly rules: readonly RuleView[];
+  readonly index:
+    | {
+        readonly arg: string;
+        readonly buckets: ReadonlyMap<string, readonly RuleView[]>;
+        /** Lengths of the bucket directories. */
+        readonly lengths: ReadonlySet<number>;
+        readonly rest: readonly RuleView[];
+      }
+    | undefined;
+  readonly edges: readonly CompiledEdge[];
+}
+
 interface Plan {
-  readonly rules: readonly (readonly CompiledRule[])[];
-  readonly edges: readonly (readonly CompiledEdge[])[];
+  readonly nodes: readonly NodePlan[];
   readonly args: readonly ArgUse[];
 }
 
 const MAX_CACHE = 16_384;
 const MAX_PLANS = 4096;
 const MAX_KEY_STRING = 512;
+/** Below this many rules a node is scanned; above, rules with an `under` condition are indexed. */
+const INDEX_THRESHOLD = 8;
+const NO_EDGES: readonly TakenEdge[] = Object.freeze([]);
+const NO_SCORES = Object.freeze({});
 
-function passes(match: CompiledMatch, state: EvalState): boolean {
-  for (const c of match.staticConditions) if (!c.test(state)) return false;
-  for (const c of match.dynamicConditions) if (!c.test(state)) return false;
-  return true;
-}
-
-function firstFailure(match: CompiledMatch, state: EvalState): { failed: string; observed: string } | undefined {
+function firstFailure(
+  match: CompiledMatch,
+  state: EvalState,
+): { failed: string; observed: string } | undefined {
   for (const c of [...match.staticConditions, ...match.dynamicConditions]) {
     if (!c.test(state)) return { failed: c.description, observed: c.observed(state) };
   }
   return undefined;
 }
 
-function refOf(rule: CompiledRule): RuleRef {
-  return { policy: rule.node, rule: rule.name, id: rule.id, action: rule.action, weight: rule.weight };
-}
-
 function overrideWhy(winner: CompiledRule, loser: CompiledRule): string {
   if (winner.weight !== loser.weight) return `weight ${winner.weight} > ${loser.weight}`;
   if (winner.action !== loser.action) return `${winner.action} is more restrictive than ${loser.action}`;
   return 'it comes first';
+}
+
+function viewOf(rule: CompiledRule): RuleView {
+  const ref: RuleRef = Object.freeze({
+    policy: rule.node,
+    rule: rule.name,
+    id: rule.id,
+    action: rule.action,
+    weight: rule.weight,
+  });
+  const asDecider = Object.freeze({ ...ref, conditions: rule.match.descriptions, decided: true });
+  return {
+    rule,
+    ref,
+    asDecider,
+    single: Object.freeze([asDecider]),
+    asOther: Object.freeze({ ...ref, conditions: rule.match.descriptions, decided: false }),
+    reason: rule.match.usesScores
+      ? undefined
+      : Object.freeze({ policy: rule.node, rule: rule.name, message: rule.reason }),
+  };
+}
+
+/** Indexes a node's rules by the directory of their `under` condition on the most used argument. */
+function indexOf(rules: readonly RuleView[]): NodePlan['index'] {
+  if (rules.length < INDEX_THRESHOLD) return undefined;
+  const counts = new Map<string, number>();
+  for (const view of rules) {
+    const under = view.rule.match.under;
+    if (under) counts.set(under.arg, (counts.get(under.arg) ?? 0) + 1);
+  }
+  const [arg, count] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+  if (count < INDEX_THRESHOLD / 2) return undefined;
+  const buckets = new Map<string, RuleView[]>();
+  const rest: RuleView[] = [];
+  for (const view of rules) {
+    const under = view.rule.match.under;
+    if (under?.arg === arg) {
+      const bucket = buckets.get(under.dir);
+      if (bucket) bucket.push(view);
+      else buckets.set(under.dir, [view]);
+    } else rest.push(view);
+  }
+  return { arg, buckets, lengths: new Set([...buckets.keys()].map((dir) => dir.length)), rest };
+}
+
+/**
+ * The rules of a node that can match a request: with an index, only those whose directory is the
+ * value itself or one of its ancestors (exactly the directories an `under` could accept).
+ */
+function candidates(plan: NodePlan, request: SyscallRequest): readonly RuleView[] {
+  const index = plan.index;
+  if (!index) return plan.rules;
+  const value = request.args[index.arg];
+  if (typeof value !== 'string') return index.rest;
+  let first = index.buckets.get(value);
+  let more: RuleView[] | undefined;
+  for (let end = value.length; ;) {
+    const slash = value.lastIndexOf('/', end - 1);
+    if (slash < 0) break;
+    // Only directories of a length some bucket has are looked up (no substring otherwise).
+    if (index.lengths.has(slash === 0 ? 1 : slash)) {
+      const bucket = index.buckets.get(slash === 0 ? '/' : value.slice(0, slash));
+      if (bucket) {
+        if (!first) first = bucket;
+        else (more ??= [...first]).push(...bucket);
+      }
+    }
+    if (slash === 0) break;
+    end = slash;
+  }
+  if (!first) return index.rest;
+  if (!more && index.rest.length === 0) return first;
+  // Document order is the last tie-breaker, so candidates are evaluated in it.
+  return [...index.rest, ...(more ?? first)].sort((a, b) => a.rule.order - b.rule.order);
 }
 
 /**
@@ -136,8 +234,15 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   readonly file: string | undefined;
   readonly #compiled: CompiledPolicy;
   readonly #plans = new Map<string, Plan>();
-  readonly #cache = new Map<string, ZtaDecision>();
-  readonly #identityKeys = new WeakMap<IdentityContext, string>();
+  /** Decisions per identity object (the gate passes one per container), then per (syscall, argument class). */
+  #cache = new WeakMap<IdentityContext, Map<string, ZtaDecision>>();
+  #cacheSize = 0;
+  readonly #views: readonly (readonly RuleView[])[];
+  readonly #entryOnly: readonly string[];
+  readonly #label: string;
+  /** Visit marks per node, stamped per evaluation (no allocation; evaluation is synchronous). */
+  readonly #seen: Uint32Array;
+  #stamp = 0;
   #hits = 0;
   #misses = 0;
 
@@ -151,11 +256,15 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
     this.warnings = compiled.warnings;
     this.trustAlgorithm = compiled.trust;
     this.file = compiled.file;
+    this.#views = compiled.nodes.map((node) => node.rules.map(viewOf));
+    this.#entryOnly = Object.freeze([compiled.nodes[compiled.entry]!.name]);
+    this.#label = `${this.name}@${this.version}`;
+    this.#seen = new Uint32Array(compiled.nodes.length);
   }
 
   /** `name@version`. */
   get label(): string {
-    return `${this.name}@${this.version}`;
+    return this.#label;
   }
 
   /** Node names in document order; `entry` is where evaluation starts. */
@@ -178,12 +287,18 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   }
 
   /** Decides `request` in `context` and explains the decision. */
-  evaluate(request: SyscallRequest, context: EvaluationContext = {}, options: EvaluateOptions = {}): ZtaDecision {
+  evaluate(
+    request: SyscallRequest,
+    context: EvaluationContext = {},
+    options: EvaluateOptions = {},
+  ): ZtaDecision {
     const plan = this.#planFor(request.syscall);
     const explain = options.explain === true;
-    const key = explain ? undefined : this.#cacheKey(request, plan);
+    const key = explain || !this.#compiled.cache ? undefined : this.#cacheKey(request, plan);
+    let forIdentity: Map<string, ZtaDecision> | undefined;
     if (key !== undefined) {
-      const hit = this.#cache.get(key);
+      forIdentity = this.#cache.get(request.identity);
+      const hit = forIdentity?.get(key);
       if (hit) {
         this.#hits += 1;
         return hit;
@@ -193,64 +308,72 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
     const state = new EvalState(request, context, this.#compiled.trust, this.#compiled.markers);
     const decision = this.#run(plan, state, explain);
     if (key !== undefined && !state.dynamic) {
-      if (this.#cache.size >= MAX_CACHE) this.#cache.clear();
-      this.#cache.set(key, { ...decision, cached: true });
+      if (this.#cacheSize >= MAX_CACHE) {
+        this.#cache = new WeakMap();
+        this.#cacheSize = 0;
+        forIdentity = undefined;
+      }
+      if (!forIdentity) this.#cache.set(request.identity, (forIdentity = new Map()));
+      forIdentity.set(key, { ...decision, cached: true });
+      this.#cacheSize += 1;
     }
     return decision;
   }
 
   /** Hits, misses and size of the decision cache. */
   cacheStats(): DecisionCacheStats {
-    return { size: this.#cache.size, hits: this.#hits, misses: this.#misses };
+    return { size: this.#cacheSize, hits: this.#hits, misses: this.#misses };
   }
 
   #run(plan: Plan, state: EvalState, explain: boolean): ZtaDecision {
     const nodes = this.#compiled.nodes;
+    const stamp = (this.#stamp = (this.#stamp + 1) >>> 0 || 1);
+    const seen = this.#seen;
     const order = [this.#compiled.entry];
-    const seen = new Set(order);
-    const taken: CompiledEdge[] = [];
-    const matched: CompiledRule[] = [];
+    seen[this.#compiled.entry] = stamp;
+    let taken: CompiledEdge[] | undefined;
+    const matched: RuleView[] = [];
     const misses: RuleMiss[] | undefined = explain ? [] : undefined;
-    let best: CompiledRule | undefined;
+    let best: RuleView | undefined;
     for (let i = 0; i < order.length; i += 1) {
-      const node = order[i]!;
-      for (const rule of plan.rules[node]!) {
+      const nodePlan = plan.nodes[order[i]!]!;
+      const views = explain ? nodePlan.rules : candidates(nodePlan, state.request);
+      for (const view of views) {
         if (misses) {
-          const failure = firstFailure(rule.match, state);
+          const failure = firstFailure(view.rule.match, state);
           if (failure) {
-            misses.push({ ...refOf(rule), ...failure });
+            misses.push({ ...view.ref, ...failure });
             continue;
           }
-        } else if (!passes(rule.match, state)) continue;
-        matched.push(rule);
-        if (best === undefined || rule.rank > best.rank) best = rule;
+        } else if (!view.rule.match.test(state)) continue;
+        matched.push(view);
+        if (best === undefined || view.rule.rank > best.rule.rank) best = view;
       }
-      for (const edge of plan.edges[node]!) {
-        if (seen.has(edge.to)) continue;
-        if (edge.match && !passes(edge.match, state)) continue;
-        seen.add(edge.to);
+      for (const edge of nodePlan.edges) {
+        if (seen[edge.to] === stamp) continue;
+        if (edge.match && !edge.match.test(state)) continue;
+        seen[edge.to] = stamp;
         order.push(edge.to);
-        taken.push(edge);
+        (taken ??= []).push(edge);
       }
     }
 
-    const visited = order.map((n) => nodes[n]!.name);
-    const scores = this.#scoresOf(state, best);
+    const scores = this.#scoresOf(state, best?.rule);
     const reasons: DecisionReason[] = [];
+    let visited: readonly string[];
+    if (taken) visited = order.map((n) => nodes[n]!.name);
+    else visited = this.#entryOnly;
     if (best) {
-      const decided = best;
-      reasons.push({
-        policy: decided.node,
-        rule: decided.name,
-        message: decided.reason,
-        ...(decided.match.usesScores ? { scores } : {}),
-      });
-      for (const rule of matched) {
-        if (rule === decided) continue;
+      const decided = best.rule;
+      reasons.push(
+        best.reason ?? { policy: decided.node, rule: decided.name, message: decided.reason, scores },
+      );
+      for (const view of matched) {
+        if (view === best) continue;
         reasons.push({
-          policy: rule.node,
-          rule: rule.name,
-          message: `would ${rule.action} (${rule.id}), overridden by ${decided.id}: ${overrideWhy(decided, rule)}`,
+          policy: view.rule.node,
+          rule: view.rule.name,
+          message: `would ${view.rule.action} (${view.rule.id}), overridden by ${decided.id}: ${overrideWhy(decided, view.rule)}`,
         });
       }
     } else {
@@ -259,33 +382,35 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
         message: `no rule in ${visited.join(', ')} matched ${state.request.syscall}; the default policy denies`,
       });
     }
-    if (taken.length > 0) {
+    if (taken) {
       reasons.push({
         policy: this.name,
         message: `evaluated ${visited[0]}${taken.map((e) => ` -> ${nodes[e.to]!.name} (when ${e.text})`).join('')}`,
       });
     }
-    return {
-      action: best?.action ?? 'deny',
+    const decision: { -readonly [K in keyof ZtaDecision]: ZtaDecision[K] } = {
+      action: best?.rule.action ?? 'deny',
       reasons,
-      decidedBy: best && refOf(best),
+      decidedBy: best?.ref,
       visited,
-      edges: taken.map((e) => ({ from: nodes[e.from]!.name, to: nodes[e.to]!.name, when: e.text })),
-      matched: matched.map((rule) => ({
-        ...refOf(rule),
-        conditions: rule.match.descriptions,
-        decided: rule === best,
-      })),
+      edges: taken
+        ? taken.map((e) => ({ from: nodes[e.from]!.name, to: nodes[e.to]!.name, when: e.text }))
+        : NO_EDGES,
+      matched:
+        best && matched.length === 1 && matched[0] === best
+          ? best.single
+          : matched.map((v) => (v === best ? v.asDecider : v.asOther)),
       scores,
       cached: false,
-      policy: this.label,
-      ...(misses ? { unmatched: misses } : {}),
+      policy: this.#label,
     };
+    if (misses) decision.unmatched = misses;
+    return decision;
   }
 
   #scoresOf(state: EvalState, best: CompiledRule | undefined): { trust?: number; anomaly?: number } {
     // Scores are part of the explanation only when a condition consulted them.
-    if (!state.dynamic) return {};
+    if (!state.dynamic) return NO_SCORES;
     const anomaly = state.anomaly();
     // The trust score is computed (from signals) only when a rule needs it or the decider used it.
     const given = state.context.scores?.trust ?? state.request.scores?.trust;
@@ -309,17 +434,15 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
         args.set(arg.name, entry);
       }
     };
-    const rules = this.#compiled.nodes.map((node) =>
-      node.rules.filter((rule) => rule.match.selector.matches(syscall)),
-    );
-    const edges = this.#compiled.nodes.map((node) =>
-      node.edges.filter((edge) => !edge.match || edge.match.selector.matches(syscall)),
-    );
-    rules.flat().forEach((rule) => use(rule.match));
-    edges.flat().forEach((edge) => use(edge.match));
+    const nodes = this.#compiled.nodes.map((node, n): NodePlan => {
+      const rules = this.#views[n]!.filter((view) => view.rule.match.selector.matches(syscall));
+      const edges = node.edges.filter((edge) => !edge.match || edge.match.selector.matches(syscall));
+      rules.forEach((view) => use(view.rule.match));
+      edges.forEach((edge) => use(edge.match));
+      return { rules, index: indexOf(rules), edges };
+    });
     const plan: Plan = {
-      rules,
-      edges,
+      nodes,
       args: [...args].map(([name, a]) => ({
         name,
         numericOnly: a.numericOnly,
@@ -332,13 +455,12 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   }
 
   /**
-   * (identity, syscall, argument class): the arguments some rule for this syscall looks at; a
+   * (syscall, argument class) under the identity's own map: the arguments some rule for this syscall looks at; a
    * number only compared with thresholds keys by its side of each threshold, so `bytes: 10` and
    * `bytes: 20` share an entry under `atMost: 4096`. Undefined: not cacheable.
    */
   #cacheKey(request: SyscallRequest, plan: Plan): string | undefined {
-    let key = this.#identityKey(request.identity);
-    key += `\u0000${request.syscall}`;
+    let key = request.syscall;
     for (const arg of plan.args) {
       const value = request.args[arg.name];
       if (value === undefined) key += '\u0000-';
@@ -349,22 +471,6 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
         key += '\u0000c';
         for (const t of arg.thresholds) key += value < t ? '<' : value > t ? '>' : '=';
       } else key += `\u0000${typeof value}${String(value)}`;
-    }
-    return key;
-  }
-
-  #identityKey(identity: IdentityContext): string {
-    let key = this.#identityKeys.get(identity);
-    if (key === undefined) {
-      key = JSON.stringify([
-        identity.subject,
-        identity.tenant,
-        identity.roles,
-        identity.attributes,
-        identity.assurance,
-        identity.signer ?? null,
-      ]);
-      this.#identityKeys.set(identity, key);
     }
     return key;
   }

@@ -1,17 +1,37 @@
+import { writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ForgeError, enforcementModes, type EnforcementMode } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
+import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
 import { AllowListPdp } from '@forgeone/trust';
 import type { RunReport } from '@forgeone/core';
-import { CliExit, printJson, type CliIo } from '../cliIo';
+import {
+  runWasmerCommand,
+  watToWasm,
+  type EnforcerSpec,
+  type HostLimits,
+  type PortablePreopen,
+  type TypedValue,
+} from '@forgeone/execution';
+import { traceToJsonl, type TraceEvent } from '@forgeone/observer';
+import { CliExit, printJson, usageError, type CliIo } from '../cliIo';
 
 interface RunFlags {
+  root?: string;
   allow: string[];
+  dir: string[];
+  env: string[];
   mode: EnforcementMode;
   call?: string;
+  args?: string[];
+  timeout?: number;
+  memoryPages?: number;
+  isolation: 'inline' | 'worker';
+  backend: 'v8' | 'wasmer';
+  trace?: string;
   json?: boolean;
 }
 
@@ -22,37 +42,92 @@ const collect = (value: string, previous: string[]) => [
     .map((s) => s.trim())
     .filter(Boolean),
 ];
+const repeat = (value: string, previous: string[]) => [...previous, value];
+const positive = (what: string, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${what} must be an integer from 1 to ${max}, got '${value}'`);
+  return n;
+};
+
+/** Lines of the trace listing printed at most; the rest is counted. */
+const MAX_TRACE_LINES = 200;
 
 /** `forgeone run <module>`: run a module with every host call going through the gate. */
 export function registerRun(program: Command, io: CliIo): void {
   program
     .command('run')
-    .description('run a WebAssembly module (.wasm or .wat) under the syscall gate')
-    .argument('<module>', 'path to a .wasm or .wat file')
-    .option(
-      '--allow <syscalls>',
-      'allow these syscalls (comma-separated, repeatable; default deny)',
-      collect,
-      [],
-    )
-    .addOption(
-      new Option('--mode <mode>', 'enforcement mode').choices([...enforcementModes]).default('enforce'),
-    )
+    .description('run a WebAssembly module (.forgepkg, .wasm or .wat) under the syscall gate')
+    .argument('<module>', 'path to a .forgepkg, .wasm or .wat file')
+    .argument('[guestArgs...]', 'arguments for the guest (after --)')
+    .option('--root <root.json>', 'trust root a .forgepkg must verify against before anything runs')
+    .option('--allow <syscalls>', 'allow these syscalls (comma-separated, repeatable; default deny), e.g. forge.log,wasi.*', collect, [])
+    .option('--dir <host:guest[:ro]>', 'preopen a host directory at a guest path (repeatable; :ro for read-only)', repeat, [])
+    .option('--env <K=V>', 'set a guest environment variable (repeatable)', repeat, [])
+    .addOption(new Option('--mode <mode>', 'enforcement mode').choices([...enforcementModes]).default('enforce'))
     .option('--call <export>', 'export to call instead of _start')
+    .option('--args <values...>', 'arguments of the --call export (typed by its signature)')
+    .option('--timeout <ms>', 'wall-clock deadline of the call, ms (default 1000)', positive('--timeout', 3_600_000))
+    .option('--memory-pages <n>', 'most 64 KiB pages of linear memory (default 256)', positive('--memory-pages', 65_536))
+    .addOption(new Option('--isolation <mode>', 'where the guest runs').choices(['inline', 'worker']).default('worker'))
+    .addOption(new Option('--backend <engine>', 'execution backend').choices(['v8', 'wasmer']).default('v8'))
+    .option('--trace <out.jsonl>', 'write every call (replayable with `forgeone replay`) to this file')
     .option('--json', 'print the run report as JSON')
-    .action(async (modulePath: string, flags: RunFlags) => {
-      const source = await readModuleFile(resolve(io.cwd, modulePath));
+    .action(async (modulePath: string, guestArgs: string[], flags: RunFlags) => {
+      const path = resolve(io.cwd, modulePath);
+      const isPackage = /\.forgepkg$/i.test(modulePath);
+      const wasi = {
+        args: [basename(modulePath), ...guestArgs],
+        env: parseEnv(flags.env),
+        preopens: flags.dir.map((spec) => parseDir(io, spec)),
+      };
+      if (flags.backend === 'wasmer') {
+        await runOnWasmer(io, path, modulePath, wasi, flags);
+        return;
+      }
+      if (isPackage && flags.root === undefined) throw usageError('a .forgepkg runs only after it verifies: give --root <root.json>');
       const kernel = await createKernel({ config: { mode: flags.mode } });
       try {
-        const pdp = new AllowListPdp(flags.allow, { knownSyscalls: kernel.runtime.syscallNames() });
-        const report = await kernel.runtime.runModule({
-          source,
+        const known = kernel.runtime.syscallNames();
+        // Checked here so that a typo is one coded line, before anything is loaded.
+        new AllowListPdp(flags.allow, { knownSyscalls: known });
+        const limits: Partial<HostLimits> = {
+          ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
+          ...(flags.memoryPages === undefined ? {} : { maxMemoryPages: flags.memoryPages }),
+        };
+        const events: TraceEvent[] = [];
+        const stdout = lineWriter((line) => io.out(line));
+        const stderr = lineWriter((line) => io.err(line));
+        const common = {
           name: basename(modulePath),
-          ...formatOf(modulePath),
-          pdp,
+          policy: { mode: flags.mode, policy: { kind: 'allow-list', allow: flags.allow } } satisfies EnforcerSpec,
+          isolation: flags.isolation,
+          limits,
+          wasi,
           ...(flags.call ? { entry: flags.call } : {}),
-          ...(io.json ? {} : { onLog: (message: string) => io.out(message) }),
-        });
+          ...(flags.args ? { argText: flags.args } : {}),
+          ...(flags.trace ? { onTraceBatch: (batch: readonly TraceEvent[]) => events.push(...batch) } : {}),
+          ...(io.json
+            ? {}
+            : {
+                onLog: (message: string) => io.out(message),
+                onStdout: stdout.write,
+                onStderr: stderr.write,
+              }),
+        };
+        const report = isPackage
+          ? await kernel.runtime.runModule({
+              ...common,
+              package: await readPackageFile(path),
+              trustRoot: await loadTrustRoot([await readRootFile(resolve(io.cwd, flags.root!))]),
+            })
+          : await kernel.runtime.runModule({ ...common, source: await readModuleFile(path), ...formatOf(modulePath) });
+        stdout.end();
+        stderr.end();
+        if (flags.trace) {
+          const recorded = { ...report.recorded, events: events.length > 0 ? events : report.recorded.events };
+          const end = recorded.end ? { end: { ...recorded.end, dropped: events.length > 0 ? 0 : recorded.end.dropped } } : {};
+          writeTraceFile(resolve(io.cwd, flags.trace), traceToJsonl({ ...recorded, ...end }));
+        }
         printReport(io, report);
         if (report.outcome.status === 'trapped') {
           if (!io.json) io.err(report.outcome.error.toLine());
@@ -60,12 +135,123 @@ export function registerRun(program: Command, io: CliIo): void {
         }
         if (report.outcome.exitCode !== 0) throw new CliExit(report.outcome.exitCode);
       } finally {
+        await kernel.runtime.close();
         await kernel.shutdown();
       }
     });
 }
 
-async function readModuleFile(path: string): Promise<Uint8Array> {
+function parseEnv(entries: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw usageError(`--env takes K=V, got '${entry}'`);
+    env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
+
+function parseDir(io: CliIo, spec: string): PortablePreopen {
+  const parts = spec.split(':');
+  const readOnly = parts.length === 3 && parts[2] === 'ro';
+  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !readOnly) || !parts[0] || !parts[1]) {
+    throw usageError(`--dir takes <host>:<guest>[:ro], got '${spec}'`);
+  }
+  return { kind: 'host', hostPath: resolve(io.cwd, parts[0]), guestPath: parts[1], readOnly };
+}
+
+/** Splits streamed guest output into lines for the CLI's line-based output. */
+function lineWriter(emit: (line: string) => void) {
+  let pending = '';
+  const decoder = new TextDecoder();
+  return {
+    write: (bytes: Uint8Array) => {
+      pending += decoder.decode(bytes, { stream: true });
+      let newline = pending.indexOf('\n');
+      while (newline >= 0) {
+        emit(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf('\n');
+      }
+    },
+    end: () => {
+      pending += decoder.decode();
+      if (pending !== '') emit(pending);
+      pending = '';
+    },
+  };
+}
+
+function writeTraceFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text, { mode: 0o600 });
+  } catch (error) {
+    throw new ForgeError('FORGE_TRACE_INVALID', `cannot write the trace to ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+/** `--backend wasmer`: the whole command runs on @wasmer/sdk, with coarse policy only. */
+async function runOnWasmer(
+  io: CliIo,
+  path: string,
+  modulePath: string,
+  wasi: { args: string[]; env: Record<string, string>; preopens: PortablePreopen[] },
+  flags: RunFlags,
+): Promise<void> {
+  const unsupported = [
+    flags.allow.length > 0 && '--allow',
+    flags.trace && '--trace',
+    flags.call && '--call',
+    flags.memoryPages && '--memory-pages',
+    /\.forgepkg$/i.test(modulePath) && '.forgepkg',
+  ].filter(Boolean);
+  if (unsupported.length > 0) {
+    throw usageError(
+      `--backend wasmer has no per-syscall enforcement or tracing; ${unsupported.join(', ')} cannot be used with it`,
+    );
+  }
+  if (typeof runWasmerCommand !== 'function') {
+    throw new ForgeError('FORGE_BACKEND_UNAVAILABLE', 'the wasmer backend is not part of this build; use --backend v8');
+  }
+  const source = await readModuleFile(path);
+  const module = formatOf(modulePath).format === 'wat' ? await watToWasm(source, basename(modulePath)) : source;
+  const result = await runWasmerCommand({
+    module,
+    args: wasi.args.slice(1),
+    env: wasi.env,
+    mounts: wasi.preopens.map((p) => ({ hostDir: p.kind === 'host' ? p.hostPath : '', guestPath: p.guestPath, readOnly: p.readOnly ?? false })),
+    ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
+  });
+  const { outcome } = result;
+  if (io.json) {
+    printJson(io, {
+      ok: outcome.status !== 'trapped' && outcome.exitCode === 0,
+      code: outcome.status === 'trapped' ? outcome.error.code : 'OK',
+      message: outcome.status === 'trapped' ? outcome.error.message : `${outcome.status} with code ${outcome.exitCode}`,
+      backend: 'wasmer',
+      module: result.moduleSha256,
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      stdout: Buffer.from(result.stdout).toString('utf8'),
+      stderr: Buffer.from(result.stderr).toString('utf8'),
+    });
+  } else {
+    const out = lineWriter((line) => io.out(line));
+    out.write(result.stdout);
+    out.end();
+    const err = lineWriter((line) => io.err(line));
+    err.write(result.stderr);
+    err.end();
+  }
+  if (outcome.status === 'trapped') {
+    if (!io.json) io.err(outcome.error.toLine());
+    throw new CliExit(1, outcome.error.code);
+  }
+  if (outcome.exitCode !== 0) throw new CliExit(outcome.exitCode);
+}
+
+/** Reads a module file, refusing a missing, empty or oversized one before reading it. */
+export async function readModuleFile(path: string): Promise<Uint8Array> {
   const max = defaultRuntimeConfig().limits.maxModuleBytes;
   let size: number;
   try {
@@ -74,28 +260,25 @@ async function readModuleFile(path: string): Promise<Uint8Array> {
     size = info.size;
   } catch (error) {
     if (error instanceof ForgeError) throw error;
-    throw new ForgeError(
-      'FORGE_WASM_NOT_FOUND',
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
+    throw new ForgeError('FORGE_WASM_NOT_FOUND', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   // Checked before reading, so a huge file is never loaded into memory.
   if (size > max) {
-    throw new ForgeError(
-      'FORGE_WASM_LIMIT',
-      `${path} is ${size} bytes, over the module size limit of ${max}`,
-    );
+    throw new ForgeError('FORGE_WASM_LIMIT', `${path} is ${size} bytes, over the module size limit of ${max}`);
   }
   if (size === 0) throw new ForgeError('FORGE_WASM_INVALID', `${path} is empty`);
   return new Uint8Array(await readFile(path));
 }
 
 /** The extension decides when there is one: a `.wasm` that is really text is refused, not parsed. */
-function formatOf(path: string): { format?: 'wasm' | 'wat' } {
+export function formatOf(path: string): { format?: 'wasm' | 'wat' } {
   if (/\.wasm$/i.test(path)) return { format: 'wasm' };
   if (/\.wat$/i.test(path)) return { format: 'wat' };
   return {};
 }
+
+const valueText = (v: TypedValue) =>
+  v.type === 'bytes' ? `bytes ${Buffer.from(v.value).toString('hex')}` : `${v.type} ${String(v.value)}`;
 
 function printReport(io: CliIo, report: RunReport): void {
   const { outcome } = report;
@@ -103,15 +286,17 @@ function printReport(io: CliIo, report: RunReport): void {
     printJson(io, {
       ok: outcome.status !== 'trapped' && outcome.exitCode === 0,
       code: outcome.status === 'trapped' ? outcome.error.code : 'OK',
-      message:
-        outcome.status === 'trapped'
-          ? outcome.error.message
-          : `${outcome.status} with code ${outcome.exitCode}`,
+      message: outcome.status === 'trapped' ? outcome.error.message : `${outcome.status} with code ${outcome.exitCode}`,
       containerId: report.containerId,
       module: report.moduleSha256,
+      isolation: report.isolation,
       status: outcome.status,
       exitCode: outcome.exitCode,
+      ...(outcome.status === 'trapped' ? { details: outcome.error.details } : {}),
+      results: report.values.map((v) => ({ type: v.type, value: v.type === 'bytes' ? Buffer.from(v.value).toString('base64') : v.value })),
       logs: report.logs,
+      stdout: Buffer.from(report.stdout).toString('utf8'),
+      stderr: Buffer.from(report.stderr).toString('utf8'),
       calls: report.trace.map((e) => ({
         seq: e.seq,
         syscall: e.syscall,
@@ -126,16 +311,17 @@ function printReport(io: CliIo, report: RunReport): void {
   }
   const denied = report.trace.filter((e) => e.action !== 'allow').length;
   io.out(`--- trace: ${report.trace.length} call(s), ${denied} denied ---`);
-  const width = Math.max(8, ...report.trace.map((e) => e.syscall.length));
-  for (const event of report.trace) {
+  const shown = report.trace.slice(0, MAX_TRACE_LINES);
+  const width = Math.max(8, ...shown.map((e) => e.syscall.length));
+  for (const event of shown) {
     const why = event.reasons[0]?.message ?? '';
     io.out(
       `#${String(event.seq).padEnd(3)} ${event.syscall.padEnd(width)}  ${event.action.padEnd(5)}  -> ${event.result ?? '-'}  ${why}`,
     );
   }
+  if (report.trace.length > shown.length) io.out(`... ${report.trace.length - shown.length} more call(s)`);
+  for (const value of report.values) io.out(`=> ${valueText(value)}`);
   const ended =
-    outcome.status === 'trapped'
-      ? `trapped (${outcome.error.code})`
-      : `${outcome.status}, exit code ${outcome.exitCode}`;
+    outcome.status === 'trapped' ? `trapped (${outcome.error.code})` : `${outcome.status}, exit code ${outcome.exitCode}`;
   io.out(`--- ${ended} ---`);
 }

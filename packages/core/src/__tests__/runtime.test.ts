@@ -76,7 +76,10 @@ describe('Runtime.runModule', () => {
   });
 
   it('lists the syscalls a guest can import', () => {
-    expect(runtime().rt.syscallNames()).toEqual(['forge.log', 'forge.clock_now', 'forge.random_bytes']);
+    const names = runtime().rt.syscallNames();
+    expect(names.slice(0, 3)).toEqual(['forge.log', 'forge.clock_now', 'forge.random_bytes']);
+    expect(names).toContain('wasi.fd_write');
+    expect(names).toHaveLength(3 + 46);
   });
 });
 
@@ -84,20 +87,98 @@ describe('ModuleCache', () => {
   it('compiles a source once and evicts the least recently used', async () => {
     const cache = new ModuleCache(2);
     const src = (n: number) => new TextEncoder().encode(`(module (func (export "f${n}")))`);
-    const a = await cache.get(src(1), 'a');
-    expect(await cache.get(src(1), 'a')).toBe(a);
-    await cache.get(src(2), 'b');
-    await cache.get(src(1), 'a'); // 1 is now most recent
-    await cache.get(src(3), 'c'); // evicts 2
+    const a = await cache.get(src(1), { name: 'a' });
+    expect(await cache.get(src(1), { name: 'a' })).toBe(a);
+    await cache.get(src(2), { name: 'b' });
+    await cache.get(src(1), { name: 'a' }); // 1 is now most recent
+    await cache.get(src(3), { name: 'c' }); // evicts 2
     expect(cache.size).toBe(2);
-    expect(await cache.get(src(1), 'a')).toBe(a);
+    expect(await cache.get(src(1), { name: 'a' })).toBe(a);
   });
 
   it('does not cache failures', async () => {
     const cache = new ModuleCache();
-    await expect(cache.get(new TextEncoder().encode('(module'), 'bad')).rejects.toMatchObject({
+    await expect(cache.get(new TextEncoder().encode('(module'), { name: 'bad' })).rejects.toMatchObject({
       code: 'FORGE_WAT_INVALID',
     });
     expect(cache.size).toBe(0);
+  });
+});
+
+describe('Runtime.runModule with WASI and worker isolation', () => {
+  /** Prints its first argument and $GREETING to stdout, then exits with code 3. */
+  const ECHO_ARGS = new TextEncoder().encode(`(module
+    (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (func $strlen (param $p i32) (result i32) (local $n i32)
+      (block $end (loop $next
+        (br_if $end (i32.eqz (i32.load8_u (i32.add (local.get $p) (local.get $n)))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1))) (br $next)))
+      (local.get $n))
+    (func $print (param $p i32)
+      (i32.store (i32.const 0) (local.get $p))
+      (i32.store (i32.const 4) (call $strlen (local.get $p)))
+      (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+    (func (export "_start")
+      (drop (call $args_get (i32.const 100) (i32.const 1000)))
+      (call $print (i32.load (i32.const 104)))
+      (drop (call $environ_get (i32.const 200) (i32.const 2000)))
+      (call $print (i32.load (i32.const 200)))
+      (call $exit (i32.const 3))))`);
+
+  it('gives the guest its args and env through WASI in a worker, and reports its exit code', async () => {
+    const { rt } = runtime();
+    try {
+      const report = await rt.runModule({
+        source: ECHO_ARGS,
+        name: 'echo.wat',
+        policy: { mode: 'enforce', policy: { kind: 'allow-list', allow: ['wasi.*'] } },
+        wasi: { args: ['echo', 'first'], env: { GREETING: 'hi' } },
+      });
+      expect(report.isolation).toBe('worker');
+      expect(report.outcome).toEqual({ status: 'exited', exitCode: 3 });
+      expect(Buffer.from(report.stdout).toString()).toBe('firstGREETING=hi');
+      expect(report.recorded.end).toMatchObject({ status: 'exited', exitCode: 3 });
+      expect(report.recorded.events.map((e) => e.syscall)).toContain('wasi.args_get');
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('denies WASI by default: nothing is printed and the refusals are in the trace', async () => {
+    const { rt } = runtime();
+    try {
+      const report = await rt.runModule({
+        source: ECHO_ARGS,
+        name: 'echo.wat',
+        policy: { mode: 'enforce', policy: { kind: 'allow-list', allow: [] } },
+        wasi: { args: ['echo', 'first'] },
+        isolation: 'inline',
+      });
+      expect(report.stdout).toHaveLength(0);
+      expect(report.summary.find((row) => row.syscall === 'wasi.fd_write')).toMatchObject({ byAction: { deny: 2 } });
+      // proc_exit is denied too: the guest then falls off the end of _start.
+      expect(report.outcome.status).toBe('returned');
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('stops a spinning guest at its deadline (kernel limit overridden per run)', async () => {
+    const { rt } = runtime();
+    try {
+      const report = await rt.runModule({
+        source: new TextEncoder().encode('(module (func (export "_start") (loop br 0)))'),
+        name: 'spin.wat',
+        policy: { mode: 'enforce', policy: { kind: 'allow-list', allow: [] } },
+        limits: { timeoutMs: 200 },
+      });
+      expect(report.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_LIMIT_TIMEOUT' } });
+    } finally {
+      await rt.close();
+    }
   });
 });

@@ -29,7 +29,11 @@ const EMITTER = `(module
 const HEADER = 16;
 
 /** Input for `emit`: the header, then the name and payload bytes right after it (at 16 in guest memory). */
-function emitInput(name: string | Uint8Array, payload: Uint8Array, header: Partial<Record<0 | 1 | 2 | 3, number>> = {}) {
+function emitInput(
+  name: string | Uint8Array,
+  payload: Uint8Array,
+  header: Partial<Record<0 | 1 | 2 | 3, number>> = {},
+) {
   const nameBytes = typeof name === 'string' ? new TextEncoder().encode(name) : name;
   const input = new Uint8Array(HEADER + nameBytes.byteLength + payload.byteLength);
   input.set(nameBytes, HEADER);
@@ -51,7 +55,8 @@ async function emitter(requires: string[], sink?: (plugin: string, event: GuestE
     { name: 'emitter', version: '1.0.0', requires, entryPoints: ['emit', 'flood'] },
     await watToWasm(EMITTER),
   );
-  const emit = (...args: Parameters<typeof emitInput>) => host.invoke('emitter', 'emit', emitInput(...args)).code;
+  const emit = (...args: Parameters<typeof emitInput>) =>
+    host.invoke('emitter', 'emit', emitInput(...args)).code;
   return { host, info, events, emit };
 }
 

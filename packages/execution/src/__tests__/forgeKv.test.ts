@@ -49,7 +49,11 @@ const VALUE = 1024; // values
 const OUT = 4096; // output buffer
 const LEN = 8192; // u32 length out
 
-async function guest(backend: KvBackend, enforcer: SyscallEnforcerPort = allowAll, onBackendError?: (e: unknown) => void) {
+async function guest(
+  backend: KvBackend,
+  enforcer: SyscallEnforcerPort = allowAll,
+  onBackendError?: (e: unknown) => void,
+) {
   const clock = new ManualClock(1_700_000_000_000);
   const memory = new GuestMemory();
   const recorder = new TraceRecorder();
@@ -65,7 +69,11 @@ async function guest(backend: KvBackend, enforcer: SyscallEnforcerPort = allowAl
     clock,
   });
   const compiled = await compileModule(new TextEncoder().encode(PROXY), { format: 'wat' });
-  const definitions = forgeKvSyscalls({ backend, maxValueBytes: 4096, ...(onBackendError ? { onBackendError } : {}) });
+  const definitions = forgeKvSyscalls({
+    backend,
+    maxValueBytes: 4096,
+    ...(onBackendError ? { onBackendError } : {}),
+  });
   const instance = new WebAssembly.Instance(compiled.module, gate.imports(definitions));
   const wasmMemory = instance.exports.memory as WebAssembly.Memory;
   memory.bind(wasmMemory);
@@ -208,7 +216,9 @@ describe('forge.kv_* through the gate', () => {
 
   it('refuses a bad namespace or quota when the backend is made', () => {
     for (const ns of ['', 'UPPER', 'a/b', 'x'.repeat(65), 'ctr_underscore', '-lead']) {
-      expect(() => new MemoryKvBackend(ns)).toThrow(expect.objectContaining({ code: 'FORGE_KV_CONFIG_INVALID' }));
+      expect(() => new MemoryKvBackend(ns)).toThrow(
+        expect.objectContaining({ code: 'FORGE_KV_CONFIG_INVALID' }),
+      );
     }
     expect(() => new MemoryKvBackend('ok', { maxBytes: -1 })).toThrow(ForgeError);
     expect(() => forgeKvSyscalls({ backend: new MemoryKvBackend('ok'), maxValueBytes: 10_000_000 })).toThrow(
@@ -218,7 +228,11 @@ describe('forge.kv_* through the gate', () => {
 
   it('never lets usage pass the quota, whatever the sequence of writes (property)', () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('put' as const), key: fc.string({ minLength: 1, maxLength: 6 }), size: fc.nat(40) }),
+      fc.record({
+        kind: fc.constant('put' as const),
+        key: fc.string({ minLength: 1, maxLength: 6 }),
+        size: fc.nat(40),
+      }),
       fc.record({ kind: fc.constant('delete' as const), key: fc.string({ minLength: 1, maxLength: 6 }) }),
     );
     fc.assert(
@@ -279,7 +293,9 @@ describe('StorageKvBackend', () => {
   it('refuses a namespace holding something that is not kv bytes', async () => {
     const store = new MemoryStore();
     await store.putRecord(kvStorageNamespace('bad'), 'k', { not: 'bytes' });
-    await expect(StorageKvBackend.load(store, 'bad')).rejects.toMatchObject({ code: 'FORGE_KV_STORE_CORRUPT' });
+    await expect(StorageKvBackend.load(store, 'bad')).rejects.toMatchObject({
+      code: 'FORGE_KV_STORE_CORRUPT',
+    });
   });
 
   it('keeps changes pending when a flush fails, and writes them on the next one', async () => {

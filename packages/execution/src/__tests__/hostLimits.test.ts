@@ -139,13 +139,13 @@ describe('worker isolation: pause, operator approval, audit', () => {
         onPaused();
       },
     });
-    const call = instance.invoke('_start');
+    const call = instance.invoke('_start').catch((error: unknown) => error);
     instance.pause();
     await pausedOnce;
     expect(instance.state).toBe('paused');
     expect(paused).toEqual(['paused']);
     await instance.terminate();
-    await expect(call).rejects.toMatchObject({ code: 'FORGE_INSTANCE_STATE' });
+    expect(await call).toMatchObject({ code: 'FORGE_INSTANCE_STATE' });
     expect(instance.state).toBe('terminated');
   });
 
@@ -160,8 +160,8 @@ describe('worker isolation: pause, operator approval, audit', () => {
       approver: (request) => new Promise((resolve) => setTimeout(() => resolve(request.syscall === 'forge.log' ? 'allow' : 'deny'), 20)),
     });
     expect(approved.instance.logs()).toEqual(['alive']);
-    expect(approved.instance.trace()[0]?.reasons.map((r) => r.message)).toContain('the operator answered allow');
-    expect(audit).toEqual([expect.objectContaining({ syscall: 'forge.log', action: 'allow', executed: true })]);
+    expect(approved.instance.trace()[0]).toMatchObject({ action: 'allow', executed: true });
+    expect(audit).toEqual([expect.objectContaining({ syscall: 'forge.log', action: 'ask', executed: true })]);
 
     const ignored = await h.run(module, { enforcer, approver: () => new Promise(() => undefined), approverTimeoutMs: 100 });
     expect(ignored.instance.logs()).toEqual([]);

@@ -28,7 +28,11 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
     plugin: name,
     export: fc.oneof(exportName, fc.constant('*')),
   }),
-  fc.record({ kind: fc.constant('event' as const), action: fc.constant('emit' as const), name: fc.oneof(eventName, fc.constant('*')) }),
+  fc.record({
+    kind: fc.constant('event' as const),
+    action: fc.constant('emit' as const),
+    name: fc.oneof(eventName, fc.constant('*')),
+  }),
   fc.record({
     kind: fc.constant('forge' as const),
     action: fc.constant('call' as const),
@@ -39,9 +43,9 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
 /** Paths a guest could ask for, hostile ones included. */
 const guestPath = fc.oneof(
   path,
-  fc.array(fc.constantFrom('data', 'database', '..', '.', '', 'etc', 'x y', 'a\0b'), { maxLength: 5 }).map(
-    (parts) => `/${parts.join('/')}`,
-  ),
+  fc
+    .array(fc.constantFrom('data', 'database', '..', '.', '', 'etc', 'x y', 'a\0b'), { maxLength: 5 })
+    .map((parts) => `/${parts.join('/')}`),
   fc.string({ maxLength: 12 }),
 );
 
@@ -52,10 +56,13 @@ function oracle(granted: Capability, needed: Capability): boolean {
   switch (granted.kind) {
     case 'fs': {
       const n = needed as typeof granted;
-      if (n.action !== granted.action) return false;
+      if (n.action !== granted.action || !n.path.startsWith('/')) return false;
       const g = granted.path === '/' ? [] : granted.path.split('/').slice(1);
       const parts = n.path.split('/');
-      if (parts[0] !== '' || parts.slice(1).some((p) => p === '' || p === '.' || p === '..' || p.includes('\0')))
+      if (
+        parts[0] !== '' ||
+        parts.slice(1).some((p) => p === '' || p === '.' || p === '..' || p.includes('\0'))
+      )
         return n.path === '/' && g.length === 0;
       return g.every((part, i) => parts[i + 1] === part);
     }
@@ -163,7 +170,16 @@ describe('capability strings', () => {
     const fs = (p: string): Capability => ({ kind: 'fs', action: 'read', path: p });
     expect(capabilityCovers(data, fs('/data'))).toBe(true);
     expect(capabilityCovers(data, fs('/data/a/b.txt'))).toBe(true);
-    for (const p of ['/database', '/data/../etc/passwd', '/data/./x', '/data//x', 'data/x', '/', '/dat', '/data\0']) {
+    for (const p of [
+      '/database',
+      '/data/../etc/passwd',
+      '/data/./x',
+      '/data//x',
+      'data/x',
+      '/',
+      '/dat',
+      '/data\0',
+    ]) {
       expect(capabilityCovers(data, fs(p)), p).toBe(false);
     }
     expect(capabilityCovers(data, { kind: 'fs', action: 'write', path: '/data/x' })).toBe(false);
@@ -214,7 +230,11 @@ describe('CapabilityEnforcer', () => {
       inner: {
         enforce: (r) => {
           asked.push(r.syscall);
-          return { decision: { action: 'deny', reasons: [{ policy: 'kernel', message: 'no' }] }, execute: false, mode: 'enforce' };
+          return {
+            decision: { action: 'deny', reasons: [{ policy: 'kernel', message: 'no' }] },
+            execute: false,
+            mode: 'enforce',
+          };
         },
       },
     });

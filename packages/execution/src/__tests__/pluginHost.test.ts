@@ -145,7 +145,10 @@ describe('PluginHost', () => {
     const decided: string[] = [];
     events.on('syscall.decided', (e) => decided.push(`${e.request.syscall}:${e.decision.action}`));
     const h = await host({ events });
-    await h.loadDevelopment(callerManifest('allowed', ['plugin:call:greeter/greet']), await watToWasm(CALLER));
+    await h.loadDevelopment(
+      callerManifest('allowed', ['plugin:call:greeter/greet']),
+      await watToWasm(CALLER),
+    );
     await h.loadDevelopment(callerManifest('refused', []), await watToWasm(CALLER));
 
     const ok = h.invoke('allowed', 'run', callInput('greeter/greet', 'plugin'));
@@ -158,7 +161,11 @@ describe('PluginHost', () => {
     expect(callOutput(no.output)).toMatchObject({ errno: ForgeErrno.DENIED, length: 0, text: '' });
     expect(h.trace('greeter')).toHaveLength(greeterCalls); // the greeter never ran
     const refusal = h.trace('refused').find((e) => e.syscall === 'forge.call_plugin');
-    expect(refusal).toMatchObject({ action: 'deny', executed: false, args: { plugin: 'greeter', export: 'greet' } });
+    expect(refusal).toMatchObject({
+      action: 'deny',
+      executed: false,
+      args: { plugin: 'greeter', export: 'greet' },
+    });
     expect(refusal?.reasons[0]?.message).toBe('plugin refused lacks capability plugin:call:greeter/greet');
     expect(decided).toContain('forge.call_plugin:deny');
   });
@@ -177,7 +184,9 @@ describe('PluginHost', () => {
     expect(errno('greeter/../greet')).toBe(ForgeErrno.DENIED); // malformed: no capability names it
     h.unload('greeter');
     expect(errno('greeter/greet')).toBe(ForgeErrno.NOT_FOUND);
-    expect(() => h.invoke('greeter', 'greet')).toThrow(expect.objectContaining({ code: 'FORGE_PLUGIN_NOT_FOUND' }));
+    expect(() => h.invoke('greeter', 'greet')).toThrow(
+      expect.objectContaining({ code: 'FORGE_PLUGIN_NOT_FOUND' }),
+    );
   });
 
   it('cuts a long answer to the caller buffer and reports its full length', async () => {
@@ -195,7 +204,9 @@ describe('PluginHost', () => {
     // a calls itself
     expect(callOutput(h.invoke('a', 'run', callInput('a/run')).output).errno).toBe(ForgeErrno.BUSY);
     // a calls b, b calls a back: b's call is refused, a's call to b completes with b's code
-    const cycle = callOutput(h.invoke('a', 'run', callInput('b/run', new TextDecoder().decode(callInput('a/run')))).output);
+    const cycle = callOutput(
+      h.invoke('a', 'run', callInput('b/run', new TextDecoder().decode(callInput('a/run')))).output,
+    );
     expect(cycle).toMatchObject({ errno: ForgeErrno.OK, code: ForgeErrno.BUSY });
     // a calls b, b calls greeter: depth 3 > 2
     const deep = callOutput(
@@ -239,7 +250,11 @@ describe('PluginHost', () => {
       developmentMode: true,
       wasi: () => ({
         preopens: [
-          { guestPath: '/data', kind: 'memory', files: { 'public/a.txt': 'public text', 'secret.txt': 'secret' } },
+          {
+            guestPath: '/data',
+            kind: 'memory',
+            files: { 'public/a.txt': 'public text', 'secret.txt': 'secret' },
+          },
         ],
       }),
     });
@@ -291,7 +306,9 @@ describe('PluginHost', () => {
         details: { path },
       });
     }
-    await expect(h.loadDevelopment(greeterManifest, module)).rejects.toMatchObject({ code: 'FORGE_PLUGIN_EXISTS' });
+    await expect(h.loadDevelopment(greeterManifest, module)).rejects.toMatchObject({
+      code: 'FORGE_PLUGIN_EXISTS',
+    });
     await expect(
       h.loadDevelopment({ ...greeterManifest, name: 'g2', provides: [], entryPoints: ['missing'] }, module),
     ).rejects.toMatchObject({ code: 'FORGE_WASM_EXPORT_MISSING' });
@@ -307,13 +324,23 @@ describe('PluginHost', () => {
     expect(h.list().map((p) => p.name)).toEqual(['greeter']);
   });
 
+  it('keeps a plugin inside its memory limit, even one that declares none', async () => {
+    const h = await host({ limits: { maxMemoryPages: 4 } });
+    const bomb = await watToWasm(`(module (memory (export "memory") 1)
+      (func (export "grow") (result i32) (memory.grow (i32.const 100))))`);
+    await h.loadDevelopment({ name: 'bomb', version: '1.0.0', entryPoints: ['grow'] }, bomb);
+    expect(h.invoke('bomb', 'grow').code).toBe(-1);
+  });
+
   it('reports a trap as the outcome and stays usable', async () => {
     const h = await host();
     const crashed = h.invoke('greeter', 'crash');
     expect(crashed.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_WASM_TRAP' } });
     expect(crashed.code).toBeNull();
     expect(h.invoke('greeter', 'greet', 'after').code).toBe(42);
-    expect(() => h.invoke('greeter', 'nope')).toThrow(expect.objectContaining({ code: 'FORGE_PLUGIN_NOT_FOUND' }));
+    expect(() => h.invoke('greeter', 'nope')).toThrow(
+      expect.objectContaining({ code: 'FORGE_PLUGIN_NOT_FOUND' }),
+    );
     expect(() => h.invoke('greeter', 'greet', new Uint8Array(2 * 1024 * 1024))).toThrow(
       expect.objectContaining({ code: 'FORGE_INVOKE_ARGS' }),
     );

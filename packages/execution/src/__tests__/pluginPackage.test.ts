@@ -109,7 +109,7 @@ describe('plugins from ForgePkg', () => {
     const tampered = good.slice();
     const at = Buffer.from(tampered).indexOf(Buffer.from(echoWasm.subarray(0, 16)));
     expect(at).toBeGreaterThan(0);
-    tampered[at + 20] ^= 0x01;
+    tampered[at + 20] = tampered[at + 20]! ^ 0x01;
     await expect(host.load(tampered)).rejects.toMatchObject({ code: expect.stringMatching(/^FORGE_PKG_/) });
     await expect(host.load(pluginPackage(echo, echoWasm, { signers: [stranger] }))).rejects.toMatchObject({
       code: 'FORGE_PKG_UNKNOWN_SIGNER',
@@ -138,6 +138,8 @@ describe('plugins from ForgePkg', () => {
     const store = new MemoryStore();
     await recordInstalled(store, { name: 'echo', version: '1.5.0' });
     const host = new PluginHost({ clock: clock(), trustRoot: root, versionStore: store });
-    await expect(host.load(pluginPackage(echo, echoWasm))).rejects.toMatchObject({ code: 'FORGE_PKG_ROLLBACK' });
+    await expect(host.load(pluginPackage(echo, echoWasm))).rejects.toMatchObject({
+      code: 'FORGE_PKG_ROLLBACK',
+    });
   });
 });

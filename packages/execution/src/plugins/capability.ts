@@ -36,11 +36,7 @@ export interface ForgeCallCapability {
 
 /** One permission on one resource, parsed from `kind:action:resource`. */
 export type Capability =
-  | FsCapability
-  | KvCapability
-  | PluginCallCapability
-  | EventCapability
-  | ForgeCallCapability;
+  FsCapability | KvCapability | PluginCallCapability | EventCapability | ForgeCallCapability;
 
 /** Plugin names: lower case, digits and `-`, starting with a letter; at most 64. */
 export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;

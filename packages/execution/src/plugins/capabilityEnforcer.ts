@@ -1,9 +1,4 @@
-import type {
-  Enforcement,
-  SyscallArg,
-  SyscallEnforcerPort,
-  SyscallRequest,
-} from '@forgeone/common';
+import type { Enforcement, SyscallArg, SyscallEnforcerPort, SyscallRequest } from '@forgeone/common';
 import { formatCapability, PLAIN_FORGE_CALLS, type Capability } from './capability';
 import type { CapabilitySet } from './capabilitySet';
 
@@ -148,7 +143,8 @@ export class CapabilityEnforcer implements SyscallEnforcerPort {
         reasons: [
           {
             policy: 'capabilities',
-            message: need === 'free' ? `${request.syscall} needs no capability` : `granted by ${grants.join(', ')}`,
+            message:
+              need === 'free' ? `${request.syscall} needs no capability` : `granted by ${grants.join(', ')}`,
           },
         ],
       },

@@ -40,6 +40,8 @@ export interface PluginLimits {
   readonly maxOutputBytes: number;
   /** Largest plugin module. Default 16 MiB. */
   readonly maxModuleBytes: number;
+  /** Largest linear memory of one plugin instance, in 64 KiB pages (written into the module). Default 256 (16 MiB). */
+  readonly maxMemoryPages: number;
 }
 
 export const defaultPluginLimits: PluginLimits = {
@@ -47,6 +49,7 @@ export const defaultPluginLimits: PluginLimits = {
   maxInputBytes: defaultForgeIoLimits.maxInputBytes,
   maxOutputBytes: defaultForgeIoLimits.maxOutputBytes,
   maxModuleBytes: 16 * 1024 * 1024,
+  maxMemoryPages: 256,
 };
 
 export interface PluginHostOptions {
@@ -185,9 +188,13 @@ export class PluginHost {
       );
     }
     if (plugin.running) {
-      throw new ForgeError('FORGE_PLUGIN_BUSY', `plugin ${name} is running; a host callback cannot re-enter it`, {
-        details: { plugin: name },
-      });
+      throw new ForgeError(
+        'FORGE_PLUGIN_BUSY',
+        `plugin ${name} is running; a host callback cannot re-enter it`,
+        {
+          details: { plugin: name },
+        },
+      );
     }
     const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
     if (bytes.byteLength > this.#limits.maxInputBytes) {
@@ -204,9 +211,13 @@ export class PluginHost {
   unload(name: string): void {
     const plugin = this.#get(name);
     if (plugin.running) {
-      throw new ForgeError('FORGE_PLUGIN_BUSY', `plugin ${name} is running; unload it after its call returns`, {
-        details: { plugin: name },
-      });
+      throw new ForgeError(
+        'FORGE_PLUGIN_BUSY',
+        `plugin ${name} is running; unload it after its call returns`,
+        {
+          details: { plugin: name },
+        },
+      );
     }
     this.#plugins.delete(name);
   }
@@ -224,13 +235,18 @@ export class PluginHost {
   async #add(source: PluginSource): Promise<PluginInfo> {
     const { manifest } = source;
     if (this.#plugins.has(manifest.name)) {
-      throw new ForgeError('FORGE_PLUGIN_EXISTS', `plugin ${manifest.name} is already loaded; unload it first`, {
-        details: { plugin: manifest.name },
-      });
+      throw new ForgeError(
+        'FORGE_PLUGIN_EXISTS',
+        `plugin ${manifest.name} is already loaded; unload it first`,
+        {
+          details: { plugin: manifest.name },
+        },
+      );
     }
     const compiled = await compileModule(source.module, {
       name: `${manifest.name}@${manifest.version}`,
-      limits: { maxModuleBytes: this.#limits.maxModuleBytes },
+      limits: { maxModuleBytes: this.#limits.maxModuleBytes, maxMemoryPages: this.#limits.maxMemoryPages },
+      namespaces: ['forge', 'wasi_snapshot_preview1'],
     });
     for (const entry of manifest.entryPoints) {
       if (!compiled.exports.some((e) => e.name === entry && e.kind === 'function')) {
@@ -329,7 +345,12 @@ export class PluginHost {
     plugin.running = true;
     this.#depth += 1;
     try {
-      const outcome = runInstance({ compiled: plugin.compiled, imports: gate.imports(definitions), memory, entry });
+      const outcome = runInstance({
+        compiled: plugin.compiled,
+        imports: gate.imports(definitions),
+        memory,
+        entry,
+      });
       const code =
         outcome.status === 'returned'
           ? Number(outcome.value ?? 0) | 0
@@ -349,7 +370,12 @@ export class PluginHost {
     const offered =
       callee !== undefined &&
       callee.manifest.entryPoints.includes(target.export) &&
-      callee.provides.covers({ kind: 'plugin', action: 'call', plugin: target.plugin, export: target.export });
+      callee.provides.covers({
+        kind: 'plugin',
+        action: 'call',
+        plugin: target.plugin,
+        export: target.export,
+      });
     if (!offered) return { kind: 'not-found' };
     if (callee.running || this.#depth >= this.#limits.maxCallDepth) return { kind: 'busy' };
     const result = this.#run(callee, target.export, input);

@@ -31,7 +31,10 @@ export const PluginManifestSchema = z
     version: z
       .string()
       .max(64)
-      .regex(/^\d{1,9}\.\d{1,9}\.\d{1,9}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'must be semver like 1.2.3'),
+      .regex(
+        /^\d{1,9}\.\d{1,9}\.\d{1,9}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/,
+        'must be semver like 1.2.3',
+      ),
     description: z.string().max(1024).default(''),
     requires: z.array(CapabilityString).max(64).default([]).refine(unique, 'lists a capability twice'),
     provides: z.array(CapabilityString).max(64).default([]).refine(unique, 'lists a capability twice'),

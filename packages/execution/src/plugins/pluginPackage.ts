@@ -55,7 +55,9 @@ export async function readPluginPackage(
   const entries = new Map(parsePackage(bytes).entries.map((e) => [e.name, e.data] as const));
   const manifestBytes = entries.get(PLUGIN_MANIFEST_ENTRY);
   if (manifestBytes === undefined) {
-    throw manifestError(`package ${pkg.name}@${pkg.version} has no ${PLUGIN_MANIFEST_ENTRY}; it is not a plugin`);
+    throw manifestError(
+      `package ${pkg.name}@${pkg.version} has no ${PLUGIN_MANIFEST_ENTRY}; it is not a plugin`,
+    );
   }
   let json: unknown;
   try {

@@ -13,6 +13,8 @@ export const WASI_DENIED_ERRNO = Errno.NOTCAPABLE;
 export interface WasiCallSpec {
   readonly name: string;
   readonly params: readonly WasmValType[];
+  /** True when the call may wait (poll_oneoff): see SyscallDefinition.blocking. */
+  readonly blocking?: boolean;
   /** Omitted: one i32 errno. `[]` for functions that do not return (proc_exit). */
   readonly results?: readonly WasmValType[];
   /** Policy-relevant arguments: fds, guest paths, sizes, flags; never buffer contents. */
@@ -54,5 +56,6 @@ export function defineWasiCall(spec: WasiCallSpec): SyscallDefinition {
     },
     deniedResult: returnsErrno ? WASI_DENIED_ERRNO : undefined,
     faultResult: returnsErrno ? Errno.FAULT : undefined,
+    ...(spec.blocking ? { blocking: true } : {}),
   };
 }

@@ -232,6 +232,7 @@ export function processCalls(state: WasiState): SyscallDefinition[] {
     }),
     defineWasiCall({
       name: 'poll_oneoff',
+      blocking: true,
       params: ['i32', 'i32', 'i32', 'i32'],
       decode: (args) => ({ subscriptions: u32(args[2]) }),
       run: (args, memory) => pollOneoff(state, memory, args),

@@ -57,10 +57,7 @@ const OptionsSchema = z.strictObject({
   module: z.instanceof(Uint8Array),
   args: z.array(NoNul).max(4096).default([]),
   env: z
-    .record(
-      z.string().regex(/^[^=\0]+$/, 'an environment name must be non-empty, without = or NUL'),
-      NoNul,
-    )
+    .record(z.string().regex(/^[^=\0]+$/, 'an environment name must be non-empty, without = or NUL'), NoNul)
     .default({}),
   mounts: z
     .array(
@@ -79,7 +76,12 @@ const OptionsSchema = z.strictObject({
     .default([]),
   stdin: z.union([z.instanceof(Uint8Array), z.string()]).optional(),
   timeoutMs: z.number().int().min(1).max(86_400_000).default(30_000),
-  maxOutputBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  maxOutputBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(1024 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
   mountLimits: z
     .strictObject({
       maxFiles: z.number().int().min(0).optional(),
@@ -125,19 +127,29 @@ async function checkMounts(mounts: Options['mounts']): Promise<WasmerMount[]> {
         `${field}.guestPath`,
       );
     }
-    const clash = checked.find((m) => under(m.guestPath, mount.guestPath) || under(mount.guestPath, m.guestPath));
-    if (clash) throw configError(`${field}: ${mount.guestPath} overlaps ${clash.guestPath}`, `${field}.guestPath`);
+    const clash = checked.find(
+      (m) => under(m.guestPath, mount.guestPath) || under(mount.guestPath, m.guestPath),
+    );
+    if (clash)
+      throw configError(`${field}: ${mount.guestPath} overlaps ${clash.guestPath}`, `${field}.guestPath`);
     const hostDir = resolve(mount.hostDir);
     const info = await stat(hostDir).catch(() => undefined);
     if (!info?.isDirectory()) {
-      throw configError(`${field}: host directory ${hostDir} does not exist or is not a directory`, `${field}.hostDir`);
+      throw configError(
+        `${field}: host directory ${hostDir} does not exist or is not a directory`,
+        `${field}.hostDir`,
+      );
     }
     checked.push({ hostDir, guestPath: mount.guestPath, readOnly: mount.readOnly });
   }
   return checked;
 }
 
-function trapped(code: 'FORGE_LIMIT_TIMEOUT' | 'FORGE_WASM_TRAP', message: string, extra: Record<string, number> = {}): RunOutcome {
+function trapped(
+  code: 'FORGE_LIMIT_TIMEOUT' | 'FORGE_WASM_TRAP',
+  message: string,
+  extra: Record<string, number> = {},
+): RunOutcome {
   return {
     status: 'trapped',
     exitCode: null,
@@ -150,9 +162,13 @@ function outcomeOf(output: Output, timeoutMs: number): RunOutcome {
     case 'exited':
       return { status: 'exited', exitCode: output.exitCode };
     case 'timeout':
-      return trapped('FORGE_LIMIT_TIMEOUT', `the guest ran past its ${timeoutMs} ms timeout and was stopped`, {
-        timeoutMs,
-      });
+      return trapped(
+        'FORGE_LIMIT_TIMEOUT',
+        `the guest ran past its ${timeoutMs} ms timeout and was stopped`,
+        {
+          timeoutMs,
+        },
+      );
     default:
       return trapped('FORGE_WASM_TRAP', `the guest was terminated (status ${output.exitCode})`);
   }
@@ -187,9 +203,13 @@ export class WasmerBackend {
       return await this.#client;
     } catch (error) {
       this.#client = undefined;
-      throw new ForgeError('FORGE_WASMER_FAILED', `the wasmer runtime did not start: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new ForgeError(
+        'FORGE_WASMER_FAILED',
+        `the wasmer runtime did not start: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -252,9 +272,13 @@ export class WasmerBackend {
       };
     } catch (error) {
       if (error instanceof ForgeError) throw error;
-      throw new ForgeError('FORGE_WASMER_FAILED', `wasmer could not run the command: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new ForgeError(
+        'FORGE_WASMER_FAILED',
+        `wasmer could not run the command: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     } finally {
       await closeWithin(sandbox);
     }
@@ -282,9 +306,13 @@ export class WasmerBackend {
       const output = await Promise.race([run, guard]);
       if (output === 'stuck') {
         return {
-          outcome: trapped('FORGE_LIMIT_TIMEOUT', `the guest ran past its ${timeoutMs} ms timeout and was stopped`, {
-            timeoutMs,
-          }),
+          outcome: trapped(
+            'FORGE_LIMIT_TIMEOUT',
+            `the guest ran past its ${timeoutMs} ms timeout and was stopped`,
+            {
+              timeoutMs,
+            },
+          ),
           stdout: empty,
           stderr: empty,
           stdoutTruncated: false,

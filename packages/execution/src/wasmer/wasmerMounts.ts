@@ -197,7 +197,10 @@ export async function writeBackFromSandbox(
       }
     }
   } catch (error) {
-    throw mountError(`cannot write mount ${mount.guestPath} back to ${mount.hostDir}: ${(error as Error).message}`, error);
+    throw mountError(
+      `cannot write mount ${mount.guestPath} back to ${mount.hostDir}: ${(error as Error).message}`,
+      error,
+    );
   }
   return { written, deleted, refused };
 }

@@ -62,3 +62,25 @@ describe('TraceRecorder', () => {
     );
   });
 });
+
+describe('TraceRecorder.append', () => {
+  it('takes events recorded elsewhere, counting the ones the other side dropped', () => {
+    const mirror = new TraceRecorder({ capacity: 8 });
+    const event = (seq: number) => ({
+      seq,
+      syscall: 'forge.log',
+      args: {},
+      action: 'allow' as const,
+      executed: true,
+      reasons: [],
+      result: 0,
+      durationNs: 1,
+      time: seq,
+    });
+    mirror.append(event(5));
+    mirror.append(event(6));
+    expect(mirror.events().map((e) => e.seq)).toEqual([5, 6]);
+    expect(mirror.dropped).toBe(4);
+    expect(() => mirror.append(event(6))).toThrow(/in order/);
+  });
+});

@@ -16,7 +16,11 @@ import { regexProblem } from './regexSafety';
 
 /** Where compile problems go: a path inside the document, a code and a message. */
 export interface CompileReporter {
-  error(path: readonly DocPathStep[], code: 'FORGE_POLICY_INVALID' | 'FORGE_POLICY_UNSAFE_REGEX', message: string): void;
+  error(
+    path: readonly DocPathStep[],
+    code: 'FORGE_POLICY_INVALID' | 'FORGE_POLICY_UNSAFE_REGEX',
+    message: string,
+  ): void;
 }
 
 /** One compiled condition: a closure plus what users read about it. */
@@ -55,6 +59,10 @@ export interface CompiledMatch {
   /** Every condition described, the syscall first. */
   readonly descriptions: readonly string[];
   readonly usesScores: boolean;
+  /** All conditions (static first) as one closure: the hot path. */
+  readonly test: (state: EvalState) => boolean;
+  /** A top-level `under` condition, by which rules can be indexed: every match is inside `dir`. */
+  readonly under: { readonly arg: string; readonly dir: string } | undefined;
 }
 
 interface ValueTest {
@@ -80,7 +88,8 @@ export function compileSelector(patterns: string | readonly string[] | undefined
 }
 
 function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value).length - 2 === value.length ? value : JSON.stringify(value);
+  if (typeof value === 'string')
+    return JSON.stringify(value).length - 2 === value.length ? value : JSON.stringify(value);
   if (typeof value === 'bigint') return value.toString();
   return String(value);
 }
@@ -108,7 +117,11 @@ function safeRegExp(
   try {
     regex = new RegExp(source, flags);
   } catch (error) {
-    report.error(path, 'FORGE_POLICY_INVALID', `${what} is not a valid regular expression: ${(error as Error).message}`);
+    report.error(
+      path,
+      'FORGE_POLICY_INVALID',
+      `${what} is not a valid regular expression: ${(error as Error).message}`,
+    );
     return undefined;
   }
   const problem = regexProblem(source, flags);
@@ -140,8 +153,12 @@ export function compileValueTest(
     };
   }
   const parts: ValueTest[] = [];
-  const add = (text: string, test: (v: SyscallArg | undefined) => boolean, numeric = false, thresholds: number[] = []) =>
-    parts.push({ text, test, numericOnly: numeric, thresholds });
+  const add = (
+    text: string,
+    test: (v: SyscallArg | undefined) => boolean,
+    numeric = false,
+    thresholds: number[] = [],
+  ) => parts.push({ text, test, numericOnly: numeric, thresholds });
   const c = condition;
   if (c.equals !== undefined) {
     const expected = c.equals;
@@ -160,7 +177,7 @@ export function compileValueTest(
     add(`starts with ${show(prefix)}`, (v) => typeof v === 'string' && v.startsWith(prefix));
   }
   if (c.under !== undefined) {
-    const dir = c.under.length > 1 ? c.under.replace(/\/+$/, '') : c.under;
+    const dir = normalizeDir(c.under);
     const inside = dir === '/' ? '/' : `${dir}/`;
     add(`under ${dir}`, (v) => typeof v === 'string' && (v === dir || v.startsWith(inside)));
   }
@@ -170,9 +187,14 @@ export function compileValueTest(
     try {
       regex = picomatch.makeRe(glob, GLOB_OPTIONS);
     } catch (error) {
-      report.error([...path, 'glob'], 'FORGE_POLICY_INVALID', `glob ${show(glob)} is invalid: ${(error as Error).message}`);
+      report.error(
+        [...path, 'glob'],
+        'FORGE_POLICY_INVALID',
+        `glob ${show(glob)} is invalid: ${(error as Error).message}`,
+      );
     }
-    const safe = regex && safeRegExp(regex.source, regex.flags, [...path, 'glob'], report, `glob ${show(glob)}`);
+    const safe =
+      regex && safeRegExp(regex.source, regex.flags, [...path, 'glob'], report, `glob ${show(glob)}`);
     add(`matches ${glob}`, safe ? (v) => typeof v === 'string' && safe.test(v) : never);
   }
   if (c.regex !== undefined) {
@@ -215,11 +237,19 @@ export function identityCapabilities(identity: IdentityContext): readonly string
   return raw === undefined ? [] : raw.split(/[\s,]+/).filter(Boolean);
 }
 
-function staticCondition(description: string, test: (state: EvalState) => boolean, observed: (state: EvalState) => string): CompiledCondition {
+function staticCondition(
+  description: string,
+  test: (state: EvalState) => boolean,
+  observed: (state: EvalState) => string,
+): CompiledCondition {
   return { description, dynamic: false, test, observed };
 }
 
-function dynamicCondition(description: string, test: (state: EvalState) => boolean, observed: (state: EvalState) => string): CompiledCondition {
+function dynamicCondition(
+  description: string,
+  test: (state: EvalState) => boolean,
+  observed: (state: EvalState) => string,
+): CompiledCondition {
   return {
     description,
     dynamic: true,
@@ -241,26 +271,56 @@ function compileIdentity(
   if (condition.subject !== undefined) {
     const pattern = condition.subject;
     const matches = pattern.includes('*') ? picomatch(pattern, GLOB_OPTIONS) : (s: string) => s === pattern;
-    out.push(staticCondition(`subject ${pattern}`, (s) => matches(id(s).subject), (s) => id(s).subject));
+    out.push(
+      staticCondition(
+        `subject ${pattern}`,
+        (s) => matches(id(s).subject),
+        (s) => id(s).subject,
+      ),
+    );
   }
   if (condition.tenant !== undefined) {
     const tenant = condition.tenant;
-    out.push(staticCondition(`tenant ${tenant}`, (s) => id(s).tenant === tenant, (s) => id(s).tenant));
+    out.push(
+      staticCondition(
+        `tenant ${tenant}`,
+        (s) => id(s).tenant === tenant,
+        (s) => id(s).tenant,
+      ),
+    );
   }
   if (condition.roles !== undefined) {
     const roles = Array.isArray(condition.roles) ? { all: condition.roles } : condition.roles;
     const roleList = (s: EvalState) => `[${id(s).roles.join(', ')}]`;
     if (roles.all && roles.all.length > 0) {
       const all = roles.all;
-      out.push(staticCondition(`roles include ${all.join(', ')}`, (s) => all.every((r) => id(s).roles.includes(r)), roleList));
+      out.push(
+        staticCondition(
+          `roles include ${all.join(', ')}`,
+          (s) => all.every((r) => id(s).roles.includes(r)),
+          roleList,
+        ),
+      );
     }
     if (roles.any) {
       const any = roles.any;
-      out.push(staticCondition(`a role among ${any.join(', ')}`, (s) => any.some((r) => id(s).roles.includes(r)), roleList));
+      out.push(
+        staticCondition(
+          `a role among ${any.join(', ')}`,
+          (s) => any.some((r) => id(s).roles.includes(r)),
+          roleList,
+        ),
+      );
     }
     if (roles.none && roles.none.length > 0) {
       const none = roles.none;
-      out.push(staticCondition(`no role among ${none.join(', ')}`, (s) => !none.some((r) => id(s).roles.includes(r)), roleList));
+      out.push(
+        staticCondition(
+          `no role among ${none.join(', ')}`,
+          (s) => !none.some((r) => id(s).roles.includes(r)),
+          roleList,
+        ),
+      );
     }
   }
   for (const [name, attr] of Object.entries(condition.attributes ?? {})) {
@@ -308,7 +368,13 @@ function compileIdentity(
   }
   if (condition.signer !== undefined) {
     const signer = condition.signer;
-    out.push(staticCondition(`signer ${signer}`, (s) => id(s).signer === signer, (s) => id(s).signer ?? 'unsigned'));
+    out.push(
+      staticCondition(
+        `signer ${signer}`,
+        (s) => id(s).signer === signer,
+        (s) => id(s).signer ?? 'unsigned',
+      ),
+    );
   }
   return out;
 }
@@ -371,6 +437,11 @@ function compileScore(name: 'trust' | 'anomaly', condition: ScoreCondition): Com
   );
 }
 
+function heldMarkers(names: readonly string[], state: EvalState): string {
+  const held = names.filter((m) => state.marker(m));
+  return held.length === 0 ? 'none of them hold' : `${held.join(', ')} hold`;
+}
+
 /** Compiles a rule's or edge's `match` into closures, reporting bad patterns. */
 export function compileMatch(
   match: MatchCondition,
@@ -395,7 +466,8 @@ export function compileMatch(
       ),
     );
   }
-  if (match.identity) staticConditions.push(...compileIdentity(match.identity, [...path, 'identity'], report));
+  if (match.identity)
+    staticConditions.push(...compileIdentity(match.identity, [...path, 'identity'], report));
   if (match.time) dynamicConditions.push(compileTime(match.time));
   if (match.trust) dynamicConditions.push(compileScore('trust', match.trust));
   if (match.anomaly) dynamicConditions.push(compileScore('anomaly', match.anomaly));
@@ -405,7 +477,7 @@ export function compileMatch(
       dynamicCondition(
         `markers ${all.join(' and ')}`,
         (s) => all.every((m) => s.marker(m)),
-        (s) => `[${all.filter((m) => s.marker(m)).join(', ')}] hold`,
+        (s) => heldMarkers(all, s),
       ),
     );
   }
@@ -415,19 +487,55 @@ export function compileMatch(
       dynamicCondition(
         `a marker among ${any.join(', ')}`,
         (s) => any.some((m) => s.marker(m)),
-        (s) => `[${any.filter((m) => s.marker(m)).join(', ')}] hold`,
+        (s) => heldMarkers(any, s),
       ),
     );
   }
   const syscallText = selector.any ? 'any syscall' : `syscall ${selector.patterns.join(' | ')}`;
+  const underArg = Object.entries(match.args ?? {}).find(
+    ([, c]) => c !== null && typeof c === 'object' && typeof c.under === 'string',
+  );
   return {
     selector,
     staticConditions,
     dynamicConditions,
     args,
-    descriptions: [syscallText, ...staticConditions.map((c) => c.description), ...dynamicConditions.map((c) => c.description)],
+    descriptions: [
+      syscallText,
+      ...staticConditions.map((c) => c.description),
+      ...dynamicConditions.map((c) => c.description),
+    ],
     usesScores: match.trust !== undefined || match.anomaly !== undefined,
+    test: allOf([...staticConditions, ...dynamicConditions].map((c) => c.test)),
+    under: underArg && { arg: underArg[0], dir: normalizeDir((underArg[1] as { under: string }).under) },
   };
+}
+
+/** `/data/` and `/data` are the same directory; `/` stays `/`. */
+export function normalizeDir(dir: string): string {
+  return dir.length > 1 ? dir.replace(/\/+$/, '') || '/' : dir;
+}
+
+/** One closure for a conjunction, unrolled for the common small sizes. */
+function allOf(tests: readonly ((state: EvalState) => boolean)[]): (state: EvalState) => boolean {
+  const [a, b, c, d] = tests;
+  switch (tests.length) {
+    case 0:
+      return () => true;
+    case 1:
+      return a!;
+    case 2:
+      return (s) => a!(s) && b!(s);
+    case 3:
+      return (s) => a!(s) && b!(s) && c!(s);
+    case 4:
+      return (s) => a!(s) && b!(s) && c!(s) && d!(s);
+    default:
+      return (s) => {
+        for (const t of tests) if (!t(s)) return false;
+        return true;
+      };
+  }
 }
 
 /** Compiles a marker's predicates over the context's DNA, baseline and rule hits. */

@@ -6,7 +6,12 @@ import type { CompiledMatch } from './compileConditions';
 import type { MarkerTest } from './evalState';
 
 /** How restrictive each action is; at equal weight the more restrictive rule decides. */
-export const severity: Readonly<Record<DecisionAction, number>> = { allow: 0, ask: 1, deny: 2, quarantine: 3 };
+export const severity: Readonly<Record<DecisionAction, number>> = {
+  allow: 0,
+  ask: 1,
+  deny: 2,
+  quarantine: 3,
+};
 
 export interface CompiledRule {
   /** `node/rule`. */
@@ -19,6 +24,8 @@ export interface CompiledRule {
   readonly weight: number;
   /** `weight * 4 + severity`: one number orders precedence. */
   readonly rank: number;
+  /** Position in the document (nodes in order, then rules): the last tie-breaker. */
+  readonly order: number;
   readonly match: CompiledMatch;
   /** The reason text when this rule decides. */
   readonly reason: string;
@@ -49,4 +56,6 @@ export interface CompiledPolicy {
   /** SHA-256 of the canonical document: which policy decided, in audit entries. */
   readonly digest: string;
   readonly file?: string;
+  /** False turns the decision cache off (benchmarks, debugging). */
+  readonly cache: boolean;
 }

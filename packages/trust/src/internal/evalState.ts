@@ -7,17 +7,17 @@ import type { TrustAlgorithm, TrustSignals } from '../trustAlgorithm';
  */
 export interface EvaluationContext {
   /** Scores that override the request's own `scores`. */
-  readonly scores?: Readonly<{ trust?: number; anomaly?: number }>;
+  readonly scores?: Readonly<{ trust?: number | undefined; anomaly?: number | undefined }> | undefined;
   /** Signals to compute a trust score from, when no trust score is given. */
-  readonly signals?: TrustSignals;
+  readonly signals?: TrustSignals | undefined;
   /** The caller's execution DNA so far (call counts, refusals). */
-  readonly dna?: ExecutionDNA;
+  readonly dna?: ExecutionDNA | undefined;
   /** What the caller's DNA normally looks like; enables `deviation` and `newSyscalls` markers. */
-  readonly baseline?: ExecutionDNA;
+  readonly baseline?: ExecutionDNA | undefined;
   /** How many calls each rule (`node/rule`) decided for this caller so far. */
-  readonly ruleHits?: Readonly<Record<string, number>>;
+  readonly ruleHits?: Readonly<Record<string, number>> | undefined;
   /** Markers asserted from outside (by an anomaly detector, or a test case). */
-  readonly markers?: readonly string[];
+  readonly markers?: readonly string[] | undefined;
 }
 
 /** A compiled marker: a predicate over the context, evaluated at most once per decision. */

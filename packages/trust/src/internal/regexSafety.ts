@@ -28,7 +28,8 @@ function analyse(source: string, flags: string): string | undefined {
     case 'safe':
       return undefined;
     case 'vulnerable': {
-      const attack = result.attack.string.length <= 40 ? ` (attack: ${JSON.stringify(result.attack.string)})` : '';
+      const attack =
+        result.attack.string.length <= 40 ? ` (attack: ${JSON.stringify(result.attack.string)})` : '';
       return `it takes ${result.complexity.summary} time on some inputs${attack}`;
     }
     case 'unknown':

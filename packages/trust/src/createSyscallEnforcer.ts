@@ -1,0 +1,191 @@
+import {
+  enforcementModes,
+  ForgeError,
+  type Clock,
+  type Decision,
+  type PolicyDecisionPoint,
+  type SyscallEnforcerPort,
+  type SyscallRequest,
+} from '@forgeone/common';
+import { z } from 'zod';
+import { AllowListPdp } from './allowListPdp';
+import type { AuditEntryInput } from './auditEntry';
+import { compilePolicy } from './compilePolicy';
+import { compileSelector } from './internal/compileConditions';
+import { describeZodIssues } from './internal/zodIssue';
+import { formatDocPath } from './internal/docPath';
+import type { EvaluationContext } from './internal/evalState';
+import { parseSourceText, readSourceFile } from './policySource';
+import { SyscallEnforcer } from './syscallEnforcer';
+import type { SyscallPolicyInput } from './syscallPolicy';
+
+const Unit = z.number().min(0).max(1);
+const Names = z.array(z.string().max(256)).max(4096);
+
+/**
+ * How an enforcer is built, as plain JSON: an isolation worker rebuilds the enforcer from this
+ * (functions and compiled graphs do not cross threads).
+ */
+export const EnforcerSpecSchema = z.strictObject({
+  mode: z.enum(enforcementModes),
+  policy: z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('allow-list'),
+      /** Syscalls allowed (`forge.log`, `wasi.*`); everything else is denied. */
+      allow: Names,
+      /** Syscalls that need an operator's approval for each call. */
+      ask: Names.optional(),
+      /** When set, a call must also match this list (the capabilities a package requested). */
+      within: Names.optional(),
+      /** Every syscall that exists: unknown entries are refused. */
+      knownSyscalls: Names.optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('document'),
+      /** The parsed policy document (or its YAML/JSON text). */
+      document: z.unknown(),
+      /** Where the document came from, for messages. */
+      source: z.string().max(4096).optional(),
+      knownSyscalls: Names.optional(),
+    }),
+  ]),
+  /** Quarantine thresholds on the caller's scores. */
+  quarantine: z.strictObject({ maxAnomaly: Unit.optional(), minTrust: Unit.optional() }).optional(),
+  /** Per-syscall policies (see SyscallPolicySchema), applied on top of the policy. */
+  syscalls: z.array(z.unknown()).max(1024).optional(),
+});
+export type EnforcerSpec = z.input<typeof EnforcerSpecSchema>;
+
+/** What the enforcer calls back into; nothing here needs to cross threads. */
+export interface EnforcerHooks {
+  readonly clock: Clock;
+  /** A synchronous sink for audit entries (forward them to AuditLog.enqueue, across threads if need be). */
+  readonly audit?: (entry: AuditEntryInput) => void;
+  /** Answers `ask` synchronously; under worker isolation it blocks the guest until the operator answers. */
+  readonly approver?: (request: SyscallRequest, decision: Decision) => 'allow' | 'deny';
+  /** More context per call (the observer's DNA and baseline, an anomaly score). */
+  readonly context?: (request: SyscallRequest) => EvaluationContext | undefined;
+}
+
+/** Parses an enforcer spec from outside (a worker message, a config file) once. */
+export function parseEnforcerSpec(input: unknown): z.output<typeof EnforcerSpecSchema> {
+  const parsed = EnforcerSpecSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const first = describeZodIssues(parsed.error)[0];
+  const path = formatDocPath(first?.steps ?? []);
+  throw new ForgeError(
+    'FORGE_ENFORCER_SPEC_INVALID',
+    `invalid enforcer spec at ${path}: ${first?.message ?? 'invalid'}`,
+    {
+      details: { path },
+    },
+  );
+}
+
+/** Allow-list, with `ask` entries asking (even when also allowed) and `within` bounding everything. */
+function allowListDecisionPoint(
+  policy: Extract<z.output<typeof EnforcerSpecSchema>['policy'], { kind: 'allow-list' }>,
+): PolicyDecisionPoint {
+  const options = policy.knownSyscalls ? { knownSyscalls: policy.knownSyscalls } : {};
+  const allow = new AllowListPdp(policy.allow, options);
+  const ask = policy.ask && policy.ask.length > 0 ? new AllowListPdp(policy.ask, options) : undefined;
+  const within =
+    policy.within === undefined
+      ? undefined
+      : policy.within.length === 0
+        ? { matches: () => false }
+        : compileSelector(policy.within);
+  if (!ask && !within) return allow;
+  return {
+    decide(request) {
+      if (within && !within.matches(request.syscall)) {
+        return {
+          action: 'deny',
+          reasons: [
+            {
+              policy: 'package',
+              message: `${request.syscall} is outside the capabilities the package requested`,
+            },
+          ],
+        };
+      }
+      // Asking is more restrictive than allowing: an entry in both lists asks.
+      if (!ask || ask.decide(request).action !== 'allow') return allow.decide(request);
+      return {
+        action: 'ask',
+        reasons: [
+          {
+            policy: 'allow-list',
+            rule: request.syscall,
+            message: `${request.syscall} needs an operator's approval`,
+          },
+        ],
+      };
+    },
+  };
+}
+
+/**
+ * Builds the enforcer a spec describes: the policy (an allow-list or a compiled policy document),
+ * the mode, quarantine thresholds and per-syscall policies, wired to the hooks. A bad spec is
+ * FORGE_ENFORCER_SPEC_INVALID; a bad policy document is refused with its own FORGE_POLICY_* code.
+ */
+export function createSyscallEnforcer(spec: EnforcerSpec, hooks: EnforcerHooks): SyscallEnforcerPort {
+  const parsed = parseEnforcerSpec(spec);
+  const policy = parsed.policy;
+  let pdp: PolicyDecisionPoint;
+  if (policy.kind === 'allow-list') {
+    pdp = allowListDecisionPoint(policy);
+  } else {
+    const document =
+      typeof policy.document === 'string'
+        ? parseSourceText(policy.document, policy.source).value
+        : policy.document;
+    pdp = compilePolicy(document, {
+      ...(policy.source === undefined ? {} : { file: policy.source }),
+      ...(policy.knownSyscalls === undefined ? {} : { knownSyscalls: policy.knownSyscalls }),
+    });
+  }
+  return new SyscallEnforcer({
+    pdp,
+    mode: parsed.mode,
+    clock: hooks.clock,
+    ...(hooks.audit ? { audit: hooks.audit } : {}),
+    ...(hooks.approver ? { approver: hooks.approver } : {}),
+    ...(hooks.context ? { context: hooks.context } : {}),
+    ...(parsed.quarantine ? { quarantine: parsed.quarantine } : {}),
+    // Each entry is validated by SyscallPolicies (FORGE_ENFORCER_SPEC_INVALID with its index).
+    ...(parsed.syscalls ? { syscallPolicies: parsed.syscalls as SyscallPolicyInput[] } : {}),
+  });
+}
+
+/**
+ * The spec for running under a policy file: reads and parses it (YAML or JSON) into the plain
+ * document the spec carries. The policy is compiled once here so a bad one is refused (with lines)
+ * before anything runs; createSyscallEnforcer compiles it again in whichever thread builds the
+ * enforcer.
+ */
+export async function enforcerSpecFromPolicyFile(
+  path: string,
+  mode: z.output<typeof EnforcerSpecSchema>['mode'],
+  extra: Pick<EnforcerSpec, 'quarantine' | 'syscalls'> & { knownSyscalls?: readonly string[] } = {},
+): Promise<EnforcerSpec> {
+  const source = await readSourceFile(path);
+  // Refuse a bad policy here, before a worker is started for it.
+  compilePolicy(source.value, {
+    file: path,
+    locate: source.locate,
+    ...(extra.knownSyscalls ? { knownSyscalls: extra.knownSyscalls } : {}),
+  });
+  return {
+    mode,
+    policy: {
+      kind: 'document',
+      document: source.value,
+      source: path,
+      ...(extra.knownSyscalls ? { knownSyscalls: [...extra.knownSyscalls] } : {}),
+    },
+    ...(extra.quarantine ? { quarantine: extra.quarantine } : {}),
+    ...(extra.syscalls ? { syscalls: extra.syscalls } : {}),
+  };
+}
