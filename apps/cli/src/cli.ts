@@ -59,7 +59,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof CliExit) return error.exitCode;
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
-      const message = error.message.replace(/^error:\s*/i, '');
+      // A command group called without its subcommand (e.g. `forgeone policy`).
+      const message =
+        error.code === 'commander.help'
+          ? `'${argv.filter((a) => !a.startsWith('-')).join(' ')}' needs a subcommand; see forgeone ${argv[0] ?? ''} --help`
+          : error.message.replace(/^error:\s*/i, '');
       return printFailure(io, new ForgeError('FORGE_CLI_USAGE', message), 2);
     }
     if (isForgeError(error) && error.code === 'FORGE_CLI_USAGE') return printFailure(io, error, 2);

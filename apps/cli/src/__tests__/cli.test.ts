@@ -49,3 +49,12 @@ describe('runCli', () => {
     expect(JSON.parse(out[0]!)).toMatchObject({ ok: false, code: 'FORGE_WASM_NOT_FOUND' });
   });
 });
+
+describe('command groups', () => {
+  it('names the missing subcommand in one usage line', async () => {
+    const { io, err, out } = fakeIo();
+    expect(await runCli(['policy'], io)).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/^FORGE_CLI_USAGE: 'policy' needs a subcommand; see forgeone policy --help$/)]);
+    expect(out).toEqual([]);
+  });
+});
