@@ -24,5 +24,6 @@ import('./cli').then(
     runCli(argv, io).then((code) => {
       process.exitCode = code;
     }, crash),
-  (error: unknown) => crash(new Error(`the forgeone installation is incomplete: ${(error as Error).message}`)),
+  (error: unknown) =>
+    crash(new Error(`the forgeone installation is incomplete: ${(error as Error).message}`)),
 );

@@ -30,7 +30,12 @@ import {
   WorkerPool,
 } from '@forgeone/execution';
 import { SyscallEnforcer } from '@forgeone/trust';
-import { summarizeTrace, type RecordedTrace, type TraceEvent, type TraceSummaryRow } from '@forgeone/observer';
+import {
+  summarizeTrace,
+  type RecordedTrace,
+  type TraceEvent,
+  type TraceSummaryRow,
+} from '@forgeone/observer';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -153,9 +158,7 @@ export class Runtime {
     const run = await host.run(module, {
       isolation,
       identity,
-      ...(objects
-        ? { enforcerInstance: this.#enforcer(options) }
-        : { enforcer: policy as EnforcerSpec }),
+      ...(objects ? { enforcerInstance: this.#enforcer(options) } : { enforcer: policy as EnforcerSpec }),
       ...(options.wasi ? { wasi: options.wasi } : {}),
       entry,
       args,
@@ -167,10 +170,12 @@ export class Runtime {
       ...(options.onStdout ? { onStdout: options.onStdout } : {}),
       ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
-      onPaused: () => undefined,
     });
     const { instance, outcome } = run;
-    this.#deps.events.emit('container.launched', { containerId: instance.containerId, subject: identity.subject });
+    this.#deps.events.emit('container.launched', {
+      containerId: instance.containerId,
+      subject: identity.subject,
+    });
     this.#deps.events.emit('container.exited', {
       containerId: instance.containerId,
       exitCode: outcome.exitCode,
@@ -224,8 +229,12 @@ export class Runtime {
         ...(options.versionStore ? { versionStore: options.versionStore } : {}),
       });
     }
-    if (options.source === undefined) throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a source or a package');
-    return host.loadModule(options.source, { name: options.name, ...(options.format ? { format: options.format } : {}) });
+    if (options.source === undefined)
+      throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a source or a package');
+    return host.loadModule(options.source, {
+      name: options.name,
+      ...(options.format ? { format: options.format } : {}),
+    });
   }
 
   /** One host per set of limits (each keeps its compiled-module cache); all share the worker pool. */

@@ -30,16 +30,16 @@ const raw = (await compileModule(await watToWasm(loop('env')))).module;
 const rawRun = new WebAssembly.Instance(raw, { env: { clock_now: () => 0 } }).exports.run as () => void;
 // The same work as forge.clock_now (read the clock, write a u64 into guest memory), without the gate.
 const rawWork = (() => {
-  let view: DataView | undefined;
+  const memory: { view?: DataView } = {};
   const instance = new WebAssembly.Instance(raw, {
     env: {
       clock_now: (out: number) => {
-        view!.setBigUint64(out, BigInt(Math.round(systemClock.now())) * 1_000_000n, true);
+        memory.view!.setBigUint64(out, BigInt(Math.round(systemClock.now())) * 1_000_000n, true);
         return 0;
       },
     },
   });
-  view = new DataView((instance.exports.memory as WebAssembly.Memory).buffer);
+  memory.view = new DataView((instance.exports.memory as WebAssembly.Memory).buffer);
   return instance.exports.run as () => void;
 })();
 
@@ -49,15 +49,23 @@ const bare: SyscallEnforcerPort = { enforce: () => allowed };
 function gatedRun(durationSampling: number, enforcer?: SyscallEnforcerPort): () => void {
   const memory = new GuestMemory();
   const gate = new SyscallGate({
-    enforcer: enforcer ?? new SyscallEnforcer({ pdp: new AllowListPdp(['forge.clock_now']), mode: 'enforce' }),
-    context: { containerId: 'ctr_bench' as ContainerId, identity: IdentityContextSchema.parse({ subject: 'bench' }), memory },
+    enforcer:
+      enforcer ?? new SyscallEnforcer({ pdp: new AllowListPdp(['forge.clock_now']), mode: 'enforce' }),
+    context: {
+      containerId: 'ctr_bench' as ContainerId,
+      identity: IdentityContextSchema.parse({ subject: 'bench' }),
+      memory,
+    },
     recorder: new TraceRecorder({ capacity: 65_536 }),
     dna: new DnaTracker('ctr_bench'),
     clock: systemClock,
     durationSampling,
     rateLimit: { perSecond: 1e12 },
   });
-  const instance = new WebAssembly.Instance(gated, gate.imports(forgeSyscalls({ clock: systemClock, onLog: () => undefined })));
+  const instance = new WebAssembly.Instance(
+    gated,
+    gate.imports(forgeSyscalls({ clock: systemClock, onLog: () => undefined })),
+  );
   memory.bind(instance.exports.memory as WebAssembly.Memory);
   return instance.exports.run as () => void;
 }
@@ -67,7 +75,7 @@ const gateOnly = gatedRun(16, bare);
 
 describe(`${CALLS} host calls from one guest loop`, () => {
   bench('raw V8 host import', rawRun);
-  bench('raw V8 host import doing clock_now\'s work', rawWork);
+  bench("raw V8 host import doing clock_now's work", rawWork);
   bench('forge.clock_now through the gate (allowed, traced, writes recorded)', gatedEvery);
   bench('same, clocks read 1 call in 16', gatedSampled);
 });

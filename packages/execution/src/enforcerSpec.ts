@@ -7,7 +7,6 @@ import {
   parseWith,
   type Clock,
   type Decision,
-  type Enforcement,
   type JsonValue,
   type PolicyDecisionPoint,
   type SyscallEnforcerPort,
@@ -49,10 +48,7 @@ export interface EnforcerHooks {
   readonly approver?: (request: SyscallRequest, decision: Decision) => 'allow' | 'deny';
 }
 
-type CreateSyscallEnforcer = (
-  spec: EnforcerSpec,
-  hooks: EnforcerHooks,
-) => SyscallEnforcerPort;
+type CreateSyscallEnforcer = (spec: EnforcerSpec, hooks: EnforcerHooks) => SyscallEnforcerPort;
 
 /** Parses a spec from outside (caller, worker message) once. */
 export function parseEnforcerSpec(input: unknown): EnforcerSpec {
@@ -82,7 +78,8 @@ export function createEnforcerFromSpec(
   }
   const known = knownSyscalls === undefined ? {} : { knownSyscalls: [...knownSyscalls] };
   const allow = new AllowListPdp(spec.policy.allow, known);
-  const ask = spec.policy.ask && spec.policy.ask.length > 0 ? new AllowListPdp(spec.policy.ask, known) : undefined;
+  const ask =
+    spec.policy.ask && spec.policy.ask.length > 0 ? new AllowListPdp(spec.policy.ask, known) : undefined;
   const within = spec.policy.within ? new AllowListPdp(spec.policy.within) : undefined;
   const { audit, approver } = hooks;
   return new SyscallEnforcer({
@@ -104,7 +101,12 @@ function composedPdp(
     if (within && within.decide(request).action !== 'allow') {
       return {
         action: 'deny',
-        reasons: [{ policy: 'package', message: `${request.syscall} is not among the capabilities the package requested` }],
+        reasons: [
+          {
+            policy: 'package',
+            message: `${request.syscall} is not among the capabilities the package requested`,
+          },
+        ],
       };
     }
     const allowed = allow.decide(request);
@@ -113,7 +115,13 @@ function composedPdp(
     if (asked.action !== 'allow') return allowed;
     return {
       action: 'ask',
-      reasons: [{ policy: 'allow-list', rule: asked.reasons[0]?.rule ?? request.syscall, message: `${request.syscall} needs an operator's approval` }],
+      reasons: [
+        {
+          policy: 'allow-list',
+          rule: asked.reasons[0]?.rule ?? request.syscall,
+          message: `${request.syscall} needs an operator's approval`,
+        },
+      ],
     };
   };
   return {
@@ -127,4 +135,3 @@ function composedPdp(
     },
   };
 }
-

@@ -15,6 +15,9 @@ export interface ForgeSyscallOptions {
   readonly maxRandomBytes?: number;
 }
 
+/** Decoded arguments of a call that has none worth recording: shared, so the hot path allocates nothing. */
+const NO_ARGS: Record<string, never> = Object.freeze({}) as Record<string, never>;
+
 /** Names of every forge.* syscall this version provides. */
 export const forgeSyscallNames = ['forge.log', 'forge.clock_now', 'forge.random_bytes'] as const;
 
@@ -62,7 +65,7 @@ export function forgeSyscalls(options: ForgeSyscallOptions): SyscallDefinition[]
       syscall: 'forge.clock_now',
       params: ['i32'],
       // (out_ptr): writes the wall-clock time as u64 nanoseconds since the Unix epoch.
-      decode: () => ({}),
+      decode: () => NO_ARGS,
       execute: ({ args: [out], context }) => {
         context.memory.writeU64(Number(out), BigInt(Math.round(options.clock.now())) * 1_000_000n);
         return ForgeErrno.OK;

@@ -15,7 +15,9 @@ export const FUEL_GLOBAL_EXPORT = '__forge_fuel';
  */
 export async function instrumentFuel(binary: Uint8Array, name = 'module'): Promise<Uint8Array> {
   // binaryen is large (about a second to load): loaded only when fuel metering is asked for.
-  binaryenLoading ??= import('binaryen').then((m) => (m as { default?: Binaryen }).default ?? (m as unknown as Binaryen));
+  binaryenLoading ??= import('binaryen').then(
+    (m) => (m as { default?: Binaryen }).default ?? (m as unknown as Binaryen),
+  );
   const binaryen = await binaryenLoading;
   let module: binaryenModule.Module | undefined;
   try {
@@ -24,7 +26,10 @@ export async function instrumentFuel(binary: Uint8Array, name = 'module'): Promi
     for (let i = 0; i < module.getNumExports(); i += 1) {
       const info = binaryen.getExportInfo(module.getExportByIndex(i));
       if (info.name === FUEL_GLOBAL_EXPORT) {
-        throw new ForgeError('FORGE_WASM_INVALID', `${name} exports '${FUEL_GLOBAL_EXPORT}', a name the host reserves`);
+        throw new ForgeError(
+          'FORGE_WASM_INVALID',
+          `${name} exports '${FUEL_GLOBAL_EXPORT}', a name the host reserves`,
+        );
       }
     }
     const importsBefore = functionImports(binaryen, module);
@@ -44,22 +49,32 @@ export async function instrumentFuel(binary: Uint8Array, name = 'module'): Promi
       [],
       module.block(null, [
         module.global.set(fuel, module.i64.sub(module.global.get(fuel, binaryen.i64), module.i64.const(1n))),
-        module.if(module.i64.lt_s(module.global.get(fuel, binaryen.i64), module.i64.const(0n)), module.unreachable()),
+        module.if(
+          module.i64.lt_s(module.global.get(fuel, binaryen.i64), module.i64.const(0n)),
+          module.unreachable(),
+        ),
       ]),
     );
     if (!module.validate()) throw new Error('the instrumented module does not validate');
     return module.emitBinary();
   } catch (error) {
     if (error instanceof ForgeError) throw error;
-    throw new ForgeError('FORGE_WASM_INVALID', `${name}: fuel instrumentation failed: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ForgeError(
+      'FORGE_WASM_INVALID',
+      `${name}: fuel instrumentation failed: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     module?.dispose();
   }
 }
 
-function functionImports(binaryen: Binaryen, module: binaryenModule.Module): { name: string; base: string }[] {
+function functionImports(
+  binaryen: Binaryen,
+  module: binaryenModule.Module,
+): { name: string; base: string }[] {
   const out: { name: string; base: string }[] = [];
   for (let i = 0; i < module.getNumFunctions(); i += 1) {
     const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));

@@ -2,7 +2,6 @@ import {
   type Clock,
   type ContainerId,
   type IdentityContext,
-  type JsonValue,
   type KernelEventBus,
   type SyscallEnforcerPort,
 } from '@forgeone/common';
@@ -87,7 +86,9 @@ export function worldSyscallNames(extra: readonly SyscallDefinition[] = []): str
     const clock: Clock = { now: () => 0, monotonicNs: () => 0n };
     const wasi = createWasiPreview1({});
     // A fixed list (the definitions are code, not configuration): computed once per process.
-    builtinNames = [...forgeSyscalls({ clock, onLog: () => undefined }), ...wasi.definitions].map((d) => d.syscall);
+    builtinNames = [...forgeSyscalls({ clock, onLog: () => undefined }), ...wasi.definitions].map(
+      (d) => d.syscall,
+    );
     wasi.close();
   }
   return [...builtinNames, ...extra.map((d) => d.syscall)];
@@ -106,7 +107,10 @@ const noWasi: WasiPreview1 = {
 /** An enforcer that allows everything: replay answers from the trace, it does not decide again. */
 const replayEnforcer: SyscallEnforcerPort = {
   enforce: () => ({
-    decision: { action: 'allow', reasons: [{ policy: 'replay', message: 'answered from the recorded trace' }] },
+    decision: {
+      action: 'allow',
+      reasons: [{ policy: 'replay', message: 'answered from the recorded trace' }],
+    },
     execute: true,
     mode: 'enforce',
   }),
@@ -137,17 +141,19 @@ export function createGuestWorld(
   const output = (sink: ((bytes: Uint8Array) => void) | undefined) => (sink ? { sink } : {});
   const wasiSpec = spec.wasi ?? {};
   const wantsWasi = needed === undefined || needed.some((i) => i.module === 'wasi_snapshot_preview1');
-  const wasi = !wantsWasi ? noWasi : createWasiPreview1({
-    ...(wasiSpec.args ? { args: wasiSpec.args } : {}),
-    ...(wasiSpec.env ? { env: wasiSpec.env } : {}),
-    ...(wasiSpec.preopens && spec.replay === undefined ? { preopens: wasiSpec.preopens } : {}),
-    ...(wasiSpec.stdin === undefined ? {} : { stdin: wasiSpec.stdin }),
-    ...(wasiSpec.limits ? { limits: wasiSpec.limits } : {}),
-    stdout: output(hooks.onStdout),
-    stderr: output(hooks.onStderr),
-    clock: hooks.clock,
-    ...(hooks.random ? { random: hooks.random } : {}),
-  });
+  const wasi = !wantsWasi
+    ? noWasi
+    : createWasiPreview1({
+        ...(wasiSpec.args ? { args: wasiSpec.args } : {}),
+        ...(wasiSpec.env ? { env: wasiSpec.env } : {}),
+        ...(wasiSpec.preopens && spec.replay === undefined ? { preopens: wasiSpec.preopens } : {}),
+        ...(wasiSpec.stdin === undefined ? {} : { stdin: wasiSpec.stdin }),
+        ...(wasiSpec.limits ? { limits: wasiSpec.limits } : {}),
+        stdout: output(hooks.onStdout),
+        stderr: output(hooks.onStderr),
+        clock: hooks.clock,
+        ...(hooks.random ? { random: hooks.random } : {}),
+      });
   try {
     let definitions: SyscallDefinition[] = [
       ...forgeSyscalls({ clock: hooks.clock, onLog, ...(hooks.random ? { random: hooks.random } : {}) }),
@@ -199,4 +205,3 @@ export function createGuestWorld(
     throw error;
   }
 }
-

@@ -7,14 +7,26 @@ import { instantiateGuest, invokeExport } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { plainEvents } from './syscallGate';
-import { toWireError, toWireOutcome, type FromWorker, type ToWorker, type WireModule } from './workerProtocol';
+import {
+  toWireError,
+  toWireOutcome,
+  type FromWorker,
+  type ToWorker,
+  type WireModule,
+} from './workerProtocol';
 
 const port = parentPort;
 if (port === null) throw new Error('hostWorker must run in a worker thread');
 const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 
 let current:
-  | { compiled: CompiledModule; world: GuestWorld; instance: WebAssembly.Instance; streamTrace: boolean; sentSeq: number }
+  | {
+      compiled: CompiledModule;
+      world: GuestWorld;
+      instance: WebAssembly.Instance;
+      streamTrace: boolean;
+      sentSeq: number;
+    }
   | undefined;
 
 /** Hands the main thread the events it has not seen yet. */
@@ -40,7 +52,11 @@ function compiledOf(wire: WireModule): CompiledModule {
     exports: WebAssembly.Module.exports(wire.module),
     info: {
       imports: [],
-      exports: Object.entries(wire.signatures).map(([name, signature]) => ({ name, kind: 'function', signature })),
+      exports: Object.entries(wire.signatures).map(([name, signature]) => ({
+        name,
+        kind: 'function',
+        signature,
+      })),
       memories: [],
       tables: [],
     },
@@ -48,7 +64,9 @@ function compiledOf(wire: WireModule): CompiledModule {
 }
 
 const jsonSafe = (value: unknown): JsonValue =>
-  JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as JsonValue;
+  JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+  ) as JsonValue;
 
 function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void {
   const control = new Int32Array(message.control);
@@ -58,31 +76,38 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     while (Atomics.load(control, 0) === 1) Atomics.wait(control, 0, 1);
   };
   const compiled = compiledOf(message.module);
-  const world = createGuestWorld(message.world, {
-    clock: systemClock,
-    onLog: (text) => post({ type: 'log', message: text }),
-    onStdout: (bytes) => post({ type: 'stdout', bytes }),
-    onStderr: (bytes) => post({ type: 'stderr', bytes }),
-    // Streamed only when the main thread asked for every event; otherwise each call's new events
-    // go back with its result, so a flooding guest cannot bury the main thread in messages.
-    ...(message.streamTrace ? { onTraceBatch: (events) => post({ type: 'trace', events: plainEvents(events) }) } : {}),
-    ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
-    ...(message.askApprover
-      ? {
-          approver: (request: SyscallRequest, decision) =>
-            bridge.request('approve', jsonSafe({ request, decision }), message.approverTimeoutMs) === 'allow'
-              ? ('allow' as const)
-              : ('deny' as const),
-        }
-      : {}),
-    onQuarantine: (reason) => {
-      Atomics.store(control, 0, 1);
-      waitWhilePaused(`quarantined: ${reason}`);
+  const world = createGuestWorld(
+    message.world,
+    {
+      clock: systemClock,
+      onLog: (text) => post({ type: 'log', message: text }),
+      onStdout: (bytes) => post({ type: 'stdout', bytes }),
+      onStderr: (bytes) => post({ type: 'stderr', bytes }),
+      // Streamed only when the main thread asked for every event; otherwise each call's new events
+      // go back with its result, so a flooding guest cannot bury the main thread in messages.
+      ...(message.streamTrace
+        ? { onTraceBatch: (events) => post({ type: 'trace', events: plainEvents(events) }) }
+        : {}),
+      ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
+      ...(message.askApprover
+        ? {
+            approver: (request: SyscallRequest, decision) =>
+              bridge.request('approve', jsonSafe({ request, decision }), message.approverTimeoutMs) ===
+              'allow'
+                ? ('allow' as const)
+                : ('deny' as const),
+          }
+        : {}),
+      onQuarantine: (reason) => {
+        Atomics.store(control, 0, 1);
+        waitWhilePaused(`quarantined: ${reason}`);
+      },
+      checkpoint: () => {
+        if (Atomics.load(control, 0) === 1) waitWhilePaused('paused');
+      },
     },
-    checkpoint: () => {
-      if (Atomics.load(control, 0) === 1) waitWhilePaused('paused');
-    },
-  }, compiled.imports);
+    compiled.imports,
+  );
   const instance = instantiateGuest(compiled, world.imports, world.memory);
   current = { compiled, world, instance: undefined as never, streamTrace: message.streamTrace, sentSeq: 0 };
   if (!(instance instanceof WebAssembly.Instance)) {
@@ -128,7 +153,11 @@ port.on('message', (message: ToWorker) => {
     }
   } catch (error) {
     sendTrace();
-    post({ type: 'failed', id: message.type === 'invoke' ? message.id : undefined, error: toWireError(error) });
+    post({
+      type: 'failed',
+      id: message.type === 'invoke' ? message.id : undefined,
+      error: toWireError(error),
+    });
   }
 });
 post({ type: 'ready' });

@@ -1,11 +1,23 @@
-import { ForgeError, newId, type Clock, type ContainerId, type ExecutionDNA, type KernelEventBus } from '@forgeone/common';
+import {
+  ForgeError,
+  newId,
+  type Clock,
+  type ContainerId,
+  type ExecutionDNA,
+  type KernelEventBus,
+} from '@forgeone/common';
 import type { TraceEvent } from '@forgeone/observer';
 import { createGuestWorld, type GuestWorld, type WorldSpec } from './guestWorld';
 import { instantiateGuest, invokeExport, type InvokeResult } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import type { ReplayCursor } from './replaySyscalls';
 import type { TypedValue } from './typedValue';
-import { InstanceBase, type InstanceOptions, type InvokeCallOptions, type WasmInstance } from './wasmInstance';
+import {
+  InstanceBase,
+  type InstanceOptions,
+  type InvokeCallOptions,
+  type WasmInstance,
+} from './wasmInstance';
 
 /** Checks the syscall-boundary deadline every this many calls (reading the clock costs more than a call). */
 const DEADLINE_CHECK_EVERY = 32;
@@ -26,24 +38,34 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
   #deadlineNs = 0n;
   #deadlineCountdown = DEADLINE_CHECK_EVERY;
 
-  constructor(compiled: CompiledModule, spec: WorldSpec, options: InstanceOptions, clock: Clock, events?: KernelEventBus) {
+  constructor(
+    compiled: CompiledModule,
+    spec: WorldSpec,
+    options: InstanceOptions,
+    clock: Clock,
+    events?: KernelEventBus,
+  ) {
     super();
     this.containerId = spec.containerId;
     this.#compiled = compiled;
     this.#clock = clock;
-    this.#world = createGuestWorld(spec, {
-      clock,
-      ...(options.onLog ? { onLog: options.onLog } : {}),
-      ...(options.onStdout ? { onStdout: options.onStdout } : {}),
-      ...(options.onStderr ? { onStderr: options.onStderr } : {}),
-      ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
-      ...(options.onAudit ? { audit: options.onAudit } : {}),
-      ...(options.approver ? { approver: syncApprover(options.approver) } : {}),
-      ...(options.extraDefinitions ? { extraDefinitions: options.extraDefinitions } : {}),
-      ...(options.enforcerInstance ? { enforcer: options.enforcerInstance } : {}),
-      ...(events ? { events } : {}),
-      checkpoint: () => this.#checkDeadline(),
-    }, compiled.imports);
+    this.#world = createGuestWorld(
+      spec,
+      {
+        clock,
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+        ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+        ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+        ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
+        ...(options.onAudit ? { audit: options.onAudit } : {}),
+        ...(options.approver ? { approver: syncApprover(options.approver) } : {}),
+        ...(options.extraDefinitions ? { extraDefinitions: options.extraDefinitions } : {}),
+        ...(options.enforcerInstance ? { enforcer: options.enforcerInstance } : {}),
+        ...(events ? { events } : {}),
+        checkpoint: () => this.#checkDeadline(),
+      },
+      compiled.imports,
+    );
     let instance: WebAssembly.Instance | ReturnType<typeof instantiateGuest>;
     try {
       instance = instantiateGuest(compiled, this.#world.imports, this.#world.memory);
@@ -71,7 +93,11 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     return this.#world.recorder.dropped;
   }
 
-  invoke(entry: string, args: readonly TypedValue[] = [], options: InvokeCallOptions = {}): Promise<InvokeResult> {
+  invoke(
+    entry: string,
+    args: readonly TypedValue[] = [],
+    options: InvokeCallOptions = {},
+  ): Promise<InvokeResult> {
     return new Promise((resolve) => resolve(this.invokeSync(entry, args, options)));
   }
 
@@ -82,7 +108,10 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
       throw new ForgeError('FORGE_INSTANCE_STATE', `cannot invoke an instance that is ${this.state}`);
     }
     this.transition('invoke');
-    this.#deadlineNs = options.timeoutMs === undefined ? 0n : this.#clock.monotonicNs() + BigInt(options.timeoutMs) * 1_000_000n;
+    this.#deadlineNs =
+      options.timeoutMs === undefined
+        ? 0n
+        : this.#clock.monotonicNs() + BigInt(options.timeoutMs) * 1_000_000n;
     this.#deadlineCountdown = 0;
     let result: InvokeResult;
     try {
@@ -102,9 +131,13 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     if (this.#deadlineNs === 0n || --this.#deadlineCountdown > 0) return;
     this.#deadlineCountdown = DEADLINE_CHECK_EVERY;
     if (this.#clock.monotonicNs() > this.#deadlineNs) {
-      throw new ForgeError('FORGE_LIMIT_TIMEOUT', 'guest stopped at a syscall: the call ran past its deadline', {
-        details: { limit: 'timeoutMs' },
-      });
+      throw new ForgeError(
+        'FORGE_LIMIT_TIMEOUT',
+        'guest stopped at a syscall: the call ran past its deadline',
+        {
+          details: { limit: 'timeoutMs' },
+        },
+      );
     }
   }
 

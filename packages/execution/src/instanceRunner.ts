@@ -105,7 +105,9 @@ export function invokeExport(
 ): InvokeResult {
   assertFunctionExport(compiled, entry);
   const signature = compiled.info?.exports.find((e) => e.name === entry)?.signature;
-  const fuelGlobal = compiled.fuel ? (instance.exports[FUEL_GLOBAL_EXPORT] as WebAssembly.Global | undefined) : undefined;
+  const fuelGlobal = compiled.fuel
+    ? (instance.exports[FUEL_GLOBAL_EXPORT] as WebAssembly.Global | undefined)
+    : undefined;
   if (fuelGlobal) fuelGlobal.value = BigInt(Math.max(0, Math.floor(options.fuel ?? Number.MAX_SAFE_INTEGER)));
   const fuelLeft = () => (fuelGlobal ? { fuelLeft: Math.max(0, Number(fuelGlobal.value as bigint)) } : {});
   const alloc = instance.exports[ALLOC_EXPORT];
@@ -130,7 +132,10 @@ export function invokeExport(
   }
   const values = liftResult(value, options.results ?? 'values', signature, memory);
   const first = values[0];
-  const rawFirst = first && (first.type === 'i32' || first.type === 'i64' || first.type === 'f32' || first.type === 'f64') ? first.value : undefined;
+  const rawFirst =
+    first && (first.type === 'i32' || first.type === 'i64' || first.type === 'f32' || first.type === 'f64')
+      ? first.value
+      : undefined;
   return { outcome: { status: 'returned', exitCode: 0, value: rawFirst }, values, ...fuelLeft() };
 }
 

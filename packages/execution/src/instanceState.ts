@@ -5,15 +5,7 @@ export const instanceStates = ['created', 'running', 'paused', 'trapped', 'termi
 export type InstanceState = (typeof instanceStates)[number];
 
 /** What happens to an instance. */
-export const instanceEvents = [
-  'invoke',
-  'return',
-  'trap',
-  'exit',
-  'pause',
-  'resume',
-  'terminate',
-] as const;
+export const instanceEvents = ['invoke', 'return', 'trap', 'exit', 'pause', 'resume', 'terminate'] as const;
 export type InstanceEvent = (typeof instanceEvents)[number];
 
 /**
@@ -21,20 +13,31 @@ export type InstanceEvent = (typeof instanceEvents)[number];
  * the pause came from (a call in flight: `running`; between calls: `created`), so it has two rows.
  * `trapped` and `terminated` are final except that a trapped instance can still be terminated.
  */
-export const instanceTransitions: Readonly<Record<InstanceState, Partial<Record<InstanceEvent, InstanceState>>>> =
-  {
-    created: { invoke: 'running', pause: 'paused', terminate: 'terminated' },
-    running: { return: 'created', trap: 'trapped', exit: 'terminated', pause: 'paused', terminate: 'terminated' },
-    paused: { resume: 'running', terminate: 'terminated', trap: 'trapped' },
-    trapped: { terminate: 'terminated' },
-    terminated: {},
-  };
+export const instanceTransitions: Readonly<
+  Record<InstanceState, Partial<Record<InstanceEvent, InstanceState>>>
+> = {
+  created: { invoke: 'running', pause: 'paused', terminate: 'terminated' },
+  running: {
+    return: 'created',
+    trap: 'trapped',
+    exit: 'terminated',
+    pause: 'paused',
+    terminate: 'terminated',
+  },
+  paused: { resume: 'running', terminate: 'terminated', trap: 'trapped' },
+  trapped: { terminate: 'terminated' },
+  terminated: {},
+};
 
 /**
  * The state after `event`, or a FORGE_INSTANCE_STATE error naming what was refused.
  * `callInFlight` decides where `resume` leads.
  */
-export function nextInstanceState(state: InstanceState, event: InstanceEvent, callInFlight = true): InstanceState {
+export function nextInstanceState(
+  state: InstanceState,
+  event: InstanceEvent,
+  callInFlight = true,
+): InstanceState {
   const next = instanceTransitions[state][event];
   if (next === undefined) {
     throw new ForgeError('FORGE_INSTANCE_STATE', `cannot ${event} an instance that is ${state}`, {

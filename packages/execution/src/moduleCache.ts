@@ -16,7 +16,12 @@ export class ModuleCache {
     const key = createHash('sha256')
       .update(source)
       .update(
-        JSON.stringify([options.format, options.limits ?? {}, options.namespaces ?? null, options.fuel === true]),
+        JSON.stringify([
+          options.format,
+          options.limits ?? {},
+          options.namespaces ?? null,
+          options.fuel === true,
+        ]),
       )
       .digest('hex');
     const hit = this.#entries.get(key);

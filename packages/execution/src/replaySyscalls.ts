@@ -87,10 +87,23 @@ export function replaySyscalls(
         return diverge({ kind: 'exhausted', seq: next + 1, expected: 'no more calls', actual });
       }
       if (event.syscall !== real.syscall) {
-        return diverge({ kind: 'name', seq: event.seq, expected: `${event.syscall}${rawText(event.params)}`, actual });
+        return diverge({
+          kind: 'name',
+          seq: event.seq,
+          expected: `${event.syscall}${rawText(event.params)}`,
+          actual,
+        });
       }
-      if (event.params !== undefined && (event.params.length !== args.length || event.params.some((p, i) => String(p) !== String(args[i])))) {
-        return diverge({ kind: 'args', seq: event.seq, expected: `${event.syscall}${rawText(event.params)}`, actual });
+      if (
+        event.params !== undefined &&
+        (event.params.length !== args.length || event.params.some((p, i) => String(p) !== String(args[i])))
+      ) {
+        return diverge({
+          kind: 'args',
+          seq: event.seq,
+          expected: `${event.syscall}${rawText(event.params)}`,
+          actual,
+        });
       }
       next += 1;
       current = event;

@@ -199,7 +199,10 @@ export class SyscallGate {
     if (this.#windowOpen && now - this.#windowStart < this.#windowNs) {
       const perSecond = Number((BigInt(this.#windowCalls) * 1_000_000_000n) / this.#windowNs);
       const message = `syscall rate limit: more than ${this.#windowCalls} calls in ${Number(this.#windowNs) / 1e6} ms (${perSecond}/s)`;
-      const decision: Decision = { action: 'deny', reasons: [{ policy: 'limits', rule: 'syscallRate', message }] };
+      const decision: Decision = {
+        action: 'deny',
+        reasons: [{ policy: 'limits', rule: 'syscallRate', message }],
+      };
       this.#finish(definition, seq, time, -1n, args, {}, decision, false, definition.deniedResult, 'limit');
       throw new ForgeError('FORGE_LIMIT_SYSCALL_RATE', `guest stopped: ${message}`, {
         details: { limit: 'syscallRate', max: perSecond },
@@ -275,7 +278,8 @@ export class SyscallGate {
   }
 }
 
-const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const toBase64 = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 /**
  * A write of at most 8 bytes (the common case: an errno-sized result, a length, a clock) kept as two
@@ -318,6 +322,8 @@ function recordWrite(ptr: number, len: number, memory: Uint8Array): MemoryWrite 
 /** Plain-object copies of events (for crossing threads: class instances lose their getters). */
 export function plainEvents(events: readonly TraceEvent[]): TraceEvent[] {
   return events.map((event) =>
-    event.writes === undefined ? event : { ...event, writes: event.writes.map((w) => ({ ptr: w.ptr, bytes: w.bytes })) },
+    event.writes === undefined
+      ? event
+      : { ...event, writes: event.writes.map((w) => ({ ptr: w.ptr, bytes: w.bytes })) },
   );
 }

@@ -121,7 +121,9 @@ export function liftResult(
       const type = signature?.results[i];
       if (typeof value === 'bigint') return { type: 'i64', value };
       if (type === 'f32' || type === 'f64' || type === 'i32') return { type, value: value as number };
-      return Number.isInteger(value) ? { type: 'i32', value: value as number } : { type: 'f64', value: value as number };
+      return Number.isInteger(value)
+        ? { type: 'i32', value: value as number }
+        : { type: 'f64', value: value as number };
     });
   }
   let ptr: number;
@@ -143,7 +145,10 @@ export function liftResult(
   try {
     bytes = memory.read(ptr, len);
   } catch {
-    throw new ForgeError('FORGE_INVOKE_ARGS', `the guest returned a buffer [${ptr}, +${len}) outside its memory`);
+    throw new ForgeError(
+      'FORGE_INVOKE_ARGS',
+      `the guest returned a buffer [${ptr}, +${len}) outside its memory`,
+    );
   }
   if (kind === 'bytes') return [{ type: 'bytes', value: bytes }];
   try {
@@ -170,7 +175,8 @@ export function parseTypedArgs(texts: readonly string[], signature: WasmSignatur
     const value = Number(text);
     if (text.trim() === '' || Number.isNaN(value)) invalid(`argument ${i}: '${text}' is not a number`);
     if (type === 'f32' || type === 'f64') return { type, value };
-    if (type !== 'i32') invalid(`argument ${i}: parameters of type ${type} cannot be given on the command line`);
+    if (type !== 'i32')
+      invalid(`argument ${i}: parameters of type ${type} cannot be given on the command line`);
     return { type: 'i32', value };
   });
 }
@@ -190,10 +196,13 @@ export function typedValuesToJson(values: readonly TypedValue[]): { type: string
 export function typedValuesFromJson(values: readonly unknown[]): TypedValue[] {
   return values.map((raw, i) => {
     const { type, value } = (raw ?? {}) as { type?: unknown; value?: unknown };
-    if (type === 'i64' && typeof value === 'string' && /^-?\d+$/.test(value)) return { type, value: BigInt(value) };
-    if (type === 'bytes' && typeof value === 'string') return { type, value: new Uint8Array(Buffer.from(value, 'base64')) };
+    if (type === 'i64' && typeof value === 'string' && /^-?\d+$/.test(value))
+      return { type, value: BigInt(value) };
+    if (type === 'bytes' && typeof value === 'string')
+      return { type, value: new Uint8Array(Buffer.from(value, 'base64')) };
     if (type === 'string' && typeof value === 'string') return { type, value };
-    if ((type === 'i32' || type === 'f32' || type === 'f64') && typeof value === 'number') return { type, value };
+    if ((type === 'i32' || type === 'f32' || type === 'f64') && typeof value === 'number')
+      return { type, value };
     return invalid(`argument ${i}: not a typed value`);
   });
 }

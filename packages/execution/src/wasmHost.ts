@@ -1,18 +1,30 @@
 import {
   ForgeError,
   IdentityContextSchema,
-  KernelEventBus,
+  type KernelEventBus,
   parseWith,
   systemClock,
   type Clock,
 } from '@forgeone/common';
-import { assertValid, parsePackage, verifyPackage, type PackageManifest, type TrustRoot, type VersionStore } from '@forgeone/crypto';
+import {
+  assertValid,
+  parsePackage,
+  verifyPackage,
+  type PackageManifest,
+  type TrustRoot,
+  type VersionStore,
+} from '@forgeone/crypto';
 import { parseEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
 import { worldNamespaces, type WorldSpec } from './guestWorld';
 import { InlineInstance, newContainerId } from './inlineInstance';
 import type { InvokeResult } from './instanceRunner';
 import { ModuleCache } from './moduleCache';
-import { defaultModuleLimits, type CompiledModule, type ModuleFormat, type ModuleLimits } from './moduleSource';
+import {
+  defaultModuleLimits,
+  type CompiledModule,
+  type ModuleFormat,
+  type ModuleLimits,
+} from './moduleSource';
 import type { RecordedTrace } from '@forgeone/observer';
 import type { ReplayDivergence } from './replaySyscalls';
 import { typedValuesFromJson, typedValuesToJson, type ResultKind, type TypedValue } from './typedValue';
@@ -124,7 +136,10 @@ export class WasmHost {
   }
 
   /** Compiles raw module bytes (binary or text). Only in development mode: nothing unverified runs otherwise. */
-  loadModule(source: Uint8Array, options: { name?: string; format?: ModuleFormat } = {}): Promise<LoadedModule> {
+  loadModule(
+    source: Uint8Array,
+    options: { name?: string; format?: ModuleFormat } = {},
+  ): Promise<LoadedModule> {
     if (this.#options.development !== true) {
       return Promise.reject(
         new ForgeError(
@@ -143,15 +158,23 @@ export class WasmHost {
   ): Promise<LoadedPackage> {
     const trustRoot = options.trustRoot ?? this.#options.trustRoot;
     if (trustRoot === undefined) {
-      throw new ForgeError('FORGE_WASM_UNVERIFIED', 'a package needs a trust root to verify against (--root root.json)');
+      throw new ForgeError(
+        'FORGE_WASM_UNVERIFIED',
+        'a package needs a trust root to verify against (--root root.json)',
+      );
     }
     const store = options.versionStore ?? this.#options.versionStore;
     const result = await verifyPackage(bytes, { trustRoot, clock: this.#clock, ...(store ? { store } : {}) });
     const manifest = assertValid(result);
     const entry = parsePackage(bytes).entries.find((e) => e.name === manifest.entry);
-    if (entry === undefined) throw new ForgeError('FORGE_INTERNAL', `verified package lacks its entry ${manifest.entry}`);
+    if (entry === undefined)
+      throw new ForgeError('FORGE_INTERNAL', `verified package lacks its entry ${manifest.entry}`);
     const format = /\.wat$/i.test(manifest.entry) ? 'wat' : 'wasm';
-    const loaded = await this.#compile(entry.data, options.name ?? `${manifest.name}@${manifest.version}`, format);
+    const loaded = await this.#compile(
+      entry.data,
+      options.name ?? `${manifest.name}@${manifest.version}`,
+      format,
+    );
     return { ...loaded, manifest };
   }
 
@@ -192,7 +215,8 @@ export class WasmHost {
   async run(module: LoadedModule, options: HostRunOptions = {}): Promise<HostRunResult> {
     const instance = await this.instantiate(module, options);
     try {
-      if (instance.startOutcome !== undefined) return { instance, outcome: instance.startOutcome, values: [] };
+      if (instance.startOutcome !== undefined)
+        return { instance, outcome: instance.startOutcome, values: [] };
       const result = await instance.invoke(options.entry ?? '_start', options.args ?? [], {
         timeoutMs: options.timeoutMs ?? this.limits.timeoutMs,
         ...(options.results ? { results: options.results } : {}),
@@ -210,7 +234,11 @@ export class WasmHost {
    * (results returned, memory writes re-applied) and output calls re-run, so nothing is read from
    * the world. Reports the first divergence, including a different ending.
    */
-  async replay(module: LoadedModule, trace: RecordedTrace, options: HostInstanceOptions = {}): Promise<ReplayResult> {
+  async replay(
+    module: LoadedModule,
+    trace: RecordedTrace,
+    options: HostInstanceOptions = {},
+  ): Promise<ReplayResult> {
     if (trace.header.module !== module.sha256) {
       throw new ForgeError(
         'FORGE_REPLAY_DIVERGED',
@@ -219,7 +247,10 @@ export class WasmHost {
       );
     }
     if ((trace.end?.dropped ?? 0) > 0) {
-      throw new ForgeError('FORGE_TRACE_INVALID', `the trace lost ${trace.end?.dropped} events when it was recorded; it cannot be replayed`);
+      throw new ForgeError(
+        'FORGE_TRACE_INVALID',
+        `the trace lost ${trace.end?.dropped} events when it was recorded; it cannot be replayed`,
+      );
     }
     const run = await this.run(module, {
       ...options,
@@ -233,7 +264,11 @@ export class WasmHost {
     let divergence = cursor.finish();
     const end = trace.end;
     const code = run.outcome.status === 'trapped' ? run.outcome.error.code : undefined;
-    if (divergence === undefined && end !== undefined && (end.status !== run.outcome.status || end.exitCode !== run.outcome.exitCode || end.code !== code)) {
+    if (
+      divergence === undefined &&
+      end !== undefined &&
+      (end.status !== run.outcome.status || end.exitCode !== run.outcome.exitCode || end.code !== code)
+    ) {
       divergence = {
         kind: 'outcome',
         seq: cursor.replayed,
@@ -270,7 +305,9 @@ export class WasmHost {
       enforcer = parseEnforcerSpec(given);
       parsedSpecs.set(given, enforcer);
     }
-    const rate = options.rateLimit ?? (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
+    const rate =
+      options.rateLimit ??
+      (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
     return {
       containerId: options.containerId ?? newContainerId(this.#clock),
       identity: parseWith(IdentityContextSchema, options.identity ?? { subject: 'guest' }, 'identity'),

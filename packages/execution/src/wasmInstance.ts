@@ -1,4 +1,11 @@
-import type { ContainerId, Decision, ExecutionDNA, JsonValue, SyscallEnforcerPort, SyscallRequest } from '@forgeone/common';
+import type {
+  ContainerId,
+  Decision,
+  ExecutionDNA,
+  JsonValue,
+  SyscallEnforcerPort,
+  SyscallRequest,
+} from '@forgeone/common';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import type { EnforcerSpec } from './enforcerSpec';
 import type { WorldSpec } from './guestWorld';
@@ -34,7 +41,10 @@ export interface InstanceOptions {
   readonly onStderr?: (bytes: Uint8Array) => void;
   readonly onAudit?: (entry: JsonValue) => void;
   /** Answers `ask` decisions; the guest waits (worker isolation: on Atomics.wait) up to `approverTimeoutMs`, then deny. */
-  readonly approver?: (request: SyscallRequest, decision: Decision) => 'allow' | 'deny' | Promise<'allow' | 'deny'>;
+  readonly approver?: (
+    request: SyscallRequest,
+    decision: Decision,
+  ) => 'allow' | 'deny' | Promise<'allow' | 'deny'>;
   readonly approverTimeoutMs?: number;
   /** Called when the guest is paused (by `pause()` or a quarantine). */
   readonly onPaused?: (reason: string) => void;
@@ -92,7 +102,8 @@ export abstract class InstanceBase {
   protected transition(event: InstanceEvent): void {
     this.#state = nextInstanceState(this.#state, event, this.#inFlight);
     if (event === 'invoke') this.#inFlight = true;
-    if (event === 'return' || event === 'trap' || event === 'exit' || event === 'terminate') this.#inFlight = false;
+    if (event === 'return' || event === 'trap' || event === 'exit' || event === 'terminate')
+      this.#inFlight = false;
   }
 
   /** After a call: back to created, or trapped, or terminated (exit). */

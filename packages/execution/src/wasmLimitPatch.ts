@@ -20,9 +20,13 @@ function encodeLimits(limits: WasmLimits, cap: number): number[] {
 
 function checkMemory(limits: WasmLimits, index: number, cap: number): void {
   if (limits.index64) {
-    throw new ForgeError('FORGE_LIMIT_MEMORY', `memory ${index} is a 64-bit memory, which this host does not run`, {
-      details: { limit: 'memoryPages', max: cap },
-    });
+    throw new ForgeError(
+      'FORGE_LIMIT_MEMORY',
+      `memory ${index} is a 64-bit memory, which this host does not run`,
+      {
+        details: { limit: 'memoryPages', max: cap },
+      },
+    );
   }
   if (limits.initial > cap) {
     throw new ForgeError(
@@ -73,9 +77,13 @@ export function applyWasmLimits(bytes: Uint8Array, caps: WasmMemoryLimits): Uint
         const typeStart = reader.offset;
         const code = reader.byte();
         if (code === 0x40) {
-          throw new ForgeError('FORGE_LIMIT_TABLE', `table ${i} has an initialiser, which this host does not run`, {
-            details: { limit: 'tableElements', max: caps.maxTableElements },
-          });
+          throw new ForgeError(
+            'FORGE_LIMIT_TABLE',
+            `table ${i} has an initialiser, which this host does not run`,
+            {
+              details: { limit: 'tableElements', max: caps.maxTableElements },
+            },
+          );
         }
         if (code === 0x63 || code === 0x64) reader.skipS33();
         const typeBytes = bytes.subarray(typeStart, reader.offset);

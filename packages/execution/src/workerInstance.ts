@@ -1,13 +1,31 @@
-import { ForgeError, emptyExecutionDna, type ContainerId, type Decision, type ExecutionDNA, type SyscallRequest } from '@forgeone/common';
+import {
+  ForgeError,
+  emptyExecutionDna,
+  type ContainerId,
+  type Decision,
+  type ExecutionDNA,
+  type SyscallRequest,
+} from '@forgeone/common';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import type { WorldSpec } from './guestWorld';
 import type { InvokeResult } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { answerBridge, createBridgeBuffer } from './syncBridge';
 import type { TypedValue } from './typedValue';
-import { InstanceBase, type InstanceOptions, type InvokeCallOptions, type WasmInstance } from './wasmInstance';
+import {
+  InstanceBase,
+  type InstanceOptions,
+  type InvokeCallOptions,
+  type WasmInstance,
+} from './wasmInstance';
 import type { PooledWorker } from './workerPool';
-import { fromWireError, fromWireOutcome, type FromWorker, type ToWorker, type WireModule } from './workerProtocol';
+import {
+  fromWireError,
+  fromWireOutcome,
+  type FromWorker,
+  type ToWorker,
+  type WireModule,
+} from './workerProtocol';
 
 /** Default wait for an operator's answer before the call is denied. */
 export const DEFAULT_APPROVER_TIMEOUT_MS = 30_000;
@@ -78,7 +96,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     this.#pooled = pooled;
     this.#options = options;
     this.containerId = spec.containerId;
-    this.#trace = new TraceRecorder(options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity });
+    this.#trace = new TraceRecorder(
+      options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity },
+    );
     this.#dna = emptyExecutionDna(spec.containerId);
     pooled.worker.on('message', this.#onMessage);
     pooled.worker.on('error', this.#onError);
@@ -86,7 +106,12 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   }
 
   /** Lends a pooled worker the module and world, and waits until the guest is instantiated. */
-  static async start(pooled: PooledWorker, compiled: CompiledModule, spec: WorldSpec, options: InstanceOptions): Promise<WorkerInstance> {
+  static async start(
+    pooled: PooledWorker,
+    compiled: CompiledModule,
+    spec: WorldSpec,
+    options: InstanceOptions,
+  ): Promise<WorkerInstance> {
     const instance = new WorkerInstance(pooled, spec, options);
     const signatures: WireModule['signatures'] = Object.fromEntries(
       (compiled.info?.exports ?? []).flatMap((e) => (e.signature ? [[e.name, e.signature]] : [])),
@@ -95,7 +120,12 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       instance.#instantiated = resolve;
       instance.#send({
         type: 'instantiate',
-        module: { module: compiled.module, sha256: compiled.sha256, fuel: compiled.fuel === true, signatures },
+        module: {
+          module: compiled.module,
+          sha256: compiled.sha256,
+          fuel: compiled.fuel === true,
+          signatures,
+        },
         world: spec,
         bridge: instance.#bridge,
         control: instance.#control.buffer as SharedArrayBuffer,
@@ -126,7 +156,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     return this.#trace.dropped;
   }
 
-  invoke(entry: string, args: readonly TypedValue[] = [], options: InvokeCallOptions = {}): Promise<InvokeResult> {
+  invoke(
+    entry: string,
+    args: readonly TypedValue[] = [],
+    options: InvokeCallOptions = {},
+  ): Promise<InvokeResult> {
     try {
       this.transition('invoke');
     } catch (error) {
@@ -178,9 +212,13 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     const outcome = {
       status: 'trapped',
       exitCode: null,
-      error: new ForgeError('FORGE_LIMIT_TIMEOUT', `guest stopped: the call ran past its deadline of ${timeoutMs} ms`, {
-        details: { limit: 'timeoutMs', max: timeoutMs },
-      }),
+      error: new ForgeError(
+        'FORGE_LIMIT_TIMEOUT',
+        `guest stopped: the call ran past its deadline of ${timeoutMs} ms`,
+        {
+          details: { limit: 'timeoutMs', max: timeoutMs },
+        },
+      ),
     } as const;
     if (this.state !== 'terminated') this.transition('terminate');
     await this.#detach(true);
@@ -205,7 +243,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         const outcome = fromWireOutcome(message.outcome);
         this.settle(outcome);
         if (this.state === 'terminated') void this.#detach(false);
-        call.resolve({ outcome, values: message.values, ...(message.fuelLeft === undefined ? {} : { fuelLeft: message.fuelLeft }) });
+        call.resolve({
+          outcome,
+          values: message.values,
+          ...(message.fuelLeft === undefined ? {} : { fuelLeft: message.fuelLeft }),
+        });
         return;
       }
       case 'failed': {
@@ -259,7 +301,10 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     let answer: 'allow' | 'deny' = 'deny';
     try {
       if (request.kind === 'approve' && this.#options.approver) {
-        const { request: syscall, decision } = request.payload as unknown as { request: SyscallRequest; decision: Decision };
+        const { request: syscall, decision } = request.payload as unknown as {
+          request: SyscallRequest;
+          decision: Decision;
+        };
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<'deny'>((resolve) => {
           timer = setTimeout(() => resolve('deny'), request.timeoutMs);
@@ -275,17 +320,24 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   }
 
   readonly #onError = (error: Error): void => {
-    const memory = /ERR_WORKER_OUT_OF_MEMORY|heap out of memory/i.test(`${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`);
+    const memory = /ERR_WORKER_OUT_OF_MEMORY|heap out of memory/i.test(
+      `${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}`,
+    );
     const forge = memory
-      ? new ForgeError('FORGE_LIMIT_MEMORY', 'guest stopped: the isolation worker ran out of its memory budget', {
-          details: { limit: 'workerHeapMb' },
-        })
+      ? new ForgeError(
+          'FORGE_LIMIT_MEMORY',
+          'guest stopped: the isolation worker ran out of its memory budget',
+          {
+            details: { limit: 'workerHeapMb' },
+          },
+        )
       : new ForgeError('FORGE_WORKER_FAILED', `the isolation worker failed: ${error.message}`);
     this.#crash(forge);
   };
 
   readonly #onExit = (): void => {
-    if (!this.#ended) this.#crash(new ForgeError('FORGE_WORKER_FAILED', 'the isolation worker exited during the call'));
+    if (!this.#ended)
+      this.#crash(new ForgeError('FORGE_WORKER_FAILED', 'the isolation worker exited during the call'));
   };
 
   #crash(error: ForgeError): void {

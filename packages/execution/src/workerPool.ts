@@ -24,7 +24,10 @@ export interface PooledWorker {
 
 /** Where the built worker script lies: next to this module in dist, or in dist when running from src (tests). */
 function defaultScript(): URL {
-  const candidates = [new URL('./hostWorker.js', import.meta.url), new URL('../dist/hostWorker.js', import.meta.url)];
+  const candidates = [
+    new URL('./hostWorker.js', import.meta.url),
+    new URL('../dist/hostWorker.js', import.meta.url),
+  ];
   const found = candidates.find((url) => existsSync(url));
   if (found === undefined) {
     throw new ForgeError(
@@ -78,7 +81,9 @@ export class WorkerPool {
     let worker = this.#idle.pop();
     if (worker === undefined) {
       worker =
-        this.#alive < this.#max ? await this.#spawn() : await new Promise<Worker>((resolve) => this.#waiting.push(resolve));
+        this.#alive < this.#max
+          ? await this.#spawn()
+          : await new Promise<Worker>((resolve) => this.#waiting.push(resolve));
     }
     worker.ref();
     let done = false;
@@ -131,7 +136,12 @@ export class WorkerPool {
         worker = new Worker(this.#script, { resourceLimits: { maxOldGenerationSizeMb: this.#maxHeapMb } });
       } catch (error) {
         this.#alive -= 1;
-        reject(new ForgeError('FORGE_WORKER_FAILED', `cannot start an isolation worker: ${(error as Error).message}`));
+        reject(
+          new ForgeError(
+            'FORGE_WORKER_FAILED',
+            `cannot start an isolation worker: ${(error as Error).message}`,
+          ),
+        );
         return;
       }
       const onMessage = (message: FromWorker) => {
@@ -150,7 +160,9 @@ export class WorkerPool {
       };
       const onError = (error: Error) => {
         this.#alive -= 1;
-        reject(new ForgeError('FORGE_WORKER_FAILED', `the isolation worker failed to start: ${error.message}`));
+        reject(
+          new ForgeError('FORGE_WORKER_FAILED', `the isolation worker failed to start: ${error.message}`),
+        );
       };
       worker.on('message', onMessage);
       worker.once('error', onError);

@@ -54,7 +54,10 @@ const EventSchema = z.strictObject({
   seq: z.number().int().min(1),
   syscall: z.string().max(256),
   args: z.record(z.string(), Scalar),
-  params: z.array(z.union([z.number(), z.string()])).max(64).optional(),
+  params: z
+    .array(z.union([z.number(), z.string()]))
+    .max(64)
+    .optional(),
   action: z.enum(decisionActions),
   executed: z.boolean(),
   reasons: z.array(
@@ -69,7 +72,9 @@ const EventSchema = z.strictObject({
   durationNs: z.number(),
   time: z.number(),
   writes: z
-    .array(z.strictObject({ ptr: z.number().int().min(0), bytes: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/) }))
+    .array(
+      z.strictObject({ ptr: z.number().int().min(0), bytes: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/) }),
+    )
     .optional(),
   outcome: z.enum(['exit', 'fault', 'limit']).optional(),
 });
@@ -82,7 +87,8 @@ const EndSchema = z.strictObject({
   dropped: z.number().int().min(0),
 });
 
-const toJson = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
+const toJson = (_key: string, value: unknown): unknown =>
+  typeof value === 'bigint' ? value.toString() : value;
 
 /** One JSON line per record: the header, each call, then the end (bigints as decimal strings). */
 export function traceToJsonl(trace: RecordedTrace): string {
@@ -114,7 +120,8 @@ export function parseTraceJsonl(text: string): RecordedTrace {
     const kind = (value as { kind?: unknown } | null)?.kind;
     if (index === 0) {
       const parsed = HeaderSchema.safeParse(value);
-      if (!parsed.success) invalid(number, `not a forgeone trace header (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+      if (!parsed.success)
+        invalid(number, `not a forgeone trace header (${parsed.error.issues[0]?.message ?? 'invalid'})`);
       const { kind: _kind, ...rest } = parsed.data;
       header = rest;
       return;
@@ -122,7 +129,8 @@ export function parseTraceJsonl(text: string): RecordedTrace {
     if (end !== undefined) invalid(number, 'records after the end record');
     if (kind === 'end') {
       const parsed = EndSchema.safeParse(value);
-      if (!parsed.success) invalid(number, `bad end record (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+      if (!parsed.success)
+        invalid(number, `bad end record (${parsed.error.issues[0]?.message ?? 'invalid'})`);
       const { kind: _kind, ...rest } = parsed.data;
       end = rest as TraceFileEnd;
       return;
@@ -130,10 +138,14 @@ export function parseTraceJsonl(text: string): RecordedTrace {
     const parsed = EventSchema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      invalid(number, `bad call record at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+      invalid(
+        number,
+        `bad call record at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      );
     }
     const { kind: _kind, ...event } = parsed.data;
-    if (event.seq !== events.length + 1) invalid(number, `expected seq ${events.length + 1}, found ${event.seq}`);
+    if (event.seq !== events.length + 1)
+      invalid(number, `expected seq ${events.length + 1}, found ${event.seq}`);
     events.push(event as TraceEvent);
   });
   return { header: header!, events, end };

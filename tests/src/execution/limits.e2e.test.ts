@@ -24,7 +24,12 @@ function expectLimit(run: CliRun, code: string, names: RegExp) {
 
 describe('forgeone run: hostile modules against the limits (end to end)', () => {
   it('an endless loop is stopped at --timeout', () => {
-    const run = forgeone(['run', file('spin.wat', '(module (func (export "_start") (loop br 0)))'), '--timeout', '300']);
+    const run = forgeone([
+      'run',
+      file('spin.wat', '(module (func (export "_start") (loop br 0)))'),
+      '--timeout',
+      '300',
+    ]);
     expectLimit(run, 'FORGE_LIMIT_TIMEOUT', /deadline of 300 ms/);
   });
 
@@ -39,13 +44,24 @@ describe('forgeone run: hostile modules against the limits (end to end)', () => 
     const run = forgeone(['run', bomb, '--call', 'grow', '--memory-pages', '8']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('=> i32 8');
-    const big = forgeone(['run', file('big.wat', '(module (memory 9) (func (export "_start")))'), '--memory-pages', '8']);
+    const big = forgeone([
+      'run',
+      file('big.wat', '(module (memory 9) (func (export "_start")))'),
+      '--memory-pages',
+      '8',
+    ]);
     expect(big.code).toBe(1);
-    expect(big.stderr.trim()).toMatch(/^FORGE_LIMIT_MEMORY: memory 0 starts at 9 pages, over the limit of 8 pages/);
+    expect(big.stderr.trim()).toMatch(
+      /^FORGE_LIMIT_MEMORY: memory 0 starts at 9 pages, over the limit of 8 pages/,
+    );
   });
 
   it('runaway recursion traps with FORGE_LIMIT_STACK', () => {
-    expectLimit(forgeone(['run', file('deep.wat', '(module (func $f (export "_start") (call $f)))')]), 'FORGE_LIMIT_STACK', /call stack/);
+    expectLimit(
+      forgeone(['run', file('deep.wat', '(module (func $f (export "_start") (call $f)))')]),
+      'FORGE_LIMIT_STACK',
+      /call stack/,
+    );
   });
 
   it('a syscall flood is stopped with FORGE_LIMIT_SYSCALL_RATE', () => {
@@ -54,17 +70,31 @@ describe('forgeone run: hostile modules against the limits (end to end)', () => 
       `(module (import "forge" "clock_now" (func $now (param i32) (result i32))) (memory (export "memory") 1)
         (func (export "_start") (loop (drop (call $now (i32.const 0))) (br 0))))`,
     );
-    expectLimit(forgeone(['run', flood, '--allow', 'forge.clock_now', '--timeout', '60000']), 'FORGE_LIMIT_SYSCALL_RATE', /syscall rate limit/);
+    expectLimit(
+      forgeone(['run', flood, '--allow', 'forge.clock_now', '--timeout', '60000']),
+      'FORGE_LIMIT_SYSCALL_RATE',
+      /syscall rate limit/,
+    );
   });
 
   it('an oversized table is refused', () => {
-    const run = forgeone(['run', file('table.wat', '(module (table 100000 funcref) (func (export "_start")))')]);
+    const run = forgeone([
+      'run',
+      file('table.wat', '(module (table 100000 funcref) (func (export "_start")))'),
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr.trim()).toMatch(/^FORGE_LIMIT_TABLE: table 0 starts with 100000 elements/);
   });
 
   it('--backend wasmer refuses the flags it cannot honour, with a usage line', () => {
-    const run = forgeone(['run', file('w.wat', '(module (func (export "_start")))'), '--backend', 'wasmer', '--trace', join(scratch, 't.jsonl')]);
+    const run = forgeone([
+      'run',
+      file('w.wat', '(module (func (export "_start")))'),
+      '--backend',
+      'wasmer',
+      '--trace',
+      join(scratch, 't.jsonl'),
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toMatch(/^FORGE_CLI_USAGE: --backend wasmer has no per-syscall enforcement/);
   });

@@ -56,7 +56,16 @@ writeFileSync(join(data, 'in.txt'), 'from the host');
 describe('forgeone run: WASI programs (end to end)', () => {
   it('gives guest args after --, --env and a --dir preopen; the exit code becomes the CLI exit code', () => {
     const run = forgeone([
-      'run', PROGRAM, '--allow', 'wasi.*', '--dir', `${data}:/data:ro`, '--env', 'GREETING=hello', '--', 'abcde',
+      'run',
+      PROGRAM,
+      '--allow',
+      'wasi.*',
+      '--dir',
+      `${data}:/data:ro`,
+      '--env',
+      'GREETING=hello',
+      '--',
+      'abcde',
     ]);
     expect(hasStackTrace(run.stderr)).toBe(false);
     expect(run.stdout.split('\n').slice(0, 3)).toEqual(['abcde', 'GREETING=hello', 'from the host']);
@@ -65,7 +74,16 @@ describe('forgeone run: WASI programs (end to end)', () => {
   });
 
   it('denies WASI without --allow: the program cannot open its file', () => {
-    const run = forgeone(['run', PROGRAM, '--dir', `${data}:/data`, '--allow', 'wasi.args_get,wasi.fd_write,wasi.proc_exit', '--', 'x']);
+    const run = forgeone([
+      'run',
+      PROGRAM,
+      '--dir',
+      `${data}:/data`,
+      '--allow',
+      'wasi.args_get,wasi.fd_write,wasi.proc_exit',
+      '--',
+      'x',
+    ]);
     expect(run.stdout).toMatch(/wasi\.path_open\s+deny/);
     expect(run.code).toBe(99);
   });
@@ -75,7 +93,18 @@ describe('forgeone run: WASI programs (end to end)', () => {
     writeFileSync(join(dir, 'in.txt'), 'recorded once');
     const trace = join(scratch, 'run.jsonl');
     const run = forgeone([
-      'run', PROGRAM, '--allow', 'wasi.*', '--dir', `${dir}:/data`, '--env', 'GREETING=recorded', '--trace', trace, '--', 'abc',
+      'run',
+      PROGRAM,
+      '--allow',
+      'wasi.*',
+      '--dir',
+      `${dir}:/data`,
+      '--env',
+      'GREETING=recorded',
+      '--trace',
+      trace,
+      '--',
+      'abc',
     ]);
     expect(run.code).toBe(3);
     expect(run.stdout.split('\n').slice(0, 3)).toEqual(['abc', 'GREETING=recorded', 'recorded once']);
@@ -94,7 +123,10 @@ describe('forgeone run: WASI programs (end to end)', () => {
     const dir = mkdtempSync(join(scratch, 'diverge-'));
     writeFileSync(join(dir, 'in.txt'), 'x');
     const trace = join(scratch, 'tampered.jsonl');
-    expect(forgeone(['run', PROGRAM, '--allow', 'wasi.*', '--dir', `${dir}:/data`, '--trace', trace, '--', 'ab']).code).toBe(2);
+    expect(
+      forgeone(['run', PROGRAM, '--allow', 'wasi.*', '--dir', `${dir}:/data`, '--trace', trace, '--', 'ab'])
+        .code,
+    ).toBe(2);
     const lines = readFileSync(trace, 'utf8').trim().split('\n');
     const second = JSON.parse(lines[2]!) as { params: number[] };
     second.params[0] = 12345;
@@ -103,7 +135,9 @@ describe('forgeone run: WASI programs (end to end)', () => {
     const replay = forgeone(['replay', trace, PROGRAM]);
     expect(replay.code).toBe(1);
     expect(replay.stderr.trim()).toMatch(/^FORGE_REPLAY_DIVERGED: replay diverged at call #2 \(args\)/);
-    const json = JSON.parse(forgeone(['replay', trace, PROGRAM, '--json']).stdout) as { divergence: { kind: string } };
+    const json = JSON.parse(forgeone(['replay', trace, PROGRAM, '--json']).stdout) as {
+      divergence: { kind: string };
+    };
     expect(json.divergence.kind).toBe('args');
   });
 
@@ -114,7 +148,10 @@ describe('forgeone run: WASI programs (end to end)', () => {
   });
 
   it('calls an export with typed --args and prints its result', () => {
-    const add = file('add.wat', '(module (func (export "add") (param i32 i64) (result i64) (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1))))');
+    const add = file(
+      'add.wat',
+      '(module (func (export "add") (param i32 i64) (result i64) (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1))))',
+    );
     const run = forgeone(['run', add, '--call', 'add', '--args', '-2', '9007199254740993']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('=> i64 9007199254740991');
@@ -124,7 +161,18 @@ describe('forgeone run: WASI programs (end to end)', () => {
   });
 
   it('runs the same program inline', () => {
-    const run = forgeone(['run', PROGRAM, '--isolation', 'inline', '--allow', 'wasi.*', '--dir', `${data}:/data`, '--', 'abcd']);
+    const run = forgeone([
+      'run',
+      PROGRAM,
+      '--isolation',
+      'inline',
+      '--allow',
+      'wasi.*',
+      '--dir',
+      `${data}:/data`,
+      '--',
+      'abcd',
+    ]);
     expect(run.code).toBe(4);
   });
 

@@ -54,7 +54,9 @@ describe('command groups', () => {
   it('names the missing subcommand in one usage line', async () => {
     const { io, err, out } = fakeIo();
     expect(await runCli(['policy'], io)).toBe(2);
-    expect(err).toEqual([expect.stringMatching(/^FORGE_CLI_USAGE: 'policy' needs a subcommand; see forgeone policy --help$/)]);
+    expect(err).toEqual([
+      expect.stringMatching(/^FORGE_CLI_USAGE: 'policy' needs a subcommand; see forgeone policy --help$/),
+    ]);
     expect(out).toEqual([]);
   });
 });

@@ -5,18 +5,29 @@ import { describe, expect, it } from 'vitest';
 import { cli } from './support/inProcess';
 
 const dir = mkdtempSync(join(tmpdir(), 'forgeone-cli-run-'));
-writeFileSync(join(dir, 'add.wat'), '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))');
+writeFileSync(
+  join(dir, 'add.wat'),
+  '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))',
+);
 writeFileSync(join(dir, 'pkg.forgepkg'), 'not really a package');
 
 describe('forgeone run (in process)', () => {
   it('calls an export inline with typed arguments', async () => {
-    const run = await cli(['run', 'add.wat', '--isolation', 'inline', '--call', 'add', '--args', '40', '2'], dir);
+    const run = await cli(
+      ['run', 'add.wat', '--isolation', 'inline', '--call', 'add', '--args', '40', '2'],
+      dir,
+    );
     expect(run.code).toBe(0);
     expect(run.out).toContain('=> i32 42');
   });
 
   it('refuses bad limit values as usage errors', async () => {
-    for (const flags of [['--timeout', '0'], ['--memory-pages', 'lots'], ['--isolation', 'thread'], ['--backend', 'spidermonkey']]) {
+    for (const flags of [
+      ['--timeout', '0'],
+      ['--memory-pages', 'lots'],
+      ['--isolation', 'thread'],
+      ['--backend', 'spidermonkey'],
+    ]) {
       const run = await cli(['run', 'add.wat', ...flags], dir);
       expect(run.code).toBe(2);
       expect(run.err[0]).toMatch(/^FORGE_CLI_USAGE: /);
@@ -26,7 +37,9 @@ describe('forgeone run (in process)', () => {
   it('runs a .forgepkg only with --root', async () => {
     const run = await cli(['run', 'pkg.forgepkg'], dir);
     expect(run.code).toBe(2);
-    expect(run.err).toEqual([expect.stringMatching(/^FORGE_CLI_USAGE: a \.forgepkg runs only after it verifies: give --root/)]);
+    expect(run.err).toEqual([
+      expect.stringMatching(/^FORGE_CLI_USAGE: a \.forgepkg runs only after it verifies: give --root/),
+    ]);
   });
 
   it('lists replay in the help', async () => {

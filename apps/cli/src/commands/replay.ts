@@ -14,7 +14,9 @@ const MAX_TRACE_BYTES = 512 * 1024 * 1024;
 export function registerReplay(program: Command, io: CliIo): void {
   program
     .command('replay')
-    .description('re-run a module from a trace written by `run --trace`: recorded results, no world; reports the first divergence')
+    .description(
+      're-run a module from a trace written by `run --trace`: recorded results, no world; reports the first divergence',
+    )
     .argument('<trace.jsonl>', 'trace written by `forgeone run --trace`')
     .argument('<module>', 'the .wasm or .wat file that was recorded')
     .option('--json', 'print the replay report as JSON')
@@ -23,7 +25,12 @@ export function registerReplay(program: Command, io: CliIo): void {
       const source = await readModuleFile(resolve(io.cwd, modulePath));
       const kernel = await createKernel();
       try {
-        const result = await kernel.runtime.replay({ source, name: basename(modulePath), ...formatOf(modulePath), trace });
+        const result = await kernel.runtime.replay({
+          source,
+          name: basename(modulePath),
+          ...formatOf(modulePath),
+          trace,
+        });
         const { outcome, divergence, instance } = result;
         const stdout = Buffer.from(instance.stdout()).toString('utf8');
         const stderr = Buffer.from(instance.stderr()).toString('utf8');
@@ -53,7 +60,9 @@ export function registerReplay(program: Command, io: CliIo): void {
         }
         if (divergence) {
           if (io.json) throw new CliExit(1, 'FORGE_REPLAY_DIVERGED');
-          throw new ForgeError('FORGE_REPLAY_DIVERGED', message, { details: { seq: divergence.seq, kind: divergence.kind } });
+          throw new ForgeError('FORGE_REPLAY_DIVERGED', message, {
+            details: { seq: divergence.seq, kind: divergence.kind },
+          });
         }
         if (outcome.status === 'trapped') throw new CliExit(1, outcome.error.code);
         if (outcome.exitCode !== 0) throw new CliExit(outcome.exitCode);
@@ -69,11 +78,17 @@ async function readTraceFile(path: string): Promise<string> {
     const info = await stat(path);
     if (!info.isFile()) throw new ForgeError('FORGE_TRACE_INVALID', `${path} is not a file`);
     if (info.size > MAX_TRACE_BYTES) {
-      throw new ForgeError('FORGE_TRACE_INVALID', `${path} is ${info.size} bytes, over the trace size limit of ${MAX_TRACE_BYTES}`);
+      throw new ForgeError(
+        'FORGE_TRACE_INVALID',
+        `${path} is ${info.size} bytes, over the trace size limit of ${MAX_TRACE_BYTES}`,
+      );
     }
     return await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof ForgeError) throw error;
-    throw new ForgeError('FORGE_TRACE_INVALID', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ForgeError(
+      'FORGE_TRACE_INVALID',
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
 }

@@ -45,7 +45,8 @@ const collect = (value: string, previous: string[]) => [
 const repeat = (value: string, previous: string[]) => [...previous, value];
 const positive = (what: string, max: number) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw usageError(`${what} must be an integer from 1 to ${max}, got '${value}'`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw usageError(`${what} must be an integer from 1 to ${max}, got '${value}'`);
   return n;
 };
 
@@ -60,15 +61,39 @@ export function registerRun(program: Command, io: CliIo): void {
     .argument('<module>', 'path to a .forgepkg, .wasm or .wat file')
     .argument('[guestArgs...]', 'arguments for the guest (after --)')
     .option('--root <root.json>', 'trust root a .forgepkg must verify against before anything runs')
-    .option('--allow <syscalls>', 'allow these syscalls (comma-separated, repeatable; default deny), e.g. forge.log,wasi.*', collect, [])
-    .option('--dir <host:guest[:ro]>', 'preopen a host directory at a guest path (repeatable; :ro for read-only)', repeat, [])
+    .option(
+      '--allow <syscalls>',
+      'allow these syscalls (comma-separated, repeatable; default deny), e.g. forge.log,wasi.*',
+      collect,
+      [],
+    )
+    .option(
+      '--dir <host:guest[:ro]>',
+      'preopen a host directory at a guest path (repeatable; :ro for read-only)',
+      repeat,
+      [],
+    )
     .option('--env <K=V>', 'set a guest environment variable (repeatable)', repeat, [])
-    .addOption(new Option('--mode <mode>', 'enforcement mode').choices([...enforcementModes]).default('enforce'))
+    .addOption(
+      new Option('--mode <mode>', 'enforcement mode').choices([...enforcementModes]).default('enforce'),
+    )
     .option('--call <export>', 'export to call instead of _start')
     .option('--args <values...>', 'arguments of the --call export (typed by its signature)')
-    .option('--timeout <ms>', 'wall-clock deadline of the call, ms (default 1000)', positive('--timeout', 3_600_000))
-    .option('--memory-pages <n>', 'most 64 KiB pages of linear memory (default 256)', positive('--memory-pages', 65_536))
-    .addOption(new Option('--isolation <mode>', 'where the guest runs').choices(['inline', 'worker']).default('worker'))
+    .option(
+      '--timeout <ms>',
+      'wall-clock deadline of the call, ms (default 1000)',
+      positive('--timeout', 3_600_000),
+    )
+    .option(
+      '--memory-pages <n>',
+      'most 64 KiB pages of linear memory (default 256)',
+      positive('--memory-pages', 65_536),
+    )
+    .addOption(
+      new Option('--isolation <mode>', 'where the guest runs')
+        .choices(['inline', 'worker'])
+        .default('worker'),
+    )
     .addOption(new Option('--backend <engine>', 'execution backend').choices(['v8', 'wasmer']).default('v8'))
     .option('--trace <out.jsonl>', 'write every call (replayable with `forgeone replay`) to this file')
     .option('--json', 'print the run report as JSON')
@@ -84,7 +109,8 @@ export function registerRun(program: Command, io: CliIo): void {
         await runOnWasmer(io, path, modulePath, wasi, flags);
         return;
       }
-      if (isPackage && flags.root === undefined) throw usageError('a .forgepkg runs only after it verifies: give --root <root.json>');
+      if (isPackage && flags.root === undefined)
+        throw usageError('a .forgepkg runs only after it verifies: give --root <root.json>');
       const kernel = await createKernel({ config: { mode: flags.mode } });
       try {
         const known = kernel.runtime.syscallNames();
@@ -99,7 +125,10 @@ export function registerRun(program: Command, io: CliIo): void {
         const stderr = lineWriter((line) => io.err(line));
         const common = {
           name: basename(modulePath),
-          policy: { mode: flags.mode, policy: { kind: 'allow-list', allow: flags.allow } } satisfies EnforcerSpec,
+          policy: {
+            mode: flags.mode,
+            policy: { kind: 'allow-list', allow: flags.allow },
+          } satisfies EnforcerSpec,
           isolation: flags.isolation,
           limits,
           wasi,
@@ -120,12 +149,21 @@ export function registerRun(program: Command, io: CliIo): void {
               package: await readPackageFile(path),
               trustRoot: await loadTrustRoot([await readRootFile(resolve(io.cwd, flags.root!))]),
             })
-          : await kernel.runtime.runModule({ ...common, source: await readModuleFile(path), ...formatOf(modulePath) });
+          : await kernel.runtime.runModule({
+              ...common,
+              source: await readModuleFile(path),
+              ...formatOf(modulePath),
+            });
         stdout.end();
         stderr.end();
         if (flags.trace) {
-          const recorded = { ...report.recorded, events: events.length > 0 ? events : report.recorded.events };
-          const end = recorded.end ? { end: { ...recorded.end, dropped: events.length > 0 ? 0 : recorded.end.dropped } } : {};
+          const recorded = {
+            ...report.recorded,
+            events: events.length > 0 ? events : report.recorded.events,
+          };
+          const end = recorded.end
+            ? { end: { ...recorded.end, dropped: events.length > 0 ? 0 : recorded.end.dropped } }
+            : {};
           writeTraceFile(resolve(io.cwd, flags.trace), traceToJsonl({ ...recorded, ...end }));
         }
         printReport(io, report);
@@ -186,7 +224,10 @@ function writeTraceFile(path: string, text: string): void {
   try {
     writeFileSync(path, text, { mode: 0o600 });
   } catch (error) {
-    throw new ForgeError('FORGE_TRACE_INVALID', `cannot write the trace to ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ForgeError(
+      'FORGE_TRACE_INVALID',
+      `cannot write the trace to ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
 }
 
@@ -211,15 +252,23 @@ async function runOnWasmer(
     );
   }
   if (typeof runWasmerCommand !== 'function') {
-    throw new ForgeError('FORGE_BACKEND_UNAVAILABLE', 'the wasmer backend is not part of this build; use --backend v8');
+    throw new ForgeError(
+      'FORGE_BACKEND_UNAVAILABLE',
+      'the wasmer backend is not part of this build; use --backend v8',
+    );
   }
   const source = await readModuleFile(path);
-  const module = formatOf(modulePath).format === 'wat' ? await watToWasm(source, basename(modulePath)) : source;
+  const module =
+    formatOf(modulePath).format === 'wat' ? await watToWasm(source, basename(modulePath)) : source;
   const result = await runWasmerCommand({
     module,
     args: wasi.args.slice(1),
     env: wasi.env,
-    mounts: wasi.preopens.map((p) => ({ hostDir: p.kind === 'host' ? p.hostPath : '', guestPath: p.guestPath, readOnly: p.readOnly ?? false })),
+    mounts: wasi.preopens.map((p) => ({
+      hostDir: p.kind === 'host' ? p.hostPath : '',
+      guestPath: p.guestPath,
+      readOnly: p.readOnly ?? false,
+    })),
     ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
   });
   const { outcome } = result;
@@ -227,7 +276,10 @@ async function runOnWasmer(
     printJson(io, {
       ok: outcome.status !== 'trapped' && outcome.exitCode === 0,
       code: outcome.status === 'trapped' ? outcome.error.code : 'OK',
-      message: outcome.status === 'trapped' ? outcome.error.message : `${outcome.status} with code ${outcome.exitCode}`,
+      message:
+        outcome.status === 'trapped'
+          ? outcome.error.message
+          : `${outcome.status} with code ${outcome.exitCode}`,
       backend: 'wasmer',
       module: result.moduleSha256,
       status: outcome.status,
@@ -260,11 +312,17 @@ export async function readModuleFile(path: string): Promise<Uint8Array> {
     size = info.size;
   } catch (error) {
     if (error instanceof ForgeError) throw error;
-    throw new ForgeError('FORGE_WASM_NOT_FOUND', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ForgeError(
+      'FORGE_WASM_NOT_FOUND',
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   // Checked before reading, so a huge file is never loaded into memory.
   if (size > max) {
-    throw new ForgeError('FORGE_WASM_LIMIT', `${path} is ${size} bytes, over the module size limit of ${max}`);
+    throw new ForgeError(
+      'FORGE_WASM_LIMIT',
+      `${path} is ${size} bytes, over the module size limit of ${max}`,
+    );
   }
   if (size === 0) throw new ForgeError('FORGE_WASM_INVALID', `${path} is empty`);
   return new Uint8Array(await readFile(path));
@@ -286,14 +344,20 @@ function printReport(io: CliIo, report: RunReport): void {
     printJson(io, {
       ok: outcome.status !== 'trapped' && outcome.exitCode === 0,
       code: outcome.status === 'trapped' ? outcome.error.code : 'OK',
-      message: outcome.status === 'trapped' ? outcome.error.message : `${outcome.status} with code ${outcome.exitCode}`,
+      message:
+        outcome.status === 'trapped'
+          ? outcome.error.message
+          : `${outcome.status} with code ${outcome.exitCode}`,
       containerId: report.containerId,
       module: report.moduleSha256,
       isolation: report.isolation,
       status: outcome.status,
       exitCode: outcome.exitCode,
       ...(outcome.status === 'trapped' ? { details: outcome.error.details } : {}),
-      results: report.values.map((v) => ({ type: v.type, value: v.type === 'bytes' ? Buffer.from(v.value).toString('base64') : v.value })),
+      results: report.values.map((v) => ({
+        type: v.type,
+        value: v.type === 'bytes' ? Buffer.from(v.value).toString('base64') : v.value,
+      })),
       logs: report.logs,
       stdout: Buffer.from(report.stdout).toString('utf8'),
       stderr: Buffer.from(report.stderr).toString('utf8'),
@@ -322,6 +386,8 @@ function printReport(io: CliIo, report: RunReport): void {
   if (report.trace.length > shown.length) io.out(`... ${report.trace.length - shown.length} more call(s)`);
   for (const value of report.values) io.out(`=> ${valueText(value)}`);
   const ended =
-    outcome.status === 'trapped' ? `trapped (${outcome.error.code})` : `${outcome.status}, exit code ${outcome.exitCode}`;
+    outcome.status === 'trapped'
+      ? `trapped (${outcome.error.code})`
+      : `${outcome.status}, exit code ${outcome.exitCode}`;
   io.out(`--- ${ended} ---`);
 }

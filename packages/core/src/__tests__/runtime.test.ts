@@ -159,7 +159,9 @@ describe('Runtime.runModule with WASI and worker isolation', () => {
         isolation: 'inline',
       });
       expect(report.stdout).toHaveLength(0);
-      expect(report.summary.find((row) => row.syscall === 'wasi.fd_write')).toMatchObject({ byAction: { deny: 2 } });
+      expect(report.summary.find((row) => row.syscall === 'wasi.fd_write')).toMatchObject({
+        byAction: { deny: 2 },
+      });
       // proc_exit is denied too: the guest then falls off the end of _start.
       expect(report.outcome.status).toBe('returned');
     } finally {

@@ -3,7 +3,10 @@ import { ManualClock, type Clock } from '@forgeone/common';
 import { WasmHost, type EnforcerSpec, type HostLimits } from '../index';
 
 const wat = (text: string) => new TextEncoder().encode(text);
-const allow = (...names: string[]): EnforcerSpec => ({ mode: 'enforce', policy: { kind: 'allow-list', allow: names } });
+const allow = (...names: string[]): EnforcerSpec => ({
+  mode: 'enforce',
+  policy: { kind: 'allow-list', allow: names },
+});
 const hosts: WasmHost[] = [];
 function host(isolation: 'inline' | 'worker', limits: Partial<HostLimits> = {}, clock?: Clock) {
   const h = new WasmHost({ development: true, isolation, limits, ...(clock ? { clock } : {}) });
@@ -40,7 +43,9 @@ describe.each(['inline', 'worker'] as const)('hostile modules against the limits
 
   it('memory: a module that starts above the cap is refused before it runs', async () => {
     const h = host(isolation, { maxMemoryPages: 4 });
-    await expect(h.loadModule(wat('(module (memory 5 10))'))).rejects.toMatchObject({ code: 'FORGE_LIMIT_MEMORY' });
+    await expect(h.loadModule(wat('(module (memory 5 10))'))).rejects.toMatchObject({
+      code: 'FORGE_LIMIT_MEMORY',
+    });
   });
 
   it('stack: runaway recursion traps with FORGE_LIMIT_STACK and the host runs the next guest', async () => {
@@ -53,7 +58,11 @@ describe.each(['inline', 'worker'] as const)('hostile modules against the limits
 
   it('syscall rate: a flood is stopped with FORGE_LIMIT_SYSCALL_RATE, recorded as the last call', async () => {
     // The clock stands still, so every window of 1,000 calls comes "too soon".
-    const h = host(isolation, { syscallsPerSecond: 1000 }, isolation === 'inline' ? new ManualClock(1) : undefined);
+    const h = host(
+      isolation,
+      { syscallsPerSecond: 1000 },
+      isolation === 'inline' ? new ManualClock(1) : undefined,
+    );
     const run = await h.run(await h.loadModule(FLOOD), { enforcer: allow('forge.clock_now') });
     expect(run.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_LIMIT_SYSCALL_RATE' } });
     const last = run.instance.trace().at(-1);
@@ -63,7 +72,9 @@ describe.each(['inline', 'worker'] as const)('hostile modules against the limits
 
   it('table: a table over the cap is refused; one without a maximum cannot grow past it', async () => {
     const h = host(isolation, { maxTableElements: 8 });
-    await expect(h.loadModule(wat('(module (table 9 funcref))'))).rejects.toMatchObject({ code: 'FORGE_LIMIT_TABLE' });
+    await expect(h.loadModule(wat('(module (table 9 funcref))'))).rejects.toMatchObject({
+      code: 'FORGE_LIMIT_TABLE',
+    });
     const grow = await h.loadModule(
       wat(`(module (table $t 2 funcref) (func (export "_start") (result i32)
         (table.grow $t (ref.null func) (i32.const 100))))`),
@@ -114,7 +125,9 @@ describe('CPU deadline under worker isolation', () => {
     expect(run.instance.state).toBe('terminated');
     expect(ticks).toBeGreaterThan(0);
     // The pool replaced the stopped worker: the host still runs guests.
-    expect((await h.run(await h.loadModule(HELLO), { enforcer: allow('forge.log') })).instance.logs()).toEqual(['alive']);
+    expect(
+      (await h.run(await h.loadModule(HELLO), { enforcer: allow('forge.log') })).instance.logs(),
+    ).toEqual(['alive']);
   });
 
   it('inline isolation checks the deadline at syscalls', async () => {
@@ -153,17 +166,27 @@ describe('worker isolation: pause, operator approval, audit', () => {
     const h = host('worker');
     const module = await h.loadModule(HELLO);
     const audit: unknown[] = [];
-    const enforcer: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: [], ask: ['forge.log'] } };
+    const enforcer: EnforcerSpec = {
+      mode: 'enforce',
+      policy: { kind: 'allow-list', allow: [], ask: ['forge.log'] },
+    };
     const approved = await h.run(module, {
       enforcer,
       onAudit: (entry) => audit.push(entry),
-      approver: (request) => new Promise((resolve) => setTimeout(() => resolve(request.syscall === 'forge.log' ? 'allow' : 'deny'), 20)),
+      approver: (request) =>
+        new Promise((resolve) =>
+          setTimeout(() => resolve(request.syscall === 'forge.log' ? 'allow' : 'deny'), 20),
+        ),
     });
     expect(approved.instance.logs()).toEqual(['alive']);
     expect(approved.instance.trace()[0]).toMatchObject({ action: 'allow', executed: true });
     expect(audit).toEqual([expect.objectContaining({ syscall: 'forge.log', action: 'ask', executed: true })]);
 
-    const ignored = await h.run(module, { enforcer, approver: () => new Promise(() => undefined), approverTimeoutMs: 100 });
+    const ignored = await h.run(module, {
+      enforcer,
+      approver: () => new Promise(() => undefined),
+      approverTimeoutMs: 100,
+    });
     expect(ignored.instance.logs()).toEqual([]);
     expect(ignored.instance.trace()[0]).toMatchObject({ action: 'deny', executed: false });
   });

@@ -7,7 +7,10 @@ import { parseTraceJsonl, traceToJsonl, type RecordedTrace } from '@forgeone/obs
 import { WasmHost, recordedTraceOf, type EnforcerSpec } from '../index';
 
 const wat = (text: string) => new TextEncoder().encode(text);
-const allWasi: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: ['wasi.*', 'forge.*'] } };
+const allWasi: EnforcerSpec = {
+  mode: 'enforce',
+  policy: { kind: 'allow-list', allow: ['wasi.*', 'forge.*'] },
+};
 
 /** Reads data.txt from the first preopen, prints it, then prints the realtime clock (8 raw bytes); exits 7. */
 const READER = wat(`(module
@@ -53,7 +56,10 @@ async function record(): Promise<{ trace: RecordedTrace; stdout: string }> {
   expect(run.outcome).toEqual({ status: 'exited', exitCode: 7 });
   const trace = recordedTraceOf(run, module, { recordedAt: 1 });
   // Through the file format and back, as `--trace` and `forgeone replay` do.
-  return { trace: parseTraceJsonl(traceToJsonl(trace)), stdout: Buffer.from(run.instance.stdout()).toString('latin1') };
+  return {
+    trace: parseTraceJsonl(traceToJsonl(trace)),
+    stdout: Buffer.from(run.instance.stdout()).toString('latin1'),
+  };
 }
 
 describe('record and replay', () => {

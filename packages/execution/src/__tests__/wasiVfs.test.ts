@@ -3,7 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHostFileSystem, createMemoryFileSystem, type VfsDirectory, type VirtualFileSystem } from '../index';
+import {
+  createHostFileSystem,
+  createMemoryFileSystem,
+  type VfsDirectory,
+  type VirtualFileSystem,
+} from '../index';
 import { Errno, LOOKUP_SYMLINK_FOLLOW, Oflags, Rights } from '../wasi/wasiConstants';
 import { errnoOf } from '../wasi/wasiErrno';
 import { resolvePath } from '../wasi/vfs/pathResolver';

@@ -3,7 +3,10 @@ import { ManualClock } from '@forgeone/common';
 import { WasmHost, watToWasm, type EnforcerSpec } from '../index';
 
 const wat = (text: string) => new TextEncoder().encode(text);
-const allow = (...names: string[]): EnforcerSpec => ({ mode: 'enforce', policy: { kind: 'allow-list', allow: names } });
+const allow = (...names: string[]): EnforcerSpec => ({
+  mode: 'enforce',
+  policy: { kind: 'allow-list', allow: names },
+});
 
 const ADD = wat(`(module
   (memory (export "memory") 1)
@@ -44,16 +47,33 @@ describe.each(['inline', 'worker'] as const)('WasmHost (%s isolation)', (isolati
     const module = await h.loadModule(ADD, { name: 'add.wat' });
     const instance = await h.instantiate(module);
     expect(instance.state).toBe('created');
-    expect((await instance.invoke('add', [{ type: 'i32', value: 2 }, { type: 'i32', value: 40 }])).values).toEqual([
-      { type: 'i32', value: 42 },
-    ]);
     expect(
-      (await instance.invoke('add64', [{ type: 'i64', value: 2n ** 40n }, { type: 'i64', value: 1n }])).values,
+      (
+        await instance.invoke('add', [
+          { type: 'i32', value: 2 },
+          { type: 'i32', value: 40 },
+        ])
+      ).values,
+    ).toEqual([{ type: 'i32', value: 42 }]);
+    expect(
+      (
+        await instance.invoke('add64', [
+          { type: 'i64', value: 2n ** 40n },
+          { type: 'i64', value: 1n },
+        ])
+      ).values,
     ).toEqual([{ type: 'i64', value: 2n ** 40n + 1n }]);
-    expect((await instance.invoke('mulf', [{ type: 'f64', value: 1.5 }, { type: 'f32', value: 2 }])).values).toEqual([
-      { type: 'f64', value: 3 },
-    ]);
-    const upper = await instance.invoke('upper', [{ type: 'string', value: 'hello, wasm' }], { results: 'string' });
+    expect(
+      (
+        await instance.invoke('mulf', [
+          { type: 'f64', value: 1.5 },
+          { type: 'f32', value: 2 },
+        ])
+      ).values,
+    ).toEqual([{ type: 'f64', value: 3 }]);
+    const upper = await instance.invoke('upper', [{ type: 'string', value: 'hello, wasm' }], {
+      results: 'string',
+    });
     expect(upper.values).toEqual([{ type: 'string', value: 'HELLO, WASM' }]);
     expect(instance.state).toBe('created');
     await instance.terminate();
@@ -69,7 +89,14 @@ describe.each(['inline', 'worker'] as const)('WasmHost (%s isolation)', (isolati
       message: expect.stringContaining('takes (i32, i32)'),
     });
     // The instance is still usable.
-    expect((await instance.invoke('add', [{ type: 'i32', value: 1 }, { type: 'i32', value: 1 }])).values[0]).toEqual({
+    expect(
+      (
+        await instance.invoke('add', [
+          { type: 'i32', value: 1 },
+          { type: 'i32', value: 1 },
+        ])
+      ).values[0],
+    ).toEqual({
       type: 'i32',
       value: 2,
     });

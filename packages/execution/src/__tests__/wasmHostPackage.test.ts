@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '@forgeone/common';
-import { PrivateKey, buildPackage, createRootSigned, signPackage, signRoot, verifyRootChain, type TrustRoot } from '@forgeone/crypto';
+import {
+  PrivateKey,
+  buildPackage,
+  createRootSigned,
+  signPackage,
+  signRoot,
+  verifyRootChain,
+  type TrustRoot,
+} from '@forgeone/crypto';
 import { WasmHost, watToWasm } from '../index';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
@@ -10,7 +18,10 @@ let root: TrustRoot;
 let wasm: Uint8Array;
 const hosts: WasmHost[] = [];
 beforeAll(async () => {
-  const signed = createRootSigned({ expires: '2031-01-01T00:00:00Z', root: { keys: [signer.publicKey], threshold: { ed25519: 1 } } });
+  const signed = createRootSigned({
+    expires: '2031-01-01T00:00:00Z',
+    root: { keys: [signer.publicKey], threshold: { ed25519: 1 } },
+  });
   root = verifyRootChain([signRoot(signed, [signer])], { clock: new ManualClock(NOW) });
   wasm = await watToWasm(`(module (import "forge" "log" (func $log (param i32 i32) (result i32)))
     (memory (export "memory") 1) (data (i32.const 0) "signed")
@@ -41,7 +52,9 @@ describe('WasmHost.loadPackage', () => {
     hosts.push(h);
     const loaded = await h.loadPackage(pkg([signer]));
     expect(loaded.manifest).toMatchObject({ name: 'hello', capabilities: ['forge.log'] });
-    const run = await h.run(loaded, { enforcer: { mode: 'enforce', policy: { kind: 'allow-list', allow: ['forge.log'] } } });
+    const run = await h.run(loaded, {
+      enforcer: { mode: 'enforce', policy: { kind: 'allow-list', allow: ['forge.log'] } },
+    });
     expect(run.instance.logs()).toEqual(['signed']);
   });
 
@@ -52,6 +65,8 @@ describe('WasmHost.loadPackage', () => {
     const tampered = pkg([signer]);
     const at = Buffer.from(tampered).indexOf(Buffer.from('signed'));
     tampered[at] = 'S'.charCodeAt(0);
-    await expect(h.loadPackage(tampered)).rejects.toMatchObject({ code: expect.stringMatching(/^FORGE_PKG_/) });
+    await expect(h.loadPackage(tampered)).rejects.toMatchObject({
+      code: expect.stringMatching(/^FORGE_PKG_/),
+    });
   });
 });

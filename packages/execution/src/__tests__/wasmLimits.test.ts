@@ -20,6 +20,8 @@ const leb = (n: number): number[] => {
   } while (n !== 0);
   return out;
 };
+/** Magic number and version 1. */
+const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
 const name = (text: string) => [...leb(text.length), ...Buffer.from(text)];
 
@@ -27,7 +29,7 @@ const name = (text: string) => [...leb(text.length), ...Buffer.from(text)];
 function memoryModule(min: number, max: number | undefined): Uint8Array<ArrayBuffer> {
   const limits = max === undefined ? [0x00, ...leb(min)] : [0x01, ...leb(min), ...leb(max)];
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...HEADER,
     ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7f]),
     ...section(3, [1, 0]),
     ...section(5, [1, ...limits]),
@@ -55,7 +57,9 @@ describe('applyWasmLimits (memory section rewrite)', () => {
             );
             return;
           }
-          const patched = new Uint8Array(applyWasmLimits(source, { maxMemoryPages: cap, maxTableElements: 10 }));
+          const patched = new Uint8Array(
+            applyWasmLimits(source, { maxMemoryPages: cap, maxTableElements: 10 }),
+          );
           expect(WebAssembly.validate(patched)).toBe(true);
           const info = readWasmModuleInfo(patched);
           expect(info.memories).toEqual([
@@ -78,7 +82,7 @@ describe('applyWasmLimits (memory section rewrite)', () => {
   });
 
   it('refuses 64-bit memories', () => {
-    const source = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(5, [1, 0x04, 1])]);
+    const source = Uint8Array.from([...HEADER, ...section(5, [1, 0x04, 1])]);
     expect(() => applyWasmLimits(source, { maxMemoryPages: 4, maxTableElements: 4 })).toThrow(
       expect.objectContaining({ code: 'FORGE_LIMIT_MEMORY' }),
     );
@@ -87,7 +91,7 @@ describe('applyWasmLimits (memory section rewrite)', () => {
   it('never returns anything but a module or a ForgeError for arbitrary bytes after a valid header (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (tail) => {
-        const bytes = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...tail]);
+        const bytes = Uint8Array.from([...HEADER, ...tail]);
         try {
           const out = applyWasmLimits(bytes, { maxMemoryPages: 2, maxTableElements: 2 });
           expect(out).toBeInstanceOf(Uint8Array);

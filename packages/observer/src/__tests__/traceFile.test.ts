@@ -44,7 +44,9 @@ describe('trace files (JSONL)', () => {
     const lines = traceToJsonl(trace).trim().split('\n');
     expect(() => parseTraceJsonl([lines[0], '{"kind":"call","seq":2}'].join('\n'))).toThrow(/trace line 2/);
     expect(() => parseTraceJsonl('{}')).toThrow(expect.objectContaining({ code: 'FORGE_TRACE_INVALID' }));
-    expect(() => parseTraceJsonl([lines[0], lines[2], lines[1]].join('\n'))).toThrow(/trace line 3: records after the end/);
+    expect(() => parseTraceJsonl([lines[0], lines[2], lines[1]].join('\n'))).toThrow(
+      /trace line 3: records after the end/,
+    );
   });
 
   it('turns any text into a trace or FORGE_TRACE_INVALID, never anything else (property)', () => {
