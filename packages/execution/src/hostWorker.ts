@@ -99,6 +99,8 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
           }
         : {}),
       onQuarantine: (reason) => {
+        // The main thread may stop this worker for good: hand over the trace up to this call first.
+        sendTrace();
         Atomics.store(control, 0, 1);
         waitWhilePaused(`quarantined: ${reason}`);
       },

@@ -80,6 +80,8 @@ export type {
   VfsOpenFileOptions,
 } from './wasi/vfs/virtualFileSystem';
 
+export { allSyscallNames } from './allSyscallNames';
+
 // kv, events, plugins, wasmer
 export { ForgeIoBuffers, defaultForgeIoLimits } from './forgeBuffers';
 export type { ForgeIoLimits } from './forgeBuffers';
@@ -114,7 +116,7 @@ export { PluginManifestSchema, parsePluginManifest, PLUGIN_MANIFEST_ENTRY } from
 export type { PluginManifest, PluginManifestInput } from './plugins/pluginManifest';
 export { readPluginPackage } from './plugins/pluginPackage';
 export type { PluginSource, ReadPluginPackageOptions } from './plugins/pluginPackage';
-export { forgeCallPluginSyscall } from './plugins/callPluginSyscall';
+export { forgeCallPluginSyscall, forgeCallPluginSyscallName } from './plugins/callPluginSyscall';
 export type { CallPluginSyscallOptions, PluginCallAnswer } from './plugins/callPluginSyscall';
 export { PluginHost, defaultPluginLimits } from './plugins/pluginHost';
 export type { PluginHostOptions, PluginInfo, PluginInvokeResult, PluginLimits } from './plugins/pluginHost';

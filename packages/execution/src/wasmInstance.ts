@@ -46,8 +46,13 @@ export interface InstanceOptions {
     decision: Decision,
   ) => 'allow' | 'deny' | Promise<'allow' | 'deny'>;
   readonly approverTimeoutMs?: number;
-  /** Called when the guest is paused (by `pause()` or a quarantine). */
+  /** Called when the guest is paused (by `pause()` or, with `holdQuarantined`, a quarantine). */
   readonly onPaused?: (reason: string) => void;
+  /**
+   * Keep a quarantined guest suspended until `resume()` or `terminate()` (worker isolation; a
+   * redzone decides). Default: stop it at once with FORGE_CONTAINER_QUARANTINED.
+   */
+  readonly holdQuarantined?: boolean;
   /** More capabilities (inline isolation only). */
   readonly extraDefinitions?: readonly SyscallDefinition[];
 }

@@ -209,20 +209,27 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     const call = this.#pending.get(id);
     if (call === undefined) return;
     this.#pending.delete(id);
-    const outcome = {
-      status: 'trapped',
-      exitCode: null,
-      error: new ForgeError(
+    await this.#stop(
+      [call],
+      new ForgeError(
         'FORGE_LIMIT_TIMEOUT',
         `guest stopped: the call ran past its deadline of ${timeoutMs} ms`,
         {
           details: { limit: 'timeoutMs', max: timeoutMs },
         },
       ),
-    } as const;
+    );
+  }
+
+  /** Ends the guest for good (its worker is replaced) and reports `error` as each call's outcome. */
+  async #stop(calls: readonly PendingCall[], error: ForgeError): Promise<void> {
+    const outcome = { status: 'trapped', exitCode: null, error } as const;
     if (this.state !== 'terminated') this.transition('terminate');
     await this.#detach(true);
-    call.resolve({ outcome, values: [] });
+    for (const call of calls) {
+      call.deadline?.clear();
+      call.resolve({ outcome, values: [] });
+    }
   }
 
   #send(message: ToWorker): void {
@@ -282,11 +289,24 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       case 'audit':
         this.#options.onAudit?.(message.entry);
         return;
-      case 'paused':
+      case 'paused': {
+        // Without someone to decide (a redzone holding it), a quarantined guest is stopped at once:
+        // a suspended guest that nobody will ever release is a hang, not a safe state.
+        if (message.reason.startsWith('quarantined:') && !this.#options.holdQuarantined) {
+          const calls = [...this.#pending.values()];
+          this.#pending.clear();
+          const reason = message.reason.slice('quarantined:'.length).trim();
+          void this.#stop(
+            calls,
+            new ForgeError('FORGE_CONTAINER_QUARANTINED', `container quarantined: ${reason}`),
+          );
+          return;
+        }
         for (const call of this.#pending.values()) call.deadline?.pause();
         if (this.state === 'running') this.transition('pause');
         this.#options.onPaused?.(message.reason);
         return;
+      }
       case 'bridge':
         void this.#answer(message);
         return;

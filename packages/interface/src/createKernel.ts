@@ -48,6 +48,8 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
       if (stopped) return;
       stopped = true;
       events.emit('kernel.shutdown', { reason });
+      // Workers first (they may still report), then the store they report into.
+      await runtime.close();
       await options.store?.close();
       events.removeAll();
     },

@@ -1,13 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ForgeError } from '@forgeone/common';
-import {
-  forgeBufferSyscallNames,
-  forgeEventSyscallNames,
-  forgeKvSyscallNames,
-  worldSyscallNames,
-} from '@forgeone/execution';
-import { createKernel } from '@forgeone/interface';
+import { allSyscallNames } from '@forgeone/execution';
 import {
   formatPolicyIssue,
   loadPolicyFile,
@@ -30,26 +24,8 @@ const list = (value: string, previous: string[]) => [
     .filter(Boolean),
 ];
 
-/** Every syscall a guest can import from this ForgeOne: the runtime's, WASI's and the forge.* families. */
-async function knownSyscalls(): Promise<string[]> {
-  const kernel = await createKernel();
-  try {
-    return [
-      ...new Set([
-        ...kernel.runtime.syscallNames(),
-        ...worldSyscallNames(),
-        ...forgeKvSyscallNames,
-        ...forgeEventSyscallNames,
-        ...forgeBufferSyscallNames,
-      ]),
-    ].sort();
-  } finally {
-    await kernel.shutdown();
-  }
-}
-
 async function loadGraph(io: CliIo, file: string): Promise<ZtaPolicyGraph> {
-  return loadPolicyFile(resolve(io.cwd, file), { knownSyscalls: await knownSyscalls() });
+  return loadPolicyFile(resolve(io.cwd, file), { knownSyscalls: allSyscallNames() });
 }
 
 /** `forgeone policy check|test|explain`: static checks, test cases and explanations of a policy. */
@@ -75,7 +51,7 @@ export function registerPolicy(program: Command, io: CliIo): void {
     .action(async (file: string, flags: { capabilities: string[]; strict?: boolean }) => {
       const path = resolve(io.cwd, file);
       const result = await validatePolicyFile(path, {
-        knownSyscalls: await knownSyscalls(),
+        knownSyscalls: allSyscallNames(),
         ...(flags.capabilities.length > 0 ? { capabilities: flags.capabilities } : {}),
       });
       if (!result.ok) {

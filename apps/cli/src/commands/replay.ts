@@ -67,7 +67,6 @@ export function registerReplay(program: Command, io: CliIo): void {
         if (outcome.status === 'trapped') throw new CliExit(1, outcome.error.code);
         if (outcome.exitCode !== 0) throw new CliExit(outcome.exitCode);
       } finally {
-        await kernel.runtime.close();
         await kernel.shutdown();
       }
     });

@@ -6,9 +6,10 @@ import { ForgeError, enforcementModes, type EnforcementMode } from '@forgeone/co
 import { defaultRuntimeConfig } from '@forgeone/config';
 import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
-import { AllowListPdp } from '@forgeone/trust';
+import { AllowListPdp, enforcerSpecFromPolicyFile } from '@forgeone/trust';
 import type { RunReport } from '@forgeone/core';
 import {
+  allSyscallNames,
   runWasmerCommand,
   watToWasm,
   type EnforcerSpec,
@@ -21,6 +22,7 @@ import { CliExit, printJson, usageError, type CliIo } from '../cliIo';
 
 interface RunFlags {
   root?: string;
+  policy?: string;
   allow: string[];
   dir: string[];
   env: string[];
@@ -61,6 +63,10 @@ export function registerRun(program: Command, io: CliIo): void {
     .argument('<module>', 'path to a .forgepkg, .wasm or .wat file')
     .argument('[guestArgs...]', 'arguments for the guest (after --)')
     .option('--root <root.json>', 'trust root a .forgepkg must verify against before anything runs')
+    .option(
+      '--policy <policy.yaml>',
+      'decide every call with this ZTA policy (YAML or JSON) instead of --allow',
+    )
     .option(
       '--allow <syscalls>',
       'allow these syscalls (comma-separated, repeatable; default deny), e.g. forge.log,wasi.*',
@@ -114,8 +120,16 @@ export function registerRun(program: Command, io: CliIo): void {
       const kernel = await createKernel({ config: { mode: flags.mode } });
       try {
         const known = kernel.runtime.syscallNames();
-        // Checked here so that a typo is one coded line, before anything is loaded.
-        new AllowListPdp(flags.allow, { knownSyscalls: known });
+        if (flags.policy !== undefined && flags.allow.length > 0)
+          throw usageError('give either --policy or --allow, not both');
+        // Checked here so that a typo or a bad policy is one coded line, before anything is loaded.
+        const policy: EnforcerSpec =
+          flags.policy === undefined
+            ? { mode: flags.mode, policy: { kind: 'allow-list', allow: flags.allow } }
+            : await enforcerSpecFromPolicyFile(resolve(io.cwd, flags.policy), flags.mode, {
+                knownSyscalls: allSyscallNames(),
+              });
+        if (flags.policy === undefined) new AllowListPdp(flags.allow, { knownSyscalls: known });
         const limits: Partial<HostLimits> = {
           ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
           ...(flags.memoryPages === undefined ? {} : { maxMemoryPages: flags.memoryPages }),
@@ -125,10 +139,7 @@ export function registerRun(program: Command, io: CliIo): void {
         const stderr = lineWriter((line) => io.err(line));
         const common = {
           name: basename(modulePath),
-          policy: {
-            mode: flags.mode,
-            policy: { kind: 'allow-list', allow: flags.allow },
-          } satisfies EnforcerSpec,
+          policy,
           isolation: flags.isolation,
           limits,
           wasi,
@@ -173,7 +184,6 @@ export function registerRun(program: Command, io: CliIo): void {
         }
         if (report.outcome.exitCode !== 0) throw new CliExit(report.outcome.exitCode);
       } finally {
-        await kernel.runtime.close();
         await kernel.shutdown();
       }
     });

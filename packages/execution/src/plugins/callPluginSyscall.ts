@@ -41,12 +41,15 @@ function decodeTarget(memory: GuestMemory, args: readonly WasmValue[]): Record<s
  * the output go to `out_ptr` (TOO_SMALL when the output was longer and was cut). Policies see
  * `plugin` and `export`; a plugin needs `plugin:call:<plugin>/<export>` to make the call at all.
  */
+/** The syscall name of `forge.call_plugin`, for policies and allow-lists. */
+export const forgeCallPluginSyscallName = 'forge.call_plugin';
+
 export function forgeCallPluginSyscall(options: CallPluginSyscallOptions): SyscallDefinition {
   const maxInput = options.maxInputBytes ?? 1024 * 1024;
   return {
     ...forgeCallShape,
     name: 'call_plugin',
-    syscall: 'forge.call_plugin',
+    syscall: forgeCallPluginSyscallName,
     params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
     decode: (args, memory) => decodeTarget(memory, args),
     execute: ({ args, decoded, context }) => {
