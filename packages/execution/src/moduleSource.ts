@@ -69,7 +69,10 @@ export async function watToWasm(text: Uint8Array | string, name = 'module.wat'):
   const wabt = await wabtLoading;
   let parsed: ReturnType<Wabt['parseWat']> | undefined;
   try {
-    parsed = wabt.parseWat(name, text, {
+    // wabt reads a typed array's whole underlying buffer, not just the view: hand it exact bytes
+    // (a package entry is a view into the package file).
+    const exact = typeof text === 'string' ? text : text.slice();
+    parsed = wabt.parseWat(name, exact, {
       multi_value: true,
       bulk_memory: true,
       sign_extension: true,

@@ -28,6 +28,15 @@ describe('compileModule', () => {
     expect(a.exports.map((e) => e.name)).toEqual(['f']);
   });
 
+  it('compiles WAT given as a view into a larger buffer (a package entry) from the view alone', async () => {
+    const wat = text('(module (func (export "f")))');
+    const file = new Uint8Array(wat.byteLength + 16);
+    file.set(wat, 8);
+    file.fill(0xff, 8 + wat.byteLength); // what follows the entry in a package: not WAT
+    const compiled = await compileModule(file.subarray(8, 8 + wat.byteLength), { format: 'wat' });
+    expect(compiled.exports.map((e) => e.name)).toEqual(['f']);
+  });
+
   it('names the line of a WAT syntax error', async () => {
     try {
       await compileModule(text('(module\n (func (i32.const)))'), { name: 'bad.wat' });
