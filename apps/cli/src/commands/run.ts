@@ -284,12 +284,7 @@ async function runOnWasmer(
   const { outcome } = result;
   if (io.json) {
     printJson(io, {
-      ok: outcome.status !== 'trapped' && outcome.exitCode === 0,
-      code: outcome.status === 'trapped' ? outcome.error.code : 'OK',
-      message:
-        outcome.status === 'trapped'
-          ? outcome.error.message
-          : `${outcome.status} with code ${outcome.exitCode}`,
+      ...outcomeFields(outcome),
       backend: 'wasmer',
       module: result.moduleSha256,
       status: outcome.status,
@@ -348,16 +343,21 @@ export function formatOf(path: string): { format?: 'wasm' | 'wat' } {
 const valueText = (v: TypedValue) =>
   v.type === 'bytes' ? `bytes ${Buffer.from(v.value).toString('hex')}` : `${v.type} ${String(v.value)}`;
 
+/** The `{ ok, code, message }` head of a run's JSON report, from how the guest ended. */
+function outcomeFields(outcome: RunReport['outcome']) {
+  const trapped = outcome.status === 'trapped';
+  return {
+    ok: !trapped && outcome.exitCode === 0,
+    code: trapped ? outcome.error.code : 'OK',
+    message: trapped ? outcome.error.message : `${outcome.status} with code ${outcome.exitCode}`,
+  };
+}
+
 function printReport(io: CliIo, report: RunReport): void {
   const { outcome } = report;
   if (io.json) {
     printJson(io, {
-      ok: outcome.status !== 'trapped' && outcome.exitCode === 0,
-      code: outcome.status === 'trapped' ? outcome.error.code : 'OK',
-      message:
-        outcome.status === 'trapped'
-          ? outcome.error.message
-          : `${outcome.status} with code ${outcome.exitCode}`,
+      ...outcomeFields(outcome),
       containerId: report.containerId,
       module: report.moduleSha256,
       isolation: report.isolation,
