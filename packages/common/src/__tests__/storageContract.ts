@@ -724,10 +724,12 @@ export function describeStorageContract(name: string, open: OpenStore): void {
         await fc.assert(
           fc.asyncProperty(fc.jsonValue({ stringUnit: 'binary' }), async (value) => {
             const key = `k${(n += 1)}`;
+            // JSON has no negative zero: fast-check may generate -0, and the store (like JSON) keeps it as 0.
+            const expected = JSON.parse(JSON.stringify(value)) as JsonValue;
             await store.putRecord('ns', key, value as JsonValue);
-            expect((await store.getRecord('ns', key))?.value).toEqual(value);
+            expect((await store.getRecord('ns', key))?.value).toEqual(expected);
             const { firstSeq } = await store.append('audit', [value as JsonValue]);
-            expect((await store.readLog('audit', { fromSeq: firstSeq, limit: 1 }))[0]?.data).toEqual(value);
+            expect((await store.readLog('audit', { fromSeq: firstSeq, limit: 1 }))[0]?.data).toEqual(expected);
           }),
           { numRuns: 200 },
         );
