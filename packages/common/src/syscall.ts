@@ -49,6 +49,11 @@ export interface Decision {
  */
 export interface PolicyDecisionPoint {
   decide(request: SyscallRequest): Decision;
+  /**
+   * True when `decide` depends on `request.syscall` alone (not the arguments, time, identity or
+   * history), as an allow-list's does. Enforcers may then let the gate reuse a decision.
+   */
+  readonly decidesBySyscallOnly?: boolean;
 }
 
 export const enforcementModes = ['enforce', 'audit', 'permissive'] as const;
@@ -68,6 +73,14 @@ export interface Enforcement {
   readonly mode: EnforcementMode;
   /** Set when the caller must be quarantined (suspended) after this call: the reason. */
   readonly quarantine?: string;
+  /**
+   * Set by an enforcer to itself when it promises to return this same enforcement for every later
+   * call of the same syscall by the same container, whatever the arguments and time, and needs to
+   * see none of those calls. The gate then skips asking it again for that syscall. Being the
+   * enforcer's identity, the promise does not leak through a wrapper that forwards an inner
+   * enforcer's answer: the gate reuses an enforcement only when `reusableBy` is the enforcer it asked.
+   */
+  readonly reusableBy?: SyscallEnforcerPort;
 }
 
 /**

@@ -13,44 +13,67 @@ import {
 } from '@forgeone/common';
 import { DnaTracker, TraceRecorder } from '@forgeone/observer';
 import { AllowListPdp, SyscallEnforcer } from '@forgeone/trust';
-import { GuestMemory, SyscallGate, compileModule, forgeSyscalls, watToWasm } from '../src/index';
+import {
+  GuestMemory,
+  SyscallGate,
+  compileModule,
+  forgeBufferSyscalls,
+  forgeSyscalls,
+  watToWasm,
+  ForgeIoBuffers,
+} from '../src/index';
 import { medianNs, printRatios } from './measure';
 
 const CALLS = 10_000;
-const loop = (module: string) => `(module
-  (import "${module}" "clock_now" (func $now (param i32) (result i32)))
+const loop = (module: string, name: string) => `(module
+  (import "${module}" "${name}" (func $call (param i32) (result i32)))
   (memory (export "memory") 1)
   (func (export "run") (local $i i32)
     (loop $again
-      (drop (call $now (i32.const 64)))
+      (drop (call $call (i32.const 64)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $again (i32.lt_u (local.get $i) (i32.const ${CALLS}))))))`;
 
-const raw = (await compileModule(await watToWasm(loop('env')))).module;
-const rawRun = new WebAssembly.Instance(raw, { env: { clock_now: () => 0 } }).exports.run as () => void;
-// The same work as forge.clock_now (read the clock, write a u64 into guest memory), without the gate.
-const rawWork = (() => {
+const raw = (await compileModule(await watToWasm(loop('env', 'f')))).module;
+const rawRun = new WebAssembly.Instance(raw, { env: { f: () => 0 } }).exports.run as () => void;
+/** A raw V8 import doing `work` with a DataView on the guest's memory, without the gate. */
+function rawDoing(work: (view: DataView, out: number) => void): () => void {
   const memory: { view?: DataView } = {};
   const instance = new WebAssembly.Instance(raw, {
     env: {
-      clock_now: (out: number) => {
-        memory.view!.setBigUint64(out, BigInt(Math.round(systemClock.now())) * 1_000_000n, true);
+      f: (out: number) => {
+        work(memory.view!, out);
         return 0;
       },
     },
   });
   memory.view = new DataView((instance.exports.memory as WebAssembly.Memory).buffer);
   return instance.exports.run as () => void;
-})();
+}
+// The same work as forge.input_len (write a u32 into guest memory) and forge.clock_now (read the
+// clock, write a u64), without the gate.
+const input = new Uint8Array(5);
+const buffers = new ForgeIoBuffers();
+buffers.begin(input);
+const rawInputLen = rawDoing((view, out) => view.setUint32(out, input.byteLength, true));
+const rawClockNow = rawDoing((view, out) =>
+  view.setBigUint64(out, BigInt(Math.round(systemClock.now())) * 1_000_000n, true),
+);
 
-const gated = (await compileModule(await watToWasm(loop('forge')))).module;
+const gatedModules = {
+  input_len: (await compileModule(await watToWasm(loop('forge', 'input_len')))).module,
+  clock_now: (await compileModule(await watToWasm(loop('forge', 'clock_now')))).module,
+};
 const allowed: Enforcement = { decision: { action: 'allow', reasons: [] }, execute: true, mode: 'enforce' };
 const bare: SyscallEnforcerPort = { enforce: () => allowed };
-function gatedRun(durationSampling: number, enforcer?: SyscallEnforcerPort): () => void {
+function gatedRun(
+  name: keyof typeof gatedModules,
+  durationSampling: number,
+  enforcer?: SyscallEnforcerPort,
+): () => void {
   const memory = new GuestMemory();
   const gate = new SyscallGate({
-    enforcer:
-      enforcer ?? new SyscallEnforcer({ pdp: new AllowListPdp(['forge.clock_now']), mode: 'enforce' }),
+    enforcer: enforcer ?? new SyscallEnforcer({ pdp: new AllowListPdp([`forge.${name}`]), mode: 'enforce' }),
     context: {
       containerId: 'ctr_bench' as ContainerId,
       identity: IdentityContextSchema.parse({ subject: 'bench' }),
@@ -62,30 +85,40 @@ function gatedRun(durationSampling: number, enforcer?: SyscallEnforcerPort): () 
     durationSampling,
     rateLimit: { perSecond: 1e12 },
   });
-  const instance = new WebAssembly.Instance(
-    gated,
-    gate.imports(forgeSyscalls({ clock: systemClock, onLog: () => undefined })),
-  );
+  const definitions = [
+    ...forgeSyscalls({ clock: systemClock, onLog: () => undefined }),
+    ...forgeBufferSyscalls(buffers),
+  ].filter((d) => d.name === name);
+  const instance = new WebAssembly.Instance(gatedModules[name], gate.imports(definitions));
   memory.bind(instance.exports.memory as WebAssembly.Memory);
   return instance.exports.run as () => void;
 }
-const gatedEvery = gatedRun(1);
-const gatedSampled = gatedRun(16);
-const gateOnly = gatedRun(16, bare);
+const inputLenEvery = gatedRun('input_len', 1);
+const inputLenSampled = gatedRun('input_len', 16);
+const inputLenBare = gatedRun('input_len', 16, bare);
+const clockEvery = gatedRun('clock_now', 1);
+const clockSampled = gatedRun('clock_now', 16);
 
 describe(`${CALLS} host calls from one guest loop`, () => {
   bench('raw V8 host import', rawRun);
-  bench("raw V8 host import doing clock_now's work", rawWork);
-  bench('forge.clock_now through the gate (allowed, traced, writes recorded)', gatedEvery);
-  bench('same, clocks read 1 call in 16', gatedSampled);
+  bench('forge.input_len through the gate (allowed, traced, writes recorded)', inputLenEvery);
+  bench('forge.input_len, clocks read 1 call in 16', inputLenSampled);
+  bench('forge.clock_now through the gate', clockEvery);
 });
 
 afterAll(() => {
-  printRatios('9a: one host call (median ns per call; ratio to raw V8)', [
-    ['raw V8 host import (empty)', medianNs(rawRun, CALLS)],
-    ["raw V8 host import doing clock_now's work", medianNs(rawWork, CALLS)],
-    ['forge.clock_now through the gate, every duration measured', medianNs(gatedEvery, CALLS)],
-    ['forge.clock_now through the gate, clocks read 1 call in 16', medianNs(gatedSampled, CALLS)],
-    ['same with a bare allow enforcer (the gate alone)', medianNs(gateOnly, CALLS)],
+  const empty = medianNs(rawRun, CALLS);
+  printRatios('9a: one host call (median ns per call; ratio to an empty raw V8 import)', [
+    ['raw V8 host import (empty)', empty],
+    ["raw V8 host import doing input_len's work", medianNs(rawInputLen, CALLS)],
+    ['forge.input_len through the gate, every duration measured', medianNs(inputLenEvery, CALLS)],
+    ['forge.input_len through the gate, clocks read 1 call in 16', medianNs(inputLenSampled, CALLS)],
+    ['forge.input_len, bare allow enforcer (never reused)', medianNs(inputLenBare, CALLS)],
   ]);
+  printRatios("9a': forge.clock_now (ratio to a raw V8 import doing the same work)", [
+    ["raw V8 host import doing clock_now's work", medianNs(rawClockNow, CALLS)],
+    ['forge.clock_now through the gate, every duration measured', medianNs(clockEvery, CALLS)],
+    ['forge.clock_now through the gate, clocks read 1 call in 16', medianNs(clockSampled, CALLS)],
+  ]);
+  console.log(`  (empty raw V8 import: ${empty.toFixed(1)} ns)`);
 });

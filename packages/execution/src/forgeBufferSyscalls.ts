@@ -1,5 +1,5 @@
 import { ForgeErrno } from './forgeErrno';
-import { forgeCallShape, u32, type ForgeIoBuffers } from './forgeBuffers';
+import { NO_ARGS, forgeCallShape, u32, type ForgeIoBuffers } from './forgeBuffers';
 import type { SyscallDefinition } from './syscallDefinition';
 
 /** Names of the buffer syscalls. */
@@ -17,9 +17,10 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
       syscall: 'forge.input_len',
       params: ['i32'],
       // (out_ptr): writes the input's length as a little-endian u32.
-      decode: () => ({}),
+      pureDecode: true,
+      decode: () => NO_ARGS,
       execute: ({ args: [out], context }) => {
-        context.memory.writeU32(u32(out), buffers.input.byteLength);
+        context.memory.writeU32(u32(out), buffers.input.length);
         return ForgeErrno.OK;
       },
     },
@@ -29,12 +30,13 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
       syscall: 'forge.input_read',
       params: ['i32', 'i32', 'i32'],
       // (dst_ptr, offset, len): copies input[offset, offset + len) to dst_ptr.
+      pureDecode: true,
       decode: ([, offset, len]) => ({ offset: u32(offset), len: u32(len) }),
       execute: ({ args: [dst, offset, len], context }) => {
         const start = u32(offset);
         const length = u32(len);
         const input = buffers.input;
-        if (start + length > input.byteLength) return ForgeErrno.INVALID;
+        if (start + length > input.length) return ForgeErrno.INVALID;
         context.memory.write(u32(dst), input.subarray(start, start + length));
         return ForgeErrno.OK;
       },
@@ -45,6 +47,7 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
       syscall: 'forge.output_write',
       params: ['i32', 'i32'],
       // (ptr, len): appends len bytes at ptr to the call's output.
+      pureDecode: true,
       decode: ([, len]) => ({ len: u32(len) }),
       execute: ({ args: [ptr, len], context }) => {
         const length = u32(len);

@@ -88,6 +88,9 @@ export function badTextErrno(len: number, maxBytes: number): ForgeErrno {
 }
 
 /** What every forge.* definition shares: one i32 errno result. */
+/** Decoded arguments of a call that has none worth recording: shared, so the hot path allocates nothing. */
+export const NO_ARGS: Record<string, never> = Object.freeze({}) as Record<string, never>;
+
 export const forgeCallShape = {
   module: 'forge',
   results: ['i32'],

@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import type { Clock } from '@forgeone/common';
+import { NO_ARGS } from './forgeBuffers';
 import { ForgeErrno } from './forgeErrno';
 import type { SyscallDefinition } from './syscallDefinition';
 
@@ -14,9 +15,6 @@ export interface ForgeSyscallOptions {
   /** Most bytes one `forge.random_bytes` call returns. Default 64 KiB. */
   readonly maxRandomBytes?: number;
 }
-
-/** Decoded arguments of a call that has none worth recording: shared, so the hot path allocates nothing. */
-const NO_ARGS: Record<string, never> = Object.freeze({}) as Record<string, never>;
 
 /** Names of every forge.* syscall this version provides. */
 export const forgeSyscallNames = ['forge.log', 'forge.clock_now', 'forge.random_bytes'] as const;
@@ -34,6 +32,8 @@ export function forgeSyscalls(options: ForgeSyscallOptions): SyscallDefinition[]
     results: ['i32'],
     deniedResult: ForgeErrno.DENIED,
     faultResult: ForgeErrno.FAULT,
+    // Every call here decodes from its raw arguments alone.
+    pureDecode: true,
   } as const;
 
   return [

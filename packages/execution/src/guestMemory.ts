@@ -25,12 +25,14 @@ export class GuestMemory {
   #buffer: ArrayBuffer = new ArrayBuffer(0);
   #bytes = new Uint8Array(0);
   #view = new DataView(this.#buffer);
+  #shared = false;
   /** Set by the gate while a call records its writes. */
   onWrite: MemoryWriteListener | undefined;
 
   /** Binds the instance's exported memory (after instantiation). */
   bind(memory: WebAssembly.Memory | undefined): void {
     this.#memory = memory;
+    this.#bytes = new Uint8Array(0);
     this.#refresh();
   }
 
@@ -41,17 +43,22 @@ export class GuestMemory {
   /** Current size in bytes. */
   get size(): number {
     this.#refresh();
-    return this.#bytes.byteLength;
+    return this.#bytes.length;
   }
 
   #refresh(): void {
+    // Growing a memory detaches its old ArrayBuffer (length 0), so a non-empty, unshared view is
+    // current: no need to ask the memory for its buffer (a slow accessor) on every access. (`length`
+    // rather than `byteLength`: V8 inlines the former and not the latter, which costs ~20 ns.)
+    if (this.#bytes.length !== 0 && !this.#shared) return;
     const buffer = this.#memory?.buffer;
     if (buffer === undefined) {
       this.#bytes = new Uint8Array(0);
       return;
     }
-    if (buffer !== this.#buffer || buffer.byteLength !== this.#bytes.byteLength) {
+    if (buffer !== this.#buffer || buffer.byteLength !== this.#bytes.length) {
       this.#buffer = buffer as ArrayBuffer;
+      this.#shared = typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
       this.#bytes = new Uint8Array(buffer);
       this.#view = new DataView(buffer);
     }
@@ -64,11 +71,9 @@ export class GuestMemory {
       !Number.isInteger(len) ||
       ptr < 0 ||
       len < 0 ||
-      ptr + len > this.#bytes.byteLength
+      ptr + len > this.#bytes.length
     ) {
-      throw new GuestFault(
-        `guest range [${ptr}, +${len}) is outside memory of ${this.#bytes.byteLength} bytes`,
-      );
+      throw new GuestFault(`guest range [${ptr}, +${len}) is outside memory of ${this.#bytes.length} bytes`);
     }
   }
 

@@ -42,6 +42,12 @@ export interface SyscallDefinition {
    * trace. Whole buffers are not included. May throw GuestFault.
    */
   decode(args: readonly WasmValue[], memory: GuestMemory): Record<string, SyscallArg>;
+  /**
+   * True when `decode` reads only its raw arguments, never guest memory. The gate may then decode
+   * lazily: a call whose decision is reused is traced with its raw params and decoded when the
+   * trace is read, and `execute` gets `decoded` computed on first access.
+   */
+  readonly pureDecode?: boolean;
   /** Runs the call and returns its raw result (undefined when `results` is empty). May throw GuestFault or GuestExit. */
   execute(invocation: SyscallInvocation): WasmValue | undefined;
   /** What the guest gets when the gate refuses the call (an errno such as EACCES). */

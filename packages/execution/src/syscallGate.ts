@@ -8,9 +8,15 @@ import {
   type SyscallEnforcerPort,
   type SyscallRequest,
 } from '@forgeone/common';
-import type { DnaTracker, MemoryWrite, TraceEvent, TraceRecorder } from '@forgeone/observer';
+import type { DnaSlot, DnaTracker, LazyTraceArgs, TraceEvent, TraceRecorder } from '@forgeone/observer';
 import { GuestFault } from './guestMemory';
-import { GuestExit, type SyscallContext, type SyscallDefinition, type WasmValue } from './syscallDefinition';
+import {
+  GuestExit,
+  type SyscallContext,
+  type SyscallDefinition,
+  type SyscallInvocation,
+  type WasmValue,
+} from './syscallDefinition';
 
 /** Bounds on how fast a guest may call the host. */
 export interface SyscallRateLimit {
@@ -48,7 +54,51 @@ export interface SyscallGateOptions {
   readonly durationSampling?: number;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Args = Readonly<Record<string, SyscallArg>>;
+
+/** What the gate keeps per import, built once: the hot path looks nothing up by name. */
+class GateSlot implements LazyTraceArgs {
+  /** The enforcer's answer, when it promised the same for every call (Enforcement.reusableBy). */
+  reused: Enforcement | undefined;
+  dna: DnaSlot | undefined;
+  readonly invocation: LazyInvocation;
+  constructor(
+    readonly definition: SyscallDefinition,
+    readonly traceId: number,
+    readonly context: SyscallContext,
+  ) {
+    this.invocation = new LazyInvocation(context, definition);
+  }
+
+  decodeArgs(params: readonly WasmValue[]): Args {
+    return this.definition.decode(params, this.context.memory);
+  }
+}
+
+/**
+ * The invocation of a call whose arguments were not decoded yet: decoded on first read. Each slot
+ * keeps one and points it at the call in progress (an invocation is valid only during `execute`);
+ * a call re-entering the same slot gets its own.
+ */
+class LazyInvocation implements SyscallInvocation {
+  args: readonly WasmValue[] = [];
+  #decoded: Args | undefined;
+  busy = false;
+  constructor(
+    readonly context: SyscallContext,
+    readonly definition: SyscallDefinition,
+  ) {}
+
+  reset(args: readonly WasmValue[]): this {
+    this.args = args;
+    this.#decoded = undefined;
+    return this;
+  }
+
+  get decoded(): Args {
+    return (this.#decoded ??= this.definition.decode(this.args, this.context.memory));
+  }
+}
 
 /**
  * The one enforcement point (PEP) every guest import goes through: decide, enforce, execute,
@@ -75,16 +125,15 @@ export class SyscallGate {
   #windowLeft = 0;
   #windowStart = 0n;
   #windowOpen = false;
-  // Host writes of the call in progress (the gate is re-entered by no one: calls are synchronous).
-  #writes: MemoryWrite[] | undefined;
-  readonly #collectWrite = (ptr: number, len: number, memory: Uint8Array): void => {
-    (this.#writes ??= []).push(recordWrite(ptr, len, memory));
-  };
+  readonly #slots = new Map<SyscallDefinition, GateSlot>();
+  // Host writes of the call in progress go straight into the trace's columns.
+  readonly #captureWrite: (ptr: number, len: number, memory: Uint8Array) => void;
 
   constructor(options: SyscallGateOptions) {
     this.#enforcer = options.enforcer;
     this.#context = options.context;
     this.#recorder = options.recorder;
+    this.#captureWrite = options.recorder.writeListener;
     this.#dna = options.dna;
     this.#clock = options.clock;
     this.#recordWrites = options.recordWrites ?? true;
@@ -116,17 +165,31 @@ export class SyscallGate {
       if (Object.hasOwn(namespace, definition.name)) {
         throw new RangeError(`two definitions for import ${definition.module}.${definition.name}`);
       }
-      namespace[definition.name] = (...args: WasmValue[]) => this.call(definition, args);
+      const slot = this.#slot(definition);
+      namespace[definition.name] = (...args: WasmValue[]) => this.#call(slot, args);
     }
     return imports;
   }
 
   /** Runs one guest call through the gate and returns what the guest gets. */
   call(definition: SyscallDefinition, args: readonly WasmValue[]): WasmValue | undefined {
+    return this.#call(this.#slot(definition), args);
+  }
+
+  #slot(definition: SyscallDefinition): GateSlot {
+    let slot = this.#slots.get(definition);
+    if (slot === undefined) {
+      slot = new GateSlot(definition, this.#recorder.syscallId(definition.syscall), this.#context);
+      this.#slots.set(definition, slot);
+    }
+    return slot;
+  }
+
+  #call(slot: GateSlot, args: readonly WasmValue[]): WasmValue | undefined {
     // A guest built with exception handling can catch our exit unwinding; it never gets to run on.
     if (this.#exit) throw this.#exit;
     this.#checkpoint?.();
-    const seq = this.#recorder.nextSeq();
+    const definition = slot.definition;
     let started = -1n;
     if (--this.#sampleCountdown < 0) {
       this.#sampleCountdown = this.#sampling - 1;
@@ -134,67 +197,79 @@ export class SyscallGate {
       started = this.#clock.monotonicNs();
     }
     const time = this.#time;
-    if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(definition, seq, time, args);
+    if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(slot, time, args);
     if (definition.blocking === true) this.#sampleCountdown = 0;
     const memory = this.#context.memory;
 
-    let decoded: Record<string, SyscallArg>;
-    try {
-      decoded = definition.decode(args, memory);
-    } catch (error) {
-      if (!(error instanceof GuestFault)) throw error;
-      const decision: Decision = {
-        action: 'deny',
-        reasons: [{ policy: 'gate', message: `bad guest pointer: ${error.message}` }],
-      };
-      const result = definition.faultResult;
-      this.#finish(definition, seq, time, started, args, {}, decision, false, result, 'fault');
-      return result;
+    // Decoded arguments are needed to decide, and for the trace unless they can be decoded later
+    // from the raw params (SyscallDefinition.pureDecode): a reused decision skips both.
+    let enforcement = slot.reused;
+    let decoded: Args | undefined;
+    if (enforcement === undefined || definition.pureDecode !== true) {
+      try {
+        decoded = definition.decode(args, memory);
+      } catch (error) {
+        if (!(error instanceof GuestFault)) throw error;
+        const decision: Decision = {
+          action: 'deny',
+          reasons: [{ policy: 'gate', message: `bad guest pointer: ${error.message}` }],
+        };
+        const result = definition.faultResult;
+        this.#finish(slot, time, started, args, {}, decision, false, result, 'fault');
+        return result;
+      }
     }
-
-    const request: SyscallRequest = {
-      containerId: this.#context.containerId,
-      identity: this.#context.identity,
-      syscall: definition.syscall,
-      args: decoded,
-      time,
-    };
-    const enforcement = this.#enforcer.enforce(request);
+    if (enforcement === undefined) {
+      enforcement = this.#enforcer.enforce({
+        containerId: this.#context.containerId,
+        identity: this.#context.identity,
+        syscall: definition.syscall,
+        args: decoded!,
+        time,
+      });
+      if (enforcement.reusableBy === this.#enforcer && enforcement.execute) slot.reused = enforcement;
+      if (enforcement.decision.action !== 'allow') this.#sampleCountdown = 0;
+      if (!enforcement.execute) {
+        const result = definition.deniedResult;
+        this.#finish(slot, time, started, args, decoded!, enforcement.decision, false, result, undefined);
+        this.#quarantineIfAsked(enforcement);
+        return result;
+      }
+    }
     const { decision } = enforcement;
-    if (decision.action !== 'allow') this.#sampleCountdown = 0;
-    if (!enforcement.execute) {
-      const result = definition.deniedResult;
-      this.#finish(definition, seq, time, started, args, decoded, decision, false, result, undefined);
-      this.#quarantineIfAsked(enforcement);
-      return result;
-    }
 
-    this.#writes = undefined;
-    if (this.#recordWrites) memory.onWrite = this.#collectWrite;
+    if (this.#recordWrites) memory.onWrite = this.#captureWrite;
     let result: WasmValue | undefined;
+    let lazy: LazyInvocation | undefined;
     try {
-      result = definition.execute({ context: this.#context, args, decoded });
+      if (decoded !== undefined) result = definition.execute({ context: this.#context, args, decoded });
+      else {
+        lazy = slot.invocation.busy ? new LazyInvocation(this.#context, definition) : slot.invocation;
+        lazy.busy = true;
+        result = definition.execute(lazy.reset(args));
+      }
     } catch (error) {
       if (error instanceof GuestFault) {
         const fault = definition.faultResult;
-        this.#finish(definition, seq, time, started, args, decoded, decision, true, fault, 'fault');
+        this.#finish(slot, time, started, args, decoded, decision, true, fault, 'fault');
         return fault;
       }
       if (error instanceof GuestExit) {
         this.#exit = error;
-        this.#finish(definition, seq, time, started, args, decoded, decision, true, error.exitCode, 'exit');
+        this.#finish(slot, time, started, args, decoded, decision, true, error.exitCode, 'exit');
       }
       throw error;
     } finally {
       memory.onWrite = undefined;
+      if (lazy !== undefined) lazy.busy = false;
     }
-    this.#finish(definition, seq, time, started, args, decoded, decision, true, result, undefined);
+    this.#finish(slot, time, started, args, decoded, decision, true, result, undefined);
     this.#quarantineIfAsked(enforcement);
     return result;
   }
 
   /** A window's calls are used up: start a new window, or stop the guest if it came too soon. */
-  #checkRate(definition: SyscallDefinition, seq: number, time: number, args: readonly WasmValue[]): void {
+  #checkRate(slot: GateSlot, time: number, args: readonly WasmValue[]): void {
     const now = this.#clock.monotonicNs();
     if (this.#windowOpen && now - this.#windowStart < this.#windowNs) {
       const perSecond = Number((BigInt(this.#windowCalls) * 1_000_000_000n) / this.#windowNs);
@@ -203,7 +278,7 @@ export class SyscallGate {
         action: 'deny',
         reasons: [{ policy: 'limits', rule: 'syscallRate', message }],
       };
-      this.#finish(definition, seq, time, -1n, args, {}, decision, false, definition.deniedResult, 'limit');
+      this.#finish(slot, time, -1n, args, {}, decision, false, slot.definition.deniedResult, 'limit');
       throw new ForgeError('FORGE_LIMIT_SYSCALL_RATE', `guest stopped: ${message}`, {
         details: { limit: 'syscallRate', max: perSecond },
       });
@@ -230,45 +305,40 @@ export class SyscallGate {
     });
   }
 
+  /** Records the call (decoded `undefined`: decode from its params when the trace is read) and learns from it. */
   #finish(
-    definition: SyscallDefinition,
-    seq: number,
+    slot: GateSlot,
     time: number,
     started: bigint,
     params: readonly WasmValue[],
-    args: Record<string, SyscallArg>,
+    decoded: Args | undefined,
     decision: Decision,
     executed: boolean,
     result: WasmValue | undefined,
     outcome: TraceEvent['outcome'],
   ): void {
-    const event: Mutable<TraceEvent> = {
-      seq,
-      syscall: definition.syscall,
-      args,
-      params,
-      action: decision.action,
+    const durationNs = started < 0n ? -1 : Number(this.#clock.monotonicNs() - started);
+    this.#recorder.recordCall(
+      slot.traceId,
+      decision,
       executed,
-      reasons: decision.reasons,
-      result: result === undefined ? null : typeof result === 'bigint' ? result.toString() : result,
-      durationNs: started < 0n ? -1 : Number(this.#clock.monotonicNs() - started),
+      decoded ?? slot,
+      decoded === undefined,
+      params,
+      result,
+      durationNs,
       time,
-    };
-    const writes = this.#writes;
-    if (writes !== undefined) {
-      event.writes = writes;
-      this.#writes = undefined;
-    }
-    if (outcome !== undefined) event.outcome = outcome;
-    this.#recorder.record(event);
-    this.#dna.observe(definition.syscall, decision.action !== 'allow', time);
+      outcome,
+    );
+    const denied = decision.action !== 'allow';
+    this.#dna.observeSlot((slot.dna ??= this.#dna.slot(slot.definition.syscall)), denied, time);
     if (this.#events?.hasListeners('syscall.decided')) {
       this.#events.emit('syscall.decided', {
         request: {
           containerId: this.#context.containerId,
           identity: this.#context.identity,
-          syscall: definition.syscall,
-          args,
+          syscall: slot.definition.syscall,
+          args: decoded ?? slot.decodeArgs(params),
           time,
         },
         decision,
@@ -276,47 +346,6 @@ export class SyscallGate {
       });
     }
   }
-}
-
-const toBase64 = (bytes: Uint8Array) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-
-/**
- * A write of at most 8 bytes (the common case: an errno-sized result, a length, a clock) kept as two
- * numbers and encoded only when someone reads it: encoding on every call would cost more than the
- * call. Serialises (JSON, `toJSON`) as a plain MemoryWrite.
- */
-class SmallWrite implements MemoryWrite {
-  constructor(
-    readonly ptr: number,
-    readonly len: number,
-    readonly lo: number,
-    readonly hi: number,
-  ) {}
-
-  get bytes(): string {
-    const out = new Uint8Array(8);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, this.lo, true);
-    view.setUint32(4, this.hi, true);
-    return toBase64(out.subarray(0, this.len));
-  }
-
-  toJSON(): MemoryWrite {
-    return { ptr: this.ptr, bytes: this.bytes };
-  }
-}
-
-/** Copies what the host wrote (at once: the guest may change it later) into a MemoryWrite. */
-function recordWrite(ptr: number, len: number, memory: Uint8Array): MemoryWrite {
-  if (len <= 8) {
-    let lo = 0;
-    let hi = 0;
-    for (let i = 0; i < len && i < 4; i += 1) lo |= memory[ptr + i]! << (8 * i);
-    for (let i = 4; i < len; i += 1) hi |= memory[ptr + i]! << (8 * (i - 4));
-    return new SmallWrite(ptr, len, lo >>> 0, hi >>> 0);
-  }
-  return { ptr, bytes: toBase64(memory.subarray(ptr, ptr + len)) };
 }
 
 /** Plain-object copies of events (for crossing threads: class instances lose their getters). */

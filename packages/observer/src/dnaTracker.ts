@@ -2,8 +2,17 @@ import { emptyExecutionDna, type ExecutionDNA } from '@forgeone/common';
 
 /** Per-syscall counters: its calls, and the calls that followed it, each a mutable counter. */
 interface SyscallStats {
+  readonly syscall: string;
   count: number;
   readonly next: Map<string, { n: number }>;
+  // The transition seen last from here: a loop calling the same pair skips the map lookup.
+  lastTo: string | undefined;
+  lastCounter: { n: number } | undefined;
+}
+
+/** A handle on one syscall's counters, for callers that observe it often (the syscall gate). */
+export interface DnaSlot {
+  readonly syscall: string;
 }
 
 /**
@@ -23,17 +32,36 @@ export class DnaTracker {
 
   /** Records one call. */
   observe(syscall: string, denied: boolean, time: number): void {
+    this.observeSlot(this.slot(syscall), denied, time);
+  }
+
+  /** The counters of one syscall (created on first use), for `observeSlot`. */
+  slot(syscall: string): DnaSlot {
     let stats = this.#stats.get(syscall);
     if (stats === undefined) {
-      stats = { count: 0, next: new Map() };
+      stats = { syscall, count: 0, next: new Map(), lastTo: undefined, lastCounter: undefined };
       this.#stats.set(syscall, stats);
     }
+    return stats;
+  }
+
+  /** Records one call of the slot's syscall; the slot must come from this tracker's `slot`. */
+  observeSlot(slot: DnaSlot, denied: boolean, time: number): void {
+    const stats = slot as SyscallStats;
+    const syscall = stats.syscall;
     stats.count += 1;
     const previous = this.#lastStats;
     if (previous !== undefined) {
-      const counter = previous.next.get(syscall);
-      if (counter === undefined) previous.next.set(syscall, { n: 1 });
-      else counter.n += 1;
+      if (previous.lastTo === syscall) previous.lastCounter!.n += 1;
+      else {
+        let counter = previous.next.get(syscall);
+        if (counter === undefined) {
+          counter = { n: 1 };
+          previous.next.set(syscall, counter);
+        } else counter.n += 1;
+        previous.lastTo = syscall;
+        previous.lastCounter = counter;
+      }
     }
     this.#lastStats = stats;
     this.#last = syscall;
@@ -49,6 +77,7 @@ export class DnaTracker {
     const syscallCounts: Record<string, number> = {};
     const transitions: Record<string, number> = {};
     for (const [from, stats] of this.#stats) {
+      if (stats.count === 0) continue; // a slot taken but never observed
       syscallCounts[from] = stats.count;
       for (const [to, counter] of stats.next) transitions[`${from}>${to}`] = counter.n;
     }

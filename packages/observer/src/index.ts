@@ -2,5 +2,7 @@ export { TraceRecorder, summarizeTrace } from './traceRecorder';
 export type { TraceRecorderOptions, TraceSummaryRow } from './traceRecorder';
 export type { TraceEvent, MemoryWrite } from './traceEvent';
 export { DnaTracker } from './dnaTracker';
+export type { DnaSlot } from './dnaTracker';
+export type { LazyTraceArgs } from './traceColumns';
 export { traceToJsonl, parseTraceJsonl } from './traceFile';
 export type { RecordedTrace, TraceFileHeader, TraceFileEnd } from './traceFile';

@@ -20,6 +20,8 @@ export class AllowListPdp implements PolicyDecisionPoint {
   readonly #namespaces = new Set<string>();
   readonly #cache = new Map<string, Decision>();
   readonly entries: readonly string[];
+  /** An allow-list looks at the syscall name only. */
+  readonly decidesBySyscallOnly = true;
 
   constructor(entries: Iterable<string>, options: AllowListOptions = {}) {
     const known = options.knownSyscalls ? new Set(options.knownSyscalls) : undefined;

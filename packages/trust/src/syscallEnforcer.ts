@@ -128,6 +128,8 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
   readonly #trust: TrustAlgorithm;
   readonly #context: SyscallEnforcerOptions['context'];
   readonly #profiles = new ContainerProfiles();
+  // Whether an allowed decision may be reused by the gate (see Enforcement.reusableBy).
+  readonly #reusable: boolean;
 
   constructor(options: SyscallEnforcerOptions) {
     this.#pdp = options.pdp;
@@ -142,6 +144,17 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
         : undefined;
     this.#thresholds = options.quarantine ?? {};
     this.#context = options.context;
+    // Reuse is sound only when nothing but the syscall name decides, and no per-call record is
+    // owed: a PDP that says so, no audit hook, no per-syscall requirements (they read arguments
+    // and trust), no thresholds (they read scores) and no caller context.
+    this.#reusable =
+      options.pdp.decidesBySyscallOnly === true &&
+      !isContextual(options.pdp) &&
+      this.#audit === undefined &&
+      this.#syscallPolicies === undefined &&
+      this.#thresholds.maxAnomaly === undefined &&
+      this.#thresholds.minTrust === undefined &&
+      this.#context === undefined;
   }
 
   enforce(request: SyscallRequest): Enforcement {
@@ -209,6 +222,9 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
 
     this.#profiles.record(profile, request.syscall, request.time, action !== 'allow', decidedBy);
     if (quarantine !== undefined) profile.quarantines += 1;
+    if (this.#reusable && action === 'allow' && execute && quarantine === undefined) {
+      return { decision, execute, mode: this.mode, reusableBy: this };
+    }
     return {
       decision,
       execute,

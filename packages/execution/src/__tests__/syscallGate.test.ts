@@ -233,3 +233,120 @@ describe('SyscallGate', () => {
     expect(() => gate.imports([...defs, defs[0]!])).toThrow(/two definitions/);
   });
 });
+
+describe('SyscallGate: reused decisions', () => {
+  const LOOP = (calls: number) => `(module
+    (import "forge" "log" (func $log (param i32 i32) (result i32)))
+    (import "forge" "clock_now" (func $now (param i32) (result i32)))
+    (import "forge" "probe" (func $probe (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 0) "hi")
+    (func (export "_start") (local $i i32)
+      (loop $again
+        (drop (call $log (i32.const 0) (i32.const 2)))
+        (drop (call $now (i32.const 64)))
+        (drop (call $probe (i32.const 0)))
+        (i32.store8 (i32.const 0) (i32.add (i32.const 104) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $again (i32.lt_u (local.get $i) (i32.const ${calls}))))))`;
+  // A call whose decoded arguments come from guest memory (so they are decoded at call time).
+  const probe: SyscallDefinition = {
+    module: 'forge',
+    name: 'probe',
+    syscall: 'forge.probe',
+    params: ['i32'],
+    results: ['i32'],
+    decode: ([ptr], memory) => ({ first: memory.readU8(Number(ptr)) }),
+    execute: ({ decoded }) => Number(decoded.first),
+    deniedResult: -1,
+    faultResult: -2,
+  };
+
+  /** An enforcer that allows everything, promises reuse, and counts how often it is asked. */
+  function countingEnforcer(reusable: boolean) {
+    const asked: string[] = [];
+    const enforcer: SyscallEnforcerPort = {
+      enforce: (request) => {
+        asked.push(request.syscall);
+        return {
+          decision: { action: 'allow', reasons: [{ policy: 'test', message: 'ok' }] },
+          execute: true,
+          mode: 'enforce',
+          ...(reusable ? { reusableBy: enforcer } : {}),
+        };
+      },
+    };
+    return { enforcer, asked };
+  }
+
+  it('asks once per syscall when the enforcer promises reuse, and still traces every call exactly', async () => {
+    const { enforcer, asked } = countingEnforcer(true);
+    const { outcome, trace, dna, logs } = await run(LOOP(3), enforcer, 'enforce', [probe]);
+    expect(outcome.status).toBe('returned');
+    expect(asked).toEqual(['forge.log', 'forge.clock_now', 'forge.probe']);
+    expect(logs).toEqual(['hi', 'hi', 'ii']);
+    expect(trace).toHaveLength(9);
+    // Lazily decoded (pure) args and args decoded at call time from memory (which the guest changes
+    // to 106 after the last call) are both right.
+    expect(trace.filter((e) => e.syscall === 'forge.log').map((e) => e.args)).toEqual([
+      { len: 2 },
+      { len: 2 },
+      { len: 2 },
+    ]);
+    expect(trace.filter((e) => e.syscall === 'forge.probe').map((e) => [e.args, e.result])).toEqual([
+      [{ first: 104 }, 104],
+      [{ first: 104 }, 104],
+      [{ first: 105 }, 105],
+    ]);
+    expect(trace.filter((e) => e.syscall === 'forge.clock_now').every((e) => e.writes?.[0]?.ptr === 64)).toBe(
+      true,
+    );
+    expect(trace.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(dna).toMatchObject({
+      totalCalls: 9,
+      syscallCounts: { 'forge.log': 3, 'forge.clock_now': 3, 'forge.probe': 3 },
+      transitions: {
+        'forge.log>forge.clock_now': 3,
+        'forge.clock_now>forge.probe': 3,
+        'forge.probe>forge.log': 2,
+      },
+    });
+  });
+
+  it('asks for every call when the enforcer makes no promise', async () => {
+    const { enforcer, asked } = countingEnforcer(false);
+    await run(LOOP(3), enforcer, 'enforce', [probe]);
+    expect(asked).toHaveLength(9);
+  });
+
+  it('does not reuse a promise forwarded by a wrapper: it was made by the inner enforcer', async () => {
+    const inner = countingEnforcer(true);
+    let wrapperAsked = 0;
+    const wrapper: SyscallEnforcerPort = {
+      enforce: (request) => {
+        wrapperAsked += 1;
+        return inner.enforcer.enforce(request);
+      },
+    };
+    await run(LOOP(3), wrapper, 'enforce', [probe]);
+    expect(wrapperAsked).toBe(9);
+  });
+
+  it("trust's allow-list enforcer is asked once per allowed syscall, and every refusal is decided anew", async () => {
+    const pdp = allowOnly('forge.log');
+    let decided = 0;
+    const counting: PolicyDecisionPoint = {
+      decidesBySyscallOnly: true,
+      decide: (request) => {
+        decided += 1;
+        return pdp.decide(request);
+      },
+    };
+    const { trace } = await run(LOOP(4), new SyscallEnforcer({ pdp: counting }), 'enforce', [probe]);
+    expect(trace.map((e) => e.action)).toEqual(
+      Array.from({ length: 4 }, () => ['allow', 'deny', 'deny']).flat(),
+    );
+    // forge.log once; clock_now and probe (denied) each time.
+    expect(decided).toBe(1 + 4 * 2);
+  });
+});

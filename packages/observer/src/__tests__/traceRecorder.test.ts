@@ -84,3 +84,120 @@ describe('TraceRecorder.append', () => {
     expect(() => mirror.append(event(6))).toThrow(/in order/);
   });
 });
+
+describe('TraceRecorder.recordCall (the columnar hot path)', () => {
+  const allow = { action: 'allow' as const, reasons: [{ policy: 'allow-list', message: 'ok' }] };
+  const deny = { action: 'deny' as const, reasons: [{ policy: 'default', message: 'no' }] };
+  const decoder = { decodeArgs: (params: readonly (number | bigint)[]) => ({ fd: Number(params[0]) }) };
+
+  /** One call as a test describes it, and the event it must read back as. */
+  const callArbitrary = fc.record({
+    syscall: fc.constantFrom('forge.log', 'wasi.fd_write', 'wasi.fd_seek'),
+    denied: fc.boolean(),
+    lazy: fc.boolean(),
+    params: fc.array(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.bigInt()), {
+      maxLength: 9,
+    }),
+    result: fc.oneof(fc.integer(), fc.bigInt(), fc.constant(undefined)),
+    durationNs: fc.integer({ min: -1, max: 10 ** 9 }),
+    time: fc.integer({ min: 0, max: 2 ** 42 }),
+    outcome: fc.constantFrom(undefined, 'exit' as const, 'fault' as const, 'limit' as const),
+    writes: fc.array(fc.record({ ptr: fc.nat(200), bytes: fc.uint8Array({ minLength: 0, maxLength: 40 }) }), {
+      maxLength: 3,
+    }),
+    whole: fc.boolean(),
+  });
+
+  it('reads back exactly what was recorded, across chunks and drops (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2100 }),
+        fc.array(callArbitrary, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 40 }),
+        (capacity, calls, repeat) => {
+          const recorder = new TraceRecorder({ capacity });
+          const expected: TraceEvent[] = [];
+          const memory = new Uint8Array(256);
+          for (let round = 0; round < repeat; round += 1) {
+            for (const call of calls) {
+              const seq = recorder.nextSeq();
+              const decision = call.denied ? deny : allow;
+              const args = call.lazy ? decoder.decodeArgs(call.params) : { tag: call.syscall };
+              const writes = call.writes.map(({ ptr, bytes }) => {
+                const len = Math.min(bytes.length, memory.length - ptr);
+                memory.set(bytes.subarray(0, len), ptr);
+                recorder.captureWrite(ptr, len, memory);
+                return { ptr, bytes: Buffer.from(bytes.subarray(0, len)).toString('base64') };
+              });
+              const event: TraceEvent = {
+                seq,
+                syscall: call.syscall,
+                args,
+                params: call.params,
+                action: decision.action,
+                executed: !call.denied,
+                reasons: decision.reasons,
+                result:
+                  call.result === undefined
+                    ? null
+                    : typeof call.result === 'bigint'
+                      ? call.result.toString()
+                      : call.result,
+                durationNs: call.durationNs,
+                time: call.time,
+                ...(writes.length > 0 ? { writes } : {}),
+                ...(call.outcome === undefined ? {} : { outcome: call.outcome }),
+              };
+              if (call.whole) {
+                // A whole event drops the writes captured for a call that was never recorded.
+                recorder.record(event);
+                expected.push(event);
+              } else {
+                recorder.recordCall(
+                  recorder.syscallId(call.syscall),
+                  decision,
+                  !call.denied,
+                  call.lazy ? decoder : args,
+                  call.lazy,
+                  call.params,
+                  call.result,
+                  call.durationNs,
+                  call.time,
+                  call.outcome,
+                );
+                expected.push(event);
+              }
+            }
+          }
+          const kept = expected.slice(Math.max(0, expected.length - capacity));
+          expect(recorder.events()).toEqual(kept);
+          expect(recorder.size).toBe(kept.length);
+          expect(recorder.dropped).toBe(expected.length - kept.length);
+          const after = kept[Math.floor(kept.length / 2)]?.seq ?? 0;
+          expect(recorder.eventsAfter(after)).toEqual(kept.filter((e) => e.seq > after));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('copies written bytes at once: later changes to guest memory do not reach the trace', () => {
+    const recorder = new TraceRecorder();
+    const memory = new Uint8Array([1, 2, 3, 4]);
+    recorder.captureWrite(0, 4, memory);
+    recorder.recordCall(recorder.syscallId('forge.log'), allow, true, {}, false, [], 0, 1, 1);
+    memory.fill(9);
+    expect(recorder.events()[0]!.writes).toEqual([
+      { ptr: 0, bytes: Buffer.from([1, 2, 3, 4]).toString('base64') },
+    ]);
+  });
+
+  it('eventsAfter follows the gaps appended events leave', () => {
+    const recorder = new TraceRecorder({ capacity: 8 });
+    recorder.recordCall(recorder.syscallId('forge.log'), allow, true, {}, false, [], 0, 1, 1);
+    recorder.append(event(4));
+    recorder.append(event(5));
+    expect(recorder.eventsAfter(1).map((e) => e.seq)).toEqual([4, 5]);
+    expect(recorder.eventsAfter(0).map((e) => e.seq)).toEqual([1, 4, 5]);
+  });
+});

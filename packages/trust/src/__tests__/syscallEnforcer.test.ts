@@ -279,3 +279,40 @@ describe('createSyscallEnforcer builds everything from a JSON spec', () => {
     ).toThrow(expect.objectContaining({ code: 'FORGE_POLICY_VERSION' }));
   });
 });
+
+describe('SyscallEnforcer: reusable decisions (Enforcement.reusableBy)', () => {
+  const allowLog = () => new AllowListPdp(['forge.log']);
+  const reusable = (enforcer: SyscallEnforcer, syscall = 'forge.log') =>
+    enforcer.enforce(request(syscall)).reusableBy === enforcer;
+
+  it('promises reuse of an allow-list allow with nothing else to consult or record', () => {
+    expect(reusable(new SyscallEnforcer({ pdp: allowLog() }))).toBe(true);
+    expect(reusable(new SyscallEnforcer({ pdp: allowLog(), mode: 'permissive' }))).toBe(true);
+  });
+
+  it('never promises reuse of a refusal', () => {
+    expect(reusable(new SyscallEnforcer({ pdp: allowLog() }), 'forge.clock_now')).toBe(false);
+  });
+
+  it('makes no promise when every call is owed an audit entry, a check, or fresh context', () => {
+    const noop = () => undefined;
+    expect(reusable(new SyscallEnforcer({ pdp: allowLog(), audit: noop }))).toBe(false);
+    expect(reusable(new SyscallEnforcer({ pdp: allowLog(), context: noop }))).toBe(false);
+    expect(reusable(new SyscallEnforcer({ pdp: allowLog(), quarantine: { minTrust: 0 } }))).toBe(false);
+    expect(
+      reusable(
+        new SyscallEnforcer({
+          pdp: allowLog(),
+          syscallPolicies: [{ syscall: 'forge.log', minTrust: 0 }],
+        }),
+      ),
+    ).toBe(false);
+  });
+
+  it('makes no promise for a PDP that may read more than the syscall name (a policy graph)', () => {
+    expect(reusable(new SyscallEnforcer({ pdp: compilePolicy(policy) }))).toBe(false);
+    expect(reusable(new SyscallEnforcer({ pdp: { decide: allowLog().decide.bind(allowLog()) } }))).toBe(
+      false,
+    );
+  });
+});

@@ -1,0 +1,222 @@
+import type { Decision, SyscallArg } from '@forgeone/common';
+import type { MemoryWrite, TraceEvent } from './traceEvent';
+
+/** Decoded arguments computed only when the trace is read (from the call's raw params). */
+export interface LazyTraceArgs {
+  decodeArgs(params: readonly (number | bigint)[]): Readonly<Record<string, SyscallArg>>;
+}
+
+const EXECUTED = 1;
+const LAZY_ARGS = 2;
+const NO_RESULT = 4;
+const BIG_RESULT = 8;
+const WHOLE_EVENT = 16;
+const OUTCOME_SHIFT = 5;
+const outcomes = [undefined, 'exit', 'fault', 'limit'] as const;
+const outcomeCode = (outcome: TraceEvent['outcome']): number =>
+  outcome === undefined ? 0 : outcome === 'exit' ? 1 : outcome === 'fault' ? 2 : 3;
+
+function grown<T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(array: T, need: number): T {
+  if (need <= array.length) return array;
+  let size = Math.max(16, array.length * 2);
+  while (size < need) size *= 2;
+  const next = new (array.constructor as new (n: number) => T)(size);
+  next.set(array);
+  return next;
+}
+
+const toBase64 = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+/**
+ * A fixed number of trace events stored column-wise in typed arrays: recording a call allocates
+ * nothing (the arenas grow by doubling), so a long-running guest's trace puts no pressure on the
+ * garbage collector. Events become objects only when read.
+ */
+export class TraceChunk {
+  count = 0;
+  readonly #ids: Int32Array;
+  readonly #flags: Uint8Array;
+  readonly #results: Float64Array;
+  readonly #durations: Float64Array;
+  readonly #times: Float64Array;
+  readonly #decisions: (Decision | undefined)[];
+  readonly #args: unknown[];
+  readonly #paramStart: Int32Array;
+  readonly #writeStart: Int32Array;
+  #params = new Float64Array(0);
+  #paramCount = 0;
+  #bigParams: Map<number, bigint> | undefined;
+  #bigResults: Map<number, bigint> | undefined;
+  #writePtr = new Uint32Array(0);
+  #writeOffset = new Int32Array(0);
+  #writeCount = 0;
+  #bytes = new Uint8Array(0);
+  #byteCount = 0;
+  #committedWrites = 0;
+  #committedBytes = 0;
+
+  constructor(
+    public firstSeq: number,
+    readonly capacity: number,
+  ) {
+    this.#ids = new Int32Array(capacity);
+    this.#flags = new Uint8Array(capacity);
+    this.#results = new Float64Array(capacity);
+    this.#durations = new Float64Array(capacity);
+    this.#times = new Float64Array(capacity);
+    this.#decisions = new Array<Decision | undefined>(capacity);
+    this.#args = new Array<unknown>(capacity);
+    this.#paramStart = new Int32Array(capacity + 1);
+    this.#writeStart = new Int32Array(capacity + 1);
+  }
+
+  /** Empties the chunk for reuse from `firstSeq` on (its arenas keep their size). */
+  reset(firstSeq: number): void {
+    this.firstSeq = firstSeq;
+    this.count = 0;
+    this.#decisions.fill(undefined);
+    this.#args.fill(undefined);
+    this.#paramCount = 0;
+    this.#bigParams = undefined;
+    this.#bigResults = undefined;
+    this.#writeCount = 0;
+    this.#byteCount = 0;
+    this.#committedWrites = 0;
+    this.#committedBytes = 0;
+  }
+
+  get full(): boolean {
+    return this.count === this.capacity;
+  }
+
+  /** Copies `len` bytes the host just wrote at `ptr`; they belong to the next call recorded. */
+  captureWrite(ptr: number, len: number, memory: Uint8Array): void {
+    const w = this.#writeCount;
+    if (w + 2 > this.#writePtr.length) {
+      this.#writePtr = grown(this.#writePtr, w + 2);
+      this.#writeOffset = grown(this.#writeOffset, w + 2);
+    }
+    const at = this.#byteCount;
+    this.#writePtr[w] = ptr;
+    this.#writeOffset[w] = at;
+    if (at + len > this.#bytes.length) this.#bytes = grown(this.#bytes, at + len);
+    const bytes = this.#bytes;
+    // Most writes are a few bytes (an errno-sized result, a length): a loop beats making a view.
+    if (len <= 16) for (let k = 0; k < len; k += 1) bytes[at + k] = memory[ptr + k]!;
+    else bytes.set(memory.subarray(ptr, ptr + len), at);
+    this.#byteCount = at + len;
+    this.#writeOffset[w + 1] = at + len;
+    this.#writeCount = w + 1;
+  }
+
+  /** Forgets writes captured since the last recorded call. */
+  discardPendingWrites(): void {
+    this.#writeCount = this.#committedWrites;
+    this.#byteCount = this.#committedBytes;
+  }
+
+  /** Appends one call; the writes captured since the previous one are its writes. */
+  add(
+    syscallId: number,
+    decision: Decision,
+    executed: boolean,
+    args: Readonly<Record<string, SyscallArg>> | LazyTraceArgs,
+    lazyArgs: boolean,
+    params: readonly (number | bigint)[],
+    result: number | bigint | undefined,
+    durationNs: number,
+    time: number,
+    outcome: TraceEvent['outcome'],
+  ): void {
+    const i = this.count;
+    let flags =
+      (executed ? EXECUTED : 0) | (lazyArgs ? LAZY_ARGS : 0) | (outcomeCode(outcome) << OUTCOME_SHIFT);
+    if (result === undefined) flags |= NO_RESULT;
+    else if (typeof result === 'bigint') {
+      flags |= BIG_RESULT;
+      (this.#bigResults ??= new Map()).set(i, result);
+    } else this.#results[i] = result;
+    this.#ids[i] = syscallId;
+    this.#flags[i] = flags;
+    this.#durations[i] = durationNs;
+    this.#times[i] = time;
+    this.#decisions[i] = decision;
+    this.#args[i] = args;
+    const p = this.#paramCount;
+    const n = params.length;
+    if (p + n > this.#params.length) this.#params = grown(this.#params, p + n);
+    const column = this.#params;
+    for (let k = 0; k < n; k += 1) {
+      const value = params[k]!;
+      if (typeof value === 'number') column[p + k] = value;
+      else (this.#bigParams ??= new Map()).set(p + k, value);
+    }
+    this.#paramCount = p + n;
+    this.#paramStart[i + 1] = p + n;
+    this.#committedWrites = this.#writeCount;
+    this.#committedBytes = this.#byteCount;
+    this.#writeStart[i + 1] = this.#writeCount;
+    this.count = i + 1;
+  }
+
+  /** Appends an event that arrived whole (from another thread, or a test). */
+  addEvent(syscallId: number, event: TraceEvent): void {
+    this.discardPendingWrites();
+    const i = this.count;
+    this.#ids[i] = syscallId;
+    this.#flags[i] = WHOLE_EVENT;
+    this.#args[i] = event;
+    this.#decisions[i] = undefined;
+    this.#paramStart[i + 1] = this.#paramCount;
+    this.#writeStart[i + 1] = this.#writeCount;
+    this.count = i + 1;
+  }
+
+  /** The event at `index` (0-based within this chunk), built now. */
+  event(index: number, syscalls: readonly string[]): TraceEvent {
+    const flags = this.#flags[index]!;
+    if ((flags & WHOLE_EVENT) !== 0) return this.#args[index] as TraceEvent;
+    const params: (number | bigint)[] = [];
+    for (let k = this.#paramStart[index]!; k < this.#paramStart[index + 1]!; k += 1) {
+      params.push(this.#bigParams?.get(k) ?? this.#params[k]!);
+    }
+    const stored = this.#args[index];
+    const args =
+      (flags & LAZY_ARGS) !== 0
+        ? (stored as LazyTraceArgs).decodeArgs(params)
+        : (stored as Readonly<Record<string, SyscallArg>>);
+    const decision = this.#decisions[index]!;
+    const result =
+      (flags & NO_RESULT) !== 0
+        ? null
+        : (flags & BIG_RESULT) !== 0
+          ? this.#bigResults!.get(index)!.toString()
+          : this.#results[index]!;
+    const event: { -readonly [K in keyof TraceEvent]: TraceEvent[K] } = {
+      seq: this.firstSeq + index,
+      syscall: syscalls[this.#ids[index]!]!,
+      args,
+      params,
+      action: decision.action,
+      executed: (flags & EXECUTED) !== 0,
+      reasons: decision.reasons,
+      result,
+      durationNs: this.#durations[index]!,
+      time: this.#times[index]!,
+    };
+    const from = this.#writeStart[index]!;
+    const to = this.#writeStart[index + 1]!;
+    if (to > from) {
+      const writes: MemoryWrite[] = [];
+      for (let w = from; w < to; w += 1) {
+        const bytes = this.#bytes.subarray(this.#writeOffset[w]!, this.#writeOffset[w + 1]!);
+        writes.push({ ptr: this.#writePtr[w]!, bytes: toBase64(bytes) });
+      }
+      event.writes = writes;
+    }
+    const outcome = outcomes[flags >>> OUTCOME_SHIFT];
+    if (outcome !== undefined) event.outcome = outcome;
+    return event;
+  }
+}
