@@ -6,7 +6,6 @@ import {
   type KernelEventBus,
   type SyscallArg,
   type SyscallEnforcerPort,
-  type SyscallRequest,
 } from '@forgeone/common';
 import type { DnaSlot, DnaTracker, LazyTraceArgs, TraceEvent, TraceRecorder } from '@forgeone/observer';
 import { GuestFault } from './guestMemory';
