@@ -15,6 +15,10 @@ import type { Limits } from '@forgeone/config';
 import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto';
 import {
   WasmHost,
+  capabilityCovers,
+  formatCapability,
+  isCanonicalGuestPath,
+  parseCapability,
   parseTypedArgs,
   recordedTraceOf,
   worldSyscallNames,
@@ -147,6 +151,7 @@ export class Runtime {
     const module = await this.#load(host, options);
     const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
     const policy = manifest && options.policy ? withinPackage(options.policy, manifest) : options.policy;
+    if (manifest) assertPreopensGranted(options.wasi?.preopens ?? [], manifest);
     const startedAt = this.#deps.clock.now();
     const entry = options.entry ?? '_start';
     const args =
@@ -270,6 +275,35 @@ export class Runtime {
 }
 
 const SYSCALL_CAPABILITY = /^[a-z][a-z0-9_]*\.(?:\*|[a-z][a-z0-9_]*)$/;
+
+/**
+ * A package sees only the directories its manifest grants: a read-only preopen at a guest path
+ * needs `fs:read:<path or a parent>`, a writable one `fs:write:` as well. Checked before anything
+ * runs (FORGE_CAPABILITY_NOT_GRANTED); a raw module run in development mode is not restricted.
+ */
+function assertPreopensGranted(preopens: readonly PortablePreopen[], manifest: PackageManifest): void {
+  const granted = manifest.capabilities.filter((c) => c.startsWith('fs:')).map(parseCapability);
+  for (const preopen of preopens) {
+    if (!isCanonicalGuestPath(preopen.guestPath)) {
+      throw new ForgeError(
+        'FORGE_CAPABILITY_NOT_GRANTED',
+        `a package's directories are mounted at absolute guest paths such as /data; got ${JSON.stringify(preopen.guestPath.slice(0, 200))}`,
+        { details: { guestPath: preopen.guestPath.slice(0, 200), package: manifest.name } },
+      );
+    }
+    const actions = preopen.readOnly === true ? (['read'] as const) : (['read', 'write'] as const);
+    for (const action of actions) {
+      const needed = parseCapability(`fs:${action}:${preopen.guestPath}`);
+      if (granted.some((grant) => capabilityCovers(grant, needed))) continue;
+      const hint = action === 'write' ? ' (mount it read-only, or' : ' (';
+      throw new ForgeError(
+        'FORGE_CAPABILITY_NOT_GRANTED',
+        `package ${manifest.name}@${manifest.version} is not granted ${formatCapability(needed)}${hint} add the capability to its manifest)`,
+        { details: { capability: formatCapability(needed), package: manifest.name } },
+      );
+    }
+  }
+}
 
 /**
  * A package gets no more than it asked for: an allow-list is narrowed to the syscalls among the

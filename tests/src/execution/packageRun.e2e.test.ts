@@ -1,0 +1,126 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { forgeone, hasStackTrace, type CliRun } from '../support/cli';
+
+// A signed .forgepkg through `forgeone run`, as a publisher and an operator would use it: it runs
+// only after it verifies against the trust root, with no more than its manifest grants.
+const dir = mkdtempSync(join(tmpdir(), 'forge-e2e-pkgrun-'));
+const env = { FORGEONE_PASSPHRASE: 'e2e passphrase', FORGEONE_STATE: undefined };
+const run = (...args: string[]): CliRun => {
+  const result = forgeone(args, { cwd: dir, env });
+  expect(hasStackTrace(result.stderr + result.stdout), result.stderr).toBe(false);
+  return result;
+};
+const firstLine = (result: CliRun) => result.stderr.trim().split('\n')[0] ?? '';
+
+/** Logs "hello", then prints /data/in.txt to stdout if it can open it (exit 0 either way). */
+const GUEST = `(module
+  (import "forge" "log" (func $log (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 900) "in.txt")
+  (data (i32.const 920) "hello")
+  (func (export "_start")
+    (drop (call $log (i32.const 920) (i32.const 5)))
+    (if (i32.eqz (call $open (i32.const 3) (i32.const 0) (i32.const 900) (i32.const 6) (i32.const 0)
+                             (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+      (then
+        (i32.store (i32.const 32) (i32.const 4096)) (i32.store (i32.const 36) (i32.const 200))
+        (drop (call $read (i32.load (i32.const 16)) (i32.const 32) (i32.const 1) (i32.const 40)))
+        (i32.store (i32.const 32) (i32.const 4096)) (i32.store (i32.const 36) (i32.load (i32.const 40)))
+        (drop (call $write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 44)))))))`;
+
+function packAndSign(name: string, capabilities: string[]): string {
+  const src = join(dir, name);
+  mkdirSync(src, { recursive: true });
+  writeFileSync(
+    join(src, 'forgepkg.json'),
+    JSON.stringify({ name, version: '1.0.0', entry: 'main.wat', capabilities }),
+  );
+  writeFileSync(join(src, 'main.wat'), GUEST);
+  const file = `${name}.forgepkg`;
+  expect(run('pack', name, '--out', file).code).toBe(0);
+  expect(run('sign', file, '--key', 'ed.key').code).toBe(0);
+  return file;
+}
+
+const data = join(dir, 'data');
+let reader = '';
+
+beforeAll(() => {
+  expect(run('keygen', '--alg', 'ed25519', '--out', 'ed').code).toBe(0);
+  expect(run('keygen', '--alg', 'ed25519', '--out', 'stranger').code).toBe(0);
+  const root = run(
+    'root',
+    'init',
+    '--key',
+    'ed.pub',
+    '--threshold',
+    'ed25519=1',
+    '--expires',
+    '2099-01-01T00:00:00Z',
+    '--sign',
+    'ed.key',
+    '--out',
+    'root.json',
+  );
+  expect(root.code, root.stderr).toBe(0);
+  mkdirSync(data);
+  writeFileSync(join(data, 'in.txt'), 'from the host');
+  reader = packAndSign('reader', ['forge.log', 'wasi.*', 'fs:read:/data']);
+}, 120_000);
+
+describe('forgeone run <file.forgepkg> (end to end)', () => {
+  it('verifies the package against --root, then runs its entry within what the manifest grants', () => {
+    const result = run('run', reader, '--root', 'root.json', '--allow', 'forge.log', '--allow', 'wasi.*', '--dir', `${data}:/data:ro`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('hello');
+    expect(result.stdout).toContain('from the host');
+  });
+
+  it('narrows the allow-list to the manifest: a syscall the package did not ask for is denied', () => {
+    const src = packAndSign('quiet', ['wasi.*', 'fs:read:/data']);
+    const result = run('run', src, '--root', 'root.json', '--allow', 'forge.log', '--allow', 'wasi.*', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { calls: { syscall: string; action: string }[] };
+    expect(report.calls.find((e) => e.syscall === 'forge.log')?.action).toBe('deny');
+  });
+
+  it('refuses a directory the manifest does not grant, before anything runs', () => {
+    const writable = run('run', reader, '--root', 'root.json', '--allow', 'wasi.*', '--dir', `${data}:/data`);
+    expect(writable.code).not.toBe(0);
+    expect(firstLine(writable)).toMatch(/^FORGE_CAPABILITY_NOT_GRANTED: .*fs:write:\/data/);
+    expect(writable.stdout).not.toContain('hello');
+    const elsewhere = run('run', reader, '--root', 'root.json', '--allow', 'wasi.*', '--dir', `${data}:/etc:ro`);
+    expect(firstLine(elsewhere)).toMatch(/^FORGE_CAPABILITY_NOT_GRANTED: .*fs:read:\/etc/);
+  });
+
+  it('runs nothing from a package that does not verify: tampered, or signed by a key the root does not trust', () => {
+    const bytes = readFileSync(join(dir, reader));
+    const tampered = Buffer.from(bytes);
+    // Flip a byte of the entry's text ("hello" → "jello"): its digest no longer matches the manifest.
+    const at = tampered.indexOf('"hello"');
+    expect(at).toBeGreaterThan(0);
+    tampered[at + 1] = 'j'.charCodeAt(0);
+    writeFileSync(join(dir, 'tampered.forgepkg'), tampered);
+    const result = run('run', 'tampered.forgepkg', '--root', 'root.json', '--allow', 'forge.log');
+    expect(result.code).not.toBe(0);
+    expect(firstLine(result)).toMatch(/^FORGE_[A-Z_]+: /);
+    expect(result.stdout).not.toMatch(/[jh]ello/);
+
+    const src = join(dir, 'stray');
+    mkdirSync(src);
+    writeFileSync(join(src, 'forgepkg.json'), JSON.stringify({ name: 'stray', version: '1.0.0', entry: 'main.wat' }));
+    writeFileSync(join(src, 'main.wat'), GUEST);
+    expect(run('pack', 'stray', '--out', 'stray.forgepkg').code).toBe(0);
+    expect(run('sign', 'stray.forgepkg', '--key', 'stranger.key').code).toBe(0);
+    const stray = run('run', 'stray.forgepkg', '--root', 'root.json', '--allow', 'forge.log');
+    expect(stray.code).not.toBe(0);
+    expect(firstLine(stray)).toMatch(/^FORGE_[A-Z_]+: /);
+    expect(stray.stdout).not.toContain('hello');
+  });
+});
