@@ -98,6 +98,7 @@ export {
   parseCapability,
   formatCapability,
   capabilityCovers,
+  isCanonicalGuestPath,
   PLUGIN_NAME_PATTERN,
   EXPORT_NAME_PATTERN,
 } from './plugins/capability';
