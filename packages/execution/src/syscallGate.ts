@@ -189,7 +189,8 @@ export class SyscallGate {
     if (this.#exit) throw this.#exit;
     this.#checkpoint?.();
     const definition = slot.definition;
-    let started = -1n;
+    // Only sampled calls read the clocks (a bigint compare costs more than the rest of a cheap call).
+    let started: bigint | undefined;
     if (--this.#sampleCountdown < 0) {
       this.#sampleCountdown = this.#sampling - 1;
       this.#time = this.#clock.now();
@@ -277,7 +278,7 @@ export class SyscallGate {
         action: 'deny',
         reasons: [{ policy: 'limits', rule: 'syscallRate', message }],
       };
-      this.#finish(slot, time, -1n, args, {}, decision, false, slot.definition.deniedResult, 'limit');
+      this.#finish(slot, time, undefined, args, {}, decision, false, slot.definition.deniedResult, 'limit');
       throw new ForgeError('FORGE_LIMIT_SYSCALL_RATE', `guest stopped: ${message}`, {
         details: { limit: 'syscallRate', max: perSecond },
       });
@@ -308,7 +309,7 @@ export class SyscallGate {
   #finish(
     slot: GateSlot,
     time: number,
-    started: bigint,
+    started: bigint | undefined,
     params: readonly WasmValue[],
     decoded: Args | undefined,
     decision: Decision,
@@ -316,7 +317,7 @@ export class SyscallGate {
     result: WasmValue | undefined,
     outcome: TraceEvent['outcome'],
   ): void {
-    const durationNs = started < 0n ? -1 : Number(this.#clock.monotonicNs() - started);
+    const durationNs = started === undefined ? -1 : Number(this.#clock.monotonicNs() - started);
     this.#recorder.recordCall(
       slot.traceId,
       decision,
