@@ -193,11 +193,13 @@ export class SyscallGate {
     let started: bigint | undefined;
     if (--this.#sampleCountdown < 0) {
       this.#sampleCountdown = this.#sampling - 1;
-      this.#time = this.#clock.now();
+      const now = this.#clock.now();
+      this.#time = now;
+      this.#recorder.stamp(now);
+      this.#dna.stamp(now);
       started = this.#clock.monotonicNs();
     }
-    const time = this.#time;
-    if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(slot, time, args);
+    if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(slot, args);
     if (definition.blocking === true) this.#sampleCountdown = 0;
     const memory = this.#context.memory;
 
@@ -215,7 +217,7 @@ export class SyscallGate {
           reasons: [{ policy: 'gate', message: `bad guest pointer: ${error.message}` }],
         };
         const result = definition.faultResult;
-        this.#finish(slot, time, started, args, {}, decision, false, result, 'fault');
+        this.#finish(slot, started, args, {}, decision, false, result, 'fault');
         return result;
       }
     }
@@ -225,13 +227,13 @@ export class SyscallGate {
         identity: this.#context.identity,
         syscall: definition.syscall,
         args: decoded!,
-        time,
+        time: this.#time,
       });
       if (enforcement.reusableBy === this.#enforcer && enforcement.execute) slot.reused = enforcement;
       if (enforcement.decision.action !== 'allow') this.#sampleCountdown = 0;
       if (!enforcement.execute) {
         const result = definition.deniedResult;
-        this.#finish(slot, time, started, args, decoded!, enforcement.decision, false, result, undefined);
+        this.#finish(slot, started, args, decoded!, enforcement.decision, false, result, undefined);
         this.#quarantineIfAsked(enforcement);
         return result;
       }
@@ -251,25 +253,25 @@ export class SyscallGate {
     } catch (error) {
       if (error instanceof GuestFault) {
         const fault = definition.faultResult;
-        this.#finish(slot, time, started, args, decoded, decision, true, fault, 'fault');
+        this.#finish(slot, started, args, decoded, decision, true, fault, 'fault');
         return fault;
       }
       if (error instanceof GuestExit) {
         this.#exit = error;
-        this.#finish(slot, time, started, args, decoded, decision, true, error.exitCode, 'exit');
+        this.#finish(slot, started, args, decoded, decision, true, error.exitCode, 'exit');
       }
       throw error;
     } finally {
       memory.onWrite = undefined;
       if (lazy !== undefined) lazy.busy = false;
     }
-    this.#finish(slot, time, started, args, decoded, decision, true, result, undefined);
+    this.#finish(slot, started, args, decoded, decision, true, result, undefined);
     this.#quarantineIfAsked(enforcement);
     return result;
   }
 
   /** A window's calls are used up: start a new window, or stop the guest if it came too soon. */
-  #checkRate(slot: GateSlot, time: number, args: readonly WasmValue[]): void {
+  #checkRate(slot: GateSlot, args: readonly WasmValue[]): void {
     const now = this.#clock.monotonicNs();
     if (this.#windowOpen && now - this.#windowStart < this.#windowNs) {
       const perSecond = Number((BigInt(this.#windowCalls) * 1_000_000_000n) / this.#windowNs);
@@ -278,7 +280,7 @@ export class SyscallGate {
         action: 'deny',
         reasons: [{ policy: 'limits', rule: 'syscallRate', message }],
       };
-      this.#finish(slot, time, undefined, args, {}, decision, false, slot.definition.deniedResult, 'limit');
+      this.#finish(slot, undefined, args, {}, decision, false, slot.definition.deniedResult, 'limit');
       throw new ForgeError('FORGE_LIMIT_SYSCALL_RATE', `guest stopped: ${message}`, {
         details: { limit: 'syscallRate', max: perSecond },
       });
@@ -308,7 +310,6 @@ export class SyscallGate {
   /** Records the call (decoded `undefined`: decode from its params when the trace is read) and learns from it. */
   #finish(
     slot: GateSlot,
-    time: number,
     started: bigint | undefined,
     params: readonly WasmValue[],
     decoded: Args | undefined,
@@ -327,11 +328,10 @@ export class SyscallGate {
       params,
       result,
       durationNs,
-      time,
       outcome,
     );
     const denied = decision.action !== 'allow';
-    this.#dna.observeSlot((slot.dna ??= this.#dna.slot(slot.definition.syscall)), denied, time);
+    this.#dna.observeSlot((slot.dna ??= this.#dna.slot(slot.definition.syscall)), denied);
     if (this.#events?.hasListeners('syscall.decided')) {
       this.#events.emit('syscall.decided', {
         request: {
@@ -339,7 +339,7 @@ export class SyscallGate {
           identity: this.#context.identity,
           syscall: slot.definition.syscall,
           args: decoded ?? slot.decodeArgs(params),
-          time,
+          time: this.#time,
         },
         decision,
         enforced: !executed,

@@ -25,14 +25,23 @@ export class DnaTracker {
   #total = 0;
   #denied = 0;
   #last: string | null = null;
-  #firstSeen: number | null = null;
-  #lastSeen: number | null = null;
+  // Plain numbers (not `number | null`): a double stored into a field that may hold null is boxed
+  // on every store, an allocation per call on the hot path. Meaningful once #total > 0.
+  #firstSeen = 0;
+  #lastSeen = 0;
+  #now = 0;
 
   constructor(readonly containerId: string) {}
 
   /** Records one call. */
   observe(syscall: string, denied: boolean, time: number): void {
-    this.observeSlot(this.slot(syscall), denied, time);
+    this.stamp(time);
+    this.observeSlot(this.slot(syscall), denied);
+  }
+
+  /** Sets the time the next observed calls happened at (ms since the epoch), until stamped again. */
+  stamp(time: number): void {
+    this.#now = time;
   }
 
   /** The counters of one syscall (created on first use), for `observeSlot`. */
@@ -45,8 +54,11 @@ export class DnaTracker {
     return stats;
   }
 
-  /** Records one call of the slot's syscall; the slot must come from this tracker's `slot`. */
-  observeSlot(slot: DnaSlot, denied: boolean, time: number): void {
+  /**
+   * Records one call of the slot's syscall, at the time last given to `stamp`; the slot must come
+   * from this tracker's `slot`.
+   */
+  observeSlot(slot: DnaSlot, denied: boolean): void {
     const stats = slot as SyscallStats;
     const syscall = stats.syscall;
     stats.count += 1;
@@ -67,8 +79,8 @@ export class DnaTracker {
     this.#last = syscall;
     this.#total += 1;
     if (denied) this.#denied += 1;
-    this.#firstSeen ??= time;
-    this.#lastSeen = time;
+    if (this.#total === 1) this.#firstSeen = this.#now;
+    this.#lastSeen = this.#now;
   }
 
   /** A JSON-safe copy of the profile as it stands. */

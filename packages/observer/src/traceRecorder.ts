@@ -33,6 +33,7 @@ export class TraceRecorder {
   readonly #chunks: TraceChunk[] = [];
   #skip = 0;
   #spare: TraceChunk | undefined;
+  #now = 0;
   // The chunk events go into: the last of #chunks.
   #current: TraceChunk | undefined;
   #length = 0;
@@ -84,7 +85,8 @@ export class TraceRecorder {
     this.captureWrite(ptr, len, memory);
 
   /**
-   * Records the next call (seq `nextSeq()`) without building its event: the gate's hot path.
+   * Records the next call (seq `nextSeq()`, at the time last given to `stamp`) without building its
+   * event: the gate's hot path.
    * `decision` is kept by reference (the enforcer's, often shared); `args` is either the decoded
    * arguments or, when `lazyArgs`, an object that decodes them from `params` when the trace is read.
    */
@@ -97,13 +99,21 @@ export class TraceRecorder {
     params: readonly (number | bigint)[],
     result: number | bigint | undefined,
     durationNs: number,
-    time: number,
     outcome?: TraceEvent['outcome'],
   ): void {
     let chunk = this.#current;
     if (chunk === undefined || chunk.full) chunk = this.#tail();
-    chunk.add(syscallId, decision, executed, args, lazyArgs, params, result, durationNs, time, outcome);
+    chunk.add(syscallId, decision, executed, args, lazyArgs, params, result, durationNs, this.#now, outcome);
     this.#added();
+  }
+
+  /**
+   * Sets the wall-clock time (ms since the epoch) of the calls `recordCall` records from now on.
+   * A separate call because the clock is read far less often than calls are made, and a time
+   * passed with every call would be boxed on every call.
+   */
+  stamp(time: number): void {
+    this.#now = time;
   }
 
   /** Appends an event; its `seq` must be the one `nextSeq()` gave. */

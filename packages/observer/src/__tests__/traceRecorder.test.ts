@@ -153,6 +153,7 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
                 recorder.record(event);
                 expected.push(event);
               } else {
+                recorder.stamp(call.time);
                 recorder.recordCall(
                   recorder.syscallId(call.syscall),
                   decision,
@@ -162,7 +163,6 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
                   call.params,
                   call.result,
                   call.durationNs,
-                  call.time,
                   call.outcome,
                 );
                 expected.push(event);
@@ -185,7 +185,7 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
     const recorder = new TraceRecorder();
     const memory = new Uint8Array([1, 2, 3, 4]);
     recorder.captureWrite(0, 4, memory);
-    recorder.recordCall(recorder.syscallId('forge.log'), allow, true, {}, false, [], 0, 1, 1);
+    recorder.recordCall(recorder.syscallId('forge.log'), allow, true, {}, false, [], 0, 1);
     memory.fill(9);
     expect(recorder.events()[0]!.writes).toEqual([
       { ptr: 0, bytes: Buffer.from([1, 2, 3, 4]).toString('base64') },
@@ -194,7 +194,7 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
 
   it('eventsAfter follows the gaps appended events leave', () => {
     const recorder = new TraceRecorder({ capacity: 8 });
-    recorder.recordCall(recorder.syscallId('forge.log'), allow, true, {}, false, [], 0, 1, 1);
+    recorder.recordCall(recorder.syscallId('forge.log'), allow, true, {}, false, [], 0, 1);
     recorder.append(event(4));
     recorder.append(event(5));
     expect(recorder.eventsAfter(1).map((e) => e.seq)).toEqual([4, 5]);
