@@ -1,5 +1,6 @@
 import { ForgeErrno } from './forgeErrno';
-import { NO_ARGS, forgeCallShape, u32, type ForgeIoBuffers } from './forgeBuffers';
+import { NO_ARGS, u32, type ForgeIoBuffers } from './forgeBuffers';
+import { forgeCall } from './forgeSyscalls';
 import type { SyscallDefinition } from './syscallDefinition';
 
 /** Names of the buffer syscalls. */
@@ -11,28 +12,22 @@ export const forgeBufferSyscallNames = ['forge.input_len', 'forge.input_read', '
  */
 export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[] {
   return [
-    {
-      ...forgeCallShape,
-      name: 'input_len',
-      syscall: 'forge.input_len',
-      params: ['i32'],
-      // (out_ptr): writes the input's length as a little-endian u32.
-      pureDecode: true,
-      decode: () => NO_ARGS,
-      execute: ({ args: [out], context }) => {
+    // (out_ptr): writes the input's length as a little-endian u32.
+    forgeCall(
+      'input_len',
+      ['i32'],
+      () => NO_ARGS,
+      ({ args: [out], context }) => {
         context.memory.writeU32(u32(out), buffers.input.length);
         return ForgeErrno.OK;
       },
-    },
-    {
-      ...forgeCallShape,
-      name: 'input_read',
-      syscall: 'forge.input_read',
-      params: ['i32', 'i32', 'i32'],
-      // (dst_ptr, offset, len): copies input[offset, offset + len) to dst_ptr.
-      pureDecode: true,
-      decode: ([, offset, len]) => ({ offset: u32(offset), len: u32(len) }),
-      execute: ({ args: [dst, offset, len], context }) => {
+    ),
+    // (dst_ptr, offset, len): copies input[offset, offset + len) to dst_ptr.
+    forgeCall(
+      'input_read',
+      ['i32', 'i32', 'i32'],
+      ([, offset, len]) => ({ offset: u32(offset), len: u32(len) }),
+      ({ args: [dst, offset, len], context }) => {
         const start = u32(offset);
         const length = u32(len);
         const input = buffers.input;
@@ -40,21 +35,18 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
         context.memory.write(u32(dst), input.subarray(start, start + length));
         return ForgeErrno.OK;
       },
-    },
-    {
-      ...forgeCallShape,
-      name: 'output_write',
-      syscall: 'forge.output_write',
-      params: ['i32', 'i32'],
-      // (ptr, len): appends len bytes at ptr to the call's output.
-      pureDecode: true,
-      decode: ([, len]) => ({ len: u32(len) }),
-      execute: ({ args: [ptr, len], context }) => {
+    ),
+    // (ptr, len): appends len bytes at ptr to the call's output.
+    forgeCall(
+      'output_write',
+      ['i32', 'i32'],
+      ([, len]) => ({ len: u32(len) }),
+      ({ args: [ptr, len], context }) => {
         const length = u32(len);
         if (length > buffers.limits.maxOutputBytes) return ForgeErrno.TOO_LARGE;
         const bytes = context.memory.read(u32(ptr), length);
         return buffers.appendOutput(bytes) ? ForgeErrno.OK : ForgeErrno.TOO_LARGE;
       },
-    },
+    ),
   ];
 }

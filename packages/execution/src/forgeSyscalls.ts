@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import type { Clock } from '@forgeone/common';
 import { NO_ARGS } from './forgeBuffers';
 import { ForgeErrno } from './forgeErrno';
-import type { SyscallDefinition } from './syscallDefinition';
+import type { SyscallDefinition, WasmValType, WasmValue } from './syscallDefinition';
 
 export interface ForgeSyscallOptions {
   readonly clock: Clock;
@@ -27,66 +27,64 @@ export function forgeSyscalls(options: ForgeSyscallOptions): SyscallDefinition[]
   const maxLog = options.maxLogBytes ?? 64 * 1024;
   const maxRandom = options.maxRandomBytes ?? 64 * 1024;
   const random = options.random ?? ((target: Uint8Array) => randomFillSync(target));
-  const common = {
-    module: 'forge',
-    results: ['i32'],
-    deniedResult: ForgeErrno.DENIED,
-    faultResult: ForgeErrno.FAULT,
-    // Every call here decodes from its raw arguments alone.
-    pureDecode: true,
-  } as const;
-
+  const { clock, onLog } = options;
+  // Built per guest: literals of one shape, no spreads (a spread literal costs microseconds here).
   return [
-    {
-      ...common,
-      name: 'log',
-      syscall: 'forge.log',
-      params: ['i32', 'i32'],
-      // (ptr, len): a UTF-8 message.
-      decode: ([, len]) => ({ len: Number(len) >>> 0 }),
-      execute: ({ args: [ptr, len], context }) => {
-        const length = Number(len) >>> 0;
-        if (length > maxLog) return ForgeErrno.TOO_LARGE;
-        let message: string;
-        try {
-          message = context.memory.readString(Number(ptr), length);
-        } catch {
-          // Out of bounds is a fault (the gate maps GuestFault); bad UTF-8 is the guest's input error.
-          context.memory.view(Number(ptr), length);
-          return ForgeErrno.INVALID;
-        }
-        options.onLog(message);
-        return ForgeErrno.OK;
-      },
-    },
-    {
-      ...common,
-      name: 'clock_now',
-      syscall: 'forge.clock_now',
-      params: ['i32'],
-      // (out_ptr): writes the wall-clock time as u64 nanoseconds since the Unix epoch.
-      decode: () => NO_ARGS,
-      execute: ({ args: [out], context }) => {
-        context.memory.writeU64(Number(out), BigInt(Math.round(options.clock.now())) * 1_000_000n);
-        return ForgeErrno.OK;
-      },
-    },
-    {
-      ...common,
-      name: 'random_bytes',
-      syscall: 'forge.random_bytes',
-      params: ['i32', 'i32'],
-      // (ptr, len): fills len bytes at ptr with cryptographically secure randomness.
-      decode: ([, len]) => ({ len: Number(len) >>> 0 }),
-      execute: ({ args: [ptr, len], context }) => {
-        const length = Number(len) >>> 0;
-        if (length > maxRandom) return ForgeErrno.TOO_LARGE;
-        context.memory.view(Number(ptr), length); // bounds check before doing work
-        const bytes = new Uint8Array(length);
-        random(bytes);
-        context.memory.write(Number(ptr), bytes);
-        return ForgeErrno.OK;
-      },
-    },
+    // (ptr, len): a UTF-8 message.
+    forgeCall('log', ['i32', 'i32'], decodeLen, ({ args: [ptr, len], context }) => {
+      const length = Number(len) >>> 0;
+      if (length > maxLog) return ForgeErrno.TOO_LARGE;
+      let message: string;
+      try {
+        message = context.memory.readString(Number(ptr), length);
+      } catch {
+        // Out of bounds is a fault (the gate maps GuestFault); bad UTF-8 is the guest's input error.
+        context.memory.view(Number(ptr), length);
+        return ForgeErrno.INVALID;
+      }
+      onLog(message);
+      return ForgeErrno.OK;
+    }),
+    // (out_ptr): writes the wall-clock time as u64 nanoseconds since the Unix epoch.
+    forgeCall('clock_now', ['i32'], noArgs, ({ args: [out], context }) => {
+      context.memory.writeU64(Number(out), BigInt(Math.round(clock.now())) * 1_000_000n);
+      return ForgeErrno.OK;
+    }),
+    // (ptr, len): fills len bytes at ptr with cryptographically secure randomness.
+    forgeCall('random_bytes', ['i32', 'i32'], decodeLen, ({ args: [ptr, len], context }) => {
+      const length = Number(len) >>> 0;
+      if (length > maxRandom) return ForgeErrno.TOO_LARGE;
+      context.memory.view(Number(ptr), length); // bounds check before doing work
+      const bytes = new Uint8Array(length);
+      random(bytes);
+      context.memory.write(Number(ptr), bytes);
+      return ForgeErrno.OK;
+    }),
   ];
 }
+
+const decodeLen = ([, len]: readonly WasmValue[]) => ({ len: Number(len) >>> 0 });
+const noArgs = () => NO_ARGS;
+
+/** A `forge.*` definition: i32 errno result, decoded from its raw arguments alone (`pureDecode`). */
+export function forgeCall(
+  name: string,
+  params: readonly WasmValType[],
+  decode: SyscallDefinition['decode'],
+  execute: SyscallDefinition['execute'],
+): SyscallDefinition {
+  return {
+    module: 'forge',
+    name,
+    syscall: `forge.${name}`,
+    params,
+    results: FORGE_RESULTS,
+    decode,
+    execute,
+    deniedResult: ForgeErrno.DENIED,
+    faultResult: ForgeErrno.FAULT,
+    pureDecode: true,
+  };
+}
+
+const FORGE_RESULTS: readonly WasmValType[] = Object.freeze(['i32']);

@@ -5,15 +5,16 @@ import {
   type KernelEventBus,
   type SyscallEnforcerPort,
 } from '@forgeone/common';
-import { DnaTracker, TraceRecorder, type TraceEvent } from '@forgeone/observer';
+import { DnaTracker, TraceRecorder, type TraceEvent, type TraceRecorderOptions } from '@forgeone/observer';
 import { createEnforcerFromSpec, type EnforcerHooks, type EnforcerSpec } from './enforcerSpec';
 import { forgeSyscalls } from './forgeSyscalls';
 import { GuestMemory } from './guestMemory';
 import { replaySyscalls, type ReplayCursor } from './replaySyscalls';
 import type { SyscallDefinition } from './syscallDefinition';
-import { SyscallGate, type SyscallRateLimit } from './syscallGate';
+import { SyscallGate, type SyscallGateOptions, type SyscallRateLimit } from './syscallGate';
+import { WASI_MODULE } from './wasi/wasiCall';
 import { createWasiPreview1, type WasiPreview1 } from './wasi/wasiPreview1';
-import type { WasiLimits, WasiPreopen } from './wasi/wasiOptions';
+import type { WasiLimits, WasiOptions, WasiPreopen } from './wasi/wasiOptions';
 
 /** A preopen that can cross into a worker: a host directory or an in-memory tree. */
 export type PortablePreopen = Extract<WasiPreopen, { kind: 'host' | 'memory' }>;
@@ -80,18 +81,59 @@ export const worldNamespaces = ['forge', 'wasi_snapshot_preview1'] as const;
 
 let builtinNames: readonly string[] | undefined;
 
-/** Names of every syscall a world offers (for allow-list checking), without building one. */
-export function worldSyscallNames(extra: readonly SyscallDefinition[] = []): string[] {
+/** Names of every built-in syscall, computed once per process (the definitions are code, not configuration). */
+function builtinSyscallNames(): readonly string[] {
   if (builtinNames === undefined) {
     const clock: Clock = { now: () => 0, monotonicNs: () => 0n };
     const wasi = createWasiPreview1({});
-    // A fixed list (the definitions are code, not configuration): computed once per process.
-    builtinNames = [...forgeSyscalls({ clock, onLog: () => undefined }), ...wasi.definitions].map(
-      (d) => d.syscall,
+    builtinNames = Object.freeze(
+      [...forgeSyscalls({ clock, onLog: () => undefined }), ...wasi.definitions].map((d) => d.syscall),
     );
     wasi.close();
   }
-  return [...builtinNames, ...extra.map((d) => d.syscall)];
+  return builtinNames;
+}
+
+/** Names of every syscall a world offers (for allow-list checking), without building one. */
+export function worldSyscallNames(extra: readonly SyscallDefinition[] = []): string[] {
+  return [...builtinSyscallNames(), ...extra.map((d) => d.syscall)];
+}
+
+/** What a module's imports ask of a world, worked out once per module. */
+interface ImportPlan {
+  /** Import names by module. */
+  readonly wanted: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The WASI functions imported; undefined when none is. */
+  readonly wasi: ReadonlySet<string> | undefined;
+}
+
+const importPlans = new WeakMap<readonly WebAssembly.ModuleImportDescriptor[], ImportPlan>();
+
+function importPlanOf(needed: readonly WebAssembly.ModuleImportDescriptor[]): ImportPlan {
+  let plan = importPlans.get(needed);
+  if (plan === undefined) {
+    const wanted = new Map<string, Set<string>>();
+    for (const { module, name } of needed) {
+      let names = wanted.get(module);
+      if (names === undefined) wanted.set(module, (names = new Set()));
+      names.add(name);
+    }
+    plan = { wanted, wasi: wanted.get(WASI_MODULE) };
+    importPlans.set(needed, plan);
+  }
+  return plan;
+}
+
+/** The forge.* definitions of a world (only those in `only`, when given). */
+function forgeDefinitions(
+  hooks: WorldHooks,
+  onLog: (message: string) => void,
+  only: ReadonlySet<string> | undefined,
+): SyscallDefinition[] {
+  const all = forgeSyscalls(
+    hooks.random ? { clock: hooks.clock, onLog, random: hooks.random } : { clock: hooks.clock, onLog },
+  );
+  return only === undefined ? all : all.filter((d) => only.has(d.name));
 }
 
 const noOutput = new Uint8Array(0);
@@ -126,43 +168,27 @@ export function createGuestWorld(
   /** The module's imports: only these are wired (a launch then builds 2 wrappers, not 49). */
   needed?: readonly WebAssembly.ModuleImportDescriptor[],
 ): GuestWorld {
+  const plan = needed === undefined ? undefined : importPlanOf(needed);
   const logs: string[] = [];
   const memory = new GuestMemory();
-  const recorder = new TraceRecorder({
-    ...(spec.traceCapacity === undefined ? {} : { capacity: spec.traceCapacity }),
-    ...(spec.traceBatchSize === undefined ? {} : { batchSize: spec.traceBatchSize }),
-    ...(hooks.onTraceBatch ? { onBatch: hooks.onTraceBatch } : {}),
-  });
+  const traceOptions: Mutable<TraceRecorderOptions> = {};
+  if (spec.traceCapacity !== undefined) traceOptions.capacity = spec.traceCapacity;
+  if (spec.traceBatchSize !== undefined) traceOptions.batchSize = spec.traceBatchSize;
+  if (hooks.onTraceBatch) traceOptions.onBatch = hooks.onTraceBatch;
+  const recorder = new TraceRecorder(traceOptions);
   const dna = new DnaTracker(spec.containerId);
   const onLog = (message: string) => {
     logs.push(message);
     hooks.onLog?.(message);
   };
-  const output = (sink: ((bytes: Uint8Array) => void) | undefined) => (sink ? { sink } : {});
-  const wasiSpec = spec.wasi ?? {};
-  const wantsWasi = needed === undefined || needed.some((i) => i.module === 'wasi_snapshot_preview1');
-  const wasi = !wantsWasi
-    ? noWasi
-    : createWasiPreview1({
-        ...(wasiSpec.args ? { args: wasiSpec.args } : {}),
-        ...(wasiSpec.env ? { env: wasiSpec.env } : {}),
-        ...(wasiSpec.preopens && spec.replay === undefined ? { preopens: wasiSpec.preopens } : {}),
-        ...(wasiSpec.stdin === undefined ? {} : { stdin: wasiSpec.stdin }),
-        ...(wasiSpec.limits ? { limits: wasiSpec.limits } : {}),
-        stdout: output(hooks.onStdout),
-        stderr: output(hooks.onStderr),
-        clock: hooks.clock,
-        ...(hooks.random ? { random: hooks.random } : {}),
-      });
+  const wasi = plan === undefined || plan.wasi !== undefined ? worldWasi(spec, hooks, plan?.wasi) : noWasi;
   try {
-    let definitions: SyscallDefinition[] = [
-      ...forgeSyscalls({ clock: hooks.clock, onLog, ...(hooks.random ? { random: hooks.random } : {}) }),
-      ...wasi.definitions,
-      ...(hooks.extraDefinitions ?? []),
-    ];
-    if (needed !== undefined) {
-      const wanted = new Set(needed.map((i) => `${i.module}\0${i.name}`));
-      definitions = definitions.filter((d) => wanted.has(`${d.module}\0${d.name}`));
+    const forgeImports = plan?.wanted.get('forge');
+    const forge =
+      plan === undefined || forgeImports !== undefined ? forgeDefinitions(hooks, onLog, forgeImports) : [];
+    let definitions: SyscallDefinition[] = [...forge, ...wasi.definitions, ...(hooks.extraDefinitions ?? [])];
+    if (plan !== undefined) {
+      definitions = definitions.filter((d) => plan.wanted.get(d.module)?.has(d.name) === true);
     }
     let replay: ReplayCursor | undefined;
     let enforcer: SyscallEnforcerPort;
@@ -172,23 +198,29 @@ export function createGuestWorld(
       replay = replayed.cursor;
       enforcer = replayEnforcer;
     } else {
+      const extra = hooks.extraDefinitions ?? [];
       enforcer =
         hooks.enforcer ??
-        createEnforcerFromSpec(spec.enforcer, hooks, worldSyscallNames(hooks.extraDefinitions ?? []));
+        createEnforcerFromSpec(
+          spec.enforcer,
+          hooks,
+          extra.length === 0 ? builtinSyscallNames() : worldSyscallNames(extra),
+        );
     }
-    const gate = new SyscallGate({
+    const gateOptions: Mutable<SyscallGateOptions> = {
       enforcer,
       context: { containerId: spec.containerId, identity: spec.identity, memory },
       recorder,
       dna,
       clock: hooks.clock,
-      ...(spec.recordWrites === undefined ? {} : { recordWrites: spec.recordWrites }),
-      ...(hooks.events ? { events: hooks.events } : {}),
-      ...(hooks.onQuarantine ? { onQuarantine: hooks.onQuarantine } : {}),
-      ...(hooks.checkpoint ? { checkpoint: hooks.checkpoint } : {}),
-      ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}),
-      ...(spec.durationSampling === undefined ? {} : { durationSampling: spec.durationSampling }),
-    });
+    };
+    if (spec.recordWrites !== undefined) gateOptions.recordWrites = spec.recordWrites;
+    if (hooks.events) gateOptions.events = hooks.events;
+    if (hooks.onQuarantine) gateOptions.onQuarantine = hooks.onQuarantine;
+    if (hooks.checkpoint) gateOptions.checkpoint = hooks.checkpoint;
+    if (spec.rateLimit) gateOptions.rateLimit = spec.rateLimit;
+    if (spec.durationSampling !== undefined) gateOptions.durationSampling = spec.durationSampling;
+    const gate = new SyscallGate(gateOptions);
     return {
       memory,
       gate,
@@ -204,4 +236,28 @@ export function createGuestWorld(
     wasi.close();
     throw error;
   }
+}
+
+// Options are filled in by assignment: on Node 20's V8 an object literal that opens with a spread
+// and goes on with properties costs microseconds per property, more than the rest of a launch.
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The world's WASI preview1, with only the functions in `only` (all when undefined). */
+function worldWasi(spec: WorldSpec, hooks: WorldHooks, only: ReadonlySet<string> | undefined): WasiPreview1 {
+  const given = spec.wasi;
+  const options: Mutable<WasiOptions> = {
+    stdout: hooks.onStdout ? { sink: hooks.onStdout } : {},
+    stderr: hooks.onStderr ? { sink: hooks.onStderr } : {},
+    clock: hooks.clock,
+  };
+  if (hooks.random) options.random = hooks.random;
+  if (given !== undefined) {
+    if (given.args) options.args = given.args;
+    if (given.env) options.env = given.env;
+    // A replay answers from the trace: it opens nothing on the host.
+    if (given.preopens && spec.replay === undefined) options.preopens = given.preopens;
+    if (given.stdin !== undefined) options.stdin = given.stdin;
+    if (given.limits) options.limits = given.limits;
+  }
+  return createWasiPreview1(options, only);
 }

@@ -2,11 +2,11 @@
 // its own entry (dist/hostWorker.js); it holds no state beyond the instance it is lent for.
 import { parentPort } from 'node:worker_threads';
 import { systemClock, type JsonValue, type SyscallRequest } from '@forgeone/common';
+import { parsedEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
 import { createGuestWorld, type GuestWorld } from './guestWorld';
 import { instantiateGuest, invokeExport } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { SyncBridgeClient } from './syncBridge';
-import { plainEvents } from './syscallGate';
 import {
   toWireError,
   toWireOutcome,
@@ -37,30 +37,66 @@ function sendTrace(): void {
     return;
   }
   const { sentSeq } = current;
-  const events = current.world.recorder.events().filter((e) => e.seq > sentSeq);
+  const events = current.world.recorder.eventsAfter(sentSeq);
   if (events.length === 0) return;
   current.sentSeq = events.at(-1)!.seq;
-  post({ type: 'trace', events: plainEvents(events) });
+  post({ type: 'trace', events });
 }
 
+/**
+ * What this worker knows of the modules it ran, by hash and instrumentation: a pooled worker is
+ * lent the same modules again and again. (The module object itself always comes from the message:
+ * hosts with different limits compile the same source differently.)
+ */
+const moduleShapes = new Map<string, Required<Pick<CompiledModule, 'imports' | 'exports' | 'info'>>>();
+const MAX_MODULE_SHAPES = 64;
+
 function compiledOf(wire: WireModule): CompiledModule {
+  const key = `${wire.fuel ? 'fuel' : 'plain'}:${wire.sha256}`;
+  let shape = moduleShapes.get(key);
+  if (shape === undefined) {
+    shape = {
+      imports: WebAssembly.Module.imports(wire.module),
+      exports: WebAssembly.Module.exports(wire.module),
+      info: {
+        imports: [],
+        exports: Object.entries(wire.signatures).map(([name, signature]) => ({
+          name,
+          kind: 'function',
+          signature,
+        })),
+        memories: [],
+        tables: [],
+      },
+    };
+    if (moduleShapes.size >= MAX_MODULE_SHAPES) moduleShapes.clear();
+    moduleShapes.set(key, shape);
+  }
   return {
     module: wire.module,
     sha256: wire.sha256,
     fuel: wire.fuel,
-    imports: WebAssembly.Module.imports(wire.module),
-    exports: WebAssembly.Module.exports(wire.module),
-    info: {
-      imports: [],
-      exports: Object.entries(wire.signatures).map(([name, signature]) => ({
-        name,
-        kind: 'function',
-        signature,
-      })),
-      memories: [],
-      tables: [],
-    },
+    imports: shape.imports,
+    exports: shape.exports,
+    info: shape.info,
   };
+}
+
+/** Allow-list specs this worker was sent, parsed and frozen once each (the enforcer is then prepared once too). */
+const enforcerSpecs = new Map<string, EnforcerSpec>();
+const MAX_ENFORCER_SPECS = 64;
+
+function enforcerSpecOf(spec: EnforcerSpec): EnforcerSpec {
+  // JSON is a faithful key only for plain data: a policy document or per-syscall policy may hold anything.
+  if (spec.policy.kind !== 'allow-list' || spec.syscalls !== undefined) return spec;
+  const key = JSON.stringify(spec);
+  let parsed = enforcerSpecs.get(key);
+  if (parsed === undefined) {
+    parsed = parsedEnforcerSpec(spec);
+    if (enforcerSpecs.size >= MAX_ENFORCER_SPECS) enforcerSpecs.clear();
+    enforcerSpecs.set(key, parsed);
+  }
+  return parsed;
 }
 
 const jsonSafe = (value: unknown): JsonValue =>
@@ -70,14 +106,17 @@ const jsonSafe = (value: unknown): JsonValue =>
 
 function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void {
   const control = new Int32Array(message.control);
-  const bridge = new SyncBridgeClient(message.bridge, (request) => post(request));
+  const bridge =
+    message.bridge === undefined
+      ? undefined
+      : new SyncBridgeClient(message.bridge, (request) => post(request));
   const waitWhilePaused = (reason: string) => {
     post({ type: 'paused', reason });
     while (Atomics.load(control, 0) === 1) Atomics.wait(control, 0, 1);
   };
   const compiled = compiledOf(message.module);
   const world = createGuestWorld(
-    message.world,
+    Object.assign({}, message.world, { enforcer: enforcerSpecOf(message.world.enforcer) }),
     {
       clock: systemClock,
       onLog: (text) => post({ type: 'log', message: text }),
@@ -85,11 +124,9 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       onStderr: (bytes) => post({ type: 'stderr', bytes }),
       // Streamed only when the main thread asked for every event; otherwise each call's new events
       // go back with its result, so a flooding guest cannot bury the main thread in messages.
-      ...(message.streamTrace
-        ? { onTraceBatch: (events) => post({ type: 'trace', events: plainEvents(events) }) }
-        : {}),
+      ...(message.streamTrace ? { onTraceBatch: (events) => post({ type: 'trace', events }) } : {}),
       ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
-      ...(message.askApprover
+      ...(bridge
         ? {
             approver: (request: SyscallRequest, decision) =>
               bridge.request('approve', jsonSafe({ request, decision }), message.approverTimeoutMs) ===
@@ -147,13 +184,17 @@ port.on('message', (message: ToWorker) => {
       case 'invoke':
         invoke(message);
         return;
-      case 'dispose':
-        current?.world.close();
+      case 'dispose': {
+        // Nobody waits for this: the worker is lent again as soon as the message is sent.
+        const world = current?.world;
         current = undefined;
-        post({ type: 'disposed' });
+        world?.close();
         return;
+      }
     }
   } catch (error) {
+    // Closing is best effort (WasiState.closeAll); a report now would reach the next instance.
+    if (message.type === 'dispose') return;
     sendTrace();
     post({
       type: 'failed',

@@ -1,6 +1,5 @@
 import {
   ForgeError,
-  newId,
   type Clock,
   type ContainerId,
   type ExecutionDNA,
@@ -186,9 +185,4 @@ function syncApprover(
     const answer = approver(request, decision);
     return answer === 'allow' ? 'allow' : 'deny';
   };
-}
-
-/** A fresh container id. */
-export function newContainerId(clock: Clock): ContainerId {
-  return newId('container', clock.now());
 }

@@ -347,12 +347,3 @@ export class SyscallGate {
     }
   }
 }
-
-/** Plain-object copies of events (for crossing threads: class instances lose their getters). */
-export function plainEvents(events: readonly TraceEvent[]): TraceEvent[] {
-  return events.map((event) =>
-    event.writes === undefined
-      ? event
-      : { ...event, writes: event.writes.map((w) => ({ ptr: w.ptr, bytes: w.bytes })) },
-  );
-}

@@ -1,6 +1,7 @@
 import {
   ForgeError,
   IdentityContextSchema,
+  type IdentityContext,
   type KernelEventBus,
   parseWith,
   systemClock,
@@ -14,9 +15,10 @@ import {
   type TrustRoot,
   type VersionStore,
 } from '@forgeone/crypto';
-import { parseEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
+import { parsedEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
 import { worldNamespaces, type WorldSpec } from './guestWorld';
-import { InlineInstance, newContainerId } from './inlineInstance';
+import { InlineInstance } from './inlineInstance';
+import { newContainerId } from './internal/containerIds';
 import type { InvokeResult } from './instanceRunner';
 import { ModuleCache } from './moduleCache';
 import {
@@ -106,7 +108,6 @@ export interface HostRunResult extends InvokeResult {
 }
 
 const denyAll: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: [] } };
-const parsedSpecs = new WeakMap<object, EnforcerSpec>();
 
 /**
  * The sandboxed WebAssembly host: loads modules (verified packages, or raw bytes in development
@@ -299,27 +300,41 @@ export class WasmHost {
 
   #worldSpec(options: HostInstanceOptions): WorldSpec {
     // Parsed once per spec object: callers launching many instances pass the same one.
-    const given = options.enforcer ?? denyAll;
-    let enforcer = parsedSpecs.get(given);
-    if (enforcer === undefined) {
-      enforcer = parseEnforcerSpec(given);
-      parsedSpecs.set(given, enforcer);
-    }
+    const enforcer = parsedEnforcerSpec(options.enforcer ?? denyAll);
+    const spec: Mutable<WorldSpec> = {
+      containerId: options.containerId ?? newContainerId(this.#clock),
+      identity:
+        options.identity === undefined
+          ? (defaultIdentity ??= deepFreeze(
+              parseWith(IdentityContextSchema, { subject: 'guest' }, 'identity'),
+            ))
+          : parseWith(IdentityContextSchema, options.identity, 'identity'),
+      enforcer,
+    };
     const rate =
       options.rateLimit ??
       (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
-    return {
-      containerId: options.containerId ?? newContainerId(this.#clock),
-      identity: parseWith(IdentityContextSchema, options.identity ?? { subject: 'guest' }, 'identity'),
-      enforcer,
-      ...(options.wasi ? { wasi: options.wasi } : {}),
-      ...(rate ? { rateLimit: rate } : {}),
-      ...(options.replay ? { replay: options.replay } : {}),
-      ...(options.recordWrites === undefined ? {} : { recordWrites: options.recordWrites }),
-      ...(options.durationSampling === undefined ? {} : { durationSampling: options.durationSampling }),
-      ...(options.traceCapacity === undefined ? {} : { traceCapacity: options.traceCapacity }),
-    };
+    if (rate) spec.rateLimit = rate;
+    if (options.wasi) spec.wasi = options.wasi;
+    if (options.replay) spec.replay = options.replay;
+    if (options.recordWrites !== undefined) spec.recordWrites = options.recordWrites;
+    if (options.durationSampling !== undefined) spec.durationSampling = options.durationSampling;
+    if (options.traceCapacity !== undefined) spec.traceCapacity = options.traceCapacity;
+    return spec;
   }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The identity of a guest launched without one, parsed once (frozen: every such world shares it). */
+let defaultIdentity: IdentityContext | undefined;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 /** The trace of a finished run, ready for `traceToJsonl` (and `WasmHost.replay`). */

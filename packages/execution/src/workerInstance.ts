@@ -82,7 +82,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   #startOutcome: InvokeResult['outcome'] | undefined;
   readonly #pooled: PooledWorker;
   readonly #options: InstanceOptions;
-  readonly #bridge = createBridgeBuffer();
+  /** Shared with the worker for the operator's answers (a 64 KiB buffer: only made when there is an approver). */
+  readonly #bridge: SharedArrayBuffer | undefined;
   readonly #control = new Int32Array(new SharedArrayBuffer(4));
   readonly #trace: TraceRecorder;
   #dna: ExecutionDNA;
@@ -95,6 +96,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     super();
     this.#pooled = pooled;
     this.#options = options;
+    this.#bridge = options.approver === undefined ? undefined : createBridgeBuffer();
     this.containerId = spec.containerId;
     this.#trace = new TraceRecorder(
       options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity },
@@ -113,26 +115,17 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     options: InstanceOptions,
   ): Promise<WorkerInstance> {
     const instance = new WorkerInstance(pooled, spec, options);
-    const signatures: WireModule['signatures'] = Object.fromEntries(
-      (compiled.info?.exports ?? []).flatMap((e) => (e.signature ? [[e.name, e.signature]] : [])),
-    );
     const reply = await new Promise<Extract<FromWorker, { type: 'instantiated' | 'failed' }>>((resolve) => {
       instance.#instantiated = resolve;
       instance.#send({
         type: 'instantiate',
-        module: {
-          module: compiled.module,
-          sha256: compiled.sha256,
-          fuel: compiled.fuel === true,
-          signatures,
-        },
+        module: wireModuleOf(compiled),
         world: spec,
-        bridge: instance.#bridge,
+        ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
         control: instance.#control.buffer as SharedArrayBuffer,
         approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS,
         forwardAudit: options.onAudit !== undefined,
         streamTrace: options.onTraceBatch !== undefined,
-        askApprover: options.approver !== undefined,
       });
     });
     if (reply.type === 'failed') {
@@ -193,7 +186,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     // A call may be running: the worker cannot be trusted to come back, so it is replaced.
     const busy = this.callInFlight || this.#pending.size > 0;
     this.transition('terminate');
-    this.#failPending(new ForgeError('FORGE_INSTANCE_STATE', 'the instance was terminated during the call'));
+    if (this.#pending.size > 0) {
+      this.#failPending(
+        new ForgeError('FORGE_INSTANCE_STATE', 'the instance was terminated during the call'),
+      );
+    }
     await this.#detach(busy);
   }
 
@@ -335,7 +332,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     } catch {
       answer = 'deny';
     }
-    if (!this.#ended) answerBridge(this.#bridge, request.id, answer === 'allow' ? 'allow' : 'deny');
+    if (!this.#ended && this.#bridge !== undefined)
+      answerBridge(this.#bridge, request.id, answer === 'allow' ? 'allow' : 'deny');
     for (const call of this.#pending.values()) call.deadline?.resume();
   }
 
@@ -393,15 +391,28 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       await this.#pooled.destroy();
       return;
     }
-    await new Promise<void>((resolve) => {
-      const onDisposed = (message: FromWorker) => {
-        if (message.type !== 'disposed') return;
-        worker.off('message', onDisposed);
-        resolve();
-      };
-      worker.on('message', onDisposed);
-      worker.postMessage({ type: 'dispose' } satisfies ToWorker);
-    });
+    // A worker handles its messages in order: it drops this instance before it reads the next
+    // one's `instantiate`, so it can be lent again at once, without a round trip.
+    worker.postMessage({ type: 'dispose' } satisfies ToWorker);
     this.#pooled.release();
   }
+}
+
+const wireModules = new WeakMap<CompiledModule, WireModule>();
+
+/** What a worker is sent of a module, worked out once per loaded module. */
+function wireModuleOf(compiled: CompiledModule): WireModule {
+  let wire = wireModules.get(compiled);
+  if (wire === undefined) {
+    wire = {
+      module: compiled.module,
+      sha256: compiled.sha256,
+      fuel: compiled.fuel === true,
+      signatures: Object.fromEntries(
+        (compiled.info?.exports ?? []).flatMap((e) => (e.signature ? [[e.name, e.signature]] : [])),
+      ),
+    };
+    wireModules.set(compiled, wire);
+  }
+  return wire;
 }

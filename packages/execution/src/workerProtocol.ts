@@ -39,14 +39,14 @@ export type ToWorker =
       readonly type: 'instantiate';
       readonly module: WireModule;
       readonly world: WorldSpec;
-      readonly bridge: SharedArrayBuffer;
+      /** Where the operator's answers come back; sent only when the instance has an approver. */
+      readonly bridge?: SharedArrayBuffer;
       /** Word 0: 0 run, 1 paused. */
       readonly control: SharedArrayBuffer;
       readonly approverTimeoutMs: number;
       readonly forwardAudit: boolean;
       /** Send trace events in batches as they happen (else with each call's result). */
       readonly streamTrace: boolean;
-      readonly askApprover: boolean;
     }
   | {
       readonly type: 'invoke';
@@ -76,7 +76,6 @@ export type FromWorker =
   | { readonly type: 'stderr'; readonly bytes: Uint8Array }
   | { readonly type: 'audit'; readonly entry: JsonValue }
   | { readonly type: 'paused'; readonly reason: string }
-  | { readonly type: 'disposed' }
   | BridgeRequest;
 
 export function toWireError(error: unknown): WireError {

@@ -138,7 +138,7 @@ export class TraceRecorder {
       // Sequence numbers within a chunk are contiguous: start a new one after a gap.
       const last = this.#chunks[this.#chunks.length - 1];
       if (last !== undefined && last.count > 0 && last.firstSeq + last.count !== this.#nextSeq) {
-        this.#chunks.push((this.#current = new TraceChunk(this.#nextSeq, this.#chunkSize)));
+        this.#chunks.push((this.#current = new TraceChunk(this.#nextSeq, this.#nextChunkSize(last))));
       }
     }
     this.record(event);
@@ -187,13 +187,18 @@ export class TraceRecorder {
     if (last !== undefined && !last.full) return (this.#current = last);
     // A full ring recycles the chunk it dropped last rather than allocating a new one.
     let chunk = this.#spare;
-    if (chunk === undefined) chunk = new TraceChunk(this.#nextSeq, this.#chunkSize);
+    if (chunk === undefined) chunk = new TraceChunk(this.#nextSeq, this.#nextChunkSize(last));
     else {
       this.#spare = undefined;
       chunk.reset(this.#nextSeq);
     }
     this.#chunks.push(chunk);
     return (this.#current = chunk);
+  }
+
+  /** Chunks start small (a run with a few calls pays for a few slots) and double up to #chunkSize. */
+  #nextChunkSize(last: TraceChunk | undefined): number {
+    return Math.min(this.#chunkSize, last === undefined ? 32 : last.capacity * 2);
   }
 
   #added(): void {

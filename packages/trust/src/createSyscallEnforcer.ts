@@ -125,18 +125,61 @@ function allowListDecisionPoint(
   };
 }
 
+type ParsedEnforcerSpec = z.output<typeof EnforcerSpecSchema>;
+
+/** A spec's parse and, for an allow-list, its decision point (which depends on the spec alone). */
+interface PreparedSpec {
+  readonly parsed: ParsedEnforcerSpec;
+  readonly pdp: PolicyDecisionPoint | undefined;
+}
+
+const preparedSpecs = new WeakMap<object, PreparedSpec>();
+
+/** True for a spec whose own objects and lists are frozen: it cannot change after it was prepared. */
+function isFrozenSpec(spec: EnforcerSpec): boolean {
+  if (!Object.isFrozen(spec) || !Object.isFrozen(spec.policy)) return false;
+  const { policy } = spec;
+  const lists =
+    policy.kind === 'allow-list'
+      ? [policy.allow, policy.ask, policy.within, policy.knownSyscalls]
+      : [policy.knownSyscalls];
+  return (
+    lists.every((list) => list === undefined || Object.isFrozen(list)) &&
+    (spec.quarantine === undefined || Object.isFrozen(spec.quarantine)) &&
+    (spec.syscalls === undefined || Object.isFrozen(spec.syscalls))
+  );
+}
+
+/**
+ * Parses a spec and builds its allow-list decision point. A frozen spec is prepared once (hosts
+ * launch many containers under one spec object); any other is parsed again on every call.
+ */
+function prepareSpec(spec: EnforcerSpec): PreparedSpec {
+  const cacheable = typeof spec === 'object' && spec !== null && isFrozenSpec(spec);
+  const cached = cacheable ? preparedSpecs.get(spec) : undefined;
+  if (cached !== undefined) return cached;
+  const parsed = parseEnforcerSpec(spec);
+  const prepared: PreparedSpec = {
+    parsed,
+    pdp: parsed.policy.kind === 'allow-list' ? allowListDecisionPoint(parsed.policy) : undefined,
+  };
+  if (cacheable) preparedSpecs.set(spec, prepared);
+  return prepared;
+}
+
 /**
  * Builds the enforcer a spec describes: the policy (an allow-list or a compiled policy document),
  * the mode, quarantine thresholds and per-syscall policies, wired to the hooks. A bad spec is
  * FORGE_ENFORCER_SPEC_INVALID; a bad policy document is refused with its own FORGE_POLICY_* code.
  */
 export function createSyscallEnforcer(spec: EnforcerSpec, hooks: EnforcerHooks): SyscallEnforcerPort {
-  const parsed = parseEnforcerSpec(spec);
+  const { parsed, pdp: allowList } = prepareSpec(spec);
   const policy = parsed.policy;
   let pdp: PolicyDecisionPoint;
   if (policy.kind === 'allow-list') {
-    pdp = allowListDecisionPoint(policy);
+    pdp = allowList ?? allowListDecisionPoint(policy);
   } else {
+    // Compiled per enforcer: a policy graph keeps per-enforcer caches and statistics.
     const document =
       typeof policy.document === 'string'
         ? parseSourceText(policy.document, policy.source).value

@@ -76,7 +76,18 @@ beforeAll(() => {
 
 describe('forgeone run <file.forgepkg> (end to end)', () => {
   it('verifies the package against --root, then runs its entry within what the manifest grants', () => {
-    const result = run('run', reader, '--root', 'root.json', '--allow', 'forge.log', '--allow', 'wasi.*', '--dir', `${data}:/data:ro`);
+    const result = run(
+      'run',
+      reader,
+      '--root',
+      'root.json',
+      '--allow',
+      'forge.log',
+      '--allow',
+      'wasi.*',
+      '--dir',
+      `${data}:/data:ro`,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('hello');
     expect(result.stdout).toContain('from the host');
@@ -84,7 +95,17 @@ describe('forgeone run <file.forgepkg> (end to end)', () => {
 
   it('narrows the allow-list to the manifest: a syscall the package did not ask for is denied', () => {
     const src = packAndSign('quiet', ['wasi.*', 'fs:read:/data']);
-    const result = run('run', src, '--root', 'root.json', '--allow', 'forge.log', '--allow', 'wasi.*', '--json');
+    const result = run(
+      'run',
+      src,
+      '--root',
+      'root.json',
+      '--allow',
+      'forge.log',
+      '--allow',
+      'wasi.*',
+      '--json',
+    );
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { calls: { syscall: string; action: string }[] };
     expect(report.calls.find((e) => e.syscall === 'forge.log')?.action).toBe('deny');
@@ -95,7 +116,16 @@ describe('forgeone run <file.forgepkg> (end to end)', () => {
     expect(writable.code).not.toBe(0);
     expect(firstLine(writable)).toMatch(/^FORGE_CAPABILITY_NOT_GRANTED: .*fs:write:\/data/);
     expect(writable.stdout).not.toContain('hello');
-    const elsewhere = run('run', reader, '--root', 'root.json', '--allow', 'wasi.*', '--dir', `${data}:/etc:ro`);
+    const elsewhere = run(
+      'run',
+      reader,
+      '--root',
+      'root.json',
+      '--allow',
+      'wasi.*',
+      '--dir',
+      `${data}:/etc:ro`,
+    );
     expect(firstLine(elsewhere)).toMatch(/^FORGE_CAPABILITY_NOT_GRANTED: .*fs:read:\/etc/);
   });
 
@@ -114,7 +144,10 @@ describe('forgeone run <file.forgepkg> (end to end)', () => {
 
     const src = join(dir, 'stray');
     mkdirSync(src);
-    writeFileSync(join(src, 'forgepkg.json'), JSON.stringify({ name: 'stray', version: '1.0.0', entry: 'main.wat' }));
+    writeFileSync(
+      join(src, 'forgepkg.json'),
+      JSON.stringify({ name: 'stray', version: '1.0.0', entry: 'main.wat' }),
+    );
     writeFileSync(join(src, 'main.wat'), GUEST);
     expect(run('pack', 'stray', '--out', 'stray.forgepkg').code).toBe(0);
     expect(run('sign', 'stray.forgepkg', '--key', 'stranger.key').code).toBe(0);

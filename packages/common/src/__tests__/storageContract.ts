@@ -729,7 +729,9 @@ export function describeStorageContract(name: string, open: OpenStore): void {
             await store.putRecord('ns', key, value as JsonValue);
             expect((await store.getRecord('ns', key))?.value).toEqual(expected);
             const { firstSeq } = await store.append('audit', [value as JsonValue]);
-            expect((await store.readLog('audit', { fromSeq: firstSeq, limit: 1 }))[0]?.data).toEqual(expected);
+            expect((await store.readLog('audit', { fromSeq: firstSeq, limit: 1 }))[0]?.data).toEqual(
+              expected,
+            );
           }),
           { numRuns: 200 },
         );

@@ -11,7 +11,6 @@ export const WASI_DENIED_ERRNO = Errno.NOTCAPABLE;
 
 /** One WASI function before it becomes a SyscallDefinition. */
 export interface WasiCallSpec {
-  readonly name: string;
   readonly params: readonly WasmValType[];
   /** True when the call may wait (poll_oneoff): see SyscallDefinition.blocking. */
   readonly blocking?: boolean;
@@ -27,13 +26,13 @@ export interface WasiCallSpec {
  * Wraps a WASI function as a SyscallDefinition. Whatever goes wrong inside becomes an errno: only
  * GuestFault (bad pointer, which the gate turns into EFAULT) and GuestExit leave it as exceptions.
  */
-export function defineWasiCall(spec: WasiCallSpec): SyscallDefinition {
+export function defineWasiCall(name: string, spec: WasiCallSpec): SyscallDefinition {
   const results = spec.results ?? (['i32'] as const);
   const returnsErrno = results.length === 1;
   return {
     module: WASI_MODULE,
-    name: spec.name,
-    syscall: `wasi.${spec.name}`,
+    name,
+    syscall: `wasi.${name}`,
     params: spec.params,
     results,
     decode(args, memory) {
@@ -58,4 +57,23 @@ export function defineWasiCall(spec: WasiCallSpec): SyscallDefinition {
     faultResult: returnsErrno ? Errno.FAULT : undefined,
     ...(spec.blocking ? { blocking: true } : {}),
   };
+}
+
+/** A group of WASI functions by import name, each made only when a guest imports it. */
+export type WasiCallTable = Readonly<Record<string, () => WasiCallSpec>>;
+
+/**
+ * Defines the functions of `table` that `only` names (all of them when it is undefined): a guest
+ * gets definitions for the WASI functions it imports, not for all 46.
+ */
+export function defineWasiCalls(
+  only: ReadonlySet<string> | undefined,
+  table: WasiCallTable,
+): SyscallDefinition[] {
+  const definitions: SyscallDefinition[] = [];
+  // The table's own names, in order: an import named `constructor` or `__proto__` finds nothing.
+  for (const name of Object.keys(table)) {
+    if (only === undefined || only.has(name)) definitions.push(defineWasiCall(name, table[name]!()));
+  }
+  return definitions;
 }

@@ -1,7 +1,7 @@
 import type { SyscallArg } from '@forgeone/common';
 import type { GuestMemory } from '../guestMemory';
 import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
-import { defineWasiCall } from './wasiCall';
+import { defineWasiCalls } from './wasiCall';
 import {
   ADVICE_MAX,
   Errno,
@@ -144,15 +144,14 @@ function writeFrom(
 }
 
 /** The `fd_*` functions of wasi_snapshot_preview1. */
-export function fdCalls(state: WasiState): SyscallDefinition[] {
+export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDefinition[] {
   const fdOnly = (args: readonly WasmValue[]) => describeFd(state, args[0]);
   const io = (args: readonly WasmValue[], memory: GuestMemory) => {
     const buffers = readIovecs(memory, args[1], args[2], state.limits.maxIovecs);
     return { ...describeFd(state, args[0]), bytes: totalLength(buffers, Number.MAX_SAFE_INTEGER) };
   };
-  return [
-    defineWasiCall({
-      name: 'fd_advise',
+  return defineWasiCalls(only, {
+    fd_advise: () => ({
       params: ['i32', 'i64', 'i64', 'i32'],
       decode: fdOnly,
       run(args) {
@@ -161,8 +160,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         if (u32(args[3]) > ADVICE_MAX) fail(Errno.INVAL);
       },
     }),
-    defineWasiCall({
-      name: 'fd_allocate',
+    fd_allocate: () => ({
       params: ['i32', 'i64', 'i64'],
       decode: (args) => ({ ...fdOnly(args), size: u64(args[1]) + u64(args[2]) }),
       run(args) {
@@ -172,16 +170,14 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         if (end > file.file.stat().size) file.file.truncate(end);
       },
     }),
-    defineWasiCall({
-      name: 'fd_close',
+    fd_close: () => ({
       params: ['i32'],
       decode: fdOnly,
       run(args) {
         closeEntry(state.fds.take(u32(args[0])));
       },
     }),
-    defineWasiCall({
-      name: 'fd_datasync',
+    fd_datasync: () => ({
       params: ['i32'],
       decode: fdOnly,
       run(args) {
@@ -189,8 +185,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         if (entry.kind === 'file') entry.file.sync();
       },
     }),
-    defineWasiCall({
-      name: 'fd_fdstat_get',
+    fd_fdstat_get: () => ({
       params: ['i32', 'i32'],
       decode: fdOnly,
       run(args, memory) {
@@ -201,8 +196,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         );
       },
     }),
-    defineWasiCall({
-      name: 'fd_fdstat_set_flags',
+    fd_fdstat_set_flags: () => ({
       params: ['i32', 'i32'],
       decode: (args) => ({ ...fdOnly(args), flags: u32(args[1]) }),
       run(args) {
@@ -212,8 +206,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         entry.flags = flags;
       },
     }),
-    defineWasiCall({
-      name: 'fd_fdstat_set_rights',
+    fd_fdstat_set_rights: () => ({
       params: ['i32', 'i64', 'i64'],
       decode: (args) => ({ ...fdOnly(args), rightsBase: u64(args[1]), rightsInheriting: u64(args[2]) }),
       run(args) {
@@ -227,8 +220,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         entry.rightsInheriting = inheriting;
       },
     }),
-    defineWasiCall({
-      name: 'fd_filestat_get',
+    fd_filestat_get: () => ({
       params: ['i32', 'i32'],
       decode: fdOnly,
       run(args, memory) {
@@ -237,8 +229,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.write(u32(args[1]), encodeFilestat(statOfEntry(entry)));
       },
     }),
-    defineWasiCall({
-      name: 'fd_filestat_set_size',
+    fd_filestat_set_size: () => ({
       params: ['i32', 'i64'],
       decode: (args) => ({ ...fdOnly(args), size: u64(args[1]) }),
       run(args) {
@@ -248,8 +239,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         file.file.truncate(size);
       },
     }),
-    defineWasiCall({
-      name: 'fd_filestat_set_times',
+    fd_filestat_set_times: () => ({
       params: ['i32', 'i64', 'i64', 'i32'],
       decode: fdOnly,
       run(args) {
@@ -260,8 +250,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         else fail(Errno.BADF);
       },
     }),
-    defineWasiCall({
-      name: 'fd_pread',
+    fd_pread: () => ({
       params: ['i32', 'i32', 'i32', 'i64', 'i32'],
       decode: (args, memory) => ({ ...io(args, memory), offset: u64(args[3]) }),
       run(args, memory) {
@@ -271,8 +260,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU32(u32(args[4]), readInto(state, memory, entry, buffers, offsetOf(args[3])));
       },
     }),
-    defineWasiCall({
-      name: 'fd_prestat_get',
+    fd_prestat_get: () => ({
       params: ['i32', 'i32'],
       decode: fdOnly,
       run(args, memory) {
@@ -285,8 +273,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         );
       },
     }),
-    defineWasiCall({
-      name: 'fd_prestat_dir_name',
+    fd_prestat_dir_name: () => ({
       params: ['i32', 'i32', 'i32'],
       decode: fdOnly,
       run(args, memory) {
@@ -297,8 +284,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.write(u32(args[1]), name);
       },
     }),
-    defineWasiCall({
-      name: 'fd_pwrite',
+    fd_pwrite: () => ({
       params: ['i32', 'i32', 'i32', 'i64', 'i32'],
       decode: (args, memory) => ({ ...io(args, memory), offset: u64(args[3]) }),
       run(args, memory) {
@@ -308,8 +294,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU32(u32(args[4]), writeFrom(state, memory, entry, buffers, offsetOf(args[3])));
       },
     }),
-    defineWasiCall({
-      name: 'fd_read',
+    fd_read: () => ({
       params: ['i32', 'i32', 'i32', 'i32'],
       decode: io,
       run(args, memory) {
@@ -319,8 +304,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU32(u32(args[3]), readInto(state, memory, entry, buffers, undefined));
       },
     }),
-    defineWasiCall({
-      name: 'fd_readdir',
+    fd_readdir: () => ({
       params: ['i32', 'i32', 'i32', 'i64', 'i32'],
       decode: (args) => ({ ...fdOnly(args), cookie: u64(args[3]) }),
       run(args, memory) {
@@ -362,8 +346,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU32(u32(args[4]), used);
       },
     }),
-    defineWasiCall({
-      name: 'fd_renumber',
+    fd_renumber: () => ({
       params: ['i32', 'i32'],
       decode: (args) => ({ ...fdOnly(args), to: u32(args[1]) }),
       run(args) {
@@ -376,8 +359,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         state.fds.set(to, state.fds.take(from));
       },
     }),
-    defineWasiCall({
-      name: 'fd_seek',
+    fd_seek: () => ({
       params: ['i32', 'i64', 'i32', 'i32'],
       decode: (args) => ({ ...fdOnly(args), offset: s64(args[1]), whence: u32(args[2]) }),
       run(args, memory) {
@@ -397,8 +379,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU64(u32(args[3]), next);
       },
     }),
-    defineWasiCall({
-      name: 'fd_sync',
+    fd_sync: () => ({
       params: ['i32'],
       decode: fdOnly,
       run(args) {
@@ -406,8 +387,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         if (entry.kind === 'file') entry.file.sync();
       },
     }),
-    defineWasiCall({
-      name: 'fd_tell',
+    fd_tell: () => ({
       params: ['i32', 'i32'],
       decode: fdOnly,
       run(args, memory) {
@@ -415,8 +395,7 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU64(u32(args[1]), file.position);
       },
     }),
-    defineWasiCall({
-      name: 'fd_write',
+    fd_write: () => ({
       params: ['i32', 'i32', 'i32', 'i32'],
       decode: io,
       run(args, memory) {
@@ -426,5 +405,5 @@ export function fdCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU32(u32(args[3]), writeFrom(state, memory, entry, buffers, undefined));
       },
     }),
-  ];
+  });
 }

@@ -137,9 +137,13 @@ export function checkWasiOptions(options: WasiOptions): WasiLimits {
     if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0))
       invalid(`${field}.maxBytes`, 'expected an integer >= 0');
   }
-  const limits = { ...defaultWasiLimits, ...options.limits };
-  for (const [key, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 0) invalid(`limits.${key}`, 'expected an integer >= 0');
+  // The defaults are known to be valid: only limits the caller gave are checked.
+  const limits =
+    options.limits === undefined ? defaultWasiLimits : { ...defaultWasiLimits, ...options.limits };
+  if (options.limits !== undefined) {
+    for (const [key, value] of Object.entries(limits)) {
+      if (!Number.isSafeInteger(value) || value < 0) invalid(`limits.${key}`, 'expected an integer >= 0');
+    }
   }
   if (limits.maxOpenFds < 3 + seen.size)
     invalid('limits.maxOpenFds', 'must leave room for stdio and every preopen');

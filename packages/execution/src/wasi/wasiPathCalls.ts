@@ -1,7 +1,7 @@
 import type { SyscallArg } from '@forgeone/common';
 import { GuestFault, type GuestMemory } from '../guestMemory';
 import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
-import { defineWasiCall } from './wasiCall';
+import { defineWasiCalls } from './wasiCall';
 import {
   DIRECTORY_RIGHTS,
   Errno,
@@ -96,7 +96,7 @@ const renameTarget = changed(3, 4, 'targetPath');
 const symlinkPath = changed(2, 3);
 
 /** The `path_*` functions of wasi_snapshot_preview1. */
-export function pathCalls(state: WasiState): SyscallDefinition[] {
+export function pathCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDefinition[] {
   const { limits } = state;
 
   /** Resolves the path argument `arg` against `dir` and runs `use` with the result. */
@@ -130,9 +130,8 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
       path: describe(memory, args, arg),
     });
 
-  return [
-    defineWasiCall({
-      name: 'path_create_directory',
+  return defineWasiCalls(only, {
+    path_create_directory: () => ({
       params: ['i32', 'i32', 'i32'],
       decode: onePath(atPath01),
       run(args, memory, decoded) {
@@ -142,8 +141,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         });
       },
     }),
-    defineWasiCall({
-      name: 'path_filestat_get',
+    path_filestat_get: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32'],
       decode: onePath(lookedPath02),
       run(args, memory, decoded) {
@@ -157,8 +155,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         memory.write(u32(args[4]), encodeFilestat(stat));
       },
     }),
-    defineWasiCall({
-      name: 'path_filestat_set_times',
+    path_filestat_set_times: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i64', 'i64', 'i32'],
       decode: onePath(lookedPath02),
       run(args, memory, decoded) {
@@ -176,8 +173,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         });
       },
     }),
-    defineWasiCall({
-      name: 'path_link',
+    path_link: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
       decode: (args, memory) => ({
         fd: u32(args[0]),
@@ -202,8 +198,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         });
       },
     }),
-    defineWasiCall({
-      name: 'path_open',
+    path_open: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i64', 'i64', 'i32', 'i32'],
       decode: (args, memory) => {
         const oflags = u32(args[4]);
@@ -285,8 +280,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU32(fdPtr, state.fds.insert(entry));
       },
     }),
-    defineWasiCall({
-      name: 'path_readlink',
+    path_readlink: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
       decode: onePath(atPath01),
       run(args, memory, decoded) {
@@ -303,8 +297,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU32(u32(args[5]), bytes.byteLength);
       },
     }),
-    defineWasiCall({
-      name: 'path_remove_directory',
+    path_remove_directory: () => ({
       params: ['i32', 'i32', 'i32'],
       decode: onePath(atPath01),
       run(args, memory, decoded) {
@@ -314,8 +307,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         });
       },
     }),
-    defineWasiCall({
-      name: 'path_rename',
+    path_rename: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
       decode: (args, memory) => ({
         fd: u32(args[0]),
@@ -337,8 +329,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         });
       },
     }),
-    defineWasiCall({
-      name: 'path_symlink',
+    path_symlink: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32'],
       decode: (args, memory) => {
         let target: SyscallArg;
@@ -371,8 +362,7 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         });
       },
     }),
-    defineWasiCall({
-      name: 'path_unlink_file',
+    path_unlink_file: () => ({
       params: ['i32', 'i32', 'i32'],
       decode: onePath(atPath01),
       run(args, memory, decoded) {
@@ -386,5 +376,5 @@ export function pathCalls(state: WasiState): SyscallDefinition[] {
         });
       },
     }),
-  ];
+  });
 }

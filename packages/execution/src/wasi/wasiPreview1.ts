@@ -3,7 +3,7 @@ import type { SyscallDefinition } from '../syscallDefinition';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, STDIN_RIGHTS, STDOUT_RIGHTS } from './wasiConstants';
 import { WasiErrnoError } from './wasiErrno';
 import { fdCalls } from './wasiFdCalls';
-import { checkWasiOptions, type WasiOptions, type WasiPreopen } from './wasiOptions';
+import { checkWasiOptions, defaultWasiLimits, type WasiOptions, type WasiPreopen } from './wasiOptions';
 import { pathCalls } from './wasiPathCalls';
 import { processCalls } from './wasiProcessCalls';
 import { WasiState } from './wasiState';
@@ -13,7 +13,10 @@ import type { VfsDirectory, VirtualFileSystem } from './vfs/virtualFileSystem';
 
 /** One guest's WASI preview1 world, as syscall definitions for the gate plus its captured output. */
 export interface WasiPreview1 {
-  /** Every wasi_snapshot_preview1 function (46), each one SyscallDefinition named `wasi.<name>`. */
+  /**
+   * Every wasi_snapshot_preview1 function (46), or those asked for, each one SyscallDefinition
+   * named `wasi.<name>`.
+   */
   readonly definitions: readonly SyscallDefinition[];
   /** What the guest wrote to stdout so far. */
   stdout(): Uint8Array;
@@ -23,6 +26,18 @@ export interface WasiPreview1 {
   openFdCount(): number;
   /** Closes every descriptor (and the host handles behind them); call when the guest is done. */
   close(): void;
+}
+
+const callGroups = [processCalls, fdCalls, pathCalls] as const;
+let groupNames: readonly ReadonlySet<string>[] | undefined;
+
+/** The names each group of calls defines, found once: a guest's world builds only the groups it imports from. */
+function callGroupNames(): readonly ReadonlySet<string>[] {
+  groupNames ??= callGroups.map((group) => {
+    const state = new WasiState({}, defaultWasiLimits);
+    return new Set(group(state).map((definition) => definition.name));
+  });
+  return groupNames;
 }
 
 function fileSystemOf(preopen: WasiPreopen, state: WasiState): VirtualFileSystem {
@@ -45,9 +60,11 @@ function fileSystemOf(preopen: WasiPreopen, state: WasiState): VirtualFileSystem
 /**
  * Builds WASI preview1 for one guest over capability-scoped file systems: stdio on 0-2, then each
  * preopen in order from 3. Nothing is reachable but what `options` grants. Refused calls (the
- * gate's `deniedResult`) get ERRNO_NOTCAPABLE (76); bad pointers get EFAULT (21).
+ * gate's `deniedResult`) get ERRNO_NOTCAPABLE (76); bad pointers get EFAULT (21). With `only`,
+ * just the functions it names (import names such as `fd_write`) are defined: a guest that imports
+ * three of them gets three.
  */
-export function createWasiPreview1(options: WasiOptions = {}): WasiPreview1 {
+export function createWasiPreview1(options: WasiOptions = {}, only?: ReadonlySet<string>): WasiPreview1 {
   const limits = checkWasiOptions(options);
   const state = new WasiState(options, limits);
   const { fds } = state;
@@ -86,7 +103,13 @@ export function createWasiPreview1(options: WasiOptions = {}): WasiPreview1 {
     state.closeAll();
     throw error;
   }
-  const definitions = [...processCalls(state), ...fdCalls(state), ...pathCalls(state)];
+  const definitions: SyscallDefinition[] = [];
+  const groupNames = callGroupNames();
+  callGroups.forEach((group, index) => {
+    if (only === undefined || [...only].some((name) => groupNames[index]!.has(name))) {
+      definitions.push(...group(state, only));
+    }
+  });
   return {
     definitions,
     stdout: () => state.stdout.bytes(),

@@ -1,6 +1,6 @@
 import type { GuestMemory } from '../guestMemory';
 import { GuestExit, type SyscallDefinition, type WasmValue } from '../syscallDefinition';
-import { defineWasiCall } from './wasiCall';
+import { defineWasiCalls } from './wasiCall';
 import {
   ClockId,
   Errno,
@@ -183,36 +183,31 @@ function pollOneoff(state: WasiState, memory: GuestMemory, args: readonly WasmVa
 }
 
 /** args, environ, clocks, random, poll, proc, sched and the (refused) socket functions. */
-export function processCalls(state: WasiState): SyscallDefinition[] {
+export function processCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDefinition[] {
   /** Sockets are not offered: a valid descriptor is never a socket. */
   const notSocket = (args: readonly WasmValue[]): void => {
     state.fds.get(u32(args[0]));
     fail(Errno.NOTSOCK, 'sockets are not offered to guests');
   };
   const fdOnly = (args: readonly WasmValue[]) => describeFd(state, args[0]);
-  return [
-    defineWasiCall({
-      name: 'args_get',
+  return defineWasiCalls(only, {
+    args_get: () => ({
       params: ['i32', 'i32'],
       run: (args, memory) => writeStringList(memory, state.args, u32(args[0]), u32(args[1])),
     }),
-    defineWasiCall({
-      name: 'args_sizes_get',
+    args_sizes_get: () => ({
       params: ['i32', 'i32'],
       run: (args, memory) => writeSizes(memory, state.args, u32(args[0]), u32(args[1])),
     }),
-    defineWasiCall({
-      name: 'environ_get',
+    environ_get: () => ({
       params: ['i32', 'i32'],
       run: (args, memory) => writeStringList(memory, state.env, u32(args[0]), u32(args[1])),
     }),
-    defineWasiCall({
-      name: 'environ_sizes_get',
+    environ_sizes_get: () => ({
       params: ['i32', 'i32'],
       run: (args, memory) => writeSizes(memory, state.env, u32(args[0]), u32(args[1])),
     }),
-    defineWasiCall({
-      name: 'clock_res_get',
+    clock_res_get: () => ({
       params: ['i32', 'i32'],
       decode: (args) => ({ clockId: u32(args[0]) }),
       run(args, memory) {
@@ -221,8 +216,7 @@ export function processCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU64(u32(args[1]), clockId === ClockId.REALTIME ? 1_000_000n : 1_000n);
       },
     }),
-    defineWasiCall({
-      name: 'clock_time_get',
+    clock_time_get: () => ({
       params: ['i32', 'i64', 'i32'],
       decode: (args) => ({ clockId: u32(args[0]) }),
       run(args, memory) {
@@ -230,15 +224,13 @@ export function processCalls(state: WasiState): SyscallDefinition[] {
         memory.writeU64(u32(args[2]), timeOf(state, u32(args[0])));
       },
     }),
-    defineWasiCall({
-      name: 'poll_oneoff',
+    poll_oneoff: () => ({
       blocking: true,
       params: ['i32', 'i32', 'i32', 'i32'],
       decode: (args) => ({ subscriptions: u32(args[2]) }),
       run: (args, memory) => pollOneoff(state, memory, args),
     }),
-    defineWasiCall({
-      name: 'proc_exit',
+    proc_exit: () => ({
       params: ['i32'],
       results: [],
       decode: (args) => ({ code: u32(args[0]) }),
@@ -246,16 +238,14 @@ export function processCalls(state: WasiState): SyscallDefinition[] {
         throw new GuestExit(u32(args[0]));
       },
     }),
-    defineWasiCall({
-      name: 'proc_raise',
+    proc_raise: () => ({
       params: ['i32'],
       decode: (args) => ({ signal: u32(args[0]) }),
       run() {
         fail(Errno.NOTSUP, 'signals are not supported');
       },
     }),
-    defineWasiCall({
-      name: 'random_get',
+    random_get: () => ({
       params: ['i32', 'i32'],
       decode: (args) => ({ bytes: u32(args[1]) }),
       run(args, memory) {
@@ -270,20 +260,18 @@ export function processCalls(state: WasiState): SyscallDefinition[] {
         }
       },
     }),
-    defineWasiCall({ name: 'sched_yield', params: [], run() {} }),
-    defineWasiCall({ name: 'sock_accept', params: ['i32', 'i32', 'i32'], decode: fdOnly, run: notSocket }),
-    defineWasiCall({
-      name: 'sock_recv',
+    sched_yield: () => ({ params: [], run() {} }),
+    sock_accept: () => ({ params: ['i32', 'i32', 'i32'], decode: fdOnly, run: notSocket }),
+    sock_recv: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
       decode: fdOnly,
       run: notSocket,
     }),
-    defineWasiCall({
-      name: 'sock_send',
+    sock_send: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32'],
       decode: fdOnly,
       run: notSocket,
     }),
-    defineWasiCall({ name: 'sock_shutdown', params: ['i32', 'i32'], decode: fdOnly, run: notSocket }),
-  ];
+    sock_shutdown: () => ({ params: ['i32', 'i32'], decode: fdOnly, run: notSocket }),
+  });
 }
