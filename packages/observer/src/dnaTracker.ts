@@ -1,30 +1,26 @@
 import { emptyExecutionDna, type ExecutionDNA } from '@forgeone/common';
 
-/** Per-syscall counters: its calls, and the calls that followed it, each a mutable counter. */
-interface SyscallStats {
-  readonly syscall: string;
-  count: number;
-  readonly next: Map<string, { n: number }>;
-  // The transition seen last from here: a loop calling the same pair skips the map lookup.
-  lastTo: string | undefined;
-  lastCounter: { n: number } | undefined;
-}
-
 /** A handle on one syscall's counters, for callers that observe it often (the syscall gate). */
 export interface DnaSlot {
   readonly syscall: string;
+  /** The slot's index in its tracker. */
+  readonly index: number;
 }
 
 /**
- * Keeps one container's execution DNA up to date, one call at a time. O(1) per call — two map
- * lookups and no allocation once a transition has been seen — so it can sit on the syscall hot path.
+ * Keeps one container's execution DNA up to date, one call at a time. Each syscall gets a slot (a
+ * small integer); calls and transitions are counted in typed arrays (a square matrix of slots), so
+ * a call is a few array increments: no lookup, no allocation. It sits on the syscall hot path.
  */
 export class DnaTracker {
-  readonly #stats = new Map<string, SyscallStats>();
-  #lastStats: SyscallStats | undefined;
+  readonly #slots = new Map<string, DnaSlot>();
+  readonly #names: string[] = [];
+  #counts = new Float64Array(8);
+  #transitions = new Float64Array(64);
+  #width = 8; // slots the arrays have room for
+  #previous = -1;
   #total = 0;
   #denied = 0;
-  #last: string | null = null;
   // Plain numbers (not `number | null`): a double stored into a field that may hold null is boxed
   // on every store, an allocation per call on the hot path. Meaningful once #total > 0.
   #firstSeen = 0;
@@ -46,12 +42,14 @@ export class DnaTracker {
 
   /** The counters of one syscall (created on first use), for `observeSlot`. */
   slot(syscall: string): DnaSlot {
-    let stats = this.#stats.get(syscall);
-    if (stats === undefined) {
-      stats = { syscall, count: 0, next: new Map(), lastTo: undefined, lastCounter: undefined };
-      this.#stats.set(syscall, stats);
+    let slot = this.#slots.get(syscall);
+    if (slot === undefined) {
+      slot = Object.freeze({ syscall, index: this.#names.length });
+      this.#slots.set(syscall, slot);
+      this.#names.push(syscall);
+      if (slot.index >= this.#width) this.#grow();
     }
-    return stats;
+    return slot;
   }
 
   /**
@@ -59,28 +57,32 @@ export class DnaTracker {
    * from this tracker's `slot`.
    */
   observeSlot(slot: DnaSlot, denied: boolean): void {
-    const stats = slot as SyscallStats;
-    const syscall = stats.syscall;
-    stats.count += 1;
-    const previous = this.#lastStats;
-    if (previous !== undefined) {
-      if (previous.lastTo === syscall) previous.lastCounter!.n += 1;
-      else {
-        let counter = previous.next.get(syscall);
-        if (counter === undefined) {
-          counter = { n: 1 };
-          previous.next.set(syscall, counter);
-        } else counter.n += 1;
-        previous.lastTo = syscall;
-        previous.lastCounter = counter;
-      }
+    const index = slot.index;
+    const counts = this.#counts;
+    counts[index] = counts[index]! + 1;
+    const previous = this.#previous;
+    if (previous >= 0) {
+      const at = previous * this.#width + index;
+      this.#transitions[at] = this.#transitions[at]! + 1;
     }
-    this.#lastStats = stats;
-    this.#last = syscall;
+    this.#previous = index;
     this.#total += 1;
     if (denied) this.#denied += 1;
     if (this.#total === 1) this.#firstSeen = this.#now;
     this.#lastSeen = this.#now;
+  }
+
+  #grow(): void {
+    const width = this.#width * 2;
+    const counts = new Float64Array(width);
+    counts.set(this.#counts);
+    const transitions = new Float64Array(width * width);
+    for (let from = 0; from < this.#width; from += 1) {
+      transitions.set(this.#transitions.subarray(from * this.#width, (from + 1) * this.#width), from * width);
+    }
+    this.#counts = counts;
+    this.#transitions = transitions;
+    this.#width = width;
   }
 
   /** A JSON-safe copy of the profile as it stands. */
@@ -88,10 +90,15 @@ export class DnaTracker {
     if (this.#total === 0) return emptyExecutionDna(this.containerId);
     const syscallCounts: Record<string, number> = {};
     const transitions: Record<string, number> = {};
-    for (const [from, stats] of this.#stats) {
-      if (stats.count === 0) continue; // a slot taken but never observed
-      syscallCounts[from] = stats.count;
-      for (const [to, counter] of stats.next) transitions[`${from}>${to}`] = counter.n;
+    const names = this.#names;
+    for (let from = 0; from < names.length; from += 1) {
+      const count = this.#counts[from]!;
+      if (count === 0) continue; // a slot taken but never observed
+      syscallCounts[names[from]!] = count;
+      for (let to = 0; to < names.length; to += 1) {
+        const n = this.#transitions[from * this.#width + to]!;
+        if (n > 0) transitions[`${names[from]}>${names[to]}`] = n;
+      }
     }
     return {
       containerId: this.containerId,
@@ -99,7 +106,7 @@ export class DnaTracker {
       transitions,
       totalCalls: this.#total,
       deniedCalls: this.#denied,
-      lastSyscall: this.#last,
+      lastSyscall: names[this.#previous] ?? null,
       firstSeen: this.#firstSeen,
       lastSeen: this.#lastSeen,
     };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { ExecutionDnaSchema } from '@forgeone/common';
 import { DnaTracker } from '../index';
 
@@ -30,5 +31,41 @@ describe('DnaTracker', () => {
       lastSeen: 13,
     });
     expect(ExecutionDnaSchema.safeParse(dna).success).toBe(true);
+  });
+});
+
+describe('DnaTracker (property)', () => {
+  it('agrees with a plain recount of any call sequence, however many syscalls it uses', () => {
+    const name = fc.integer({ min: 0, max: 20 }).map((i) => `ns.call_${i}`);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, fc.boolean()), { maxLength: 200 }), (calls) => {
+        const tracker = new DnaTracker('ctr_p');
+        calls.forEach(([syscall, denied], i) => tracker.observe(syscall, denied, 1000 + i));
+        const counts: Record<string, number> = {};
+        const transitions: Record<string, number> = {};
+        calls.forEach(([syscall], i) => {
+          counts[syscall] = (counts[syscall] ?? 0) + 1;
+          const before = calls[i - 1]?.[0];
+          if (before !== undefined)
+            transitions[`${before}>${syscall}`] = (transitions[`${before}>${syscall}`] ?? 0) + 1;
+        });
+        const dna = tracker.snapshot();
+        if (calls.length === 0) {
+          expect(dna.totalCalls).toBe(0);
+          return;
+        }
+        expect(dna.syscallCounts).toEqual(counts);
+        expect(dna.transitions).toEqual(transitions);
+        expect(dna).toMatchObject({
+          totalCalls: calls.length,
+          deniedCalls: calls.filter(([, denied]) => denied).length,
+          lastSyscall: calls.at(-1)![0],
+          firstSeen: 1000,
+          lastSeen: 1000 + calls.length - 1,
+        });
+        expect(ExecutionDnaSchema.safeParse(dna).success).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
