@@ -8,6 +8,8 @@ export interface KernelEvents {
   'container.exited': { containerId: ContainerId; exitCode: number | null; reason: string };
   'syscall.decided': { request: SyscallRequest; decision: Decision; enforced: boolean };
   'container.quarantined': { containerId: ContainerId; reason: string };
+  /** A guest's `forge.emit_event`: a dot-separated name and a copy of its payload bytes. */
+  'guest.event': { containerId: ContainerId; name: string; payload: Uint8Array };
   'policy.reloaded': { version: string };
   'kernel.shutdown': { reason: string };
 }

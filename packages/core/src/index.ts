@@ -1,4 +1,4 @@
 export { Runtime } from './runtime';
-export type { RuntimeDeps, RunModuleOptions, RunReport } from './runtime';
+export type { RuntimeDeps, RunModuleOptions, RunReport, RunKvReport } from './runtime';
 /** Moved to @forgeone/execution (the host caches compiled modules); re-exported for compatibility. */
 export { ModuleCache } from '@forgeone/execution';

@@ -1,7 +1,9 @@
 import {
   ForgeError,
   IdentityContextSchema,
+  newId,
   parseWith,
+  toForgeError,
   type Clock,
   type ContainerId,
   type EnforcementMode,
@@ -9,13 +11,16 @@ import {
   type IdentityContextInput,
   type KernelEventBus,
   type PolicyDecisionPoint,
+  type StoragePort,
   type SyscallEnforcerPort,
 } from '@forgeone/common';
 import type { Limits } from '@forgeone/config';
 import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto';
 import {
+  StorageKvBackend,
   WasmHost,
   capabilityCovers,
+  checkKvConfig,
   formatCapability,
   isCanonicalGuestPath,
   parseCapability,
@@ -23,7 +28,10 @@ import {
   recordedTraceOf,
   worldSyscallNames,
   type EnforcerSpec,
+  type GuestEvent,
   type HostLimits,
+  type KvQuota,
+  type KvUsage,
   type Isolation,
   type LoadedModule,
   type ModuleFormat,
@@ -50,6 +58,8 @@ export interface RuntimeDeps {
   readonly isolation?: Isolation;
   /** Isolation workers shared with other runtimes (default: a pool of this runtime's own). */
   readonly pool?: WorkerPool;
+  /** Durable state: where runs with a `kv` namespace keep it. */
+  readonly store?: StoragePort;
 }
 
 export interface RunModuleOptions {
@@ -97,6 +107,24 @@ export interface RunModuleOptions {
   readonly onStderr?: (bytes: Uint8Array) => void;
   /** Receives every trace event, in batches (e.g. to stream `--trace` to a file). */
   readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
+  /**
+   * The container's kv namespace (`forge.kv_*`), kept in the kernel's store (`kv/<namespace>`):
+   * loaded before the guest starts, written back when it ends — returned, exited, trapped or
+   * stopped. The policy still decides every call. Without it, allowed kv calls answer DENIED.
+   */
+  readonly kv?: { readonly namespace: string; readonly quota?: Partial<KvQuota> };
+  /** Receives each `forge.emit_event` event as it happens (they are also in the report and on the bus). */
+  readonly onEvent?: (event: GuestEvent) => void;
+}
+
+/** What a run did to its kv namespace. */
+export interface RunKvReport {
+  readonly namespace: string;
+  /** Keys written to the store when the container ended, and keys deleted from it. */
+  readonly written: number;
+  readonly deleted: number;
+  /** What the namespace holds now. */
+  readonly usage: KvUsage;
 }
 
 /** Everything a run produced: how it ended, what it printed, every call and decision, its DNA. */
@@ -113,6 +141,10 @@ export interface RunReport {
   readonly trace: readonly TraceEvent[];
   readonly summary: readonly TraceSummaryRow[];
   readonly dna: ExecutionDNA;
+  /** Events the guest emitted (`forge.emit_event`), in order. */
+  readonly events: readonly GuestEvent[];
+  /** Present when the run had a kv namespace. */
+  readonly kv?: RunKvReport;
   /** The manifest of a package run. */
   readonly manifest?: PackageManifest;
   /** The run as a replayable trace (header, calls, end). */
@@ -146,9 +178,13 @@ export class Runtime {
     }
     const isolation: Isolation = objects ? 'inline' : (options.isolation ?? this.#deps.isolation ?? 'worker');
     const host = this.#host(options.limits ?? {});
-    // Starting the worker overlaps with verifying and compiling.
+    // Starting the worker overlaps with verifying and compiling, and with reading the namespace.
     if (isolation === 'worker') void host.prewarm().catch(() => undefined);
+    const kvLoad = this.#loadKv(options);
+    // A failed module load must not leave the namespace read unobserved.
+    kvLoad?.catch(() => undefined);
     const module = await this.#load(host, options);
+    const kv = await kvLoad;
     const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
     const policy = manifest && options.policy ? withinPackage(options.policy, manifest) : options.policy;
     if (manifest) assertPreopensGranted(options.wasi?.preopens ?? [], manifest);
@@ -160,32 +196,52 @@ export class Runtime {
         ? parseTypedArgs(options.argText, module.info?.exports.find((e) => e.name === entry)?.signature)
         : []);
     const logs: string[] = [];
-    const run = await host.run(module, {
-      isolation,
-      identity,
-      ...(objects ? { enforcerInstance: this.#enforcer(options) } : { enforcer: policy as EnforcerSpec }),
-      ...(options.wasi ? { wasi: options.wasi } : {}),
-      entry,
-      args,
-      ...(options.results ? { results: options.results } : {}),
-      onLog: (message) => {
-        logs.push(message);
-        options.onLog?.(message);
-      },
-      ...(options.onStdout ? { onStdout: options.onStdout } : {}),
-      ...(options.onStderr ? { onStderr: options.onStderr } : {}),
-      ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
-    });
+    const events: GuestEvent[] = [];
+    const containerId = newId('container', startedAt);
+    this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
+    let run: Awaited<ReturnType<WasmHost['run']>>;
+    try {
+      run = await host.run(module, {
+        containerId,
+        isolation,
+        identity,
+        ...(objects ? { enforcerInstance: this.#enforcer(options) } : { enforcer: policy as EnforcerSpec }),
+        ...(options.wasi ? { wasi: options.wasi } : {}),
+        entry,
+        args,
+        ...(options.results ? { results: options.results } : {}),
+        onLog: (message) => {
+          logs.push(message);
+          options.onLog?.(message);
+        },
+        ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+        ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+        ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
+        ...(kv ? { kv } : {}),
+        onEvent: (event) => {
+          events.push(event);
+          options.onEvent?.(event);
+        },
+      });
+    } catch (error) {
+      this.#deps.events.emit('container.exited', {
+        containerId,
+        exitCode: null,
+        reason: toForgeError(error).code,
+      });
+      // The guest may have written before the host gave up on it: keep what it was told succeeded.
+      await kv?.flush().catch(() => undefined);
+      throw error;
+    }
     const { instance, outcome } = run;
-    this.#deps.events.emit('container.launched', {
-      containerId: instance.containerId,
-      subject: identity.subject,
-    });
     this.#deps.events.emit('container.exited', {
-      containerId: instance.containerId,
+      containerId,
       exitCode: outcome.exitCode,
       reason: outcome.status === 'trapped' ? outcome.error.code : outcome.status,
     });
+    // Whatever the ending (a trap, a deadline, an exit), writes the guest was told succeeded are
+    // kept. A store that fails here fails the run: its report would claim writes that are not there.
+    const flushed = kv ? await kv.flush() : undefined;
     const trace = instance.trace();
     return {
       containerId: instance.containerId,
@@ -199,6 +255,8 @@ export class Runtime {
       trace,
       summary: summarizeTrace(trace),
       dna: instance.dna(),
+      events,
+      ...(kv && flushed ? { kv: { namespace: kv.namespace, ...flushed, usage: kv.usage() } } : {}),
       ...(manifest ? { manifest } : {}),
       recorded: recordedTraceOf(run, module, {
         entry,
@@ -224,6 +282,22 @@ export class Runtime {
     this.#hosts.clear();
     if (this.#deps.pool === undefined) await this.#pool?.close();
     this.#pool = undefined;
+  }
+
+  /** Reads the run's kv namespace from the kernel's store (checked first: a bad name needs no store). */
+  #loadKv(options: RunModuleOptions): Promise<StorageKvBackend> | undefined {
+    if (options.kv === undefined) return undefined;
+    const { namespace, quota } = options.kv;
+    checkKvConfig(namespace, quota);
+    const store = this.#deps.store;
+    if (store === undefined) {
+      throw new ForgeError(
+        'FORGE_INVALID_INPUT',
+        `runModule option kv (namespace ${namespace}) needs a kernel with a store: createKernel({ store }), e.g. a SqliteStore`,
+        { details: { field: 'kv' } },
+      );
+    }
+    return StorageKvBackend.load(store, namespace, quota);
   }
 
   #load(host: WasmHost, options: RunModuleOptions): Promise<LoadedModule> {

@@ -19,9 +19,10 @@ export type KvPutStatus = 'ok' | 'quota';
 
 /**
  * The synchronous key-value store the `forge.kv_*` syscalls use: one namespace, bytes in and out,
- * quota accounting inside. Synchronous because the guest is blocked in the call; under worker
- * isolation an implementation forwards each call to the main thread and waits with `Atomics.wait`,
- * so the interface stays small and every argument and result is plain data.
+ * quota accounting inside. Synchronous because the guest is blocked in the call. Under worker
+ * isolation the guest is served from a copy (`SnapshotKvBackend.snapshot()`) and every change the
+ * copy accepts is applied to the original on the main thread, in order; so every argument and
+ * result stays plain data.
  */
 export interface KvBackend {
   /** The namespace this backend serves (what policies see as `namespace`). */
@@ -33,6 +34,24 @@ export interface KvBackend {
   /** Removes `key`; true when it existed. */
   delete(key: string): boolean;
   usage(): KvUsage;
+}
+
+/** One change a namespace accepted, as plain data (what a worker sends back to the main thread). */
+export type KvChange =
+  | { readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
+  | { readonly op: 'delete'; readonly key: string };
+
+/** A whole namespace as plain data: what an isolation worker is given to serve a guest from. */
+export interface KvSnapshot {
+  readonly namespace: string;
+  readonly quota: KvQuota;
+  readonly entries: readonly (readonly [string, Uint8Array])[];
+}
+
+/** A KvBackend that can hand over its namespace as plain data, so a guest in a worker can use it. */
+export interface SnapshotKvBackend extends KvBackend {
+  /** A copy of every entry, with the quota. */
+  snapshot(): KvSnapshot;
 }
 
 export const defaultKvQuota: KvQuota = { maxBytes: 1024 * 1024, maxKeys: 1024 };
@@ -71,7 +90,7 @@ export function checkKvConfig(namespace: string, quota: Partial<KvQuota> = {}): 
  * A KvBackend held in memory: the quota accounting every backend shares. Used alone for
  * throw-away namespaces and tests, and inside StorageKvBackend for persistent ones.
  */
-export class MemoryKvBackend implements KvBackend {
+export class MemoryKvBackend implements SnapshotKvBackend {
   readonly namespace: string;
   readonly quota: KvQuota;
   readonly #entries = new Map<string, Uint8Array>();
@@ -80,6 +99,13 @@ export class MemoryKvBackend implements KvBackend {
   constructor(namespace: string, quota: Partial<KvQuota> = {}) {
     this.quota = checkKvConfig(namespace, quota);
     this.namespace = namespace;
+  }
+
+  /** A backend holding what `snapshot` holds (loaded as is: a namespace over a lowered quota may only shrink). */
+  static fromSnapshot(snapshot: KvSnapshot): MemoryKvBackend {
+    const backend = new MemoryKvBackend(snapshot.namespace, snapshot.quota);
+    for (const [key, value] of snapshot.entries) backend.load(key, value);
+    return backend;
   }
 
   get(key: string): Uint8Array | undefined {
@@ -124,4 +150,35 @@ export class MemoryKvBackend implements KvBackend {
   entries(): IterableIterator<[string, Uint8Array]> {
     return this.#entries.entries();
   }
+
+  snapshot(): KvSnapshot {
+    const entries = [...this.#entries].map(([key, value]) => [key, value.slice()] as const);
+    return { namespace: this.namespace, quota: this.quota, entries };
+  }
+}
+
+/** Applies a change another copy of the namespace accepted; false when this copy refuses it (quota). */
+export function applyKvChange(backend: KvBackend, change: KvChange): boolean {
+  if (change.op === 'put') return backend.put(change.key, change.value) === 'ok';
+  backend.delete(change.key);
+  return true;
+}
+
+/** `inner`, telling `onChange` of every change it accepts, in order (refused writes are not changes). */
+export function observedKvBackend(inner: KvBackend, onChange: (change: KvChange) => void): KvBackend {
+  return {
+    namespace: inner.namespace,
+    get: (key) => inner.get(key),
+    put: (key, value) => {
+      const status = inner.put(key, value);
+      if (status === 'ok') onChange({ op: 'put', key, value });
+      return status;
+    },
+    delete: (key) => {
+      const existed = inner.delete(key);
+      if (existed) onChange({ op: 'delete', key });
+      return existed;
+    },
+    usage: () => inner.usage(),
+  };
 }

@@ -2,10 +2,11 @@ import { ForgeError, storageLimits, type StoragePort } from '@forgeone/common';
 import {
   MemoryKvBackend,
   checkKvConfig,
-  type KvBackend,
   type KvPutStatus,
   type KvQuota,
+  type KvSnapshot,
   type KvUsage,
+  type SnapshotKvBackend,
 } from './forgeKvBackend';
 
 /** What one `flush()` wrote to the store. */
@@ -38,7 +39,7 @@ function decodeValue(namespace: string, key: string, value: unknown): Uint8Array
  * (write-behind). Unflushed writes are lost if the process dies, so the runtime flushes when a
  * container exits and may flush on a timer. Values are stored as base64 strings.
  */
-export class StorageKvBackend implements KvBackend {
+export class StorageKvBackend implements SnapshotKvBackend {
   readonly namespace: string;
   readonly #store: StoragePort;
   readonly #memory: MemoryKvBackend;
@@ -95,6 +96,10 @@ export class StorageKvBackend implements KvBackend {
 
   usage(): KvUsage {
     return this.#memory.usage();
+  }
+
+  snapshot(): KvSnapshot {
+    return this.#memory.snapshot();
   }
 
   /** Keys written or deleted since the last successful flush. */

@@ -6,8 +6,11 @@ import { GuestFault, type GuestMemory } from './guestMemory';
 import type { SyscallDefinition, SyscallInvocation, WasmValue } from './syscallDefinition';
 
 export interface ForgeKvSyscallOptions {
-  /** The container's namespace. */
-  readonly backend: KvBackend;
+  /**
+   * The container's namespace. Without one the calls still exist (a guest that imports them
+   * links), policies see `namespace: null`, and an allowed call answers DENIED: nothing to store in.
+   */
+  readonly backend: KvBackend | undefined;
   /** Longest key in UTF-8 bytes. Default 256, at most 1,024. */
   readonly maxKeyBytes?: number;
   /** Largest value in bytes. Default 64 KiB, at most 512 KiB (a stored record holds it as base64). */
@@ -41,7 +44,7 @@ export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefiniti
   const { backend } = options;
   const maxKey = limit('maxKeyBytes', options.maxKeyBytes, 256, HARD_MAX_KEY);
   const maxValue = limit('maxValueBytes', options.maxValueBytes, 64 * 1024, HARD_MAX_VALUE);
-  const namespace = backend.namespace;
+  const namespace = backend?.namespace ?? null;
 
   const decodeKey = (args: readonly WasmValue[], memory: GuestMemory): Record<string, SyscallArg> => ({
     namespace,
@@ -50,12 +53,13 @@ export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefiniti
 
   /** Runs `body` with the decided key; a malformed key or a failing backend becomes an errno. */
   const withKey =
-    (body: (key: string, invocation: SyscallInvocation) => ForgeErrno) =>
+    (body: (key: string, invocation: SyscallInvocation, kv: KvBackend) => ForgeErrno) =>
     (invocation: SyscallInvocation): ForgeErrno => {
+      if (backend === undefined) return ForgeErrno.DENIED;
       const key = invocation.decoded.key;
       if (typeof key !== 'string') return badTextErrno(u32(invocation.args[1]), maxKey);
       try {
-        return body(key, invocation);
+        return body(key, invocation, backend);
       } catch (error) {
         if (error instanceof GuestFault) throw error;
         options.onBackendError?.(error);
@@ -71,13 +75,13 @@ export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefiniti
       params: ['i32', 'i32', 'i32', 'i32', 'i32'],
       // (key_ptr, key_len, val_ptr, val_cap, len_out): copies the value to val_ptr, its length to len_out.
       decode: (args, memory) => ({ ...decodeKey(args, memory), cap: u32(args[3]) }),
-      execute: withKey((key, { args, context }) => {
+      execute: withKey((key, { args, context }, kv) => {
         const { memory } = context;
         const [, , valPtr, valCap, lenOut] = args.map(u32) as [number, number, number, number, number];
         // Check both output ranges first so that a bad pointer leaves guest memory untouched.
         memory.view(valPtr, valCap);
         memory.view(lenOut, 4);
-        const value = backend.get(key);
+        const value = kv.get(key);
         if (value === undefined) return ForgeErrno.NOT_FOUND;
         memory.writeU32(lenOut, value.byteLength);
         if (value.byteLength > valCap) return ForgeErrno.TOO_SMALL;
@@ -92,11 +96,11 @@ export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefiniti
       params: ['i32', 'i32', 'i32', 'i32'],
       // (key_ptr, key_len, val_ptr, val_len): stores val_len bytes at val_ptr under the key.
       decode: (args, memory) => ({ ...decodeKey(args, memory), len: u32(args[3]) }),
-      execute: withKey((key, { args, context }) => {
+      execute: withKey((key, { args, context }, kv) => {
         const length = u32(args[3]);
         if (length > maxValue) return ForgeErrno.TOO_LARGE;
         const value = context.memory.read(u32(args[2]), length);
-        return backend.put(key, value) === 'ok' ? ForgeErrno.OK : ForgeErrno.QUOTA;
+        return kv.put(key, value) === 'ok' ? ForgeErrno.OK : ForgeErrno.QUOTA;
       }),
     },
     {
@@ -106,7 +110,7 @@ export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefiniti
       params: ['i32', 'i32'],
       // (key_ptr, key_len): removes the key.
       decode: decodeKey,
-      execute: withKey((key) => (backend.delete(key) ? ForgeErrno.OK : ForgeErrno.NOT_FOUND)),
+      execute: withKey((key, _invocation, kv) => (kv.delete(key) ? ForgeErrno.OK : ForgeErrno.NOT_FOUND)),
     },
   ];
 }

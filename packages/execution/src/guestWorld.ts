@@ -7,6 +7,15 @@ import {
 } from '@forgeone/common';
 import { DnaTracker, TraceRecorder, type TraceEvent, type TraceRecorderOptions } from '@forgeone/observer';
 import { createEnforcerFromSpec, type EnforcerHooks, type EnforcerSpec } from './enforcerSpec';
+import { forgeEventSyscalls, type GuestEvent } from './forgeEventSyscalls';
+import {
+  MemoryKvBackend,
+  observedKvBackend,
+  type KvBackend,
+  type KvChange,
+  type KvSnapshot,
+} from './forgeKvBackend';
+import { forgeKvSyscalls } from './forgeKvSyscalls';
 import { forgeSyscalls } from './forgeSyscalls';
 import { GuestMemory } from './guestMemory';
 import { replaySyscalls, type ReplayCursor } from './replaySyscalls';
@@ -44,6 +53,11 @@ export interface WorldSpec {
   readonly traceBatchSize?: number;
   /** Replay these recorded calls instead of executing (see replaySyscalls). */
   readonly replay?: readonly TraceEvent[];
+  /**
+   * The container's kv namespace as plain data (worker isolation): the guest is served from a copy
+   * and each change the copy accepts goes to `onKvChange`. Inline isolation passes `hooks.kv`.
+   */
+  readonly kv?: KvSnapshot;
 }
 
 /** Where a world reports to (in a worker, each becomes a message to the main thread). */
@@ -56,6 +70,12 @@ export interface WorldHooks extends EnforcerHooks {
   readonly checkpoint?: () => void;
   readonly events?: KernelEventBus;
   readonly random?: (target: Uint8Array) => void;
+  /** The container's kv namespace, served directly (inline isolation); else built from `spec.kv`. */
+  readonly kv?: KvBackend;
+  /** Told of every change the copy built from `spec.kv` accepts, in order. */
+  readonly onKvChange?: (change: KvChange) => void;
+  /** Receives each `forge.emit_event` event while the guest waits. */
+  readonly onGuestEvent?: (event: GuestEvent) => void;
   /** More capabilities (inline isolation only: definitions do not cross into workers). */
   readonly extraDefinitions?: readonly SyscallDefinition[];
   /** Overrides the enforcer built from the spec (inline isolation only). */
@@ -87,7 +107,12 @@ function builtinSyscallNames(): readonly string[] {
     const clock: Clock = { now: () => 0, monotonicNs: () => 0n };
     const wasi = createWasiPreview1({});
     builtinNames = Object.freeze(
-      [...forgeSyscalls({ clock, onLog: () => undefined }), ...wasi.definitions].map((d) => d.syscall),
+      [
+        ...forgeSyscalls({ clock, onLog: () => undefined }),
+        ...forgeKvSyscalls({ backend: undefined }),
+        ...forgeEventSyscalls({ sink: () => undefined }),
+        ...wasi.definitions,
+      ].map((d) => d.syscall),
     );
     wasi.close();
   }
@@ -96,7 +121,17 @@ function builtinSyscallNames(): readonly string[] {
 
 /** Names of every syscall a world offers (for allow-list checking), without building one. */
 export function worldSyscallNames(extra: readonly SyscallDefinition[] = []): string[] {
-  return [...builtinSyscallNames(), ...extra.map((d) => d.syscall)];
+  return [...new Set([...builtinSyscallNames(), ...extra.map((d) => d.syscall)])];
+}
+
+/** The world's definitions with `extra` added; an extra one replaces the built-in of the same import. */
+function withExtra(
+  builtin: SyscallDefinition[],
+  extra: readonly SyscallDefinition[] | undefined,
+): SyscallDefinition[] {
+  if (extra === undefined || extra.length === 0) return builtin;
+  const replaced = new Set(extra.map((d) => `${d.module}.${d.name}`));
+  return [...builtin.filter((d) => !replaced.has(`${d.module}.${d.name}`)), ...extra];
 }
 
 /** What a module's imports ask of a world, worked out once per module. */
@@ -126,6 +161,7 @@ function importPlanOf(needed: readonly WebAssembly.ModuleImportDescriptor[]): Im
 
 /** The forge.* definitions of a world (only those in `only`, when given). */
 function forgeDefinitions(
+  spec: WorldSpec,
   hooks: WorldHooks,
   onLog: (message: string) => void,
   only: ReadonlySet<string> | undefined,
@@ -133,7 +169,24 @@ function forgeDefinitions(
   const all = forgeSyscalls(
     hooks.random ? { clock: hooks.clock, onLog, random: hooks.random } : { clock: hooks.clock, onLog },
   );
-  return only === undefined ? all : all.filter((d) => only.has(d.name));
+  const chosen = only === undefined ? all : all.filter((d) => only.has(d.name));
+  // kv and events are built only for a guest that imports them: most launches need neither.
+  if (only === undefined || only.has('kv_get') || only.has('kv_put') || only.has('kv_delete')) {
+    chosen.push(...forgeKvSyscalls({ backend: worldKv(spec, hooks) }));
+  }
+  if (only === undefined || only.has('emit_event')) {
+    chosen.push(...forgeEventSyscalls({ sink: hooks.onGuestEvent ?? ignoreEvent }));
+  }
+  return chosen;
+}
+
+const ignoreEvent = () => undefined;
+
+/** The namespace a guest's kv calls use: the one given, a copy of the snapshot, or none. */
+function worldKv(spec: WorldSpec, hooks: WorldHooks): KvBackend | undefined {
+  if (hooks.kv !== undefined || spec.kv === undefined) return hooks.kv;
+  const copy = MemoryKvBackend.fromSnapshot(spec.kv);
+  return hooks.onKvChange === undefined ? copy : observedKvBackend(copy, hooks.onKvChange);
 }
 
 const noOutput = new Uint8Array(0);
@@ -185,8 +238,10 @@ export function createGuestWorld(
   try {
     const forgeImports = plan?.wanted.get('forge');
     const forge =
-      plan === undefined || forgeImports !== undefined ? forgeDefinitions(hooks, onLog, forgeImports) : [];
-    let definitions: SyscallDefinition[] = [...forge, ...wasi.definitions, ...(hooks.extraDefinitions ?? [])];
+      plan === undefined || forgeImports !== undefined
+        ? forgeDefinitions(spec, hooks, onLog, forgeImports)
+        : [];
+    let definitions: SyscallDefinition[] = withExtra([...forge, ...wasi.definitions], hooks.extraDefinitions);
     if (plan !== undefined) {
       definitions = definitions.filter((d) => plan.wanted.get(d.module)?.has(d.name) === true);
     }

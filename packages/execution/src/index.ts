@@ -86,8 +86,23 @@ export { allSyscallNames } from './allSyscallNames';
 export { ForgeIoBuffers, defaultForgeIoLimits } from './forgeBuffers';
 export type { ForgeIoLimits } from './forgeBuffers';
 export { forgeBufferSyscalls, forgeBufferSyscallNames } from './forgeBufferSyscalls';
-export { MemoryKvBackend, defaultKvQuota, KV_NAMESPACE_PATTERN } from './forgeKvBackend';
-export type { KvBackend, KvQuota, KvUsage, KvPutStatus } from './forgeKvBackend';
+export {
+  MemoryKvBackend,
+  defaultKvQuota,
+  KV_NAMESPACE_PATTERN,
+  checkKvConfig,
+  applyKvChange,
+  observedKvBackend,
+} from './forgeKvBackend';
+export type {
+  KvBackend,
+  KvQuota,
+  KvUsage,
+  KvPutStatus,
+  KvChange,
+  KvSnapshot,
+  SnapshotKvBackend,
+} from './forgeKvBackend';
 export { StorageKvBackend, kvStorageNamespace } from './forgeKvStorageBackend';
 export type { KvFlushResult } from './forgeKvStorageBackend';
 export { forgeKvSyscalls, forgeKvSyscallNames } from './forgeKvSyscalls';

@@ -13,6 +13,7 @@ import type { ReplayCursor } from './replaySyscalls';
 import type { TypedValue } from './typedValue';
 import {
   InstanceBase,
+  guestEventSink,
   type InstanceOptions,
   type InvokeCallOptions,
   type WasmInstance,
@@ -48,6 +49,7 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     this.containerId = spec.containerId;
     this.#compiled = compiled;
     this.#clock = clock;
+    const onGuestEvent = guestEventSink(options, events);
     this.#world = createGuestWorld(
       spec,
       {
@@ -59,6 +61,8 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
         ...(options.onAudit ? { audit: options.onAudit } : {}),
         ...(options.approver ? { approver: syncApprover(options.approver) } : {}),
         ...(options.extraDefinitions ? { extraDefinitions: options.extraDefinitions } : {}),
+        ...(options.kv ? { kv: options.kv } : {}),
+        ...(onGuestEvent ? { onGuestEvent } : {}),
         ...(options.enforcerInstance ? { enforcer: options.enforcerInstance } : {}),
         ...(events ? { events } : {}),
         checkpoint: () => this.#checkDeadline(),

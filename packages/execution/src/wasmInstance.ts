@@ -3,11 +3,14 @@ import type {
   Decision,
   ExecutionDNA,
   JsonValue,
+  KernelEventBus,
   SyscallEnforcerPort,
   SyscallRequest,
 } from '@forgeone/common';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import type { EnforcerSpec } from './enforcerSpec';
+import type { GuestEvent } from './forgeEventSyscalls';
+import type { SnapshotKvBackend } from './forgeKvBackend';
 import type { WorldSpec } from './guestWorld';
 import type { InvokeOptions, InvokeResult } from './instanceRunner';
 import { nextInstanceState, type InstanceEvent, type InstanceState } from './instanceState';
@@ -55,6 +58,15 @@ export interface InstanceOptions {
   readonly holdQuarantined?: boolean;
   /** More capabilities (inline isolation only). */
   readonly extraDefinitions?: readonly SyscallDefinition[];
+  /**
+   * The container's kv namespace (`forge.kv_*`; the policy still decides each call). Inline, the
+   * guest uses it directly; in a worker, a copy taken at instantiation whose accepted changes are
+   * applied to it here, in order, as they happen. Flushing a StorageKvBackend is the caller's.
+   * Without one, allowed kv calls answer DENIED. Give each live instance its own backend.
+   */
+  readonly kv?: SnapshotKvBackend;
+  /** Receives each `forge.emit_event` event (worker isolation: as it happens, fire-and-forget). */
+  readonly onEvent?: (event: GuestEvent) => void;
 }
 
 /** A running guest: call its exports, pause, resume, terminate; read its trace and DNA. */
@@ -135,4 +147,20 @@ export abstract class InstanceBase {
 /** A main-thread copy of a worker's trace, fed batch by batch. */
 export function traceMirror(capacity: number | undefined): TraceRecorder {
   return new TraceRecorder(capacity === undefined ? {} : { capacity });
+}
+
+/**
+ * Where a guest's `forge.emit_event` events go: the kernel's bus (`guest.event`) and the
+ * instance's `onEvent`; undefined when neither is there.
+ */
+export function guestEventSink(
+  options: InstanceOptions,
+  events: KernelEventBus | undefined,
+): ((event: GuestEvent) => void) | undefined {
+  const { onEvent } = options;
+  if (events === undefined) return onEvent;
+  return (event) => {
+    events.emit('guest.event', event);
+    onEvent?.(event);
+  };
 }

@@ -4,9 +4,12 @@ import {
   type ContainerId,
   type Decision,
   type ExecutionDNA,
+  type KernelEventBus,
   type SyscallRequest,
 } from '@forgeone/common';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
+import type { GuestEvent } from './forgeEventSyscalls';
+import { applyKvChange } from './forgeKvBackend';
 import type { WorldSpec } from './guestWorld';
 import type { InvokeResult } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
@@ -14,12 +17,14 @@ import { answerBridge, createBridgeBuffer } from './syncBridge';
 import type { TypedValue } from './typedValue';
 import {
   InstanceBase,
+  guestEventSink,
   type InstanceOptions,
   type InvokeCallOptions,
   type WasmInstance,
 } from './wasmInstance';
 import type { PooledWorker } from './workerPool';
 import {
+  KV_ACKS_WORDS,
   fromWireError,
   fromWireOutcome,
   type FromWorker,
@@ -85,6 +90,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   /** Shared with the worker for the operator's answers (a 64 KiB buffer: only made when there is an approver). */
   readonly #bridge: SharedArrayBuffer | undefined;
   readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  /** kv flow control (see KV_ACKS_WORDS), when the guest has a namespace. */
+  readonly #kvAcks: Int32Array | undefined;
+  readonly #onEvent: ((event: GuestEvent) => void) | undefined;
   readonly #trace: TraceRecorder;
   #dna: ExecutionDNA;
   #nextCall = 1;
@@ -92,10 +100,20 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   #instantiated: ((message: Extract<FromWorker, { type: 'instantiated' | 'failed' }>) => void) | undefined;
   #ended = false;
 
-  private constructor(pooled: PooledWorker, spec: WorldSpec, options: InstanceOptions) {
+  private constructor(
+    pooled: PooledWorker,
+    spec: WorldSpec,
+    options: InstanceOptions,
+    events: KernelEventBus | undefined,
+  ) {
     super();
     this.#pooled = pooled;
     this.#options = options;
+    this.#kvAcks =
+      spec.kv === undefined
+        ? undefined
+        : new Int32Array(new SharedArrayBuffer(KV_ACKS_WORDS * Int32Array.BYTES_PER_ELEMENT));
+    this.#onEvent = guestEventSink(options, events);
     this.#bridge = options.approver === undefined ? undefined : createBridgeBuffer();
     this.containerId = spec.containerId;
     this.#trace = new TraceRecorder(
@@ -113,8 +131,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     compiled: CompiledModule,
     spec: WorldSpec,
     options: InstanceOptions,
+    events?: KernelEventBus,
   ): Promise<WorkerInstance> {
-    const instance = new WorkerInstance(pooled, spec, options);
+    const instance = new WorkerInstance(pooled, spec, options, events);
     const reply = await new Promise<Extract<FromWorker, { type: 'instantiated' | 'failed' }>>((resolve) => {
       instance.#instantiated = resolve;
       instance.#send({
@@ -126,6 +145,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS,
         forwardAudit: options.onAudit !== undefined,
         streamTrace: options.onTraceBatch !== undefined,
+        forwardEvents: instance.#onEvent !== undefined,
+        ...(instance.#kvAcks === undefined ? {} : { kvAcks: instance.#kvAcks.buffer as SharedArrayBuffer }),
       });
     });
     if (reply.type === 'failed') {
@@ -286,6 +307,29 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       case 'audit':
         this.#options.onAudit?.(message.entry);
         return;
+      case 'kv': {
+        // The worker's copy already accepted the change (same start, same quota, same order), so
+        // the guest was told it succeeded. A backend that throws here loses it; that must not also
+        // end the host, and the worker must still get its acknowledgement.
+        try {
+          if (this.#options.kv) applyKvChange(this.#options.kv, message.change);
+        } catch {
+          // Nothing to tell: the guest has moved on.
+        }
+        const acks = this.#kvAcks;
+        if (acks !== undefined) {
+          Atomics.add(acks, 0, 1);
+          Atomics.notify(acks, 0);
+        }
+        return;
+      }
+      case 'event':
+        try {
+          this.#onEvent?.({ containerId: this.containerId, name: message.name, payload: message.payload });
+        } catch {
+          // Fire-and-forget: the guest already has its OK, and a listener's failure must not end the host.
+        }
+        return;
       case 'paused': {
         // Without someone to decide (a redzone holding it), a quarantined guest is stopped at once:
         // a suspended guest that nobody will ever release is a hang, not a safe state.
@@ -384,9 +428,13 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     worker.off('message', this.#onMessage);
     worker.off('error', this.#onError);
     worker.off('exit', this.#onExit);
-    // Let a guest blocked in a pause or on the bridge run on to its end (or to the terminate).
+    // Let a guest blocked in a pause, on the bridge or on kv flow control run on to its end (or to the terminate).
     Atomics.store(this.#control, 0, 0);
     Atomics.notify(this.#control, 0);
+    if (this.#kvAcks !== undefined) {
+      Atomics.store(this.#kvAcks, 1, 1);
+      Atomics.notify(this.#kvAcks, 0);
+    }
     if (destroy) {
       await this.#pooled.destroy();
       return;

@@ -7,6 +7,7 @@ import {
   type JsonValue,
 } from '@forgeone/common';
 import type { TraceEvent } from '@forgeone/observer';
+import type { KvChange } from './forgeKvBackend';
 import type { WorldSpec } from './guestWorld';
 import type { InvokeOptions, RunOutcome } from './instanceRunner';
 import type { BridgeRequest } from './syncBridge';
@@ -47,6 +48,10 @@ export type ToWorker =
       readonly forwardAudit: boolean;
       /** Send trace events in batches as they happen (else with each call's result). */
       readonly streamTrace: boolean;
+      /** Send each `forge.emit_event` event as it happens (else they are dropped). */
+      readonly forwardEvents: boolean;
+      /** With `world.kv`: the changes applied so far (see KV_ACKS_WORDS); the worker waits when too many are in flight. */
+      readonly kvAcks?: SharedArrayBuffer;
     }
   | {
       readonly type: 'invoke';
@@ -76,7 +81,19 @@ export type FromWorker =
   | { readonly type: 'stderr'; readonly bytes: Uint8Array }
   | { readonly type: 'audit'; readonly entry: JsonValue }
   | { readonly type: 'paused'; readonly reason: string }
+  /** A change the guest's copy of its kv namespace accepted (sent before the call's result). */
+  | { readonly type: 'kv'; readonly change: KvChange }
+  | { readonly type: 'event'; readonly name: string; readonly payload: Uint8Array }
   | BridgeRequest;
+
+/**
+ * The kv flow control shared by a worker and the main thread: word 0 counts the changes the main
+ * thread applied, word 1 is set when the main thread stops listening. A worker with more than
+ * MAX_KV_IN_FLIGHT changes unapplied waits, so a guest writing in a loop cannot queue up unbounded
+ * copies of its values between the threads.
+ */
+export const KV_ACKS_WORDS = 2;
+export const MAX_KV_IN_FLIGHT = 64;
 
 export function toWireError(error: unknown): WireError {
   const forge = isForgeError(error)

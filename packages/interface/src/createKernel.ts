@@ -12,7 +12,7 @@ import { Runtime } from '@forgeone/core';
 export interface CreateKernelOptions {
   /** Configuration; validated here, defaults filled in. */
   readonly config?: RuntimeConfigInput;
-  /** Durable state. Not needed for one-off runs; required by the audit log and traces (later). */
+  /** Durable state: kv namespaces of runs (`runModule({ kv })`); later the audit log and traces. */
   readonly store?: StoragePort;
   readonly clock?: Clock;
   readonly events?: KernelEventBus;
@@ -35,7 +35,13 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
   const config = parseRuntimeConfig(options.config ?? {});
   const clock = options.clock ?? systemClock;
   const events = options.events ?? new KernelEventBus();
-  const runtime = new Runtime({ clock, events, limits: config.limits, mode: config.mode });
+  const runtime = new Runtime({
+    clock,
+    events,
+    limits: config.limits,
+    mode: config.mode,
+    ...(options.store ? { store: options.store } : {}),
+  });
   let stopped = false;
   return {
     id: newId('kernel', clock.now()),

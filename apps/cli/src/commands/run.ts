@@ -1,8 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ForgeError, enforcementModes, type EnforcementMode } from '@forgeone/common';
+import {
+  ForgeError,
+  SqliteStore,
+  enforcementModes,
+  type EnforcementMode,
+  type StoragePort,
+} from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
 import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
@@ -10,6 +16,8 @@ import { AllowListPdp, enforcerSpecFromPolicyFile } from '@forgeone/trust';
 import type { RunReport } from '@forgeone/core';
 import {
   allSyscallNames,
+  checkKvConfig,
+  forgeKvSyscallNames,
   runWasmerCommand,
   watToWasm,
   type EnforcerSpec,
@@ -19,6 +27,7 @@ import {
 } from '@forgeone/execution';
 import { traceToJsonl, type TraceEvent } from '@forgeone/observer';
 import { CliExit, printJson, usageError, type CliIo } from '../cliIo';
+import { STATE_ENV } from './verify';
 
 interface RunFlags {
   root?: string;
@@ -35,6 +44,8 @@ interface RunFlags {
   backend: 'v8' | 'wasmer';
   trace?: string;
   json?: boolean;
+  kv?: string;
+  state?: string;
 }
 
 const collect = (value: string, previous: string[]) => [
@@ -52,8 +63,12 @@ const positive = (what: string, max: number) => (value: string) => {
   return n;
 };
 
-/** Lines of the trace listing printed at most; the rest is counted. */
+/** Lines of the trace listing (and of the event listing) printed at most; the rest is counted. */
 const MAX_TRACE_LINES = 200;
+/** Characters of an event's payload printed in the text report. */
+const MAX_PAYLOAD_CHARS = 200;
+/** The state directory of `--kv` runs when neither --state nor $FORGEONE_STATE names one. */
+const DEFAULT_STATE_DIR = '.forgeone';
 
 /** `forgeone run <module>`: run a module with every host call going through the gate. */
 export function registerRun(program: Command, io: CliIo): void {
@@ -101,6 +116,14 @@ export function registerRun(program: Command, io: CliIo): void {
         .default('worker'),
     )
     .addOption(new Option('--backend <engine>', 'execution backend').choices(['v8', 'wasmer']).default('v8'))
+    .option(
+      '--kv <namespace>',
+      'give the guest this kv namespace (forge.kv_*; the policy still decides each call), kept in --state',
+    )
+    .option(
+      '--state <dir>',
+      `where --kv namespaces are kept: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}, else ./${DEFAULT_STATE_DIR})`,
+    )
     .option('--trace <out.jsonl>', 'write every call (replayable with `forgeone replay`) to this file')
     .option('--json', 'print the run report as JSON')
     .action(async (modulePath: string, guestArgs: string[], flags: RunFlags) => {
@@ -117,7 +140,18 @@ export function registerRun(program: Command, io: CliIo): void {
       }
       if (isPackage && flags.root === undefined)
         throw usageError('a .forgepkg runs only after it verifies: give --root <root.json>');
-      const kernel = await createKernel({ config: { mode: flags.mode } });
+      if (flags.state !== undefined && flags.kv === undefined)
+        throw usageError('--state holds kv namespaces: give it with --kv <namespace>');
+      // A bad name is one coded line, before any state directory is created.
+      if (flags.kv !== undefined) checkKvConfig(flags.kv);
+      const store = flags.kv === undefined ? undefined : await openState(io, flags.state);
+      let kernel: Awaited<ReturnType<typeof createKernel>>;
+      try {
+        kernel = await createKernel({ config: { mode: flags.mode }, ...(store ? { store } : {}) });
+      } catch (error) {
+        await store?.close();
+        throw error;
+      }
       try {
         const known = kernel.runtime.syscallNames();
         if (flags.policy !== undefined && flags.allow.length > 0)
@@ -146,6 +180,7 @@ export function registerRun(program: Command, io: CliIo): void {
           ...(flags.call ? { entry: flags.call } : {}),
           ...(flags.args ? { argText: flags.args } : {}),
           ...(flags.trace ? { onTraceBatch: (batch: readonly TraceEvent[]) => events.push(...batch) } : {}),
+          ...(flags.kv === undefined ? {} : { kv: { namespace: flags.kv } }),
           ...(io.json
             ? {}
             : {
@@ -230,6 +265,29 @@ function lineWriter(emit: (line: string) => void) {
   };
 }
 
+/**
+ * Opens the state database of a `--kv` run: `<dir>/kernel.db`, or the file itself when the path
+ * is a file or names a .sqlite or .db file (as `verify --state` takes it, so both can share
+ * $FORGEONE_STATE).
+ */
+async function openState(io: CliIo, flag: string | undefined): Promise<StoragePort> {
+  const given = resolve(io.cwd, flag ?? (io.env(STATE_ENV) || DEFAULT_STATE_DIR));
+  // An existing file is the database (as `verify --state` takes it); an existing directory holds
+  // kernel.db; a new path is a file when it ends in .sqlite/.db, else a directory.
+  const existing = statSync(given, { throwIfNoEntry: false });
+  const isFile = existing ? existing.isFile() : /\.(?:sqlite3?|db)$/i.test(given);
+  const dir = isFile ? dirname(given) : given;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new ForgeError(
+      'FORGE_STORAGE_IO',
+      `cannot create the state directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? 'error'}; give --state <dir>`,
+    );
+  }
+  return SqliteStore.open(isFile ? given : join(dir, 'kernel.db'));
+}
+
 function writeTraceFile(path: string, text: string): void {
   try {
     writeFileSync(path, text, { mode: 0o600 });
@@ -254,6 +312,7 @@ async function runOnWasmer(
     flags.trace && '--trace',
     flags.call && '--call',
     flags.memoryPages && '--memory-pages',
+    flags.kv && '--kv',
     /\.forgepkg$/i.test(modulePath) && '.forgepkg',
   ].filter(Boolean);
   if (unsupported.length > 0) {
@@ -380,6 +439,11 @@ function printReport(io: CliIo, report: RunReport): void {
         reasons: e.reasons,
       })),
       dna: report.dna,
+      events: report.events.map((e) => ({
+        name: e.name,
+        payload: Buffer.from(e.payload).toString('base64'),
+      })),
+      ...(report.kv ? { kv: report.kv } : {}),
     });
     return;
   }
@@ -394,10 +458,49 @@ function printReport(io: CliIo, report: RunReport): void {
     );
   }
   if (report.trace.length > shown.length) io.out(`... ${report.trace.length - shown.length} more call(s)`);
+  printEvents(io, report);
   for (const value of report.values) io.out(`=> ${valueText(value)}`);
   const ended =
     outcome.status === 'trapped'
       ? `trapped (${outcome.error.code})`
       : `${outcome.status}, exit code ${outcome.exitCode}`;
   io.out(`--- ${ended} ---`);
+}
+
+/** The events the guest emitted, what its kv namespace holds, and why kv calls failed without one. */
+function printEvents(io: CliIo, report: RunReport): void {
+  if (report.events.length > 0) {
+    io.out(`--- events: ${report.events.length} ---`);
+    const shown = report.events.slice(0, MAX_TRACE_LINES);
+    const width = Math.max(...shown.map((e) => e.name.length));
+    for (const event of shown) io.out(`${event.name.padEnd(width)}  ${payloadText(event.payload)}`);
+    if (report.events.length > shown.length)
+      io.out(`... ${report.events.length - shown.length} more event(s)`);
+  }
+  const { kv } = report;
+  if (kv !== undefined) {
+    io.out(
+      `--- kv ${kv.namespace}: ${kv.written} written, ${kv.deleted} deleted; holds ${kv.usage.keys} key(s), ${kv.usage.bytes} byte(s) ---`,
+    );
+  }
+  const kvNames: readonly string[] = forgeKvSyscallNames;
+  const unbound = report.trace.some(
+    (e) => e.executed && kvNames.includes(e.syscall) && e.args.namespace === null,
+  );
+  if (unbound)
+    io.err('note: forge.kv_* calls answered DENIED: the run has no kv namespace (give --kv <name>)');
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A payload as text when it is printable UTF-8, else as base64; shortened to one line. */
+function payloadText(payload: Uint8Array): string {
+  let text: string;
+  try {
+    text = strictUtf8.decode(payload);
+    if (/\p{Cc}/u.test(text)) throw new Error('control characters');
+  } catch {
+    text = `base64:${Buffer.from(payload).toString('base64')}`;
+  }
+  return text.length > MAX_PAYLOAD_CHARS ? `${text.slice(0, MAX_PAYLOAD_CHARS)}...` : text;
 }

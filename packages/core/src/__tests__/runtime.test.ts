@@ -79,7 +79,11 @@ describe('Runtime.runModule', () => {
     const names = runtime().rt.syscallNames();
     expect(names.slice(0, 3)).toEqual(['forge.log', 'forge.clock_now', 'forge.random_bytes']);
     expect(names).toContain('wasi.fd_write');
-    expect(names).toHaveLength(3 + 46);
+    // Every run offers kv and events; a run without a namespace answers kv calls DENIED.
+    expect(names).toEqual(
+      expect.arrayContaining(['forge.kv_get', 'forge.kv_put', 'forge.kv_delete', 'forge.emit_event']),
+    );
+    expect(names).toHaveLength(3 + 4 + 46);
   });
 });
 
