@@ -186,7 +186,9 @@ export class Runtime {
     const module = await this.#load(host, options);
     const kv = await kvLoad;
     const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
-    const policy = manifest && options.policy ? withinPackage(options.policy, manifest) : options.policy;
+    const kvGrants = manifest && options.kv ? kvGranted(options.kv.namespace, manifest) : undefined;
+    const policy =
+      manifest && options.policy ? withinPackage(options.policy, manifest, kvGrants) : options.policy;
     if (manifest) assertPreopensGranted(options.wasi?.preopens ?? [], manifest);
     const startedAt = this.#deps.clock.now();
     const entry = options.entry ?? '_start';
@@ -380,11 +382,47 @@ function assertPreopensGranted(preopens: readonly PortablePreopen[], manifest: P
 }
 
 /**
- * A package gets no more than it asked for: an allow-list is narrowed to the syscalls among the
- * manifest's capabilities (`forge.log`, `wasi.*`); other capability kinds are the plugin host's.
+ * What a package may do with the run's kv namespace: `kv:read:<ns>` (or `kv:read:*`) grants
+ * `forge.kv_get`, `kv:write:<ns>` grants `forge.kv_put` and `forge.kv_delete`. A run that gives a
+ * package a namespace it is granted neither for is refused before anything runs.
  */
-function withinPackage(policy: EnforcerSpec, manifest: PackageManifest): EnforcerSpec {
+function kvGranted(namespace: string, manifest: PackageManifest): { read: boolean; write: boolean } {
+  const granted = manifest.capabilities.filter((c) => c.startsWith('kv:')).map(parseCapability);
+  const covers = (action: 'read' | 'write') =>
+    granted.some((grant) => capabilityCovers(grant, { kind: 'kv', action, namespace }));
+  const grants = { read: covers('read'), write: covers('write') };
+  if (!grants.read && !grants.write) {
+    throw new ForgeError(
+      'FORGE_CAPABILITY_NOT_GRANTED',
+      `package ${manifest.name}@${manifest.version} is not granted kv:read:${namespace} or kv:write:${namespace} (add the capability to its manifest, or run it without --kv)`,
+      { details: { capability: `kv:read:${namespace}`, package: manifest.name } },
+    );
+  }
+  return grants;
+}
+
+/**
+ * A package gets no more than it asked for: an allow-list is narrowed to the syscalls among the
+ * manifest's capabilities (`forge.log`, `wasi.*`), and, with a kv namespace, to the kv calls its
+ * `kv:` capabilities grant. Other capability kinds are the plugin host's. (A policy document is
+ * applied as written; the kv grant check before the run still holds.)
+ */
+function withinPackage(
+  policy: EnforcerSpec,
+  manifest: PackageManifest,
+  kv: { read: boolean; write: boolean } | undefined,
+): EnforcerSpec {
   if (policy.policy.kind !== 'allow-list') return policy;
-  const requested = manifest.capabilities.filter((c) => SYSCALL_CAPABILITY.test(c));
-  return { ...policy, policy: { ...policy.policy, within: requested } };
+  let within = manifest.capabilities.filter((c) => SYSCALL_CAPABILITY.test(c));
+  if (kv !== undefined && !(kv.read && kv.write)) {
+    // Spell namespace wildcards out, so that the kv calls not granted can be left out.
+    const known = worldSyscallNames();
+    const refused = new Set(kv.read ? ['forge.kv_put', 'forge.kv_delete'] : ['forge.kv_get']);
+    within = within
+      .flatMap((entry) =>
+        entry.endsWith('.*') ? known.filter((name) => name.startsWith(entry.slice(0, -1))) : [entry],
+      )
+      .filter((name) => !refused.has(name));
+  }
+  return { ...policy, policy: { ...policy.policy, within } };
 }

@@ -34,14 +34,25 @@ const GUEST = `(module
         (i32.store (i32.const 32) (i32.const 4096)) (i32.store (i32.const 36) (i32.load (i32.const 40)))
         (drop (call $write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 44)))))))`;
 
-function packAndSign(name: string, capabilities: string[]): string {
+/** Reads kv key `k` (into 64), then writes it: the report's trace shows which calls were allowed. */
+const KV_GUEST = `(module
+  (import "forge" "kv_get" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "forge" "kv_put" (func $put (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "k")
+  (data (i32.const 8) "v")
+  (func (export "_start")
+    (drop (call $get (i32.const 0) (i32.const 1) (i32.const 64) (i32.const 8) (i32.const 96)))
+    (drop (call $put (i32.const 0) (i32.const 1) (i32.const 8) (i32.const 1)))))`;
+
+function packAndSign(name: string, capabilities: string[], guest = GUEST): string {
   const src = join(dir, name);
   mkdirSync(src, { recursive: true });
   writeFileSync(
     join(src, 'forgepkg.json'),
     JSON.stringify({ name, version: '1.0.0', entry: 'main.wat', capabilities }),
   );
-  writeFileSync(join(src, 'main.wat'), GUEST);
+  writeFileSync(join(src, 'main.wat'), guest);
   const file = `${name}.forgepkg`;
   expect(run('pack', name, '--out', file).code).toBe(0);
   expect(run('sign', file, '--key', 'ed.key').code).toBe(0);
@@ -155,5 +166,27 @@ describe('forgeone run <file.forgepkg> (end to end)', () => {
     expect(stray.code).not.toBe(0);
     expect(firstLine(stray)).toMatch(/^FORGE_[A-Z_]+: /);
     expect(stray.stdout).not.toContain('hello');
+  });
+  it('gives a package a kv namespace only as its kv: capabilities grant', () => {
+    const state = join(dir, 'state');
+    const readOnly = packAndSign('kvreader', ['forge.*', 'kv:read:app'], KV_GUEST);
+    const run = (file: string) =>
+      forgeone(
+        ['run', file, '--root', 'root.json', '--allow', 'forge.*', '--kv', 'app', '--state', state, '--json'],
+        {
+          cwd: dir,
+          env,
+        },
+      );
+    const result = run(readOnly);
+    expect(result.code, result.stderr).toBe(0);
+    const calls = (JSON.parse(result.stdout) as { calls: { syscall: string; action: string }[] }).calls;
+    expect(calls.map((c) => `${c.syscall}:${c.action}`)).toEqual(['forge.kv_get:allow', 'forge.kv_put:deny']);
+
+    const none = run(packAndSign('kvnone', ['forge.*'], KV_GUEST));
+    expect(none.code).not.toBe(0);
+    const refusal = JSON.parse(none.stdout) as { ok: boolean; code: string; message: string };
+    expect(refusal).toMatchObject({ ok: false, code: 'FORGE_CAPABILITY_NOT_GRANTED' });
+    expect(refusal.message).toMatch(/kv:read:app or kv:write:app/);
   });
 });
