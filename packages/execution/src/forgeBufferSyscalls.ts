@@ -1,6 +1,5 @@
 import { ForgeErrno } from './forgeErrno';
-import { NO_ARGS, u32, type ForgeIoBuffers } from './forgeBuffers';
-import { forgeCall } from './forgeSyscalls';
+import { NO_ARGS, forgeCall, u32, type ForgeIoBuffers } from './forgeBuffers';
 import type { SyscallDefinition } from './syscallDefinition';
 
 /** Names of the buffer syscalls. */
@@ -21,6 +20,7 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
         context.memory.writeU32(u32(out), buffers.input.length);
         return ForgeErrno.OK;
       },
+      PURE,
     ),
     // (dst_ptr, offset, len): copies input[offset, offset + len) to dst_ptr.
     forgeCall(
@@ -35,6 +35,7 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
         context.memory.write(u32(dst), input.subarray(start, start + length));
         return ForgeErrno.OK;
       },
+      PURE,
     ),
     // (ptr, len): appends len bytes at ptr to the call's output.
     forgeCall(
@@ -47,6 +48,10 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
         const bytes = context.memory.read(u32(ptr), length);
         return buffers.appendOutput(bytes) ? ForgeErrno.OK : ForgeErrno.TOO_LARGE;
       },
+      PURE,
     ),
   ];
 }
+
+/** Every buffer call decodes from its raw arguments alone. */
+const PURE = { pureDecode: true } as const;

@@ -1,5 +1,6 @@
 import { ForgeErrno } from './forgeErrno';
 import type { GuestMemory } from './guestMemory';
+import type { SyscallDefinition, WasmValType } from './syscallDefinition';
 
 /** Limits of one guest's input and output buffers. */
 export interface ForgeIoLimits {
@@ -87,16 +88,36 @@ export function badTextErrno(len: number, maxBytes: number): ForgeErrno {
   return len > maxBytes ? ForgeErrno.TOO_LARGE : ForgeErrno.INVALID;
 }
 
-/** What every forge.* definition shares: one i32 errno result. */
 /** Decoded arguments of a call that has none worth recording: shared, so the hot path allocates nothing. */
 export const NO_ARGS: Record<string, never> = Object.freeze({}) as Record<string, never>;
 
-export const forgeCallShape = {
-  module: 'forge',
-  results: ['i32'],
-  deniedResult: ForgeErrno.DENIED,
-  faultResult: ForgeErrno.FAULT,
-} as const;
+const FORGE_RESULTS: readonly WasmValType[] = Object.freeze(['i32']);
+
+/**
+ * A `forge.*` definition: one i32 errno result (DENIED when refused, FAULT on a bad pointer). Say
+ * `pureDecode` when `decode` reads only its raw arguments (see SyscallDefinition.pureDecode).
+ * Built as one literal of one shape, without spreads: definitions are built per guest.
+ */
+export function forgeCall(
+  name: string,
+  params: readonly WasmValType[],
+  decode: SyscallDefinition['decode'],
+  execute: SyscallDefinition['execute'],
+  options: { readonly pureDecode?: boolean } = {},
+): SyscallDefinition {
+  return {
+    module: 'forge',
+    name,
+    syscall: `forge.${name}`,
+    params,
+    results: FORGE_RESULTS,
+    decode,
+    execute,
+    deniedResult: ForgeErrno.DENIED,
+    faultResult: ForgeErrno.FAULT,
+    pureDecode: options.pureDecode === true,
+  };
+}
 
 /** An i32 argument as the unsigned number guests mean by pointers and lengths. */
 export function u32(value: number | bigint | undefined): number {

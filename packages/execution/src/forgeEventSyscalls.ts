@@ -1,6 +1,6 @@
 import { ForgeError, type ContainerId } from '@forgeone/common';
 import { ForgeErrno } from './forgeErrno';
-import { badTextErrno, forgeCallShape, readGuestText, u32 } from './forgeBuffers';
+import { badTextErrno, forgeCall, readGuestText, u32 } from './forgeBuffers';
 import { GuestFault } from './guestMemory';
 import type { SyscallDefinition } from './syscallDefinition';
 
@@ -45,16 +45,14 @@ export function forgeEventSyscalls(options: ForgeEventSyscallOptions): SyscallDe
   }
   let emitted = 0;
   return [
-    {
-      ...forgeCallShape,
-      name: 'emit_event',
-      syscall: 'forge.emit_event',
-      params: ['i32', 'i32', 'i32', 'i32'],
-      decode: ([namePtr, nameLen, , len], memory) => {
+    forgeCall(
+      'emit_event',
+      ['i32', 'i32', 'i32', 'i32'],
+      ([namePtr, nameLen, , len], memory) => {
         const name = readGuestText(memory, u32(namePtr), u32(nameLen), MAX_NAME_BYTES);
         return { name: name !== null && EVENT_NAME_PATTERN.test(name) ? name : null, len: u32(len) };
       },
-      execute: ({ args: [, nameLen, payloadPtr, payloadLen], decoded, context }) => {
+      ({ args: [, nameLen, payloadPtr, payloadLen], decoded, context }) => {
         const name = decoded.name;
         if (typeof name !== 'string') return badTextErrno(u32(nameLen), MAX_NAME_BYTES);
         const length = u32(payloadLen);
@@ -70,6 +68,6 @@ export function forgeEventSyscalls(options: ForgeEventSyscallOptions): SyscallDe
         emitted += 1;
         return ForgeErrno.OK;
       },
-    },
+    ),
   ];
 }

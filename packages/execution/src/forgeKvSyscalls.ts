@@ -1,6 +1,6 @@
 import { ForgeError, type SyscallArg } from '@forgeone/common';
 import { ForgeErrno } from './forgeErrno';
-import { badTextErrno, forgeCallShape, readGuestText, u32 } from './forgeBuffers';
+import { badTextErrno, forgeCall, readGuestText, u32 } from './forgeBuffers';
 import type { KvBackend } from './forgeKvBackend';
 import { GuestFault, type GuestMemory } from './guestMemory';
 import type { SyscallDefinition, SyscallInvocation, WasmValue } from './syscallDefinition';
@@ -68,14 +68,12 @@ export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefiniti
     };
 
   return [
-    {
-      ...forgeCallShape,
-      name: 'kv_get',
-      syscall: 'forge.kv_get',
-      params: ['i32', 'i32', 'i32', 'i32', 'i32'],
+    forgeCall(
+      'kv_get',
+      ['i32', 'i32', 'i32', 'i32', 'i32'],
       // (key_ptr, key_len, val_ptr, val_cap, len_out): copies the value to val_ptr, its length to len_out.
-      decode: (args, memory) => ({ ...decodeKey(args, memory), cap: u32(args[3]) }),
-      execute: withKey((key, { args, context }, kv) => {
+      (args, memory) => ({ ...decodeKey(args, memory), cap: u32(args[3]) }),
+      withKey((key, { args, context }, kv) => {
         const { memory } = context;
         const [, , valPtr, valCap, lenOut] = args.map(u32) as [number, number, number, number, number];
         // Check both output ranges first so that a bad pointer leaves guest memory untouched.
@@ -88,29 +86,25 @@ export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefiniti
         memory.write(valPtr, value);
         return ForgeErrno.OK;
       }),
-    },
-    {
-      ...forgeCallShape,
-      name: 'kv_put',
-      syscall: 'forge.kv_put',
-      params: ['i32', 'i32', 'i32', 'i32'],
+    ),
+    forgeCall(
+      'kv_put',
+      ['i32', 'i32', 'i32', 'i32'],
       // (key_ptr, key_len, val_ptr, val_len): stores val_len bytes at val_ptr under the key.
-      decode: (args, memory) => ({ ...decodeKey(args, memory), len: u32(args[3]) }),
-      execute: withKey((key, { args, context }, kv) => {
+      (args, memory) => ({ ...decodeKey(args, memory), len: u32(args[3]) }),
+      withKey((key, { args, context }, kv) => {
         const length = u32(args[3]);
         if (length > maxValue) return ForgeErrno.TOO_LARGE;
         const value = context.memory.read(u32(args[2]), length);
         return kv.put(key, value) === 'ok' ? ForgeErrno.OK : ForgeErrno.QUOTA;
       }),
-    },
-    {
-      ...forgeCallShape,
-      name: 'kv_delete',
-      syscall: 'forge.kv_delete',
-      params: ['i32', 'i32'],
+    ),
+    forgeCall(
+      'kv_delete',
+      ['i32', 'i32'],
       // (key_ptr, key_len): removes the key.
-      decode: decodeKey,
-      execute: withKey((key, _invocation, kv) => (kv.delete(key) ? ForgeErrno.OK : ForgeErrno.NOT_FOUND)),
-    },
+      decodeKey,
+      withKey((key, _invocation, kv) => (kv.delete(key) ? ForgeErrno.OK : ForgeErrno.NOT_FOUND)),
+    ),
   ];
 }

@@ -1,8 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 import type { Clock } from '@forgeone/common';
-import { NO_ARGS } from './forgeBuffers';
+import { NO_ARGS, forgeCall } from './forgeBuffers';
 import { ForgeErrno } from './forgeErrno';
-import type { SyscallDefinition, WasmValType, WasmValue } from './syscallDefinition';
+import type { SyscallDefinition, WasmValue } from './syscallDefinition';
 
 export interface ForgeSyscallOptions {
   readonly clock: Clock;
@@ -31,60 +31,57 @@ export function forgeSyscalls(options: ForgeSyscallOptions): SyscallDefinition[]
   // Built per guest: literals of one shape, no spreads (a spread literal costs microseconds here).
   return [
     // (ptr, len): a UTF-8 message.
-    forgeCall('log', ['i32', 'i32'], decodeLen, ({ args: [ptr, len], context }) => {
-      const length = Number(len) >>> 0;
-      if (length > maxLog) return ForgeErrno.TOO_LARGE;
-      let message: string;
-      try {
-        message = context.memory.readString(Number(ptr), length);
-      } catch {
-        // Out of bounds is a fault (the gate maps GuestFault); bad UTF-8 is the guest's input error.
-        context.memory.view(Number(ptr), length);
-        return ForgeErrno.INVALID;
-      }
-      onLog(message);
-      return ForgeErrno.OK;
-    }),
+    forgeCall(
+      'log',
+      ['i32', 'i32'],
+      decodeLen,
+      ({ args: [ptr, len], context }) => {
+        const length = Number(len) >>> 0;
+        if (length > maxLog) return ForgeErrno.TOO_LARGE;
+        let message: string;
+        try {
+          message = context.memory.readString(Number(ptr), length);
+        } catch {
+          // Out of bounds is a fault (the gate maps GuestFault); bad UTF-8 is the guest's input error.
+          context.memory.view(Number(ptr), length);
+          return ForgeErrno.INVALID;
+        }
+        onLog(message);
+        return ForgeErrno.OK;
+      },
+      PURE,
+    ),
     // (out_ptr): writes the wall-clock time as u64 nanoseconds since the Unix epoch.
-    forgeCall('clock_now', ['i32'], noArgs, ({ args: [out], context }) => {
-      context.memory.writeU64(Number(out), BigInt(Math.round(clock.now())) * 1_000_000n);
-      return ForgeErrno.OK;
-    }),
+    forgeCall(
+      'clock_now',
+      ['i32'],
+      noArgs,
+      ({ args: [out], context }) => {
+        context.memory.writeU64(Number(out), BigInt(Math.round(clock.now())) * 1_000_000n);
+        return ForgeErrno.OK;
+      },
+      PURE,
+    ),
     // (ptr, len): fills len bytes at ptr with cryptographically secure randomness.
-    forgeCall('random_bytes', ['i32', 'i32'], decodeLen, ({ args: [ptr, len], context }) => {
-      const length = Number(len) >>> 0;
-      if (length > maxRandom) return ForgeErrno.TOO_LARGE;
-      context.memory.view(Number(ptr), length); // bounds check before doing work
-      const bytes = new Uint8Array(length);
-      random(bytes);
-      context.memory.write(Number(ptr), bytes);
-      return ForgeErrno.OK;
-    }),
+    forgeCall(
+      'random_bytes',
+      ['i32', 'i32'],
+      decodeLen,
+      ({ args: [ptr, len], context }) => {
+        const length = Number(len) >>> 0;
+        if (length > maxRandom) return ForgeErrno.TOO_LARGE;
+        context.memory.view(Number(ptr), length); // bounds check before doing work
+        const bytes = new Uint8Array(length);
+        random(bytes);
+        context.memory.write(Number(ptr), bytes);
+        return ForgeErrno.OK;
+      },
+      PURE,
+    ),
   ];
 }
 
 const decodeLen = ([, len]: readonly WasmValue[]) => ({ len: Number(len) >>> 0 });
 const noArgs = () => NO_ARGS;
-
-/** A `forge.*` definition: i32 errno result, decoded from its raw arguments alone (`pureDecode`). */
-export function forgeCall(
-  name: string,
-  params: readonly WasmValType[],
-  decode: SyscallDefinition['decode'],
-  execute: SyscallDefinition['execute'],
-): SyscallDefinition {
-  return {
-    module: 'forge',
-    name,
-    syscall: `forge.${name}`,
-    params,
-    results: FORGE_RESULTS,
-    decode,
-    execute,
-    deniedResult: ForgeErrno.DENIED,
-    faultResult: ForgeErrno.FAULT,
-    pureDecode: true,
-  };
-}
-
-const FORGE_RESULTS: readonly WasmValType[] = Object.freeze(['i32']);
+/** Every call here decodes from its raw arguments alone. */
+const PURE = { pureDecode: true } as const;

@@ -83,7 +83,7 @@ export type {
 export { allSyscallNames } from './allSyscallNames';
 
 // kv, events, plugins, wasmer
-export { ForgeIoBuffers, defaultForgeIoLimits } from './forgeBuffers';
+export { ForgeIoBuffers, defaultForgeIoLimits, forgeCall } from './forgeBuffers';
 export type { ForgeIoLimits } from './forgeBuffers';
 export { forgeBufferSyscalls, forgeBufferSyscallNames } from './forgeBufferSyscalls';
 export {

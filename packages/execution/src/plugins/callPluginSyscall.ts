@@ -1,6 +1,6 @@
 import type { SyscallArg } from '@forgeone/common';
 import { ForgeErrno } from '../forgeErrno';
-import { forgeCallShape, readGuestText, u32 } from '../forgeBuffers';
+import { forgeCall, readGuestText, u32 } from '../forgeBuffers';
 import type { GuestMemory } from '../guestMemory';
 import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
 import { EXPORT_NAME_PATTERN, PLUGIN_NAME_PATTERN } from './capability';
@@ -46,13 +46,11 @@ export const forgeCallPluginSyscallName = 'forge.call_plugin';
 
 export function forgeCallPluginSyscall(options: CallPluginSyscallOptions): SyscallDefinition {
   const maxInput = options.maxInputBytes ?? 1024 * 1024;
-  return {
-    ...forgeCallShape,
-    name: 'call_plugin',
-    syscall: forgeCallPluginSyscallName,
-    params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
-    decode: (args, memory) => decodeTarget(memory, args),
-    execute: ({ args, decoded, context }) => {
+  return forgeCall(
+    'call_plugin',
+    ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+    (args, memory) => decodeTarget(memory, args),
+    ({ args, decoded, context }) => {
       const { plugin, export: name } = decoded;
       if (typeof plugin !== 'string' || typeof name !== 'string') return ForgeErrno.INVALID;
       const [, , inPtr, inLen, outPtr, outCap, resultPtr] = args.map(u32) as number[] as [
@@ -91,5 +89,5 @@ export function forgeCallPluginSyscall(options: CallPluginSyscallOptions): Sysca
         }
       }
     },
-  };
+  );
 }
