@@ -54,6 +54,20 @@ export interface PolicyDecisionPoint {
    * history), as an allow-list's does. Enforcers may then let the gate reuse a decision.
    */
   readonly decidesBySyscallOnly?: boolean;
+  /**
+   * The same promise for one syscall, from a PDP whose rules read more for some syscalls than for
+   * others. True promises, for as long as this PDP lives, that:
+   * - every decision for `syscall` depends on nothing but the syscall name and the caller's
+   *   identity (which the gate passes unchanged for every call of a container), not the arguments,
+   *   time, scores or history;
+   * - it is never `ask` or `quarantine`;
+   * - the PDP needs to see none of those calls: no later decision, for any syscall, depends on
+   *   whether it was asked about calls of `syscall` (how many, or which rule decided them).
+   *
+   * Enforcers may then let the gate reuse an allowed decision for that syscall. False promises
+   * nothing. `decidesBySyscallOnly: true` already says this of every syscall.
+   */
+  decidesBySyscallOnlyFor?(syscall: string): boolean;
 }
 
 export const enforcementModes = ['enforce', 'audit', 'permissive'] as const;

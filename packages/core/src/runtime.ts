@@ -8,6 +8,7 @@ import {
   type ContainerId,
   type EnforcementMode,
   type ExecutionDNA,
+  type IdentityContext,
   type IdentityContextInput,
   type KernelEventBus,
   type PolicyDecisionPoint,
@@ -17,7 +18,6 @@ import {
 import type { Limits } from '@forgeone/config';
 import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto';
 import {
-  StorageKvBackend,
   WasmHost,
   capabilityCovers,
   checkKvConfig,
@@ -48,6 +48,7 @@ import {
   type TraceEvent,
   type TraceSummaryRow,
 } from '@forgeone/observer';
+import { KvNamespaces, type KvLease } from './kvNamespaces';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -109,8 +110,12 @@ export interface RunModuleOptions {
   readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
   /**
    * The container's kv namespace (`forge.kv_*`), kept in the kernel's store (`kv/<namespace>`):
-   * loaded before the guest starts, written back when it ends — returned, exited, trapped or
-   * stopped. The policy still decides every call. Without it, allowed kv calls answer DENIED.
+   * loaded before the guest starts and shared with every other live run of this runtime on it
+   * (each sees the others' writes at once; `quota` applies to this run's writes), written back
+   * when the container ends — returned, exited, trapped or stopped. Under worker isolation each
+   * call is applied on the main thread before it returns to the guest, so a guest stopped at its
+   * deadline keeps every write it was told succeeded. The policy still decides every call. Without
+   * it, allowed kv calls answer DENIED.
    */
   readonly kv?: { readonly namespace: string; readonly quota?: Partial<KvQuota> };
   /** Receives each `forge.emit_event` event as it happens (they are also in the report and on the bus). */
@@ -120,9 +125,17 @@ export interface RunModuleOptions {
 /** What a run did to its kv namespace. */
 export interface RunKvReport {
   readonly namespace: string;
-  /** Keys written to the store when the container ended, and keys deleted from it. */
+  /**
+   * Keys this container wrote and keys it deleted (each counted once, by its last change); all
+   * were written to the store when it ended.
+   */
   readonly written: number;
   readonly deleted: number;
+  /**
+   * kv calls that answered UNAVAILABLE: the store failed, or (worker isolation) the main thread
+   * did not answer within the kv timeout. Such a call changed nothing. Present only when > 0.
+   */
+  readonly unavailable?: number;
   /** What the namespace holds now. */
   readonly usage: KvUsage;
 }
@@ -180,11 +193,31 @@ export class Runtime {
     const host = this.#host(options.limits ?? {});
     // Starting the worker overlaps with verifying and compiling, and with reading the namespace.
     if (isolation === 'worker') void host.prewarm().catch(() => undefined);
-    const kvLoad = this.#loadKv(options);
+    const kvLease = this.#leaseKv(options);
     // A failed module load must not leave the namespace read unobserved.
-    kvLoad?.catch(() => undefined);
-    const module = await this.#load(host, options);
-    const kv = await kvLoad;
+    kvLease?.catch(() => undefined);
+    let kv: KvLease | undefined;
+    try {
+      const module = await this.#load(host, options);
+      kv = await kvLease;
+      return await this.#execute(host, module, options, { identity, isolation, objects }, kv);
+    } catch (error) {
+      // The guest may have written before the host gave up on it: keep what it was told succeeded.
+      // Either way the namespace is given back (also when the module never loaded).
+      if (kv !== undefined) await kv.close().catch(() => undefined);
+      else void kvLease?.then((lease) => lease.close()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Runs a loaded module; `kv` is closed (flushed, given back) on success, by the caller on failure. */
+  async #execute(
+    host: WasmHost,
+    module: LoadedModule,
+    options: RunModuleOptions,
+    { identity, isolation, objects }: { identity: IdentityContext; isolation: Isolation; objects: boolean },
+    kv: KvLease | undefined,
+  ): Promise<RunReport> {
     const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
     const kvGrants = manifest && options.kv ? kvGranted(options.kv.namespace, manifest) : undefined;
     const policy =
@@ -219,7 +252,7 @@ export class Runtime {
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
         ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
-        ...(kv ? { kv } : {}),
+        ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
         onEvent: (event) => {
           events.push(event);
           options.onEvent?.(event);
@@ -231,8 +264,6 @@ export class Runtime {
         exitCode: null,
         reason: toForgeError(error).code,
       });
-      // The guest may have written before the host gave up on it: keep what it was told succeeded.
-      await kv?.flush().catch(() => undefined);
       throw error;
     }
     const { instance, outcome } = run;
@@ -243,7 +274,7 @@ export class Runtime {
     });
     // Whatever the ending (a trap, a deadline, an exit), writes the guest was told succeeded are
     // kept. A store that fails here fails the run: its report would claim writes that are not there.
-    const flushed = kv ? await kv.flush() : undefined;
+    if (kv) await kv.close();
     const trace = instance.trace();
     return {
       containerId: instance.containerId,
@@ -258,7 +289,7 @@ export class Runtime {
       summary: summarizeTrace(trace),
       dna: instance.dna(),
       events,
-      ...(kv && flushed ? { kv: { namespace: kv.namespace, ...flushed, usage: kv.usage() } } : {}),
+      ...(kv ? { kv: kvReport(kv) } : {}),
       ...(manifest ? { manifest } : {}),
       recorded: recordedTraceOf(run, module, {
         entry,
@@ -286,8 +317,8 @@ export class Runtime {
     this.#pool = undefined;
   }
 
-  /** Reads the run's kv namespace from the kernel's store (checked first: a bad name needs no store). */
-  #loadKv(options: RunModuleOptions): Promise<StorageKvBackend> | undefined {
+  /** Holds the run's kv namespace in the kernel's store (checked first: a bad name needs no store). */
+  #leaseKv(options: RunModuleOptions): Promise<KvLease> | undefined {
     if (options.kv === undefined) return undefined;
     const { namespace, quota } = options.kv;
     checkKvConfig(namespace, quota);
@@ -299,8 +330,11 @@ export class Runtime {
         { details: { field: 'kv' } },
       );
     }
-    return StorageKvBackend.load(store, namespace, quota);
+    this.#kv ??= new KvNamespaces(store);
+    return this.#kv.lease(namespace, quota);
   }
+
+  #kv: KvNamespaces | undefined;
 
   #load(host: WasmHost, options: RunModuleOptions): Promise<LoadedModule> {
     if (options.package !== undefined) {
@@ -348,6 +382,17 @@ export class Runtime {
     if (options.enforcer) return options.enforcer;
     return new SyscallEnforcer({ pdp: options.pdp!, mode: options.mode ?? this.#deps.mode });
   }
+}
+
+function kvReport(kv: KvLease): RunKvReport {
+  const { written, deleted, unavailable } = kv.changes();
+  return {
+    namespace: kv.namespace,
+    written,
+    deleted,
+    ...(unavailable > 0 ? { unavailable } : {}),
+    usage: kv.usage(),
+  };
 }
 
 const SYSCALL_CAPABILITY = /^[a-z][a-z0-9_]*\.(?:\*|[a-z][a-z0-9_]*)$/;

@@ -12,7 +12,7 @@ import {
   type SyscallEnforcerPort,
 } from '@forgeone/common';
 import { DnaTracker, TraceRecorder } from '@forgeone/observer';
-import { AllowListPdp, SyscallEnforcer } from '@forgeone/trust';
+import { AllowListPdp, SyscallEnforcer, compilePolicy } from '@forgeone/trust';
 import {
   GuestMemory,
   SyscallGate,
@@ -68,7 +68,7 @@ const allowed: Enforcement = { decision: { action: 'allow', reasons: [] }, execu
 const bare: SyscallEnforcerPort = { enforce: () => allowed };
 function gatedRun(
   name: keyof typeof gatedModules,
-  durationSampling: number,
+  durationSampling?: number,
   enforcer?: SyscallEnforcerPort,
 ): () => void {
   const memory = new GuestMemory();
@@ -82,7 +82,7 @@ function gatedRun(
     recorder: new TraceRecorder({ capacity: 65_536 }),
     dna: new DnaTracker('ctr_bench'),
     clock: systemClock,
-    durationSampling,
+    ...(durationSampling === undefined ? {} : { durationSampling }),
     rateLimit: { perSecond: 1e12 },
   });
   const definitions = [
@@ -93,17 +93,46 @@ function gatedRun(
   memory.bind(instance.exports.memory as WebAssembly.Memory);
   return instance.exports.run as () => void;
 }
+/** A ZTA policy graph allowing forge.input_len; `minTrust` adds a rule the graph must weigh on every call. */
+function graphEnforcer(minTrust?: number): SyscallEnforcerPort {
+  const graph = compilePolicy({
+    apiVersion: 'forgeone.dev/v1',
+    kind: 'Policy',
+    metadata: { name: 'gate-bench' },
+    spec: {
+      nodes: [
+        {
+          name: 'base',
+          rules: [
+            {
+              id: 'input',
+              action: 'allow',
+              match: {
+                syscall: 'forge.input_len',
+                ...(minTrust === undefined ? {} : { trust: { atLeast: minTrust } }),
+              },
+            },
+          ],
+        },
+      ],
+    },
+  });
+  return new SyscallEnforcer({ pdp: graph, mode: 'enforce' });
+}
+
+const inputLen = gatedRun('input_len');
 const inputLenEvery = gatedRun('input_len', 1);
-const inputLenSampled = gatedRun('input_len', 16);
-const inputLenBare = gatedRun('input_len', 16, bare);
+const inputLenBare = gatedRun('input_len', undefined, bare);
+const inputLenGraph = gatedRun('input_len', undefined, graphEnforcer());
+const inputLenGraphTrust = gatedRun('input_len', undefined, graphEnforcer(0.1));
+const clockNow = gatedRun('clock_now');
 const clockEvery = gatedRun('clock_now', 1);
-const clockSampled = gatedRun('clock_now', 16);
 
 describe(`${CALLS} host calls from one guest loop`, () => {
   bench('raw V8 host import', rawRun);
-  bench('forge.input_len through the gate (allowed, traced, writes recorded)', inputLenEvery);
-  bench('forge.input_len, clocks read 1 call in 16', inputLenSampled);
-  bench('forge.clock_now through the gate', clockEvery);
+  bench('forge.input_len through the gate (allowed, traced, writes recorded)', inputLen);
+  bench('forge.input_len, every call timed', inputLenEvery);
+  bench('forge.clock_now through the gate', clockNow);
 });
 
 afterAll(() => {
@@ -111,14 +140,16 @@ afterAll(() => {
   printRatios('9a: one host call (median ns per call; ratio to an empty raw V8 import)', [
     ['raw V8 host import (empty)', empty],
     ["raw V8 host import doing input_len's work", medianNs(rawInputLen, CALLS)],
-    ['forge.input_len through the gate, every duration measured', medianNs(inputLenEvery, CALLS)],
-    ['forge.input_len through the gate, clocks read 1 call in 16', medianNs(inputLenSampled, CALLS)],
+    ['forge.input_len through the gate (default timing)', medianNs(inputLen, CALLS)],
+    ['forge.input_len through the gate, every call timed', medianNs(inputLenEvery, CALLS)],
     ['forge.input_len, bare allow enforcer (never reused)', medianNs(inputLenBare, CALLS)],
+    ['forge.input_len under a ZTA policy graph (rule by name: reused)', medianNs(inputLenGraph, CALLS)],
+    ['forge.input_len, graph rule reads trust (asked every call)', medianNs(inputLenGraphTrust, CALLS)],
   ]);
   printRatios("9a': forge.clock_now (ratio to a raw V8 import doing the same work)", [
     ["raw V8 host import doing clock_now's work", medianNs(rawClockNow, CALLS)],
-    ['forge.clock_now through the gate, every duration measured', medianNs(clockEvery, CALLS)],
-    ['forge.clock_now through the gate, clocks read 1 call in 16', medianNs(clockSampled, CALLS)],
+    ['forge.clock_now through the gate (default timing)', medianNs(clockNow, CALLS)],
+    ['forge.clock_now through the gate, every call timed', medianNs(clockEvery, CALLS)],
   ]);
   console.log(`  (empty raw V8 import: ${empty.toFixed(1)} ns)`);
 });

@@ -16,7 +16,8 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
       'input_len',
       ['i32'],
       () => NO_ARGS,
-      ({ args: [out], context }) => {
+      ({ args, context }) => {
+        const out = args[0]!;
         context.memory.writeU32(u32(out), buffers.input.length);
         return ForgeErrno.OK;
       },
@@ -27,7 +28,10 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
       'input_read',
       ['i32', 'i32', 'i32'],
       ([, offset, len]) => ({ offset: u32(offset), len: u32(len) }),
-      ({ args: [dst, offset, len], context }) => {
+      ({ args, context }) => {
+        const dst = args[0]!;
+        const offset = args[1]!;
+        const len = args[2]!;
         const start = u32(offset);
         const length = u32(len);
         const input = buffers.input;
@@ -42,7 +46,9 @@ export function forgeBufferSyscalls(buffers: ForgeIoBuffers): SyscallDefinition[
       'output_write',
       ['i32', 'i32'],
       ([, len]) => ({ len: u32(len) }),
-      ({ args: [ptr, len], context }) => {
+      ({ args, context }) => {
+        const ptr = args[0]!;
+        const len = args[1]!;
         const length = u32(len);
         if (length > buffers.limits.maxOutputBytes) return ForgeErrno.TOO_LARGE;
         const bytes = context.memory.read(u32(ptr), length);

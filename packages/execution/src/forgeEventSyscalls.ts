@@ -52,7 +52,10 @@ export function forgeEventSyscalls(options: ForgeEventSyscallOptions): SyscallDe
         const name = readGuestText(memory, u32(namePtr), u32(nameLen), MAX_NAME_BYTES);
         return { name: name !== null && EVENT_NAME_PATTERN.test(name) ? name : null, len: u32(len) };
       },
-      ({ args: [, nameLen, payloadPtr, payloadLen], decoded, context }) => {
+      ({ args, decoded, context }) => {
+        const nameLen = args[1]!;
+        const payloadPtr = args[2]!;
+        const payloadLen = args[3]!;
         const name = decoded.name;
         if (typeof name !== 'string') return badTextErrno(u32(nameLen), MAX_NAME_BYTES);
         const length = u32(payloadLen);

@@ -1,4 +1,5 @@
 import { ForgeError } from '@forgeone/common';
+import type { ForgeErrno } from './forgeErrno';
 
 /** How much one kv namespace may hold. */
 export interface KvQuota {
@@ -19,10 +20,10 @@ export type KvPutStatus = 'ok' | 'quota';
 
 /**
  * The synchronous key-value store the `forge.kv_*` syscalls use: one namespace, bytes in and out,
- * quota accounting inside. Synchronous because the guest is blocked in the call. Under worker
- * isolation the guest is served from a copy (`SnapshotKvBackend.snapshot()`) and every change the
- * copy accepts is applied to the original on the main thread, in order; so every argument and
- * result stays plain data.
+ * quota accounting inside. Synchronous because the guest is blocked in the call. There is one per
+ * namespace, on the main thread: a guest in an isolation worker reaches it through a synchronous
+ * bridge (each call applied before the guest's call returns), so every argument and result stays
+ * plain data.
  */
 export interface KvBackend {
   /** The namespace this backend serves (what policies see as `namespace`). */
@@ -36,22 +37,20 @@ export interface KvBackend {
   usage(): KvUsage;
 }
 
-/** One change a namespace accepted, as plain data (what a worker sends back to the main thread). */
-export type KvChange =
-  | { readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
-  | { readonly op: 'delete'; readonly key: string };
+/**
+ * What a backend throws to answer one kv call with an errno of its own (TOO_LARGE for a value it
+ * cannot hand over, UNAVAILABLE with a reason); anything else it throws answers UNAVAILABLE. Like
+ * GuestFault it never leaves the syscall that caught it.
+ */
+export class KvRefusal extends Error {
+  override readonly name = 'KvRefusal';
 
-/** A whole namespace as plain data: what an isolation worker is given to serve a guest from. */
-export interface KvSnapshot {
-  readonly namespace: string;
-  readonly quota: KvQuota;
-  readonly entries: readonly (readonly [string, Uint8Array])[];
-}
-
-/** A KvBackend that can hand over its namespace as plain data, so a guest in a worker can use it. */
-export interface SnapshotKvBackend extends KvBackend {
-  /** A copy of every entry, with the quota. */
-  snapshot(): KvSnapshot;
+  constructor(
+    readonly errno: ForgeErrno,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export const defaultKvQuota: KvQuota = { maxBytes: 1024 * 1024, maxKeys: 1024 };
@@ -59,11 +58,10 @@ export const defaultKvQuota: KvQuota = { maxBytes: 1024 * 1024, maxKeys: 1024 };
 /** Namespace names: safe as a storage namespace (`kv/<name>`) and inside a `kv:` capability. */
 export const KV_NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9.-]{0,63}$/;
 
-const utf8 = new TextEncoder();
-
 /** Bytes an entry counts toward the quota. */
 export function kvEntryBytes(key: string, value: Uint8Array): number {
-  return utf8.encode(key).byteLength + value.byteLength;
+  // Counted without encoding: this runs on every put.
+  return Buffer.byteLength(key, 'utf8') + value.byteLength;
 }
 
 /** Checks a namespace name and a partial quota from the caller, once, and fills in defaults. */
@@ -90,7 +88,7 @@ export function checkKvConfig(namespace: string, quota: Partial<KvQuota> = {}): 
  * A KvBackend held in memory: the quota accounting every backend shares. Used alone for
  * throw-away namespaces and tests, and inside StorageKvBackend for persistent ones.
  */
-export class MemoryKvBackend implements SnapshotKvBackend {
+export class MemoryKvBackend implements KvBackend {
   readonly namespace: string;
   readonly quota: KvQuota;
   readonly #entries = new Map<string, Uint8Array>();
@@ -101,26 +99,28 @@ export class MemoryKvBackend implements SnapshotKvBackend {
     this.namespace = namespace;
   }
 
-  /** A backend holding what `snapshot` holds (loaded as is: a namespace over a lowered quota may only shrink). */
-  static fromSnapshot(snapshot: KvSnapshot): MemoryKvBackend {
-    const backend = new MemoryKvBackend(snapshot.namespace, snapshot.quota);
-    for (const [key, value] of snapshot.entries) backend.load(key, value);
-    return backend;
-  }
-
   get(key: string): Uint8Array | undefined {
     return this.#entries.get(key);
   }
 
   put(key: string, value: Uint8Array): KvPutStatus {
+    return this.putWithin(this.quota, key, value);
+  }
+
+  /**
+   * `put` against `quota` instead of the namespace's own: for a namespace several containers share
+   * while each keeps the quota it was given.
+   */
+  putWithin(quota: KvQuota, key: string, value: Uint8Array): KvPutStatus {
     const old = this.#entries.get(key);
-    const oldBytes = old === undefined ? 0 : kvEntryBytes(key, old);
-    const newBytes = kvEntryBytes(key, value);
+    const keyBytes = Buffer.byteLength(key, 'utf8');
+    const oldBytes = old === undefined ? 0 : keyBytes + old.byteLength;
+    const newBytes = keyBytes + value.byteLength;
     const bytes = this.#bytes - oldBytes + newBytes;
     const keys = this.#entries.size + (old === undefined ? 1 : 0);
     // A namespace loaded over a since-lowered quota may still shrink; it may not grow.
-    const growsBytes = bytes > this.quota.maxBytes && newBytes > oldBytes;
-    const growsKeys = keys > this.quota.maxKeys && old === undefined;
+    const growsBytes = bytes > quota.maxBytes && newBytes > oldBytes;
+    const growsKeys = keys > quota.maxKeys && old === undefined;
     if (growsBytes || growsKeys) return 'quota';
     this.#entries.set(key, value.slice());
     this.#bytes = bytes;
@@ -150,35 +150,4 @@ export class MemoryKvBackend implements SnapshotKvBackend {
   entries(): IterableIterator<[string, Uint8Array]> {
     return this.#entries.entries();
   }
-
-  snapshot(): KvSnapshot {
-    const entries = [...this.#entries].map(([key, value]) => [key, value.slice()] as const);
-    return { namespace: this.namespace, quota: this.quota, entries };
-  }
-}
-
-/** Applies a change another copy of the namespace accepted; false when this copy refuses it (quota). */
-export function applyKvChange(backend: KvBackend, change: KvChange): boolean {
-  if (change.op === 'put') return backend.put(change.key, change.value) === 'ok';
-  backend.delete(change.key);
-  return true;
-}
-
-/** `inner`, telling `onChange` of every change it accepts, in order (refused writes are not changes). */
-export function observedKvBackend(inner: KvBackend, onChange: (change: KvChange) => void): KvBackend {
-  return {
-    namespace: inner.namespace,
-    get: (key) => inner.get(key),
-    put: (key, value) => {
-      const status = inner.put(key, value);
-      if (status === 'ok') onChange({ op: 'put', key, value });
-      return status;
-    },
-    delete: (key) => {
-      const existed = inner.delete(key);
-      if (existed) onChange({ op: 'delete', key });
-      return existed;
-    },
-    usage: () => inner.usage(),
-  };
 }

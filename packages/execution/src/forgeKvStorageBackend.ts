@@ -2,11 +2,10 @@ import { ForgeError, storageLimits, type StoragePort } from '@forgeone/common';
 import {
   MemoryKvBackend,
   checkKvConfig,
+  type KvBackend,
   type KvPutStatus,
   type KvQuota,
-  type KvSnapshot,
   type KvUsage,
-  type SnapshotKvBackend,
 } from './forgeKvBackend';
 
 /** What one `flush()` wrote to the store. */
@@ -35,11 +34,12 @@ function decodeValue(namespace: string, key: string, value: unknown): Uint8Array
 
 /**
  * A KvBackend over the storage port: the namespace is loaded into memory at launch (`load`),
- * guest calls are served from memory synchronously, and writes reach the store only on `flush()`
- * (write-behind). Unflushed writes are lost if the process dies, so the runtime flushes when a
- * container exits and may flush on a timer. Values are stored as base64 strings.
+ * guest calls are served from memory synchronously (worker guests' through the bridge to this
+ * thread), and writes reach the store only on `flush()` (write-behind). Unflushed writes are lost
+ * if the process dies, so the runtime flushes when a container exits and may flush on a timer.
+ * Values are stored as base64 strings.
  */
-export class StorageKvBackend implements SnapshotKvBackend {
+export class StorageKvBackend implements KvBackend {
   readonly namespace: string;
   readonly #store: StoragePort;
   readonly #memory: MemoryKvBackend;
@@ -83,7 +83,12 @@ export class StorageKvBackend implements SnapshotKvBackend {
   }
 
   put(key: string, value: Uint8Array): KvPutStatus {
-    const status = this.#memory.put(key, value);
+    return this.putWithin(this.quota, key, value);
+  }
+
+  /** `put` against `quota` instead of the namespace's own (see MemoryKvBackend.putWithin). */
+  putWithin(quota: KvQuota, key: string, value: Uint8Array): KvPutStatus {
+    const status = this.#memory.putWithin(quota, key, value);
     if (status === 'ok') this.#dirty.set(key, 'put');
     return status;
   }
@@ -96,10 +101,6 @@ export class StorageKvBackend implements SnapshotKvBackend {
 
   usage(): KvUsage {
     return this.#memory.usage();
-  }
-
-  snapshot(): KvSnapshot {
-    return this.#memory.snapshot();
   }
 
   /** Keys written or deleted since the last successful flush. */

@@ -1,7 +1,7 @@
 import { ForgeError, type SyscallArg } from '@forgeone/common';
 import { ForgeErrno } from './forgeErrno';
 import { badTextErrno, forgeCall, readGuestText, u32 } from './forgeBuffers';
-import type { KvBackend } from './forgeKvBackend';
+import { KvRefusal, type KvBackend } from './forgeKvBackend';
 import { GuestFault, type GuestMemory } from './guestMemory';
 import type { SyscallDefinition, SyscallInvocation, WasmValue } from './syscallDefinition';
 
@@ -15,7 +15,7 @@ export interface ForgeKvSyscallOptions {
   readonly maxKeyBytes?: number;
   /** Largest value in bytes. Default 64 KiB, at most 512 KiB (a stored record holds it as base64). */
   readonly maxValueBytes?: number;
-  /** Told when the backend throws; the guest gets UNAVAILABLE. */
+  /** Told when the backend throws; the guest gets UNAVAILABLE (or a KvRefusal's errno). */
   readonly onBackendError?: (error: unknown) => void;
 }
 
@@ -23,7 +23,8 @@ export interface ForgeKvSyscallOptions {
 export const forgeKvSyscallNames = ['forge.kv_get', 'forge.kv_put', 'forge.kv_delete'] as const;
 
 const HARD_MAX_KEY = 1024;
-const HARD_MAX_VALUE = 512 * 1024;
+/** The largest value any `forge.kv_put` can store (`maxValueBytes` is at most this). */
+export const KV_MAX_VALUE_BYTES = 512 * 1024;
 
 function limit(name: string, value: number | undefined, fallback: number, max: number): number {
   const chosen = value ?? fallback;
@@ -43,7 +44,7 @@ function limit(name: string, value: number | undefined, fallback: number, max: n
 export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefinition[] {
   const { backend } = options;
   const maxKey = limit('maxKeyBytes', options.maxKeyBytes, 256, HARD_MAX_KEY);
-  const maxValue = limit('maxValueBytes', options.maxValueBytes, 64 * 1024, HARD_MAX_VALUE);
+  const maxValue = limit('maxValueBytes', options.maxValueBytes, 64 * 1024, KV_MAX_VALUE_BYTES);
   const namespace = backend?.namespace ?? null;
 
   const decodeKey = (args: readonly WasmValue[], memory: GuestMemory): Record<string, SyscallArg> => ({
@@ -63,7 +64,7 @@ export function forgeKvSyscalls(options: ForgeKvSyscallOptions): SyscallDefiniti
       } catch (error) {
         if (error instanceof GuestFault) throw error;
         options.onBackendError?.(error);
-        return ForgeErrno.UNAVAILABLE;
+        return error instanceof KvRefusal ? error.errno : ForgeErrno.UNAVAILABLE;
       }
     };
 

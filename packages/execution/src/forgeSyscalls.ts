@@ -35,7 +35,9 @@ export function forgeSyscalls(options: ForgeSyscallOptions): SyscallDefinition[]
       'log',
       ['i32', 'i32'],
       decodeLen,
-      ({ args: [ptr, len], context }) => {
+      ({ args, context }) => {
+        const ptr = args[0]!;
+        const len = args[1]!;
         const length = Number(len) >>> 0;
         if (length > maxLog) return ForgeErrno.TOO_LARGE;
         let message: string;
@@ -56,7 +58,8 @@ export function forgeSyscalls(options: ForgeSyscallOptions): SyscallDefinition[]
       'clock_now',
       ['i32'],
       noArgs,
-      ({ args: [out], context }) => {
+      ({ args, context }) => {
+        const out = args[0]!;
         context.memory.writeU64(Number(out), BigInt(Math.round(clock.now())) * 1_000_000n);
         return ForgeErrno.OK;
       },
@@ -67,7 +70,9 @@ export function forgeSyscalls(options: ForgeSyscallOptions): SyscallDefinition[]
       'random_bytes',
       ['i32', 'i32'],
       decodeLen,
-      ({ args: [ptr, len], context }) => {
+      ({ args, context }) => {
+        const ptr = args[0]!;
+        const len = args[1]!;
         const length = Number(len) >>> 0;
         if (length > maxRandom) return ForgeErrno.TOO_LARGE;
         context.memory.view(Number(ptr), length); // bounds check before doing work

@@ -7,11 +7,14 @@ export class GuestFault extends Error {
 }
 
 /**
- * Called for every byte range the host writes into guest memory (what replay needs to re-apply):
+ * Receives every byte range the host writes into guest memory (what replay needs to re-apply):
  * `len` bytes at `ptr` of `memory` (the whole of guest memory, live: copy what you keep at once).
- * No view is created per write: this sits on the syscall hot path.
+ * An object rather than a callback, and no view per write: this sits on the syscall hot path.
+ * A TraceRecorder is one.
  */
-export type MemoryWriteListener = (ptr: number, len: number, memory: Uint8Array) => void;
+export interface MemoryWriteSink {
+  captureWrite(ptr: number, len: number, memory: Uint8Array): void;
+}
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -27,7 +30,7 @@ export class GuestMemory {
   #view = new DataView(this.#buffer);
   #shared = false;
   /** Set by the gate while a call records its writes. */
-  onWrite: MemoryWriteListener | undefined;
+  writeSink: MemoryWriteSink | undefined;
 
   /** Binds the instance's exported memory (after instantiation). */
   bind(memory: WebAssembly.Memory | undefined): void {
@@ -64,15 +67,14 @@ export class GuestMemory {
     }
   }
 
+  /** `ptr` must be a u32 already (callers pass `ptr >>> 0`); `len` is checked to be one. */
   #check(ptr: number, len: number): void {
+    // `len >>> 0 === len` refuses NaN, negatives, fractions and anything past 2^32 in one compare.
+    // A range inside the view we hold needs no refresh: a grow detaches an unshared buffer (its
+    // view's length drops to 0) and only lengthens a shared one.
+    if (len >>> 0 === len && ptr + len <= this.#bytes.length) return;
     this.#refresh();
-    if (
-      !Number.isInteger(ptr) ||
-      !Number.isInteger(len) ||
-      ptr < 0 ||
-      len < 0 ||
-      ptr + len > this.#bytes.length
-    ) {
+    if (len >>> 0 !== len || ptr + len > this.#bytes.length) {
       throw new GuestFault(`guest range [${ptr}, +${len}) is outside memory of ${this.#bytes.length} bytes`);
     }
   }
@@ -122,7 +124,7 @@ export class GuestMemory {
   }
 
   #written(ptr: number, len: number): void {
-    if (this.onWrite !== undefined) this.onWrite(ptr, len, this.#bytes);
+    if (this.writeSink !== undefined) this.writeSink.captureWrite(ptr, len, this.#bytes);
   }
 
   /** Encodes `text` as UTF-8 and writes it at `ptr` (recorded); returns the byte length. */

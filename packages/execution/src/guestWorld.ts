@@ -8,13 +8,7 @@ import {
 import { DnaTracker, TraceRecorder, type TraceEvent, type TraceRecorderOptions } from '@forgeone/observer';
 import { createEnforcerFromSpec, type EnforcerHooks, type EnforcerSpec } from './enforcerSpec';
 import { forgeEventSyscalls, type GuestEvent } from './forgeEventSyscalls';
-import {
-  MemoryKvBackend,
-  observedKvBackend,
-  type KvBackend,
-  type KvChange,
-  type KvSnapshot,
-} from './forgeKvBackend';
+import type { KvBackend } from './forgeKvBackend';
 import { forgeKvSyscalls } from './forgeKvSyscalls';
 import { forgeSyscalls } from './forgeSyscalls';
 import { GuestMemory } from './guestMemory';
@@ -53,11 +47,6 @@ export interface WorldSpec {
   readonly traceBatchSize?: number;
   /** Replay these recorded calls instead of executing (see replaySyscalls). */
   readonly replay?: readonly TraceEvent[];
-  /**
-   * The container's kv namespace as plain data (worker isolation): the guest is served from a copy
-   * and each change the copy accepts goes to `onKvChange`. Inline isolation passes `hooks.kv`.
-   */
-  readonly kv?: KvSnapshot;
 }
 
 /** Where a world reports to (in a worker, each becomes a message to the main thread). */
@@ -70,10 +59,11 @@ export interface WorldHooks extends EnforcerHooks {
   readonly checkpoint?: () => void;
   readonly events?: KernelEventBus;
   readonly random?: (target: Uint8Array) => void;
-  /** The container's kv namespace, served directly (inline isolation); else built from `spec.kv`. */
+  /**
+   * The container's kv namespace: the backend itself inline, a BridgedKvBackend to the main
+   * thread's in a worker. Without one, an allowed kv call answers DENIED.
+   */
   readonly kv?: KvBackend;
-  /** Told of every change the copy built from `spec.kv` accepts, in order. */
-  readonly onKvChange?: (change: KvChange) => void;
   /** Receives each `forge.emit_event` event while the guest waits. */
   readonly onGuestEvent?: (event: GuestEvent) => void;
   /** More capabilities (inline isolation only: definitions do not cross into workers). */
@@ -161,7 +151,6 @@ function importPlanOf(needed: readonly WebAssembly.ModuleImportDescriptor[]): Im
 
 /** The forge.* definitions of a world (only those in `only`, when given). */
 function forgeDefinitions(
-  spec: WorldSpec,
   hooks: WorldHooks,
   onLog: (message: string) => void,
   only: ReadonlySet<string> | undefined,
@@ -172,7 +161,7 @@ function forgeDefinitions(
   const chosen = only === undefined ? all : all.filter((d) => only.has(d.name));
   // kv and events are built only for a guest that imports them: most launches need neither.
   if (only === undefined || only.has('kv_get') || only.has('kv_put') || only.has('kv_delete')) {
-    chosen.push(...forgeKvSyscalls({ backend: worldKv(spec, hooks) }));
+    chosen.push(...forgeKvSyscalls({ backend: hooks.kv }));
   }
   if (only === undefined || only.has('emit_event')) {
     chosen.push(...forgeEventSyscalls({ sink: hooks.onGuestEvent ?? ignoreEvent }));
@@ -181,13 +170,6 @@ function forgeDefinitions(
 }
 
 const ignoreEvent = () => undefined;
-
-/** The namespace a guest's kv calls use: the one given, a copy of the snapshot, or none. */
-function worldKv(spec: WorldSpec, hooks: WorldHooks): KvBackend | undefined {
-  if (hooks.kv !== undefined || spec.kv === undefined) return hooks.kv;
-  const copy = MemoryKvBackend.fromSnapshot(spec.kv);
-  return hooks.onKvChange === undefined ? copy : observedKvBackend(copy, hooks.onKvChange);
-}
 
 const noOutput = new Uint8Array(0);
 /** The WASI world of a guest that imports no WASI function: nothing to build. */
@@ -238,9 +220,7 @@ export function createGuestWorld(
   try {
     const forgeImports = plan?.wanted.get('forge');
     const forge =
-      plan === undefined || forgeImports !== undefined
-        ? forgeDefinitions(spec, hooks, onLog, forgeImports)
-        : [];
+      plan === undefined || forgeImports !== undefined ? forgeDefinitions(hooks, onLog, forgeImports) : [];
     let definitions: SyscallDefinition[] = withExtra([...forge, ...wasi.definitions], hooks.extraDefinitions);
     if (plan !== undefined) {
       definitions = definitions.filter((d) => plan.wanted.get(d.module)?.has(d.name) === true);

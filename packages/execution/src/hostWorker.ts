@@ -3,13 +3,12 @@
 import { parentPort } from 'node:worker_threads';
 import { systemClock, type JsonValue, type SyscallRequest } from '@forgeone/common';
 import { parsedEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
-import type { KvChange } from './forgeKvBackend';
+import { BridgedKvBackend } from './bridgedKvBackend';
 import { createGuestWorld, type GuestWorld } from './guestWorld';
 import { instantiateGuest, invokeExport } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import {
-  MAX_KV_IN_FLIGHT,
   toWireError,
   toWireOutcome,
   type FromWorker,
@@ -101,24 +100,6 @@ function enforcerSpecOf(spec: EnforcerSpec): EnforcerSpec {
   return parsed;
 }
 
-/**
- * Sends each change of the guest's kv copy to the main thread as it is made (so writes the guest
- * was told succeeded survive a trap or a stopped worker), waiting while too many are unapplied.
- */
-function kvChangeSender(acks: SharedArrayBuffer): (change: KvChange) => void {
-  const words = new Int32Array(acks);
-  let posted = 0;
-  return (change) => {
-    post({ type: 'kv', change });
-    posted = (posted + 1) | 0;
-    for (;;) {
-      const applied = Atomics.load(words, 0);
-      if (((posted - applied) | 0) <= MAX_KV_IN_FLIGHT || Atomics.load(words, 1) !== 0) return;
-      Atomics.wait(words, 0, applied);
-    }
-  };
-}
-
 const jsonSafe = (value: unknown): JsonValue =>
   JSON.parse(
     JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
@@ -126,10 +107,21 @@ const jsonSafe = (value: unknown): JsonValue =>
 
 function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void {
   const control = new Int32Array(message.control);
+  const { approverTimeoutMs } = message;
   const bridge =
     message.bridge === undefined
       ? undefined
       : new SyncBridgeClient(message.bridge, (request) => post(request));
+  // The namespace stays on the main thread: each kv call is applied there before it returns.
+  const kv =
+    message.kv === undefined || bridge === undefined
+      ? undefined
+      : new BridgedKvBackend(
+          message.kv.namespace,
+          bridge,
+          (id, request) => post({ type: 'kv', id, request }),
+          message.kv.timeoutMs,
+        );
   const waitWhilePaused = (reason: string) => {
     post({ type: 'paused', reason });
     while (Atomics.load(control, 0) === 1) Atomics.wait(control, 0, 1);
@@ -146,15 +138,14 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       // go back with its result, so a flooding guest cannot bury the main thread in messages.
       ...(message.streamTrace ? { onTraceBatch: (events) => post({ type: 'trace', events }) } : {}),
       ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
-      ...(message.kvAcks ? { onKvChange: kvChangeSender(message.kvAcks) } : {}),
+      ...(kv ? { kv } : {}),
       ...(message.forwardEvents
         ? { onGuestEvent: ({ name, payload }) => post({ type: 'event', name, payload }) }
         : {}),
-      ...(bridge
+      ...(bridge && approverTimeoutMs !== undefined
         ? {
             approver: (request: SyscallRequest, decision) =>
-              bridge.request('approve', jsonSafe({ request, decision }), message.approverTimeoutMs) ===
-              'allow'
+              bridge.request('approve', jsonSafe({ request, decision }), approverTimeoutMs) === 'allow'
                 ? ('allow' as const)
                 : ('deny' as const),
           }

@@ -1,5 +1,5 @@
 export { GuestMemory, GuestFault } from './guestMemory';
-export type { MemoryWriteListener } from './guestMemory';
+export type { MemoryWriteSink } from './guestMemory';
 export { GuestExit } from './syscallDefinition';
 export type {
   SyscallDefinition,
@@ -41,8 +41,16 @@ export { createGuestWorld, worldSyscallNames, worldNamespaces } from './guestWor
 export type { GuestWorld, WorldSpec, WorldHooks, PortablePreopen } from './guestWorld';
 export { replaySyscalls, reexecuteOutput } from './replaySyscalls';
 export type { ReplayDivergence, ReplayCursor, ReplaySyscallsOptions } from './replaySyscalls';
-export { SyncBridgeClient, answerBridge, createBridgeBuffer, SYNC_BRIDGE_BYTES } from './syncBridge';
-export type { BridgeRequest } from './syncBridge';
+export {
+  SyncBridgeClient,
+  answerBridge,
+  claimBridge,
+  completeBridge,
+  createBridgeBuffer,
+  SYNC_BRIDGE_BYTES,
+  BRIDGE_OVERFLOW,
+} from './syncBridge';
+export type { BridgeRequest, BridgeAnswer } from './syncBridge';
 export { WorkerPool } from './workerPool';
 export type { WorkerPoolOptions, PooledWorker } from './workerPool';
 export { WasmHost, defaultHostLimits, recordedTraceOf } from './wasmHost';
@@ -91,21 +99,12 @@ export {
   defaultKvQuota,
   KV_NAMESPACE_PATTERN,
   checkKvConfig,
-  applyKvChange,
-  observedKvBackend,
+  KvRefusal,
 } from './forgeKvBackend';
-export type {
-  KvBackend,
-  KvQuota,
-  KvUsage,
-  KvPutStatus,
-  KvChange,
-  KvSnapshot,
-  SnapshotKvBackend,
-} from './forgeKvBackend';
+export type { KvBackend, KvQuota, KvUsage, KvPutStatus } from './forgeKvBackend';
 export { StorageKvBackend, kvStorageNamespace } from './forgeKvStorageBackend';
 export type { KvFlushResult } from './forgeKvStorageBackend';
-export { forgeKvSyscalls, forgeKvSyscallNames } from './forgeKvSyscalls';
+export { forgeKvSyscalls, forgeKvSyscallNames, KV_MAX_VALUE_BYTES } from './forgeKvSyscalls';
 export type { ForgeKvSyscallOptions } from './forgeKvSyscalls';
 export { forgeEventSyscalls, forgeEventSyscallNames, EVENT_NAME_PATTERN } from './forgeEventSyscalls';
 export type { ForgeEventSyscallOptions, GuestEvent } from './forgeEventSyscalls';

@@ -8,7 +8,7 @@ import {
   type SyscallEnforcerPort,
 } from '@forgeone/common';
 import type { DnaSlot, DnaTracker, LazyTraceArgs, TraceEvent, TraceRecorder } from '@forgeone/observer';
-import { GuestFault } from './guestMemory';
+import { GuestFault, type MemoryWriteSink } from './guestMemory';
 import {
   GuestExit,
   type SyscallContext,
@@ -45,13 +45,23 @@ export interface SyscallGateOptions {
    */
   readonly checkpoint?: () => void;
   /**
-   * Read the clocks on one call in every N: that call records its wall time and host duration; the
-   * calls between reuse the last wall time and record `durationNs: -1`. Default 1: every call. On
-   * machines where a clock read costs ~100 ns it is most of a call's cost. A call that may block
-   * (`SyscallDefinition.blocking`) or is not allowed makes the next call read the clock again.
+   * Read the clocks on one call in every N (across the guest's calls): that call records its wall
+   * time and host duration, the calls between reuse the last wall time and record `durationNs: -1`.
+   * A syscall whose last timed call took {@link SLOW_CALL_NS} or more, a call that may block
+   * (`SyscallDefinition.blocking`) and a call that is not allowed are timed every time, and the
+   * call after a blocking or refused one reads the clock again: only calls known to be fast go
+   * untimed, and for those a clock read (~30–200 ns) costs more than the call. Default 32; 1 times
+   * every call.
    */
   readonly durationSampling?: number;
 }
+
+/**
+ * A syscall whose timed call took at least this long is timed on every call: reading the clocks
+ * costs it only a few percent.
+ */
+export const SLOW_CALL_NS = 5_000;
+const DEFAULT_DURATION_SAMPLING = 32;
 
 type Args = Readonly<Record<string, SyscallArg>>;
 
@@ -59,14 +69,38 @@ type Args = Readonly<Record<string, SyscallArg>>;
 class GateSlot implements LazyTraceArgs {
   /** The enforcer's answer, when it promised the same for every call (Enforcement.reusableBy). */
   reused: Enforcement | undefined;
-  dna: DnaSlot | undefined;
+  /** Reused decision and lazily decoded arguments: an untimed call takes the gate's fast path. */
+  fast = false;
+  /** Every call is timed: the first call, a call that may block, or one whose last timed call was slow. */
+  timeAlways = true;
+  /** The trace template of its fast calls (TraceRecorder.template), once `fast`. */
+  template = -1;
+  /** A call of this slot is in progress (its params array and invocation are taken). */
+  busy = false;
+  readonly dna: DnaSlot;
   readonly invocation: LazyInvocation;
+  /** Filled by the fixed-arity wrappers (a call's params are copied by the trace, never kept). */
+  readonly params: WasmValue[];
   constructor(
     readonly definition: SyscallDefinition,
     readonly traceId: number,
     readonly context: SyscallContext,
+    dna: DnaTracker,
   ) {
     this.invocation = new LazyInvocation(context, definition);
+    this.dna = dna.slot(definition.syscall);
+    this.params = new Array<WasmValue>(definition.params.length).fill(0);
+  }
+
+  /** The params array for a call of up to four params (a fresh one when a call is in progress). */
+  take(a: WasmValue, b: WasmValue, c: WasmValue, d: WasmValue): WasmValue[] {
+    const params = this.busy ? new Array<WasmValue>(this.params.length) : this.params;
+    const n = params.length;
+    if (n > 0) params[0] = a;
+    if (n > 1) params[1] = b;
+    if (n > 2) params[2] = c;
+    if (n > 3) params[3] = d;
+    return params;
   }
 
   decodeArgs(params: readonly WasmValue[]): Args {
@@ -82,7 +116,6 @@ class GateSlot implements LazyTraceArgs {
 class LazyInvocation implements SyscallInvocation {
   args: readonly WasmValue[] = [];
   #decoded: Args | undefined;
-  busy = false;
   constructor(
     readonly context: SyscallContext,
     readonly definition: SyscallDefinition,
@@ -110,12 +143,11 @@ export class SyscallGate {
   readonly #recorder: TraceRecorder;
   readonly #dna: DnaTracker;
   readonly #clock: Clock;
-  readonly #recordWrites: boolean;
   readonly #events: KernelEventBus | undefined;
   readonly #onQuarantine: ((reason: string) => void) | undefined;
   readonly #checkpoint: (() => void) | undefined;
   readonly #sampling: number;
-  #sampleCountdown = 0;
+  #clockCountdown = 0;
   #time = 0;
   #exit: GuestExit | undefined;
   // Rate limit: calls counted per window; the clock is read once per window, not per call.
@@ -125,21 +157,20 @@ export class SyscallGate {
   #windowStart = 0n;
   #windowOpen = false;
   readonly #slots = new Map<SyscallDefinition, GateSlot>();
-  // Host writes of the call in progress go straight into the trace's columns.
-  readonly #captureWrite: (ptr: number, len: number, memory: Uint8Array) => void;
+  // Host writes of the call in progress go straight into the trace's columns (undefined: not kept).
+  readonly #writeSink: MemoryWriteSink | undefined;
 
   constructor(options: SyscallGateOptions) {
     this.#enforcer = options.enforcer;
     this.#context = options.context;
     this.#recorder = options.recorder;
-    this.#captureWrite = options.recorder.writeListener;
     this.#dna = options.dna;
     this.#clock = options.clock;
-    this.#recordWrites = options.recordWrites ?? true;
+    this.#writeSink = (options.recordWrites ?? true) ? options.recorder : undefined;
     this.#events = options.events;
     this.#onQuarantine = options.onQuarantine;
     this.#checkpoint = options.checkpoint;
-    this.#sampling = Math.max(1, Math.floor(options.durationSampling ?? 1));
+    this.#sampling = Math.max(1, Math.floor(options.durationSampling ?? DEFAULT_DURATION_SAMPLING));
     const rate = options.rateLimit;
     if (rate !== undefined) {
       if (!(rate.perSecond > 0)) throw new RangeError('rateLimit.perSecond must be > 0');
@@ -164,8 +195,7 @@ export class SyscallGate {
       if (Object.hasOwn(namespace, definition.name)) {
         throw new RangeError(`two definitions for import ${definition.module}.${definition.name}`);
       }
-      const slot = this.#slot(definition);
-      namespace[definition.name] = (...args: WasmValue[]) => this.#call(slot, args);
+      namespace[definition.name] = this.#wrapper(this.#slot(definition));
     }
     return imports;
   }
@@ -178,29 +208,91 @@ export class SyscallGate {
   #slot(definition: SyscallDefinition): GateSlot {
     let slot = this.#slots.get(definition);
     if (slot === undefined) {
-      slot = new GateSlot(definition, this.#recorder.syscallId(definition.syscall), this.#context);
+      const traceId = this.#recorder.syscallId(definition.syscall);
+      slot = new GateSlot(definition, traceId, this.#context, this.#dna);
       this.#slots.set(definition, slot);
     }
     return slot;
   }
 
+  /**
+   * The function the guest imports. Up to four params it declares exactly the import's arity, so V8
+   * calls it without adapting arguments, and fills the slot's params array instead of a rest array.
+   */
+  #wrapper(slot: GateSlot): (...args: WasmValue[]) => WasmValue | undefined {
+    switch (slot.params.length) {
+      case 0:
+        return () => this.#call(slot, slot.take(0, 0, 0, 0));
+      case 1:
+        return (a: WasmValue) => this.#call(slot, slot.take(a, 0, 0, 0));
+      case 2:
+        return (a: WasmValue, b: WasmValue) => this.#call(slot, slot.take(a, b, 0, 0));
+      case 3:
+        return (a: WasmValue, b: WasmValue, c: WasmValue) => this.#call(slot, slot.take(a, b, c, 0));
+      case 4:
+        return (a: WasmValue, b: WasmValue, c: WasmValue, d: WasmValue) =>
+          this.#call(slot, slot.take(a, b, c, d));
+      default:
+        return (...args: WasmValue[]) => this.#call(slot, args);
+    }
+  }
+
   #call(slot: GateSlot, args: readonly WasmValue[]): WasmValue | undefined {
     // A guest built with exception handling can catch our exit unwinding; it never gets to run on.
-    if (this.#exit) throw this.#exit;
-    this.#checkpoint?.();
-    const definition = slot.definition;
-    // Only sampled calls read the clocks (a bigint compare costs more than the rest of a cheap call).
-    let started: bigint | undefined;
-    if (--this.#sampleCountdown < 0) {
-      this.#sampleCountdown = this.#sampling - 1;
-      const now = this.#clock.now();
-      this.#time = now;
-      this.#recorder.stamp(now);
-      this.#dna.stamp(now);
-      started = this.#clock.monotonicNs();
-    }
+    if (this.#exit !== undefined) throw this.#exit;
+    if (this.#checkpoint !== undefined) this.#checkpoint();
     if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(slot, args);
-    if (definition.blocking === true) this.#sampleCountdown = 0;
+    // Only timed calls read the clocks (a clock read costs more than the rest of a cheap call).
+    const timed = --this.#clockCountdown < 0 || slot.timeAlways;
+    if (slot.fast && !slot.busy) return this.#fastCall(slot, args, timed);
+    return this.#fullCall(slot, args, timed ? this.#startClock() : undefined);
+  }
+
+  /** Reads the clocks for a timed call: sets the wall time of the calls from now on; returns the start. */
+  #startClock(): bigint {
+    this.#clockCountdown = this.#sampling - 1;
+    const now = this.#clock.now();
+    this.#time = now;
+    this.#recorder.stamp(now);
+    this.#dna.stamp(now);
+    return this.#clock.monotonicNs();
+  }
+
+  /**
+   * A call whose decision was reused and whose arguments decode lazily: execute, record (by
+   * template when untimed), learn. Nothing is allocated and nothing looked up.
+   */
+  #fastCall(slot: GateSlot, args: readonly WasmValue[], timed: boolean): WasmValue | undefined {
+    const started = timed ? this.#startClock() : 0n;
+    const memory = this.#context.memory;
+    memory.writeSink = this.#writeSink;
+    slot.busy = true;
+    let result: WasmValue | undefined;
+    try {
+      result = slot.definition.execute(slot.invocation.reset(args));
+    } catch (error) {
+      return this.#thrown(slot, timed ? started : undefined, args, undefined, slot.reused!.decision, error);
+    } finally {
+      memory.writeSink = undefined;
+      slot.busy = false;
+    }
+    if (timed) {
+      this.#finish(slot, started, args, undefined, slot.reused!.decision, true, result, undefined);
+      return result;
+    }
+    if (typeof result === 'number') this.#recorder.recordTemplated(slot.template, args, result);
+    else this.#recorder.recordCall(slot.traceId, slot.reused!.decision, true, slot, true, args, result, -1);
+    this.#dna.observeSlot(slot.dna, false);
+    if (this.#events !== undefined && this.#events.hasListeners('syscall.decided')) {
+      this.#emitDecided(slot, undefined, args, slot.reused!.decision, true);
+    }
+    return result;
+  }
+
+  /** Every other call: decode, decide (unless reused), execute, record, learn; timed when `started` is set. */
+  #fullCall(slot: GateSlot, args: readonly WasmValue[], started: bigint | undefined): WasmValue | undefined {
+    const definition = slot.definition;
+    if (definition.blocking === true) this.#clockCountdown = 0;
     const memory = this.#context.memory;
 
     // Decoded arguments are needed to decide, and for the trace unless they can be decoded later
@@ -229,8 +321,8 @@ export class SyscallGate {
         args: decoded!,
         time: this.#time,
       });
-      if (enforcement.reusableBy === this.#enforcer && enforcement.execute) slot.reused = enforcement;
-      if (enforcement.decision.action !== 'allow') this.#sampleCountdown = 0;
+      if (enforcement.reusableBy === this.#enforcer && enforcement.execute) this.#reuse(slot, enforcement);
+      if (enforcement.decision.action !== 'allow') this.#clockCountdown = 0;
       if (!enforcement.execute) {
         const result = definition.deniedResult;
         this.#finish(slot, started, args, decoded!, enforcement.decision, false, result, undefined);
@@ -240,34 +332,57 @@ export class SyscallGate {
     }
     const { decision } = enforcement;
 
-    if (this.#recordWrites) memory.onWrite = this.#captureWrite;
+    memory.writeSink = this.#writeSink;
+    // While the call runs the slot's params array and invocation are taken: a call re-entering the
+    // same import gets its own.
+    const outerBusy = slot.busy;
+    slot.busy = true;
     let result: WasmValue | undefined;
-    let lazy: LazyInvocation | undefined;
     try {
       if (decoded !== undefined) result = definition.execute({ context: this.#context, args, decoded });
       else {
-        lazy = slot.invocation.busy ? new LazyInvocation(this.#context, definition) : slot.invocation;
-        lazy.busy = true;
-        result = definition.execute(lazy.reset(args));
+        const invocation = outerBusy ? new LazyInvocation(this.#context, definition) : slot.invocation;
+        result = definition.execute(invocation.reset(args));
       }
     } catch (error) {
-      if (error instanceof GuestFault) {
-        const fault = definition.faultResult;
-        this.#finish(slot, started, args, decoded, decision, true, fault, 'fault');
-        return fault;
-      }
-      if (error instanceof GuestExit) {
-        this.#exit = error;
-        this.#finish(slot, started, args, decoded, decision, true, error.exitCode, 'exit');
-      }
-      throw error;
+      return this.#thrown(slot, started, args, decoded, decision, error);
     } finally {
-      memory.onWrite = undefined;
-      if (lazy !== undefined) lazy.busy = false;
+      memory.writeSink = undefined;
+      slot.busy = outerBusy;
     }
     this.#finish(slot, started, args, decoded, decision, true, result, undefined);
     this.#quarantineIfAsked(enforcement);
     return result;
+  }
+
+  /** The enforcer promised this answer for every call of the slot's syscall: stop asking it. */
+  #reuse(slot: GateSlot, enforcement: Enforcement): void {
+    slot.reused = enforcement;
+    if (slot.definition.pureDecode === true && enforcement.quarantine === undefined) {
+      slot.template = this.#recorder.template(slot.traceId, enforcement.decision, slot);
+      slot.fast = true;
+    }
+  }
+
+  /** An executed call threw: a bad pointer answers the guest's fault errno; an exit is recorded and unwinds. */
+  #thrown(
+    slot: GateSlot,
+    started: bigint | undefined,
+    args: readonly WasmValue[],
+    decoded: Args | undefined,
+    decision: Decision,
+    error: unknown,
+  ): WasmValue | undefined {
+    if (error instanceof GuestFault) {
+      const fault = slot.definition.faultResult;
+      this.#finish(slot, started, args, decoded, decision, true, fault, 'fault');
+      return fault;
+    }
+    if (error instanceof GuestExit) {
+      this.#exit = error;
+      this.#finish(slot, started, args, decoded, decision, true, error.exitCode, 'exit');
+    }
+    throw error;
   }
 
   /** A window's calls are used up: start a new window, or stop the guest if it came too soon. */
@@ -307,7 +422,10 @@ export class SyscallGate {
     });
   }
 
-  /** Records the call (decoded `undefined`: decode from its params when the trace is read) and learns from it. */
+  /**
+   * Records the call (decoded `undefined`: decode from its params when the trace is read) and learns
+   * from it; a timed call (`started`) decides whether the slot's later calls are timed every time.
+   */
   #finish(
     slot: GateSlot,
     started: bigint | undefined,
@@ -318,32 +436,56 @@ export class SyscallGate {
     result: WasmValue | undefined,
     outcome: TraceEvent['outcome'],
   ): void {
-    const durationNs = started === undefined ? -1 : Number(this.#clock.monotonicNs() - started);
-    this.#recorder.recordCall(
-      slot.traceId,
-      decision,
-      executed,
-      decoded ?? slot,
-      decoded === undefined,
-      params,
-      result,
-      durationNs,
-      outcome,
-    );
-    const denied = decision.action !== 'allow';
-    this.#dna.observeSlot((slot.dna ??= this.#dna.slot(slot.definition.syscall)), denied);
-    if (this.#events?.hasListeners('syscall.decided')) {
-      this.#events.emit('syscall.decided', {
-        request: {
-          containerId: this.#context.containerId,
-          identity: this.#context.identity,
-          syscall: slot.definition.syscall,
-          args: decoded ?? slot.decodeArgs(params),
-          time: this.#time,
-        },
-        decision,
-        enforced: !executed,
-      });
+    let durationNs = -1;
+    if (started !== undefined) {
+      durationNs = Number(this.#clock.monotonicNs() - started);
+      slot.timeAlways = slot.definition.blocking === true || durationNs >= SLOW_CALL_NS;
     }
+    if (
+      durationNs < 0 &&
+      slot.fast &&
+      decoded === undefined &&
+      executed &&
+      outcome === undefined &&
+      typeof result === 'number'
+    ) {
+      this.#recorder.recordTemplated(slot.template, params, result);
+    } else {
+      this.#recorder.recordCall(
+        slot.traceId,
+        decision,
+        executed,
+        decoded ?? slot,
+        decoded === undefined,
+        params,
+        result,
+        durationNs,
+        outcome,
+      );
+    }
+    this.#dna.observeSlot(slot.dna, decision.action !== 'allow');
+    if (this.#events !== undefined && this.#events.hasListeners('syscall.decided')) {
+      this.#emitDecided(slot, decoded, params, decision, executed);
+    }
+  }
+
+  #emitDecided(
+    slot: GateSlot,
+    decoded: Args | undefined,
+    params: readonly WasmValue[],
+    decision: Decision,
+    executed: boolean,
+  ): void {
+    this.#events!.emit('syscall.decided', {
+      request: {
+        containerId: this.#context.containerId,
+        identity: this.#context.identity,
+        syscall: slot.definition.syscall,
+        args: decoded ?? slot.decodeArgs(params),
+        time: this.#time,
+      },
+      decision,
+      enforced: !executed,
+    });
   }
 }

@@ -205,8 +205,6 @@ export class WasmHost {
           'worker isolation takes an enforcer spec, not objects (enforcerInstance, extraDefinitions, replay need inline isolation)',
         );
       }
-      // The worker gets the namespace as data; its changes come back to `options.kv` as they happen.
-      if (options.kv) (spec as Mutable<WorldSpec>).kv = options.kv.snapshot();
       const pooled = await this.#workers().acquire();
       instance = await WorkerInstance.start(pooled, module, spec, options, this.#options.events);
     }

@@ -10,7 +10,7 @@ import type {
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import type { EnforcerSpec } from './enforcerSpec';
 import type { GuestEvent } from './forgeEventSyscalls';
-import type { SnapshotKvBackend } from './forgeKvBackend';
+import type { KvBackend } from './forgeKvBackend';
 import type { WorldSpec } from './guestWorld';
 import type { InvokeOptions, InvokeResult } from './instanceRunner';
 import { nextInstanceState, type InstanceEvent, type InstanceState } from './instanceState';
@@ -60,11 +60,22 @@ export interface InstanceOptions {
   readonly extraDefinitions?: readonly SyscallDefinition[];
   /**
    * The container's kv namespace (`forge.kv_*`; the policy still decides each call). Inline, the
-   * guest uses it directly; in a worker, a copy taken at instantiation whose accepted changes are
-   * applied to it here, in order, as they happen. Flushing a StorageKvBackend is the caller's.
-   * Without one, allowed kv calls answer DENIED. Give each live instance its own backend.
+   * guest uses it directly; in a worker, each call crosses to this thread and is applied to it
+   * before the guest's call returns (quota checked here). Instances may share one backend: each
+   * sees the others' writes at once. Flushing a StorageKvBackend is the caller's. Without one,
+   * allowed kv calls answer DENIED.
    */
-  readonly kv?: SnapshotKvBackend;
+  readonly kv?: KvBackend;
+  /**
+   * Worker isolation: how long a kv call waits for this thread to answer before the guest gets
+   * UNAVAILABLE (and the call is not applied). Default 5,000 ms.
+   */
+  readonly kvTimeoutMs?: number;
+  /** Worker isolation: told of each kv call that went unanswered in time (see `kvTimeoutMs`). */
+  readonly onKvUnanswered?: (call: {
+    readonly op: 'get' | 'put' | 'delete' | 'usage';
+    readonly key?: string;
+  }) => void;
   /** Receives each `forge.emit_event` event (worker isolation: as it happens, fire-and-forget). */
   readonly onEvent?: (event: GuestEvent) => void;
 }

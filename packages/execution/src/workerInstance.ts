@@ -8,12 +8,12 @@ import {
   type SyscallRequest,
 } from '@forgeone/common';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
+import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, serveKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from './forgeEventSyscalls';
-import { applyKvChange } from './forgeKvBackend';
 import type { WorldSpec } from './guestWorld';
 import type { InvokeResult } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
-import { answerBridge, createBridgeBuffer } from './syncBridge';
+import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
 import type { TypedValue } from './typedValue';
 import {
   InstanceBase,
@@ -24,7 +24,6 @@ import {
 } from './wasmInstance';
 import type { PooledWorker } from './workerPool';
 import {
-  KV_ACKS_WORDS,
   fromWireError,
   fromWireOutcome,
   type FromWorker,
@@ -77,8 +76,10 @@ interface PendingCall {
 /**
  * A guest in a pooled worker thread. A call past its deadline is stopped by terminating the
  * worker (a guest in `(loop br 0)` cannot be interrupted any other way); the main thread never
- * waits on the guest. Synchronous guest calls that need the main thread (an operator's approval)
- * block the worker on `Atomics.wait` while the main thread answers through shared memory.
+ * waits on the guest. Synchronous guest calls that need the main thread (an operator's approval,
+ * every kv call) block the worker on `Atomics.wait` while the main thread answers through shared
+ * memory. A kv call is applied to `options.kv` before the guest's call returns, so nothing the
+ * guest was told succeeded can be lost when its worker is stopped.
  */
 export class WorkerInstance extends InstanceBase implements WasmInstance {
   readonly isolation = 'worker';
@@ -87,11 +88,12 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   #startOutcome: InvokeResult['outcome'] | undefined;
   readonly #pooled: PooledWorker;
   readonly #options: InstanceOptions;
-  /** Shared with the worker for the operator's answers (a 64 KiB buffer: only made when there is an approver). */
+  /**
+   * Shared with the worker for the main thread's answers: made only when there can be one (an
+   * approver: 64 KiB; a kv namespace: room for the largest kv value).
+   */
   readonly #bridge: SharedArrayBuffer | undefined;
   readonly #control = new Int32Array(new SharedArrayBuffer(4));
-  /** kv flow control (see KV_ACKS_WORDS), when the guest has a namespace. */
-  readonly #kvAcks: Int32Array | undefined;
   readonly #onEvent: ((event: GuestEvent) => void) | undefined;
   readonly #trace: TraceRecorder;
   #dna: ExecutionDNA;
@@ -109,12 +111,13 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     super();
     this.#pooled = pooled;
     this.#options = options;
-    this.#kvAcks =
-      spec.kv === undefined
-        ? undefined
-        : new Int32Array(new SharedArrayBuffer(KV_ACKS_WORDS * Int32Array.BYTES_PER_ELEMENT));
     this.#onEvent = guestEventSink(options, events);
-    this.#bridge = options.approver === undefined ? undefined : createBridgeBuffer();
+    this.#bridge =
+      options.kv !== undefined
+        ? createBridgeBuffer(KV_BRIDGE_BYTES)
+        : options.approver !== undefined
+          ? createBridgeBuffer()
+          : undefined;
     this.containerId = spec.containerId;
     this.#trace = new TraceRecorder(
       options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity },
@@ -142,11 +145,20 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         world: spec,
         ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
         control: instance.#control.buffer as SharedArrayBuffer,
-        approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS,
+        ...(options.approver === undefined
+          ? {}
+          : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
         forwardAudit: options.onAudit !== undefined,
         streamTrace: options.onTraceBatch !== undefined,
         forwardEvents: instance.#onEvent !== undefined,
-        ...(instance.#kvAcks === undefined ? {} : { kvAcks: instance.#kvAcks.buffer as SharedArrayBuffer }),
+        ...(options.kv === undefined
+          ? {}
+          : {
+              kv: {
+                namespace: options.kv.namespace,
+                timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
+              },
+            }),
       });
     });
     if (reply.type === 'failed') {
@@ -307,22 +319,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       case 'audit':
         this.#options.onAudit?.(message.entry);
         return;
-      case 'kv': {
-        // The worker's copy already accepted the change (same start, same quota, same order), so
-        // the guest was told it succeeded. A backend that throws here loses it; that must not also
-        // end the host, and the worker must still get its acknowledgement.
-        try {
-          if (this.#options.kv) applyKvChange(this.#options.kv, message.change);
-        } catch {
-          // Nothing to tell: the guest has moved on.
-        }
-        const acks = this.#kvAcks;
-        if (acks !== undefined) {
-          Atomics.add(acks, 0, 1);
-          Atomics.notify(acks, 0);
-        }
+      case 'kv':
+        this.#serveKv(message.id, message.request);
         return;
-      }
       case 'event':
         try {
           this.#onEvent?.({ containerId: this.containerId, name: message.name, payload: message.payload });
@@ -355,6 +354,28 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         return;
     }
   };
+
+  /**
+   * Applies a guest's kv call to the namespace and answers it, unless the guest stopped waiting:
+   * it was then told UNAVAILABLE, so the call must not happen after all. Synchronous from claim to
+   * answer, so the worker is never left waiting on a half-written answer.
+   */
+  #serveKv(id: number, request: KvRequest): void {
+    const bridge = this.#bridge;
+    if (bridge === undefined) return;
+    if (!claimBridge(bridge, id)) {
+      try {
+        this.#options.onKvUnanswered?.(
+          request.op === 'usage' ? { op: request.op } : { op: request.op, key: request.key },
+        );
+      } catch {
+        // A listener's failure must not end the host.
+      }
+      return;
+    }
+    const { code, bytes } = serveKvRequest(this.#options.kv, request, KV_BRIDGE_BYTES);
+    completeBridge(bridge, code, bytes);
+  }
 
   /** Answers a guest's question (an approval) while its deadline stands still. */
   async #answer(request: Extract<FromWorker, { type: 'bridge' }>): Promise<void> {
@@ -428,13 +449,10 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     worker.off('message', this.#onMessage);
     worker.off('error', this.#onError);
     worker.off('exit', this.#onExit);
-    // Let a guest blocked in a pause, on the bridge or on kv flow control run on to its end (or to the terminate).
+    // Let a guest blocked in a pause run on to its end (or to the terminate). (A guest waiting on
+    // the bridge is inside a call, so its worker is destroyed; its question is never claimed.)
     Atomics.store(this.#control, 0, 0);
     Atomics.notify(this.#control, 0);
-    if (this.#kvAcks !== undefined) {
-      Atomics.store(this.#kvAcks, 1, 1);
-      Atomics.notify(this.#kvAcks, 0);
-    }
     if (destroy) {
       await this.#pooled.destroy();
       return;

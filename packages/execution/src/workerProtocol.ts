@@ -7,7 +7,7 @@ import {
   type JsonValue,
 } from '@forgeone/common';
 import type { TraceEvent } from '@forgeone/observer';
-import type { KvChange } from './forgeKvBackend';
+import type { KvRequest } from './bridgedKvBackend';
 import type { WorldSpec } from './guestWorld';
 import type { InvokeOptions, RunOutcome } from './instanceRunner';
 import type { BridgeRequest } from './syncBridge';
@@ -40,18 +40,19 @@ export type ToWorker =
       readonly type: 'instantiate';
       readonly module: WireModule;
       readonly world: WorldSpec;
-      /** Where the operator's answers come back; sent only when the instance has an approver. */
+      /** Where the main thread's answers come back (an operator's approval, a kv call); sent only when there can be one. */
       readonly bridge?: SharedArrayBuffer;
       /** Word 0: 0 run, 1 paused. */
       readonly control: SharedArrayBuffer;
-      readonly approverTimeoutMs: number;
+      /** Present when the instance has an approver: how long the guest waits for its answer. */
+      readonly approverTimeoutMs?: number;
       readonly forwardAudit: boolean;
       /** Send trace events in batches as they happen (else with each call's result). */
       readonly streamTrace: boolean;
       /** Send each `forge.emit_event` event as it happens (else they are dropped). */
       readonly forwardEvents: boolean;
-      /** With `world.kv`: the changes applied so far (see KV_ACKS_WORDS); the worker waits when too many are in flight. */
-      readonly kvAcks?: SharedArrayBuffer;
+      /** The container's kv namespace, served by the main thread through `bridge` (see BridgedKvBackend). */
+      readonly kv?: { readonly namespace: string; readonly timeoutMs: number };
     }
   | {
       readonly type: 'invoke';
@@ -81,19 +82,10 @@ export type FromWorker =
   | { readonly type: 'stderr'; readonly bytes: Uint8Array }
   | { readonly type: 'audit'; readonly entry: JsonValue }
   | { readonly type: 'paused'; readonly reason: string }
-  /** A change the guest's copy of its kv namespace accepted (sent before the call's result). */
-  | { readonly type: 'kv'; readonly change: KvChange }
+  /** A guest's kv call; the worker waits on the bridge until the main thread applied it and answered `id`. */
+  | { readonly type: 'kv'; readonly id: number; readonly request: KvRequest }
   | { readonly type: 'event'; readonly name: string; readonly payload: Uint8Array }
   | BridgeRequest;
-
-/**
- * The kv flow control shared by a worker and the main thread: word 0 counts the changes the main
- * thread applied, word 1 is set when the main thread stops listening. A worker with more than
- * MAX_KV_IN_FLIGHT changes unapplied waits, so a guest writing in a loop cannot queue up unbounded
- * copies of its values between the threads.
- */
-export const KV_ACKS_WORDS = 2;
-export const MAX_KV_IN_FLIGHT = 64;
 
 export function toWireError(error: unknown): WireError {
   const forge = isForgeError(error)

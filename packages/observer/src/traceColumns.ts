@@ -6,6 +6,17 @@ export interface LazyTraceArgs {
   decodeArgs(params: readonly (number | bigint)[]): Readonly<Record<string, SyscallArg>>;
 }
 
+/**
+ * What every call of one syscall recorded through {@link TraceRecorder.recordTemplated} shares: the
+ * syscall, the decision (reused by the gate), and how to decode arguments from the raw params. Such
+ * a call ran (it was allowed), returned a number and did not end the guest.
+ */
+export interface TraceTemplate {
+  readonly syscallId: number;
+  readonly decision: Decision;
+  readonly args: LazyTraceArgs;
+}
+
 const EXECUTED = 1;
 const LAZY_ARGS = 2;
 const NO_RESULT = 4;
@@ -25,6 +36,16 @@ function grown<T extends Float64Array | Uint8Array | Uint32Array | Int32Array>(a
   return next;
 }
 
+/**
+ * An array of `length` undefineds with packed elements: `new Array(n)` is holey, and V8 takes a slow
+ * path for holey arrays.
+ */
+function packedArray<T>(length: number): (T | undefined)[] {
+  const array: (T | undefined)[] = [];
+  for (let i = 0; i < length; i += 1) array.push(undefined);
+  return array;
+}
+
 const toBase64 = (bytes: Uint8Array) =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
@@ -39,7 +60,12 @@ export class TraceChunk {
   readonly #flags: Uint8Array;
   readonly #results: Float64Array;
   readonly #durations: Float64Array;
-  readonly #times: Float64Array;
+  // Wall times change far less often than calls are made: kept as runs (the event index a time
+  // starts at, and the time), one compare per call instead of a store.
+  #timeAt = new Int32Array(4);
+  #timeValue = new Float64Array(4);
+  #timeRuns = 0;
+  #lastTime = NaN;
   readonly #decisions: (Decision | undefined)[];
   readonly #args: unknown[];
   readonly #paramStart: Int32Array;
@@ -53,8 +79,6 @@ export class TraceChunk {
   #writeCount = 0;
   #bytes = new Uint8Array(0);
   #byteCount = 0;
-  #committedWrites = 0;
-  #committedBytes = 0;
 
   constructor(
     public firstSeq: number,
@@ -64,9 +88,8 @@ export class TraceChunk {
     this.#flags = new Uint8Array(capacity);
     this.#results = new Float64Array(capacity);
     this.#durations = new Float64Array(capacity);
-    this.#times = new Float64Array(capacity);
-    this.#decisions = new Array<Decision | undefined>(capacity);
-    this.#args = new Array<unknown>(capacity);
+    this.#decisions = packedArray(capacity);
+    this.#args = packedArray(capacity);
     this.#paramStart = new Int32Array(capacity + 1);
     this.#writeStart = new Int32Array(capacity + 1);
   }
@@ -75,15 +98,15 @@ export class TraceChunk {
   reset(firstSeq: number): void {
     this.firstSeq = firstSeq;
     this.count = 0;
-    this.#decisions.fill(undefined);
-    this.#args.fill(undefined);
+    // #decisions and #args are not cleared: every event that reads them writes them first (and
+    // `fill` on them costs ~35 ns per event amortised). They hold at most a ring's worth, as before.
     this.#paramCount = 0;
     this.#bigParams = undefined;
     this.#bigResults = undefined;
     this.#writeCount = 0;
     this.#byteCount = 0;
-    this.#committedWrites = 0;
-    this.#committedBytes = 0;
+    this.#timeRuns = 0;
+    this.#lastTime = NaN;
   }
 
   get full(): boolean {
@@ -112,8 +135,9 @@ export class TraceChunk {
 
   /** Forgets writes captured since the last recorded call. */
   discardPendingWrites(): void {
-    this.#writeCount = this.#committedWrites;
-    this.#byteCount = this.#committedBytes;
+    const committed = this.#writeStart[this.count]!;
+    this.#writeCount = committed;
+    this.#byteCount = committed === 0 ? 0 : this.#writeOffset[committed]!;
   }
 
   /** Appends one call; the writes captured since the previous one are its writes. */
@@ -140,9 +164,55 @@ export class TraceChunk {
     this.#ids[i] = syscallId;
     this.#flags[i] = flags;
     this.#durations[i] = durationNs;
-    this.#times[i] = time;
+    if (time !== this.#lastTime) this.#newTime(i, time);
     this.#decisions[i] = decision;
     this.#args[i] = args;
+    this.#addParams(i, params);
+    this.#writeStart[i + 1] = this.#writeCount;
+    this.count = i + 1;
+  }
+
+  /**
+   * Appends one untimed call of a template (`template` is its index in the recorder's list): the
+   * hot path of a call whose decision was reused. Stores no decision, arguments, flags or duration:
+   * the template has them, and the duration is -1.
+   */
+  addTemplated(template: number, params: readonly (number | bigint)[], result: number, time: number): void {
+    const i = this.count;
+    this.#ids[i] = -1 - template;
+    this.#results[i] = result;
+    if (time !== this.#lastTime) this.#newTime(i, time);
+    this.#addParams(i, params);
+    this.#writeStart[i + 1] = this.#writeCount;
+    this.count = i + 1;
+  }
+
+  /** Events from `i` on happened at `time` (until the next run). */
+  #newTime(i: number, time: number): void {
+    const r = this.#timeRuns;
+    if (r === this.#timeAt.length) {
+      this.#timeAt = grown(this.#timeAt, r + 1);
+      this.#timeValue = grown(this.#timeValue, r + 1);
+    }
+    this.#timeAt[r] = i;
+    this.#timeValue[r] = time;
+    this.#timeRuns = r + 1;
+    this.#lastTime = time;
+  }
+
+  /** The wall time of the event at `index`: that of the last run starting at or before it. */
+  #timeOf(index: number): number {
+    let lo = 0;
+    let hi = this.#timeRuns - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.#timeAt[mid]! <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#timeValue[lo]!;
+  }
+
+  #addParams(i: number, params: readonly (number | bigint)[]): void {
     const p = this.#paramCount;
     const n = params.length;
     if (p + n > this.#params.length) this.#params = grown(this.#params, p + n);
@@ -154,10 +224,6 @@ export class TraceChunk {
     }
     this.#paramCount = p + n;
     this.#paramStart[i + 1] = p + n;
-    this.#committedWrites = this.#writeCount;
-    this.#committedBytes = this.#byteCount;
-    this.#writeStart[i + 1] = this.#writeCount;
-    this.count = i + 1;
   }
 
   /** Appends an event that arrived whole (from another thread, or a test). */
@@ -174,19 +240,21 @@ export class TraceChunk {
   }
 
   /** The event at `index` (0-based within this chunk), built now. */
-  event(index: number, syscalls: readonly string[]): TraceEvent {
-    const flags = this.#flags[index]!;
+  event(index: number, syscalls: readonly string[], templates: readonly TraceTemplate[]): TraceEvent {
+    const id = this.#ids[index]!;
+    const template = id < 0 ? templates[-1 - id]! : undefined;
+    const flags = template === undefined ? this.#flags[index]! : EXECUTED | LAZY_ARGS;
     if ((flags & WHOLE_EVENT) !== 0) return this.#args[index] as TraceEvent;
     const params: (number | bigint)[] = [];
     for (let k = this.#paramStart[index]!; k < this.#paramStart[index + 1]!; k += 1) {
       params.push(this.#bigParams?.get(k) ?? this.#params[k]!);
     }
-    const stored = this.#args[index];
+    const stored = template === undefined ? this.#args[index] : template.args;
     const args =
       (flags & LAZY_ARGS) !== 0
         ? (stored as LazyTraceArgs).decodeArgs(params)
         : (stored as Readonly<Record<string, SyscallArg>>);
-    const decision = this.#decisions[index]!;
+    const decision = template === undefined ? this.#decisions[index]! : template.decision;
     const result =
       (flags & NO_RESULT) !== 0
         ? null
@@ -195,15 +263,15 @@ export class TraceChunk {
           : this.#results[index]!;
     const event: { -readonly [K in keyof TraceEvent]: TraceEvent[K] } = {
       seq: this.firstSeq + index,
-      syscall: syscalls[this.#ids[index]!]!,
+      syscall: syscalls[template === undefined ? id : template.syscallId]!,
       args,
       params,
       action: decision.action,
       executed: (flags & EXECUTED) !== 0,
       reasons: decision.reasons,
       result,
-      durationNs: this.#durations[index]!,
-      time: this.#times[index]!,
+      durationNs: template === undefined ? this.#durations[index]! : -1,
+      time: this.#timeOf(index),
     };
     const from = this.#writeStart[index]!;
     const to = this.#writeStart[index + 1]!;

@@ -1,9 +1,12 @@
 import type { Decision, DecisionAction, SyscallArg } from '@forgeone/common';
-import { TraceChunk, type LazyTraceArgs } from './traceColumns';
+import { TraceChunk, type LazyTraceArgs, type TraceTemplate } from './traceColumns';
 import type { TraceEvent } from './traceEvent';
 
 export interface TraceRecorderOptions {
-  /** Most events kept in memory; older ones are dropped (and counted) unless drained first. Default 65,536. */
+  /**
+   * Most events kept; older ones are dropped (and counted) unless drained first. Default 65,536. (Memory
+   * is freed a chunk of up to 1,024 events at a time, so up to that many more may still be stored.)
+   */
   readonly capacity?: number;
   /** Called with a full batch before events would be dropped, e.g. to flush them to the store. */
   readonly onBatch?: (events: readonly TraceEvent[]) => void;
@@ -18,6 +21,9 @@ export interface TraceSummaryRow {
   readonly byAction: Readonly<Partial<Record<DecisionAction, number>>>;
 }
 
+/** Where events would go before the first chunk exists: full, so the first event makes one. */
+const NO_CHUNK = new TraceChunk(1, 0);
+
 /**
  * Records every guest call, keeping at most `capacity` events (the oldest are dropped, and counted,
  * unless drained first through `onBatch`, typically a store flush, so the guest's critical path
@@ -29,19 +35,23 @@ export class TraceRecorder {
   readonly #chunkSize: number;
   readonly #batchSize: number;
   readonly #onBatch: ((events: readonly TraceEvent[]) => void) | undefined;
-  // Chunks oldest first; all but the last are full. `#skip` events of the first were dropped.
+  // Chunks oldest first; the last is #current. Nothing is counted per call: how many events are held
+  // (the newest `capacity`), dropped and unflushed is worked out from the chunks' counts when asked.
+  // A chunk leaves the ring (and is kept for reuse) once all its events are older than the newest
+  // `capacity`, so the ring stores up to one chunk more than it reports.
   readonly #chunks: TraceChunk[] = [];
-  #skip = 0;
   #spare: TraceChunk | undefined;
   #now = 0;
-  // The chunk events go into: the last of #chunks.
-  #current: TraceChunk | undefined;
-  #length = 0;
-  #unflushed = 0; // events at the tail not yet handed to onBatch
-  #dropped = 0;
-  #nextSeq = 1;
+  #current: TraceChunk = NO_CHUNK;
+  /** Events in the chunks before #current. */
+  #storedBefore = 0;
+  /** Events recorded into chunks before #current, over the recorder's life. */
+  #recordedBefore = 0;
+  /** Events recorded (over the recorder's life) that were handed to onBatch or dropped unflushed. */
+  #flushed = 0;
   readonly #syscallNames: string[] = [];
   readonly #syscallIds = new Map<string, number>();
+  readonly #templates: TraceTemplate[] = [];
 
   constructor(options: TraceRecorderOptions = {}) {
     const capacity = options.capacity ?? 65_536;
@@ -56,7 +66,7 @@ export class TraceRecorder {
 
   /** The sequence number the next event gets. */
   nextSeq(): number {
-    return this.#nextSeq;
+    return this.#current.firstSeq + this.#current.count;
   }
 
   /** A small integer standing for a syscall name in `recordCall` (the same name, the same id). */
@@ -76,13 +86,9 @@ export class TraceRecorder {
    */
   captureWrite(ptr: number, len: number, memory: Uint8Array): void {
     const chunk = this.#current;
-    if (chunk !== undefined && !chunk.full) chunk.captureWrite(ptr, len, memory);
-    else this.#tail().captureWrite(ptr, len, memory);
+    if (!chunk.full) chunk.captureWrite(ptr, len, memory);
+    else this.#next(this.nextSeq()).captureWrite(ptr, len, memory);
   }
-
-  /** `captureWrite` as a function, for a GuestMemory's `onWrite`. */
-  readonly writeListener = (ptr: number, len: number, memory: Uint8Array): void =>
-    this.captureWrite(ptr, len, memory);
 
   /**
    * Records the next call (seq `nextSeq()`, at the time last given to `stamp`) without building its
@@ -102,9 +108,32 @@ export class TraceRecorder {
     outcome?: TraceEvent['outcome'],
   ): void {
     let chunk = this.#current;
-    if (chunk === undefined || chunk.full) chunk = this.#tail();
+    if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.add(syscallId, decision, executed, args, lazyArgs, params, result, durationNs, this.#now, outcome);
-    this.#added();
+    if (this.#onBatch !== undefined) this.#added();
+  }
+
+  /**
+   * Registers what every call of one syscall recorded with `recordTemplated` shares (its decision,
+   * and how to decode its arguments from its params); returns the number to record them by.
+   */
+  template(syscallId: number, decision: Decision, args: LazyTraceArgs): number {
+    if (syscallId < 0 || syscallId >= this.#syscallNames.length)
+      throw new RangeError(`unknown syscall id ${syscallId}`);
+    this.#templates.push(Object.freeze({ syscallId, decision, args }));
+    return this.#templates.length - 1;
+  }
+
+  /**
+   * Records the next call of a `template`: allowed, executed, arguments decoded from `params` when
+   * read, no outcome, not timed (`durationNs` -1). The gate's path for a call whose decision it
+   * reused; a timed call goes through `recordCall`.
+   */
+  recordTemplated(template: number, params: readonly (number | bigint)[], result: number): void {
+    let chunk = this.#current;
+    if (chunk.full) chunk = this.#next(this.nextSeq());
+    chunk.addTemplated(template, params, result, this.#now);
+    if (this.#onBatch !== undefined) this.#added();
   }
 
   /**
@@ -118,13 +147,14 @@ export class TraceRecorder {
 
   /** Appends an event; its `seq` must be the one `nextSeq()` gave. */
   record(event: TraceEvent): void {
-    if (event.seq !== this.#nextSeq) {
-      throw new RangeError(
-        `trace events must be recorded in order: expected seq ${this.#nextSeq}, got ${event.seq}`,
-      );
+    const seq = this.nextSeq();
+    if (event.seq !== seq) {
+      throw new RangeError(`trace events must be recorded in order: expected seq ${seq}, got ${event.seq}`);
     }
-    this.#tail().addEvent(this.syscallId(event.syscall), event);
-    this.#added();
+    let chunk = this.#current;
+    if (chunk.full) chunk = this.#next(seq);
+    chunk.addEvent(this.syscallId(event.syscall), event);
+    if (this.#onBatch !== undefined) this.#added();
   }
 
   /**
@@ -132,48 +162,48 @@ export class TraceRecorder {
    * when the other side dropped events; the skipped ones count as dropped here.
    */
   append(event: TraceEvent): void {
-    if (event.seq > this.#nextSeq) {
-      this.#dropped += event.seq - this.#nextSeq;
-      this.#nextSeq = event.seq;
-      // Sequence numbers within a chunk are contiguous: start a new one after a gap.
-      const last = this.#chunks[this.#chunks.length - 1];
-      if (last !== undefined && last.count > 0 && last.firstSeq + last.count !== this.#nextSeq) {
-        this.#chunks.push((this.#current = new TraceChunk(this.#nextSeq, this.#nextChunkSize(last))));
-      }
-    }
+    // Sequence numbers within a chunk are contiguous: a gap starts a new one.
+    if (event.seq > this.nextSeq()) this.#next(event.seq);
     this.record(event);
   }
 
   /** Hands every not-yet-flushed event to `onBatch`. */
   flush(): void {
-    if (!this.#onBatch || this.#unflushed === 0) return;
-    const events = this.#slice(this.#length - this.#unflushed, this.#length);
-    this.#unflushed = 0;
-    this.#onBatch(events);
+    if (this.#onBatch === undefined) return;
+    const size = this.size;
+    const recorded = this.#recordedBefore + this.#current.count;
+    const oldest = recorded - size; // the oldest held event, counted over the recorder's life
+    const from = Math.max(this.#flushed, oldest);
+    this.#flushed = recorded;
+    if (from < recorded) this.#onBatch(this.#slice(from - oldest, size));
   }
 
   /** Events still held, oldest first. */
   events(): TraceEvent[] {
-    return this.#slice(0, this.#length);
+    return this.#slice(0, this.size);
   }
 
   /** Events still held whose seq is above `seq`, oldest first. */
   eventsAfter(seq: number): TraceEvent[] {
     const out: TraceEvent[] = [];
-    this.#chunks.forEach((chunk, c) => {
-      const from = Math.max(c === 0 ? this.#skip : 0, seq + 1 - chunk.firstSeq);
-      for (let i = from; i < chunk.count; i += 1) out.push(chunk.event(i, this.#syscallNames));
-    });
+    let skip = this.#stored() - this.size;
+    for (const chunk of this.#chunks) {
+      const from = Math.max(skip, seq + 1 - chunk.firstSeq, 0);
+      for (let i = from; i < chunk.count; i += 1)
+        out.push(chunk.event(i, this.#syscallNames, this.#templates));
+      skip = Math.max(0, skip - chunk.count);
+    }
     return out;
   }
 
-  /** Events that fell out of the ring before anyone read them. */
+  /** Events that fell out of the ring before anyone read them (and sequence numbers skipped by `append`). */
   get dropped(): number {
-    return this.#dropped;
+    return this.nextSeq() - 1 - this.size;
   }
 
+  /** Events held: the newest `capacity` at most. */
   get size(): number {
-    return this.#length;
+    return Math.min(this.#capacity, this.#stored());
   }
 
   /** Calls per syscall and decision, in order of first appearance. */
@@ -181,55 +211,56 @@ export class TraceRecorder {
     return summarizeTrace(this.events());
   }
 
-  /** The chunk the next event goes into (a new one when the last is full). */
-  #tail(): TraceChunk {
-    const last = this.#chunks[this.#chunks.length - 1];
-    if (last !== undefined && !last.full) return (this.#current = last);
-    // A full ring recycles the chunk it dropped last rather than allocating a new one.
+  #stored(): number {
+    return this.#storedBefore + this.#current.count;
+  }
+
+  /**
+   * Starts the chunk the next event (seq `firstSeq`) goes into. Chunks all of whose events are older
+   * than the newest `capacity` leave the ring; the last of them is reused rather than a new one
+   * allocated.
+   */
+  #next(firstSeq: number): TraceChunk {
+    const last = this.#current;
+    this.#storedBefore += last.count;
+    this.#recordedBefore += last.count;
+    while (this.#chunks.length > 0 && this.#storedBefore - this.#chunks[0]!.count >= this.#capacity) {
+      const head = this.#chunks.shift()!;
+      this.#storedBefore -= head.count;
+      this.#spare = head;
+    }
     let chunk = this.#spare;
-    if (chunk === undefined) chunk = new TraceChunk(this.#nextSeq, this.#nextChunkSize(last));
+    if (chunk === undefined) chunk = new TraceChunk(firstSeq, this.#nextChunkSize(last));
     else {
       this.#spare = undefined;
-      chunk.reset(this.#nextSeq);
+      chunk.reset(firstSeq);
     }
     this.#chunks.push(chunk);
     return (this.#current = chunk);
   }
 
   /** Chunks start small (a run with a few calls pays for a few slots) and double up to #chunkSize. */
-  #nextChunkSize(last: TraceChunk | undefined): number {
-    return Math.min(this.#chunkSize, last === undefined ? 32 : last.capacity * 2);
+  #nextChunkSize(last: TraceChunk): number {
+    return Math.min(this.#chunkSize, last === NO_CHUNK ? 32 : Math.max(32, last.capacity * 2));
   }
 
+  /** With `onBatch`: hands over a batch once `batchSize` events wait. */
   #added(): void {
-    this.#nextSeq += 1;
-    this.#length += 1;
-    this.#unflushed += 1;
-    if (this.#length > this.#capacity) {
-      this.#length -= 1;
-      this.#dropped += 1;
-      if (this.#unflushed > this.#length) this.#unflushed = this.#length;
-      this.#skip += 1;
-      if (this.#skip === this.#chunks[0]!.count && this.#chunks.length > 1) {
-        this.#spare = this.#chunks.shift();
-        this.#skip = 0;
-      }
-    }
-    if (this.#onBatch && this.#unflushed >= this.#batchSize) this.flush();
+    if (this.#recordedBefore + this.#current.count - this.#flushed >= this.#batchSize) this.flush();
   }
 
   /** Events `from` to `to` (0 = the oldest held), built now. */
   #slice(from: number, to: number): TraceEvent[] {
     const out: TraceEvent[] = [];
     let c = 0;
-    let offset = this.#skip + from;
+    let offset = this.#stored() - this.size + from;
     while (c < this.#chunks.length && offset >= this.#chunks[c]!.count) {
       offset -= this.#chunks[c]!.count;
       c += 1;
     }
     for (let n = from; n < to; n += 1) {
       const chunk = this.#chunks[c]!;
-      out.push(chunk.event(offset, this.#syscallNames));
+      out.push(chunk.event(offset, this.#syscallNames, this.#templates));
       offset += 1;
       if (offset === chunk.count) {
         c += 1;

@@ -21,7 +21,9 @@ export interface PolicyEngineOptions {
  * The policy in force, with hot reload: a new policy is validated and compiled completely before
  * it replaces the old one in a single assignment, so a decision sees either the old graph or the
  * new one, never a mix; an invalid policy is refused with every problem listed and the old one
- * stays. The decision cache belongs to the graph, so a reload starts with an empty cache.
+ * stays. The decision cache belongs to the graph, so a reload starts with an empty cache. It has
+ * no `decidesBySyscallOnlyFor`, unlike its graph: a reload may change any decision, so none is
+ * promised for later calls.
  */
 export class PolicyEngine implements PolicyDecisionPoint {
   #graph: ZtaPolicyGraph;

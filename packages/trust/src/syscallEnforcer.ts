@@ -18,7 +18,13 @@ import type { EvaluationContext } from './internal/evalState';
 import { SyscallPolicies, type SyscallPolicyInput } from './syscallPolicy';
 import { TrustAlgorithm, signalsFromIdentity, type TrustSignals } from './trustAlgorithm';
 
-/** A PDP that can also take the caller's context (DNA, rule hits, trust signals): the policy graph. */
+/**
+ * A PDP that can also take the caller's context (DNA, rule hits, trust signals): the policy graph.
+ * Its `decidesBySyscallOnlyFor(syscall)` covers `evaluate` too: true also promises that deciding
+ * `syscall` reads nothing of the context, and that no evaluation reads anything of it that calls of
+ * `syscall` change (their count, the total and refused counts, the hits of the rules deciding
+ * them), since the enforcer stops counting the calls whose decision the gate reuses.
+ */
 export interface ContextualDecisionPoint extends PolicyDecisionPoint {
   evaluate(
     request: SyscallRequest,
@@ -128,8 +134,9 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
   readonly #trust: TrustAlgorithm;
   readonly #context: SyscallEnforcerOptions['context'];
   readonly #profiles = new ContainerProfiles();
-  // Whether an allowed decision may be reused by the gate (see Enforcement.reusableBy).
-  readonly #reusable: boolean;
+  // Whether an allowed decision for a syscall may be reused by the gate (see
+  // Enforcement.reusableBy); undefined when none may.
+  readonly #reusableFor: ((syscall: string) => boolean) | undefined;
 
   constructor(options: SyscallEnforcerOptions) {
     this.#pdp = options.pdp;
@@ -144,17 +151,25 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
         : undefined;
     this.#thresholds = options.quarantine ?? {};
     this.#context = options.context;
-    // Reuse is sound only when nothing but the syscall name decides, and no per-call record is
-    // owed: a PDP that says so, no audit hook, no per-syscall requirements (they read arguments
-    // and trust), no thresholds (they read scores) and no caller context.
-    this.#reusable =
-      options.pdp.decidesBySyscallOnly === true &&
-      !isContextual(options.pdp) &&
+    // Reuse is sound only when nothing but the syscall name (and the container's identity)
+    // decides, and no per-call record is owed: a PDP that says so (of every syscall, or of the one
+    // called), no audit hook, no per-syscall requirements (they read arguments and trust), no
+    // thresholds (they read scores) and no caller context. A contextual PDP's blanket flag says
+    // nothing of its context, so only its per-syscall promise counts.
+    const pdp = options.pdp;
+    const owesNothingPerCall =
       this.#audit === undefined &&
       this.#syscallPolicies === undefined &&
       this.#thresholds.maxAnomaly === undefined &&
       this.#thresholds.minTrust === undefined &&
       this.#context === undefined;
+    this.#reusableFor = !owesNothingPerCall
+      ? undefined
+      : pdp.decidesBySyscallOnly === true && !isContextual(pdp)
+        ? () => true
+        : typeof pdp.decidesBySyscallOnlyFor === 'function'
+          ? (syscall) => pdp.decidesBySyscallOnlyFor?.(syscall) === true
+          : undefined;
   }
 
   enforce(request: SyscallRequest): Enforcement {
@@ -222,7 +237,12 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
 
     this.#profiles.record(profile, request.syscall, request.time, action !== 'allow', decidedBy);
     if (quarantine !== undefined) profile.quarantines += 1;
-    if (this.#reusable && action === 'allow' && execute && quarantine === undefined) {
+    if (
+      action === 'allow' &&
+      execute &&
+      quarantine === undefined &&
+      this.#reusableFor?.(request.syscall) === true
+    ) {
       return { decision, execute, mode: this.mode, reusableBy: this };
     }
     return {

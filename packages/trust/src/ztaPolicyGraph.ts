@@ -9,6 +9,7 @@ import type {
 import type { ArgUse, CompiledMatch } from './internal/compileConditions';
 import type { CompiledEdge, CompiledPolicy, CompiledRule } from './internal/compiledPolicy';
 import { EvalState, type EvaluationContext } from './internal/evalState';
+import { historyReadsOf, type HistoryReads } from './internal/historyReads';
 import type { PolicyDocument } from './policyDocument';
 import type { PolicyIssue } from './policyIssue';
 import type { TrustAlgorithm } from './trustAlgorithm';
@@ -109,6 +110,8 @@ interface NodePlan {
 interface Plan {
   readonly nodes: readonly NodePlan[];
   readonly args: readonly ArgUse[];
+  /** See ZtaPolicyGraph.decidesBySyscallOnlyFor. */
+  readonly bySyscallOnly: boolean;
 }
 
 const MAX_CACHE = 16_384;
@@ -240,6 +243,7 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   readonly #views: readonly (readonly RuleView[])[];
   readonly #entryOnly: readonly string[];
   readonly #label: string;
+  readonly #history: HistoryReads;
   /** Visit marks per node, stamped per evaluation (no allocation; evaluation is synchronous). */
   readonly #seen: Uint32Array;
   #stamp = 0;
@@ -259,6 +263,7 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
     this.#views = compiled.nodes.map((node) => node.rules.map(viewOf));
     this.#entryOnly = Object.freeze([compiled.nodes[compiled.entry]!.name]);
     this.#label = `${this.name}@${this.version}`;
+    this.#history = historyReadsOf(compiled.document);
     this.#seen = new Uint32Array(compiled.nodes.length);
   }
 
@@ -284,6 +289,20 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   /** The PolicyDecisionPoint view: the decision and its reasons, without extra context. */
   decide(request: SyscallRequest): Decision {
     return this.evaluate(request);
+  }
+
+  /**
+   * True when every rule and edge that can apply to `syscall` (its pattern matches, in any node)
+   * reads nothing but the caller's identity and no such rule asks or quarantines, and no condition
+   * of the policy counts calls of `syscall`: no trust condition anywhere (the trust score weighs
+   * the share of refused calls among all calls), no marker on refusals, deviation or new syscalls,
+   * no `calls` marker over `syscall`, no `ruleHits` marker over a rule that can decide it. Then
+   * `decide` and `evaluate` give one decision per (identity, syscall) whatever the arguments,
+   * time, scores and context, and calls of `syscall` change nothing another decision reads
+   * (PolicyDecisionPoint.decidesBySyscallOnlyFor). Computed once per syscall name.
+   */
+  decidesBySyscallOnlyFor(syscall: string): boolean {
+    return this.#planFor(syscall).bySyscallOnly;
   }
 
   /** Decides `request` in `context` and explains the decision. */
@@ -443,6 +462,7 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
     });
     const plan: Plan = {
       nodes,
+      bySyscallOnly: this.#bySyscallOnly(syscall, nodes),
       args: [...args].map(([name, a]) => ({
         name,
         numericOnly: a.numericOnly,
@@ -452,6 +472,21 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
     if (this.#plans.size >= MAX_PLANS) this.#plans.clear();
     this.#plans.set(syscall, plan);
     return plan;
+  }
+
+  /** See decidesBySyscallOnlyFor; `nodes` are the syscall's rules and edges per node. */
+  #bySyscallOnly(syscall: string, nodes: readonly NodePlan[]): boolean {
+    const history = this.#history;
+    if (history.everyCall || history.calls.some((selector) => selector.matches(syscall))) return false;
+    return nodes.every(
+      (node) =>
+        node.rules.every(
+          ({ rule }) =>
+            rule.match.readsOnlyIdentity &&
+            (rule.action === 'allow' || rule.action === 'deny') &&
+            !history.ruleHits.has(rule.id),
+        ) && node.edges.every((edge) => edge.match === undefined || edge.match.readsOnlyIdentity),
+    );
   }
 
   /**

@@ -37,6 +37,20 @@ writeFileSync(
     (drop (call $emit (i32.const 32) (i32.const 13) (i32.const 64) (i32.const 1)))))`,
 );
 
+/** Puts "5" under `visits`, then spins until its deadline stops it. */
+const HANG = join(scratch, 'hang.wat');
+writeFileSync(
+  HANG,
+  `(module
+  (import "forge" "kv_put" (func $put (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "visits")
+  (data (i32.const 64) "5")
+  (func (export "_start")
+    (drop (call $put (i32.const 0) (i32.const 6) (i32.const 64) (i32.const 1)))
+    (loop $spin (br $spin))))`,
+);
+
 const counted = (stdout: string) => stdout.match(/^visit\.counted\s+(\S+)$/m)?.[1];
 
 describe('forgeone run --kv (end to end)', () => {
@@ -57,6 +71,28 @@ describe('forgeone run --kv (end to end)', () => {
     // Another namespace in the same state starts empty.
     const other = forgeone(['run', COUNTER, '--allow', 'forge.*', '--kv', 'other', '--state', state]);
     expect(counted(other.stdout)).toBe('1');
+  });
+
+  it('keeps the write of a worker guest stopped at its deadline right after making it', () => {
+    const state = join(scratch, 'hang');
+    const hung = forgeone([
+      'run',
+      HANG,
+      '--allow',
+      'forge.*',
+      '--kv',
+      'app',
+      '--state',
+      state,
+      '--timeout',
+      '500',
+    ]);
+    expect(hasStackTrace(hung.stderr)).toBe(false);
+    expect(hung.code).not.toBe(0);
+    expect(`${hung.stdout}${hung.stderr}`).toMatch(/FORGE_LIMIT_TIMEOUT/);
+    expect(hung.stdout).toMatch(/^--- kv app: 1 written, 0 deleted; holds 1 key\(s\), 7 byte\(s\) ---$/m);
+    const next = forgeone(['run', COUNTER, '--allow', 'forge.*,wasi.*', '--kv', 'app', '--state', state]);
+    expect(counted(next.stdout)).toBe('6');
   });
 
   it('refuses a bad namespace with one coded line and a non-zero exit', () => {

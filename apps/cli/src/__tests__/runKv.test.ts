@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { kvSummaryLine } from '../commands/run';
 import { cli } from './support/inProcess';
 
 /** Counts its runs in kv key `visits` (one ASCII digit) and emits the new count as `visit.counted`. */
@@ -76,6 +77,16 @@ describe('forgeone run --kv (in process)', () => {
     const report = JSON.parse(run.out[0]!) as Record<string, unknown>;
     expect(report.events).toEqual([{ name: 'visit.counted', payload: Buffer.from('1').toString('base64') }]);
     expect(report.kv).toEqual({ namespace: 'app', written: 1, deleted: 0, usage: { keys: 1, bytes: 7 } });
+  });
+
+  it('counts calls that answered UNAVAILABLE in the kv line, only when there were any', () => {
+    // A CLI run has no natural way to make a kv call go unanswered (the store serves from memory and
+    // the bridge timeout is not a flag), so the line is checked on a report directly.
+    const kv = { namespace: 'app', written: 2, deleted: 1, usage: { keys: 3, bytes: 40 } };
+    expect(kvSummaryLine(kv)).toBe('--- kv app: 2 written, 1 deleted; holds 3 key(s), 40 byte(s) ---');
+    expect(kvSummaryLine({ ...kv, unavailable: 4 })).toBe(
+      '--- kv app: 2 written, 1 deleted, 4 call(s) unavailable; holds 3 key(s), 40 byte(s) ---',
+    );
   });
 
   it('refuses a bad namespace with one coded line, before creating any state', async () => {

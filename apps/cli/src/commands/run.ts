@@ -13,7 +13,7 @@ import { defaultRuntimeConfig } from '@forgeone/config';
 import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
 import { AllowListPdp, enforcerSpecFromPolicyFile } from '@forgeone/trust';
-import type { RunReport } from '@forgeone/core';
+import type { RunKvReport, RunReport } from '@forgeone/core';
 import {
   allSyscallNames,
   checkKvConfig,
@@ -477,18 +477,19 @@ function printEvents(io: CliIo, report: RunReport): void {
     if (report.events.length > shown.length)
       io.out(`... ${report.events.length - shown.length} more event(s)`);
   }
-  const { kv } = report;
-  if (kv !== undefined) {
-    io.out(
-      `--- kv ${kv.namespace}: ${kv.written} written, ${kv.deleted} deleted; holds ${kv.usage.keys} key(s), ${kv.usage.bytes} byte(s) ---`,
-    );
-  }
+  if (report.kv !== undefined) io.out(kvSummaryLine(report.kv));
   const kvNames: readonly string[] = forgeKvSyscallNames;
   const unbound = report.trace.some(
     (e) => e.executed && kvNames.includes(e.syscall) && e.args.namespace === null,
   );
   if (unbound)
     io.err('note: forge.kv_* calls answered DENIED: the run has no kv namespace (give --kv <name>)');
+}
+
+/** The `--- kv ...` line: what the run changed in its namespace, calls that failed, what it holds. */
+export function kvSummaryLine(kv: RunKvReport): string {
+  const unavailable = kv.unavailable === undefined ? '' : `, ${kv.unavailable} call(s) unavailable`;
+  return `--- kv ${kv.namespace}: ${kv.written} written, ${kv.deleted} deleted${unavailable}; holds ${kv.usage.keys} key(s), ${kv.usage.bytes} byte(s) ---`;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

@@ -19,6 +19,7 @@ const GUEST = new TextEncoder().encode(`(module
   (data (i32.const 16) "hello")
   (data (i32.const 32) "order.created")
   (data (i32.const 48) "{\\"id\\":1}")
+  (data (i32.const 96) "ab")
   (func $putGreeting (result i32) (call $put (i32.const 0) (i32.const 8) (i32.const 16) (i32.const 5)))
   (func (export "put") (result i32) (call $putGreeting))
   ;; Logs the value it read, so the report shows it.
@@ -30,7 +31,16 @@ const GUEST = new TextEncoder().encode(`(module
   (func (export "fill") (param $n i32) (result i32)
     (call $put (i32.const 0) (i32.const 8) (i32.const 1024) (local.get $n)))
   (func (export "put_then_trap") (drop (call $putGreeting)) unreachable)
+  (func (export "log_then_put") (result i32) (drop (call $log (i32.const 16) (i32.const 5))) (call $putGreeting))
   (func (export "put_then_hang") (drop (call $putGreeting)) (loop $spin (br $spin)))
+  ;; Puts "hello" under the one-byte key at $mine, then polls the key at $theirs until it is there.
+  (func (export "handshake") (param $mine i32) (param $theirs i32) (result i32) (local $e i32)
+    (local.set $e (call $put (local.get $mine) (i32.const 1) (i32.const 16) (i32.const 5)))
+    (if (local.get $e) (then (return (local.get $e))))
+    (loop $poll
+      (local.set $e (call $get (local.get $theirs) (i32.const 1) (i32.const 256) (i32.const 64) (i32.const 512)))
+      (br_if $poll (i32.eq (local.get $e) (i32.const ${ForgeErrno.NOT_FOUND}))))
+    (local.get $e))
   (func (export "emit") (result i32)
     (call $emit (i32.const 32) (i32.const 13) (i32.const 48) (i32.const 8))))`);
 
@@ -186,6 +196,70 @@ describe('Runtime.runModule kv configuration', () => {
       runtime.runModule({ source: GUEST, name: 'kv.wat', policy: allowForge, kv: { namespace: '../etc' } }),
     ).rejects.toMatchObject({ code: 'FORGE_KV_CONFIG_INVALID' });
     expect(seen).toEqual([]);
+  });
+
+  it('lets two live worker runs on one namespace see each other’s writes, and keeps both', async () => {
+    const { runtime, store } = await kernel();
+    const options = { source: GUEST, name: 'kv.wat', policy: allowForge, kv: { namespace: 'app' } };
+    const handshake = (mine: number, theirs: number) =>
+      runtime.runModule({
+        ...options,
+        isolation: 'worker',
+        entry: 'handshake',
+        args: [
+          { type: 'i32', value: mine },
+          { type: 'i32', value: theirs },
+        ],
+        limits: { timeoutMs: 20_000 },
+      });
+    try {
+      // Each returns only after it read the other's put: with a copy per run both would hang.
+      const [first, second] = await Promise.all([handshake(96, 97), handshake(97, 96)]);
+      expect([errno(first), errno(second)]).toEqual([ForgeErrno.OK, ForgeErrno.OK]);
+      expect(first.kv).toMatchObject({ written: 1, deleted: 0 });
+      expect(second.kv).toMatchObject({ written: 1, deleted: 0, usage: { keys: 2 } });
+      const records = await store!.listRecords(kvStorageNamespace('app'));
+      expect(records.map((r) => r.key)).toEqual(['a', 'b']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('reads a namespace from the store again once no run holds it', async () => {
+    const { runtime, store } = await kernel();
+    const options = { source: GUEST, name: 'kv.wat', policy: allowForge, kv: { namespace: 'app' } };
+    try {
+      expect(errno(await runtime.runModule({ ...options, entry: 'put' }))).toBe(ForgeErrno.OK);
+      await store!.putRecord(kvStorageNamespace('app'), 'greeting', Buffer.from('other').toString('base64'));
+      expect((await runtime.runModule({ ...options, entry: 'get' })).logs).toEqual(['other']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('reports a worker kv call the busy main thread did not answer in time, and applies nothing', async () => {
+    const { runtime, store } = await kernel();
+    try {
+      const report = await runtime.runModule({
+        source: GUEST,
+        name: 'kv.wat',
+        policy: allowForge,
+        kv: { namespace: 'app' },
+        isolation: 'worker',
+        entry: 'log_then_put',
+        limits: { timeoutMs: 30_000 },
+        // Handling the log keeps the main thread busy past the 5 s kv timeout while the put waits.
+        onLog: () => {
+          const until = Date.now() + 5_500;
+          while (Date.now() < until);
+        },
+      });
+      expect(errno(report)).toBe(ForgeErrno.UNAVAILABLE);
+      expect(report.kv).toMatchObject({ written: 0, unavailable: 1, usage: { keys: 0 } });
+      expect(await store!.listRecords(kvStorageNamespace('app'))).toEqual([]);
+    } finally {
+      await runtime.close();
+    }
   });
 
   it('keeps a write made before a worker guest hung and was stopped at its deadline', async () => {

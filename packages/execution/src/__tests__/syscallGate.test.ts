@@ -350,3 +350,212 @@ describe('SyscallGate: reused decisions', () => {
     expect(decided).toBe(1 + 4 * 2);
   });
 });
+
+describe('SyscallGate: fast path, arities and timing', () => {
+  const allowAll = (): SyscallEnforcerPort => {
+    const enforcer: SyscallEnforcerPort = {
+      enforce: () => ({
+        decision: { action: 'allow', reasons: [{ policy: 'test', message: 'ok' }] },
+        execute: true,
+        mode: 'enforce',
+        reusableBy: enforcer,
+      }),
+    };
+    return enforcer;
+  };
+
+  /** A pure forge-style definition of `arity` i32 params (the last one i64 when `wide`). */
+  const probe = (
+    name: string,
+    arity: number,
+    execute: SyscallDefinition['execute'],
+    options: { blocking?: boolean; wide?: boolean } = {},
+  ): SyscallDefinition => ({
+    module: 'forge',
+    name,
+    syscall: `forge.${name}`,
+    params: Array.from({ length: arity }, (_, i) =>
+      options.wide === true && i === arity - 1 ? 'i64' : 'i32',
+    ),
+    results: ['i32'],
+    decode: (args) => ({ first: args.length > 0 ? Number(args[0]) : null }),
+    pureDecode: true,
+    execute,
+    deniedResult: -1,
+    faultResult: -2,
+    ...(options.blocking === true ? { blocking: true } : {}),
+  });
+
+  async function gated(
+    wat: string,
+    definitions: SyscallDefinition[],
+    options: { durationSampling?: number; clock?: ManualClock } = {},
+  ) {
+    const memory = new GuestMemory();
+    const recorder = new TraceRecorder();
+    const gate = new SyscallGate({
+      enforcer: allowAll(),
+      context: {
+        containerId: 'ctr_fast' as ContainerId,
+        identity: IdentityContextSchema.parse({ subject: 't' }),
+        memory,
+      },
+      recorder,
+      dna: new DnaTracker('ctr_fast'),
+      clock: options.clock ?? new ManualClock(1_700_000_000_000),
+      ...(options.durationSampling === undefined ? {} : { durationSampling: options.durationSampling }),
+    });
+    const compiled = await compileModule(new TextEncoder().encode(wat), { format: 'wat' });
+    const instance = new WebAssembly.Instance(compiled.module, gate.imports(definitions));
+    memory.bind(instance.exports.memory as WebAssembly.Memory);
+    return { instance, recorder };
+  }
+
+  it('hands every arity its params intact, also to a call re-entering the same import', async () => {
+    const seen: string[] = [];
+    const guest: { instance?: WebAssembly.Instance } = {};
+    const sum = (args: readonly (number | bigint)[]) => args.reduce<number>((a, v) => a + Number(v), 0);
+    const definitions = [0, 1, 2, 3, 4, 6].map((arity) =>
+      probe(`p${arity}`, arity, ({ args }) => {
+        seen.push(`p${arity}(${args.join(',')})`);
+        return sum(args);
+      }),
+    );
+    // p4 called with first param 1 calls back into the guest, which calls p4 again: the outer call's
+    // params must survive the inner one.
+    definitions[4] = probe('p4', 4, ({ args }) => {
+      seen.push(`p4(${args.join(',')})`);
+      if (args[0] === 1) (guest.instance!.exports.inner as () => number)();
+      seen.push(`p4 done(${args.join(',')})`);
+      return sum(args);
+    });
+    definitions.push(probe('w3', 3, ({ args }) => (seen.push(`w3(${args.join(',')})`), 0), { wide: true }));
+    const params = (n: number, base: number) =>
+      Array.from({ length: n }, (_, i) => `(i32.const ${base + i})`).join(' ');
+    const wat = `(module
+      ${[0, 1, 2, 3, 4, 6]
+        .map(
+          (n) =>
+            `(import "forge" "p${n}" (func $p${n} ${n > 0 ? `(param${' i32'.repeat(n)})` : ''} (result i32)))`,
+        )
+        .join('\n')}
+      (import "forge" "w3" (func $w3 (param i32 i32 i64) (result i32)))
+      (memory (export "memory") 1)
+      (global $r (export "r") (mut i32) (i32.const 0))
+      (func (export "inner") (result i32) (call $p4 ${params(4, 5)}))
+      (func (export "_start") (local $i i32)
+        (loop $again
+          (global.set $r (i32.add (global.get $r) (call $p0)))
+          (global.set $r (i32.add (global.get $r) (call $p1 ${params(1, 1)})))
+          (global.set $r (i32.add (global.get $r) (call $p2 ${params(2, 1)})))
+          (global.set $r (i32.add (global.get $r) (call $p3 ${params(3, 1)})))
+          (global.set $r (i32.add (global.get $r) (call $p4 ${params(4, 1)})))
+          (global.set $r (i32.add (global.get $r) (call $p6 ${params(6, 1)})))
+          (drop (call $w3 (i32.const -1) (i32.const 2147483647) (i64.const -9007199254740993)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $again (i32.lt_u (local.get $i) (i32.const 3))))))`;
+    const built = await gated(wat, definitions);
+    const instance = (guest.instance = built.instance);
+    (instance.exports._start as () => void)();
+    const round = [
+      'p0()',
+      'p1(1)',
+      'p2(1,2)',
+      'p3(1,2,3)',
+      'p4(1,2,3,4)',
+      'p4(5,6,7,8)',
+      'p4 done(5,6,7,8)',
+      'p4 done(1,2,3,4)',
+      'p6(1,2,3,4,5,6)',
+      'w3(-1,2147483647,-9007199254740993)',
+    ];
+    expect(seen).toEqual([...round, ...round, ...round]);
+    expect((instance.exports.r as WebAssembly.Global).value).toBe(3 * (0 + 1 + 3 + 6 + 10 + 21));
+    // The trace has each call's own params, in call order (the inner p4 finishes first).
+    const events = built.recorder.events();
+    expect(events.slice(0, 9).map((e) => `${e.syscall}(${e.params!.join(',')})`)).toEqual([
+      'forge.p0()',
+      'forge.p1(1)',
+      'forge.p2(1,2)',
+      'forge.p3(1,2,3)',
+      'forge.p4(5,6,7,8)',
+      'forge.p4(1,2,3,4)',
+      'forge.p6(1,2,3,4,5,6)',
+      'forge.w3(-1,2147483647,-9007199254740993)',
+      'forge.p0()',
+    ]);
+    expect(events[7]!.params![2]).toBe(-9007199254740993n);
+  });
+
+  it('records the same trace on the fast path as when every call is timed (but the timing)', async () => {
+    const loop = `(module
+      (import "forge" "a" (func $a (param i32) (result i32)))
+      (import "forge" "b" (func $b (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (local $i i32)
+        (loop $again
+          (drop (call $a (local.get $i)))
+          (drop (call $b (i32.const 8) (local.get $i)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $again (i32.lt_u (local.get $i) (i32.const 200))))))`;
+    const traceWith = async (durationSampling: number) => {
+      let memory: GuestMemory | undefined;
+      const definitions = [
+        probe('a', 1, ({ args }) => Number(args[0]) % 7),
+        probe('b', 2, ({ args, context }) => {
+          memory = context.memory;
+          context.memory.writeU32(Number(args[0]), Number(args[1]) * 3);
+          return 0;
+        }),
+      ];
+      const { instance, recorder } = await gated(loop, definitions, { durationSampling });
+      (instance.exports._start as () => void)();
+      expect(memory).toBeDefined();
+      return recorder.events();
+    };
+    const every = await traceWith(1);
+    const sampled = await traceWith(32);
+    const untimed = (events: typeof every) => events.map(({ durationNs: _d, time: _t, ...rest }) => rest);
+    expect(untimed(sampled)).toEqual(untimed(every));
+    expect(every.every((e) => e.durationNs >= 0)).toBe(true);
+    // One call in 32 is timed; the rest say -1.
+    const timed = sampled.filter((e) => e.durationNs >= 0).length;
+    expect(timed).toBeGreaterThanOrEqual(Math.floor(400 / 32));
+    expect(timed).toBeLessThanOrEqual(Math.ceil(400 / 32) + 1);
+    expect(sampled[1]!.writes).toEqual([{ ptr: 8, bytes: Buffer.from([0, 0, 0, 0]).toString('base64') }]);
+  });
+
+  it('times every call of a slow or blocking syscall, and samples the fast ones', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const definitions = [
+      probe('fast', 0, () => 0),
+      // Takes 20 µs of the (manual) monotonic clock each call.
+      probe('slow', 0, () => (clock.advance(0.02), 0)),
+      probe('sleep', 0, () => 0, { blocking: true }),
+    ];
+    const wat = `(module
+      (import "forge" "fast" (func $fast (result i32)))
+      (import "forge" "slow" (func $slow (result i32)))
+      (import "forge" "sleep" (func $sleep (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (local $i i32)
+        (loop $again
+          (drop (call $fast)) (drop (call $fast)) (drop (call $fast))
+          (drop (call $slow))
+          (drop (call $fast)) (drop (call $fast))
+          (if (i32.eqz (i32.rem_u (local.get $i) (i32.const 10))) (then (drop (call $sleep))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $again (i32.lt_u (local.get $i) (i32.const 100))))))`;
+    const { instance, recorder } = await gated(wat, definitions, { clock });
+    (instance.exports._start as () => void)();
+    const events = recorder.events();
+    const timing = (syscall: string) => events.filter((e) => e.syscall === syscall).map((e) => e.durationNs);
+    // A syscall's first call is timed; one found slow is timed every time from then on.
+    expect(timing('forge.slow')).toEqual(Array.from({ length: 100 }, () => 20_000));
+    expect(timing('forge.sleep').every((ns) => ns >= 0)).toBe(true);
+    const fast = timing('forge.fast');
+    expect(fast).toHaveLength(500);
+    expect(fast.filter((ns) => ns >= 0).length).toBeLessThan(500 / 4);
+    expect(fast.filter((ns) => ns >= 0).length).toBeGreaterThan(0);
+  });
+});

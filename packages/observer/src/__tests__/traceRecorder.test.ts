@@ -99,13 +99,15 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
       maxLength: 9,
     }),
     result: fc.oneof(fc.integer(), fc.bigInt(), fc.constant(undefined)),
-    durationNs: fc.integer({ min: -1, max: 10 ** 9 }),
-    time: fc.integer({ min: 0, max: 2 ** 42 }),
+    durationNs: fc.oneof(fc.constant(-1), fc.integer({ min: -1, max: 10 ** 9 })),
+    // Often the same as the call before (times are kept as runs), sometimes not.
+    time: fc.oneof(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 ** 42 })),
     outcome: fc.constantFrom(undefined, 'exit' as const, 'fault' as const, 'limit' as const),
     writes: fc.array(fc.record({ ptr: fc.nat(200), bytes: fc.uint8Array({ minLength: 0, maxLength: 40 }) }), {
       maxLength: 3,
     }),
     whole: fc.boolean(),
+    templated: fc.boolean(),
   });
 
   it('reads back exactly what was recorded, across chunks and drops (property)', () => {
@@ -116,6 +118,7 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
         fc.integer({ min: 1, max: 40 }),
         (capacity, calls, repeat) => {
           const recorder = new TraceRecorder({ capacity });
+          const templates: number[] = [];
           const expected: TraceEvent[] = [];
           const memory = new Uint8Array(256);
           for (let round = 0; round < repeat; round += 1) {
@@ -148,9 +151,23 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
                 ...(writes.length > 0 ? { writes } : {}),
                 ...(call.outcome === undefined ? {} : { outcome: call.outcome }),
               };
+              // A templated call is an allowed, lazily decoded call with a number result and no outcome.
+              const templated =
+                call.templated &&
+                call.durationNs === -1 &&
+                !call.denied &&
+                call.lazy &&
+                typeof call.result === 'number' &&
+                call.outcome === undefined;
               if (call.whole) {
                 // A whole event drops the writes captured for a call that was never recorded.
                 recorder.record(event);
+                expected.push(event);
+              } else if (templated) {
+                recorder.stamp(call.time);
+                const id = recorder.syscallId(call.syscall);
+                const template = (templates[id] ??= recorder.template(id, allow, decoder));
+                recorder.recordTemplated(template, call.params, call.result as number);
                 expected.push(event);
               } else {
                 recorder.stamp(call.time);
@@ -179,6 +196,11 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('refuses a template for a syscall id it never gave', () => {
+    const recorder = new TraceRecorder();
+    expect(() => recorder.template(0, allow, decoder)).toThrow(/unknown syscall id/);
   });
 
   it('copies written bytes at once: later changes to guest memory do not reach the trace', () => {

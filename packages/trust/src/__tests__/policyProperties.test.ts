@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isForgeError } from '@forgeone/common';
-import { compilePolicy, loadPolicyText } from '../index';
+import { emptyExecutionDna, isForgeError, type Enforcement, type EnforcementMode } from '@forgeone/common';
+import { SyscallEnforcer, compilePolicy, loadPolicyText, type ZtaDecision } from '../index';
 import { doc, identity, knownSyscalls, request } from './support';
 
 /** Runs `load` and fails unless it returns or throws a ForgeError with a FORGE_POLICY_* code. */
@@ -217,5 +217,213 @@ describe('default deny', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+/** Syscalls the reuse properties call, and the patterns their rules name (globs and `*` included). */
+const reuseSyscalls = ['forge.log', 'forge.clock_now', 'forge.kv_put', 'wasi.fd_write', 'wasi.path_open'];
+const reusePatterns = [...reuseSyscalls, 'forge.*', 'wasi.fd_*', '*'];
+/** What a rule's or an edge's condition reads besides the syscall name. */
+const conditionKinds = ['none', 'identity', 'args', 'time', 'trust', 'anomaly', 'marker'] as const;
+/** Conditions on the name and identity `staticWeight` times as often as the others together. */
+const kindArb = (staticWeight: number) =>
+  fc.oneof(
+    { arbitrary: fc.constantFrom<(typeof conditionKinds)[number]>('none', 'identity'), weight: staticWeight },
+    { arbitrary: fc.constantFrom(...conditionKinds.slice(2)), weight: 1 },
+  );
+
+/** A condition of each kind; trust thresholds sit where the computed score moves with the refusals. */
+function conditionOf(kind: (typeof conditionKinds)[number], pick: number, threshold: number) {
+  const markers = ['calls', 'hits', 'denied', 'ext'];
+  switch (kind) {
+    case 'none':
+      return {};
+    case 'identity':
+      return { identity: { roles: { any: [pick % 2 === 0 ? 'a' : 'b'] } } };
+    case 'args':
+      return { args: { path: { under: pick % 2 === 0 ? '/data' : '/etc' } } };
+    case 'time':
+      return { time: { from: '09:00', to: '17:00' } };
+    case 'trust':
+      return { trust: { atLeast: threshold } };
+    case 'anomaly':
+      return { anomaly: { below: threshold } };
+    case 'marker':
+      return { dna: { markers: [markers[pick % markers.length]!] } };
+  }
+}
+
+/** A rule of `kind`, mostly allowing. */
+const mixedRuleArb = (kind: fc.Arbitrary<(typeof conditionKinds)[number]>, minWeight: number) =>
+  fc.record({
+    action: fc.oneof(
+      { arbitrary: fc.constant('allow'), weight: 6 },
+      { arbitrary: fc.constantFrom(...actions), weight: 2 },
+    ),
+    weight: fc.integer({ min: minWeight, max: minWeight + 6 }),
+    syscall: fc.constantFrom(...reusePatterns),
+    kind,
+    pick: fc.nat(7),
+    threshold: fc.double({ min: 0.35, max: 0.55, noNaN: true }),
+  });
+
+/**
+ * Random policies mixing every condition kind, action and pattern, over nodes joined by edges;
+ * mostly allow rules, so that reusable allows are common. Up to `watchers` more rules in the
+ * entry node read the caller's history (trust, markers) and usually outrank the others.
+ */
+const mixedPolicyArb = (staticWeight: number, watchers = 0) =>
+  fc
+    .record({
+      nodes: fc.array(fc.array(mixedRuleArb(kindArb(staticWeight), -3), { minLength: 1, maxLength: 5 }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      watchers: fc.array(mixedRuleArb(fc.constantFrom('trust', 'marker'), 0), { maxLength: watchers }),
+      edges: fc.array(
+        fc.record({
+          from: fc.nat(2),
+          to: fc.nat(2),
+          syscall: fc.option(fc.constantFrom(...reusePatterns), { nil: undefined }),
+          kind: kindArb(staticWeight),
+          pick: fc.nat(7),
+        }),
+        { maxLength: 3 },
+      ),
+      calls: fc.constantFrom('*', 'forge.*', 'wasi.*', 'forge.log'),
+      atLeast: fc.integer({ min: 2, max: 3 }),
+    })
+    .map(({ nodes: given, watchers, edges, calls, atLeast }) => {
+      const nodes = given.map((rules, n) => (n === 0 ? [...rules, ...watchers] : rules));
+      // The hits marker counts the calls any rule decided.
+      const ruleIds = nodes.flatMap((rules, n) => rules.map((_, i) => `n${n}/r${i}`));
+      return doc({
+        markers: {
+          calls: { calls: { syscalls: [calls], atLeast } },
+          hits: { ruleHits: { rules: ruleIds, atLeast } },
+          denied: { denied: { atLeast } },
+          ext: { external: true },
+        },
+        nodes: nodes.map((rules, n) => ({
+          name: `n${n}`,
+          rules: rules.map((r, i) => ({
+            id: `r${i}`,
+            action: r.action,
+            weight: r.weight,
+            match: { syscall: r.syscall, ...conditionOf(r.kind, r.pick, r.threshold) },
+          })),
+        })),
+        edges: edges
+          .filter((e) => e.from < e.to && e.to < nodes.length)
+          .map((e) => ({
+            from: `n${e.from}`,
+            to: `n${e.to}`,
+            when: { ...(e.syscall ? { syscall: e.syscall } : {}), ...conditionOf(e.kind, e.pick, 0.5) },
+          }))
+          .map((e) => (Object.keys(e.when).length === 0 ? { from: e.from, to: e.to } : e)),
+      });
+    });
+
+/** One call as the gate makes it: only the arguments and the time vary. */
+const callArb = fc.record({
+  syscall: fc.constantFrom(...reuseSyscalls),
+  path: fc.constantFrom('/data/a.csv', '/etc/passwd'),
+  hour: fc.constantFrom(3, 10, 20),
+});
+const at = (hour: number) => Date.UTC(2030, 0, 7, hour, 0);
+
+describe('decisions reused per syscall (decidesBySyscallOnlyFor)', () => {
+  it('a syscall the graph reports static gets one decision whatever the arguments, time, scores and history', () => {
+    const contextArb = fc.record({
+      scores: fc.option(
+        fc.record({
+          trust: fc.double({ min: 0, max: 1, noNaN: true }),
+          anomaly: fc.double({ min: 0, max: 1, noNaN: true }),
+        }),
+        { nil: undefined },
+      ),
+      dna: fc.option(
+        fc.record({ calls: fc.nat(10), denied: fc.nat(10) }).map(({ calls, denied }) => ({
+          ...emptyExecutionDna('ctr_test'),
+          totalCalls: calls + denied,
+          deniedCalls: denied,
+          syscallCounts: Object.fromEntries(reuseSyscalls.map((s) => [s, calls])),
+        })),
+        { nil: undefined },
+      ),
+      ruleHits: fc.option(fc.dictionary(fc.constantFrom('n0/r0', 'n0/r1', 'n1/r0'), fc.nat(10)), {
+        nil: undefined,
+      }),
+      markers: fc.option(fc.subarray(['calls', 'hits', 'denied', 'ext']), { nil: undefined }),
+    });
+    let checked = 0;
+    fc.assert(
+      fc.property(
+        mixedPolicyArb(8),
+        fc.constantFrom(...reuseSyscalls),
+        fc.constantFrom('a', 'b'),
+        fc.array(fc.tuple(callArb, contextArb), { minLength: 1, maxLength: 8 }),
+        (document, syscall, role, variations) => {
+          const graph = compilePolicy(document, { decisionCache: false });
+          if (!graph.decidesBySyscallOnlyFor(syscall)) return;
+          checked += 1;
+          const who = identity({ roles: [role] });
+          const explained = (d: ZtaDecision) => [d.action, d.reasons, d.decidedBy?.id, d.visited, d.edges];
+          const first = graph.evaluate(request(syscall, {}, { identity: who }));
+          expect(['allow', 'deny']).toContain(first.action);
+          for (const [call, context] of variations) {
+            const req = request(
+              syscall,
+              { path: call.path, fd: call.hour },
+              {
+                identity: who,
+                time: at(call.hour),
+                ...(context.scores ? { scores: context.scores } : {}),
+              },
+            );
+            const ctx = Object.fromEntries(Object.entries(context).filter(([, v]) => v !== undefined));
+            expect(explained(graph.evaluate(req, ctx))).toEqual(explained(first));
+            const decided = graph.decide(req);
+            expect([decided.action, decided.reasons]).toEqual([first.action, first.reasons]);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+    // The generator must reach static syscalls often enough for the property to mean something.
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it('an enforcer whose reused decisions skip later calls, as the gate does, decides every call the same', () => {
+    let reusedCalls = 0;
+    fc.assert(
+      fc.property(
+        mixedPolicyArb(4, 3),
+        fc.constantFrom('a', 'b'),
+        fc.constantFrom<EnforcementMode>('enforce', 'permissive'),
+        fc.array(callArb, { minLength: 10, maxLength: 40 }),
+        (document, role, mode, calls) => {
+          // Asked about every call, against one behind a gate that stops asking once promised.
+          const every = new SyscallEnforcer({ pdp: compilePolicy(document), mode });
+          const gated = new SyscallEnforcer({ pdp: compilePolicy(document), mode });
+          const slots = new Map<string, Enforcement>();
+          const who = identity({ roles: [role] });
+          for (const call of calls) {
+            const req = request(call.syscall, { path: call.path }, { identity: who, time: at(call.hour) });
+            const expected = every.enforce(req);
+            let actual = slots.get(call.syscall);
+            if (actual) reusedCalls += 1;
+            else {
+              actual = gated.enforce(req);
+              if (actual.reusableBy === gated && actual.execute) slots.set(call.syscall, actual);
+            }
+            const outcome = (e: Enforcement) => [e.decision.action, e.execute, e.quarantine];
+            expect(outcome(actual)).toEqual(outcome(expected));
+          }
+        },
+      ),
+      { numRuns: 600 },
+    );
+    expect(reusedCalls).toBeGreaterThan(150);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, type EnforcementMode } from '@forgeone/common';
+import { ManualClock, type EnforcementMode, type SyscallRequest } from '@forgeone/common';
 import {
   AllowListPdp,
+  PolicyEngine,
   SyscallEnforcer,
   compilePolicy,
   createSyscallEnforcer,
@@ -309,10 +310,109 @@ describe('SyscallEnforcer: reusable decisions (Enforcement.reusableBy)', () => {
     ).toBe(false);
   });
 
-  it('makes no promise for a PDP that may read more than the syscall name (a policy graph)', () => {
-    expect(reusable(new SyscallEnforcer({ pdp: compilePolicy(policy) }))).toBe(false);
+  it('makes no promise for a PDP that promises nothing, or one that can be reloaded', () => {
     expect(reusable(new SyscallEnforcer({ pdp: { decide: allowLog().decide.bind(allowLog()) } }))).toBe(
       false,
     );
+    // A PolicyEngine may swap its graph for one that decides otherwise.
+    const engine = new PolicyEngine(compilePolicy(policy));
+    expect(engine.graph.decidesBySyscallOnlyFor('forge.log')).toBe(true);
+    expect(reusable(new SyscallEnforcer({ pdp: engine }))).toBe(false);
+  });
+});
+
+describe('SyscallEnforcer: reusable decisions under a policy graph (decidesBySyscallOnlyFor)', () => {
+  const main = (rules: unknown[], spec: Record<string, unknown> = {}) =>
+    compilePolicy(doc({ nodes: [{ name: 'main', rules }], ...spec }));
+  const allowRule = (id: string, match: Record<string, unknown>, weight = 0) => ({
+    id,
+    action: 'allow',
+    weight,
+    match,
+  });
+  const reused = (enforcer: SyscallEnforcer, req: SyscallRequest) => {
+    const enforcement = enforcer.enforce(req);
+    expect(enforcement).toMatchObject({ execute: true, decision: { action: 'allow' } });
+    return enforcement.reusableBy === enforcer;
+  };
+
+  it('reuses an allow for a syscall whose rules read only its name and the identity (globs count)', () => {
+    const graph = main([
+      allowRule('log', { syscall: 'forge.log' }),
+      allowRule('clocks', { syscall: 'wasi.clock_*', identity: { roles: ['ops'] } }),
+      allowRule('reads', { syscall: 'wasi.fd_read', args: { fd: 3 } }),
+    ]);
+    const enforcer = new SyscallEnforcer({ pdp: graph });
+    expect(reused(enforcer, request('forge.log', { message: 'hi' }))).toBe(true);
+    const ops = identity({ roles: ['ops'] });
+    expect(reused(enforcer, request('wasi.clock_time_get', { id: 0 }, { identity: ops }))).toBe(true);
+    // Permissive mode runs everything, but only an allow is reused.
+    const permissive = new SyscallEnforcer({ pdp: graph, mode: 'permissive' });
+    expect(reused(permissive, request('forge.log'))).toBe(true);
+    expect(permissive.enforce(request('forge.clock_now')).reusableBy).toBeUndefined();
+  });
+
+  it('does not reuse a syscall that a rule reading its arguments can match', () => {
+    const enforcer = new SyscallEnforcer({
+      pdp: main([
+        allowRule('writes', { syscall: 'wasi.fd_write' }),
+        { id: 'no-fd-5', action: 'deny', weight: 5, match: { syscall: 'wasi.fd_*', args: { fd: 5 } } },
+      ]),
+    });
+    expect(reused(enforcer, request('wasi.fd_write', { fd: 1 }))).toBe(false);
+    // Right so: the same syscall with another argument is denied.
+    expect(enforcer.enforce(request('wasi.fd_write', { fd: 5 })).execute).toBe(false);
+  });
+
+  it('does not reuse a syscall an ask rule can match, even when an allow outranks it or the operator approves', () => {
+    const outranked = new SyscallEnforcer({
+      pdp: main([
+        allowRule('put', { syscall: 'forge.kv_put' }, 10),
+        { id: 'ask-kv', action: 'ask', match: { syscall: 'forge.kv_*' } },
+      ]),
+    });
+    expect(reused(outranked, request('forge.kv_put'))).toBe(false);
+    const approved = new SyscallEnforcer({
+      pdp: main([{ id: 'ask-kv', action: 'ask', match: { syscall: 'forge.kv_put' } }]),
+      approver: () => 'allow',
+    });
+    const enforcement = approved.enforce(request('forge.kv_put'));
+    expect(enforcement.execute).toBe(true);
+    expect(enforcement.reusableBy).toBeUndefined();
+  });
+
+  it('does not reuse when the enforcer owes each call an audit entry, a threshold or a per-syscall check', () => {
+    const pdp = () => main([allowRule('log', { syscall: 'forge.log' })]);
+    const noop = () => undefined;
+    expect(reused(new SyscallEnforcer({ pdp: pdp() }), request('forge.log'))).toBe(true);
+    expect(reused(new SyscallEnforcer({ pdp: pdp(), audit: noop }), request('forge.log'))).toBe(false);
+    expect(reused(new SyscallEnforcer({ pdp: pdp(), context: noop }), request('forge.log'))).toBe(false);
+    for (const quarantine of [{ minTrust: 0 }, { maxAnomaly: 1 }]) {
+      expect(reused(new SyscallEnforcer({ pdp: pdp(), quarantine }), request('forge.log'))).toBe(false);
+    }
+    const syscallPolicies = [{ syscall: 'wasi.fd_write', minTrust: 0 }];
+    expect(reused(new SyscallEnforcer({ pdp: pdp(), syscallPolicies }), request('forge.log'))).toBe(false);
+  });
+
+  it('does not reuse a syscall whose calls a marker counts: later decisions would miss them', () => {
+    const enforcer = new SyscallEnforcer({
+      pdp: main(
+        [
+          allowRule('log', { syscall: 'forge.log' }),
+          allowRule('clock', { syscall: 'forge.clock_now' }),
+          {
+            id: 'chatty',
+            action: 'quarantine',
+            match: { syscall: 'forge.kv_put', dna: { markers: ['chatty'] } },
+          },
+        ],
+        { markers: { chatty: { calls: { syscalls: ['forge.log'], atLeast: 2 } } } },
+      ),
+    });
+    expect(reused(enforcer, request('forge.clock_now'))).toBe(true);
+    expect(reused(enforcer, request('forge.log'))).toBe(false);
+    expect(reused(enforcer, request('forge.log'))).toBe(false);
+    // Both calls of forge.log were seen: the marker holds.
+    expect(enforcer.enforce(request('forge.kv_put')).quarantine).toBeDefined();
   });
 });

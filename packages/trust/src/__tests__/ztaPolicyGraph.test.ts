@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { emptyExecutionDna } from '@forgeone/common';
-import { compilePolicy, type ZtaDecision } from '../index';
-import { doc, graphOf, identity, request } from './support';
+import { compilePolicy, loadPolicyText, type ZtaDecision } from '../index';
+import { doc, examplePolicy, graphOf, identity, request } from './support';
 
 const allow = (id: string, match: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   id,
@@ -330,5 +331,122 @@ describe('the decision cache', () => {
       graph.evaluate(request('forge.kv_put', {}, { identity: who, scores: { trust: 0.1 } })).action,
     ).toBe('deny');
     expect(graph.cacheStats().hits).toBe(0);
+  });
+});
+
+describe('decidesBySyscallOnlyFor: the syscalls decided by name (and identity) alone', () => {
+  const staticFor = (rules: unknown[], syscall: string, spec: Record<string, unknown> = {}) =>
+    compilePolicy(doc({ nodes: [{ name: 'main', rules }], ...spec })).decidesBySyscallOnlyFor(syscall);
+  const rule = (action: string, match: Record<string, unknown>) => ({ id: 'r', action, match });
+
+  it('a rule on the name alone, or the name and the identity, keeps its syscall static (allow or deny)', () => {
+    expect(staticFor([rule('allow', { syscall: 'forge.log' })], 'forge.log')).toBe(true);
+    expect(staticFor([rule('deny', { syscall: 'forge.log' })], 'forge.log')).toBe(true);
+    expect(
+      staticFor(
+        [rule('allow', { syscall: 'forge.log', identity: { roles: ['ops'], signed: true, tenant: 't' } })],
+        'forge.log',
+      ),
+    ).toBe(true);
+    // No rule at all: the default policy denies, by name.
+    expect(staticFor([rule('allow', { syscall: 'forge.log' })], 'forge.clock_now')).toBe(true);
+  });
+
+  it.each([
+    ['arguments', { args: { path: { under: '/data' } } }],
+    ['time', { time: { from: '09:00', to: '17:00' } }],
+    ['trust', { trust: { atLeast: 0.5 } }],
+    ['anomaly', { anomaly: { below: 0.5 } }],
+    ['DNA markers', { dna: { markers: ['ext'] } }],
+  ])('a rule reading %s makes every syscall it can match dynamic', (_, extra) => {
+    const spec = { markers: { ext: { external: true } } };
+    for (const syscall of ['forge.log', 'forge.*', '*']) {
+      expect(staticFor([rule('allow', { syscall, ...extra })], 'forge.log', spec)).toBe(false);
+    }
+    // One it cannot match stays static (but no trust condition may exist anywhere: see below).
+    if (!('trust' in extra)) {
+      expect(staticFor([rule('allow', { syscall: 'wasi.*', ...extra })], 'forge.log', spec)).toBe(true);
+    }
+  });
+
+  it('a rule that asks or quarantines is never static, even outranked by an allow', () => {
+    for (const action of ['ask', 'quarantine']) {
+      const rules = [
+        { id: 'ok', action: 'allow', weight: 10, match: { syscall: 'forge.log' } },
+        rule(action, { syscall: 'forge.*' }),
+      ];
+      expect(staticFor(rules, 'forge.log')).toBe(false);
+      expect(staticFor(rules, 'wasi.fd_write')).toBe(true);
+    }
+  });
+
+  it('edges: one that is always taken is static, one whose condition reads arguments is not', () => {
+    const graph = (when: Record<string, unknown> | undefined) =>
+      compilePolicy(
+        doc({
+          nodes: [
+            { name: 'a', rules: [rule('allow', { syscall: 'forge.log' })] },
+            { name: 'b', rules: [rule('deny', { syscall: 'wasi.fd_write' })] },
+          ],
+          edges: [{ from: 'a', to: 'b', ...(when ? { when } : {}) }],
+        }),
+      );
+    expect(graph(undefined).decidesBySyscallOnlyFor('forge.log')).toBe(true);
+    expect(graph({ identity: { roles: ['x'] } }).decidesBySyscallOnlyFor('forge.log')).toBe(true);
+    expect(graph({ syscall: 'forge.log', args: { fd: 1 } }).decidesBySyscallOnlyFor('forge.log')).toBe(false);
+    expect(graph({ syscall: 'wasi.*', args: { fd: 1 } }).decidesBySyscallOnlyFor('forge.log')).toBe(true);
+  });
+
+  it('no syscall is static when the policy counts its calls', () => {
+    const log = rule('allow', { syscall: 'forge.log' });
+    const watch = (marker: Record<string, unknown>) => ({
+      markers: { m: marker },
+      nodes: [
+        {
+          name: 'main',
+          rules: [
+            log,
+            { id: 'w', action: 'deny', match: { syscall: 'wasi.fd_write', dna: { markers: ['m'] } } },
+          ],
+        },
+      ],
+    });
+    const staticLog = (spec: Record<string, unknown>) =>
+      compilePolicy(doc(spec)).decidesBySyscallOnlyFor('forge.log');
+    // A trust condition anywhere reads the share of refused calls among all calls.
+    expect(
+      staticLog({
+        nodes: [
+          {
+            name: 'main',
+            rules: [
+              log,
+              { id: 't', action: 'allow', match: { syscall: 'wasi.fd_write', trust: { atLeast: 0.5 } } },
+            ],
+          },
+        ],
+      }),
+    ).toBe(false);
+    expect(staticLog(watch({ calls: { syscalls: ['forge.*'], atLeast: 3 } }))).toBe(false);
+    expect(staticLog(watch({ calls: { syscalls: ['wasi.*'], atLeast: 3 } }))).toBe(true);
+    expect(staticLog(watch({ ruleHits: { rules: ['main/r'], atLeast: 3 } }))).toBe(false);
+    expect(staticLog(watch({ ruleHits: { rules: ['main/w'], atLeast: 3 } }))).toBe(true);
+    expect(staticLog(watch({ denied: { atLeast: 3 } }))).toBe(false);
+    expect(staticLog(watch({ newSyscalls: { atLeast: 1 } }))).toBe(false);
+    expect(staticLog(watch({ external: true }))).toBe(true);
+  });
+
+  it('the example policy: nothing while own-kv weighs trust; without it, the process basics', () => {
+    const text = readFileSync(examplePolicy('report-plugin.yaml'), 'utf8');
+    const trustLine = '            trust: { atLeast: 0.5 }\n';
+    expect(text).toContain(trustLine);
+    // own-kv's trust condition weighs the share of refused calls among all calls.
+    expect(loadPolicyText(text).decidesBySyscallOnlyFor('forge.log')).toBe(false);
+    const graph = loadPolicyText(text.replace(trustLine, ''));
+    const names = ['forge.log', 'wasi.args_get', 'wasi.fd_prestat_get', 'wasi.sock_send'];
+    expect(names.filter((s) => graph.decidesBySyscallOnlyFor(s))).toEqual(names);
+    // Arguments (stdio, /data, kv namespaces), counted calls (fs-scan, dir-walk), an edge on writes.
+    const dynamic = ['wasi.fd_write', 'wasi.fd_read', 'forge.kv_put', 'wasi.path_open', 'wasi.fd_readdir'];
+    expect(dynamic.filter((s) => graph.decidesBySyscallOnlyFor(s))).toEqual([]);
   });
 });

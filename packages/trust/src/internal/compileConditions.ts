@@ -59,6 +59,11 @@ export interface CompiledMatch {
   /** Every condition described, the syscall first. */
   readonly descriptions: readonly string[];
   readonly usesScores: boolean;
+  /**
+   * True when no condition reads more than the caller's identity: for one container and syscall the
+   * match then always holds or never does. Listed fields only; any other field counts as more.
+   */
+  readonly readsOnlyIdentity: boolean;
   /** All conditions (static first) as one closure: the hot path. */
   readonly test: (state: EvalState) => boolean;
   /** A top-level `under` condition, by which rules can be indexed: every match is inside `dir`. */
@@ -73,6 +78,31 @@ interface ValueTest {
 }
 
 const GLOB_OPTIONS = { dot: true } as const;
+
+/** Identity condition fields: each reads the identity and nothing else. */
+const IDENTITY_FIELDS: ReadonlySet<string> = new Set([
+  'subject',
+  'tenant',
+  'roles',
+  'attributes',
+  'capabilities',
+  'assurance',
+  'signed',
+  'signer',
+]);
+
+/** True when `match` reads nothing but the syscall name and identity fields known to read only it. */
+function readsOnlyIdentity(match: MatchCondition): boolean {
+  return Object.entries(match).every(
+    ([field, value]) =>
+      value === undefined ||
+      field === 'syscall' ||
+      (field === 'identity' &&
+        Object.entries(value as IdentityCondition).every(
+          ([key, condition]) => condition === undefined || IDENTITY_FIELDS.has(key),
+        )),
+  );
+}
 
 /** Compiles a syscall pattern list; `*` or nothing matches every syscall. */
 export function compileSelector(patterns: string | readonly string[] | undefined): SyscallSelector {
@@ -506,6 +536,7 @@ export function compileMatch(
       ...dynamicConditions.map((c) => c.description),
     ],
     usesScores: match.trust !== undefined || match.anomaly !== undefined,
+    readsOnlyIdentity: readsOnlyIdentity(match),
     test: allOf([...staticConditions, ...dynamicConditions].map((c) => c.test)),
     under: underArg && { arg: underArg[0], dir: normalizeDir((underArg[1] as { under: string }).under) },
   };
