@@ -4,6 +4,8 @@
  * an allow-list. Once the enforcer promises reuse (`Enforcement.reusableBy`), the gate stops asking
  * it for that syscall, so a static syscall's per-call enforcer cost after its first call is zero;
  * "before" is the same graph behind a wrapper without `decidesBySyscallOnlyFor`, asked every call.
+ * A rule with a trust condition (alone, then beside markers over the caller's history) keeps its
+ * syscall asked every call: those rows are the enforcer's full per-call cost for a contextual PDP.
  * Medians of process.hrtime.bigint() rounds; ratios against the first row, measured in the same run.
  *
  *   npx vitest bench --run --project trust bench/policyReuse.bench.ts
@@ -66,6 +68,59 @@ const policy = compilePolicy({
   },
 });
 
+/** The gate bench's graph: one rule allowing forge.input_len to callers trusted at least 0.1. */
+const trusted = compilePolicy({
+  apiVersion: 'forgeone.dev/v1',
+  kind: 'Policy',
+  metadata: { name: 'trust-bench' },
+  spec: {
+    nodes: [
+      {
+        name: 'base',
+        rules: [
+          {
+            id: 'input',
+            action: 'allow',
+            match: { syscall: 'forge.input_len', trust: { atLeast: 0.1 } },
+          },
+        ],
+      },
+    ],
+  },
+});
+
+/** The same rule, outranked by a quarantine on markers over the caller's history (none holds here). */
+const watched = compilePolicy({
+  apiVersion: 'forgeone.dev/v1',
+  kind: 'Policy',
+  metadata: { name: 'history-bench' },
+  spec: {
+    markers: {
+      flood: { calls: { syscalls: ['forge.*'], atLeast: 1e12 } },
+      looping: { ruleHits: { rules: ['base/input'], atLeast: 1e12 } },
+      refused: { denied: { atLeast: 1e12 } },
+    },
+    nodes: [
+      {
+        name: 'base',
+        rules: [
+          {
+            id: 'input',
+            action: 'allow',
+            match: { syscall: 'forge.input_len', trust: { atLeast: 0.1 } },
+          },
+          {
+            id: 'abuse',
+            action: 'quarantine',
+            weight: 10,
+            match: { syscall: 'forge.*', dna: { anyMarkers: ['flood', 'looping', 'refused'] } },
+          },
+        ],
+      },
+    ],
+  },
+});
+
 /** The graph as a PDP that makes no per-syscall promise: how the enforcer saw it before. */
 function withoutPromise(graph: ZtaPolicyGraph): ContextualDecisionPoint {
   return {
@@ -84,23 +139,33 @@ const call = (syscall: string, args: SyscallRequest['args']): SyscallRequest => 
 });
 const log = call('forge.log', { message: 'row 42 done' });
 const read = call('wasi.fd_read', { fd: 4, path: '/data/reports/q1.csv', bytes: 4096 });
+const inputLen = call('forge.input_len', {});
 
 const enforcers = {
   allowList: new SyscallEnforcer({ pdp: new AllowListPdp(['forge.log', 'wasi.fd_read']) }),
   graph: new SyscallEnforcer({ pdp: policy }),
   before: new SyscallEnforcer({ pdp: withoutPromise(policy) }),
+  trusted: new SyscallEnforcer({ pdp: trusted }),
+  watched: new SyscallEnforcer({ pdp: watched }),
 };
 // What the gate would do: reuse forge.log under the graph, never under the wrapper.
 if (enforcers.graph.enforce(log).reusableBy !== enforcers.graph)
   throw new Error('the graph should promise reuse of forge.log');
 if (enforcers.before.enforce(log).reusableBy !== undefined || enforcers.graph.enforce(read).reusableBy)
   throw new Error('only a static syscall under a promising PDP may be reused');
+for (const enforcer of [enforcers.trusted, enforcers.watched]) {
+  const first = enforcer.enforce(inputLen);
+  if (!first.execute || first.reusableBy !== undefined)
+    throw new Error('a trust rule should allow forge.input_len and keep it asked every call');
+}
 
 describe('enforce() per call', () => {
   bench('allow-list, forge.log', () => void enforcers.allowList.enforce(log));
   bench('policy graph, forge.log (static)', () => void enforcers.graph.enforce(log));
   bench('policy graph without the promise, forge.log', () => void enforcers.before.enforce(log));
   bench('policy graph, wasi.fd_read under /data (reads arguments)', () => void enforcers.graph.enforce(read));
+  bench('policy graph, forge.input_len (trust rule)', () => void enforcers.trusted.enforce(inputLen));
+  bench('policy graph, forge.input_len (trust rule, markers)', () => void enforcers.watched.enforce(inputLen));
 });
 
 /** Median time per operation of `fn` (which performs `ops` operations), in ns, over `rounds` rounds. */
@@ -121,7 +186,7 @@ function printRatios(title: string, rows: readonly (readonly [string, number])[]
   const base = rows[0]![1];
   const lines = rows.map(([name, ns]) => {
     const value = ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${ns.toFixed(1)} ns`;
-    return `  ${name.padEnd(66)} ${value.padStart(10)}  ${(ns / base).toFixed(2)}x`;
+    return `  ${name.padEnd(72)} ${value.padStart(10)}  ${(ns / base).toFixed(2)}x`;
   });
   process.stdout.write(`\n${title}\n${lines.join('\n')}\n`);
 }
@@ -133,6 +198,8 @@ const rows: readonly (readonly [string, SyscallEnforcer, SyscallRequest])[] = [
   ['policy graph, forge.log (reused by the gate)', enforcers.graph, log],
   ['policy graph without the promise, forge.log (asked every call)', enforcers.before, log],
   ['policy graph, wasi.fd_read under /data (asked every call)', enforcers.graph, read],
+  ['policy graph, forge.input_len, trust rule (asked every call)', enforcers.trusted, inputLen],
+  ['policy graph, forge.input_len, trust rule + markers (asked every call)', enforcers.watched, inputLen],
 ];
 
 afterAll(() => {
@@ -150,7 +217,7 @@ afterAll(() => {
     '[trust bench] SyscallEnforcer.enforce per call (the gate skips it once reused)',
     rows.map(([name], r) => [name, best[r]!] as const),
   );
-  const [, graph, before] = best as [number, number, number, number];
+  const [, graph, before] = best as [number, number, number];
   process.stdout.write(
     `  forge.log under the policy graph: ${before.toFixed(1)} ns of enforcer per call before, none after its first call; the per-syscall check: ${(graph - before).toFixed(1)} ns\n`,
   );

@@ -1,5 +1,5 @@
 // Benchmarks package verification against the sum of its primitives, measured in the same run.
-//   node packages/crypto/bench/verify.bench.mjs [--small 1000] [--rounds 40]
+//   node packages/crypto/bench/verifyPackages.mjs [--small 1000] [--rounds 40]
 // Needs the built package (pnpm run build). Reports ratios; it is not a pass/fail test.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
