@@ -45,13 +45,13 @@ export interface SyscallGateOptions {
    */
   readonly checkpoint?: () => void;
   /**
-   * Read the clocks on one call in every N (across the guest's calls): that call records its wall
-   * time and host duration, the calls between reuse the last wall time and record `durationNs: -1`.
-   * A syscall whose last timed call took {@link SLOW_CALL_NS} or more, a call that may block
-   * (`SyscallDefinition.blocking`) and a call that is not allowed are timed every time, and the
-   * call after a blocking or refused one reads the clock again: only calls known to be fast go
-   * untimed, and for those a clock read (~30–200 ns) costs more than the call. Default 32; 1 times
-   * every call.
+   * Time one call in every N (across the guest's calls): that call records its host duration, the
+   * calls between record `durationNs: -1`. A syscall's first call, a syscall whose last timed call
+   * took {@link SLOW_CALL_NS} or more, a call that may block (`SyscallDefinition.blocking`) and a
+   * call that is not allowed are timed every time: only calls known to be fast go untimed, and for
+   * those a clock read (~30–200 ns) costs more than the call. Default 128; 1 times every call.
+   * Every call's wall time is fresh when the clock has `coarseNow` (the system clock does);
+   * otherwise it is read on timed calls, and the calls between carry the last one read.
    */
   readonly durationSampling?: number;
 }
@@ -61,7 +61,7 @@ export interface SyscallGateOptions {
  * costs it only a few percent.
  */
 export const SLOW_CALL_NS = 5_000;
-const DEFAULT_DURATION_SAMPLING = 32;
+const DEFAULT_DURATION_SAMPLING = 128;
 
 type Args = Readonly<Record<string, SyscallArg>>;
 
@@ -143,6 +143,8 @@ export class SyscallGate {
   readonly #recorder: TraceRecorder;
   readonly #dna: DnaTracker;
   readonly #clock: Clock;
+  /** The clock has `coarseNow`: every call is stamped with a fresh wall time, and timing needs no `now()`. */
+  readonly #coarse: boolean;
   readonly #events: KernelEventBus | undefined;
   readonly #onQuarantine: ((reason: string) => void) | undefined;
   readonly #checkpoint: (() => void) | undefined;
@@ -166,6 +168,7 @@ export class SyscallGate {
     this.#recorder = options.recorder;
     this.#dna = options.dna;
     this.#clock = options.clock;
+    this.#coarse = options.clock.coarseNow !== undefined;
     this.#writeSink = (options.recordWrites ?? true) ? options.recorder : undefined;
     this.#events = options.events;
     this.#onQuarantine = options.onQuarantine;
@@ -242,20 +245,31 @@ export class SyscallGate {
     if (this.#exit !== undefined) throw this.#exit;
     if (this.#checkpoint !== undefined) this.#checkpoint();
     if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(slot, args);
+    if (this.#coarse) {
+      const now = this.#clock.coarseNow!();
+      if (now !== this.#time) this.#stamp(now);
+    }
     // Only timed calls read the clocks (a clock read costs more than the rest of a cheap call).
     const timed = --this.#clockCountdown < 0 || slot.timeAlways;
     if (slot.fast && !slot.busy) return this.#fastCall(slot, args, timed);
     return this.#fullCall(slot, args, timed ? this.#startClock() : undefined);
   }
 
-  /** Reads the clocks for a timed call: sets the wall time of the calls from now on; returns the start. */
+  /**
+   * Reads the clocks for a timed call: without a coarse clock, also sets the wall time of the calls
+   * from now on. Returns the start.
+   */
   #startClock(): bigint {
     this.#clockCountdown = this.#sampling - 1;
-    const now = this.#clock.now();
+    if (!this.#coarse) this.#stamp(this.#clock.now());
+    return this.#clock.monotonicNs();
+  }
+
+  /** The wall time of the calls from now on (trace and DNA). */
+  #stamp(now: number): void {
     this.#time = now;
     this.#recorder.stamp(now);
     this.#dna.stamp(now);
-    return this.#clock.monotonicNs();
   }
 
   /**

@@ -3,6 +3,7 @@ import {
   IdentityContextSchema,
   KernelEventBus,
   ManualClock,
+  type Clock,
   type ContainerId,
   type Decision,
   type EnforcementMode,
@@ -389,7 +390,7 @@ describe('SyscallGate: fast path, arities and timing', () => {
   async function gated(
     wat: string,
     definitions: SyscallDefinition[],
-    options: { durationSampling?: number; clock?: ManualClock } = {},
+    options: { durationSampling?: number; clock?: ManualClock | Clock } = {},
   ) {
     const memory = new GuestMemory();
     const recorder = new TraceRecorder();
@@ -523,6 +524,38 @@ describe('SyscallGate: fast path, arities and timing', () => {
     expect(timed).toBeGreaterThanOrEqual(Math.floor(400 / 32));
     expect(timed).toBeLessThanOrEqual(Math.ceil(400 / 32) + 1);
     expect(sampled[1]!.writes).toEqual([{ ptr: 8, bytes: Buffer.from([0, 0, 0, 0]).toString('base64') }]);
+  });
+
+  it('stamps every call with a fresh wall time when the clock has coarseNow, timed or not', async () => {
+    const wat = `(module
+      (import "forge" "tick" (func $tick (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (local $i i32)
+        (loop $again
+          (drop (call $tick))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $again (i32.lt_u (local.get $i) (i32.const 300))))))`;
+    const start = 1_700_000_000_000;
+    const timesWith = async (clock: ManualClock | Clock) => {
+      // Each call moves the wall clock on by 1 ms (and not the monotonic one: the call stays fast).
+      const manual = clock instanceof ManualClock ? clock : undefined;
+      let wall = start;
+      const tick = probe('tick', 0, () => {
+        wall += 1;
+        manual?.set(wall);
+        return 0;
+      });
+      const { instance, recorder } = await gated(wat, [tick], { clock });
+      (instance.exports._start as () => void)();
+      return recorder.events().map((e) => e.time);
+    };
+    const fresh = await timesWith(new ManualClock(start));
+    expect(fresh).toEqual(Array.from({ length: 300 }, (_, i) => start + i));
+    // Without coarseNow the wall clock is read on timed calls only: the calls between repeat it.
+    let wall = start;
+    const plain: Clock = { now: () => wall++, monotonicNs: () => 0n };
+    const stale = await timesWith(plain);
+    expect(new Set(stale).size).toBeLessThan(20);
   });
 
   it('times every call of a slow or blocking syscall, and samples the fast ones', async () => {
