@@ -4,8 +4,9 @@
  * an allow-list. Once the enforcer promises reuse (`Enforcement.reusableBy`), the gate stops asking
  * it for that syscall, so a static syscall's per-call enforcer cost after its first call is zero;
  * "before" is the same graph behind a wrapper without `decidesBySyscallOnlyFor`, asked every call.
- * A rule with a trust condition (alone, then beside markers over the caller's history) keeps its
- * syscall asked every call: those rows are the enforcer's full per-call cost for a contextual PDP.
+ * A rule with a trust condition (alone, for a caller with a refusal, whose score then moves with
+ * every call, and beside markers over the caller's history) keeps its syscall asked every call:
+ * those rows are the enforcer's full per-call cost for a contextual PDP.
  * Medians of process.hrtime.bigint() rounds; ratios against the first row, measured in the same run.
  *
  *   npx vitest bench --run --project trust bench/policyReuse.bench.ts
@@ -69,25 +70,26 @@ const policy = compilePolicy({
 });
 
 /** The gate bench's graph: one rule allowing forge.input_len to callers trusted at least 0.1. */
-const trusted = compilePolicy({
-  apiVersion: 'forgeone.dev/v1',
-  kind: 'Policy',
-  metadata: { name: 'trust-bench' },
-  spec: {
-    nodes: [
-      {
-        name: 'base',
-        rules: [
-          {
-            id: 'input',
-            action: 'allow',
-            match: { syscall: 'forge.input_len', trust: { atLeast: 0.1 } },
-          },
-        ],
-      },
-    ],
-  },
-});
+const trustPolicy = () =>
+  compilePolicy({
+    apiVersion: 'forgeone.dev/v1',
+    kind: 'Policy',
+    metadata: { name: 'trust-bench' },
+    spec: {
+      nodes: [
+        {
+          name: 'base',
+          rules: [
+            {
+              id: 'input',
+              action: 'allow',
+              match: { syscall: 'forge.input_len', trust: { atLeast: 0.1 } },
+            },
+          ],
+        },
+      ],
+    },
+  });
 
 /** The same rule, outranked by a quarantine on markers over the caller's history (none holds here). */
 const watched = compilePolicy({
@@ -145,7 +147,8 @@ const enforcers = {
   allowList: new SyscallEnforcer({ pdp: new AllowListPdp(['forge.log', 'wasi.fd_read']) }),
   graph: new SyscallEnforcer({ pdp: policy }),
   before: new SyscallEnforcer({ pdp: withoutPromise(policy) }),
-  trusted: new SyscallEnforcer({ pdp: trusted }),
+  trusted: new SyscallEnforcer({ pdp: trustPolicy() }),
+  refusing: new SyscallEnforcer({ pdp: trustPolicy() }),
   watched: new SyscallEnforcer({ pdp: watched }),
 };
 // What the gate would do: reuse forge.log under the graph, never under the wrapper.
@@ -153,7 +156,11 @@ if (enforcers.graph.enforce(log).reusableBy !== enforcers.graph)
   throw new Error('the graph should promise reuse of forge.log');
 if (enforcers.before.enforce(log).reusableBy !== undefined || enforcers.graph.enforce(read).reusableBy)
   throw new Error('only a static syscall under a promising PDP may be reused');
-for (const enforcer of [enforcers.trusted, enforcers.watched]) {
+// One refused call: from then on the share of refused calls, and so the trust score, moves with
+// every call (a score that cannot be kept from one call to the next).
+if (enforcers.refusing.enforce(call('forge.other', {})).execute)
+  throw new Error('forge.other should be refused');
+for (const enforcer of [enforcers.trusted, enforcers.refusing, enforcers.watched]) {
   const first = enforcer.enforce(inputLen);
   if (!first.execute || first.reusableBy !== undefined)
     throw new Error('a trust rule should allow forge.input_len and keep it asked every call');
@@ -165,7 +172,14 @@ describe('enforce() per call', () => {
   bench('policy graph without the promise, forge.log', () => void enforcers.before.enforce(log));
   bench('policy graph, wasi.fd_read under /data (reads arguments)', () => void enforcers.graph.enforce(read));
   bench('policy graph, forge.input_len (trust rule)', () => void enforcers.trusted.enforce(inputLen));
-  bench('policy graph, forge.input_len (trust rule, markers)', () => void enforcers.watched.enforce(inputLen));
+  bench(
+    'policy graph, forge.input_len (trust rule, after a refusal)',
+    () => void enforcers.refusing.enforce(inputLen),
+  );
+  bench(
+    'policy graph, forge.input_len (trust rule, markers)',
+    () => void enforcers.watched.enforce(inputLen),
+  );
 });
 
 /** Median time per operation of `fn` (which performs `ops` operations), in ns, over `rounds` rounds. */
@@ -186,7 +200,7 @@ function printRatios(title: string, rows: readonly (readonly [string, number])[]
   const base = rows[0]![1];
   const lines = rows.map(([name, ns]) => {
     const value = ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${ns.toFixed(1)} ns`;
-    return `  ${name.padEnd(72)} ${value.padStart(10)}  ${(ns / base).toFixed(2)}x`;
+    return `  ${name.padEnd(80)} ${value.padStart(10)}  ${(ns / base).toFixed(2)}x`;
   });
   process.stdout.write(`\n${title}\n${lines.join('\n')}\n`);
 }
@@ -199,6 +213,11 @@ const rows: readonly (readonly [string, SyscallEnforcer, SyscallRequest])[] = [
   ['policy graph without the promise, forge.log (asked every call)', enforcers.before, log],
   ['policy graph, wasi.fd_read under /data (asked every call)', enforcers.graph, read],
   ['policy graph, forge.input_len, trust rule (asked every call)', enforcers.trusted, inputLen],
+  [
+    'policy graph, forge.input_len, trust rule, after a refusal (asked every call)',
+    enforcers.refusing,
+    inputLen,
+  ],
   ['policy graph, forge.input_len, trust rule + markers (asked every call)', enforcers.watched, inputLen],
 ];
 

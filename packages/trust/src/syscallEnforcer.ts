@@ -6,7 +6,6 @@ import {
   type DecisionReason,
   type Enforcement,
   type EnforcementMode,
-  type ExecutionDNA,
   type PolicyDecisionPoint,
   type SyscallEnforcerPort,
   type SyscallRequest,
@@ -14,9 +13,10 @@ import {
 import { auditEntryOf, type AuditEntryInput } from './auditEntry';
 import { ContainerProfiles, type ContainerProfile } from './internal/containerProfiles';
 import { severity } from './internal/compiledPolicy';
-import type { EvaluationContext } from './internal/evalState';
+import { signalsTrust, type EvaluationContext } from './internal/evalState';
+import { LiveContext, signalsOf } from './internal/liveContext';
 import { SyscallPolicies, type SyscallPolicyInput } from './syscallPolicy';
-import { TrustAlgorithm, signalsFromIdentity, type TrustSignals } from './trustAlgorithm';
+import { TrustAlgorithm } from './trustAlgorithm';
 
 /**
  * A PDP that can also take the caller's context (DNA, rule hits, trust signals): the policy graph.
@@ -66,48 +66,6 @@ export interface SyscallEnforcerOptions {
   readonly context?: (request: SyscallRequest) => EvaluationContext | undefined;
 }
 
-/** The trust signals of a call: the identity's, plus the container's refusals and history. */
-function signalsOf(
-  request: SyscallRequest,
-  dna: ExecutionDNA,
-  profile: ContainerProfile,
-  anomaly: number | undefined,
-): TrustSignals {
-  const identity = signalsFromIdentity(request.identity);
-  return {
-    assurance: identity.assurance,
-    provenance: identity.provenance,
-    deniedRatio: dna.totalCalls > 0 ? dna.deniedCalls / dna.totalCalls : 0,
-    anomaly: anomaly ?? request.scores?.anomaly,
-    quarantines: profile.quarantines,
-  };
-}
-
-/**
- * The context of one container's calls, kept with its profile and pointed at the current request
- * before each decision: nothing is built unless a condition reads it (most decisions read none).
- */
-class LiveContext implements EvaluationContext {
-  request: SyscallRequest | undefined;
-  readonly #profile: ContainerProfile;
-
-  constructor(profile: ContainerProfile) {
-    this.#profile = profile;
-  }
-
-  get dna(): ContainerProfile['dna'] {
-    return this.#profile.dna;
-  }
-
-  get ruleHits(): Readonly<Record<string, number>> {
-    return this.#profile.ruleHits;
-  }
-
-  get signals(): TrustSignals | undefined {
-    return this.request && signalsOf(this.request, this.#profile.dna, this.#profile, undefined);
-  }
-}
-
 function isContextual(pdp: PolicyDecisionPoint): pdp is ContextualDecisionPoint {
   return typeof (pdp as Partial<ContextualDecisionPoint>).evaluate === 'function';
 }
@@ -125,6 +83,7 @@ function withReason(action: DecisionAction, reason: DecisionReason, decision: De
  */
 export class SyscallEnforcer implements SyscallEnforcerPort {
   readonly #pdp: PolicyDecisionPoint;
+  readonly #contextual: ContextualDecisionPoint | undefined;
   readonly mode: EnforcementMode;
   readonly #clock: Clock;
   readonly #audit: SyscallEnforcerOptions['audit'];
@@ -140,6 +99,7 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
 
   constructor(options: SyscallEnforcerOptions) {
     this.#pdp = options.pdp;
+    this.#contextual = isContextual(options.pdp) ? options.pdp : undefined;
     this.mode = options.mode ?? 'enforce';
     this.#clock = options.clock ?? systemClock;
     this.#audit = options.audit;
@@ -175,8 +135,8 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
   enforce(request: SyscallRequest): Enforcement {
     const profile = this.#profiles.get(request.containerId);
     const context = this.#contextFor(request, profile);
-    const evaluated = isContextual(this.#pdp)
-      ? this.#pdp.evaluate(request, context)
+    const evaluated = this.#contextual
+      ? this.#contextual.evaluate(request, context)
       : this.#pdp.decide(request);
     let decision: Decision = evaluated;
     const decidedBy =
@@ -245,12 +205,9 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
     ) {
       return { decision, execute, mode: this.mode, reusableBy: this };
     }
-    return {
-      decision,
-      execute,
-      mode: this.mode,
-      ...(quarantine === undefined ? {} : { quarantine }),
-    };
+    return quarantine === undefined
+      ? { decision, execute, mode: this.mode }
+      : { decision, execute, mode: this.mode, quarantine };
   }
 
   /** Forgets what the enforcer remembers about a container (call counts, rule hits). */
@@ -287,10 +244,7 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
       }
     }
     if (minTrust !== undefined) {
-      const trust =
-        context.scores?.trust ??
-        request.scores?.trust ??
-        (context.signals ? this.#trust.score(context.signals).score : undefined);
+      const trust = context.scores?.trust ?? request.scores?.trust ?? signalsTrust(context, this.#trust);
       if (trust !== undefined && trust < minTrust) {
         return {
           policy: 'enforcer',

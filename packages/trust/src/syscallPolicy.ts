@@ -1,8 +1,8 @@
 import { ForgeError, type DecisionAction, type DecisionReason, type SyscallRequest } from '@forgeone/common';
 import { z } from 'zod';
-import { compileMatch, type CompiledMatch } from './internal/compileConditions';
+import { compileMatch, type CompiledCondition, type CompiledMatch } from './internal/compileConditions';
 import { formatDocPath } from './internal/docPath';
-import { EvalState, type EvaluationContext } from './internal/evalState';
+import { EvalState, type EvaluationContext, type MarkerSlot } from './internal/evalState';
 import { MatchSchema } from './policyDocument';
 import { formatPolicyIssue, type PolicyIssue } from './policyIssue';
 import { TrustAlgorithm } from './trustAlgorithm';
@@ -37,11 +37,12 @@ interface CompiledSyscallPolicy {
   readonly index: number;
   readonly action: DecisionAction;
   readonly selector: CompiledMatch['selector'];
-  readonly requirements: CompiledMatch;
+  /** The requirements in the order they are checked: static conditions, then dynamic ones. */
+  readonly conditions: readonly CompiledCondition[];
   readonly message: string | undefined;
 }
 
-const noMarkers = new Map();
+const noMarkers: ReadonlyMap<string, MarkerSlot> = new Map();
 
 /** Compiled syscall policies, checked in order; the first violated one answers. */
 export class SyscallPolicies {
@@ -79,7 +80,7 @@ export class SyscallPolicies {
         index,
         action: policy.action,
         selector: compileMatch({ syscall: policy.syscall }, ['syscalls', index], report).selector,
-        requirements,
+        conditions: [...requirements.staticConditions, ...requirements.dynamicConditions],
         message: policy.message,
       };
     });
@@ -101,10 +102,7 @@ export class SyscallPolicies {
     for (const policy of this.#policies) {
       if (!policy.selector.matches(request.syscall)) continue;
       state ??= new EvalState(request, context, this.#trust, noMarkers);
-      for (const condition of [
-        ...policy.requirements.staticConditions,
-        ...policy.requirements.dynamicConditions,
-      ]) {
+      for (const condition of policy.conditions) {
         if (condition.test(state)) continue;
         return {
           action: policy.action,

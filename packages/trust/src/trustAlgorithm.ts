@@ -107,20 +107,23 @@ export class TrustAlgorithm {
   /** The trust score for `signals`, with the vector and each signal's contribution. */
   score(signals: TrustSignals): TrustScore {
     const vector = this.vector(signals);
-    const good: Record<keyof TrustVector, number> = {
-      identityAssurance: vector.identityAssurance,
-      provenance: vector.provenance,
-      behaviour: vector.behaviour,
-      anomaly: 1 - vector.anomaly,
-      quarantineHistory: 1 - vector.quarantineHistory,
+    const w = this.weights;
+    const total = this.#total;
+    // Spelled out, not looped over the keys: an enforcer scores again whenever a caller's share of
+    // refused calls moves. Each part is 1 = trustworthy; they are summed in the keys' order.
+    const contributions: Record<keyof TrustVector, number> = {
+      identityAssurance: (w.identityAssurance * vector.identityAssurance) / total,
+      provenance: (w.provenance * vector.provenance) / total,
+      behaviour: (w.behaviour * vector.behaviour) / total,
+      anomaly: (w.anomaly * (1 - vector.anomaly)) / total,
+      quarantineHistory: (w.quarantineHistory * (1 - vector.quarantineHistory)) / total,
     };
-    const contributions = {} as Record<keyof TrustVector, number>;
-    let score = 0;
-    for (const key of keys) {
-      const part = (this.weights[key] * good[key]) / this.#total;
-      contributions[key] = part;
-      score += part;
-    }
+    const score =
+      contributions.identityAssurance +
+      contributions.provenance +
+      contributions.behaviour +
+      contributions.anomaly +
+      contributions.quarantineHistory;
     return { score: Math.min(1, Math.max(0, score)), vector, contributions };
   }
 }

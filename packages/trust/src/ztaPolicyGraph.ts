@@ -8,7 +8,7 @@ import type {
 } from '@forgeone/common';
 import type { ArgUse, CompiledMatch } from './internal/compileConditions';
 import type { CompiledEdge, CompiledPolicy, CompiledRule } from './internal/compiledPolicy';
-import { EvalState, type EvaluationContext } from './internal/evalState';
+import { EvalState, markerSlots, type EvaluationContext, type MarkerSlot } from './internal/evalState';
 import { historyReadsOf, type HistoryReads } from './internal/historyReads';
 import type { PolicyDocument } from './policyDocument';
 import type { PolicyIssue } from './policyIssue';
@@ -80,8 +80,20 @@ export interface DecisionCacheStats {
   readonly misses: number;
 }
 
+/** The last decision built for one outcome, with the scores it carries. */
+interface LastDecision {
+  readonly trust: number | undefined;
+  readonly anomaly: number | undefined;
+  readonly decision: ZtaDecision;
+}
+
+/** An outcome whose decision depends on nothing but its scores (see ZtaPolicyGraph#run). */
+interface DecisionSlot {
+  lastDecision: LastDecision | undefined;
+}
+
 /** A compiled rule with the explanation objects it contributes, built once. */
-interface RuleView {
+interface RuleView extends DecisionSlot {
   readonly rule: CompiledRule;
   readonly ref: RuleRef;
   readonly asDecider: RuleMatch;
@@ -107,11 +119,18 @@ interface NodePlan {
   readonly edges: readonly CompiledEdge[];
 }
 
-interface Plan {
+/** The rules and edges that can apply to one syscall name; the slot is for when none matches. */
+interface Plan extends DecisionSlot {
+  readonly syscall: string;
   readonly nodes: readonly NodePlan[];
   readonly args: readonly ArgUse[];
   /** See ZtaPolicyGraph.decidesBySyscallOnlyFor. */
   readonly bySyscallOnly: boolean;
+  /**
+   * Every evaluation consults a time, score or DNA condition (an entry rule has nothing else), so
+   * no decision is ever cached: the cache key is not worth building.
+   */
+  readonly alwaysDynamic: boolean;
 }
 
 const MAX_CACHE = 16_384;
@@ -156,6 +175,7 @@ function viewOf(rule: CompiledRule): RuleView {
     reason: rule.match.usesScores
       ? undefined
       : Object.freeze({ policy: rule.node, rule: rule.name, message: rule.reason }),
+    lastDecision: undefined,
   };
 }
 
@@ -237,6 +257,8 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   readonly file: string | undefined;
   readonly #compiled: CompiledPolicy;
   readonly #plans = new Map<string, Plan>();
+  /** The plan last used: a gate asks about the same syscall many times in a row. */
+  #lastPlan: Plan | undefined;
   /** Decisions per identity object (the gate passes one per container), then per (syscall, argument class). */
   #cache = new WeakMap<IdentityContext, Map<string, ZtaDecision>>();
   #cacheSize = 0;
@@ -244,6 +266,7 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   readonly #entryOnly: readonly string[];
   readonly #label: string;
   readonly #history: HistoryReads;
+  readonly #markers: ReadonlyMap<string, MarkerSlot>;
   /** Visit marks per node, stamped per evaluation (no allocation; evaluation is synchronous). */
   readonly #seen: Uint32Array;
   #stamp = 0;
@@ -264,6 +287,7 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
     this.#entryOnly = Object.freeze([compiled.nodes[compiled.entry]!.name]);
     this.#label = `${this.name}@${this.version}`;
     this.#history = historyReadsOf(compiled.document);
+    this.#markers = markerSlots(compiled.markers);
     this.#seen = new Uint32Array(compiled.nodes.length);
   }
 
@@ -313,7 +337,8 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   ): ZtaDecision {
     const plan = this.#planFor(request.syscall);
     const explain = options.explain === true;
-    const key = explain || !this.#compiled.cache ? undefined : this.#cacheKey(request, plan);
+    const key =
+      explain || plan.alwaysDynamic || !this.#compiled.cache ? undefined : this.#cacheKey(request, plan);
     let forIdentity: Map<string, ZtaDecision> | undefined;
     if (key !== undefined) {
       forIdentity = this.#cache.get(request.identity);
@@ -324,7 +349,7 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
       }
     }
     this.#misses += 1;
-    const state = new EvalState(request, context, this.#compiled.trust, this.#compiled.markers);
+    const state = new EvalState(request, context, this.#compiled.trust, this.#markers);
     const decision = this.#run(plan, state, explain);
     if (key !== undefined && !state.dynamic) {
       if (this.#cacheSize >= MAX_CACHE) {
@@ -345,7 +370,6 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
   }
 
   #run(plan: Plan, state: EvalState, explain: boolean): ZtaDecision {
-    const nodes = this.#compiled.nodes;
     const stamp = (this.#stamp = (this.#stamp + 1) >>> 0 || 1);
     const seen = this.#seen;
     const order = [this.#compiled.entry];
@@ -377,7 +401,51 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
       }
     }
 
-    const scores = this.#scoresOf(state, best?.rule);
+    // Scores are part of the explanation only when a condition consulted them; the trust score is
+    // computed (from signals) only when a rule needs it or the decider used it.
+    const dynamic = state.dynamic;
+    const anomaly = dynamic ? state.anomaly() : undefined;
+    const trust = dynamic
+      ? (state.context.scores?.trust ??
+        state.request.scores?.trust ??
+        (best?.rule.match.usesScores ? state.trust() : undefined))
+      : undefined;
+    // A dynamic decision is never cached, yet in the common outcome (no edge taken, nothing but the
+    // decider matched) it is a function of the deciding rule, or of the syscall when none matched,
+    // and of the scores. The last one built for that outcome is returned again while its scores are
+    // the same (a computed trust score changes only with the caller's refusals, anomaly score or
+    // quarantines): a gate asking on every call then gets no new decision to keep in its trace.
+    const slot: DecisionSlot | undefined =
+      dynamic && !explain && taken === undefined && matched.length === (best === undefined ? 0 : 1)
+        ? (best ?? plan)
+        : undefined;
+    const last = slot?.lastDecision;
+    if (last !== undefined && last.trust === trust && last.anomaly === anomaly) return last.decision;
+    const scores = !dynamic
+      ? NO_SCORES
+      : trust === undefined
+        ? anomaly === undefined
+          ? {}
+          : { anomaly }
+        : anomaly === undefined
+          ? { trust }
+          : { trust, anomaly };
+    const decision = this.#decision(state, order, taken, matched, best, scores);
+    if (misses) decision.unmatched = misses;
+    if (slot !== undefined) slot.lastDecision = { trust, anomaly, decision };
+    return decision;
+  }
+
+  /** The decision of one evaluation: the nodes reached, the edges taken, the rules that matched. */
+  #decision(
+    state: EvalState,
+    order: readonly number[],
+    taken: readonly CompiledEdge[] | undefined,
+    matched: readonly RuleView[],
+    best: RuleView | undefined,
+    scores: ZtaDecision['scores'],
+  ): { -readonly [K in keyof ZtaDecision]: ZtaDecision[K] } {
+    const nodes = this.#compiled.nodes;
     const reasons: DecisionReason[] = [];
     let visited: readonly string[];
     if (taken) visited = order.map((n) => nodes[n]!.name);
@@ -407,7 +475,7 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
         message: `evaluated ${visited[0]}${taken.map((e) => ` -> ${nodes[e.to]!.name} (when ${e.text})`).join('')}`,
       });
     }
-    const decision: { -readonly [K in keyof ZtaDecision]: ZtaDecision[K] } = {
+    return {
       action: best?.rule.action ?? 'deny',
       reasons,
       decidedBy: best?.ref,
@@ -423,27 +491,14 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
       cached: false,
       policy: this.#label,
     };
-    if (misses) decision.unmatched = misses;
-    return decision;
-  }
-
-  #scoresOf(state: EvalState, best: CompiledRule | undefined): { trust?: number; anomaly?: number } {
-    // Scores are part of the explanation only when a condition consulted them.
-    if (!state.dynamic) return NO_SCORES;
-    const anomaly = state.anomaly();
-    // The trust score is computed (from signals) only when a rule needs it or the decider used it.
-    const given = state.context.scores?.trust ?? state.request.scores?.trust;
-    const trust = given ?? (best?.match.usesScores ? state.trust() : undefined);
-    return {
-      ...(trust === undefined ? {} : { trust }),
-      ...(anomaly === undefined ? {} : { anomaly }),
-    };
   }
 
   /** The rules and edges that can apply to one syscall name, per node; built once per name. */
   #planFor(syscall: string): Plan {
+    const lastPlan = this.#lastPlan;
+    if (lastPlan?.syscall === syscall) return lastPlan;
     const known = this.#plans.get(syscall);
-    if (known) return known;
+    if (known) return (this.#lastPlan = known);
     const args = new Map<string, { numericOnly: boolean; thresholds: Set<number> }>();
     const use = (match: CompiledMatch | undefined) => {
       for (const arg of match?.args ?? []) {
@@ -460,18 +515,28 @@ export class ZtaPolicyGraph implements PolicyDecisionPoint {
       edges.forEach((edge) => use(edge.match));
       return { rules, index: indexOf(rules), edges };
     });
+    const entry = nodes[this.#compiled.entry]!;
     const plan: Plan = {
+      syscall,
       nodes,
       bySyscallOnly: this.#bySyscallOnly(syscall, nodes),
+      // Without an index every entry rule is tested, and one with only dynamic conditions always
+      // consults one.
+      alwaysDynamic:
+        entry.index === undefined &&
+        entry.rules.some(
+          ({ rule }) => rule.match.staticConditions.length === 0 && rule.match.dynamicConditions.length > 0,
+        ),
       args: [...args].map(([name, a]) => ({
         name,
         numericOnly: a.numericOnly,
         thresholds: [...a.thresholds].sort((x, y) => x - y),
       })),
+      lastDecision: undefined,
     };
     if (this.#plans.size >= MAX_PLANS) this.#plans.clear();
     this.#plans.set(syscall, plan);
-    return plan;
+    return (this.#lastPlan = plan);
   }
 
   /** See decidesBySyscallOnlyFor; `nodes` are the syscall's rules and edges per node. */

@@ -1,7 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { emptyExecutionDna, isForgeError, type Enforcement, type EnforcementMode } from '@forgeone/common';
-import { SyscallEnforcer, compilePolicy, loadPolicyText, type ZtaDecision } from '../index';
+import {
+  emptyExecutionDna,
+  isForgeError,
+  type Enforcement,
+  type EnforcementMode,
+  type SyscallRequest,
+} from '@forgeone/common';
+import {
+  SyscallEnforcer,
+  compilePolicy,
+  loadPolicyText,
+  type AuditEntryInput,
+  type ContextualDecisionPoint,
+  type ZtaDecision,
+} from '../index';
 import { doc, identity, knownSyscalls, request } from './support';
 
 /** Runs `load` and fails unless it returns or throws a ForgeError with a FORGE_POLICY_* code. */
@@ -425,5 +438,178 @@ describe('decisions reused per syscall (decidesBySyscallOnlyFor)', () => {
       { numRuns: 600 },
     );
     expect(reusedCalls).toBeGreaterThan(150);
+  });
+});
+
+describe('what the enforcer keeps between calls (trust scores, repeated decisions)', () => {
+  /** Scores are mostly left for the enforcer to work out, as the gate does. */
+  const rarely = <T>(value: fc.Arbitrary<T>) =>
+    fc.oneof({ arbitrary: fc.constant(undefined), weight: 6 }, { arbitrary: value, weight: 1 });
+  /** Who a container runs as: what its trust score starts from. */
+  const identityArb = fc.record({
+    role: fc.constantFrom('a', 'b'),
+    signed: fc.boolean(),
+    assurance: fc.constantFrom('none', 'low', 'high' as const),
+  });
+  /** One step: a call from one of three containers, a new identity for one, or forgetting one. */
+  const stepArb = fc.oneof(
+    {
+      weight: 12,
+      arbitrary: fc.record({
+        kind: fc.constant('call' as const),
+        container: fc.nat(2),
+        call: callArb,
+        anomaly: rarely(fc.constantFrom(0, 0.3, 0.8)),
+        trust: rarely(fc.constantFrom(0.2, 0.5, 0.9)),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('identity' as const),
+        container: fc.nat(2),
+        person: identityArb,
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('forget' as const), container: fc.nat(2) }) },
+  );
+  const thresholdsArb = fc.option(
+    fc.oneof(
+      fc.record({ minTrust: fc.double({ min: 0.3, max: 0.6, noNaN: true }) }),
+      fc.record({ maxAnomaly: fc.constant(0.5) }),
+    ),
+    { nil: undefined },
+  );
+
+  it('decides and records every call as an enforcer that computes everything from scratch', () => {
+    let scored = 0;
+    let scoredAfterRefusals = 0;
+    let repeated = 0;
+    fc.assert(
+      fc.property(
+        mixedPolicyArb(1, 5),
+        fc.constantFrom<EnforcementMode>('enforce', 'audit', 'permissive'),
+        thresholdsArb,
+        fc.array(identityArb, { minLength: 3, maxLength: 3 }),
+        fc.array(stepArb, { minLength: 10, maxLength: 60 }),
+        (document, mode, quarantine, people, steps) => {
+          const options = { mode, ...(quarantine ? { quarantine } : {}) };
+          const kept: AuditEntryInput[] = [];
+          // What the live enforcer tells its PDP of the caller's history, checked against a recount.
+          const graph = compilePolicy(document);
+          let told: unknown[] = [];
+          const telling: ContextualDecisionPoint = {
+            decide: (req) => graph.decide(req),
+            evaluate: (req, context) => {
+              told = [context.dna?.totalCalls, context.dna?.deniedCalls, context.signals?.quarantines];
+              return graph.evaluate(req, context);
+            },
+          };
+          const live = new SyscallEnforcer({
+            ...options,
+            pdp: telling,
+            audit: (entry) => kept.push(entry),
+          });
+          // The reference keeps nothing between calls: a graph compiled for each call, asked to
+          // explain (never cached), and a context hook, with which the enforcer hands it a plain
+          // context whose signals are computed afresh.
+          const fromScratch = () => compilePolicy(document, { decisionCache: false });
+          const explained: ContextualDecisionPoint = {
+            decide: (req) => fromScratch().decide(req),
+            evaluate: (req, context) => fromScratch().evaluate(req, context, { explain: true }),
+          };
+          const fresh: AuditEntryInput[] = [];
+          const scratch = new SyscallEnforcer({
+            ...options,
+            pdp: explained,
+            context: () => ({}),
+            audit: (entry) => fresh.push(entry),
+          });
+          const identityOf = (person: (typeof people)[number]) =>
+            identity({
+              roles: [person.role],
+              assurance: person.assurance,
+              ...(person.signed ? { signer: 'key-1' } : {}),
+            });
+          const who = people.map(identityOf);
+          const counts = () => ({ calls: 0, refused: 0, quarantines: 0 });
+          const history = [counts(), counts(), counts()];
+          const last = new Map<string, Enforcement['decision']>();
+          for (const step of steps) {
+            const containerId = `ctr_${step.container}`;
+            if (step.kind === 'identity') {
+              who[step.container] = identityOf(step.person);
+              continue;
+            }
+            if (step.kind === 'forget') {
+              live.forget(containerId);
+              scratch.forget(containerId);
+              history[step.container] = counts();
+              continue;
+            }
+            const { call, anomaly, trust } = step;
+            const scores =
+              anomaly === undefined && trust === undefined
+                ? {}
+                : {
+                    scores: {
+                      ...(anomaly === undefined ? {} : { anomaly }),
+                      ...(trust === undefined ? {} : { trust }),
+                    },
+                  };
+            const req = request(
+              call.syscall,
+              { path: call.path },
+              {
+                containerId: containerId as SyscallRequest['containerId'],
+                identity: who[step.container]!,
+                time: at(call.hour),
+                ...scores,
+              },
+            );
+            const recorded = kept.length;
+            const actual = live.enforce(req);
+            const expected = scratch.enforce(req);
+            const seen = history[step.container]!;
+            expect(told).toEqual([seen.calls, seen.refused, seen.quarantines]);
+            const outcome = (e: Enforcement) => {
+              const d = e.decision as Partial<ZtaDecision>;
+              return [
+                e.execute,
+                e.quarantine,
+                d.action,
+                d.reasons,
+                d.decidedBy,
+                d.scores,
+                d.matched,
+                d.visited,
+                d.edges,
+              ];
+            };
+            expect(outcome(actual)).toEqual(outcome(expected));
+            if (
+              (actual.decision as Partial<ZtaDecision>).scores?.trust !== undefined &&
+              trust === undefined
+            ) {
+              scored += 1;
+              if (seen.refused > 0) scoredAfterRefusals += 1;
+            }
+            if (last.get(containerId) === actual.decision) repeated += 1;
+            last.set(containerId, actual.decision);
+            // Refused: decided otherwise than allow, before the mode (permissive records only those).
+            seen.calls += 1;
+            if (kept.length > recorded && kept[recorded]!.action !== 'allow') seen.refused += 1;
+            if (actual.quarantine !== undefined) seen.quarantines += 1;
+          }
+          expect(kept).toEqual(fresh);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Computed trust scores (with and without refusals) and repeated decisions must be common
+    // enough for the property to mean something.
+    expect(scored).toBeGreaterThan(600);
+    expect(scoredAfterRefusals).toBeGreaterThan(200);
+    expect(repeated).toBeGreaterThan(100);
   });
 });

@@ -94,6 +94,42 @@ describe('TrustAlgorithm', () => {
     );
   });
 
+  it('for any weights, the score is the contributions summed in signal order, each w·c / Σ w', () => {
+    const keys = ['identityAssurance', 'provenance', 'behaviour', 'anomaly', 'quarantineHistory'] as const;
+    const unit = fc.double({ min: 0, max: 1, noNaN: true });
+    fc.assert(
+      fc.property(
+        fc.tuple(...keys.map(() => fc.double({ min: 0, max: 10, noNaN: true }))),
+        fc.record({
+          assurance: fc.constantFrom('none', 'low', 'medium', 'high' as const),
+          provenance: fc.constantFrom('unsigned', 'signed', 'hybrid' as const),
+          trustedSigner: fc.boolean(),
+          deniedRatio: unit,
+          anomaly: unit,
+          quarantines: fc.nat(5),
+        }),
+        (w, signals) => {
+          fc.pre(w.some((x) => x > 0));
+          const algorithm = new TrustAlgorithm(Object.fromEntries(keys.map((k, i) => [k, w[i]])));
+          const { score, vector, contributions } = algorithm.score(signals);
+          const total = keys.reduce((sum, _, i) => sum + w[i]!, 0);
+          const good = {
+            ...vector,
+            anomaly: 1 - vector.anomaly,
+            quarantineHistory: 1 - vector.quarantineHistory,
+          };
+          let sum = 0;
+          keys.forEach((key, i) => {
+            expect(contributions[key]).toBe((w[i]! * good[key]) / total);
+            sum += contributions[key];
+          });
+          expect(Object.keys(contributions)).toEqual(keys);
+          expect(score).toBe(Math.min(1, Math.max(0, sum)));
+        },
+      ),
+    );
+  });
+
   it('reads assurance and provenance from an identity', () => {
     expect(signalsFromIdentity(identity())).toEqual({ assurance: 'none', provenance: 'unsigned' });
     expect(signalsFromIdentity(identity({ signer: 'k', assurance: 'high' }))).toEqual({

@@ -78,6 +78,8 @@ interface ValueTest {
 }
 
 const GLOB_OPTIONS = { dot: true } as const;
+/** Syscall names whose glob answer a selector keeps (the names a kernel has are far fewer). */
+const MAX_GLOBBED = 4096;
 
 /** Identity condition fields: each reads the identity and nothing else. */
 const IDENTITY_FIELDS: ReadonlySet<string> = new Set([
@@ -110,10 +112,22 @@ export function compileSelector(patterns: string | readonly string[] | undefined
   if (list.length === 0 || list.includes('*')) return { any: true, patterns: ['*'], matches: () => true };
   const exact = new Set(list.filter((p) => !p.includes('*')));
   const globs = list.filter((p) => p.includes('*')).map((p) => picomatch(p, GLOB_OPTIONS));
+  if (globs.length === 0) return { any: false, patterns: list, matches: (syscall) => exact.has(syscall) };
+  // A `calls` marker matches every syscall its caller made on each decision: glob answers are kept.
+  const globbed = new Map<string, boolean>();
   return {
     any: false,
     patterns: list,
-    matches: (syscall) => exact.has(syscall) || globs.some((m) => m(syscall)),
+    matches: (syscall) => {
+      if (exact.has(syscall)) return true;
+      let hit = globbed.get(syscall);
+      if (hit === undefined) {
+        hit = globs.some((m) => m(syscall));
+        if (globbed.size >= MAX_GLOBBED) globbed.clear();
+        globbed.set(syscall, hit);
+      }
+      return hit;
+    },
   };
 }
 
@@ -506,7 +520,10 @@ export function compileMatch(
     dynamicConditions.push(
       dynamicCondition(
         `markers ${all.join(' and ')}`,
-        (s) => all.every((m) => s.marker(m)),
+        (s) => {
+          for (const m of all) if (!s.marker(m)) return false;
+          return true;
+        },
         (s) => heldMarkers(all, s),
       ),
     );
@@ -516,7 +533,10 @@ export function compileMatch(
     dynamicConditions.push(
       dynamicCondition(
         `a marker among ${any.join(', ')}`,
-        (s) => any.some((m) => s.marker(m)),
+        (s) => {
+          for (const m of any) if (s.marker(m)) return true;
+          return false;
+        },
         (s) => heldMarkers(any, s),
       ),
     );
@@ -613,5 +633,9 @@ export function compileMarker(marker: PolicyMarker): MarkerTest | undefined {
       );
     });
   }
-  return (s) => tests.every((t) => t(s));
+  if (tests.length === 1) return tests[0];
+  return (s) => {
+    for (const test of tests) if (!test(s)) return false;
+    return true;
+  };
 }

@@ -17,13 +17,17 @@ const MAX_CONTAINERS = 10_000;
 /** Profiles by container id; the oldest is forgotten past 10,000 containers. */
 export class ContainerProfiles {
   readonly #profiles = new Map<string, ContainerProfile>();
+  // The profile last asked for: an enforcer usually serves one container's gate.
+  #lastId: string | undefined;
+  #last: ContainerProfile | undefined;
 
   get(containerId: string): ContainerProfile {
+    if (containerId === this.#lastId) return this.#last!;
     let profile = this.#profiles.get(containerId);
     if (!profile) {
       if (this.#profiles.size >= MAX_CONTAINERS) {
         const oldest = this.#profiles.keys().next().value;
-        if (oldest !== undefined) this.#profiles.delete(oldest);
+        if (oldest !== undefined) this.forget(oldest);
       }
       profile = {
         dna: { ...emptyExecutionDna(containerId), syscallCounts: {} },
@@ -32,6 +36,8 @@ export class ContainerProfiles {
       };
       this.#profiles.set(containerId, profile);
     }
+    this.#lastId = containerId;
+    this.#last = profile;
     return profile;
   }
 
@@ -57,5 +63,9 @@ export class ContainerProfiles {
 
   forget(containerId: string): void {
     this.#profiles.delete(containerId);
+    if (containerId === this.#lastId) {
+      this.#lastId = undefined;
+      this.#last = undefined;
+    }
   }
 }

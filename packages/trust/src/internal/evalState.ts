@@ -20,8 +20,45 @@ export interface EvaluationContext {
   readonly markers?: readonly string[] | undefined;
 }
 
+/**
+ * The key of a context's own way to score trust (the enforcer's live context keeps the score per
+ * container and computes it again only when an input changed). A symbol, so that no caller's
+ * context object can claim it by accident.
+ */
+export const scoreTrust: unique symbol = Symbol('forgeone.scoreTrust');
+
+/** A context that scores trust itself: the same score its `signals` give under `algorithm`. */
+export interface TrustScoring {
+  [scoreTrust](algorithm: TrustAlgorithm): number | undefined;
+}
+
+/** The trust score `context`'s signals give under `algorithm`; undefined without signals. */
+export function signalsTrust(context: EvaluationContext, algorithm: TrustAlgorithm): number | undefined {
+  const own = (context as Partial<TrustScoring>)[scoreTrust];
+  if (own !== undefined) return own.call(context, algorithm);
+  const signals = context.signals;
+  return signals ? algorithm.score(signals).score : undefined;
+}
+
 /** A compiled marker: a predicate over the context, evaluated at most once per decision. */
 export type MarkerTest = (state: EvalState) => boolean;
+
+/**
+ * A compiled marker with its value in the evaluation that last tested it. Evaluations are numbered
+ * from one counter, so the memo needs no per-decision map and is never read by another evaluation.
+ */
+export interface MarkerSlot {
+  readonly test: MarkerTest;
+  evaluation: number;
+  holds: boolean;
+}
+
+/** One slot per compiled marker, for one graph's evaluations. */
+export function markerSlots(markers: ReadonlyMap<string, MarkerTest>): ReadonlyMap<string, MarkerSlot> {
+  return new Map([...markers].map(([name, test]) => [name, { test, evaluation: 0, holds: false }]));
+}
+
+let evaluations = 0;
 
 /** Per-decision state: the request, the context, memoised scores and markers, and whether any
  * condition that depends on more than (identity, syscall, arguments) was consulted. */
@@ -31,15 +68,15 @@ export class EvalState {
   /** True once a time, score or DNA condition was consulted: the decision must not be cached. */
   dynamic = false;
   readonly #algorithm: TrustAlgorithm;
-  readonly #markers: ReadonlyMap<string, MarkerTest>;
+  readonly #markers: ReadonlyMap<string, MarkerSlot>;
+  readonly #evaluation = (evaluations += 1);
   #trust: number | undefined | null = null;
-  #markerMemo: Map<string, boolean> | undefined;
 
   constructor(
     request: SyscallRequest,
     context: EvaluationContext,
     algorithm: TrustAlgorithm,
-    markers: ReadonlyMap<string, MarkerTest>,
+    markers: ReadonlyMap<string, MarkerSlot>,
   ) {
     this.request = request;
     this.context = context;
@@ -50,8 +87,7 @@ export class EvalState {
   trust(): number | undefined {
     if (this.#trust === null) {
       const given = this.context.scores?.trust ?? this.request.scores?.trust;
-      this.#trust =
-        given ?? (this.context.signals ? this.#algorithm.score(this.context.signals).score : undefined);
+      this.#trust = given ?? signalsTrust(this.context, this.#algorithm);
     }
     return this.#trust;
   }
@@ -61,13 +97,14 @@ export class EvalState {
   }
 
   marker(name: string): boolean {
-    const memo = (this.#markerMemo ??= new Map());
-    const known = memo.get(name);
-    if (known !== undefined) return known;
+    const slot = this.#markers.get(name);
+    if (slot !== undefined && slot.evaluation === this.#evaluation) return slot.holds;
     const asserted = this.context.markers?.includes(name) ?? false;
-    const test = this.#markers.get(name);
-    const holds = asserted || (test !== undefined && test(this));
-    memo.set(name, holds);
+    const holds = asserted || (slot !== undefined && slot.test(this));
+    if (slot !== undefined) {
+      slot.evaluation = this.#evaluation;
+      slot.holds = holds;
+    }
     return holds;
   }
 }
