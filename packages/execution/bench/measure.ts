@@ -33,3 +33,54 @@ export function printRatios(title: string, rows: readonly (readonly [string, num
     console.log(`  ${name.padEnd(58)} ${value.padStart(10)}  ${(ns / base).toFixed(2)}x`);
   }
 }
+
+/** One case measured against a baseline in alternating rounds. */
+export interface PairedFigure {
+  readonly name: string;
+  /** Median ns per operation of the case. */
+  readonly ns: number;
+  /** Median, over rounds, of the case's time over the baseline's time in the same round. */
+  readonly ratio: number;
+}
+
+/**
+ * Measures `fn` against `baseline` (each performing `ops` operations) in alternating rounds, and
+ * takes the median of the per-round ratios. On a shared VM whose speed changes by 2x from one
+ * second to the next, a ratio of two figures measured at different times says little; two
+ * measurements a millisecond apart see the same machine.
+ */
+export function pairedRatio(
+  name: string,
+  baseline: () => unknown,
+  fn: () => unknown,
+  ops: number,
+  rounds = 60,
+): PairedFigure {
+  for (let i = 0; i < 3; i += 1) {
+    baseline();
+    fn();
+  }
+  const times: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < rounds; i += 1) {
+    let start = process.hrtime.bigint();
+    baseline();
+    const base = Number(process.hrtime.bigint() - start);
+    start = process.hrtime.bigint();
+    fn();
+    const ns = Number(process.hrtime.bigint() - start);
+    times.push(ns / ops);
+    ratios.push(ns / base);
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { name, ns: median(times), ratio: median(ratios) };
+}
+
+/** Prints paired figures: ns per operation, and the ratio to the baseline measured beside each. */
+export function printPaired(title: string, baseline: string, figures: readonly PairedFigure[]): void {
+  console.log(`\n${title}`);
+  for (const { name, ns, ratio } of figures) {
+    const value = ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${ns.toFixed(1)} ns`;
+    console.log(`  ${name.padEnd(62)} ${value.padStart(10)}  ${ratio.toFixed(2)}x ${baseline}`);
+  }
+}

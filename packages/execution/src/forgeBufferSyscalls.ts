@@ -1,5 +1,6 @@
 import { ForgeErrno } from './forgeErrno';
-import { NO_ARGS, forgeCall, u32, type ForgeIoBuffers } from './forgeBuffers';
+import { NO_ARGS, forgeCall, type ForgeIoBuffers } from './forgeBuffers';
+import { u32 } from './internal/wasmValues';
 import type { SyscallDefinition } from './syscallDefinition';
 
 /** Names of the buffer syscalls. */

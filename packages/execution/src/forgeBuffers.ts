@@ -118,8 +118,3 @@ export function forgeCall(
     pureDecode: options.pureDecode === true,
   };
 }
-
-/** An i32 argument as the unsigned number guests mean by pointers and lengths. */
-export function u32(value: number | bigint | undefined): number {
-  return Number(value ?? 0) >>> 0;
-}

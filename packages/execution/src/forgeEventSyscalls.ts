@@ -1,6 +1,7 @@
 import { ForgeError, type ContainerId } from '@forgeone/common';
 import { ForgeErrno } from './forgeErrno';
-import { badTextErrno, forgeCall, readGuestText, u32 } from './forgeBuffers';
+import { badTextErrno, forgeCall, readGuestText } from './forgeBuffers';
+import { u32 } from './internal/wasmValues';
 import { GuestFault } from './guestMemory';
 import type { SyscallDefinition } from './syscallDefinition';
 

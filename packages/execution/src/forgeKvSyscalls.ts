@@ -1,6 +1,7 @@
 import { ForgeError, type SyscallArg } from '@forgeone/common';
 import { ForgeErrno } from './forgeErrno';
-import { badTextErrno, forgeCall, readGuestText, u32 } from './forgeBuffers';
+import { badTextErrno, forgeCall, readGuestText } from './forgeBuffers';
+import { u32 } from './internal/wasmValues';
 import { KvRefusal, type KvBackend } from './forgeKvBackend';
 import { GuestFault, type GuestMemory } from './guestMemory';
 import type { SyscallDefinition, SyscallInvocation, WasmValue } from './syscallDefinition';

@@ -9,6 +9,7 @@ import {
 } from '@forgeone/common';
 import type { DnaSlot, DnaTracker, LazyTraceArgs, TraceEvent, TraceRecorder } from '@forgeone/observer';
 import { GuestFault, type MemoryWriteSink } from './guestMemory';
+import { HotState, hotImport, type HotSlot } from './hotImport';
 import {
   GuestExit,
   type SyscallContext,
@@ -66,13 +67,15 @@ const DEFAULT_DURATION_SAMPLING = 128;
 type Args = Readonly<Record<string, SyscallArg>>;
 
 /** What the gate keeps per import, built once: the hot path looks nothing up by name. */
-class GateSlot implements LazyTraceArgs {
+class GateSlot implements LazyTraceArgs, HotSlot {
   /** The enforcer's answer, when it promised the same for every call (Enforcement.reusableBy). */
   reused: Enforcement | undefined;
   /** Reused decision and lazily decoded arguments: an untimed call takes the gate's fast path. */
   fast = false;
   /** Every call is timed: the first call, a call that may block, or one whose last timed call was slow. */
   timeAlways = true;
+  /** `fast` and not `timeAlways`: a call may take the import's hot path (while the gate's budget lasts). */
+  hot = false;
   /** The trace template of its fast calls (TraceRecorder.template), once `fast`. */
   template = -1;
   /** A call of this slot is in progress (its params array and invocation are taken). */
@@ -150,7 +153,10 @@ export class SyscallGate {
   readonly #checkpoint: (() => void) | undefined;
   readonly #sampling: number;
   #clockCountdown = 0;
-  #time = 0;
+  /** What the generated hot imports read and write (`hot.budget` counts their calls down). */
+  readonly #hot: HotState<GateSlot>;
+  /** `#hot.budget` when last set (`#rebudget`): the hot calls since are the difference. */
+  #budgetStart = 0;
   #exit: GuestExit | undefined;
   // Rate limit: calls counted per window; the clock is read once per window, not per call.
   readonly #windowCalls: number;
@@ -183,6 +189,15 @@ export class SyscallGate {
       this.#windowCalls = 0;
       this.#windowNs = 0n;
     }
+    this.#hot = new HotState(this.#context.memory, this.#writeSink, this.#recorder, this.#dna, this.#clock, {
+      checkpoint: this.#checkpoint,
+      events: this.#events,
+      slow: (slot, params) => this.#call(slot, params),
+      stamp: (now) => this.#stamp(now),
+      thrown: (slot, params, error) =>
+        this.#thrown(slot, undefined, params, undefined, slot.reused!.decision, error),
+      untimed: (slot, params, result) => this.#untimed(slot, params, result),
+    });
   }
 
   /** Set once the guest asked to exit; the exit is re-thrown on any later call. */
@@ -219,40 +234,65 @@ export class SyscallGate {
   }
 
   /**
-   * The function the guest imports. Up to four params it declares exactly the import's arity, so V8
-   * calls it without adapting arguments, and fills the slot's params array instead of a rest array.
+   * The function the guest imports. Up to four params it is generated for the syscall
+   * ({@link hotImport}): it declares exactly the import's arity, so V8 calls it without adapting
+   * arguments, and takes the hot path itself. Otherwise, or where code cannot be generated, every
+   * call goes through `#call` (which takes the same path through `#fastCall`, a little slower).
    */
   #wrapper(slot: GateSlot): (...args: WasmValue[]) => WasmValue | undefined {
-    switch (slot.params.length) {
-      case 0:
-        return () => this.#call(slot, slot.take(0, 0, 0, 0));
-      case 1:
-        return (a: WasmValue) => this.#call(slot, slot.take(a, 0, 0, 0));
-      case 2:
-        return (a: WasmValue, b: WasmValue) => this.#call(slot, slot.take(a, b, 0, 0));
-      case 3:
-        return (a: WasmValue, b: WasmValue, c: WasmValue) => this.#call(slot, slot.take(a, b, c, 0));
-      case 4:
-        return (a: WasmValue, b: WasmValue, c: WasmValue, d: WasmValue) =>
-          this.#call(slot, slot.take(a, b, c, d));
-      default:
-        return (...args: WasmValue[]) => this.#call(slot, args);
+    const factory =
+      slot.params.length <= 4 ? hotImport(slot.definition.syscall, slot.params.length) : undefined;
+    if (factory !== undefined) return factory(this.#hot, slot, slot.params);
+    return (...args: WasmValue[]) => this.#call(slot, args);
+  }
+
+  /** Records an untimed call of a fast slot (by template when it returned a number) and learns from it. */
+  #untimed(slot: GateSlot, params: readonly WasmValue[], result: WasmValue | undefined): void {
+    if (typeof result === 'number') this.#recorder.recordTemplated(slot.template, params, result);
+    else this.#recorder.recordCall(slot.traceId, slot.reused!.decision, true, slot, true, params, result, -1);
+    this.#dna.observeSlot(slot.dna, false);
+    if (this.#events !== undefined && this.#events.hasListeners('syscall.decided')) {
+      this.#emitDecided(slot, undefined, params, slot.reused!.decision, true);
     }
   }
 
+  /** Takes the hot calls made since the last `#rebudget` into the timing and rate counters. */
+  #sync(): void {
+    const used = this.#budgetStart - Math.max(this.#hot.budget, 0);
+    this.#clockCountdown -= used;
+    this.#windowLeft -= used;
+    this.#hot.budget = 0;
+    this.#budgetStart = 0;
+  }
+
+  /** Hot calls may go on until the next timed call or the end of the rate window (none after an exit). */
+  #rebudget(): void {
+    let budget = this.#exit === undefined ? this.#clockCountdown : 0;
+    if (this.#windowCalls > 0 && this.#windowLeft < budget) budget = this.#windowLeft;
+    budget = Math.max(0, budget);
+    this.#hot.budget = budget;
+    this.#budgetStart = budget;
+  }
+
   #call(slot: GateSlot, args: readonly WasmValue[]): WasmValue | undefined {
-    // A guest built with exception handling can catch our exit unwinding; it never gets to run on.
-    if (this.#exit !== undefined) throw this.#exit;
-    if (this.#checkpoint !== undefined) this.#checkpoint();
-    if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(slot, args);
-    if (this.#coarse) {
-      const now = this.#clock.coarseNow!();
-      if (now !== this.#time) this.#stamp(now);
+    this.#sync();
+    try {
+      // A guest built with exception handling can catch our exit unwinding; it never gets to run on.
+      if (this.#exit !== undefined) throw this.#exit;
+      if (this.#checkpoint !== undefined) this.#checkpoint();
+      if (this.#windowCalls > 0 && --this.#windowLeft < 0) this.#checkRate(slot, args);
+      if (this.#coarse) {
+        const now = this.#clock.coarseNow!();
+        if (now !== this.#hot.time) this.#stamp(now);
+      }
+      // Only timed calls read the clocks (a clock read costs more than the rest of a cheap call).
+      const timed = --this.#clockCountdown < 0 || slot.timeAlways;
+      if (slot.fast && !slot.busy) return this.#fastCall(slot, args, timed);
+      return this.#fullCall(slot, args, timed ? this.#startClock() : undefined);
+    } finally {
+      this.#sync();
+      this.#rebudget();
     }
-    // Only timed calls read the clocks (a clock read costs more than the rest of a cheap call).
-    const timed = --this.#clockCountdown < 0 || slot.timeAlways;
-    if (slot.fast && !slot.busy) return this.#fastCall(slot, args, timed);
-    return this.#fullCall(slot, args, timed ? this.#startClock() : undefined);
   }
 
   /**
@@ -267,7 +307,7 @@ export class SyscallGate {
 
   /** The wall time of the calls from now on (trace and DNA). */
   #stamp(now: number): void {
-    this.#time = now;
+    this.#hot.time = now;
     this.#recorder.stamp(now);
     this.#dna.stamp(now);
   }
@@ -290,16 +330,8 @@ export class SyscallGate {
       memory.writeSink = undefined;
       slot.busy = false;
     }
-    if (timed) {
-      this.#finish(slot, started, args, undefined, slot.reused!.decision, true, result, undefined);
-      return result;
-    }
-    if (typeof result === 'number') this.#recorder.recordTemplated(slot.template, args, result);
-    else this.#recorder.recordCall(slot.traceId, slot.reused!.decision, true, slot, true, args, result, -1);
-    this.#dna.observeSlot(slot.dna, false);
-    if (this.#events !== undefined && this.#events.hasListeners('syscall.decided')) {
-      this.#emitDecided(slot, undefined, args, slot.reused!.decision, true);
-    }
+    if (timed) this.#finish(slot, started, args, undefined, slot.reused!.decision, true, result, undefined);
+    else this.#untimed(slot, args, result);
     return result;
   }
 
@@ -333,7 +365,7 @@ export class SyscallGate {
         identity: this.#context.identity,
         syscall: definition.syscall,
         args: decoded!,
-        time: this.#time,
+        time: this.#hot.time,
       });
       if (enforcement.reusableBy === this.#enforcer && enforcement.execute) this.#reuse(slot, enforcement);
       if (enforcement.decision.action !== 'allow') this.#clockCountdown = 0;
@@ -375,6 +407,7 @@ export class SyscallGate {
     if (slot.definition.pureDecode === true && enforcement.quarantine === undefined) {
       slot.template = this.#recorder.template(slot.traceId, enforcement.decision, slot);
       slot.fast = true;
+      slot.hot = !slot.timeAlways;
     }
   }
 
@@ -394,6 +427,7 @@ export class SyscallGate {
     }
     if (error instanceof GuestExit) {
       this.#exit = error;
+      this.#sync();
       this.#finish(slot, started, args, decoded, decision, true, error.exitCode, 'exit');
     }
     throw error;
@@ -454,6 +488,7 @@ export class SyscallGate {
     if (started !== undefined) {
       durationNs = Number(this.#clock.monotonicNs() - started);
       slot.timeAlways = slot.definition.blocking === true || durationNs >= SLOW_CALL_NS;
+      slot.hot = slot.fast && !slot.timeAlways;
     }
     if (
       durationNs < 0 &&
@@ -496,7 +531,7 @@ export class SyscallGate {
         identity: this.#context.identity,
         syscall: slot.definition.syscall,
         args: decoded ?? slot.decodeArgs(params),
-        time: this.#time,
+        time: this.#hot.time,
       },
       decision,
       enforced: !executed,

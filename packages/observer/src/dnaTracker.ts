@@ -7,10 +7,15 @@ export interface DnaSlot {
   readonly index: number;
 }
 
+/** Allowed calls noted before they are counted (see DnaTracker.observeSlot). */
+const PENDING = 256;
+
 /**
  * Keeps one container's execution DNA up to date, one call at a time. Each syscall gets a slot (a
  * small integer); calls and transitions are counted in typed arrays (a square matrix of slots), so
- * a call is a few array increments: no lookup, no allocation. It sits on the syscall hot path.
+ * a call is a few array increments: no lookup, no allocation. It sits on the syscall hot path, so
+ * an allowed call is only noted (one store) and counted with up to 255 others in one pass; every
+ * read, a denied call and a new time count the noted calls first, so nothing reads stale counts.
  */
 export class DnaTracker {
   readonly #slots = new Map<string, DnaSlot>();
@@ -26,6 +31,9 @@ export class DnaTracker {
   #firstSeen = 0;
   #lastSeen = 0;
   #now = 0;
+  // Allowed calls noted and not yet counted, in order; all at #now (stamp counts them first).
+  readonly #pending = new Int32Array(PENDING);
+  #pendingCount = 0;
 
   constructor(readonly containerId: string) {}
 
@@ -37,6 +45,7 @@ export class DnaTracker {
 
   /** Sets the time the next observed calls happened at (ms since the epoch), until stamped again. */
   stamp(time: number): void {
+    if (this.#pendingCount > 0) this.#count();
     this.#now = time;
   }
 
@@ -54,10 +63,30 @@ export class DnaTracker {
 
   /**
    * Records one call of the slot's syscall, at the time last given to `stamp`; the slot must come
-   * from this tracker's `slot`.
+   * from this tracker's `slot`. An allowed call is noted and counted in a batch (before any read).
    */
   observeSlot(slot: DnaSlot, denied: boolean): void {
-    const index = slot.index;
+    if (!denied) {
+      const n = this.#pendingCount;
+      this.#pending[n] = slot.index;
+      this.#pendingCount = n + 1;
+      if (n + 1 === PENDING) this.#count();
+      return;
+    }
+    if (this.#pendingCount > 0) this.#count();
+    this.#add(slot.index);
+    this.#denied += 1;
+  }
+
+  /** Counts the noted calls. */
+  #count(): void {
+    const pending = this.#pending;
+    const n = this.#pendingCount;
+    this.#pendingCount = 0;
+    for (let i = 0; i < n; i += 1) this.#add(pending[i]!);
+  }
+
+  #add(index: number): void {
     const counts = this.#counts;
     counts[index] = counts[index]! + 1;
     const previous = this.#previous;
@@ -67,7 +96,6 @@ export class DnaTracker {
     }
     this.#previous = index;
     this.#total += 1;
-    if (denied) this.#denied += 1;
     if (this.#total === 1) this.#firstSeen = this.#now;
     this.#lastSeen = this.#now;
   }
@@ -87,6 +115,7 @@ export class DnaTracker {
 
   /** A JSON-safe copy of the profile as it stands. */
   snapshot(): ExecutionDNA {
+    if (this.#pendingCount > 0) this.#count();
     if (this.#total === 0) return emptyExecutionDna(this.containerId);
     const syscallCounts: Record<string, number> = {};
     const transitions: Record<string, number> = {};

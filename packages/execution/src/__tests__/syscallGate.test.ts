@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   IdentityContextSchema,
   KernelEventBus,
@@ -22,6 +22,7 @@ import {
   runInstance,
   type SyscallDefinition,
 } from '../index';
+import { hotImport } from '../hotImport';
 
 const allowOnly = (...names: string[]): PolicyDecisionPoint => ({
   decide: (req): Decision =>
@@ -524,6 +525,79 @@ describe('SyscallGate: fast path, arities and timing', () => {
     expect(timed).toBeGreaterThanOrEqual(Math.floor(400 / 32));
     expect(timed).toBeLessThanOrEqual(Math.ceil(400 / 32) + 1);
     expect(sampled[1]!.writes).toEqual([{ ptr: 8, bytes: Buffer.from([0, 0, 0, 0]).toString('base64') }]);
+  });
+
+  it('traces the same where code cannot be generated: the general path then serves every call', async () => {
+    const loopOf = (a: string, b: string) => `(module
+      (import "forge" "${a}" (func $a (param i32) (result i32)))
+      (import "forge" "${b}" (func $b (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (local $i i32)
+        (loop $again
+          (drop (call $a (local.get $i)))
+          (drop (call $b (i32.const 8) (local.get $i)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $again (i32.lt_u (local.get $i) (i32.const 300))))))`;
+    const traceWith = async (a: string, b: string, refuse: boolean) => {
+      const clock = new ManualClock(1_700_000_000_000);
+      const definitions = [
+        probe(a, 1, ({ args }) => {
+          clock.advance(1); // wall time moves, and the rate window with it
+          return Number(args[0]) % 5;
+        }),
+        probe(b, 2, ({ args, context }) => {
+          context.memory.writeU32(Number(args[0]), Number(args[1]) * 7);
+          return 0;
+        }),
+      ];
+      const compiled = await compileModule(new TextEncoder().encode(loopOf(a, b)), { format: 'wat' });
+      const memory = new GuestMemory();
+      const recorder = new TraceRecorder();
+      const dna = new DnaTracker('ctr_gen');
+      const gate = new SyscallGate({
+        enforcer: allowAll(),
+        context: {
+          containerId: 'ctr_gen' as ContainerId,
+          identity: IdentityContextSchema.parse({ subject: 't' }),
+          memory,
+        },
+        recorder,
+        dna,
+        clock,
+        durationSampling: 16,
+        rateLimit: { perSecond: 1e9, burst: 50 },
+      });
+      // As under `node --disallow-code-generation-from-strings`: the Function constructor throws.
+      if (refuse) {
+        vi.stubGlobal('Function', function refused() {
+          throw new EvalError('Code generation from strings disallowed for this context');
+        });
+      }
+      let imports: WebAssembly.Imports;
+      try {
+        imports = gate.imports(definitions);
+      } finally {
+        vi.unstubAllGlobals();
+      }
+      const instance = new WebAssembly.Instance(compiled.module, imports);
+      memory.bind(instance.exports.memory as WebAssembly.Memory);
+      (instance.exports._start as () => void)();
+      const named = (syscall: string) => syscall.replace(a, 'A').replace(b, 'B');
+      return {
+        events: recorder
+          .events()
+          .map(({ durationNs: _d, ...rest }) => ({ ...rest, syscall: named(rest.syscall) })),
+        calls: dna.snapshot().totalCalls,
+      };
+    };
+    const refused = await traceWith('nogen_a', 'nogen_b', true);
+    expect(hotImport('forge.nogen_a', 1)).toBeUndefined();
+    const generated = await traceWith('gen_a', 'gen_b', false);
+    expect(hotImport('forge.gen_a', 1)).toBeTypeOf('function');
+    expect(refused.events).toHaveLength(600);
+    expect(refused.events).toEqual(generated.events);
+    expect(refused.calls).toBe(600);
+    expect(generated.calls).toBe(600);
   });
 
   it('stamps every call with a fresh wall time when the clock has coarseNow, timed or not', async () => {

@@ -1,6 +1,7 @@
 import type { SyscallArg } from '@forgeone/common';
 import { ForgeErrno } from '../forgeErrno';
-import { forgeCall, readGuestText, u32 } from '../forgeBuffers';
+import { forgeCall, readGuestText } from '../forgeBuffers';
+import { u32 } from '../internal/wasmValues';
 import type { GuestMemory } from '../guestMemory';
 import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
 import { EXPORT_NAME_PATTERN, PLUGIN_NAME_PATTERN } from './capability';

@@ -23,11 +23,11 @@ import {
   scatter,
   StructWriter,
   totalLength,
-  u32,
   u64,
   s64,
   type GuestBuffer,
 } from './wasiLayout';
+import { u32 } from '../internal/wasmValues';
 import { closeEntry, type FdEntry, type FileFd, type WasiState } from './wasiState';
 import { timesOf } from './wasiTimes';
 import type { VfsStat } from './vfs/virtualFileSystem';

@@ -2,6 +2,7 @@ import type { GuestMemory } from '../guestMemory';
 import type { WasmValue } from '../syscallDefinition';
 import { Errno, Sizes, type Filetype } from './wasiConstants';
 import { fail } from './wasiErrno';
+import { u32 } from '../internal/wasmValues';
 import type { VfsStat } from './vfs/virtualFileSystem';
 
 /** One guest buffer of an iovec array. */
@@ -125,11 +126,6 @@ export function encodeFdstat(
 /** `dirent` header (the name follows it). */
 export function encodeDirent(next: bigint, ino: bigint, nameLength: number, filetype: Filetype): Uint8Array {
   return new StructWriter(Sizes.DIRENT).u64(0, next).u64(8, ino).u32(16, nameLength).u8(20, filetype).bytes;
-}
-
-/** An i32 argument as the unsigned value the ABI means. */
-export function u32(value: WasmValue | undefined): number {
-  return typeof value === 'bigint' ? Number(BigInt.asUintN(32, value)) : Number(value ?? 0) >>> 0;
 }
 
 function toBigInt(value: WasmValue | undefined): bigint {

@@ -15,7 +15,8 @@ import {
   WRITE_RIGHTS,
 } from './wasiConstants';
 import { errnoOf, fail } from './wasiErrno';
-import { encodeFilestat, u32, u64 } from './wasiLayout';
+import { encodeFilestat, u64 } from './wasiLayout';
+import { u32 } from '../internal/wasmValues';
 import type { DirFd, FdEntry, WasiState } from './wasiState';
 import { timesOf } from './wasiTimes';
 import { checkPathText, type ResolvedPath } from './vfs/pathResolver';

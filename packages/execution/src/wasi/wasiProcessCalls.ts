@@ -11,7 +11,8 @@ import {
   SUBCLOCK_ABSTIME,
 } from './wasiConstants';
 import { errnoOf, fail } from './wasiErrno';
-import { StructWriter, u32 } from './wasiLayout';
+import { StructWriter } from './wasiLayout';
+import { u32 } from '../internal/wasmValues';
 import { describeFd } from './wasiFdCalls';
 import type { WasiState } from './wasiState';
 

@@ -2,7 +2,7 @@ import { systemClock, type Clock, type SyscallArg } from '@forgeone/common';
 import { GuestFault, type GuestMemory } from '../guestMemory';
 import type { WasmValue } from '../syscallDefinition';
 import { Errno } from './wasiConstants';
-import { u32 } from './wasiLayout';
+import { u32 } from '../internal/wasmValues';
 import { fail } from './wasiErrno';
 import {
   DEFAULT_OUTPUT_MAX_BYTES,

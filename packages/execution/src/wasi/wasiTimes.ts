@@ -1,7 +1,8 @@
 import type { WasmValue } from '../syscallDefinition';
 import { Errno, Fstflags } from './wasiConstants';
 import { fail } from './wasiErrno';
-import { u32, u64 } from './wasiLayout';
+import { u64 } from './wasiLayout';
+import { u32 } from '../internal/wasmValues';
 import type { WasiState } from './wasiState';
 
 /**

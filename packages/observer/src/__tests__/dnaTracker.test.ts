@@ -68,4 +68,54 @@ describe('DnaTracker (property)', () => {
       { numRuns: 200 },
     );
   });
+
+  it('counts allowed calls in batches without changing any snapshot, taken at any point (property)', () => {
+    const call = fc.record({
+      syscall: fc.integer({ min: 0, max: 11 }).map((i) => `ns.call_${i}`),
+      denied: fc.integer({ min: 0, max: 19 }).map((n) => n === 0),
+      // A new time only now and then: allowed calls between stamps are counted in batches.
+      newTime: fc.integer({ min: 0, max: 30 }).map((n) => n === 0),
+      look: fc.integer({ min: 0, max: 400 }).map((n) => n === 0),
+    });
+    fc.assert(
+      fc.property(fc.array(call, { maxLength: 1200, size: 'max' }), fc.boolean(), (calls, quiet) => {
+        const tracker = new DnaTracker('ctr_b');
+        // A plain recount, one call at a time.
+        const counts: Record<string, number> = {};
+        const transitions: Record<string, number> = {};
+        let previous: string | undefined;
+        let deniedCalls = 0;
+        let firstSeen = 0;
+        let lastSeen = 0;
+        const expected = () => ({
+          containerId: 'ctr_b',
+          syscallCounts: { ...counts },
+          transitions: { ...transitions },
+          totalCalls: Object.values(counts).reduce((a, b) => a + b, 0),
+          deniedCalls,
+          lastSyscall: previous ?? null,
+          firstSeen,
+          lastSeen,
+        });
+        let time = 5;
+        tracker.stamp(time);
+        // Quiet runs: long stretches of allowed calls at one time (batches fill up).
+        calls.forEach(({ syscall, denied: refused, newTime, look }, i) => {
+          const denied = refused && !quiet;
+          if (newTime && !quiet) tracker.stamp((time += 1));
+          tracker.observeSlot(tracker.slot(syscall), denied);
+          counts[syscall] = (counts[syscall] ?? 0) + 1;
+          if (previous !== undefined)
+            transitions[`${previous}>${syscall}`] = (transitions[`${previous}>${syscall}`] ?? 0) + 1;
+          previous = syscall;
+          if (denied) deniedCalls += 1;
+          if (i === 0) firstSeen = time;
+          lastSeen = time;
+          if (look) expect(tracker.snapshot()).toEqual(expected());
+        });
+        if (calls.length > 0) expect(tracker.snapshot()).toEqual(expected());
+      }),
+      { numRuns: 100 },
+    );
+  });
 });

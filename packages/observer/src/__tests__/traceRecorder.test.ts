@@ -110,13 +110,14 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
     templated: fc.boolean(),
   });
 
-  it('reads back exactly what was recorded, across chunks and drops (property)', () => {
+  it('reads back exactly what was recorded, across chunks and drops, also between calls (property)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 2100 }),
         fc.array(callArbitrary, { maxLength: 60 }),
         fc.integer({ min: 1, max: 40 }),
-        (capacity, calls, repeat) => {
+        fc.boolean(),
+        (capacity, calls, repeat, readBetween) => {
           const recorder = new TraceRecorder({ capacity });
           const templates: number[] = [];
           const expected: TraceEvent[] = [];
@@ -183,6 +184,10 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
                   call.outcome,
                 );
                 expected.push(event);
+              }
+              // Reading mid-chunk (a flush does) must not disturb what is recorded after.
+              if (readBetween && expected.length % 7 === 3) {
+                expect(recorder.events()).toEqual(expected.slice(Math.max(0, expected.length - capacity)));
               }
             }
           }
