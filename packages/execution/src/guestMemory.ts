@@ -73,6 +73,11 @@ export class GuestMemory {
     // A range inside the view we hold needs no refresh: a grow detaches an unshared buffer (its
     // view's length drops to 0) and only lengthens a shared one.
     if (len >>> 0 === len && ptr + len <= this.#bytes.length) return;
+    this.#checkFresh(ptr, len);
+  }
+
+  /** `#check`'s cold half, kept out of it so that the hot half stays small enough to inline. */
+  #checkFresh(ptr: number, len: number): void {
     this.#refresh();
     if (len >>> 0 !== len || ptr + len > this.#bytes.length) {
       throw new GuestFault(`guest range [${ptr}, +${len}) is outside memory of ${this.#bytes.length} bytes`);

@@ -73,8 +73,12 @@ export class DnaTracker {
       if (n + 1 === PENDING) this.#count();
       return;
     }
+    this.#observeDenied(slot.index);
+  }
+
+  #observeDenied(index: number): void {
     if (this.#pendingCount > 0) this.#count();
-    this.#add(slot.index);
+    this.#add(index);
     this.#denied += 1;
   }
 

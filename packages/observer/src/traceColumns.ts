@@ -116,14 +116,10 @@ export class TraceChunk {
   /** Copies `len` bytes the host just wrote at `ptr`; they belong to the next call recorded. */
   captureWrite(ptr: number, len: number, memory: Uint8Array): void {
     const w = this.#writeCount;
-    if (w + 2 > this.#writePtr.length) {
-      this.#writePtr = grown(this.#writePtr, w + 2);
-      this.#writeOffset = grown(this.#writeOffset, w + 2);
-    }
     const at = this.#byteCount;
+    if (w + 2 > this.#writePtr.length || at + len > this.#bytes.length) this.#growWrites(w + 2, at + len);
     this.#writePtr[w] = ptr;
     this.#writeOffset[w] = at;
-    if (at + len > this.#bytes.length) this.#bytes = grown(this.#bytes, at + len);
     const bytes = this.#bytes;
     // Most writes are a few bytes (an errno-sized result, a length): a loop beats making a view.
     if (len <= 16) for (let k = 0; k < len; k += 1) bytes[at + k] = memory[ptr + k]!;
@@ -131,6 +127,14 @@ export class TraceChunk {
     this.#byteCount = at + len;
     this.#writeOffset[w + 1] = at + len;
     this.#writeCount = w + 1;
+  }
+
+  // Growth is kept out of the recording methods: V8 inlines a method whole or not at all, and the
+  // syscall hot path inlines these only while they are small.
+  #growWrites(writes: number, bytes: number): void {
+    this.#writePtr = grown(this.#writePtr, writes);
+    this.#writeOffset = grown(this.#writeOffset, writes);
+    this.#bytes = grown(this.#bytes, bytes);
   }
 
   /** Forgets writes captured since the last recorded call. */
@@ -215,15 +219,23 @@ export class TraceChunk {
   #addParams(i: number, params: readonly (number | bigint)[]): void {
     const p = this.#paramCount;
     const n = params.length;
-    if (p + n > this.#params.length) this.#params = grown(this.#params, p + n);
+    if (p + n > this.#params.length) this.#growParams(p + n);
     const column = this.#params;
     for (let k = 0; k < n; k += 1) {
       const value = params[k]!;
       if (typeof value === 'number') column[p + k] = value;
-      else (this.#bigParams ??= new Map()).set(p + k, value);
+      else this.#bigParam(p + k, value);
     }
     this.#paramCount = p + n;
     this.#paramStart[i + 1] = p + n;
+  }
+
+  #growParams(need: number): void {
+    this.#params = grown(this.#params, need);
+  }
+
+  #bigParam(at: number, value: bigint): void {
+    (this.#bigParams ??= new Map()).set(at, value);
   }
 
   /** Appends an event that arrived whole (from another thread, or a test). */
