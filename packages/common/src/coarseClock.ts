@@ -8,39 +8,74 @@ export const COARSE_CLOCK_TICK_MS = 1;
 const TICKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const time = new Float64Array(workerData.buffer);
+time[0] = Date.now();
 setInterval(() => { time[0] = Date.now(); }, workerData.tickMs);
 `;
 
+// The word the ticker writes: NaN until its first tick (a thread takes some milliseconds to start)
+// and after it stopped; readers then read the wall clock instead.
 let shared: Float64Array | undefined;
+/** The word held a time at the last read: the next read takes it without further checks. */
 let ticking = false;
 
 /**
  * Wall-clock milliseconds since the Unix epoch, at most a few ticks old, in a nanosecond or two:
  * one read of shared memory that a ticker thread refreshes every {@link COARSE_CLOCK_TICK_MS} ms.
  * For hot paths that stamp every event (a clock read costs 30–200 ns on some machines). The first
- * call starts the ticker; if it cannot run (or dies) this is `Date.now()`.
+ * call starts the ticker (unless this thread adopted another's, {@link adoptCoarseClock}); until
+ * its first tick, and if it cannot run or stops, this is `Date.now()`.
  */
 export function coarseNow(): number {
-  if (ticking) return shared![0]!;
+  if (ticking) {
+    const time = shared![0]!;
+    if (time === time) return time;
+    ticking = false; // the ticker stopped
+    return Date.now();
+  }
   if (shared === undefined) startTicker();
-  return ticking ? shared![0]! : Date.now();
+  const time = shared![0]!;
+  if (time !== time) return Date.now(); // not started yet, or stopped
+  ticking = true;
+  return time;
+}
+
+/**
+ * The shared memory this thread's coarse clock reads (starting its ticker if need be), for another
+ * thread of the process to {@link adoptCoarseClock}: one ticker then serves them all.
+ */
+export function coarseClockBuffer(): SharedArrayBuffer {
+  if (shared === undefined) startTicker();
+  return shared!.buffer as SharedArrayBuffer;
+}
+
+/**
+ * Makes this thread's coarse clock read `buffer` (another thread's {@link coarseClockBuffer})
+ * instead of starting a ticker of its own. Ignored once this thread's clock has been read, and for
+ * anything but an 8-byte SharedArrayBuffer.
+ */
+export function adoptCoarseClock(buffer: unknown): void {
+  if (shared !== undefined) return;
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength !== 8) return;
+  shared = new Float64Array(buffer);
 }
 
 function startTicker(): void {
-  shared = new Float64Array(new SharedArrayBuffer(8));
-  shared[0] = Date.now();
+  const word = new Float64Array(new SharedArrayBuffer(8));
+  word[0] = Number.NaN;
+  shared = word;
+  // Threads that adopted this word fall back to Date.now() too.
+  const stopped = () => (word[0] = Number.NaN);
   try {
     const worker = new Worker(TICKER_SOURCE, {
       eval: true,
-      workerData: { buffer: shared.buffer, tickMs: COARSE_CLOCK_TICK_MS },
+      workerData: { buffer: word.buffer, tickMs: COARSE_CLOCK_TICK_MS },
       // The smallest heap a thread can have: it only runs a timer.
       resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1 },
     });
     worker.unref();
-    worker.on('error', () => (ticking = false));
-    worker.on('exit', () => (ticking = false));
-    ticking = true;
+    worker.on('error', stopped);
+    worker.on('exit', stopped);
   } catch {
-    ticking = false;
+    // No thread: the word stays NaN, and every read is Date.now().
   }
 }

@@ -12,7 +12,7 @@ export type { Id, ContainerId, TraceId, KernelId } from './ids';
 
 export { systemClock, ManualClock } from './clock';
 export type { Clock } from './clock';
-export { coarseNow, COARSE_CLOCK_TICK_MS } from './coarseClock';
+export { adoptCoarseClock, coarseClockBuffer, coarseNow, COARSE_CLOCK_TICK_MS } from './coarseClock';
 
 export { KernelEventBus } from './kernelEvents';
 export type { KernelEvents } from './kernelEvents';

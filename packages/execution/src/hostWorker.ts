@@ -1,7 +1,7 @@
 // The isolation worker: runs one guest instance at a time for the main thread's WasmHost. Built as
 // its own entry (dist/hostWorker.js); it holds no state beyond the instance it is lent for.
-import { parentPort } from 'node:worker_threads';
-import { systemClock, type JsonValue, type SyscallRequest } from '@forgeone/common';
+import { parentPort, workerData } from 'node:worker_threads';
+import { adoptCoarseClock, systemClock, type JsonValue, type SyscallRequest } from '@forgeone/common';
 import { parsedEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
 import { BridgedKvBackend } from './bridgedKvBackend';
 import { createGuestWorld, type GuestWorld } from './guestWorld';
@@ -18,6 +18,8 @@ import {
 
 const port = parentPort;
 if (port === null) throw new Error('hostWorker must run in a worker thread');
+// Read the pool's coarse clock rather than start a ticker thread per worker.
+adoptCoarseClock((workerData as { coarseClock?: unknown } | null)?.coarseClock);
 const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 
 let current:

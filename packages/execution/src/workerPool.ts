@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ForgeError } from '@forgeone/common';
+import { ForgeError, coarseClockBuffer } from '@forgeone/common';
 import type { FromWorker } from './workerProtocol';
 
 export interface WorkerPoolOptions {
@@ -133,7 +133,11 @@ export class WorkerPool {
     return new Promise<Worker>((resolve, reject) => {
       let worker: Worker;
       try {
-        worker = new Worker(this.#script, { resourceLimits: { maxOldGenerationSizeMb: this.#maxHeapMb } });
+        worker = new Worker(this.#script, {
+          resourceLimits: { maxOldGenerationSizeMb: this.#maxHeapMb },
+          // The process's coarse clock: one ticker thread serves every worker (hostWorker adopts it).
+          workerData: { coarseClock: coarseClockBuffer() },
+        });
       } catch (error) {
         this.#alive -= 1;
         reject(
