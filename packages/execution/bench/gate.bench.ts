@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, bench, describe } from 'vitest';
 import {
   IdentityContextSchema,
+  coarseClockBuffer,
   systemClock,
   type ContainerId,
   type Enforcement,
@@ -59,6 +60,68 @@ const rawInputLen = rawDoing((view, out) => view.setUint32(out, input.byteLength
 const rawClockNow = rawDoing((view, out) =>
   view.setBigUint64(out, BigInt(Math.round(systemClock.now())) * 1_000_000n, true),
 );
+
+/**
+ * A floor, not a feature: forge.input_len's work and what the gate adds to it (a bounds-checked
+ * write, the call's trace row with its write copied, a coarse wall time, DNA counts and
+ * transitions) flattened by hand into one import over per-instance typed arrays, with no policy,
+ * no definitions, no ring and no error handling. It shows what that work costs in JavaScript here;
+ * the gate's cost above it is the price of its structure.
+ */
+function handWrittenFloor(): () => void {
+  const clock = new Float64Array(coarseClockBuffer());
+  const trace = {
+    ids: new Int32Array(1024),
+    results: new Float64Array(1024),
+    params: new Float64Array(1024),
+    writeStart: new Int32Array(1025),
+    writePtr: new Uint32Array(1024),
+    bytes: new Uint8Array(4096),
+    count: 0,
+    time: 0,
+    timeRuns: 0,
+  };
+  const dna = { counts: new Float64Array(16), transitions: new Float64Array(256), previous: -1 };
+  const memory: { bytes: Uint8Array; view: DataView } = {
+    bytes: new Uint8Array(0),
+    view: new DataView(new ArrayBuffer(0)),
+  };
+  const instance = new WebAssembly.Instance(raw, {
+    env: {
+      f: (out: number) => {
+        const ptr = out >>> 0;
+        const bytes = memory.bytes;
+        if (ptr + 4 > bytes.length) return 2;
+        memory.view.setUint32(ptr, input.byteLength, true);
+        let i = trace.count;
+        if (i === 1024) i = 0; // a ring of one chunk
+        const now = clock[0]!;
+        if (now !== trace.time) {
+          trace.time = now;
+          trace.timeRuns += 1;
+        }
+        const at = i * 4;
+        trace.writePtr[i] = ptr;
+        for (let k = 0; k < 4; k += 1) trace.bytes[at + k] = bytes[ptr + k]!;
+        trace.ids[i] = 3;
+        trace.results[i] = 0;
+        trace.params[i] = out;
+        trace.writeStart[i + 1] = i + 1;
+        trace.count = i + 1;
+        dna.counts[3] = dna.counts[3]! + 1;
+        if (dna.previous >= 0)
+          dna.transitions[dna.previous * 16 + 3] = dna.transitions[dna.previous * 16 + 3]! + 1;
+        dna.previous = 3;
+        return 0;
+      },
+    },
+  });
+  const buffer = (instance.exports.memory as WebAssembly.Memory).buffer;
+  memory.bytes = new Uint8Array(buffer);
+  memory.view = new DataView(buffer);
+  return instance.exports.run as () => void;
+}
+const floor = handWrittenFloor();
 
 const gatedModules = {
   input_len: (await compileModule(await watToWasm(loop('forge', 'input_len')))).module,
@@ -147,6 +210,7 @@ function measure9a(): {
       figures: [
         vsEmpty('raw V8 host import (empty)', rawRun),
         vsEmpty("raw V8 host import doing input_len's work", rawInputLen),
+        vsEmpty('hand-written floor: that work + trace row + DNA in one import', floor),
         vsEmpty('forge.input_len through the gate (default timing)', inputLen),
         vsEmpty('forge.input_len through the gate, every call timed', inputLenEvery),
         vsEmpty('forge.input_len, bare allow enforcer (never reused)', inputLenBare),

@@ -123,10 +123,14 @@ export class TraceChunk {
     const bytes = this.#bytes;
     // Most writes are a few bytes (an errno-sized result, a length): a loop beats making a view.
     if (len <= 16) for (let k = 0; k < len; k += 1) bytes[at + k] = memory[ptr + k]!;
-    else bytes.set(memory.subarray(ptr, ptr + len), at);
+    else TraceChunk.#copy(bytes, at, memory, ptr, len);
     this.#byteCount = at + len;
     this.#writeOffset[w + 1] = at + len;
     this.#writeCount = w + 1;
+  }
+
+  static #copy(bytes: Uint8Array, at: number, memory: Uint8Array, ptr: number, len: number): void {
+    bytes.set(memory.subarray(ptr, ptr + len), at);
   }
 
   // Growth is kept out of the recording methods: V8 inlines a method whole or not at all, and the

@@ -106,7 +106,9 @@ describe('property: parsers fed random bytes throw nothing but ForgeError', () =
       const bytes = Uint8Array.from(pkg);
       bytes.set(junk.subarray(0, pkg.length - at), at);
       return bytes;
-    });
+    })
+    // Junk equal to the bytes it overwrites (zeros over zeros, often) leaves the package intact.
+    .filter((bytes) => bytes.some((byte, i) => byte !== pkg[i]));
 
   it('package parsers and the verifier', async () => {
     await fc.assert(
