@@ -413,6 +413,18 @@ describe('SyscallGate: fast path, arities and timing', () => {
     return { instance, recorder };
   }
 
+  /** A guest calling forge.`a`(i) and forge.`b`(8, i) `calls` times each. */
+  const twoImportLoop = (a: string, b: string, calls: number) => `(module
+    (import "forge" "${a}" (func $a (param i32) (result i32)))
+    (import "forge" "${b}" (func $b (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "_start") (local $i i32)
+      (loop $again
+        (drop (call $a (local.get $i)))
+        (drop (call $b (i32.const 8) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $again (i32.lt_u (local.get $i) (i32.const ${calls}))))))`;
+
   it('hands every arity its params intact, also to a call re-entering the same import', async () => {
     const seen: string[] = [];
     const guest: { instance?: WebAssembly.Instance } = {};
@@ -490,16 +502,7 @@ describe('SyscallGate: fast path, arities and timing', () => {
   });
 
   it('records the same trace on the fast path as when every call is timed (but the timing)', async () => {
-    const loop = `(module
-      (import "forge" "a" (func $a (param i32) (result i32)))
-      (import "forge" "b" (func $b (param i32 i32) (result i32)))
-      (memory (export "memory") 1)
-      (func (export "_start") (local $i i32)
-        (loop $again
-          (drop (call $a (local.get $i)))
-          (drop (call $b (i32.const 8) (local.get $i)))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br_if $again (i32.lt_u (local.get $i) (i32.const 200))))))`;
+    const loop = twoImportLoop('a', 'b', 200);
     const traceWith = async (durationSampling: number) => {
       let memory: GuestMemory | undefined;
       const definitions = [
@@ -528,16 +531,6 @@ describe('SyscallGate: fast path, arities and timing', () => {
   });
 
   it('traces the same where code cannot be generated: the general path then serves every call', async () => {
-    const loopOf = (a: string, b: string) => `(module
-      (import "forge" "${a}" (func $a (param i32) (result i32)))
-      (import "forge" "${b}" (func $b (param i32 i32) (result i32)))
-      (memory (export "memory") 1)
-      (func (export "_start") (local $i i32)
-        (loop $again
-          (drop (call $a (local.get $i)))
-          (drop (call $b (i32.const 8) (local.get $i)))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br_if $again (i32.lt_u (local.get $i) (i32.const 300))))))`;
     const traceWith = async (a: string, b: string, refuse: boolean) => {
       const clock = new ManualClock(1_700_000_000_000);
       const definitions = [
@@ -550,7 +543,9 @@ describe('SyscallGate: fast path, arities and timing', () => {
           return 0;
         }),
       ];
-      const compiled = await compileModule(new TextEncoder().encode(loopOf(a, b)), { format: 'wat' });
+      const compiled = await compileModule(new TextEncoder().encode(twoImportLoop(a, b, 300)), {
+        format: 'wat',
+      });
       const memory = new GuestMemory();
       const recorder = new TraceRecorder();
       const dna = new DnaTracker('ctr_gen');
