@@ -18,6 +18,7 @@ import {
   GuestMemory,
   SyscallGate,
   compileModule,
+  type SyscallRateLimit,
   forgeSyscalls,
   runInstance,
   type SyscallDefinition,
@@ -391,10 +392,17 @@ describe('SyscallGate: fast path, arities and timing', () => {
   async function gated(
     wat: string,
     definitions: SyscallDefinition[],
-    options: { durationSampling?: number; clock?: ManualClock | Clock } = {},
+    options: {
+      durationSampling?: number;
+      clock?: ManualClock | Clock;
+      rateLimit?: SyscallRateLimit;
+      /** As under `node --disallow-code-generation-from-strings`: the Function constructor throws. */
+      refuseCodegen?: boolean;
+    } = {},
   ) {
     const memory = new GuestMemory();
     const recorder = new TraceRecorder();
+    const dna = new DnaTracker('ctr_fast');
     const gate = new SyscallGate({
       enforcer: allowAll(),
       context: {
@@ -403,14 +411,26 @@ describe('SyscallGate: fast path, arities and timing', () => {
         memory,
       },
       recorder,
-      dna: new DnaTracker('ctr_fast'),
+      dna,
       clock: options.clock ?? new ManualClock(1_700_000_000_000),
       ...(options.durationSampling === undefined ? {} : { durationSampling: options.durationSampling }),
+      ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
     });
     const compiled = await compileModule(new TextEncoder().encode(wat), { format: 'wat' });
-    const instance = new WebAssembly.Instance(compiled.module, gate.imports(definitions));
+    if (options.refuseCodegen === true) {
+      vi.stubGlobal('Function', function refused() {
+        throw new EvalError('Code generation from strings disallowed for this context');
+      });
+    }
+    let imports: WebAssembly.Imports;
+    try {
+      imports = gate.imports(definitions);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    const instance = new WebAssembly.Instance(compiled.module, imports);
     memory.bind(instance.exports.memory as WebAssembly.Memory);
-    return { instance, recorder };
+    return { instance, recorder, dna };
   }
 
   /** A guest calling forge.`a`(i) and forge.`b`(8, i) `calls` times each. */
@@ -543,39 +563,12 @@ describe('SyscallGate: fast path, arities and timing', () => {
           return 0;
         }),
       ];
-      const compiled = await compileModule(new TextEncoder().encode(twoImportLoop(a, b, 300)), {
-        format: 'wat',
-      });
-      const memory = new GuestMemory();
-      const recorder = new TraceRecorder();
-      const dna = new DnaTracker('ctr_gen');
-      const gate = new SyscallGate({
-        enforcer: allowAll(),
-        context: {
-          containerId: 'ctr_gen' as ContainerId,
-          identity: IdentityContextSchema.parse({ subject: 't' }),
-          memory,
-        },
-        recorder,
-        dna,
+      const { instance, recorder, dna } = await gated(twoImportLoop(a, b, 300), definitions, {
         clock,
         durationSampling: 16,
         rateLimit: { perSecond: 1e9, burst: 50 },
+        refuseCodegen: refuse,
       });
-      // As under `node --disallow-code-generation-from-strings`: the Function constructor throws.
-      if (refuse) {
-        vi.stubGlobal('Function', function refused() {
-          throw new EvalError('Code generation from strings disallowed for this context');
-        });
-      }
-      let imports: WebAssembly.Imports;
-      try {
-        imports = gate.imports(definitions);
-      } finally {
-        vi.unstubAllGlobals();
-      }
-      const instance = new WebAssembly.Instance(compiled.module, imports);
-      memory.bind(instance.exports.memory as WebAssembly.Memory);
       (instance.exports._start as () => void)();
       const named = (syscall: string) => syscall.replace(a, 'A').replace(b, 'B');
       return {
