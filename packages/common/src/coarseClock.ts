@@ -69,8 +69,10 @@ function startTicker(): void {
     const worker = new Worker(TICKER_SOURCE, {
       eval: true,
       workerData: { buffer: word.buffer, tickMs: COARSE_CLOCK_TICK_MS },
-      // The smallest heap a thread can have: it only runs a timer.
-      resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1 },
+      // A small heap: it only runs a timer. (Limits are caps, not reservations. Node 20 needs about
+      // 5 MB of old generation to boot a thread: at 4 the ticker died at start, silently, and every
+      // read fell back to Date.now().)
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
     });
     worker.unref();
     worker.on('error', stopped);
