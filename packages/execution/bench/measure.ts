@@ -48,6 +48,9 @@ export interface PairedFigure {
  * takes the median of the per-round ratios. On a shared VM whose speed changes by 2x from one
  * second to the next, a ratio of two figures measured at different times says little; two
  * measurements a millisecond apart see the same machine.
+ *
+ * Both are first run for `warmup` rounds: the steady state is measured, not the first rounds, in
+ * which V8 is still compiling (concurrently) the code being measured.
  */
 export function pairedRatio(
   name: string,
@@ -55,8 +58,9 @@ export function pairedRatio(
   fn: () => unknown,
   ops: number,
   rounds = 60,
+  warmup = 20,
 ): PairedFigure {
-  for (let i = 0; i < 3; i += 1) {
+  for (let i = 0; i < warmup; i += 1) {
     baseline();
     fn();
   }

@@ -140,7 +140,7 @@ return function hotImportFactory(H, S, P) {
       H.untimed(S, P, result);
       return result;
     }
-    H.recorder.recordTemplated(S.template, P, result);
+    H.recorder.recordTemplatedArgs(S.template, result, ${arity}, ${take});
     H.dna.observeSlot(S.dna, false);
     return result;
   };

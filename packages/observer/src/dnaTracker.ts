@@ -82,12 +82,36 @@ export class DnaTracker {
     this.#denied += 1;
   }
 
-  /** Counts the noted calls. */
+  /**
+   * Counts the noted calls: all at #now, so only the counts and transitions are per call (what
+   * `#add` does per call is done once per batch), and those per run of one syscall.
+   */
   #count(): void {
     const pending = this.#pending;
     const n = this.#pendingCount;
     this.#pendingCount = 0;
-    for (let i = 0; i < n; i += 1) this.#add(pending[i]!);
+    if (n === 0) return;
+    const counts = this.#counts;
+    const transitions = this.#transitions;
+    const width = this.#width;
+    let previous = this.#previous;
+    // By runs of one syscall (a guest's loop): a run costs two counter updates, not two per call.
+    let i = 0;
+    while (i < n) {
+      const index = pending[i]!;
+      let end = i + 1;
+      while (end < n && pending[end] === index) end += 1;
+      const run = end - i;
+      counts[index] = counts[index]! + run;
+      if (previous >= 0) transitions[previous * width + index] = transitions[previous * width + index]! + 1;
+      if (run > 1) transitions[index * width + index] = transitions[index * width + index]! + run - 1;
+      previous = index;
+      i = end;
+    }
+    this.#previous = previous;
+    if (this.#total === 0) this.#firstSeen = this.#now;
+    this.#total += n;
+    this.#lastSeen = this.#now;
   }
 
   #add(index: number): void {

@@ -195,6 +195,41 @@ export class TraceChunk {
     this.count = i + 1;
   }
 
+  /**
+   * `addTemplated` with the first `arity` (0–4) params passed one by one: a caller that knows its
+   * arity (generated code) saves building and re-reading an array.
+   */
+  addTemplatedArgs(
+    template: number,
+    result: number,
+    time: number,
+    arity: number,
+    a: number | bigint,
+    b: number | bigint,
+    c: number | bigint,
+    d: number | bigint,
+  ): void {
+    const i = this.count;
+    this.#ids[i] = -1 - template;
+    this.#results[i] = result;
+    if (time !== this.#lastTime) this.#newTime(i, time);
+    const p = this.#paramCount;
+    if (p + arity > this.#params.length) this.#growParams(p + arity);
+    if (arity > 0) this.#param(p, a);
+    if (arity > 1) this.#param(p + 1, b);
+    if (arity > 2) this.#param(p + 2, c);
+    if (arity > 3) this.#param(p + 3, d);
+    this.#paramCount = p + arity;
+    this.#paramStart[i + 1] = p + arity;
+    this.#writeStart[i + 1] = this.#writeCount;
+    this.count = i + 1;
+  }
+
+  #param(at: number, value: number | bigint): void {
+    if (typeof value === 'number') this.#params[at] = value;
+    else this.#bigParam(at, value);
+  }
+
   /** Events from `i` on happened at `time` (until the next run). */
   #newTime(i: number, time: number): void {
     const r = this.#timeRuns;
@@ -224,12 +259,7 @@ export class TraceChunk {
     const p = this.#paramCount;
     const n = params.length;
     if (p + n > this.#params.length) this.#growParams(p + n);
-    const column = this.#params;
-    for (let k = 0; k < n; k += 1) {
-      const value = params[k]!;
-      if (typeof value === 'number') column[p + k] = value;
-      else this.#bigParam(p + k, value);
-    }
+    for (let k = 0; k < n; k += 1) this.#param(p + k, params[k]!);
     this.#paramCount = p + n;
     this.#paramStart[i + 1] = p + n;
   }

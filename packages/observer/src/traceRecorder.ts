@@ -137,6 +137,26 @@ export class TraceRecorder {
   }
 
   /**
+   * `recordTemplated` for a call of at most four params, passed one by one: the first `arity` of
+   * `a`, `b`, `c`, `d` are recorded (pass 0 for the rest). For generated code that knows its arity:
+   * no params array is built or read back.
+   */
+  recordTemplatedArgs(
+    template: number,
+    result: number,
+    arity: number,
+    a: number | bigint,
+    b: number | bigint,
+    c: number | bigint,
+    d: number | bigint,
+  ): void {
+    let chunk = this.#current;
+    if (chunk.full) chunk = this.#next(this.nextSeq());
+    chunk.addTemplatedArgs(template, result, this.#now, arity, a, b, c, d);
+    if (this.#onBatch !== undefined) this.#added();
+  }
+
+  /**
    * Sets the wall-clock time (ms since the epoch) of the calls `recordCall` records from now on.
    * A separate call because the clock is read far less often than calls are made, and a time
    * passed with every call would be boxed on every call.

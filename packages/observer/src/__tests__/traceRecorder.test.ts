@@ -203,6 +203,71 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
     );
   });
 
+  it('records a templated call alike whether its params come in an array or one by one (property)', () => {
+    const callArbitrary = fc.record({
+      syscall: fc.constantFrom('forge.input_len', 'wasi.fd_write'),
+      params: fc.array(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.bigInt()), {
+        maxLength: 4,
+      }),
+      result: fc.integer(),
+      time: fc.integer({ min: 0, max: 3 }),
+      writes: fc.array(fc.record({ ptr: fc.nat(56), bytes: fc.uint8Array({ maxLength: 8 }) }), {
+        maxLength: 2,
+      }),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(callArbitrary, { maxLength: 400 }),
+        (capacity, calls) => {
+          const byArray = new TraceRecorder({ capacity });
+          const oneByOne = new TraceRecorder({ capacity });
+          const memory = new Uint8Array(64);
+          const expected: TraceEvent[] = [];
+          const templates = new Map<string, number>();
+          for (const call of calls) {
+            const writes = call.writes.map(({ ptr, bytes }) => {
+              memory.set(bytes, ptr);
+              byArray.captureWrite(ptr, bytes.length, memory);
+              oneByOne.captureWrite(ptr, bytes.length, memory);
+              return { ptr, bytes: Buffer.from(bytes).toString('base64') };
+            });
+            const seq = byArray.nextSeq();
+            for (const recorder of [byArray, oneByOne]) recorder.stamp(call.time);
+            const id = byArray.syscallId(call.syscall);
+            expect(oneByOne.syscallId(call.syscall)).toBe(id);
+            let template = templates.get(call.syscall);
+            if (template === undefined) {
+              template = byArray.template(id, allow, decoder);
+              expect(oneByOne.template(id, allow, decoder)).toBe(template);
+              templates.set(call.syscall, template);
+            }
+            byArray.recordTemplated(template, call.params, call.result);
+            const [a = 0, b = 0, c = 0, d = 0] = call.params;
+            oneByOne.recordTemplatedArgs(template, call.result, call.params.length, a, b, c, d);
+            expected.push({
+              seq,
+              syscall: call.syscall,
+              args: decoder.decodeArgs(call.params),
+              params: call.params,
+              action: 'allow',
+              executed: true,
+              reasons: allow.reasons,
+              result: call.result,
+              durationNs: -1,
+              time: call.time,
+              ...(writes.length > 0 ? { writes } : {}),
+            });
+          }
+          const kept = expected.slice(Math.max(0, expected.length - capacity));
+          expect(byArray.events()).toEqual(kept);
+          expect(oneByOne.events()).toEqual(kept);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it('refuses a template for a syscall id it never gave', () => {
     const recorder = new TraceRecorder();
     expect(() => recorder.template(0, allow, decoder)).toThrow(/unknown syscall id/);
