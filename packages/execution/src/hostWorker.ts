@@ -70,6 +70,8 @@ function compiledOf(wire: WireModule): CompiledModule {
         })),
         memories: [],
         tables: [],
+        // Not sent: the deadline of a worker's start function is kept by the main thread.
+        hasStart: true,
       },
     };
     if (moduleShapes.size >= MAX_MODULE_SHAPES) moduleShapes.clear();

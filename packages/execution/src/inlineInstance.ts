@@ -8,6 +8,7 @@ import {
 import type { TraceEvent } from '@forgeone/observer';
 import { createGuestWorld, type GuestWorld, type WorldSpec } from './guestWorld';
 import { instantiateGuest, invokeExport, type InvokeResult } from './instanceRunner';
+import { DeadlineExpired, callWithDeadline } from './internal/inlineDeadline';
 import type { CompiledModule } from './moduleSource';
 import type { ReplayCursor } from './replaySyscalls';
 import type { TypedValue } from './typedValue';
@@ -22,10 +23,27 @@ import {
 /** Checks the syscall-boundary deadline every this many calls (reading the clock costs more than a call). */
 const DEADLINE_CHECK_EVERY = 32;
 
+/** A call stopped at its deadline: the instance is thrown away (see `callWithDeadline`). */
+function timedOut(timeoutMs: number, what = 'the call'): InvokeResult['outcome'] {
+  return {
+    status: 'trapped',
+    exitCode: null,
+    error: new ForgeError(
+      'FORGE_LIMIT_TIMEOUT',
+      `guest stopped: ${what} ran past its deadline of ${timeoutMs} ms`,
+      {
+        details: { limit: 'timeoutMs', max: timeoutMs },
+      },
+    ),
+  };
+}
+
 /**
- * A guest on the calling thread: the cheapest isolation. A deadline can only be checked when the
- * guest calls the host, so a guest that loops without calling is stopped only by fuel metering —
- * run untrusted code with worker isolation.
+ * A guest on the calling thread: the cheapest isolation, and it blocks this thread while it runs.
+ * A call's deadline (and the start function's, `startTimeoutMs`) is enforced by V8 wherever the
+ * guest is (`inlineDeadline: 'watchdog'`, the default: ~0.1 ms per timed call), after which the
+ * instance is terminated; with `inlineDeadline: 'syscalls'` it is checked only when the guest calls
+ * the host, so a guest looping without calling is stopped only by fuel — trusted code only.
  */
 export class InlineInstance extends InstanceBase implements WasmInstance {
   readonly isolation = 'inline';
@@ -37,6 +55,8 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
   readonly #clock: Clock;
   #deadlineNs = 0n;
   #deadlineCountdown = DEADLINE_CHECK_EVERY;
+  /** Deadlines are enforced by V8 (`callWithDeadline`), not only at syscalls. */
+  readonly #watchdog: boolean;
 
   constructor(
     compiled: CompiledModule,
@@ -69,12 +89,24 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
       },
       compiled.imports,
     );
+    this.#watchdog = options.inlineDeadline !== 'syscalls';
+    const instantiate = () => instantiateGuest(compiled, this.#world.imports, this.#world.memory);
+    const startTimeoutMs = options.startTimeoutMs;
     let instance: WebAssembly.Instance | ReturnType<typeof instantiateGuest>;
     try {
-      instance = instantiateGuest(compiled, this.#world.imports, this.#world.memory);
+      // The module's start function runs here: a guest looping in it is stopped like a call.
+      // (Only a module with a start function runs guest code here: the others skip the ~0.1 ms.)
+      instance =
+        startTimeoutMs !== undefined && this.#watchdog && compiled.info?.hasStart !== false
+          ? callWithDeadline(instantiate, startTimeoutMs)
+          : instantiate();
     } catch (error) {
-      this.#world.close();
-      throw error;
+      // Stopped at its deadline: trapped like a start function that traps (terminate closes it).
+      if (error instanceof DeadlineExpired) instance = timedOut(error.timeoutMs, 'its start function');
+      else {
+        this.#world.close();
+        throw error;
+      }
     }
     if (instance instanceof WebAssembly.Instance) {
       this.#instance = instance;
@@ -116,15 +148,24 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
         ? 0n
         : this.#clock.monotonicNs() + BigInt(options.timeoutMs) * 1_000_000n;
     this.#deadlineCountdown = 0;
+    const call = () => invokeExport(this.#compiled, instance, this.#world.memory, entry, args, options);
+    const timeoutMs = options.timeoutMs;
     let result: InvokeResult;
     try {
-      result = invokeExport(this.#compiled, instance, this.#world.memory, entry, args, options);
+      result = timeoutMs !== undefined && this.#watchdog ? callWithDeadline(call, timeoutMs) : call();
     } catch (error) {
+      if (error instanceof DeadlineExpired) {
+        // V8 unwound the guest and its gate mid-call: nothing of it may run again.
+        this.transition('terminate');
+        this.#world.recorder.flush();
+        this.#world.close();
+        return { outcome: timedOut(error.timeoutMs), values: [] };
+      }
       // Wrong arguments or a missing export: the caller's error; the instance is unchanged.
       this.transition('return');
       throw error;
     } finally {
-      this.#world.recorder.flush();
+      if (this.state !== 'terminated') this.#world.recorder.flush();
     }
     this.settle(result.outcome);
     return result;

@@ -192,9 +192,14 @@ export class WasmHost {
   }
 
   /** Instantiates a loaded module in the host's (or the given) isolation. */
-  async instantiate(module: LoadedModule, options: HostInstanceOptions = {}): Promise<WasmInstance> {
-    const isolation = options.isolation ?? this.isolation;
-    const spec = this.#worldSpec(options);
+  async instantiate(module: LoadedModule, given: HostInstanceOptions = {}): Promise<WasmInstance> {
+    const isolation = given.isolation ?? this.isolation;
+    const spec = this.#worldSpec(given);
+    // The module's start function runs now: it gets the call deadline (a run's own, or the host's).
+    const options: HostInstanceOptions = {
+      ...given,
+      startTimeoutMs: given.startTimeoutMs ?? (given as HostRunOptions).timeoutMs ?? this.limits.timeoutMs,
+    };
     let instance: WasmInstance;
     if (isolation === 'inline') {
       instance = new InlineInstance(module, spec, options, this.#clock, this.#options.events);

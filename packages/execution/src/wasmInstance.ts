@@ -56,6 +56,19 @@ export interface InstanceOptions {
    * redzone decides). Default: stop it at once with FORGE_CONTAINER_QUARANTINED.
    */
   readonly holdQuarantined?: boolean;
+  /**
+   * Deadline of the module's start function, run at instantiation, in ms (worker isolation: the
+   * worker is terminated; inline: V8 stops it). A start function past it leaves the instance
+   * trapped with FORGE_LIMIT_TIMEOUT. WasmHost sets it to its call deadline. Default: none.
+   */
+  readonly startTimeoutMs?: number;
+  /**
+   * Inline isolation: how a deadline is enforced. `watchdog` (default): V8 stops the guest wherever
+   * it is, even in a loop that never calls the host, and the instance is terminated; each timed
+   * call costs ~0.1 ms more. `syscalls`: checked only when the guest calls the host (cheapest; a
+   * guest looping without calling runs on: trusted code only).
+   */
+  readonly inlineDeadline?: 'watchdog' | 'syscalls';
   /** More capabilities (inline isolation only). */
   readonly extraDefinitions?: readonly SyscallDefinition[];
   /**
@@ -107,7 +120,11 @@ export interface WasmInstance {
 }
 
 export interface InvokeCallOptions extends InvokeOptions {
-  /** Wall-clock deadline of this call in ms (worker isolation stops the guest; inline checks at each syscall). */
+  /**
+   * Wall-clock deadline of this call in ms. Past it the guest is stopped (FORGE_LIMIT_TIMEOUT) and
+   * the instance terminated: a worker is destroyed; inline, V8 stops the code (or, with
+   * `inlineDeadline: 'syscalls'`, the next syscall fails).
+   */
   readonly timeoutMs?: number;
 }
 

@@ -42,6 +42,8 @@ export interface WasmModuleInfo {
   readonly memories: readonly WasmLimits[];
   /** Tables the module defines. */
   readonly tables: readonly WasmLimits[];
+  /** The module has a start function: instantiating it runs guest code. */
+  readonly hasStart: boolean;
 }
 
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
@@ -99,6 +101,7 @@ export function readWasmModuleInfo(bytes: Uint8Array): WasmModuleInfo {
   const exports: WasmExportInfo[] = [];
   const memories: WasmLimits[] = [];
   const tables: WasmLimits[] = [];
+  let hasStart = false;
   let plainTypes = true;
 
   for (const section of readSections(bytes)) {
@@ -176,9 +179,12 @@ export function readWasmModuleInfo(bytes: Uint8Array): WasmModuleInfo {
         }
         break;
       }
+      case 8:
+        hasStart = true;
+        break;
       default:
         break;
     }
   }
-  return { imports, exports, memories, tables };
+  return { imports, exports, memories, tables, hasStart };
 }

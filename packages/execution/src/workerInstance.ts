@@ -137,30 +137,54 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     events?: KernelEventBus,
   ): Promise<WorkerInstance> {
     const instance = new WorkerInstance(pooled, spec, options, events);
-    const reply = await new Promise<Extract<FromWorker, { type: 'instantiated' | 'failed' }>>((resolve) => {
-      instance.#instantiated = resolve;
-      instance.#send({
-        type: 'instantiate',
-        module: wireModuleOf(compiled),
-        world: spec,
-        ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
-        control: instance.#control.buffer as SharedArrayBuffer,
-        ...(options.approver === undefined
-          ? {}
-          : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
-        forwardAudit: options.onAudit !== undefined,
-        streamTrace: options.onTraceBatch !== undefined,
-        forwardEvents: instance.#onEvent !== undefined,
-        ...(options.kv === undefined
-          ? {}
-          : {
-              kv: {
-                namespace: options.kv.namespace,
-                timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
-              },
-            }),
-      });
-    });
+    let deadline: Deadline | undefined;
+    const reply = await new Promise<Extract<FromWorker, { type: 'instantiated' | 'failed' }> | 'expired'>(
+      (resolve) => {
+        instance.#instantiated = resolve;
+        // The module's start function runs in the worker at instantiation: it gets a deadline too.
+        const startTimeoutMs = options.startTimeoutMs;
+        if (startTimeoutMs !== undefined) deadline = new Deadline(startTimeoutMs, () => resolve('expired'));
+        instance.#send({
+          type: 'instantiate',
+          module: wireModuleOf(compiled),
+          world: spec,
+          ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
+          control: instance.#control.buffer as SharedArrayBuffer,
+          ...(options.approver === undefined
+            ? {}
+            : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
+          forwardAudit: options.onAudit !== undefined,
+          streamTrace: options.onTraceBatch !== undefined,
+          forwardEvents: instance.#onEvent !== undefined,
+          ...(options.kv === undefined
+            ? {}
+            : {
+                kv: {
+                  namespace: options.kv.namespace,
+                  timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
+                },
+              }),
+        });
+      },
+    );
+    deadline?.clear();
+    instance.#instantiated = undefined;
+    if (reply === 'expired') {
+      const timeoutMs = options.startTimeoutMs!;
+      instance.#startOutcome = {
+        status: 'trapped',
+        exitCode: null,
+        error: new ForgeError(
+          'FORGE_LIMIT_TIMEOUT',
+          `guest stopped: its start function ran past its deadline of ${timeoutMs} ms`,
+          { details: { limit: 'timeoutMs', max: timeoutMs } },
+        ),
+      };
+      instance.transition('invoke');
+      instance.settle(instance.#startOutcome);
+      await instance.#detach(true); // the worker is still running the guest: it is replaced
+      return instance;
+    }
     if (reply.type === 'failed') {
       await instance.#detach(false);
       throw fromWireError(reply.error);

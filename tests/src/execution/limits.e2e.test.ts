@@ -33,6 +33,41 @@ describe('forgeone run: hostile modules against the limits (end to end)', () => 
     expectLimit(run, 'FORGE_LIMIT_TIMEOUT', /deadline of 300 ms/);
   });
 
+  it('an endless loop in the start function, or under inline isolation, is stopped at --timeout', () => {
+    const atStart = file(
+      'start-spin.wat',
+      '(module (func $s (loop br 0)) (start $s) (func (export "_start")))',
+    );
+    const spin = file('spin-inline.wat', '(module (func (export "_start") (loop br 0)))');
+    for (const isolation of ['worker', 'inline']) {
+      expectLimit(
+        forgeone(['run', atStart, '--timeout', '300', '--isolation', isolation]),
+        'FORGE_LIMIT_TIMEOUT',
+        /start function ran past its deadline of 300 ms/,
+      );
+    }
+    expectLimit(
+      forgeone(['run', spin, '--timeout', '300', '--isolation', 'inline']),
+      'FORGE_LIMIT_TIMEOUT',
+      /deadline of 300 ms/,
+    );
+  });
+
+  it('replaying a trace of a guest that spins is stopped at the deadline too', () => {
+    const spin = file('spin-replay.wat', '(module (func (export "_start") (loop br 0)))');
+    const trace = join(scratch, 'spin.jsonl');
+    expectLimit(
+      forgeone(['run', spin, '--timeout', '300', '--trace', trace]),
+      'FORGE_LIMIT_TIMEOUT',
+      /deadline/,
+    );
+    // Replay runs inline: the guest spins on the CLI's own thread, and is stopped there.
+    const replay = forgeone(['replay', trace, spin]);
+    expect(replay.code).toBe(1);
+    expect(hasStackTrace(replay.stderr + replay.stdout)).toBe(false);
+    expect(replay.stdout).toContain('replayed 0 of 0 call(s); trapped with code FORGE_LIMIT_TIMEOUT');
+  });
+
   it('a memory bomb gets no more than --memory-pages', () => {
     const bomb = file(
       'bomb.wat',

@@ -25,6 +25,7 @@ const MEMORY_BOMB = wat(`(module (memory (export "memory") 1)
       (br $more)))
     (memory.size)))`);
 const SPIN = wat('(module (func (export "_start") (loop br 0)))');
+const SPIN_AT_START = wat('(module (func $spin (loop br 0)) (start $spin) (func (export "_start")))');
 const DEEP = wat('(module (func $f (export "_start") (call $f)))');
 const FLOOD = wat(`(module (import "forge" "clock_now" (func $now (param i32) (result i32)))
   (memory (export "memory") 1)
@@ -98,6 +99,17 @@ describe.each(['inline', 'worker'] as const)('hostile modules against the limits
     ).rejects.toMatchObject({ code: 'FORGE_WASM_LIMIT', details: { limit: 'imports' } });
   });
 
+  it('CPU: (loop br 0) in a call or in the start function is stopped at the deadline; the host runs on', async () => {
+    const h = host(isolation, { timeoutMs: 200 });
+    for (const spinner of [SPIN, SPIN_AT_START]) {
+      const run = await h.run(await h.loadModule(spinner));
+      expect(run.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_LIMIT_TIMEOUT' } });
+      expect(run.instance.state).toBe('terminated');
+    }
+    const next = await h.run(await h.loadModule(HELLO), { enforcer: allow('forge.log') });
+    expect(next.instance.logs()).toEqual(['alive']);
+  });
+
   it('fuel: an endless loop is stopped deterministically with FORGE_LIMIT_FUEL', async () => {
     const h = host(isolation, { fuel: 10_000 });
     const spin = await h.run(await h.loadModule(SPIN));
@@ -130,12 +142,28 @@ describe('CPU deadline under worker isolation', () => {
     ).toEqual(['alive']);
   });
 
-  it('inline isolation checks the deadline at syscalls', async () => {
+  it("inline isolation with inlineDeadline 'syscalls' checks the deadline at syscalls (host's clock)", async () => {
     let ns = 0n;
     const clock: Clock = { now: () => 0, monotonicNs: () => (ns += 1_000_000n) };
     const h = host('inline', { timeoutMs: 50, syscallsPerSecond: 0 }, clock);
-    const run = await h.run(await h.loadModule(FLOOD), { enforcer: allow('forge.clock_now') });
+    const run = await h.run(await h.loadModule(FLOOD), {
+      enforcer: allow('forge.clock_now'),
+      inlineDeadline: 'syscalls',
+    });
     expect(run.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_LIMIT_TIMEOUT' } });
+    expect(run.outcome.status === 'trapped' && run.outcome.error.message).toMatch(/at a syscall/);
+  });
+
+  it('inline isolation stops a spinning guest on this thread, and the instance can take no more calls', async () => {
+    const h = host('inline', { timeoutMs: 10_000 });
+    const instance = await h.instantiate(await h.loadModule(SPIN));
+    const started = Date.now();
+    const result = await instance.invoke('_start', [], { timeoutMs: 150 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_LIMIT_TIMEOUT' } });
+    expect(instance.state).toBe('terminated');
+    await expect(instance.invoke('_start')).rejects.toMatchObject({ code: 'FORGE_INSTANCE_STATE' });
+    await instance.terminate();
   });
 });
 

@@ -37,6 +37,13 @@ describe('compileModule', () => {
     expect(compiled.exports.map((e) => e.name)).toEqual(['f']);
   });
 
+  it('tells whether a module has a start function (instantiating it runs guest code)', async () => {
+    const withStart = await compileModule(await watToWasm('(module (func $s) (start $s))'));
+    const without = await compileModule(await watToWasm('(module (func (export "_start")))'));
+    expect(withStart.info?.hasStart).toBe(true);
+    expect(without.info?.hasStart).toBe(false);
+  });
+
   it('names the line of a WAT syntax error', async () => {
     try {
       await compileModule(text('(module\n (func (i32.const)))'), { name: 'bad.wat' });

@@ -332,6 +332,31 @@ describe('PluginHost', () => {
     expect(h.invoke('bomb', 'grow').code).toBe(-1);
   });
 
+  it('stops a plugin spinning past its deadline, and the plugins it was calling, and all stay usable', async () => {
+    const h = await host({ limits: { timeoutMs: 200 } });
+    await h.loadDevelopment(
+      { name: 'spinner', version: '1.0.0', provides: ['plugin:call:spinner/spin'], entryPoints: ['spin'] },
+      await watToWasm(
+        '(module (memory (export "memory") 1) (func (export "spin") (result i32) (loop br 0) (i32.const 0)))',
+      ),
+    );
+    await h.loadDevelopment(
+      callerManifest('caller', ['plugin:call:spinner/spin', 'plugin:call:greeter/greet']),
+      await watToWasm(CALLER),
+    );
+    const timedOut = { status: 'trapped', error: { code: 'FORGE_LIMIT_TIMEOUT' } };
+    expect(h.invoke('spinner', 'spin').outcome).toMatchObject(timedOut);
+    // The caller's own deadline stops it while the spinner runs inside its call; V8 unwinds both.
+    expect(h.invoke('caller', 'run', callInput('spinner/spin')).outcome).toMatchObject(timedOut);
+    // Neither is left marked as running (which would answer BUSY), and both run again.
+    expect(h.invoke('spinner', 'spin').outcome).toMatchObject(timedOut);
+    expect(callOutput(h.invoke('caller', 'run', callInput('greeter/greet', 'again')).output)).toMatchObject({
+      errno: ForgeErrno.OK,
+      code: 42,
+      text: 'hello, again',
+    });
+  });
+
   it('reports a trap as the outcome and stays usable', async () => {
     const h = await host();
     const crashed = h.invoke('greeter', 'crash');

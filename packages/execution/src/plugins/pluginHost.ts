@@ -18,6 +18,7 @@ import { forgeKvSyscalls } from '../forgeKvSyscalls';
 import { forgeSyscalls } from '../forgeSyscalls';
 import { GuestMemory } from '../guestMemory';
 import { runInstance, type RunOutcome } from '../instanceRunner';
+import { DeadlineExpired, callWithDeadline } from '../internal/inlineDeadline';
 import { checkImports, compileModule, type CompiledModule } from '../moduleSource';
 import type { SyscallDefinition } from '../syscallDefinition';
 import { SyscallGate } from '../syscallGate';
@@ -42,6 +43,12 @@ export interface PluginLimits {
   readonly maxModuleBytes: number;
   /** Largest linear memory of one plugin instance, in 64 KiB pages (written into the module). Default 256 (16 MiB). */
   readonly maxMemoryPages: number;
+  /**
+   * Wall-clock deadline of one invocation (its start function included), in ms: past it V8 stops
+   * the plugin wherever it is (FORGE_LIMIT_TIMEOUT), and the plugins it was calling with it.
+   * Default 1,000.
+   */
+  readonly timeoutMs: number;
 }
 
 export const defaultPluginLimits: PluginLimits = {
@@ -50,6 +57,7 @@ export const defaultPluginLimits: PluginLimits = {
   maxOutputBytes: defaultForgeIoLimits.maxOutputBytes,
   maxModuleBytes: 16 * 1024 * 1024,
   maxMemoryPages: 256,
+  timeoutMs: 1000,
 };
 
 export interface PluginHostOptions {
@@ -128,7 +136,8 @@ export class PluginHost {
   readonly #options: PluginHostOptions;
   readonly #limits: PluginLimits;
   readonly #plugins = new Map<string, LoadedPlugin>();
-  #depth = 0;
+  /** The invocations in progress, outermost first (a plugin calling a plugin nests them). */
+  readonly #active: { readonly plugin: LoadedPlugin; readonly wasi: WasiPreview1 | undefined }[] = [];
 
   constructor(options: PluginHostOptions) {
     this.#options = options;
@@ -343,14 +352,26 @@ export class PluginHost {
     const { definitions, wasi } = this.#definitions(plugin);
     plugin.buffers.begin(input);
     plugin.running = true;
-    this.#depth += 1;
+    const depth = this.#active.length;
+    this.#active.push({ plugin, wasi });
     try {
-      const outcome = runInstance({
-        compiled: plugin.compiled,
-        imports: gate.imports(definitions),
-        memory,
-        entry,
-      });
+      const run = () =>
+        runInstance({ compiled: plugin.compiled, imports: gate.imports(definitions), memory, entry });
+      let outcome: RunOutcome;
+      try {
+        outcome = callWithDeadline(run, this.#limits.timeoutMs);
+      } catch (error) {
+        if (!(error instanceof DeadlineExpired)) throw error;
+        outcome = {
+          status: 'trapped',
+          exitCode: null,
+          error: new ForgeError(
+            'FORGE_LIMIT_TIMEOUT',
+            `plugin ${plugin.info.name} stopped: ${entry} ran past its deadline of ${error.timeoutMs} ms`,
+            { details: { limit: 'timeoutMs', max: error.timeoutMs, plugin: plugin.info.name } },
+          ),
+        };
+      }
       const code =
         outcome.status === 'returned'
           ? Number(outcome.value ?? 0) | 0
@@ -359,7 +380,16 @@ export class PluginHost {
             : null;
       return { outcome, code, output: plugin.buffers.output() };
     } finally {
-      this.#depth -= 1;
+      // Also ends the invocations this one was calling: when its deadline stops them, V8 unwinds
+      // their frames without running their `finally` blocks.
+      this.#unwind(depth);
+    }
+  }
+
+  /** Ends the invocations above the first `depth`, innermost first. */
+  #unwind(depth: number): void {
+    while (this.#active.length > depth) {
+      const { plugin, wasi } = this.#active.pop()!;
       plugin.running = false;
       wasi?.close();
     }
@@ -377,7 +407,7 @@ export class PluginHost {
         export: target.export,
       });
     if (!offered) return { kind: 'not-found' };
-    if (callee.running || this.#depth >= this.#limits.maxCallDepth) return { kind: 'busy' };
+    if (callee.running || this.#active.length >= this.#limits.maxCallDepth) return { kind: 'busy' };
     const result = this.#run(callee, target.export, input);
     if (result.code === null) return { kind: 'failed' };
     return { kind: 'returned', code: result.code, output: result.output };
