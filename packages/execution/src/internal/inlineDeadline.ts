@@ -13,6 +13,7 @@ interface CallSlot {
   forgeoneCall?: (() => unknown) | undefined;
 }
 
+const MAX_TIMEOUT_MS = 2 ** 32 - 1;
 let context: vm.Context | undefined;
 let script: vm.Script | undefined;
 
@@ -27,13 +28,17 @@ let script: vm.Script | undefined;
  * Nested calls (a guest calling a plugin inline) each keep their own deadline.
  */
 export function callWithDeadline<T>(fn: () => T, timeoutMs: number): T {
+  // Past what node:vm takes (2^32 - 1 ms, ~50 days), and Infinity: no deadline.
+  if (timeoutMs > MAX_TIMEOUT_MS) return fn();
   context ??= vm.createContext(Object.create(null) as object);
   script ??= new vm.Script('forgeoneCall()', { filename: 'forgeone:inline-deadline' });
   const slot = context as CallSlot;
   const outer = slot.forgeoneCall;
   slot.forgeoneCall = fn;
   try {
-    return script.runInContext(context, { timeout: Math.max(1, Math.ceil(timeoutMs)) }) as T;
+    // NaN (no sensible deadline was given) gets the shortest one rather than none.
+    const timeout = Number.isFinite(timeoutMs) ? Math.max(1, Math.ceil(timeoutMs)) : 1;
+    return script.runInContext(context, { timeout }) as T;
   } catch (error) {
     if ((error as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
       throw new DeadlineExpired(timeoutMs);
