@@ -63,9 +63,12 @@ describe('forgeone run: hostile modules against the limits (end to end)', () => 
     );
     // Replay runs inline: the guest spins on the CLI's own thread, and is stopped there.
     const replay = forgeone(['replay', trace, spin]);
+    expect(replay.stdout).toContain('replayed 0 of 0 call(s); trapped with code FORGE_LIMIT_TIMEOUT');
     expect(replay.code).toBe(1);
     expect(hasStackTrace(replay.stderr + replay.stdout)).toBe(false);
-    expect(replay.stdout).toContain('replayed 0 of 0 call(s); trapped with code FORGE_LIMIT_TIMEOUT');
+    expect(replay.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^FORGE_LIMIT_TIMEOUT: guest stopped: the call ran past its deadline of \d+ ms$/),
+    ]);
   });
 
   it('a memory bomb gets no more than --memory-pages', () => {

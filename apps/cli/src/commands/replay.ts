@@ -64,7 +64,11 @@ export function registerReplay(program: Command, io: CliIo): void {
             details: { seq: divergence.seq, kind: divergence.kind },
           });
         }
-        if (outcome.status === 'trapped') throw new CliExit(1, outcome.error.code);
+        if (outcome.status === 'trapped') {
+          // As `run` does: the code and message of how the guest ended, on one line.
+          if (!io.json) io.err(outcome.error.toLine());
+          throw new CliExit(1, outcome.error.code);
+        }
         if (outcome.exitCode !== 0) throw new CliExit(outcome.exitCode);
       } finally {
         await kernel.shutdown();
