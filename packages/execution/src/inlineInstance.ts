@@ -7,7 +7,7 @@ import {
 } from '@forgeone/common';
 import type { TraceEvent } from '@forgeone/observer';
 import { createGuestWorld, type GuestWorld, type WorldSpec } from './guestWorld';
-import { instantiateGuest, invokeExport, type InvokeResult } from './instanceRunner';
+import { deadlineError, instantiateGuest, invokeExport, type InvokeResult } from './instanceRunner';
 import { DeadlineExpired, callWithDeadline } from './internal/inlineDeadline';
 import type { CompiledModule } from './moduleSource';
 import type { ReplayCursor } from './replaySyscalls';
@@ -24,18 +24,8 @@ import {
 const DEADLINE_CHECK_EVERY = 32;
 
 /** A call stopped at its deadline: the instance is thrown away (see `callWithDeadline`). */
-function timedOut(timeoutMs: number, what = 'the call'): InvokeResult['outcome'] {
-  return {
-    status: 'trapped',
-    exitCode: null,
-    error: new ForgeError(
-      'FORGE_LIMIT_TIMEOUT',
-      `guest stopped: ${what} ran past its deadline of ${timeoutMs} ms`,
-      {
-        details: { limit: 'timeoutMs', max: timeoutMs },
-      },
-    ),
-  };
+function timedOut(timeoutMs: number, what?: string): InvokeResult['outcome'] {
+  return { status: 'trapped', exitCode: null, error: deadlineError(timeoutMs, what) };
 }
 
 /**

@@ -139,6 +139,25 @@ export function invokeExport(
   return { outcome: { status: 'returned', exitCode: 0, value: rawFirst }, values, ...fuelLeft() };
 }
 
+/**
+ * The error of a guest stopped at its deadline: `what` ran past it (`the call`, `its start
+ * function`...). One wording and one shape of details wherever a deadline is kept.
+ */
+export function deadlineError(
+  timeoutMs: number,
+  what = 'the call',
+  who = 'guest',
+  details: Readonly<Record<string, string | number>> = {},
+): ForgeError {
+  return new ForgeError(
+    'FORGE_LIMIT_TIMEOUT',
+    `${who} stopped: ${what} ran past its deadline of ${timeoutMs} ms`,
+    {
+      details: { limit: 'timeoutMs', max: timeoutMs, ...details },
+    },
+  );
+}
+
 /** Turns whatever a guest call threw into an outcome; only link errors are the host's to throw. */
 export function guestFailure(error: unknown, fuel?: WebAssembly.Global): RunOutcome {
   const trapped = (code: ConstructorParameters<typeof ForgeError>[0], message: string): RunOutcome => ({

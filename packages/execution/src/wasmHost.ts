@@ -195,11 +195,9 @@ export class WasmHost {
   async instantiate(module: LoadedModule, given: HostInstanceOptions = {}): Promise<WasmInstance> {
     const isolation = given.isolation ?? this.isolation;
     const spec = this.#worldSpec(given);
-    // The module's start function runs now: it gets the call deadline (a run's own, or the host's).
-    const options: HostInstanceOptions = {
-      ...given,
-      startTimeoutMs: given.startTimeoutMs ?? (given as HostRunOptions).timeoutMs ?? this.limits.timeoutMs,
-    };
+    // The module's start function runs now: by default it gets the host's call deadline.
+    const options =
+      given.startTimeoutMs === undefined ? { ...given, startTimeoutMs: this.limits.timeoutMs } : given;
     let instance: WasmInstance;
     if (isolation === 'inline') {
       instance = new InlineInstance(module, spec, options, this.#clock, this.#options.events);
@@ -219,12 +217,17 @@ export class WasmHost {
 
   /** Instantiates, calls one export under the host's deadline, and terminates. */
   async run(module: LoadedModule, options: HostRunOptions = {}): Promise<HostRunResult> {
-    const instance = await this.instantiate(module, options);
+    const timeoutMs = options.timeoutMs ?? this.limits.timeoutMs;
+    // The start function gets the run's deadline too.
+    const instance = await this.instantiate(
+      module,
+      options.startTimeoutMs === undefined ? { ...options, startTimeoutMs: timeoutMs } : options,
+    );
     try {
       if (instance.startOutcome !== undefined)
         return { instance, outcome: instance.startOutcome, values: [] };
       const result = await instance.invoke(options.entry ?? '_start', options.args ?? [], {
-        timeoutMs: options.timeoutMs ?? this.limits.timeoutMs,
+        timeoutMs,
         ...(options.results ? { results: options.results } : {}),
         ...(this.limits.fuel > 0 ? { fuel: this.limits.fuel } : {}),
       });

@@ -11,7 +11,7 @@ import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, serveKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from './forgeEventSyscalls';
 import type { WorldSpec } from './guestWorld';
-import type { InvokeResult } from './instanceRunner';
+import { deadlineError, type InvokeResult } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
 import type { TypedValue } from './typedValue';
@@ -170,16 +170,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     deadline?.clear();
     instance.#instantiated = undefined;
     if (reply === 'expired') {
-      const timeoutMs = options.startTimeoutMs!;
-      instance.#startOutcome = {
-        status: 'trapped',
-        exitCode: null,
-        error: new ForgeError(
-          'FORGE_LIMIT_TIMEOUT',
-          `guest stopped: its start function ran past its deadline of ${timeoutMs} ms`,
-          { details: { limit: 'timeoutMs', max: timeoutMs } },
-        ),
-      };
+      const error = deadlineError(options.startTimeoutMs!, 'its start function');
+      instance.#startOutcome = { status: 'trapped', exitCode: null, error };
       instance.transition('invoke');
       instance.settle(instance.#startOutcome);
       await instance.#detach(true); // the worker is still running the guest: it is replaced
@@ -263,16 +255,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     const call = this.#pending.get(id);
     if (call === undefined) return;
     this.#pending.delete(id);
-    await this.#stop(
-      [call],
-      new ForgeError(
-        'FORGE_LIMIT_TIMEOUT',
-        `guest stopped: the call ran past its deadline of ${timeoutMs} ms`,
-        {
-          details: { limit: 'timeoutMs', max: timeoutMs },
-        },
-      ),
-    );
+    await this.#stop([call], deadlineError(timeoutMs));
   }
 
   /** Ends the guest for good (its worker is replaced) and reports `error` as each call's outcome. */

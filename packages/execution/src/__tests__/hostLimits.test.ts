@@ -157,9 +157,8 @@ describe('CPU deadline under worker isolation', () => {
   it('inline isolation stops a spinning guest on this thread, and the instance can take no more calls', async () => {
     const h = host('inline', { timeoutMs: 10_000 });
     const instance = await h.instantiate(await h.loadModule(SPIN));
-    const started = Date.now();
+    // A guest that were not stopped would hold this thread until the test's own timeout fails it.
     const result = await instance.invoke('_start', [], { timeoutMs: 150 });
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(result.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_LIMIT_TIMEOUT' } });
     expect(instance.state).toBe('terminated');
     await expect(instance.invoke('_start')).rejects.toMatchObject({ code: 'FORGE_INSTANCE_STATE' });

@@ -22,9 +22,7 @@ describe('callWithDeadline (inline deadlines)', () => {
 
   it('stops a guest spinning in (loop br 0) on this thread, and this thread runs on', async () => {
     const spin = await spinner();
-    const started = Date.now();
     expect(() => callWithDeadline(spin, 100)).toThrow(DeadlineExpired);
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(callWithDeadline(() => 'after', 1_000)).toBe('after');
   });
 

@@ -17,7 +17,7 @@ import type { KvBackend } from '../forgeKvBackend';
 import { forgeKvSyscalls } from '../forgeKvSyscalls';
 import { forgeSyscalls } from '../forgeSyscalls';
 import { GuestMemory } from '../guestMemory';
-import { runInstance, type RunOutcome } from '../instanceRunner';
+import { deadlineError, runInstance, type RunOutcome } from '../instanceRunner';
 import { DeadlineExpired, callWithDeadline } from '../internal/inlineDeadline';
 import { checkImports, compileModule, type CompiledModule } from '../moduleSource';
 import type { SyscallDefinition } from '../syscallDefinition';
@@ -362,15 +362,9 @@ export class PluginHost {
         outcome = callWithDeadline(run, this.#limits.timeoutMs);
       } catch (error) {
         if (!(error instanceof DeadlineExpired)) throw error;
-        outcome = {
-          status: 'trapped',
-          exitCode: null,
-          error: new ForgeError(
-            'FORGE_LIMIT_TIMEOUT',
-            `plugin ${plugin.info.name} stopped: ${entry} ran past its deadline of ${error.timeoutMs} ms`,
-            { details: { limit: 'timeoutMs', max: error.timeoutMs, plugin: plugin.info.name } },
-          ),
-        };
+        const name = plugin.info.name;
+        const stopped = deadlineError(error.timeoutMs, entry, `plugin ${name}`, { plugin: name });
+        outcome = { status: 'trapped', exitCode: null, error: stopped };
       }
       const code =
         outcome.status === 'returned'
