@@ -15,8 +15,6 @@ setInterval(() => { time[0] = Date.now(); }, workerData.tickMs);
 // The word the ticker writes: NaN until its first tick (a thread takes some milliseconds to start)
 // and after it stopped; readers then read the wall clock instead.
 let shared: Float64Array | undefined;
-/** The word held a time at the last read: the next read takes it without further checks. */
-let ticking = false;
 
 /**
  * Wall-clock milliseconds since the Unix epoch, at most a few ticks old, in a nanosecond or two:
@@ -26,17 +24,10 @@ let ticking = false;
  * its first tick, and if it cannot run or stops, this is `Date.now()`.
  */
 export function coarseNow(): number {
-  if (ticking) {
-    const time = shared![0]!;
-    if (time === time) return time;
-    ticking = false; // the ticker stopped
-    return Date.now();
-  }
-  if (shared === undefined) startTicker();
-  const time = shared![0]!;
-  if (time !== time) return Date.now(); // not started yet, or stopped
-  ticking = true;
-  return time;
+  // One read site whatever the ticker's state: optimised code that inlines this never meets a
+  // path it has not seen (a deopt there costs the caller its inlining decisions).
+  const time = (shared ?? startTicker())[0]!;
+  return time === time ? time : Date.now(); // NaN: not started yet, or stopped
 }
 
 /**
@@ -59,7 +50,7 @@ export function adoptCoarseClock(buffer: unknown): void {
   shared = new Float64Array(buffer);
 }
 
-function startTicker(): void {
+function startTicker(): Float64Array {
   const word = new Float64Array(new SharedArrayBuffer(8));
   word[0] = Number.NaN;
   shared = word;
@@ -80,4 +71,5 @@ function startTicker(): void {
   } catch {
     // No thread: the word stays NaN, and every read is Date.now().
   }
+  return word;
 }

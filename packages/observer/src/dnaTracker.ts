@@ -34,8 +34,22 @@ export class DnaTracker {
   // Allowed calls noted and not yet counted, in order; all at #now (stamp counts them first).
   readonly #pending = new Int32Array(PENDING);
   #pendingCount = 0;
+  /** Stages whose committed calls this tracker learns (TraceStage.teach): flushed before any use. */
+  readonly #stages: { readonly bound: boolean; flush(): void }[] = [];
 
   constructor(readonly containerId: string) {}
+
+  /**
+   * Calls staged in `stage` are learned here when it commits them: it is flushed before this
+   * tracker counts, stamps or is read, so that calls are learned in the order they were made.
+   */
+  follow(stage: { readonly bound: boolean; flush(): void }): void {
+    if (!this.#stages.includes(stage)) this.#stages.push(stage);
+  }
+
+  #settle(): void {
+    for (const stage of this.#stages) if (stage.bound) stage.flush();
+  }
 
   /** Records one call. */
   observe(syscall: string, denied: boolean, time: number): void {
@@ -45,6 +59,7 @@ export class DnaTracker {
 
   /** Sets the time the next observed calls happened at (ms since the epoch), until stamped again. */
   stamp(time: number): void {
+    if (this.#stages.length > 0) this.#settle();
     if (this.#pendingCount > 0) this.#count();
     this.#now = time;
   }
@@ -66,6 +81,7 @@ export class DnaTracker {
    * from this tracker's `slot`. An allowed call is noted and counted in a batch (before any read).
    */
   observeSlot(slot: DnaSlot, denied: boolean): void {
+    if (this.#stages.length > 0) this.#settle();
     if (!denied) {
       const n = this.#pendingCount;
       this.#pending[n] = slot.index;
@@ -74,6 +90,24 @@ export class DnaTracker {
       return;
     }
     this.#observeDenied(slot.index);
+  }
+
+  /** Records `calls` allowed calls in a row of the slot's syscall, at the time last given to `stamp`. */
+  observeRun(slot: DnaSlot, calls: number): void {
+    if (!(calls > 0)) return;
+    if (this.#pendingCount > 0) this.#count();
+    const index = slot.index;
+    const counts = this.#counts;
+    counts[index] = counts[index]! + calls;
+    const width = this.#width;
+    const transitions = this.#transitions;
+    const previous = this.#previous;
+    if (previous >= 0) transitions[previous * width + index] = transitions[previous * width + index]! + 1;
+    if (calls > 1) transitions[index * width + index] = transitions[index * width + index]! + calls - 1;
+    this.#previous = index;
+    if (this.#total === 0) this.#firstSeen = this.#now;
+    this.#total += calls;
+    this.#lastSeen = this.#now;
   }
 
   #observeDenied(index: number): void {
@@ -143,6 +177,7 @@ export class DnaTracker {
 
   /** A JSON-safe copy of the profile as it stands. */
   snapshot(): ExecutionDNA {
+    if (this.#stages.length > 0) this.#settle();
     if (this.#pendingCount > 0) this.#count();
     if (this.#total === 0) return emptyExecutionDna(this.containerId);
     const syscallCounts: Record<string, number> = {};

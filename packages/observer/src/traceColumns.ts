@@ -1,5 +1,15 @@
 import type { Decision, SyscallArg } from '@forgeone/common';
 import type { MemoryWrite, TraceEvent } from './traceEvent';
+import {
+  ROW_MAX_WRITE,
+  ROW_PARAMS,
+  ROW_RESULT,
+  ROW_TEMPLATE,
+  ROW_WRITE_LEN,
+  ROW_WRITE_PTR,
+  STAGE_ROW,
+  unpackWrite,
+} from './traceStage';
 
 /** Decoded arguments computed only when the trace is read (from the call's raw params). */
 export interface LazyTraceArgs {
@@ -15,6 +25,8 @@ export interface TraceTemplate {
   readonly syscallId: number;
   readonly decision: Decision;
   readonly args: LazyTraceArgs;
+  /** How many params its calls have (0–4): what a staged row of it holds. */
+  readonly arity: number;
 }
 
 const EXECUTED = 1;
@@ -22,6 +34,8 @@ const LAZY_ARGS = 2;
 const NO_RESULT = 4;
 const BIG_RESULT = 8;
 const WHOLE_EVENT = 16;
+/** The id of an event held as a row (TraceStage's layout) in the chunk's row area. */
+const ROW_EVENT = -0x80000000;
 const OUTCOME_SHIFT = 5;
 const outcomes = [undefined, 'exit', 'fault', 'limit'] as const;
 const outcomeCode = (outcome: TraceEvent['outcome']): number =>
@@ -79,6 +93,8 @@ export class TraceChunk {
   #writeCount = 0;
   #bytes = new Uint8Array(0);
   #byteCount = 0;
+  /** Events written as rows by a TraceStage (`commitRows`), at their index × STAGE_ROW; allocated on first use. */
+  #rows: Float64Array | undefined;
 
   constructor(
     public firstSeq: number,
@@ -113,8 +129,11 @@ export class TraceChunk {
     return this.count === this.capacity;
   }
 
-  /** Copies `len` bytes the host just wrote at `ptr`; they belong to the next call recorded. */
-  captureWrite(ptr: number, len: number, memory: Uint8Array): void {
+  /**
+   * Copies `len` bytes the host just wrote at `ptr` (found at `from` of `memory`: by default at
+   * `ptr`, the whole guest memory); they belong to the next call recorded.
+   */
+  captureWrite(ptr: number, len: number, memory: Uint8Array, from = ptr): void {
     const w = this.#writeCount;
     const at = this.#byteCount;
     if (w + 2 > this.#writePtr.length || at + len > this.#bytes.length) this.#growWrites(w + 2, at + len);
@@ -122,8 +141,8 @@ export class TraceChunk {
     this.#writeOffset[w] = at;
     const bytes = this.#bytes;
     // Most writes are a few bytes (an errno-sized result, a length): a loop beats making a view.
-    if (len <= 16) for (let k = 0; k < len; k += 1) bytes[at + k] = memory[ptr + k]!;
-    else TraceChunk.#copy(bytes, at, memory, ptr, len);
+    if (len <= 16) for (let k = 0; k < len; k += 1) bytes[at + k] = memory[from + k]!;
+    else TraceChunk.#copy(bytes, at, memory, from, len);
     this.#byteCount = at + len;
     this.#writeOffset[w + 1] = at + len;
     this.#writeCount = w + 1;
@@ -272,6 +291,25 @@ export class TraceChunk {
     (this.#bigParams ??= new Map()).set(at, value);
   }
 
+  /** The chunk's row area (allocated on first use), where a TraceStage writes rows from `count` on. */
+  rowArea(): Float64Array {
+    return (this.#rows ??= new Float64Array(this.capacity * STAGE_ROW));
+  }
+
+  /**
+   * The `count` rows written into the row area from this chunk's `count` on (TraceStage's layout)
+   * are calls at `time`; the chunk must have room. Writes captured and not yet recorded stay pending
+   * for the next call recorded.
+   */
+  commitRows(count: number, time: number): void {
+    const i = this.count;
+    this.#ids.fill(ROW_EVENT, i, i + count);
+    this.#paramStart.fill(this.#paramCount, i + 1, i + count + 1);
+    this.#writeStart.fill(this.#writeStart[i]!, i + 1, i + count + 1);
+    if (time !== this.#lastTime) this.#newTime(i, time);
+    this.count = i + count;
+  }
+
   /** Appends an event that arrived whole (from another thread, or a test). */
   addEvent(syscallId: number, event: TraceEvent): void {
     this.discardPendingWrites();
@@ -288,6 +326,7 @@ export class TraceChunk {
   /** The event at `index` (0-based within this chunk), built now. */
   event(index: number, syscalls: readonly string[], templates: readonly TraceTemplate[]): TraceEvent {
     const id = this.#ids[index]!;
+    if (id === ROW_EVENT) return this.#rowEvent(index, syscalls, templates);
     const template = id < 0 ? templates[-1 - id]! : undefined;
     const flags = template === undefined ? this.#flags[index]! : EXECUTED | LAZY_ARGS;
     if ((flags & WHOLE_EVENT) !== 0) return this.#args[index] as TraceEvent;
@@ -331,6 +370,34 @@ export class TraceChunk {
     }
     const outcome = outcomes[flags >>> OUTCOME_SHIFT];
     if (outcome !== undefined) event.outcome = outcome;
+    return event;
+  }
+
+  /** The event at `index`, held as a row: an untimed, allowed call of its template. */
+  #rowEvent(index: number, syscalls: readonly string[], templates: readonly TraceTemplate[]): TraceEvent {
+    const rows = this.#rows!;
+    const r = index * STAGE_ROW;
+    const template = templates[rows[r + ROW_TEMPLATE]!]!;
+    const params: number[] = [];
+    for (let k = 0; k < template.arity; k += 1) params.push(rows[r + ROW_PARAMS + k]!);
+    const event: { -readonly [K in keyof TraceEvent]: TraceEvent[K] } = {
+      seq: this.firstSeq + index,
+      syscall: syscalls[template.syscallId]!,
+      args: template.args.decodeArgs(params),
+      params,
+      action: template.decision.action,
+      executed: true,
+      reasons: template.decision.reasons,
+      result: rows[r + ROW_RESULT]!,
+      durationNs: -1,
+      time: this.#timeOf(index),
+    };
+    if (rows[r + ROW_WRITE_LEN]! > 0) {
+      const bytes = new Uint8Array(ROW_MAX_WRITE);
+      unpackWrite(rows, r, bytes);
+      const written = bytes.subarray(0, rows[r + ROW_WRITE_LEN]!);
+      event.writes = [{ ptr: rows[r + ROW_WRITE_PTR]!, bytes: toBase64(written) }];
+    }
     return event;
   }
 }

@@ -1,6 +1,7 @@
 import type { Decision, DecisionAction, SyscallArg } from '@forgeone/common';
 import { TraceChunk, type LazyTraceArgs, type TraceTemplate } from './traceColumns';
 import type { TraceEvent } from './traceEvent';
+import { TraceStage, STAGE_ROW } from './traceStage';
 
 export interface TraceRecorderOptions {
   /**
@@ -52,6 +53,14 @@ export class TraceRecorder {
   readonly #syscallNames: string[] = [];
   readonly #syscallIds = new Map<string, number>();
   readonly #templates: TraceTemplate[] = [];
+  /** Calls staged by the syscall gate's hot path, handed over before anything else is recorded or read. */
+  #stage: TraceStage | undefined;
+  /** The area handed to the stage at its last bind (one object, reused). */
+  readonly #area: { rows: Float64Array; at: number; end: number } = {
+    rows: new Float64Array(0),
+    at: 0,
+    end: 0,
+  };
 
   constructor(options: TraceRecorderOptions = {}) {
     const capacity = options.capacity ?? 65_536;
@@ -66,7 +75,36 @@ export class TraceRecorder {
 
   /** The sequence number the next event gets. */
   nextSeq(): number {
+    if (this.#stage?.bound === true) this.#stage.flush();
     return this.#current.firstSeq + this.#current.count;
+  }
+
+  /**
+   * The recorder's stage (one per recorder, made on first use): where the syscall gate's hot path
+   * records its calls (see {@link TraceStage}). Whatever it holds is recorded before any other
+   * call is recorded, and before anything is read.
+   */
+  stage(): TraceStage {
+    return (this.#stage ??= new TraceStage(this, {
+      area: () => {
+        const chunk = this.#writeChunk();
+        const area = this.#area;
+        area.rows = chunk.rowArea();
+        area.at = chunk.count * STAGE_ROW;
+        area.end = chunk.capacity * STAGE_ROW;
+        return area;
+      },
+      commitRows: (count) => {
+        this.#current.commitRows(count, this.#now);
+        if (this.#onBatch !== undefined) this.#added();
+      },
+      captureBytes: (ptr, bytes, len) => this.#writeChunk().captureWrite(ptr, len, bytes, 0),
+    }));
+  }
+
+  /** The chunk the next event (and a write captured now) goes into. */
+  #writeChunk(): TraceChunk {
+    return this.#current.full ? this.#next(this.#current.firstSeq + this.#current.count) : this.#current;
   }
 
   /** A small integer standing for a syscall name in `recordCall` (the same name, the same id). */
@@ -86,8 +124,16 @@ export class TraceRecorder {
    */
   captureWrite(ptr: number, len: number, memory: Uint8Array): void {
     // One call site: V8 inlines each site whole, and this one sits on the syscall hot path.
-    const chunk = this.#current.full ? this.#next(this.nextSeq()) : this.#current;
+    if (this.#stage?.bound === true) this.#stage.flush();
+    const chunk = this.#current.full
+      ? this.#next(this.#current.firstSeq + this.#current.count)
+      : this.#current;
     chunk.captureWrite(ptr, len, memory);
+  }
+
+  /** `captureWrite(ptr, 4, memory)` of a u32 just written (its `value` is in `memory` too). */
+  captureU32(ptr: number, _value: number, memory: Uint8Array): void {
+    this.captureWrite(ptr, 4, memory);
   }
 
   /**
@@ -107,9 +153,12 @@ export class TraceRecorder {
     durationNs: number,
     outcome?: TraceEvent['outcome'],
   ): void {
+    const stage = this.#stage;
+    if (stage !== undefined && stage.bound) stage.flush();
     let chunk = this.#current;
     if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.add(syscallId, decision, executed, args, lazyArgs, params, result, durationNs, this.#now, outcome);
+    if (stage !== undefined) stage.recorded();
     if (this.#onBatch !== undefined) this.#added();
   }
 
@@ -117,10 +166,11 @@ export class TraceRecorder {
    * Registers what every call of one syscall recorded with `recordTemplated` shares (its decision,
    * and how to decode its arguments from its params); returns the number to record them by.
    */
-  template(syscallId: number, decision: Decision, args: LazyTraceArgs): number {
+  template(syscallId: number, decision: Decision, args: LazyTraceArgs, arity = 0): number {
     if (syscallId < 0 || syscallId >= this.#syscallNames.length)
       throw new RangeError(`unknown syscall id ${syscallId}`);
-    this.#templates.push(Object.freeze({ syscallId, decision, args }));
+    if (!Number.isInteger(arity) || arity < 0 || arity > 4) throw new RangeError('arity must be 0 to 4');
+    this.#templates.push(Object.freeze({ syscallId, decision, args, arity }));
     return this.#templates.length - 1;
   }
 
@@ -130,9 +180,12 @@ export class TraceRecorder {
    * reused; a timed call goes through `recordCall`.
    */
   recordTemplated(template: number, params: readonly (number | bigint)[], result: number): void {
+    const stage = this.#stage;
+    if (stage !== undefined && stage.bound) stage.flush();
     let chunk = this.#current;
     if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.addTemplated(template, params, result, this.#now);
+    if (stage !== undefined) stage.recorded();
     if (this.#onBatch !== undefined) this.#added();
   }
 
@@ -150,9 +203,12 @@ export class TraceRecorder {
     c: number | bigint,
     d: number | bigint,
   ): void {
+    const stage = this.#stage;
+    if (stage !== undefined && stage.bound) stage.flush();
     let chunk = this.#current;
     if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.addTemplatedArgs(template, result, this.#now, arity, a, b, c, d);
+    if (stage !== undefined) stage.recorded();
     if (this.#onBatch !== undefined) this.#added();
   }
 
@@ -162,6 +218,7 @@ export class TraceRecorder {
    * passed with every call would be boxed on every call.
    */
   stamp(time: number): void {
+    if (this.#stage?.bound === true) this.#stage.flush();
     this.#now = time;
   }
 
@@ -174,6 +231,7 @@ export class TraceRecorder {
     let chunk = this.#current;
     if (chunk.full) chunk = this.#next(seq);
     chunk.addEvent(this.syscallId(event.syscall), event);
+    this.#stage?.recorded();
     if (this.#onBatch !== undefined) this.#added();
   }
 
@@ -189,6 +247,7 @@ export class TraceRecorder {
 
   /** Hands every not-yet-flushed event to `onBatch`. */
   flush(): void {
+    if (this.#stage?.bound === true) this.#stage.flush();
     if (this.#onBatch === undefined) return;
     const size = this.size;
     const recorded = this.#recordedBefore + this.#current.count;
@@ -200,11 +259,13 @@ export class TraceRecorder {
 
   /** Events still held, oldest first. */
   events(): TraceEvent[] {
+    if (this.#stage?.bound === true) this.#stage.flush();
     return this.#slice(0, this.size);
   }
 
   /** Events still held whose seq is above `seq`, oldest first. */
   eventsAfter(seq: number): TraceEvent[] {
+    if (this.#stage?.bound === true) this.#stage.flush();
     const out: TraceEvent[] = [];
     let skip = this.#stored() - this.size;
     for (const chunk of this.#chunks) {
@@ -218,11 +279,13 @@ export class TraceRecorder {
 
   /** Events that fell out of the ring before anyone read them (and sequence numbers skipped by `append`). */
   get dropped(): number {
+    if (this.#stage?.bound === true) this.#stage.flush();
     return this.nextSeq() - 1 - this.size;
   }
 
   /** Events held: the newest `capacity` at most. */
   get size(): number {
+    if (this.#stage?.bound === true) this.#stage.flush();
     return Math.min(this.#capacity, this.#stored());
   }
 
