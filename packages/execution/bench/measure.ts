@@ -80,6 +80,41 @@ export function pairedRatio(
   return { name, ns: median(times), ratio: median(ratios) };
 }
 
+/**
+ * `pairedRatio` for asynchronous operations: each round times `block` awaited calls of the baseline,
+ * then `block` of `fn`. Blocks rather than single calls, so that the work an operation leaves
+ * behind (a collection, a thread winding down) is spread over a block rather than landing on the
+ * one baseline call after it.
+ */
+export async function pairedRatioAsync(
+  name: string,
+  baseline: () => Promise<unknown>,
+  fn: () => Promise<unknown>,
+  rounds = 40,
+  block = 5,
+  warmup = 4,
+): Promise<PairedFigure> {
+  const timeBlock = async (op: () => Promise<unknown>) => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < block; i += 1) await op();
+    return Number(process.hrtime.bigint() - start) / block;
+  };
+  for (let i = 0; i < warmup; i += 1) {
+    await timeBlock(baseline);
+    await timeBlock(fn);
+  }
+  const times: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < rounds; i += 1) {
+    const base = await timeBlock(baseline);
+    const ns = await timeBlock(fn);
+    times.push(ns);
+    ratios.push(ns / base);
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { name, ns: median(times), ratio: median(ratios) };
+}
+
 /** Prints paired figures: ns per operation, and the ratio to the baseline measured beside each. */
 export function printPaired(title: string, baseline: string, figures: readonly PairedFigure[]): void {
   console.log(`\n${title}`);

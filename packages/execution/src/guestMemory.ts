@@ -14,6 +14,11 @@ export class GuestFault extends Error {
  */
 export interface MemoryWriteSink {
   captureWrite(ptr: number, len: number, memory: Uint8Array): void;
+  /**
+   * `captureWrite(ptr, 4, memory)` of a u32 just written, given by value as well: a sink that keeps
+   * small writes by value (the trace's stage) saves reading them back.
+   */
+  captureU32(ptr: number, value: number, memory: Uint8Array): void;
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
@@ -155,7 +160,7 @@ export class GuestMemory {
   writeU32(ptr: number, value: number): void {
     this.#check(ptr >>> 0, 4);
     this.#view.setUint32(ptr >>> 0, value >>> 0, true);
-    this.#written(ptr >>> 0, 4);
+    if (this.writeSink !== undefined) this.writeSink.captureU32(ptr >>> 0, value >>> 0, this.#bytes);
   }
 
   writeU64(ptr: number, value: bigint): void {

@@ -7,9 +7,16 @@ import {
   type SyscallArg,
   type SyscallEnforcerPort,
 } from '@forgeone/common';
-import type { DnaSlot, DnaTracker, LazyTraceArgs, TraceEvent, TraceRecorder } from '@forgeone/observer';
-import { GuestFault, type MemoryWriteSink } from './guestMemory';
-import { HotState, hotImport, type HotSlot } from './hotImport';
+import type {
+  DnaSlot,
+  DnaTracker,
+  LazyTraceArgs,
+  TraceEvent,
+  TraceRecorder,
+  TraceStage,
+} from '@forgeone/observer';
+import { GuestFault, type GuestMemory } from './guestMemory';
+import { HotState, hotImport, hotShape, type HotShape, type HotSlot } from './hotImport';
 import {
   GuestExit,
   type SyscallContext,
@@ -63,6 +70,11 @@ export interface SyscallGateOptions {
  */
 export const SLOW_CALL_NS = 5_000;
 const DEFAULT_DURATION_SAMPLING = 128;
+/**
+ * A slot gets an import of its own (see `hotImport`) after this many hot calls: compiling one costs
+ * about as much as a few thousand calls save.
+ */
+const OWN_IMPORT_AFTER = 4_096;
 
 type Args = Readonly<Record<string, SyscallArg>>;
 
@@ -80,6 +92,9 @@ class GateSlot implements LazyTraceArgs, HotSlot {
   template = -1;
   /** A call of this slot is in progress (its params array and invocation are taken). */
   busy = false;
+  /** The slot's own compiled import, once it has been busy (OWN_IMPORT_AFTER): its calls go there. */
+  own: ((...args: WasmValue[]) => WasmValue | undefined) | undefined;
+  untilOwn = OWN_IMPORT_AFTER;
   readonly dna: DnaSlot;
   readonly invocation: LazyInvocation;
   /** Filled by the fixed-arity wrappers (a call's params are copied by the trace, never kept). */
@@ -155,6 +170,8 @@ export class SyscallGate {
   #clockCountdown = 0;
   /** What the generated hot imports read and write (`hot.budget` counts their calls down). */
   readonly #hot: HotState<GateSlot>;
+  /** What the hot imports of this gate may take as fixed (hotShape). */
+  readonly #shape: HotShape;
   /** `#hot.budget` when last set (`#rebudget`): the hot calls since are the difference. */
   #budgetStart = 0;
   #exit: GuestExit | undefined;
@@ -165,8 +182,8 @@ export class SyscallGate {
   #windowStart = 0n;
   #windowOpen = false;
   readonly #slots = new Map<SyscallDefinition, GateSlot>();
-  // Host writes of the call in progress go straight into the trace's columns (undefined: not kept).
-  readonly #writeSink: MemoryWriteSink | undefined;
+  // Host writes of the call in progress go to the recorder's stage (undefined: not kept).
+  readonly #writeSink: TraceStage | undefined;
 
   constructor(options: SyscallGateOptions) {
     this.#enforcer = options.enforcer;
@@ -175,7 +192,9 @@ export class SyscallGate {
     this.#dna = options.dna;
     this.#clock = options.clock;
     this.#coarse = options.clock.coarseNow !== undefined;
-    this.#writeSink = (options.recordWrites ?? true) ? options.recorder : undefined;
+    // The recorder's stage takes every call's writes (one sink for the hot and the general path: the
+    // memory's write call site stays monomorphic); it hands them to the recorder as needed.
+    this.#writeSink = (options.recordWrites ?? true) ? options.recorder.stage() : undefined;
     this.#events = options.events;
     this.#onQuarantine = options.onQuarantine;
     this.#checkpoint = options.checkpoint;
@@ -197,7 +216,9 @@ export class SyscallGate {
       thrown: (slot, params, error) =>
         this.#thrown(slot, undefined, params, undefined, slot.reused!.decision, error),
       untimed: (slot, params, result) => this.#untimed(slot, params, result),
+      own: (slot) => this.#ownImport(slot),
     });
+    this.#shape = hotShape(this.#hot);
   }
 
   /** Set once the guest asked to exit; the exit is re-thrown on any later call. */
@@ -240,10 +261,16 @@ export class SyscallGate {
    * call goes through `#call` (which takes the same path through `#fastCall`, a little slower).
    */
   #wrapper(slot: GateSlot): (...args: WasmValue[]) => WasmValue | undefined {
-    const factory =
-      slot.params.length <= 4 ? hotImport(slot.definition.syscall, slot.params.length) : undefined;
+    const factory = slot.params.length <= 4 ? hotImport(slot.params.length, this.#shape) : undefined;
     if (factory !== undefined) return factory(this.#hot, slot, slot.params);
     return (...args: WasmValue[]) => this.#call(slot, args);
+  }
+
+  /** Compiles the slot's own import (`hotImport`), which the one the guest has hands its calls to. */
+  #ownImport(slot: GateSlot): void {
+    if (slot.own !== undefined || slot.params.length > 4) return;
+    const factory = hotImport(slot.params.length, this.#shape, true);
+    if (factory !== undefined) slot.own = factory(this.#hot, slot, slot.params);
   }
 
   /** Records an untimed call of a fast slot (by template when it returned a number) and learns from it. */
@@ -305,6 +332,16 @@ export class SyscallGate {
     return this.#clock.monotonicNs();
   }
 
+  /**
+   * Sets the write sink for a call of the general path: its writes go straight to the recorder
+   * (the stage's direct mode), which records the call with them; only hot calls keep theirs in a row.
+   */
+  #sinkDirect(memory: GuestMemory): void {
+    const stage = this.#writeSink;
+    if (stage !== undefined) stage.goDirect();
+    memory.writeSink = stage;
+  }
+
   /** The wall time of the calls from now on (trace and DNA). */
   #stamp(now: number): void {
     this.#hot.time = now;
@@ -319,7 +356,7 @@ export class SyscallGate {
   #fastCall(slot: GateSlot, args: readonly WasmValue[], timed: boolean): WasmValue | undefined {
     const started = timed ? this.#startClock() : 0n;
     const memory = this.#context.memory;
-    memory.writeSink = this.#writeSink;
+    this.#sinkDirect(memory);
     slot.busy = true;
     let result: WasmValue | undefined;
     try {
@@ -378,7 +415,7 @@ export class SyscallGate {
     }
     const { decision } = enforcement;
 
-    memory.writeSink = this.#writeSink;
+    this.#sinkDirect(memory);
     // While the call runs the slot's params array and invocation are taken: a call re-entering the
     // same import gets its own.
     const outerBusy = slot.busy;
@@ -405,7 +442,14 @@ export class SyscallGate {
   #reuse(slot: GateSlot, enforcement: Enforcement): void {
     slot.reused = enforcement;
     if (slot.definition.pureDecode === true && enforcement.quarantine === undefined) {
-      slot.template = this.#recorder.template(slot.traceId, enforcement.decision, slot);
+      const arity = slot.params.length;
+      slot.template = this.#recorder.template(
+        slot.traceId,
+        enforcement.decision,
+        slot,
+        arity <= 4 ? arity : 0,
+      );
+      this.#hot.stage.teach(slot.template, this.#dna, slot.dna);
       slot.fast = true;
       slot.hot = !slot.timeAlways;
     }

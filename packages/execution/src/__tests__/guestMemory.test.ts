@@ -37,6 +37,8 @@ describe('GuestMemory', () => {
     const sink: MemoryWriteSink = {
       captureWrite: (ptr, len, bytes) =>
         seen.push(`${ptr}+${len}:${bytes.subarray(ptr, ptr + len).join(',')}`),
+      captureU32: (ptr, value, bytes) =>
+        seen.push(`${ptr}+4:${bytes.subarray(ptr, ptr + 4).join(',')}=${value.toString(16)}`),
     };
     memory.writeSink = sink;
     memory.writeU32(8, 0x01020304);
@@ -45,7 +47,7 @@ describe('GuestMemory', () => {
     memory.writeU8(65_536 + 10, 7);
     memory.writeSink = undefined;
     memory.writeU8(0, 1);
-    expect(seen).toEqual(['8+4:4,3,2,1', '100+2:9,9', '65546+1:7']);
+    expect(seen).toEqual(['8+4:4,3,2,1=1020304', '100+2:9,9', '65546+1:7']);
     expect(memory.size).toBe(2 * 65_536);
     expect(() => memory.readU32(2 * 65_536 - 2)).toThrow(GuestFault);
   });

@@ -426,7 +426,7 @@ describe('SyscallGate: fast path, arities and timing', () => {
     try {
       imports = gate.imports(definitions);
     } finally {
-      vi.unstubAllGlobals();
+      if (options.refuseCodegen === true) vi.unstubAllGlobals();
     }
     const instance = new WebAssembly.Instance(compiled.module, imports);
     memory.bind(instance.exports.memory as WebAssembly.Memory);
@@ -550,7 +550,7 @@ describe('SyscallGate: fast path, arities and timing', () => {
     expect(sampled[1]!.writes).toEqual([{ ptr: 8, bytes: Buffer.from([0, 0, 0, 0]).toString('base64') }]);
   });
 
-  it('traces the same where code cannot be generated: the general path then serves every call', async () => {
+  it('traces the same where code cannot be generated, and after a busy import gets code of its own', async () => {
     const traceWith = async (a: string, b: string, refuse: boolean) => {
       const clock = new ManualClock(1_700_000_000_000);
       const definitions = [
@@ -563,7 +563,7 @@ describe('SyscallGate: fast path, arities and timing', () => {
           return 0;
         }),
       ];
-      const { instance, recorder, dna } = await gated(twoImportLoop(a, b, 300), definitions, {
+      const { instance, recorder, dna } = await gated(twoImportLoop(a, b, CALLS), definitions, {
         clock,
         durationSampling: 16,
         rateLimit: { perSecond: 1e9, burst: 50 },
@@ -578,14 +578,42 @@ describe('SyscallGate: fast path, arities and timing', () => {
         calls: dna.snapshot().totalCalls,
       };
     };
+    // Enough calls that b, whose calls are hot, gets an import of its own mid-run (after 4,096 hot
+    // calls); a, which moves the clock by a millisecond, is timed on every call and never hot.
+    const CALLS = 5_000;
     const refused = await traceWith('nogen_a', 'nogen_b', true);
-    expect(hotImport('forge.nogen_a', 1)).toBeUndefined();
-    const generated = await traceWith('gen_a', 'gen_b', false);
-    expect(hotImport('forge.gen_a', 1)).toBeTypeOf('function');
-    expect(refused.events).toHaveLength(600);
+    vi.stubGlobal('Function', function refusedCodegen() {
+      throw new EvalError('Code generation from strings disallowed for this context');
+    });
+    try {
+      expect(hotImport(1)).toBeUndefined();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    let ownCompiled = 0;
+    const RealFunction = Function;
+    vi.stubGlobal(
+      'Function',
+      new Proxy(RealFunction, {
+        construct(target, args: string[]) {
+          // An import's own code does not hand its calls on (`S.own`); the shared code does.
+          if (!args.join('').includes('S.own')) ownCompiled += 1;
+          return Reflect.construct(target, args) as object;
+        },
+      }),
+    );
+    let generated: Awaited<ReturnType<typeof traceWith>>;
+    try {
+      generated = await traceWith('gen_a', 'gen_b', false);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(ownCompiled).toBe(1);
+    expect(hotImport(1)).toBeTypeOf('function');
+    expect(refused.events).toHaveLength(2 * CALLS);
     expect(refused.events).toEqual(generated.events);
-    expect(refused.calls).toBe(600);
-    expect(generated.calls).toBe(600);
+    expect(refused.calls).toBe(2 * CALLS);
+    expect(generated.calls).toBe(2 * CALLS);
   });
 
   it('stamps every call with a fresh wall time when the clock has coarseNow, timed or not', async () => {
