@@ -1,6 +1,8 @@
 import type { Clock, KernelEventBus } from '@forgeone/common';
 import {
   ROW_PARAMS,
+  ROW_RESULT,
+  ROW_TEMPLATE,
   ROW_WRITE_LEN,
   STAGE_ROW,
   type DnaSlot,
@@ -71,7 +73,7 @@ export class HotState<S extends HotSlot = HotSlot> {
     readonly memory: GuestMemory,
     /** The guest memory's write sink during a call: the stage, or none when writes are not kept. */
     readonly sink: MemoryWriteSink | undefined,
-    readonly recorder: TraceRecorder,
+    recorder: TraceRecorder,
     readonly dna: DnaTracker,
     readonly clock: Clock,
     callbacks: HotCallbacks<S>,
@@ -222,8 +224,8 @@ return function hotImportFactory(H, S, P) {
       // TraceStage.add, inline: the call's row, with the write it captured (or none); its DNA is
       // learned when the stage commits it.
       const rows = st.rows;
-      rows[r] = S.template;
-      rows[r + 1] = result;
+      rows[r + ${ROW_TEMPLATE}] = S.template;
+      rows[r + ${ROW_RESULT}] = result;
       ${rowStores}
       if (st.pending) st.pending = false;
       else rows[r + ${ROW_WRITE_LEN}] = 0;

@@ -266,9 +266,11 @@ export class SyscallGate {
     return (...args: WasmValue[]) => this.#call(slot, args);
   }
 
-  /** Compiles the slot's own import (`hotImport`), which the one the guest has hands its calls to. */
+  /**
+   * Compiles the slot's own import (`hotImport`), which the one the guest has hands its calls to.
+   * Called once per slot, by its shared import (only slots of up to four params have one).
+   */
   #ownImport(slot: GateSlot): void {
-    if (slot.own !== undefined || slot.params.length > 4) return;
     const factory = hotImport(slot.params.length, this.#shape, true);
     if (factory !== undefined) slot.own = factory(this.#hot, slot, slot.params);
   }

@@ -1,7 +1,7 @@
 export { TraceRecorder, summarizeTrace } from './traceRecorder';
 export type { TraceRecorderOptions, TraceSummaryRow } from './traceRecorder';
 export type { TraceEvent, MemoryWrite } from './traceEvent';
-export { TraceStage, STAGE_ROW, ROW_PARAMS, ROW_WRITE_LEN } from './traceStage';
+export { TraceStage, STAGE_ROW, ROW_TEMPLATE, ROW_RESULT, ROW_PARAMS, ROW_WRITE_LEN } from './traceStage';
 export { DnaTracker } from './dnaTracker';
 export type { DnaSlot } from './dnaTracker';
 export type { LazyTraceArgs } from './traceColumns';

@@ -60,6 +60,9 @@ function packedArray<T>(length: number): (T | undefined)[] {
   return array;
 }
 
+/** Where a row's write is unpacked when read (then copied out as base64). */
+const rowWrite = new Uint8Array(ROW_MAX_WRITE);
+
 const toBase64 = (bytes: Uint8Array) =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
@@ -393,9 +396,8 @@ export class TraceChunk {
       time: this.#timeOf(index),
     };
     if (rows[r + ROW_WRITE_LEN]! > 0) {
-      const bytes = new Uint8Array(ROW_MAX_WRITE);
-      unpackWrite(rows, r, bytes);
-      const written = bytes.subarray(0, rows[r + ROW_WRITE_LEN]!);
+      unpackWrite(rows, r, rowWrite);
+      const written = rowWrite.subarray(0, rows[r + ROW_WRITE_LEN]!);
       event.writes = [{ ptr: rows[r + ROW_WRITE_PTR]!, bytes: toBase64(written) }];
     }
     return event;

@@ -75,7 +75,7 @@ export class TraceRecorder {
 
   /** The sequence number the next event gets. */
   nextSeq(): number {
-    if (this.#stage?.bound === true) this.#stage.flush();
+    this.#settle();
     return this.#current.firstSeq + this.#current.count;
   }
 
@@ -102,6 +102,12 @@ export class TraceRecorder {
     }));
   }
 
+  /** Commits what the stage holds (and unbinds it) before the recorder touches its chunks. */
+  #settle(): void {
+    const stage = this.#stage;
+    if (stage !== undefined && stage.bound) stage.flush();
+  }
+
   /** The chunk the next event (and a write captured now) goes into. */
   #writeChunk(): TraceChunk {
     return this.#current.full ? this.#next(this.#current.firstSeq + this.#current.count) : this.#current;
@@ -124,11 +130,8 @@ export class TraceRecorder {
    */
   captureWrite(ptr: number, len: number, memory: Uint8Array): void {
     // One call site: V8 inlines each site whole, and this one sits on the syscall hot path.
-    if (this.#stage?.bound === true) this.#stage.flush();
-    const chunk = this.#current.full
-      ? this.#next(this.#current.firstSeq + this.#current.count)
-      : this.#current;
-    chunk.captureWrite(ptr, len, memory);
+    this.#settle();
+    this.#writeChunk().captureWrite(ptr, len, memory);
   }
 
   /** `captureWrite(ptr, 4, memory)` of a u32 just written (its `value` is in `memory` too). */
@@ -153,12 +156,11 @@ export class TraceRecorder {
     durationNs: number,
     outcome?: TraceEvent['outcome'],
   ): void {
-    const stage = this.#stage;
-    if (stage !== undefined && stage.bound) stage.flush();
+    this.#settle();
     let chunk = this.#current;
     if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.add(syscallId, decision, executed, args, lazyArgs, params, result, durationNs, this.#now, outcome);
-    if (stage !== undefined) stage.recorded();
+    this.#stage?.recorded();
     if (this.#onBatch !== undefined) this.#added();
   }
 
@@ -180,12 +182,11 @@ export class TraceRecorder {
    * reused; a timed call goes through `recordCall`.
    */
   recordTemplated(template: number, params: readonly (number | bigint)[], result: number): void {
-    const stage = this.#stage;
-    if (stage !== undefined && stage.bound) stage.flush();
+    this.#settle();
     let chunk = this.#current;
     if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.addTemplated(template, params, result, this.#now);
-    if (stage !== undefined) stage.recorded();
+    this.#stage?.recorded();
     if (this.#onBatch !== undefined) this.#added();
   }
 
@@ -203,12 +204,11 @@ export class TraceRecorder {
     c: number | bigint,
     d: number | bigint,
   ): void {
-    const stage = this.#stage;
-    if (stage !== undefined && stage.bound) stage.flush();
+    this.#settle();
     let chunk = this.#current;
     if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.addTemplatedArgs(template, result, this.#now, arity, a, b, c, d);
-    if (stage !== undefined) stage.recorded();
+    this.#stage?.recorded();
     if (this.#onBatch !== undefined) this.#added();
   }
 
@@ -218,7 +218,7 @@ export class TraceRecorder {
    * passed with every call would be boxed on every call.
    */
   stamp(time: number): void {
-    if (this.#stage?.bound === true) this.#stage.flush();
+    this.#settle();
     this.#now = time;
   }
 
@@ -247,7 +247,7 @@ export class TraceRecorder {
 
   /** Hands every not-yet-flushed event to `onBatch`. */
   flush(): void {
-    if (this.#stage?.bound === true) this.#stage.flush();
+    this.#settle();
     if (this.#onBatch === undefined) return;
     const size = this.size;
     const recorded = this.#recordedBefore + this.#current.count;
@@ -259,13 +259,13 @@ export class TraceRecorder {
 
   /** Events still held, oldest first. */
   events(): TraceEvent[] {
-    if (this.#stage?.bound === true) this.#stage.flush();
+    this.#settle();
     return this.#slice(0, this.size);
   }
 
   /** Events still held whose seq is above `seq`, oldest first. */
   eventsAfter(seq: number): TraceEvent[] {
-    if (this.#stage?.bound === true) this.#stage.flush();
+    this.#settle();
     const out: TraceEvent[] = [];
     let skip = this.#stored() - this.size;
     for (const chunk of this.#chunks) {
@@ -279,13 +279,13 @@ export class TraceRecorder {
 
   /** Events that fell out of the ring before anyone read them (and sequence numbers skipped by `append`). */
   get dropped(): number {
-    if (this.#stage?.bound === true) this.#stage.flush();
+    this.#settle();
     return this.nextSeq() - 1 - this.size;
   }
 
   /** Events held: the newest `capacity` at most. */
   get size(): number {
-    if (this.#stage?.bound === true) this.#stage.flush();
+    this.#settle();
     return Math.min(this.#capacity, this.#stored());
   }
 
