@@ -44,6 +44,7 @@ export type {
   ReadLogOptions,
   ListRecordsOptions,
   PutRecordOptions,
+  RecordWrite,
   StorageOps,
   StorageTransaction,
   StoragePort,

@@ -5,6 +5,7 @@ import {
   type PutOutcome,
   type RawLogEntry,
   type RawRecord,
+  type RawWrite,
   type StorageEngine,
 } from './internal/engineStore';
 
@@ -92,6 +93,14 @@ class MemoryEngine implements StorageEngine {
     records.delete(key);
     this.#restoreOnRollback(records, key, previous);
     return true;
+  }
+
+  commitRecords(namespace: string, writes: readonly RawWrite[]): void {
+    // Arguments arrive validated, so no write below can fail halfway through the batch.
+    for (const { key, json } of writes) {
+      if (json === undefined) this.deleteRecord(namespace, key);
+      else this.putRecord(namespace, key, json, undefined);
+    }
   }
 
   #restoreOnRollback(

@@ -9,6 +9,7 @@ import {
   type PutOutcome,
   type RawLogEntry,
   type RawRecord,
+  type RawWrite,
   type StorageEngine,
 } from './internal/engineStore';
 
@@ -140,6 +141,7 @@ class SqliteEngine implements StorageEngine {
   readonly #appendAll: BetterSqlite3.Transaction<
     (log: string, json: readonly string[], time: number) => number
   >;
+  readonly #commitRecords: BetterSqlite3.Transaction<(ns: string, writes: readonly RawWrite[]) => void>;
   readonly #putChecked: BetterSqlite3.Transaction<
     (ns: string, key: string, json: string, expectedVersion: number | undefined) => PutOutcome
   >;
@@ -153,6 +155,18 @@ class SqliteEngine implements StorageEngine {
       const insert = this.#stmt('INSERT INTO logs (log, seq, time, data) VALUES (?, ?, ?, ?)');
       for (const [i, data] of json.entries()) insert.run(log, head + 1 + i, time, data);
       return head;
+    });
+    // One statement per write (no read of the version first): this runs for every acknowledged kv write.
+    this.#commitRecords = db.transaction((ns: string, writes: readonly RawWrite[]) => {
+      const upsert = this.#stmt(
+        'INSERT INTO records (ns, key, version, value) VALUES (?, ?, 1, ?) ' +
+          'ON CONFLICT (ns, key) DO UPDATE SET version = version + 1, value = excluded.value',
+      );
+      const remove = this.#stmt('DELETE FROM records WHERE ns = ? AND key = ?');
+      for (const { key, json } of writes) {
+        if (json === undefined) remove.run(ns, key);
+        else upsert.run(ns, key, json);
+      }
     });
     this.#putChecked = db.transaction(
       (ns: string, key: string, json: string, expectedVersion: number | undefined) => {
@@ -210,6 +224,11 @@ class SqliteEngine implements StorageEngine {
 
   deleteRecord(namespace: string, key: string): boolean {
     return this.#stmt('DELETE FROM records WHERE ns = ? AND key = ?').run(namespace, key).changes > 0;
+  }
+
+  commitRecords(namespace: string, writes: readonly RawWrite[]): void {
+    // IMMEDIATE: the write lock is taken first, so the commit cannot fail halfway on a lock upgrade.
+    this.#commitRecords.immediate(namespace, writes);
   }
 
   listRecords(namespace: string, prefix: string, after: string | undefined, limit: number): RawRecord[] {

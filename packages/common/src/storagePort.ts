@@ -41,6 +41,12 @@ export interface PutRecordOptions {
   readonly expectedVersion?: number;
 }
 
+/** One change of a record in a batch: a new value, or `undefined` to delete the record. */
+export interface RecordWrite {
+  readonly key: string;
+  readonly value: JsonValue | undefined;
+}
+
 /** The operations available inside and outside a transaction. */
 export interface StorageOps {
   /**
@@ -87,6 +93,14 @@ export interface StoragePort extends StorageOps {
   transaction<T>(fn: (tx: StorageTransaction) => Promise<T>): Promise<T>;
   /** Flushes and releases the store. Further calls throw FORGE_STORAGE_CLOSED. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional, for callers that cannot await (a guest inside a host call): applies every write of
+   * one namespace in one transaction and commits it before returning, so that it survives the
+   * process being killed the moment this returns. Runs ahead of queued operations; throws
+   * FORGE_STORAGE_BUSY while a transaction holds the store (nothing was written). A store that
+   * cannot commit synchronously (a server-backed one) leaves it out.
+   */
+  commitRecordsNow?(namespace: string, writes: readonly RecordWrite[]): void;
 }
 
 /** Limits every implementation enforces, so data moves between stores unchanged. */

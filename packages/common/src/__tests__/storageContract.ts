@@ -260,6 +260,64 @@ export function describeStorageContract(name: string, open: OpenStore): void {
       });
     });
 
+    describe('commitRecordsNow', () => {
+      it('commits a batch of puts and deletes at once, versioned like putRecord', async () => {
+        const store = await fresh();
+        await store.putRecord('kv/app', 'old', 'x');
+        await store.putRecord('kv/app', 'gone', 'y');
+        store.commitRecordsNow!('kv/app', [
+          { key: 'old', value: 'x2' },
+          { key: 'new', value: { n: 1 } },
+          { key: 'gone', value: undefined },
+        ]);
+        // Synchronous: already there, before any await.
+        const records = await store.listRecords('kv/app');
+        expect(records).toEqual([
+          { key: 'new', version: 1, value: { n: 1 } },
+          { key: 'old', version: 2, value: 'x2' },
+        ]);
+      });
+
+      it('writes nothing of a batch with one bad write', async () => {
+        const store = await fresh();
+        expect(() =>
+          store.commitRecordsNow!('kv/app', [
+            { key: 'a', value: 1 },
+            { key: '', value: 2 },
+          ]),
+        ).toThrow(expect.objectContaining({ code: 'FORGE_STORAGE_INVALID' }) as Error);
+        expect(await store.listRecords('kv/app')).toEqual([]);
+      });
+
+      it('refuses while a transaction holds the store (FORGE_STORAGE_BUSY), and works once it ends', async () => {
+        const store = await fresh();
+        const release = deferred();
+        const entered = deferred();
+        const tx = store.transaction(async (t) => {
+          await t.putRecord('kv/app', 'tx', 1);
+          entered.resolve();
+          await release.promise;
+          throw new Error('roll back');
+        });
+        await entered.promise;
+        expect(() => store.commitRecordsNow!('kv/app', [{ key: 'now', value: 1 }])).toThrow(
+          expect.objectContaining({ code: 'FORGE_STORAGE_BUSY' }) as Error,
+        );
+        release.resolve();
+        await expect(tx).rejects.toThrow('roll back');
+        store.commitRecordsNow!('kv/app', [{ key: 'now', value: 1 }]);
+        expect((await store.listRecords('kv/app')).map((r) => r.key)).toEqual(['now']);
+      });
+
+      it('is refused after close', async () => {
+        const store = await fresh();
+        await store.close();
+        expect(() => store.commitRecordsNow!('kv/app', [{ key: 'a', value: 1 }])).toThrow(
+          expect.objectContaining({ code: 'FORGE_STORAGE_CLOSED' }) as Error,
+        );
+      });
+    });
+
     describe('blobs', () => {
       it('stores bytes under their SHA-256 and reads them back', async () => {
         const store = await fresh();

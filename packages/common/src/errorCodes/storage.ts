@@ -3,6 +3,8 @@ export const storageErrorCodes = {
   FORGE_STORAGE_INVALID: 'A log, namespace, key or value is malformed or over its limit.',
   FORGE_STORAGE_CONFLICT: 'A record changed since it was read (expected version did not match).',
   FORGE_STORAGE_CLOSED: 'The store was used after close().',
+  FORGE_STORAGE_BUSY:
+    'A synchronous commit was asked for while a transaction held the store; nothing was written, retry once it ends.',
   FORGE_STORAGE_IO: 'The underlying store failed to read or write; see the cause.',
   FORGE_STORAGE_CORRUPT: 'Stored data failed an integrity check.',
   FORGE_STORAGE_DRIVER_MISSING:

@@ -7,6 +7,7 @@ import type {
   LogEntry,
   PutRecordOptions,
   ReadLogOptions,
+  RecordWrite,
   StoragePort,
   StorageTransaction,
   StoredRecord,
@@ -39,6 +40,12 @@ export interface RawRecord {
   readonly json: string;
 }
 
+/** One write of a batch as the engine gets it: serialized, or undefined for a delete. */
+export interface RawWrite {
+  readonly key: string;
+  readonly json: string | undefined;
+}
+
 /** Outcome of a compare-and-set write; the store turns a refusal into FORGE_STORAGE_CONFLICT. */
 export type PutOutcome =
   { readonly ok: true; readonly version: number } | { readonly ok: false; readonly current: number };
@@ -55,6 +62,11 @@ export interface StorageEngine {
   getRecord(namespace: string, key: string): RawRecord | undefined;
   putRecord(namespace: string, key: string, json: string, expectedVersion: number | undefined): PutOutcome;
   deleteRecord(namespace: string, key: string): boolean;
+  /**
+   * Applies every write (`json` undefined: delete) in one transaction and commits it before
+   * returning; all or nothing. Called only while no transaction is open.
+   */
+  commitRecords(namespace: string, writes: readonly RawWrite[]): void;
   /** Keys starting with `prefix` and strictly greater than `after` (when given), in key order. */
   listRecords(namespace: string, prefix: string, after: string | undefined, limit: number): RawRecord[];
   /** Stores bytes under `digest` unless present; may keep `bytes` only if it copies them. */
@@ -191,6 +203,25 @@ class EngineOps {
     return this.#call('deleteRecord', (engine) => engine.deleteRecord(ns, k));
   }
 
+  commitRecords(namespace: unknown, writes: readonly RecordWrite[]): void {
+    const ns = checkName('namespace', namespace);
+    if (!Array.isArray(writes)) {
+      throw new ForgeError('FORGE_STORAGE_INVALID', 'commitRecordsNow takes an array of { key, value }');
+    }
+    // Every write is checked before any is applied: the batch is all or nothing.
+    const raw = writes.map(({ key, value }): RawWrite => {
+      const k = checkKey(key);
+      return {
+        key: k,
+        json:
+          value === undefined
+            ? undefined
+            : serializeValue(value, () => `value of record ${JSON.stringify(k)} in namespace ${ns}`),
+      };
+    });
+    if (raw.length > 0) this.#call('commitRecordsNow', (engine) => engine.commitRecords(ns, raw));
+  }
+
   listRecords(namespace: unknown, options: unknown): StoredRecord[] {
     const ns = checkName('namespace', namespace);
     const opts = checkOptions<ListRecordsOptions>('listRecords', options);
@@ -310,6 +341,11 @@ export abstract class EngineStore implements StoragePort {
 
   listRecords(namespace: string, options?: ListRecordsOptions): Promise<StoredRecord[]> {
     return this.#gate.run('listRecords', () => this.#ops.listRecords(namespace, options));
+  }
+
+  /** See StoragePort.commitRecordsNow: committed (on disk, for a file store) when it returns. */
+  commitRecordsNow(namespace: string, writes: readonly RecordWrite[]): void {
+    this.#gate.runNow('commitRecordsNow', () => this.#ops.commitRecords(namespace, writes));
   }
 
   putBlob(bytes: Uint8Array): Promise<string> {

@@ -25,6 +25,8 @@ export class StoreGate {
   readonly #scope = new AsyncLocalStorage<TransactionScope>();
   #tail: Promise<void> = Promise.resolve();
   #queued = 0;
+  /** True from a transaction's BEGIN to its COMMIT or ROLLBACK (which may span awaits). */
+  #inTransaction = false;
   #closing: Promise<void> | undefined;
 
   /** `label` names the store in error messages, e.g. `MemoryStore`. */
@@ -47,6 +49,24 @@ export class StoreGate {
     return this.#enqueue(async () => op());
   }
 
+  /**
+   * Runs a synchronous operation at once, ahead of queued ones, for a caller that cannot wait. The
+   * engine is synchronous, so only an open transaction can be in the middle of something: then it
+   * throws FORGE_STORAGE_BUSY instead of writing into that transaction (and being rolled back or
+   * committed with it).
+   */
+  runNow<T>(operation: string, op: () => T): T {
+    const refused = this.#refusal(operation);
+    if (refused) throw refused;
+    if (this.#inTransaction) {
+      throw new ForgeError(
+        'FORGE_STORAGE_BUSY',
+        `${this.#label}.${operation}() cannot commit now: a transaction holds the store; nothing was written`,
+      );
+    }
+    return op();
+  }
+
   /** Runs `fn` as one exclusive transaction, committing when it resolves and rolling back when it throws. */
   transaction<T>(hooks: TransactionHooks, fn: (scope: TransactionScope) => Promise<T>): Promise<T> {
     const refused = this.#refusal('transaction');
@@ -54,22 +74,27 @@ export class StoreGate {
     return this.#enqueue(async () => {
       const scope: TransactionScope = { active: true };
       hooks.begin();
-      let value: T;
+      this.#inTransaction = true;
       try {
-        value = await this.#scope.run(scope, () => fn(scope));
-      } catch (err) {
+        let value: T;
+        try {
+          value = await this.#scope.run(scope, () => fn(scope));
+        } catch (err) {
+          scope.active = false;
+          rollbackAfter(hooks, err, this.#label);
+          throw err;
+        }
         scope.active = false;
-        rollbackAfter(hooks, err, this.#label);
-        throw err;
+        try {
+          hooks.commit();
+        } catch (err) {
+          rollbackAfter(hooks, err, this.#label);
+          throw err;
+        }
+        return value;
+      } finally {
+        this.#inTransaction = false;
       }
-      scope.active = false;
-      try {
-        hooks.commit();
-      } catch (err) {
-        rollbackAfter(hooks, err, this.#label);
-        throw err;
-      }
-      return value;
     });
   }
 
