@@ -2,8 +2,12 @@ import type { StoragePort } from '@forgeone/common';
 import {
   StorageKvBackend,
   checkKvConfig,
+  parseKvDurability,
   type KvBackend,
+  type KvCommitPolicy,
+  type KvDurability,
   type KvFlushResult,
+  type KvGroupOutcome,
   type KvPutStatus,
   type KvQuota,
   type KvUsage,
@@ -17,21 +21,37 @@ export interface KvLeaseChanges {
   readonly unavailable: number;
 }
 
+/** What a namespace's leases changed, summed over those that ended (see `KvNamespaces.ended`). */
+export interface KvNamespaceChanges extends KvLeaseChanges {
+  readonly namespace: string;
+  /** False when the last close failed to commit what was pending (only relaxed writes can be). */
+  readonly kept: boolean;
+}
+
 /**
  * One container's hold on a namespace it shares with every other live container of the runtime:
  * reads and writes go to the one backend (so each sees the others' writes at once), checked
- * against this container's own quota, and counted for its report.
+ * against this container's own quota, kept as its own durability says, and counted for its report.
  */
 export class KvLease implements KvBackend {
   readonly namespace: string;
+  readonly durability: KvCommitPolicy;
   readonly #shared: StorageKvBackend;
   readonly #quota: KvQuota;
   readonly #changed = new Map<string, 'put' | 'delete'>();
+  /** Inside `grouped`: changes counted only once their commit succeeds. */
+  #staged: [string, 'put' | 'delete'][] | undefined;
   #unavailable = 0;
-  #release: (() => void) | undefined;
+  #release: ((changes: KvLeaseChanges, kept: boolean) => void) | undefined;
 
-  constructor(shared: StorageKvBackend, quota: KvQuota, release: () => void) {
+  constructor(
+    shared: StorageKvBackend,
+    quota: KvQuota,
+    durability: KvCommitPolicy,
+    release: (changes: KvLeaseChanges, kept: boolean) => void,
+  ) {
     this.namespace = shared.namespace;
+    this.durability = durability;
     this.#shared = shared;
     this.#quota = quota;
     this.#release = release;
@@ -42,15 +62,35 @@ export class KvLease implements KvBackend {
   }
 
   put(key: string, value: Uint8Array): KvPutStatus {
-    const status = this.#counted(() => this.#shared.putWithin(this.#quota, key, value));
-    if (status === 'ok') this.#changed.set(key, 'put');
+    const status = this.#counted(() => this.#shared.putWithin(this.#quota, key, value, this.durability));
+    if (status === 'ok') this.#note(key, 'put');
     return status;
   }
 
   delete(key: string): boolean {
-    const existed = this.#counted(() => this.#shared.delete(key));
-    if (existed) this.#changed.set(key, 'delete');
+    const existed = this.#counted(() => this.#shared.delete(key, this.durability));
+    if (existed) this.#note(key, 'delete');
     return existed;
+  }
+
+  /** See KvBackend.grouped: a worker guest's calls, answered once their writes are committed. */
+  grouped<T>(apply: () => T, settle: (outcome: KvGroupOutcome<T>) => void): void {
+    const staged: [string, 'put' | 'delete'][] = [];
+    this.#shared.grouped(
+      () => {
+        this.#staged = staged;
+        try {
+          return apply();
+        } finally {
+          this.#staged = undefined;
+        }
+      },
+      (outcome) => {
+        if (outcome.ok) for (const [key, change] of staged) this.#changed.set(key, change);
+        else this.#unavailable += 1;
+        settle(outcome);
+      },
+    );
   }
 
   usage(): KvUsage {
@@ -69,16 +109,24 @@ export class KvLease implements KvBackend {
   }
 
   /**
-   * Writes the namespace's pending changes to the store (this container's, and any other's made
-   * so far) and gives the hold back; a failed write still gives it back. Closing again only flushes.
+   * Commits whatever of the namespace is still pending (relaxed writes, this container's and any
+   * other's) and gives the hold back; a failed commit still gives it back. Closing again only commits.
    */
   async close(): Promise<KvFlushResult> {
+    let kept = false;
     try {
-      return await this.#shared.flush();
+      const result = await this.#shared.flush();
+      kept = true;
+      return result;
     } finally {
-      this.#release?.();
+      this.#release?.(this.changes(), kept);
       this.#release = undefined;
     }
+  }
+
+  #note(key: string, change: 'put' | 'delete'): void {
+    if (this.#staged !== undefined) this.#staged.push([key, change]);
+    else this.#changed.set(key, change);
   }
 
   #counted<T>(call: () => T): T {
@@ -99,14 +147,23 @@ export class KvLease implements KvBackend {
 export class KvNamespaces {
   readonly #store: StoragePort;
   readonly #open = new Map<string, { readonly backend: Promise<StorageKvBackend>; leases: number }>();
+  readonly #ended = new Map<string, KvNamespaceChanges>();
 
   constructor(store: StoragePort) {
     this.#store = store;
   }
 
-  /** A hold on `namespace` checked against `quota`; close it when the container ends. */
-  async lease(namespace: string, quota: Partial<KvQuota> = {}): Promise<KvLease> {
+  /**
+   * A hold on `namespace` checked against `quota`, its writes kept as `durability` says (default
+   * `commit`: committed before the guest's call returns); close it when the container ends.
+   */
+  async lease(
+    namespace: string,
+    quota: Partial<KvQuota> = {},
+    durability: KvDurability = 'commit',
+  ): Promise<KvLease> {
     const checked = checkKvConfig(namespace, quota);
+    const policy = parseKvDurability(durability);
     let entry = this.#open.get(namespace);
     if (entry === undefined) {
       // Its own quota is never used: every write is checked against the writing container's.
@@ -115,7 +172,15 @@ export class KvNamespaces {
     }
     entry.leases += 1;
     const held = entry;
-    const release = () => {
+    const release = (changes: KvLeaseChanges, kept: boolean) => {
+      const before = this.#ended.get(namespace);
+      this.#ended.set(namespace, {
+        namespace,
+        written: (before?.written ?? 0) + changes.written,
+        deleted: (before?.deleted ?? 0) + changes.deleted,
+        unavailable: (before?.unavailable ?? 0) + changes.unavailable,
+        kept,
+      });
       held.leases -= 1;
       if (held.leases === 0 && this.#open.get(namespace) === held) this.#open.delete(namespace);
     };
@@ -123,10 +188,16 @@ export class KvNamespaces {
     try {
       backend = await held.backend;
     } catch (error) {
-      release();
+      held.leases -= 1;
+      if (held.leases === 0 && this.#open.get(namespace) === held) this.#open.delete(namespace);
       throw error;
     }
-    return new KvLease(backend, checked, release);
+    return new KvLease(backend, checked, policy, release);
+  }
+
+  /** What the leases that ended changed, per namespace (for a summary when the process stops). */
+  ended(): readonly KvNamespaceChanges[] {
+    return [...this.#ended.values()];
   }
 
   /** Namespaces some container holds now (for tests and diagnostics). */

@@ -24,12 +24,14 @@ import {
   formatCapability,
   isCanonicalGuestPath,
   parseCapability,
+  parseKvDurability,
   parseTypedArgs,
   recordedTraceOf,
   worldSyscallNames,
   type EnforcerSpec,
   type GuestEvent,
   type HostLimits,
+  type KvDurability,
   type KvQuota,
   type KvUsage,
   type Isolation,
@@ -48,7 +50,7 @@ import {
   type TraceEvent,
   type TraceSummaryRow,
 } from '@forgeone/observer';
-import { KvNamespaces, type KvLease } from './kvNamespaces';
+import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -111,13 +113,18 @@ export interface RunModuleOptions {
   /**
    * The container's kv namespace (`forge.kv_*`), kept in the kernel's store (`kv/<namespace>`):
    * loaded before the guest starts and shared with every other live run of this runtime on it
-   * (each sees the others' writes at once; `quota` applies to this run's writes), written back
-   * when the container ends — returned, exited, trapped or stopped. Under worker isolation each
-   * call is applied on the main thread before it returns to the guest, so a guest stopped at its
-   * deadline keeps every write it was told succeeded. The policy still decides every call. Without
-   * it, allowed kv calls answer DENIED.
+   * (each sees the others' writes at once; `quota` applies to this run's writes). With
+   * `durability: 'commit'` (the default) every write is committed to the store before the guest's
+   * call returns (in a worker, on the main thread, one commit for the writes of every worker
+   * arriving together), so each write the guest was told succeeded survives the process being
+   * killed; `relaxed-<N>ms` commits within N ms and when the container ends, and a crash may lose
+   * the last N ms. The policy still decides every call. Without it, allowed kv calls answer DENIED.
    */
-  readonly kv?: { readonly namespace: string; readonly quota?: Partial<KvQuota> };
+  readonly kv?: {
+    readonly namespace: string;
+    readonly quota?: Partial<KvQuota>;
+    readonly durability?: KvDurability;
+  };
   /** Receives each `forge.emit_event` event as it happens (they are also in the report and on the bus). */
   readonly onEvent?: (event: GuestEvent) => void;
 }
@@ -179,7 +186,22 @@ export class Runtime {
   }
 
   /** Runs one module to completion and reports what happened. */
-  async runModule(options: RunModuleOptions): Promise<RunReport> {
+  runModule(options: RunModuleOptions): Promise<RunReport> {
+    // Tracked so that close() returns only once every run has ended and kept its kv writes.
+    const run = this.#runModule(options);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#running.add(settled);
+    void settled.then(() => this.#running.delete(settled));
+    return run;
+  }
+
+  readonly #running = new Set<Promise<void>>();
+  #closed = false;
+
+  async #runModule(options: RunModuleOptions): Promise<RunReport> {
     const identity = parseWith(
       IdentityContextSchema,
       options.identity ?? { subject: `module:${options.name}` },
@@ -236,6 +258,9 @@ export class Runtime {
     this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
     let run: Awaited<ReturnType<WasmHost['run']>>;
     try {
+      if (this.#closed) {
+        throw new ForgeError('FORGE_KERNEL_STATE', 'the runtime was closed before the guest started');
+      }
       run = await host.run(module, {
         containerId,
         isolation,
@@ -309,19 +334,30 @@ export class Runtime {
     return host.replay(module, options.trace);
   }
 
-  /** Ends every running guest and the isolation workers. */
+  /**
+   * Ends every running guest and the isolation workers, and resolves once every run has ended
+   * (each has then closed its kv namespace: every write it was told succeeded is in the store).
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#hosts.values()].map((host) => host.close()));
     this.#hosts.clear();
+    await Promise.all(this.#running);
     if (this.#deps.pool === undefined) await this.#pool?.close();
     this.#pool = undefined;
+  }
+
+  /** What the kv namespaces of runs that ended changed (e.g. for a summary when the process is stopped). */
+  kvEnded(): readonly KvNamespaceChanges[] {
+    return this.#kv?.ended() ?? [];
   }
 
   /** Holds the run's kv namespace in the kernel's store (checked first: a bad name needs no store). */
   #leaseKv(options: RunModuleOptions): Promise<KvLease> | undefined {
     if (options.kv === undefined) return undefined;
-    const { namespace, quota } = options.kv;
+    const { namespace, quota, durability } = options.kv;
     checkKvConfig(namespace, quota);
+    parseKvDurability(durability);
     const store = this.#deps.store;
     if (store === undefined) {
       throw new ForgeError(
@@ -331,7 +367,7 @@ export class Runtime {
       );
     }
     this.#kv ??= new KvNamespaces(store);
-    return this.#kv.lease(namespace, quota);
+    return this.#kv.lease(namespace, quota, durability);
   }
 
   #kv: KvNamespaces | undefined;

@@ -87,6 +87,37 @@ function refusal(errno: ForgeErrno, reason: string): { code: number; bytes: Uint
 }
 
 /**
+ * The main-thread side when the answer can wait (the worker is blocked on the bridge): applies the
+ * request like `serveKvRequest`, and calls `answer` once what it wrote or read is durable (a
+ * backend with group commit answers every request of one event-loop turn after one commit). A
+ * failed commit answers UNAVAILABLE: the write was undone. `answer` is called exactly once.
+ */
+export function answerKvRequest(
+  backend: KvBackend | undefined,
+  request: KvRequest,
+  room: number,
+  answer: (code: number, bytes?: Uint8Array) => void,
+): void {
+  if (backend?.grouped === undefined) {
+    const { code, bytes } = serveKvRequest(backend, request, room);
+    answer(code, bytes);
+    return;
+  }
+  backend.grouped(
+    () => serveKvRequest(backend, request, room),
+    (outcome) => {
+      if (outcome.ok) {
+        answer(outcome.value.code, outcome.value.bytes);
+        return;
+      }
+      const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+      const { code, bytes } = refusal(ForgeErrno.UNAVAILABLE, `kv commit failed: ${message}`);
+      answer(code, bytes);
+    },
+  );
+}
+
+/**
  * The main-thread side: applies one request to the namespace's backend and says what to answer.
  * Never throws: a backend's KvRefusal keeps its errno, anything else it throws answers UNAVAILABLE.
  */

@@ -35,7 +35,18 @@ export interface KvBackend {
   /** Removes `key`; true when it existed. */
   delete(key: string): boolean;
   usage(): KvUsage;
+  /**
+   * Optional, for a caller that can wait for its answer (the main thread serving a worker guest):
+   * runs `apply` (calls on this backend) and gives its result to `settle` once the writes it made
+   * or can see are durable. A backend that commits writes of several callers together (group
+   * commit) has it; without it, every call's result is final when it returns.
+   */
+  grouped?<T>(apply: () => T, settle: (outcome: KvGroupOutcome<T>) => void): void;
 }
+
+/** What `KvBackend.grouped` settles with: the calls' result, or why committing their writes failed. */
+export type KvGroupOutcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
 /**
  * What a backend throws to answer one kv call with an errno of its own (TOO_LARGE for a value it

@@ -101,7 +101,9 @@ export {
   checkKvConfig,
   KvRefusal,
 } from './forgeKvBackend';
-export type { KvBackend, KvQuota, KvUsage, KvPutStatus } from './forgeKvBackend';
+export type { KvBackend, KvGroupOutcome, KvQuota, KvUsage, KvPutStatus } from './forgeKvBackend';
+export { parseKvDurability, DEFAULT_KV_DURABILITY, MAX_KV_RELAXED_MS } from './kvDurability';
+export type { KvDurability, KvCommitPolicy } from './kvDurability';
 export { StorageKvBackend, kvStorageNamespace } from './forgeKvStorageBackend';
 export type { KvFlushResult } from './forgeKvStorageBackend';
 export { forgeKvSyscalls, forgeKvSyscallNames, KV_MAX_VALUE_BYTES } from './forgeKvSyscalls';

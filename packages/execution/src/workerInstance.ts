@@ -8,7 +8,7 @@ import {
   type SyscallRequest,
 } from '@forgeone/common';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
-import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, serveKvRequest, type KvRequest } from './bridgedKvBackend';
+import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, answerKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from './forgeEventSyscalls';
 import type { WorldSpec } from './guestWorld';
 import { deadlineError, type InvokeResult } from './instanceRunner';
@@ -364,8 +364,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
 
   /**
    * Applies a guest's kv call to the namespace and answers it, unless the guest stopped waiting:
-   * it was then told UNAVAILABLE, so the call must not happen after all. Synchronous from claim to
-   * answer, so the worker is never left waiting on a half-written answer.
+   * it was then told UNAVAILABLE, so the call must not happen after all. Once claimed, the answer
+   * always comes: at once, or (a write, with durable kv) right after the group commit that keeps it.
    */
   #serveKv(id: number, request: KvRequest): void {
     const bridge = this.#bridge;
@@ -380,8 +380,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       }
       return;
     }
-    const { code, bytes } = serveKvRequest(this.#options.kv, request, KV_BRIDGE_BYTES);
-    completeBridge(bridge, code, bytes);
+    answerKvRequest(this.#options.kv, request, KV_BRIDGE_BYTES, (code, bytes) =>
+      completeBridge(bridge, code, bytes),
+    );
   }
 
   /** Answers a guest's question (an approval) while its deadline stands still. */

@@ -258,7 +258,7 @@ describe('forge.kv_* through the gate', () => {
 });
 
 describe('StorageKvBackend', () => {
-  it('loads the namespace at launch and writes behind only on flush', async () => {
+  it('loads the namespace at launch and commits each write before the guest call returns', async () => {
     const store = new MemoryStore();
     const ns = kvStorageNamespace('orders');
     await store.putRecord(ns, 'seeded', Buffer.from('from before').toString('base64'));
@@ -267,12 +267,12 @@ describe('StorageKvBackend', () => {
     const g = await guest(backend);
     expect(g.get('seeded').value).toBe('from before');
     expect(g.put('new', 'guest wrote this')).toBe(ForgeErrno.OK);
-    expect(g.del('doomed')).toBe(ForgeErrno.OK);
-    expect(backend.pendingWrites).toBe(2);
-    expect(await store.getRecord(ns, 'new')).toBeUndefined(); // nothing written yet
-    expect(await backend.flush()).toEqual({ written: 1, deleted: 1 });
+    // Already in the store: nothing to flush, nothing lost if the process died now.
     expect(backend.pendingWrites).toBe(0);
+    expect((await store.getRecord(ns, 'new'))?.value).toBe(Buffer.from('guest wrote this').toString('base64'));
+    expect(g.del('doomed')).toBe(ForgeErrno.OK);
     expect(await store.getRecord(ns, 'doomed')).toBeUndefined();
+    expect(await backend.flush()).toEqual({ written: 0, deleted: 0 });
 
     const reloaded = await StorageKvBackend.load(store, 'orders');
     expect(new TextDecoder().decode(reloaded.get('new'))).toBe('guest wrote this');
@@ -298,25 +298,99 @@ describe('StorageKvBackend', () => {
     });
   });
 
-  it('keeps changes pending when a flush fails, and writes them on the next one', async () => {
+  it('refuses a malformed durability, and a store that cannot commit synchronously', async () => {
     const store = new MemoryStore();
-    let failNext = true;
+    for (const durability of ['relaxed', 'relaxed-0ms', 'relaxed-99999ms', 'sometimes', 'relaxed-1.5ms']) {
+      await expect(
+        StorageKvBackend.load(store, 'app', {}, { durability: durability as 'commit' }),
+      ).rejects.toMatchObject({ code: 'FORGE_KV_CONFIG_INVALID' });
+    }
+    const remote = new Proxy(store, {
+      get: (target, prop) => (prop === 'commitRecordsNow' ? undefined : Reflect.get(target, prop, target)),
+    });
+    await expect(StorageKvBackend.load(remote, 'app')).rejects.toMatchObject({
+      code: 'FORGE_KV_CONFIG_INVALID',
+      message: expect.stringMatching(/cannot commit synchronously/),
+    });
+  });
+
+  it('undoes a write whose commit failed, and the guest is told UNAVAILABLE', async () => {
+    const store = new MemoryStore();
+    let fail = false;
     const flaky = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'transaction' && failNext) {
-          failNext = false;
-          return () => Promise.reject(new Error('store unavailable'));
+      get(target, prop) {
+        if (prop === 'commitRecordsNow' && fail) {
+          return () => {
+            throw new Error('disk unavailable');
+          };
         }
-        const value = Reflect.get(target, prop, receiver) as unknown;
+        const value = Reflect.get(target, prop, target) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
     const backend = await StorageKvBackend.load(flaky, 'flaky');
+    const g = await guest(backend);
+    expect(g.put('a', 'one')).toBe(ForgeErrno.OK);
+    fail = true;
+    expect(g.put('a', 'two')).toBe(ForgeErrno.UNAVAILABLE);
+    expect(g.put('b', 'new')).toBe(ForgeErrno.UNAVAILABLE);
+    // Memory agrees with the store: the guest reads what it was told is kept.
+    expect(g.get('a').value).toBe('one');
+    expect(g.get('b').errno).toBe(ForgeErrno.NOT_FOUND);
+    expect(backend.pendingWrites).toBe(0);
+    fail = false;
+    expect((await store.listRecords(kvStorageNamespace('flaky'))).map((r) => r.key)).toEqual(['a']);
+  });
+
+  it('answers grouped callers after one shared commit, and never reveals an uncommitted write', async () => {
+    const store = new MemoryStore();
+    let commits = 0;
+    const counting = new Proxy(store, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (prop === 'commitRecordsNow') {
+          return (...args: unknown[]) => {
+            commits += 1;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const backend = await StorageKvBackend.load(counting, 'group');
+    const answers: string[] = [];
+    for (const key of ['a', 'b', 'c']) {
+      backend.grouped(
+        () => backend.put(key, Uint8Array.of(1)),
+        (outcome) => answers.push(`${key}:${outcome.ok ? outcome.value : 'failed'}`),
+      );
+    }
+    backend.grouped(
+      () => backend.get('a'),
+      (outcome) => answers.push(`read a:${outcome.ok ? String(outcome.value?.length) : 'failed'}`),
+    );
+    // Nothing answered before the commit: a worker would still be waiting.
+    expect(answers).toEqual([]);
+    expect(await store.listRecords(kvStorageNamespace('group'))).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answers).toEqual(['a:ok', 'b:ok', 'c:ok', 'read a:1']);
+    expect(commits).toBe(1);
+    expect((await store.listRecords(kvStorageNamespace('group'))).map((r) => r.key)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('with relaxed-<N>ms, acknowledges at once and commits within the window or on flush', async () => {
+    const store = new MemoryStore();
+    const ns = kvStorageNamespace('fast');
+    const backend = await StorageKvBackend.load(store, 'fast', {}, { durability: 'relaxed-20ms' });
+    expect(backend.durability).toEqual({ kind: 'relaxed', windowMs: 20 });
     backend.put('a', Uint8Array.of(1));
-    await expect(backend.flush()).rejects.toThrow('store unavailable');
     expect(backend.pendingWrites).toBe(1);
+    expect(await store.getRecord(ns, 'a')).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await store.getRecord(ns, 'a')).toBeDefined();
     backend.put('b', Uint8Array.of(2));
-    expect(await backend.flush()).toEqual({ written: 2, deleted: 0 });
-    expect((await store.listRecords(kvStorageNamespace('flaky'))).map((r) => r.key)).toEqual(['a', 'b']);
+    expect(await backend.flush()).toEqual({ written: 1, deleted: 0 });
+    expect((await store.listRecords(ns)).map((r) => r.key)).toEqual(['a', 'b']);
   });
 });
+
