@@ -15,6 +15,26 @@ export interface CliIo {
   env(name: string): string | undefined;
   /** The directory relative paths resolve against. */
   readonly cwd: string;
+  /**
+   * Present when the CLI runs as a process: registers how a command ends early when SIGINT or
+   * SIGTERM asks the process to stop. See InterruptHandler.
+   */
+  onInterrupt?(handler: InterruptHandler): void;
+}
+
+/** The signals that end a command early, and the exit code each gives (128 + its number). */
+export const interruptSignals = { SIGINT: 130, SIGTERM: 143 } as const;
+export type InterruptSignal = keyof typeof interruptSignals;
+
+/**
+ * How a command ends when the process is asked to stop: `stop` ends its work (the command then
+ * returns as usual, closing what it opened), and once it has returned the CLI prints one line,
+ * `FORGE_INTERRUPTED: interrupted by SIGINT; <summary>`, and exits with 130 (SIGTERM: 143).
+ */
+export interface InterruptHandler {
+  stop(signal: InterruptSignal): Promise<void> | void;
+  /** What was kept, for the interrupted line (e.g. the kv namespaces and their writes). */
+  summary(): string | undefined;
 }
 
 /** The JSON document every `--json` command prints: `{ ok, code, message, ... }`. */

@@ -42,3 +42,9 @@ const KvDurabilitySchema = z
 export function parseKvDurability(value: unknown = DEFAULT_KV_DURABILITY): KvCommitPolicy {
   return parseWith(KvDurabilitySchema, value, 'kv durability', 'FORGE_KV_CONFIG_INVALID');
 }
+
+/** `value` as a KvDurability once it parses (FORGE_KV_CONFIG_INVALID otherwise): for options taken as text. */
+export function checkKvDurability(value: string): KvDurability {
+  parseKvDurability(value);
+  return value as KvDurability;
+}

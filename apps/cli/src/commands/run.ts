@@ -13,11 +13,12 @@ import { defaultRuntimeConfig } from '@forgeone/config';
 import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
 import { AllowListPdp, enforcerSpecFromPolicyFile } from '@forgeone/trust';
-import type { RunKvReport, RunReport } from '@forgeone/core';
+import type { KvNamespaceChanges, RunKvReport, RunReport } from '@forgeone/core';
 import {
   allSyscallNames,
   checkKvConfig,
   forgeKvSyscallNames,
+  checkKvDurability,
   runWasmerCommand,
   watToWasm,
   type EnforcerSpec,
@@ -45,6 +46,7 @@ interface RunFlags {
   trace?: string;
   json?: boolean;
   kv?: string;
+  kvDurability?: string;
   state?: string;
 }
 
@@ -121,6 +123,10 @@ export function registerRun(program: Command, io: CliIo): void {
       'give the guest this kv namespace (forge.kv_*; the policy still decides each call), kept in --state',
     )
     .option(
+      '--kv-durability <mode>',
+      'when a kv write is kept: commit (default; in the store before kv_put returns, so it survives a crash) or relaxed-<N>ms (committed within N ms; a crash may lose the last N ms of writes)',
+    )
+    .option(
       '--state <dir>',
       `where --kv namespaces are kept: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}, else ./${DEFAULT_STATE_DIR})`,
     )
@@ -142,8 +148,12 @@ export function registerRun(program: Command, io: CliIo): void {
         throw usageError('a .forgepkg runs only after it verifies: give --root <root.json>');
       if (flags.state !== undefined && flags.kv === undefined)
         throw usageError('--state holds kv namespaces: give it with --kv <namespace>');
+      if (flags.kvDurability !== undefined && flags.kv === undefined)
+        throw usageError('--kv-durability says how --kv writes are kept: give it with --kv <namespace>');
       // A bad name is one coded line, before any state directory is created.
       if (flags.kv !== undefined) checkKvConfig(flags.kv);
+      const kvDurability =
+        flags.kvDurability === undefined ? undefined : checkKvDurability(flags.kvDurability);
       const store = flags.kv === undefined ? undefined : await openState(io, flags.state);
       let kernel: Awaited<ReturnType<typeof createKernel>>;
       try {
@@ -152,6 +162,11 @@ export function registerRun(program: Command, io: CliIo): void {
         await store?.close();
         throw error;
       }
+      // SIGINT / SIGTERM: end the guest; the run then keeps its kv writes and the store is closed below.
+      io.onInterrupt?.({
+        stop: (signal) => kernel.shutdown(`interrupted by ${signal}`),
+        summary: () => kvInterruptSummary(kernel.runtime.kvEnded()),
+      });
       try {
         const known = kernel.runtime.syscallNames();
         if (flags.policy !== undefined && flags.allow.length > 0)
@@ -180,7 +195,14 @@ export function registerRun(program: Command, io: CliIo): void {
           ...(flags.call ? { entry: flags.call } : {}),
           ...(flags.args ? { argText: flags.args } : {}),
           ...(flags.trace ? { onTraceBatch: (batch: readonly TraceEvent[]) => events.push(...batch) } : {}),
-          ...(flags.kv === undefined ? {} : { kv: { namespace: flags.kv } }),
+          ...(flags.kv === undefined
+            ? {}
+            : {
+                kv: {
+                  namespace: flags.kv,
+                  ...(kvDurability === undefined ? {} : { durability: kvDurability }),
+                },
+              }),
           ...(io.json
             ? {}
             : {
@@ -484,6 +506,18 @@ function printEvents(io: CliIo, report: RunReport): void {
   );
   if (unbound)
     io.err('note: forge.kv_* calls answered DENIED: the run has no kv namespace (give --kv <name>)');
+}
+
+/** What an interrupted run kept, for the FORGE_INTERRUPTED line. */
+function kvInterruptSummary(ended: readonly KvNamespaceChanges[]): string | undefined {
+  if (ended.length === 0) return undefined;
+  return ended
+    .map((kv) =>
+      kv.kept
+        ? `kv namespace ${kv.namespace} closed with every acknowledged write kept (${kv.written} written, ${kv.deleted} deleted)`
+        : `kv namespace ${kv.namespace}: its last commit failed, relaxed writes of the last window may be lost`,
+    )
+    .join('; ');
 }
 
 /** The `--- kv ...` line: what the run changed in its namespace, calls that failed, what it holds. */
