@@ -1,10 +1,25 @@
 // Cost of one forge.kv_put / kv_get as the guest sees it: inline (the backend is called directly)
 // against worker isolation (each call crosses to the main thread's backend and waits for its
-// answer on the sync bridge). A guest export makes N calls in a loop; the figure is the median
-// time of one export call divided by N. Run from the repository root:
+// answer on the sync bridge), and what durability costs: a StorageKvBackend over a SqliteStore
+// file committing every write before the call returns (`commit`, the default; synchronous=FULL as
+// the CLI's state store, and NORMAL), against `relaxed-100ms`, and four worker guests writing at
+// once (their writes share group commits). A guest export makes N calls in a loop; the figure is
+// the median time of one export call divided by N. Run from the repository root:
 //   npx vitest bench --run --project execution packages/execution/bench/kv.bench.ts
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, bench, describe } from 'vitest';
-import { MemoryKvBackend, WasmHost, watToWasm, type EnforcerSpec, type WasmInstance } from '../src/index';
+import { SqliteStore } from '@forgeone/common';
+import {
+  MemoryKvBackend,
+  StorageKvBackend,
+  WasmHost,
+  watToWasm,
+  type EnforcerSpec,
+  type KvBackend,
+  type WasmInstance,
+} from '../src/index';
 import { medianNsAsync, printRatios } from './measure';
 
 const WAT = `(module
@@ -38,10 +53,10 @@ const worker = new WasmHost({ development: true, isolation: 'worker', limits: { 
 const source = await watToWasm(WAT);
 const kv = new MemoryKvBackend('bench');
 // The default syscall rate limit would stop a guest calling in a tight loop for long.
-const open = async (host: WasmHost): Promise<WasmInstance> =>
+const open = async (host: WasmHost, backend: KvBackend = kv): Promise<WasmInstance> =>
   host.instantiate(await host.loadModule(source), {
     enforcer: policy,
-    kv,
+    kv: backend,
     traceCapacity: 1024,
     rateLimit: { perSecond: 1e12 },
   });
@@ -57,6 +72,15 @@ describe('forge.kv_put, one export call making many', () => {
   bench(`inline, ${INLINE_CALLS} puts`, loop(inlineInstance, 'puts', INLINE_CALLS));
   bench(`worker isolation, ${WORKER_CALLS} puts`, loop(workerInstance, 'puts', WORKER_CALLS));
 });
+
+const dir = mkdtempSync(join(tmpdir(), 'forgeone-kv-bench-'));
+const full = await SqliteStore.open(join(dir, 'full.db'));
+const normal = await SqliteStore.open(join(dir, 'normal.db'), { durability: 'normal' });
+const committed = await StorageKvBackend.load(full, 'bench');
+const committedNormal = await StorageKvBackend.load(normal, 'bench');
+const relaxed = await StorageKvBackend.load(full, 'fast', {}, { durability: 'relaxed-100ms' });
+// Every SQLite commit with synchronous=FULL waits for the disk: fewer calls, fewer rounds.
+const DURABLE_CALLS = 50;
 
 afterAll(async () => {
   /** ns per kv call: an export call making n of them, less one making none. */
@@ -76,6 +100,33 @@ afterAll(async () => {
       await perCall(workerInstance, 'gets', WORKER_CALLS),
     ],
   ]);
+  const durable = async (backend: KvBackend, host: WasmHost, n: number, rounds: number) => {
+    const instance = await open(host, backend);
+    const empty = await medianNsAsync(loop(instance, 'none', n), rounds);
+    const ns = ((await medianNsAsync(loop(instance, 'puts', n), rounds)) - empty) / n;
+    await instance.terminate();
+    return ns;
+  };
+  /** Four worker guests putting at once: ns per put over all of them (group commit shares fsyncs). */
+  const concurrent = async (backend: KvBackend, n: number, rounds: number) => {
+    const guests = await Promise.all([0, 1, 2, 3].map(() => open(worker, backend)));
+    const all = () => Promise.all(guests.map((g) => loop(g, 'puts', n)())).then(() => undefined);
+    const ns = (await medianNsAsync(all, rounds)) / (4 * n);
+    await Promise.all(guests.map((g) => g.terminate()));
+    return ns;
+  };
+  printRatios('kv durability: one kv_put into a SqliteStore file (median; ratio to inline MemoryKvBackend)', [
+    ['kv_put, inline, MemoryKvBackend (nothing kept)', await perCall(inlineInstance, 'puts', INLINE_CALLS)],
+    ['kv_put, inline, relaxed-100ms', await durable(relaxed, inline, INLINE_CALLS, 30)],
+    ['kv_put, inline, commit (synchronous=NORMAL)', await durable(committedNormal, inline, 1000, 10)],
+    ['kv_put, inline, commit (synchronous=FULL, the CLI)', await durable(committed, inline, DURABLE_CALLS, 5)],
+    ['kv_put, worker, relaxed-100ms', await durable(relaxed, worker, WORKER_CALLS, 30)],
+    ['kv_put, worker, commit (synchronous=NORMAL)', await durable(committedNormal, worker, 500, 10)],
+    ['kv_put, worker, commit (synchronous=FULL, the CLI)', await durable(committed, worker, DURABLE_CALLS, 5)],
+    ['kv_put, 4 workers at once, commit (FULL), per put', await concurrent(committed, DURABLE_CALLS, 5)],
+  ]);
   await Promise.all([inlineInstance.terminate(), workerInstance.terminate()]);
   await Promise.all([inline.close(), worker.close()]);
+  await Promise.all([full.close(), normal.close()]);
+  rmSync(dir, { recursive: true, force: true });
 });

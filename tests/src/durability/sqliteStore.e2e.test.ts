@@ -1,11 +1,19 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore, storageLimits, type LogEntry } from '../index';
-import { assertBuilt, fixture, packageDir } from './builtPackage';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteStore, storageLimits, type LogEntry } from '@forgeone/common';
+import { runUntilStopped } from '../support/killHarness';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+// The driver @forgeone/common itself loads (this package does not depend on it directly).
+const requireCommon = createRequire(createRequire(import.meta.url).resolve('@forgeone/common'));
+const Database = requireCommon('better-sqlite3') as new (
+  path: string,
+  options: { readonly: boolean },
+) => { pragma(sql: string, options: { simple: true }): unknown; close(): void };
 
 interface Run {
   /** The head the child saw when it opened the store. */
@@ -16,35 +24,15 @@ interface Run {
 }
 
 /** Starts the appending child and SIGKILLs it once it has acknowledged `target` appends. */
-function appendUntilKilled(path: string, target: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture('appendUntilKilled.mjs'), path], {
-      cwd: packageDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let readyHead = -1;
-    const acked: number[] = [];
-    let pending = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith('ready ')) readyHead = Number(line.slice(6));
-        else acked.push(Number(line));
-      }
-      // The child keeps appending while the signal is on its way, so it dies somewhere mid-write.
-      if (!killed && acked.length >= target) killed = child.kill('SIGKILL');
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    // 'close' comes after stdout is drained: every acknowledgement written before the kill is in.
-    child.on('close', (code, signal) => {
-      if (!killed) reject(new Error(`the appending child exited on its own (code ${code}): ${stderr}`));
-      else resolve({ readyHead, acked, signal });
-    });
+async function appendUntilKilled(path: string, target: number): Promise<Run> {
+  const run = await runUntilStopped({
+    args: [fixture('appendUntilKilled.mjs'), path],
+    isAck: (line) => !line.startsWith('ready '),
+    after: target,
+    giveUpMs: 170_000,
   });
+  const ready = run.lines.find((line) => line.startsWith('ready '));
+  return { readyHead: Number(ready?.slice(6) ?? -1), acked: run.acked.map(Number), signal: run.signal };
 }
 
 async function readAll(store: SqliteStore): Promise<LogEntry[]> {
@@ -59,7 +47,6 @@ async function readAll(store: SqliteStore): Promise<LogEntry[]> {
 describe('SqliteStore durability under kill -9', () => {
   const dir = mkdtempSync(join(tmpdir(), 'forgeone-kill-'));
   const path = join(dir, 'store.db');
-  beforeAll(assertBuilt);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it(

@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '@forgeone/common';
-import { AuditLog } from '../index';
-import { assertBuilt, fixture, packageDir } from './builtPackage';
+import { AuditLog } from '@forgeone/trust';
+import { runUntilStopped } from '../support/killHarness';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 interface Run {
   readyHead: number;
@@ -14,40 +16,20 @@ interface Run {
 }
 
 /** Starts the recording child and SIGKILLs it once it has acknowledged `target` flushes. */
-function recordUntilKilled(path: string, target: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture('auditUntilKilled.mjs'), path], {
-      cwd: packageDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let readyHead = -1;
-    const acked: number[] = [];
-    let pending = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith('ready ')) readyHead = Number(line.slice(6));
-        else acked.push(Number(line));
-      }
-      // The child keeps recording while the signal is on its way: it dies somewhere mid-flush.
-      if (!killed && acked.length >= target) killed = child.kill('SIGKILL');
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (!killed) reject(new Error(`the recording child exited on its own (code ${code}): ${stderr}`));
-      else resolve({ readyHead, acked, signal });
-    });
+async function recordUntilKilled(path: string, target: number): Promise<Run> {
+  const run = await runUntilStopped({
+    args: [fixture('auditUntilKilled.mjs'), path],
+    isAck: (line) => !line.startsWith('ready '),
+    after: target,
+    giveUpMs: 170_000,
   });
+  const ready = run.lines.find((line) => line.startsWith('ready '));
+  return { readyHead: Number(ready?.slice(6) ?? -1), acked: run.acked.map(Number), signal: run.signal };
 }
 
 describe('AuditLog under kill -9', () => {
   const dir = mkdtempSync(join(tmpdir(), 'forgeone-audit-kill-'));
   const path = join(dir, 'audit.db');
-  beforeAll(assertBuilt);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it(
