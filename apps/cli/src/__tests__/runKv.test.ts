@@ -121,4 +121,21 @@ describe('forgeone run --kv (in process)', () => {
       expect(run.err).toEqual([expect.stringMatching(/^FORGE_CLI_USAGE: .*(--state|--kv)/)]);
     }
   });
+
+  it('takes --kv-durability only with --kv, refuses a malformed one before creating state, and honours relaxed', async () => {
+    const dir = workdir();
+    const alone = await cli(['run', 'counter.wat', '--kv-durability', 'commit'], dir);
+    expect(alone.code).toBe(2);
+    expect(alone.err).toEqual([expect.stringMatching(/^FORGE_CLI_USAGE: --kv-durability .* --kv/)]);
+    for (const bad of ['relaxed', 'fast', 'relaxed-0ms', 'relaxed-100']) {
+      const run = await cli(['run', 'counter.wat', '--kv', 'app', '--kv-durability', bad], dir);
+      expect(run.code).toBe(1);
+      expect(run.err).toEqual([expect.stringMatching(/^FORGE_KV_CONFIG_INVALID: invalid kv durability/)]);
+    }
+    expect(existsSync(join(dir, '.forgeone'))).toBe(false);
+    const flags = ['--allow', 'forge.*', '--kv', 'app', '--kv-durability', 'relaxed-50ms'];
+    expect(counted((await cli(['run', 'counter.wat', ...flags], dir)).out)).toEqual(['1']);
+    // Relaxed writes are committed when the run ends: the next run reads them.
+    expect(counted((await cli(['run', 'counter.wat', ...flags], dir)).out)).toEqual(['2']);
+  });
 });
