@@ -119,10 +119,16 @@ afterAll(async () => {
     ['kv_put, inline, MemoryKvBackend (nothing kept)', await perCall(inlineInstance, 'puts', INLINE_CALLS)],
     ['kv_put, inline, relaxed-100ms', await durable(relaxed, inline, INLINE_CALLS, 30)],
     ['kv_put, inline, commit (synchronous=NORMAL)', await durable(committedNormal, inline, 1000, 10)],
-    ['kv_put, inline, commit (synchronous=FULL, the CLI)', await durable(committed, inline, DURABLE_CALLS, 5)],
+    [
+      'kv_put, inline, commit (synchronous=FULL, the CLI)',
+      await durable(committed, inline, DURABLE_CALLS, 5),
+    ],
     ['kv_put, worker, relaxed-100ms', await durable(relaxed, worker, WORKER_CALLS, 30)],
     ['kv_put, worker, commit (synchronous=NORMAL)', await durable(committedNormal, worker, 500, 10)],
-    ['kv_put, worker, commit (synchronous=FULL, the CLI)', await durable(committed, worker, DURABLE_CALLS, 5)],
+    [
+      'kv_put, worker, commit (synchronous=FULL, the CLI)',
+      await durable(committed, worker, DURABLE_CALLS, 5),
+    ],
     ['kv_put, 4 workers at once, commit (FULL), per put', await concurrent(committed, DURABLE_CALLS, 5)],
   ]);
   await Promise.all([inlineInstance.terminate(), workerInstance.terminate()]);

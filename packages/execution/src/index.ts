@@ -102,7 +102,12 @@ export {
   KvRefusal,
 } from './forgeKvBackend';
 export type { KvBackend, KvGroupOutcome, KvQuota, KvUsage, KvPutStatus } from './forgeKvBackend';
-export { parseKvDurability, checkKvDurability, DEFAULT_KV_DURABILITY, MAX_KV_RELAXED_MS } from './kvDurability';
+export {
+  parseKvDurability,
+  checkKvDurability,
+  DEFAULT_KV_DURABILITY,
+  MAX_KV_RELAXED_MS,
+} from './kvDurability';
 export type { KvDurability, KvCommitPolicy } from './kvDurability';
 export { StorageKvBackend, kvStorageNamespace } from './forgeKvStorageBackend';
 export type { KvFlushResult } from './forgeKvStorageBackend';

@@ -269,7 +269,9 @@ describe('StorageKvBackend', () => {
     expect(g.put('new', 'guest wrote this')).toBe(ForgeErrno.OK);
     // Already in the store: nothing to flush, nothing lost if the process died now.
     expect(backend.pendingWrites).toBe(0);
-    expect((await store.getRecord(ns, 'new'))?.value).toBe(Buffer.from('guest wrote this').toString('base64'));
+    expect((await store.getRecord(ns, 'new'))?.value).toBe(
+      Buffer.from('guest wrote this').toString('base64'),
+    );
     expect(g.del('doomed')).toBe(ForgeErrno.OK);
     expect(await store.getRecord(ns, 'doomed')).toBeUndefined();
     expect(await backend.flush()).toEqual({ written: 0, deleted: 0 });
@@ -393,4 +395,3 @@ describe('StorageKvBackend', () => {
     expect((await store.listRecords(ns)).map((r) => r.key)).toEqual(['a', 'b']);
   });
 });
-
