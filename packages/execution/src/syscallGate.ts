@@ -53,6 +53,13 @@ export interface SyscallGateOptions {
    */
   readonly checkpoint?: () => void;
   /**
+   * Runs after each call the gate took on its general path (a denied call, a timed call, one that
+   * ended the guest): worker isolation hands the calls recorded so far to the main thread there, so
+   * a guest that then spins until its deadline loses none of them. Hot calls between two general
+   * ones are handed over with the next (at most one duration-sampling period later).
+   */
+  readonly afterCall?: () => void;
+  /**
    * Time one call in every N (across the guest's calls): that call records its host duration, the
    * calls between record `durationNs: -1`. A syscall's first call, a syscall whose last timed call
    * took {@link SLOW_CALL_NS} or more, a call that may block (`SyscallDefinition.blocking`) and a
@@ -166,6 +173,7 @@ export class SyscallGate {
   readonly #events: KernelEventBus | undefined;
   readonly #onQuarantine: ((reason: string) => void) | undefined;
   readonly #checkpoint: (() => void) | undefined;
+  readonly #afterCall: (() => void) | undefined;
   readonly #sampling: number;
   #clockCountdown = 0;
   /** What the generated hot imports read and write (`hot.budget` counts their calls down). */
@@ -198,6 +206,7 @@ export class SyscallGate {
     this.#events = options.events;
     this.#onQuarantine = options.onQuarantine;
     this.#checkpoint = options.checkpoint;
+    this.#afterCall = options.afterCall;
     this.#sampling = Math.max(1, Math.floor(options.durationSampling ?? DEFAULT_DURATION_SAMPLING));
     const rate = options.rateLimit;
     if (rate !== undefined) {
@@ -321,6 +330,7 @@ export class SyscallGate {
     } finally {
       this.#sync();
       this.#rebudget();
+      if (this.#afterCall !== undefined) this.#afterCall();
     }
   }
 

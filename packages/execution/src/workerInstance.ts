@@ -7,6 +7,7 @@ import {
   type KernelEventBus,
   type SyscallRequest,
 } from '@forgeone/common';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, serveKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from './forgeEventSyscalls';
@@ -93,7 +94,10 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
    * approver: 64 KiB; a kv namespace: room for the largest kv value).
    */
   readonly #bridge: SharedArrayBuffer | undefined;
-  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  /** Word 0: pause (see ToWorker); word 1: calls the guest's gate saw, counted by the worker. */
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
+  /** Where the worker posts its trace events; read synchronously, also after the worker was terminated. */
+  readonly #tracePort: MessagePort;
   readonly #onEvent: ((event: GuestEvent) => void) | undefined;
   readonly #trace: TraceRecorder;
   #dna: ExecutionDNA;
@@ -101,6 +105,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   #pending = new Map<number, PendingCall>();
   #instantiated: ((message: Extract<FromWorker, { type: 'instantiated' | 'failed' }>) => void) | undefined;
   #ended = false;
+  /** The worker's end of the trace channel, until it is sent with `instantiate`. */
+  #workerTracePort: MessagePort | undefined;
 
   private constructor(
     pooled: PooledWorker,
@@ -123,6 +129,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity },
     );
     this.#dna = emptyExecutionDna(spec.containerId);
+    const channel = new MessageChannel();
+    this.#tracePort = channel.port1;
+    this.#tracePort.on('message', this.#onTrace);
+    this.#tracePort.unref();
+    this.#workerTracePort = channel.port2;
     pooled.worker.on('message', this.#onMessage);
     pooled.worker.on('error', this.#onError);
     pooled.worker.on('exit', this.#onExit);
@@ -144,27 +155,32 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         // The module's start function runs in the worker at instantiation: it gets a deadline too.
         const startTimeoutMs = options.startTimeoutMs;
         if (startTimeoutMs !== undefined) deadline = new Deadline(startTimeoutMs, () => resolve('expired'));
-        instance.#send({
-          type: 'instantiate',
-          module: wireModuleOf(compiled),
-          world: spec,
-          ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
-          control: instance.#control.buffer as SharedArrayBuffer,
-          ...(options.approver === undefined
-            ? {}
-            : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
-          forwardAudit: options.onAudit !== undefined,
-          streamTrace: options.onTraceBatch !== undefined,
-          forwardEvents: instance.#onEvent !== undefined,
-          ...(options.kv === undefined
-            ? {}
-            : {
-                kv: {
-                  namespace: options.kv.namespace,
-                  timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
-                },
-              }),
-        });
+        const trace = instance.#workerTracePort!;
+        instance.#workerTracePort = undefined;
+        instance.#send(
+          {
+            type: 'instantiate',
+            module: wireModuleOf(compiled),
+            world: spec,
+            ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
+            control: instance.#control.buffer as SharedArrayBuffer,
+            trace,
+            ...(options.approver === undefined
+              ? {}
+              : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
+            forwardAudit: options.onAudit !== undefined,
+            forwardEvents: instance.#onEvent !== undefined,
+            ...(options.kv === undefined
+              ? {}
+              : {
+                  kv: {
+                    namespace: options.kv.namespace,
+                    timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
+                  },
+                }),
+          },
+          [trace],
+        );
       },
     );
     deadline?.clear();
@@ -195,8 +211,24 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   }
 
   get droppedEvents(): number {
+    this.#drainTrace();
     return this.#trace.dropped;
   }
+
+  /** Takes every trace message the worker posted so far (synchronously: also after it was terminated). */
+  #drainTrace(): void {
+    for (;;) {
+      const received = receiveMessageOnPort(this.#tracePort);
+      if (received === undefined) return;
+      this.#onTrace(received.message as FromWorker);
+    }
+  }
+
+  readonly #onTrace = (message: FromWorker): void => {
+    if (message.type !== 'trace') return;
+    for (const event of message.events) this.#trace.append(event);
+    this.#options.onTraceBatch?.(message.events);
+  };
 
   invoke(
     entry: string,
@@ -244,6 +276,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   }
 
   trace(): TraceEvent[] {
+    this.#drainTrace();
     return this.#trace.events();
   }
 
@@ -269,8 +302,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     }
   }
 
-  #send(message: ToWorker): void {
-    this.#pooled.worker.postMessage(message);
+  #send(message: ToWorker, transfer: MessagePort[] = []): void {
+    this.#pooled.worker.postMessage(message, transfer);
   }
 
   readonly #onMessage = (message: FromWorker): void => {
@@ -283,6 +316,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         if (call === undefined) return;
         this.#pending.delete(message.id);
         call.deadline?.clear();
+        // The call's events were posted (on the trace port) before its result.
+        this.#drainTrace();
         this.#dna = message.dna;
         const outcome = fromWireOutcome(message.outcome);
         this.settle(outcome);
@@ -307,10 +342,6 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         call.reject(fromWireError(message.error));
         return;
       }
-      case 'trace':
-        for (const event of message.events) this.#trace.append(event);
-        this.#options.onTraceBatch?.(message.events);
-        return;
       case 'log':
         this.logLines.push(message.message);
         this.#options.onLog?.(message.message);
@@ -339,6 +370,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       case 'paused': {
         // Without someone to decide (a redzone holding it), a quarantined guest is stopped at once:
         // a suspended guest that nobody will ever release is a hang, not a safe state.
+        this.#drainTrace();
         if (message.reason.startsWith('quarantined:') && !this.#options.holdQuarantined) {
           const calls = [...this.#pending.values()];
           this.#pending.clear();
@@ -462,12 +494,25 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     Atomics.notify(this.#control, 0);
     if (destroy) {
       await this.#pooled.destroy();
+      this.#closeTrace();
       return;
     }
     // A worker handles its messages in order: it drops this instance before it reads the next
     // one's `instantiate`, so it can be lent again at once, without a round trip.
     worker.postMessage({ type: 'dispose' } satisfies ToWorker);
     this.#pooled.release();
+    this.#closeTrace();
+  }
+
+  /**
+   * Reads the last of the worker's trace messages, then counts the calls its gate saw whose events
+   * never came (the worker was stopped before it could post them) as dropped, so the record says
+   * which sequence numbers are gone rather than leave them out unsaid.
+   */
+  #closeTrace(): void {
+    this.#drainTrace();
+    this.#trace.skipTo(Atomics.load(this.#control, 1) + 1);
+    this.#tracePort.close();
   }
 }
 

@@ -6,6 +6,7 @@ import {
   type ForgeErrorDetails,
   type JsonValue,
 } from '@forgeone/common';
+import type { MessagePort } from 'node:worker_threads';
 import type { TraceEvent } from '@forgeone/observer';
 import type { KvRequest } from './bridgedKvBackend';
 import type { WorldSpec } from './guestWorld';
@@ -42,13 +43,13 @@ export type ToWorker =
       readonly world: WorldSpec;
       /** Where the main thread's answers come back (an operator's approval, a kv call); sent only when there can be one. */
       readonly bridge?: SharedArrayBuffer;
-      /** Word 0: 0 run, 1 paused. */
+      /** Word 0: 0 run, 1 paused. Word 1: calls the gate saw (written by the worker). */
       readonly control: SharedArrayBuffer;
+      /** Where the worker posts its `trace` messages (transferred; read synchronously by the main thread). */
+      readonly trace: MessagePort;
       /** Present when the instance has an approver: how long the guest waits for its answer. */
       readonly approverTimeoutMs?: number;
       readonly forwardAudit: boolean;
-      /** Send trace events in batches as they happen (else with each call's result). */
-      readonly streamTrace: boolean;
       /** Send each `forge.emit_event` event as it happens (else they are dropped). */
       readonly forwardEvents: boolean;
       /** The container's kv namespace, served by the main thread through `bridge` (see BridgedKvBackend). */
