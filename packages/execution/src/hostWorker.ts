@@ -14,6 +14,7 @@ import {
   type FromWorker,
   type ToWorker,
   type WireModule,
+  START_TIME_OFFSET,
 } from './workerProtocol';
 
 const port = parentPort;
@@ -165,6 +166,8 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     },
     compiled.imports,
   );
+  // The guest's clock (its start function's deadline, kept by the main thread) starts now.
+  new Float64Array(message.control, START_TIME_OFFSET, 1)[0] = Date.now();
   const instance = instantiateGuest(compiled, world.imports, world.memory);
   current = { compiled, world, instance: undefined as never, trace };
   if (!(instance instanceof WebAssembly.Instance)) {

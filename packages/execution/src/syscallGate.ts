@@ -19,6 +19,7 @@ import { GuestFault, type GuestMemory } from './guestMemory';
 import { HotState, hotImport, hotShape, type HotShape, type HotSlot } from './hotImport';
 import {
   GuestExit,
+  exitDeniedError,
   type SyscallContext,
   type SyscallDefinition,
   type SyscallInvocation,
@@ -182,7 +183,8 @@ export class SyscallGate {
   readonly #shape: HotShape;
   /** `#hot.budget` when last set (`#rebudget`): the hot calls since are the difference. */
   #budgetStart = 0;
-  #exit: GuestExit | undefined;
+  /** How the guest asked to end (an exit, or a denied exit): re-thrown on any later call. */
+  #exit: GuestExit | ForgeError | undefined;
   // Rate limit: calls counted per window; the clock is read once per window, not per call.
   readonly #windowCalls: number;
   readonly #windowNs: bigint;
@@ -231,7 +233,7 @@ export class SyscallGate {
   }
 
   /** Set once the guest asked to exit; the exit is re-thrown on any later call. */
-  get exit(): GuestExit | undefined {
+  get exit(): GuestExit | ForgeError | undefined {
     return this.#exit;
   }
 
@@ -419,6 +421,7 @@ export class SyscallGate {
       if (enforcement.reusableBy === this.#enforcer && enforcement.execute) this.#reuse(slot, enforcement);
       if (enforcement.decision.action !== 'allow') this.#clockCountdown = 0;
       if (!enforcement.execute) {
+        if (definition.exits === true) this.#deniedExit(slot, started, args, decoded!, enforcement.decision);
         const result = definition.deniedResult;
         this.#finish(slot, started, args, decoded!, enforcement.decision, false, result, undefined);
         this.#quarantineIfAsked(enforcement);
@@ -486,6 +489,26 @@ export class SyscallGate {
       this.#sync();
       this.#finish(slot, started, args, decoded, decision, true, error.exitCode, 'exit');
     }
+    throw error;
+  }
+
+  /**
+   * A denied call that ends the guest (proc_exit) still ends it: it asked to stop, and a call that
+   * does not return cannot be answered. Recorded as the exit it asked for (its code as the result),
+   * not executed; the guest is unwound as a policy violation (and stays stopped if it catches it).
+   */
+  #deniedExit(
+    slot: GateSlot,
+    started: bigint | undefined,
+    args: readonly WasmValue[],
+    decoded: Args,
+    decision: Decision,
+  ): never {
+    const exitCode = Number(args[0]) >>> 0;
+    const error = exitDeniedError(slot.definition.syscall, exitCode, decision.reasons[0]?.message);
+    this.#exit = error;
+    this.#sync();
+    this.#finish(slot, started, args, decoded, decision, false, exitCode, 'exit');
     throw error;
   }
 

@@ -30,7 +30,15 @@ import {
   type FromWorker,
   type ToWorker,
   type WireModule,
+  START_TIME_OFFSET,
 } from './workerProtocol';
+
+/**
+ * How long a worker may take to build a guest's world (compile its policy) before the guest's own
+ * deadline starts: a backstop (policies are compiled, and refused when too big, on the main thread
+ * first), so that a world that cannot be built is a policy error, not a hang or a guest timeout.
+ */
+const PREPARE_LIMIT_MS = 30_000;
 
 /** Default wait for an operator's answer before the call is denied. */
 export const DEFAULT_APPROVER_TIMEOUT_MS = 30_000;
@@ -94,8 +102,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
    * approver: 64 KiB; a kv namespace: room for the largest kv value).
    */
   readonly #bridge: SharedArrayBuffer | undefined;
-  /** Word 0: pause (see ToWorker); word 1: calls the guest's gate saw, counted by the worker. */
-  readonly #control = new Int32Array(new SharedArrayBuffer(8));
+  /**
+   * Word 0: pause (see ToWorker); word 1: calls the guest's gate saw, counted by the worker; then a
+   * float64 at START_TIME_OFFSET: when the worker started the guest (0 while it builds its world).
+   */
+  readonly #control = new Int32Array(new SharedArrayBuffer(START_TIME_OFFSET + 8));
   /** Where the worker posts its trace events; read synchronously, also after the worker was terminated. */
   readonly #tracePort: MessagePort;
   readonly #onEvent: ((event: GuestEvent) => void) | undefined;
@@ -149,42 +160,64 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   ): Promise<WorkerInstance> {
     const instance = new WorkerInstance(pooled, spec, options, events);
     let deadline: Deadline | undefined;
-    const reply = await new Promise<Extract<FromWorker, { type: 'instantiated' | 'failed' }> | 'expired'>(
-      (resolve) => {
-        instance.#instantiated = resolve;
-        // The module's start function runs in the worker at instantiation: it gets a deadline too.
-        const startTimeoutMs = options.startTimeoutMs;
-        if (startTimeoutMs !== undefined) deadline = new Deadline(startTimeoutMs, () => resolve('expired'));
-        const trace = instance.#workerTracePort!;
-        instance.#workerTracePort = undefined;
-        instance.#send(
-          {
-            type: 'instantiate',
-            module: wireModuleOf(compiled),
-            world: spec,
-            ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
-            control: instance.#control.buffer as SharedArrayBuffer,
-            trace,
-            ...(options.approver === undefined
-              ? {}
-              : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
-            forwardAudit: options.onAudit !== undefined,
-            forwardEvents: instance.#onEvent !== undefined,
-            ...(options.kv === undefined
-              ? {}
-              : {
-                  kv: {
-                    namespace: options.kv.namespace,
-                    timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
-                  },
-                }),
-          },
-          [trace],
-        );
-      },
-    );
+    const reply = await new Promise<
+      Extract<FromWorker, { type: 'instantiated' | 'failed' }> | 'expired' | 'unprepared'
+    >((resolve) => {
+      instance.#instantiated = resolve;
+      // The module's start function runs in the worker at instantiation: it gets a deadline too.
+      // Its clock starts when the worker starts the guest (it writes the time into the control
+      // buffer), not before: building the world, compiling the policy first, is not the guest's time.
+      const startTimeoutMs = options.startTimeoutMs;
+      const sentAt = Date.now();
+      const began = new Float64Array(instance.#control.buffer, START_TIME_OFFSET, 1);
+      const arm = (ms: number): void => {
+        deadline = new Deadline(ms, () => {
+          const at = began[0]!;
+          const now = Date.now();
+          if (at === 0) {
+            if (now - sentAt >= PREPARE_LIMIT_MS) resolve('unprepared');
+            else arm(Math.min(startTimeoutMs!, PREPARE_LIMIT_MS - (now - sentAt)));
+          } else if (now < at + startTimeoutMs!) arm(at + startTimeoutMs! - now);
+          else resolve('expired');
+        });
+      };
+      if (startTimeoutMs !== undefined) arm(startTimeoutMs);
+      const trace = instance.#workerTracePort!;
+      instance.#workerTracePort = undefined;
+      instance.#send(
+        {
+          type: 'instantiate',
+          module: wireModuleOf(compiled),
+          world: spec,
+          ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
+          control: instance.#control.buffer as SharedArrayBuffer,
+          trace,
+          ...(options.approver === undefined
+            ? {}
+            : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
+          forwardAudit: options.onAudit !== undefined,
+          forwardEvents: instance.#onEvent !== undefined,
+          ...(options.kv === undefined
+            ? {}
+            : {
+                kv: {
+                  namespace: options.kv.namespace,
+                  timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
+                },
+              }),
+        },
+        [trace],
+      );
+    });
     deadline?.clear();
     instance.#instantiated = undefined;
+    if (reply === 'unprepared') {
+      await instance.#detach(true);
+      throw new ForgeError(
+        'FORGE_POLICY_INVALID',
+        `the isolation worker spent more than ${PREPARE_LIMIT_MS / 1000} s building the guest's world (compiling its policy): make the policy smaller`,
+      );
+    }
     if (reply === 'expired') {
       const error = deadlineError(options.startTimeoutMs!, 'its start function');
       instance.#startOutcome = { status: 'trapped', exitCode: null, error };

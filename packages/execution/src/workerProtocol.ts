@@ -15,6 +15,9 @@ import type { BridgeRequest } from './syncBridge';
 import type { TypedValue } from './typedValue';
 import type { WasmSignature } from './wasmModuleInfo';
 
+/** Byte offset of the guest's start time in an instance's control buffer. */
+export const START_TIME_OFFSET = 8;
+
 /** A ForgeError as it crosses threads (structured clone drops the class). */
 export interface WireError {
   readonly code: ForgeErrorCode;
@@ -43,7 +46,10 @@ export type ToWorker =
       readonly world: WorldSpec;
       /** Where the main thread's answers come back (an operator's approval, a kv call); sent only when there can be one. */
       readonly bridge?: SharedArrayBuffer;
-      /** Word 0: 0 run, 1 paused. Word 1: calls the gate saw (written by the worker). */
+      /**
+       * Word 0: 0 run, 1 paused. Word 1: calls the gate saw (written by the worker). A float64 at
+       * START_TIME_OFFSET: when the worker started the guest (Date.now(), written by the worker).
+       */
       readonly control: SharedArrayBuffer;
       /** Where the worker posts its `trace` messages (transferred; read synchronously by the main thread). */
       readonly trace: MessagePort;
