@@ -324,15 +324,21 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     await this.#stop([call], deadlineError(timeoutMs));
   }
 
-  /** Ends the guest for good (its worker is replaced) and reports `error` as each call's outcome. */
+  /**
+   * Ends the guest for good (its worker is replaced) and reports `error` as each call's outcome at
+   * once: the worker is told to stop, but its calls do not wait for it to be gone. (V8 may take
+   * long to honour a terminate, e.g. while a guest grows its memory page by page and every grow
+   * runs a garbage collection; the deadline is kept all the same.)
+   */
   async #stop(calls: readonly PendingCall[], error: ForgeError): Promise<void> {
     const outcome = { status: 'trapped', exitCode: null, error } as const;
     if (this.state !== 'terminated') this.transition('terminate');
-    await this.#detach(true);
+    const stopped = this.#detach(true);
     for (const call of calls) {
       call.deadline?.clear();
       call.resolve({ outcome, values: [] });
     }
+    await stopped;
   }
 
   #send(message: ToWorker, transfer: MessagePort[] = []): void {
@@ -526,8 +532,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     Atomics.store(this.#control, 0, 0);
     Atomics.notify(this.#control, 0);
     if (destroy) {
-      await this.#pooled.destroy();
+      // The terminate is asked for now; the record is closed at once too: calls the worker's gate
+      // saw that have not reached the trace port by now are counted as dropped, not waited for.
+      const stopped = this.#pooled.destroy();
       this.#closeTrace();
+      await stopped;
       return;
     }
     // A worker handles its messages in order: it drops this instance before it reads the next
