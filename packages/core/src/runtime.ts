@@ -108,8 +108,13 @@ export interface RunModuleOptions {
   /** Receives the guest's stdout and stderr as they are written. */
   readonly onStdout?: (bytes: Uint8Array) => void;
   readonly onStderr?: (bytes: Uint8Array) => void;
-  /** Receives every trace event, in batches (e.g. to stream `--trace` to a file). */
+  /** Receives every trace event, in batches (e.g. to stream them to a store). */
   readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
+  /**
+   * Most calls the report keeps (default 65,536): older ones are dropped, and the report's
+   * `recorded.end` says how many and which sequence numbers.
+   */
+  readonly traceCapacity?: number;
   /**
    * The container's kv namespace (`forge.kv_*`), kept in the kernel's store (`kv/<namespace>`):
    * loaded before the guest starts and shared with every other live run of this runtime on it
@@ -158,6 +163,7 @@ export interface RunReport {
   readonly logs: readonly string[];
   readonly stdout: Uint8Array;
   readonly stderr: Uint8Array;
+  /** Every call the gate saw, up to the trace capacity (`recorded.end` counts the ones dropped). */
   readonly trace: readonly TraceEvent[];
   readonly summary: readonly TraceSummaryRow[];
   readonly dna: ExecutionDNA;
@@ -277,6 +283,7 @@ export class Runtime {
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
         ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
+        ...(options.traceCapacity === undefined ? {} : { traceCapacity: options.traceCapacity }),
         ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
         onEvent: (event) => {
           events.push(event);
@@ -300,7 +307,9 @@ export class Runtime {
     // Whatever the ending (a trap, a deadline, an exit), writes the guest was told succeeded are
     // kept. A store that fails here fails the run: its report would claim writes that are not there.
     if (kv) await kv.close();
-    const trace = instance.trace();
+    // One record of the calls: the report's list, its summary and the replayable trace are the same.
+    const recorded = recordedTraceOf(run, module, { entry, args, recordedAt: startedAt });
+    const trace = recorded.events;
     return {
       containerId: instance.containerId,
       moduleSha256: module.sha256,
@@ -316,11 +325,7 @@ export class Runtime {
       events,
       ...(kv ? { kv: kvReport(kv) } : {}),
       ...(manifest ? { manifest } : {}),
-      recorded: recordedTraceOf(run, module, {
-        entry,
-        args,
-        recordedAt: startedAt,
-      }),
+      recorded,
     };
   }
 

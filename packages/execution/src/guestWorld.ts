@@ -57,6 +57,8 @@ export interface WorldHooks extends EnforcerHooks {
   readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
   readonly onQuarantine?: (reason: string) => void;
   readonly checkpoint?: () => void;
+  /** See {@link SyscallGateOptions.afterCall}. */
+  readonly afterCall?: () => void;
   readonly events?: KernelEventBus;
   readonly random?: (target: Uint8Array) => void;
   /**
@@ -253,6 +255,7 @@ export function createGuestWorld(
     if (hooks.events) gateOptions.events = hooks.events;
     if (hooks.onQuarantine) gateOptions.onQuarantine = hooks.onQuarantine;
     if (hooks.checkpoint) gateOptions.checkpoint = hooks.checkpoint;
+    if (hooks.afterCall) gateOptions.afterCall = hooks.afterCall;
     if (spec.rateLimit) gateOptions.rateLimit = spec.rateLimit;
     if (spec.durationSampling !== undefined) gateOptions.durationSampling = spec.durationSampling;
     const gate = new SyscallGate(gateOptions);

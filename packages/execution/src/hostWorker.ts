@@ -1,6 +1,6 @@
 // The isolation worker: runs one guest instance at a time for the main thread's WasmHost. Built as
 // its own entry (dist/hostWorker.js); it holds no state beyond the instance it is lent for.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { adoptCoarseClock, systemClock, type JsonValue, type SyscallRequest } from '@forgeone/common';
 import { parsedEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
 import { BridgedKvBackend } from './bridgedKvBackend';
@@ -14,6 +14,7 @@ import {
   type FromWorker,
   type ToWorker,
   type WireModule,
+  START_TIME_OFFSET,
 } from './workerProtocol';
 
 const port = parentPort;
@@ -27,23 +28,17 @@ let current:
       compiled: CompiledModule;
       world: GuestWorld;
       instance: WebAssembly.Instance;
-      streamTrace: boolean;
-      sentSeq: number;
+      trace: MessagePort;
     }
   | undefined;
 
-/** Hands the main thread the events it has not seen yet. */
+/**
+ * Hands the main thread the events it has not seen yet, on the instance's trace port: the main
+ * thread reads that port synchronously, also after it terminated this worker, so what is posted
+ * there is never lost to a deadline.
+ */
 function sendTrace(): void {
-  if (current === undefined) return;
-  if (current.streamTrace) {
-    current.world.recorder.flush();
-    return;
-  }
-  const { sentSeq } = current;
-  const events = current.world.recorder.eventsAfter(sentSeq);
-  if (events.length === 0) return;
-  current.sentSeq = events.at(-1)!.seq;
-  post({ type: 'trace', events });
+  current?.world.recorder.flush();
 }
 
 /**
@@ -126,6 +121,7 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
           (id, request) => post({ type: 'kv', id, request }),
           message.kv.timeoutMs,
         );
+  const { trace } = message;
   const waitWhilePaused = (reason: string) => {
     post({ type: 'paused', reason });
     while (Atomics.load(control, 0) === 1) Atomics.wait(control, 0, 1);
@@ -138,9 +134,9 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       onLog: (text) => post({ type: 'log', message: text }),
       onStdout: (bytes) => post({ type: 'stdout', bytes }),
       onStderr: (bytes) => post({ type: 'stderr', bytes }),
-      // Streamed only when the main thread asked for every event; otherwise each call's new events
-      // go back with its result, so a flooding guest cannot bury the main thread in messages.
-      ...(message.streamTrace ? { onTraceBatch: (events) => post({ type: 'trace', events }) } : {}),
+      // Every event goes to the main thread as soon as the gate's general path sees a call (see
+      // afterCall) or a batch fills: the worker may be terminated at any moment after.
+      onTraceBatch: (events) => trace.postMessage({ type: 'trace', events } satisfies FromWorker),
       ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
       ...(kv ? { kv } : {}),
       ...(message.forwardEvents
@@ -162,12 +158,18 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       },
       checkpoint: () => {
         if (Atomics.load(control, 0) === 1) waitWhilePaused('paused');
+        // Word 1 counts the calls the gate saw: the main thread reads it after a terminate, and
+        // reports every call whose event never reached it as dropped, by sequence number.
+        control[1] = control[1]! + 1;
       },
+      afterCall: sendTrace,
     },
     compiled.imports,
   );
+  // The guest's clock (its start function's deadline, kept by the main thread) starts now.
+  new Float64Array(message.control, START_TIME_OFFSET, 1)[0] = Date.now();
   const instance = instantiateGuest(compiled, world.imports, world.memory);
-  current = { compiled, world, instance: undefined as never, streamTrace: message.streamTrace, sentSeq: 0 };
+  current = { compiled, world, instance: undefined as never, trace };
   if (!(instance instanceof WebAssembly.Instance)) {
     sendTrace();
     current = undefined;
@@ -206,6 +208,7 @@ port.on('message', (message: ToWorker) => {
       case 'dispose': {
         // Nobody waits for this: the worker is lent again as soon as the message is sent.
         const world = current?.world;
+        // (The trace port is closed by the main thread once it read everything on it.)
         current = undefined;
         world?.close();
         return;

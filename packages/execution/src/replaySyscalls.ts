@@ -1,6 +1,6 @@
 import { ForgeError, type SyscallArg } from '@forgeone/common';
 import type { TraceEvent } from '@forgeone/observer';
-import { GuestExit, type SyscallDefinition, type WasmValue } from './syscallDefinition';
+import { GuestExit, exitDeniedError, type SyscallDefinition, type WasmValue } from './syscallDefinition';
 
 /** Where a replay first departed from its trace. */
 export interface ReplayDivergence {
@@ -80,6 +80,7 @@ export function replaySyscalls(
     results: real.results,
     deniedResult: real.deniedResult,
     faultResult: real.faultResult,
+    ...(real.exits ? { exits: true } : {}),
     decode(args): Record<string, SyscallArg> {
       const event = events[next];
       const actual = `${real.syscall}${rawText(args)}`;
@@ -122,6 +123,9 @@ export function replaySyscalls(
       }
       for (const write of event.writes ?? []) {
         invocation.context.memory.write(write.ptr, Buffer.from(write.bytes, 'base64'));
+      }
+      if (event.outcome === 'exit' && event.action !== 'allow' && !event.executed) {
+        throw exitDeniedError(event.syscall, Number(event.result), event.reasons[0]?.message);
       }
       if (event.outcome === 'exit') throw new GuestExit(Number(event.result));
       if (event.outcome === 'limit') {

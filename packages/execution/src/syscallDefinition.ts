@@ -1,4 +1,4 @@
-import type { ContainerId, IdentityContext, SyscallArg } from '@forgeone/common';
+import { ForgeError, type ContainerId, type IdentityContext, type SyscallArg } from '@forgeone/common';
 import type { GuestMemory } from './guestMemory';
 
 /** A WebAssembly value type of a host function's signature. */
@@ -56,6 +56,12 @@ export interface SyscallDefinition {
   readonly faultResult: WasmValue | undefined;
   /** True when the call may wait (sleep, poll): the gate then reads the clock again afterwards. */
   readonly blocking?: boolean;
+  /**
+   * True for a call that ends the guest (proc_exit; its first param is the exit code). Denied, it
+   * still ends the guest — the guest asked to stop, and must not run on past a call that does not
+   * return — as a policy violation: trapped with FORGE_EXIT_DENIED, never a success.
+   */
+  readonly exits?: boolean;
 }
 
 /**
@@ -67,4 +73,16 @@ export class GuestExit extends Error {
   constructor(readonly exitCode: number) {
     super(`guest exited with code ${exitCode}`);
   }
+}
+
+/**
+ * How a guest that asked to exit (`exitCode`) through a denied call ends: trapped as a policy
+ * violation. The same error in both isolations and in a replay of the run.
+ */
+export function exitDeniedError(syscall: string, exitCode: number, why: string | undefined): ForgeError {
+  return new ForgeError(
+    'FORGE_EXIT_DENIED',
+    `guest stopped: it asked to exit with code ${exitCode} but ${syscall} was denied${why ? ` (${why})` : ''}`,
+    { details: { syscall, exitCode } },
+  );
 }

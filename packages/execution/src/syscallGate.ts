@@ -19,6 +19,7 @@ import { GuestFault, type GuestMemory } from './guestMemory';
 import { HotState, hotImport, hotShape, type HotShape, type HotSlot } from './hotImport';
 import {
   GuestExit,
+  exitDeniedError,
   type SyscallContext,
   type SyscallDefinition,
   type SyscallInvocation,
@@ -52,6 +53,13 @@ export interface SyscallGateOptions {
    * Worker isolation uses it for pause; inline isolation for its syscall-boundary deadline.
    */
   readonly checkpoint?: () => void;
+  /**
+   * Runs after each call the gate took on its general path (a denied call, a timed call, one that
+   * ended the guest): worker isolation hands the calls recorded so far to the main thread there, so
+   * a guest that then spins until its deadline loses none of them. Hot calls between two general
+   * ones are handed over with the next (at most one duration-sampling period later).
+   */
+  readonly afterCall?: () => void;
   /**
    * Time one call in every N (across the guest's calls): that call records its host duration, the
    * calls between record `durationNs: -1`. A syscall's first call, a syscall whose last timed call
@@ -166,6 +174,7 @@ export class SyscallGate {
   readonly #events: KernelEventBus | undefined;
   readonly #onQuarantine: ((reason: string) => void) | undefined;
   readonly #checkpoint: (() => void) | undefined;
+  readonly #afterCall: (() => void) | undefined;
   readonly #sampling: number;
   #clockCountdown = 0;
   /** What the generated hot imports read and write (`hot.budget` counts their calls down). */
@@ -174,7 +183,8 @@ export class SyscallGate {
   readonly #shape: HotShape;
   /** `#hot.budget` when last set (`#rebudget`): the hot calls since are the difference. */
   #budgetStart = 0;
-  #exit: GuestExit | undefined;
+  /** How the guest asked to end (an exit, or a denied exit): re-thrown on any later call. */
+  #exit: GuestExit | ForgeError | undefined;
   // Rate limit: calls counted per window; the clock is read once per window, not per call.
   readonly #windowCalls: number;
   readonly #windowNs: bigint;
@@ -198,6 +208,7 @@ export class SyscallGate {
     this.#events = options.events;
     this.#onQuarantine = options.onQuarantine;
     this.#checkpoint = options.checkpoint;
+    this.#afterCall = options.afterCall;
     this.#sampling = Math.max(1, Math.floor(options.durationSampling ?? DEFAULT_DURATION_SAMPLING));
     const rate = options.rateLimit;
     if (rate !== undefined) {
@@ -222,7 +233,7 @@ export class SyscallGate {
   }
 
   /** Set once the guest asked to exit; the exit is re-thrown on any later call. */
-  get exit(): GuestExit | undefined {
+  get exit(): GuestExit | ForgeError | undefined {
     return this.#exit;
   }
 
@@ -321,6 +332,7 @@ export class SyscallGate {
     } finally {
       this.#sync();
       this.#rebudget();
+      if (this.#afterCall !== undefined) this.#afterCall();
     }
   }
 
@@ -409,6 +421,7 @@ export class SyscallGate {
       if (enforcement.reusableBy === this.#enforcer && enforcement.execute) this.#reuse(slot, enforcement);
       if (enforcement.decision.action !== 'allow') this.#clockCountdown = 0;
       if (!enforcement.execute) {
+        if (definition.exits === true) this.#deniedExit(slot, started, args, decoded!, enforcement.decision);
         const result = definition.deniedResult;
         this.#finish(slot, started, args, decoded!, enforcement.decision, false, result, undefined);
         this.#quarantineIfAsked(enforcement);
@@ -476,6 +489,26 @@ export class SyscallGate {
       this.#sync();
       this.#finish(slot, started, args, decoded, decision, true, error.exitCode, 'exit');
     }
+    throw error;
+  }
+
+  /**
+   * A denied call that ends the guest (proc_exit) still ends it: it asked to stop, and a call that
+   * does not return cannot be answered. Recorded as the exit it asked for (its code as the result),
+   * not executed; the guest is unwound as a policy violation (and stays stopped if it catches it).
+   */
+  #deniedExit(
+    slot: GateSlot,
+    started: bigint | undefined,
+    args: readonly WasmValue[],
+    decoded: Args,
+    decision: Decision,
+  ): never {
+    const exitCode = Number(args[0]) >>> 0;
+    const error = exitDeniedError(slot.definition.syscall, exitCode, decision.reasons[0]?.message);
+    this.#exit = error;
+    this.#sync();
+    this.#finish(slot, started, args, decoded, decision, false, exitCode, 'exit');
     throw error;
   }
 

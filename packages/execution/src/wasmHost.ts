@@ -27,7 +27,7 @@ import {
   type ModuleFormat,
   type ModuleLimits,
 } from './moduleSource';
-import type { RecordedTrace } from '@forgeone/observer';
+import { droppedSeqRanges, type RecordedTrace } from '@forgeone/observer';
 import type { ReplayDivergence } from './replaySyscalls';
 import { typedValuesFromJson, typedValuesToJson, type ResultKind, type TypedValue } from './typedValue';
 import type { InstanceOptions, Isolation, WasmInstance } from './wasmInstance';
@@ -352,6 +352,8 @@ export function recordedTraceOf(
   call: { entry?: string; args?: readonly TypedValue[]; recordedAt: number },
 ): RecordedTrace {
   const { outcome, instance } = run;
+  const events = instance.trace();
+  const dropped = instance.droppedEvents;
   return {
     header: {
       format: 'forgeone-trace',
@@ -362,12 +364,13 @@ export function recordedTraceOf(
       containerId: instance.containerId,
       recordedAt: call.recordedAt,
     },
-    events: instance.trace(),
+    events,
     end: {
       status: outcome.status,
       exitCode: outcome.exitCode,
       ...(outcome.status === 'trapped' ? { code: outcome.error.code } : {}),
-      dropped: instance.droppedEvents,
+      dropped,
+      ...(dropped > 0 ? { droppedSeqs: droppedSeqRanges(events, events.length + dropped) } : {}),
     },
   };
 }

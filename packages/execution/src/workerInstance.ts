@@ -7,6 +7,7 @@ import {
   type KernelEventBus,
   type SyscallRequest,
 } from '@forgeone/common';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, answerKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from './forgeEventSyscalls';
@@ -29,7 +30,15 @@ import {
   type FromWorker,
   type ToWorker,
   type WireModule,
+  START_TIME_OFFSET,
 } from './workerProtocol';
+
+/**
+ * How long a worker may take to build a guest's world (compile its policy) before the guest's own
+ * deadline starts: a backstop (policies are compiled, and refused when too big, on the main thread
+ * first), so that a world that cannot be built is a policy error, not a hang or a guest timeout.
+ */
+const PREPARE_LIMIT_MS = 30_000;
 
 /** Default wait for an operator's answer before the call is denied. */
 export const DEFAULT_APPROVER_TIMEOUT_MS = 30_000;
@@ -93,7 +102,13 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
    * approver: 64 KiB; a kv namespace: room for the largest kv value).
    */
   readonly #bridge: SharedArrayBuffer | undefined;
-  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  /**
+   * Word 0: pause (see ToWorker); word 1: calls the guest's gate saw, counted by the worker; then a
+   * float64 at START_TIME_OFFSET: when the worker started the guest (0 while it builds its world).
+   */
+  readonly #control = new Int32Array(new SharedArrayBuffer(START_TIME_OFFSET + 8));
+  /** Where the worker posts its trace events; read synchronously, also after the worker was terminated. */
+  readonly #tracePort: MessagePort;
   readonly #onEvent: ((event: GuestEvent) => void) | undefined;
   readonly #trace: TraceRecorder;
   #dna: ExecutionDNA;
@@ -101,6 +116,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   #pending = new Map<number, PendingCall>();
   #instantiated: ((message: Extract<FromWorker, { type: 'instantiated' | 'failed' }>) => void) | undefined;
   #ended = false;
+  /** The worker's end of the trace channel, until it is sent with `instantiate`. */
+  #workerTracePort: MessagePort | undefined;
 
   private constructor(
     pooled: PooledWorker,
@@ -123,6 +140,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity },
     );
     this.#dna = emptyExecutionDna(spec.containerId);
+    const channel = new MessageChannel();
+    this.#tracePort = channel.port1;
+    this.#tracePort.on('message', this.#onTrace);
+    this.#tracePort.unref();
+    this.#workerTracePort = channel.port2;
     pooled.worker.on('message', this.#onMessage);
     pooled.worker.on('error', this.#onError);
     pooled.worker.on('exit', this.#onExit);
@@ -138,23 +160,42 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   ): Promise<WorkerInstance> {
     const instance = new WorkerInstance(pooled, spec, options, events);
     let deadline: Deadline | undefined;
-    const reply = await new Promise<Extract<FromWorker, { type: 'instantiated' | 'failed' }> | 'expired'>(
-      (resolve) => {
-        instance.#instantiated = resolve;
-        // The module's start function runs in the worker at instantiation: it gets a deadline too.
-        const startTimeoutMs = options.startTimeoutMs;
-        if (startTimeoutMs !== undefined) deadline = new Deadline(startTimeoutMs, () => resolve('expired'));
-        instance.#send({
+    const reply = await new Promise<
+      Extract<FromWorker, { type: 'instantiated' | 'failed' }> | 'expired' | 'unprepared'
+    >((resolve) => {
+      instance.#instantiated = resolve;
+      // The module's start function runs in the worker at instantiation: it gets a deadline too.
+      // Its clock starts when the worker starts the guest (it writes the time into the control
+      // buffer), not before: building the world, compiling the policy first, is not the guest's time.
+      const startTimeoutMs = options.startTimeoutMs;
+      const sentAt = Date.now();
+      const began = new Float64Array(instance.#control.buffer, START_TIME_OFFSET, 1);
+      const arm = (ms: number): void => {
+        deadline = new Deadline(ms, () => {
+          const at = began[0]!;
+          const now = Date.now();
+          if (at === 0) {
+            if (now - sentAt >= PREPARE_LIMIT_MS) resolve('unprepared');
+            else arm(Math.min(startTimeoutMs!, PREPARE_LIMIT_MS - (now - sentAt)));
+          } else if (now < at + startTimeoutMs!) arm(at + startTimeoutMs! - now);
+          else resolve('expired');
+        });
+      };
+      if (startTimeoutMs !== undefined) arm(startTimeoutMs);
+      const trace = instance.#workerTracePort!;
+      instance.#workerTracePort = undefined;
+      instance.#send(
+        {
           type: 'instantiate',
           module: wireModuleOf(compiled),
           world: spec,
           ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
           control: instance.#control.buffer as SharedArrayBuffer,
+          trace,
           ...(options.approver === undefined
             ? {}
             : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
           forwardAudit: options.onAudit !== undefined,
-          streamTrace: options.onTraceBatch !== undefined,
           forwardEvents: instance.#onEvent !== undefined,
           ...(options.kv === undefined
             ? {}
@@ -164,11 +205,19 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
                   timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
                 },
               }),
-        });
-      },
-    );
+        },
+        [trace],
+      );
+    });
     deadline?.clear();
     instance.#instantiated = undefined;
+    if (reply === 'unprepared') {
+      await instance.#detach(true);
+      throw new ForgeError(
+        'FORGE_POLICY_INVALID',
+        `the isolation worker spent more than ${PREPARE_LIMIT_MS / 1000} s building the guest's world (compiling its policy): make the policy smaller`,
+      );
+    }
     if (reply === 'expired') {
       const error = deadlineError(options.startTimeoutMs!, 'its start function');
       instance.#startOutcome = { status: 'trapped', exitCode: null, error };
@@ -195,8 +244,24 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   }
 
   get droppedEvents(): number {
+    this.#drainTrace();
     return this.#trace.dropped;
   }
+
+  /** Takes every trace message the worker posted so far (synchronously: also after it was terminated). */
+  #drainTrace(): void {
+    for (;;) {
+      const received = receiveMessageOnPort(this.#tracePort);
+      if (received === undefined) return;
+      this.#onTrace(received.message as FromWorker);
+    }
+  }
+
+  readonly #onTrace = (message: FromWorker): void => {
+    if (message.type !== 'trace') return;
+    for (const event of message.events) this.#trace.append(event);
+    this.#options.onTraceBatch?.(message.events);
+  };
 
   invoke(
     entry: string,
@@ -244,6 +309,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   }
 
   trace(): TraceEvent[] {
+    this.#drainTrace();
     return this.#trace.events();
   }
 
@@ -258,19 +324,25 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     await this.#stop([call], deadlineError(timeoutMs));
   }
 
-  /** Ends the guest for good (its worker is replaced) and reports `error` as each call's outcome. */
+  /**
+   * Ends the guest for good (its worker is replaced) and reports `error` as each call's outcome at
+   * once: the worker is told to stop, but its calls do not wait for it to be gone. (V8 may take
+   * long to honour a terminate, e.g. while a guest grows its memory page by page and every grow
+   * runs a garbage collection; the deadline is kept all the same.)
+   */
   async #stop(calls: readonly PendingCall[], error: ForgeError): Promise<void> {
     const outcome = { status: 'trapped', exitCode: null, error } as const;
     if (this.state !== 'terminated') this.transition('terminate');
-    await this.#detach(true);
+    const stopped = this.#detach(true);
     for (const call of calls) {
       call.deadline?.clear();
       call.resolve({ outcome, values: [] });
     }
+    await stopped;
   }
 
-  #send(message: ToWorker): void {
-    this.#pooled.worker.postMessage(message);
+  #send(message: ToWorker, transfer: MessagePort[] = []): void {
+    this.#pooled.worker.postMessage(message, transfer);
   }
 
   readonly #onMessage = (message: FromWorker): void => {
@@ -283,6 +355,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         if (call === undefined) return;
         this.#pending.delete(message.id);
         call.deadline?.clear();
+        // The call's events were posted (on the trace port) before its result.
+        this.#drainTrace();
         this.#dna = message.dna;
         const outcome = fromWireOutcome(message.outcome);
         this.settle(outcome);
@@ -307,10 +381,6 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         call.reject(fromWireError(message.error));
         return;
       }
-      case 'trace':
-        for (const event of message.events) this.#trace.append(event);
-        this.#options.onTraceBatch?.(message.events);
-        return;
       case 'log':
         this.logLines.push(message.message);
         this.#options.onLog?.(message.message);
@@ -339,6 +409,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       case 'paused': {
         // Without someone to decide (a redzone holding it), a quarantined guest is stopped at once:
         // a suspended guest that nobody will ever release is a hang, not a safe state.
+        this.#drainTrace();
         if (message.reason.startsWith('quarantined:') && !this.#options.holdQuarantined) {
           const calls = [...this.#pending.values()];
           this.#pending.clear();
@@ -462,13 +533,29 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     Atomics.store(this.#control, 0, 0);
     Atomics.notify(this.#control, 0);
     if (destroy) {
-      await this.#pooled.destroy();
+      // The terminate is asked for now; the record is closed at once too: calls the worker's gate
+      // saw that have not reached the trace port by now are counted as dropped, not waited for.
+      const stopped = this.#pooled.destroy();
+      this.#closeTrace();
+      await stopped;
       return;
     }
     // A worker handles its messages in order: it drops this instance before it reads the next
     // one's `instantiate`, so it can be lent again at once, without a round trip.
     worker.postMessage({ type: 'dispose' } satisfies ToWorker);
     this.#pooled.release();
+    this.#closeTrace();
+  }
+
+  /**
+   * Reads the last of the worker's trace messages, then counts the calls its gate saw whose events
+   * never came (the worker was stopped before it could post them) as dropped, so the record says
+   * which sequence numbers are gone rather than leave them out unsaid.
+   */
+  #closeTrace(): void {
+    this.#drainTrace();
+    this.#trace.skipTo(Atomics.load(this.#control, 1) + 1);
+    this.#tracePort.close();
   }
 }
 

@@ -6,6 +6,7 @@ import {
   type ForgeErrorDetails,
   type JsonValue,
 } from '@forgeone/common';
+import type { MessagePort } from 'node:worker_threads';
 import type { TraceEvent } from '@forgeone/observer';
 import type { KvRequest } from './bridgedKvBackend';
 import type { WorldSpec } from './guestWorld';
@@ -13,6 +14,9 @@ import type { InvokeOptions, RunOutcome } from './instanceRunner';
 import type { BridgeRequest } from './syncBridge';
 import type { TypedValue } from './typedValue';
 import type { WasmSignature } from './wasmModuleInfo';
+
+/** Byte offset of the guest's start time in an instance's control buffer. */
+export const START_TIME_OFFSET = 8;
 
 /** A ForgeError as it crosses threads (structured clone drops the class). */
 export interface WireError {
@@ -42,13 +46,16 @@ export type ToWorker =
       readonly world: WorldSpec;
       /** Where the main thread's answers come back (an operator's approval, a kv call); sent only when there can be one. */
       readonly bridge?: SharedArrayBuffer;
-      /** Word 0: 0 run, 1 paused. */
+      /**
+       * Word 0: 0 run, 1 paused. Word 1: calls the gate saw (written by the worker). A float64 at
+       * START_TIME_OFFSET: when the worker started the guest (Date.now(), written by the worker).
+       */
       readonly control: SharedArrayBuffer;
+      /** Where the worker posts its `trace` messages (transferred; read synchronously by the main thread). */
+      readonly trace: MessagePort;
       /** Present when the instance has an approver: how long the guest waits for its answer. */
       readonly approverTimeoutMs?: number;
       readonly forwardAudit: boolean;
-      /** Send trace events in batches as they happen (else with each call's result). */
-      readonly streamTrace: boolean;
       /** Send each `forge.emit_event` event as it happens (else they are dropped). */
       readonly forwardEvents: boolean;
       /** The container's kv namespace, served by the main thread through `bridge` (see BridgedKvBackend). */

@@ -1,5 +1,5 @@
-export { TraceRecorder, summarizeTrace } from './traceRecorder';
-export type { TraceRecorderOptions, TraceSummaryRow } from './traceRecorder';
+export { TraceRecorder, summarizeTrace, droppedSeqRanges } from './traceRecorder';
+export type { TraceRecorderOptions, TraceSummaryRow, SeqRange } from './traceRecorder';
 export type { TraceEvent, MemoryWrite } from './traceEvent';
 export { TraceStage, STAGE_ROW, ROW_TEMPLATE, ROW_RESULT, ROW_PARAMS, ROW_WRITE_LEN } from './traceStage';
 export { DnaTracker } from './dnaTracker';

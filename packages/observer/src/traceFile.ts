@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ForgeError, decisionActions, type JsonValue } from '@forgeone/common';
 import type { TraceEvent } from './traceEvent';
+import type { SeqRange } from './traceRecorder';
 
 /** What a trace file says about the run it recorded (its first line). */
 export interface TraceFileHeader {
@@ -24,6 +25,8 @@ export interface TraceFileEnd {
   readonly code?: string;
   /** Events that fell out of the recorder before they were written: the trace cannot be replayed. */
   readonly dropped: number;
+  /** Which sequence numbers were dropped, as inclusive `[from, to]` ranges (present when `dropped` > 0). */
+  readonly droppedSeqs?: readonly SeqRange[];
 }
 
 /** A whole recorded run: header, every call in order, and how it ended. */
@@ -85,6 +88,10 @@ const EndSchema = z.strictObject({
   exitCode: z.number().int().nullable(),
   code: z.string().max(128).optional(),
   dropped: z.number().int().min(0),
+  droppedSeqs: z
+    .array(z.tuple([z.number().int().min(1), z.number().int().min(1)]))
+    .max(1_000_000)
+    .optional(),
 });
 
 const toJson = (_key: string, value: unknown): unknown =>

@@ -245,6 +245,15 @@ export class TraceRecorder {
     this.record(event);
   }
 
+  /**
+   * Counts every sequence number below `seq` not recorded yet as dropped: calls another recorder (an
+   * isolation worker's) saw but whose events never arrived, so that the record says they are gone.
+   */
+  skipTo(seq: number): void {
+    this.#settle();
+    if (seq > this.nextSeq()) this.#next(seq);
+  }
+
   /** Hands every not-yet-flushed event to `onBatch`. */
   flush(): void {
     this.#settle();
@@ -352,6 +361,24 @@ export class TraceRecorder {
     }
     return out;
   }
+}
+
+/** An inclusive range of sequence numbers, `[from, to]`. */
+export type SeqRange = readonly [from: number, to: number];
+
+/**
+ * The sequence numbers from 1 to `lastSeq` that are not among `events` (in seq order, as a
+ * recorder holds them), as inclusive ranges: what a record that dropped calls says it lost.
+ */
+export function droppedSeqRanges(events: readonly { readonly seq: number }[], lastSeq: number): SeqRange[] {
+  const ranges: SeqRange[] = [];
+  let next = 1;
+  for (const { seq } of events) {
+    if (seq > next) ranges.push([next, seq - 1]);
+    if (seq >= next) next = seq + 1;
+  }
+  if (lastSeq >= next) ranges.push([next, lastSeq]);
+  return ranges;
 }
 
 /** Calls per syscall and decision of a list of events, in order of first appearance. */

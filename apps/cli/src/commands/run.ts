@@ -26,7 +26,7 @@ import {
   type PortablePreopen,
   type TypedValue,
 } from '@forgeone/execution';
-import { traceToJsonl, type TraceEvent } from '@forgeone/observer';
+import { traceToJsonl } from '@forgeone/observer';
 import { CliExit, printJson, usageError, type CliIo } from '../cliIo';
 import { STATE_ENV } from './verify';
 
@@ -64,6 +64,9 @@ const positive = (what: string, max: number) => (value: string) => {
     throw usageError(`${what} must be an integer from 1 to ${max}, got '${value}'`);
   return n;
 };
+
+/** Calls a `--trace` run keeps (a report keeps the runtime's default); beyond, the file says which were dropped. */
+const TRACE_FILE_CAPACITY = 1 << 20;
 
 /** Lines of the trace listing (and of the event listing) printed at most; the rest is counted. */
 const MAX_TRACE_LINES = 200;
@@ -183,7 +186,6 @@ export function registerRun(program: Command, io: CliIo): void {
           ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
           ...(flags.memoryPages === undefined ? {} : { maxMemoryPages: flags.memoryPages }),
         };
-        const events: TraceEvent[] = [];
         const stdout = lineWriter((line) => io.out(line));
         const stderr = lineWriter((line) => io.err(line));
         const common = {
@@ -194,7 +196,8 @@ export function registerRun(program: Command, io: CliIo): void {
           wasi,
           ...(flags.call ? { entry: flags.call } : {}),
           ...(flags.args ? { argText: flags.args } : {}),
-          ...(flags.trace ? { onTraceBatch: (batch: readonly TraceEvent[]) => events.push(...batch) } : {}),
+          // A trace file keeps every call of a long run, not only the report's default 65,536.
+          ...(flags.trace ? { traceCapacity: TRACE_FILE_CAPACITY } : {}),
           ...(flags.kv === undefined
             ? {}
             : {
@@ -224,16 +227,8 @@ export function registerRun(program: Command, io: CliIo): void {
             });
         stdout.end();
         stderr.end();
-        if (flags.trace) {
-          const recorded = {
-            ...report.recorded,
-            events: events.length > 0 ? events : report.recorded.events,
-          };
-          const end = recorded.end
-            ? { end: { ...recorded.end, dropped: events.length > 0 ? 0 : recorded.end.dropped } }
-            : {};
-          writeTraceFile(resolve(io.cwd, flags.trace), traceToJsonl({ ...recorded, ...end }));
-        }
+        // The file, the text report and --json are the same record of the calls.
+        if (flags.trace) writeTraceFile(resolve(io.cwd, flags.trace), traceToJsonl(report.recorded));
         printReport(io, report);
         if (report.outcome.status === 'trapped') {
           if (!io.json) io.err(report.outcome.error.toLine());
@@ -452,6 +447,8 @@ function printReport(io: CliIo, report: RunReport): void {
       logs: report.logs,
       stdout: Buffer.from(report.stdout).toString('utf8'),
       stderr: Buffer.from(report.stderr).toString('utf8'),
+      dropped: report.recorded.end?.dropped ?? 0,
+      ...(report.recorded.end?.droppedSeqs ? { droppedSeqs: report.recorded.end.droppedSeqs } : {}),
       calls: report.trace.map((e) => ({
         seq: e.seq,
         syscall: e.syscall,
@@ -470,7 +467,7 @@ function printReport(io: CliIo, report: RunReport): void {
     return;
   }
   const denied = report.trace.filter((e) => e.action !== 'allow').length;
-  io.out(`--- trace: ${report.trace.length} call(s), ${denied} denied ---`);
+  io.out(`--- trace: ${report.trace.length} call(s), ${denied} denied${droppedText(report)} ---`);
   const shown = report.trace.slice(0, MAX_TRACE_LINES);
   const width = Math.max(8, ...shown.map((e) => e.syscall.length));
   for (const event of shown) {
@@ -487,6 +484,16 @@ function printReport(io: CliIo, report: RunReport): void {
       ? `trapped (${outcome.error.code})`
       : `${outcome.status}, exit code ${outcome.exitCode}`;
   io.out(`--- ${ended} ---`);
+}
+
+/** `, N dropped (seq a-b, c)`: calls the gate saw that the report no longer holds. */
+function droppedText(report: RunReport): string {
+  const end = report.recorded.end;
+  if (end === undefined || end.dropped === 0) return '';
+  const ranges = end.droppedSeqs ?? [];
+  const shown = ranges.slice(0, 8).map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`));
+  const more = ranges.length > shown.length ? `, ... ${ranges.length - shown.length} more range(s)` : '';
+  return `, ${end.dropped} dropped (seq ${shown.join(', ')}${more})`;
 }
 
 /** The events the guest emitted, what its kv namespace holds, and why kv calls failed without one. */

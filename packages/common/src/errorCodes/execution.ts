@@ -18,6 +18,8 @@ export const executionErrorCodes = {
   FORGE_LIMIT_STACK:
     'The guest exhausted its call stack (runaway recursion); it was stopped, the host is unharmed.',
   FORGE_LIMIT_SYSCALL_RATE: 'The guest made syscalls faster than its rate limit allows and was stopped.',
+  FORGE_EXIT_DENIED:
+    'The guest asked to exit (proc_exit) and the policy denied the call: it was stopped as a policy violation, never reported as success.',
   FORGE_LIMIT_FUEL: 'The guest used up its fuel (deterministic instruction budget) and was stopped.',
   FORGE_WASM_UNVERIFIED:
     'Raw module bytes were given without development mode: only verified ForgePkg packages run.',

@@ -14,6 +14,8 @@ export interface WasiCallSpec {
   readonly params: readonly WasmValType[];
   /** True when the call may wait (poll_oneoff): see SyscallDefinition.blocking. */
   readonly blocking?: boolean;
+  /** True when the call ends the guest (proc_exit): see SyscallDefinition.exits. */
+  readonly exits?: boolean;
   /** Omitted: one i32 errno. `[]` for functions that do not return (proc_exit). */
   readonly results?: readonly WasmValType[];
   /** Policy-relevant arguments: fds, guest paths, sizes, flags; never buffer contents. */
@@ -56,6 +58,7 @@ export function defineWasiCall(name: string, spec: WasiCallSpec): SyscallDefinit
     deniedResult: returnsErrno ? WASI_DENIED_ERRNO : undefined,
     faultResult: returnsErrno ? Errno.FAULT : undefined,
     ...(spec.blocking ? { blocking: true } : {}),
+    ...(spec.exits ? { exits: true } : {}),
   };
 }
 

@@ -234,6 +234,7 @@ export function processCalls(state: WasiState, only?: ReadonlySet<string>): Sysc
     proc_exit: () => ({
       params: ['i32'],
       results: [],
+      exits: true,
       decode: (args) => ({ code: u32(args[0]) }),
       run(args) {
         throw new GuestExit(u32(args[0]));
