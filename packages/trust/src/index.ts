@@ -82,6 +82,8 @@ export type {
   ContextualDecisionPoint,
   QuarantineThresholds,
 } from './syscallEnforcer';
+export { SyscallBoundSchema, boundedEnforcer } from './syscallBound';
+export type { SyscallBound } from './syscallBound';
 export { SyscallPolicies, SyscallPolicySchema } from './syscallPolicy';
 export type { SyscallPolicy, SyscallPolicyInput, SyscallPolicyViolation } from './syscallPolicy';
 export {
