@@ -3,7 +3,7 @@ import type { PackageManifest } from '@forgeone/crypto';
 import type { SyscallBound } from '@forgeone/trust';
 import { worldSyscallNames } from '../guestWorld';
 import type { PortablePreopen } from '../guestWorld';
-import { capabilityCovers, formatCapability, isCanonicalGuestPath, parseCapability } from './capability';
+import { capabilityCovers, formatCapability, isManifestPath, parseCapability } from './capability';
 
 /** Manifest entries that name syscalls (`forge.log`, `wasi.*`); the other kinds are `kind:action:resource`. */
 const SYSCALL_CAPABILITY = /^[a-z][a-z0-9_]*\.(?:\*|[a-z][a-z0-9_]*)$/;
@@ -50,7 +50,7 @@ export function packageGrant(
 function assertPreopensGranted(preopens: readonly PortablePreopen[], manifest: PackageManifest): void {
   const granted = manifest.capabilities.filter((c) => c.startsWith('fs:')).map(parseCapability);
   for (const preopen of preopens) {
-    if (!isCanonicalGuestPath(preopen.guestPath)) {
+    if (!isManifestPath(preopen.guestPath)) {
       throw new ForgeError(
         'FORGE_CAPABILITY_NOT_GRANTED',
         `a package's directories are mounted at absolute guest paths such as /data; got ${JSON.stringify(preopen.guestPath.slice(0, 200))}`,

@@ -1,4 +1,4 @@
-import { assuranceLevels, type IdentityContext, type SyscallArg } from '@forgeone/common';
+import { assuranceLevels, isCanonicalGuestPath, type IdentityContext, type SyscallArg } from '@forgeone/common';
 import picomatch from 'picomatch';
 import type {
   ArgCondition,
@@ -223,7 +223,11 @@ export function compileValueTest(
   if (c.under !== undefined) {
     const dir = normalizeDir(c.under);
     const inside = dir === '/' ? '/' : `${dir}/`;
-    add(`under ${dir}`, (v) => typeof v === 'string' && (v === dir || v.startsWith(inside)));
+    // Compared as text, so only a canonical path (no `..`, `.` or `//`) is under anything.
+    add(
+      `under ${dir}`,
+      (v) => typeof v === 'string' && (v === dir || v.startsWith(inside)) && isCanonicalGuestPath(v),
+    );
   }
   if (c.glob !== undefined) {
     const glob = c.glob;
