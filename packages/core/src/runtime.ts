@@ -246,7 +246,9 @@ export class Runtime {
         containerId,
         isolation,
         identity,
-        ...(objects ? { enforcerInstance: this.#enforcer(options, bounds) } : { enforcer: policy as EnforcerSpec }),
+        ...(objects
+          ? { enforcerInstance: this.#enforcer(options, bounds) }
+          : { enforcer: policy as EnforcerSpec }),
         ...(options.wasi ? { wasi: options.wasi } : {}),
         entry,
         args,

@@ -1,4 +1,9 @@
-import { assuranceLevels, isCanonicalGuestPath, type IdentityContext, type SyscallArg } from '@forgeone/common';
+import {
+  assuranceLevels,
+  isCanonicalGuestPath,
+  type IdentityContext,
+  type SyscallArg,
+} from '@forgeone/common';
 import picomatch from 'picomatch';
 import type {
   ArgCondition,
@@ -12,6 +17,7 @@ import { weekDays } from '../policyDocument';
 import { compareDna } from '../dnaDeviation';
 import type { DocPathStep } from './docPath';
 import type { EvalState, MarkerTest } from './evalState';
+import { globRegexSource } from './globRegex';
 import { regexProblem } from './regexSafety';
 
 /** Where compile problems go: a path inside the document, a code and a message. */
@@ -231,18 +237,17 @@ export function compileValueTest(
   }
   if (c.glob !== undefined) {
     const glob = c.glob;
-    let regex: RegExp | undefined;
-    try {
-      regex = picomatch.makeRe(glob, GLOB_OPTIONS);
-    } catch (error) {
+    const translated = globRegexSource(glob);
+    let safe: RegExp | undefined;
+    if ('problem' in translated) {
       report.error(
         [...path, 'glob'],
         'FORGE_POLICY_INVALID',
-        `glob ${show(glob)} is invalid: ${(error as Error).message}`,
+        `glob ${show(glob)} is invalid: ${translated.problem}`,
       );
+    } else {
+      safe = safeRegExp(`^(?:${translated.source})$`, 'u', [...path, 'glob'], report, `glob ${show(glob)}`);
     }
-    const safe =
-      regex && safeRegExp(regex.source, regex.flags, [...path, 'glob'], report, `glob ${show(glob)}`);
     add(`matches ${glob}`, safe ? (v) => typeof v === 'string' && safe.test(v) : never);
   }
   if (c.regex !== undefined) {
