@@ -76,5 +76,5 @@ export function globRegexSource(glob: string): { source: string } | { problem: s
 }
 
 function escape(ch: string): string {
-  return /[\\^$.*+?()[\]{}|/]/.test(ch) ? `\\${ch}` : ch;
+  return /[\\^$.*+?()[\]{}|]/.test(ch) ? `\\${ch}` : ch;
 }
