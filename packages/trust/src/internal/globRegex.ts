@@ -1,7 +1,7 @@
 /**
  * A glob over a whole string, as a regular expression source, or why it is refused. The syntax:
  * `*` (any run without `/`), `**` as a whole segment (any run of segments, none included:
- * `/a/**​/b` matches `/a/b`), `?` (one character but `/`), `[abc]`, `[a-z]`, `[!abc]`, `{x,y}`
+ * `/a/` + `**` + `/b` matches `/a/b`), `?` (one character but `/`), `[abc]`, `[a-z]`, `[!abc]`, `{x,y}`
  * (alternatives, not nested) and `\` to take the next character as it is. The source has no
  * lookaround, so the ReDoS check can decide it quickly (a picomatch source full of lookaheads
  * took it seconds each).
@@ -9,7 +9,6 @@
 export function globRegexSource(glob: string): { source: string } | { problem: string } {
   let out = '';
   let i = 0;
-  let braces = false;
   while (i < glob.length) {
     const c = glob[i] as string;
     if (c === '\\') {
@@ -51,18 +50,16 @@ export function globRegexSource(glob: string): { source: string } | { problem: s
       out += negate ? `[^/${members}]` : `[${members}]`;
       i = end + 1;
     } else if (c === '{') {
-      if (braces) return { problem: 'braces { } do not nest' };
       const end = glob.indexOf('}', i + 1);
       if (end < 0) return { problem: 'a { has no closing }' };
+      // Up to the first `}`: a nested `{` is then left unclosed in an option, and refused there.
       const options = glob.slice(i + 1, end).split(',');
-      braces = true;
       const parts: string[] = [];
       for (const option of options) {
         const inner = globRegexSource(option);
         if ('problem' in inner) return inner;
         parts.push(inner.source);
       }
-      braces = false;
       out += `(?:${parts.join('|')})`;
       i = end + 1;
     } else if (c === '(' || c === ')' || c === '|' || c === '}' || c === ']') {
