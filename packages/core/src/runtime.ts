@@ -19,11 +19,8 @@ import type { Limits } from '@forgeone/config';
 import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto';
 import {
   WasmHost,
-  capabilityCovers,
   checkKvConfig,
-  formatCapability,
-  isCanonicalGuestPath,
-  parseCapability,
+  packageGrant,
   parseKvDurability,
   parseTypedArgs,
   recordedTraceOf,
@@ -37,13 +34,14 @@ import {
   type Isolation,
   type LoadedModule,
   type ModuleFormat,
+  type PackageGrant,
   type PortablePreopen,
   type ResultKind,
   type RunOutcome,
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import { SyscallEnforcer } from '@forgeone/trust';
+import { SyscallEnforcer, boundedEnforcer, type SyscallBound } from '@forgeone/trust';
 import {
   summarizeTrace,
   type RecordedTrace,
@@ -247,10 +245,18 @@ export class Runtime {
     kv: KvLease | undefined,
   ): Promise<RunReport> {
     const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
-    const kvGrants = manifest && options.kv ? kvGranted(options.kv.namespace, manifest) : undefined;
-    const policy =
-      manifest && options.policy ? withinPackage(options.policy, manifest, kvGrants) : options.policy;
-    if (manifest) assertPreopensGranted(options.wasi?.preopens ?? [], manifest);
+    // A package gets no more than its manifest, whoever decides its calls (spec, pdp or enforcer).
+    const grant: PackageGrant | undefined = manifest
+      ? packageGrant(manifest, {
+          kvNamespace: options.kv?.namespace,
+          ...(options.wasi?.preopens ? { preopens: options.wasi.preopens } : {}),
+        })
+      : undefined;
+    const bounds = grant ? [grant.within] : [];
+    const policy: EnforcerSpec | undefined =
+      grant && options.policy
+        ? { ...options.policy, within: [...(options.policy.within ?? []), grant.within] }
+        : options.policy;
     const startedAt = this.#deps.clock.now();
     const entry = options.entry ?? '_start';
     const args =
@@ -271,7 +277,9 @@ export class Runtime {
         containerId,
         isolation,
         identity,
-        ...(objects ? { enforcerInstance: this.#enforcer(options) } : { enforcer: policy as EnforcerSpec }),
+        ...(objects
+          ? { enforcerInstance: this.#enforcer(options, bounds) }
+          : { enforcer: policy as EnforcerSpec }),
         ...(options.wasi ? { wasi: options.wasi } : {}),
         entry,
         args,
@@ -419,9 +427,13 @@ export class Runtime {
 
   #pool: WorkerPool | undefined;
 
-  #enforcer(options: RunModuleOptions): SyscallEnforcerPort {
-    if (options.enforcer) return options.enforcer;
-    return new SyscallEnforcer({ pdp: options.pdp!, mode: options.mode ?? this.#deps.mode });
+  #enforcer(options: RunModuleOptions, within: readonly SyscallBound[]): SyscallEnforcerPort {
+    if (options.enforcer) return boundedEnforcer(options.enforcer, within);
+    return new SyscallEnforcer({
+      pdp: options.pdp!,
+      mode: options.mode ?? this.#deps.mode,
+      ...(within.length > 0 ? { within } : {}),
+    });
   }
 }
 
@@ -434,81 +446,4 @@ function kvReport(kv: KvLease): RunKvReport {
     ...(unavailable > 0 ? { unavailable } : {}),
     usage: kv.usage(),
   };
-}
-
-const SYSCALL_CAPABILITY = /^[a-z][a-z0-9_]*\.(?:\*|[a-z][a-z0-9_]*)$/;
-
-/**
- * A package sees only the directories its manifest grants: a read-only preopen at a guest path
- * needs `fs:read:<path or a parent>`, a writable one `fs:write:` as well. Checked before anything
- * runs (FORGE_CAPABILITY_NOT_GRANTED); a raw module run in development mode is not restricted.
- */
-function assertPreopensGranted(preopens: readonly PortablePreopen[], manifest: PackageManifest): void {
-  const granted = manifest.capabilities.filter((c) => c.startsWith('fs:')).map(parseCapability);
-  for (const preopen of preopens) {
-    if (!isCanonicalGuestPath(preopen.guestPath)) {
-      throw new ForgeError(
-        'FORGE_CAPABILITY_NOT_GRANTED',
-        `a package's directories are mounted at absolute guest paths such as /data; got ${JSON.stringify(preopen.guestPath.slice(0, 200))}`,
-        { details: { guestPath: preopen.guestPath.slice(0, 200), package: manifest.name } },
-      );
-    }
-    const actions = preopen.readOnly === true ? (['read'] as const) : (['read', 'write'] as const);
-    for (const action of actions) {
-      const needed = parseCapability(`fs:${action}:${preopen.guestPath}`);
-      if (granted.some((grant) => capabilityCovers(grant, needed))) continue;
-      const hint = action === 'write' ? ' (mount it read-only, or' : ' (';
-      throw new ForgeError(
-        'FORGE_CAPABILITY_NOT_GRANTED',
-        `package ${manifest.name}@${manifest.version} is not granted ${formatCapability(needed)}${hint} add the capability to its manifest)`,
-        { details: { capability: formatCapability(needed), package: manifest.name } },
-      );
-    }
-  }
-}
-
-/**
- * What a package may do with the run's kv namespace: `kv:read:<ns>` (or `kv:read:*`) grants
- * `forge.kv_get`, `kv:write:<ns>` grants `forge.kv_put` and `forge.kv_delete`. A run that gives a
- * package a namespace it is granted neither for is refused before anything runs.
- */
-function kvGranted(namespace: string, manifest: PackageManifest): { read: boolean; write: boolean } {
-  const granted = manifest.capabilities.filter((c) => c.startsWith('kv:')).map(parseCapability);
-  const covers = (action: 'read' | 'write') =>
-    granted.some((grant) => capabilityCovers(grant, { kind: 'kv', action, namespace }));
-  const grants = { read: covers('read'), write: covers('write') };
-  if (!grants.read && !grants.write) {
-    throw new ForgeError(
-      'FORGE_CAPABILITY_NOT_GRANTED',
-      `package ${manifest.name}@${manifest.version} is not granted kv:read:${namespace} or kv:write:${namespace} (add the capability to its manifest, or run it without --kv)`,
-      { details: { capability: `kv:read:${namespace}`, package: manifest.name } },
-    );
-  }
-  return grants;
-}
-
-/**
- * A package gets no more than it asked for: an allow-list is narrowed to the syscalls among the
- * manifest's capabilities (`forge.log`, `wasi.*`), and, with a kv namespace, to the kv calls its
- * `kv:` capabilities grant. Other capability kinds are the plugin host's. (A policy document is
- * applied as written; the kv grant check before the run still holds.)
- */
-function withinPackage(
-  policy: EnforcerSpec,
-  manifest: PackageManifest,
-  kv: { read: boolean; write: boolean } | undefined,
-): EnforcerSpec {
-  if (policy.policy.kind !== 'allow-list') return policy;
-  let within = manifest.capabilities.filter((c) => SYSCALL_CAPABILITY.test(c));
-  if (kv !== undefined && !(kv.read && kv.write)) {
-    // Spell namespace wildcards out, so that the kv calls not granted can be left out.
-    const known = worldSyscallNames();
-    const refused = new Set(kv.read ? ['forge.kv_put', 'forge.kv_delete'] : ['forge.kv_get']);
-    within = within
-      .flatMap((entry) =>
-        entry.endsWith('.*') ? known.filter((name) => name.startsWith(entry.slice(0, -1))) : [entry],
-      )
-      .filter((name) => !refused.has(name));
-  }
-  return { ...policy, policy: { ...policy.policy, within } };
 }

@@ -43,6 +43,10 @@ function freezeParsedSpec(spec: EnforcerSpec): EnforcerSpec {
     Object.freeze(policy.knownSyscalls);
   }
   Object.freeze(policy);
+  if (spec.within) {
+    for (const bound of spec.within) Object.freeze(bound.syscalls);
+    Object.freeze(spec.within);
+  }
   if (spec.quarantine) Object.freeze(spec.quarantine);
   if (spec.syscalls) Object.freeze(spec.syscalls);
   return Object.freeze(spec);

@@ -131,6 +131,8 @@ export type {
   EventCapability,
   ForgeCallCapability,
 } from './plugins/capability';
+export { packageGrant } from './plugins/packageGrant';
+export type { PackageGrant } from './plugins/packageGrant';
 export { CapabilitySet } from './plugins/capabilitySet';
 export { CapabilityEnforcer, requiredCapabilities } from './plugins/capabilityEnforcer';
 export type { CapabilityEnforcerOptions, CapabilityNeed } from './plugins/capabilityEnforcer';

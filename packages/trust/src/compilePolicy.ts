@@ -1,4 +1,4 @@
-import type { ForgeErrorCode } from '@forgeone/common';
+import type { ForgeError, ForgeErrorCode } from '@forgeone/common';
 import { canonicalJson, sha256Hex } from '@forgeone/crypto';
 import type { z } from 'zod';
 import {
@@ -21,6 +21,7 @@ import {
   type PolicyDocument,
 } from './policyDocument';
 import { policyRefusal, type PolicyIssue } from './policyIssue';
+import { policyOverLimit } from './policyLimits';
 import { parseSourceText, readSourceFile, type ParsedSource } from './policySource';
 import { TrustAlgorithm } from './trustAlgorithm';
 import { ZtaPolicyGraph } from './ztaPolicyGraph';
@@ -371,6 +372,12 @@ export function validatePolicy(input: unknown, options: CompilePolicyOptions = {
   const parsed = PolicyDocumentSchema.safeParse(input);
   if (!parsed.success) zodIssues(parsed.error, list);
   if (list.failed || !parsed.success) return { ok: false, issues: list.sorted() };
+  // Before anything is compiled: checking a pattern costs milliseconds, a pair of rules microseconds.
+  const over = policyOverLimit(parsed.data);
+  if (over !== undefined) {
+    list.error(['spec'], 'FORGE_POLICY_TOO_LARGE', over);
+    return { ok: false, issues: list.sorted() };
+  }
   const known = options.knownSyscalls === undefined ? undefined : new Set(options.knownSyscalls);
   checkStructure(parsed.data, list, known);
   if (list.failed) {
@@ -432,22 +439,27 @@ export async function validatePolicyFile(
   try {
     source = await readSourceFile(path);
   } catch (error) {
-    if ((error as { code?: string }).code === 'FORGE_POLICY_PARSE')
+    if (sourceCodes.has((error as { code?: string }).code ?? ''))
       return { ok: false, issues: [issueOfParseError(error, path)] };
     throw error;
   }
   return validatePolicy(source.value, { ...options, file: path, locate: source.locate });
 }
 
+/** What reading a source can refuse it with (anything else is thrown on). */
+const sourceCodes = new Set(['FORGE_POLICY_PARSE', 'FORGE_POLICY_TOO_DEEP', 'FORGE_POLICY_TOO_LARGE']);
+
 function issueOfParseError(error: unknown, file: string | undefined): PolicyIssue {
-  const details = (error as { details?: Record<string, unknown> }).details ?? {};
+  const { code, details, message } = error as ForgeError;
   const line = typeof details['line'] === 'number' ? details['line'] : undefined;
   const column = typeof details['column'] === 'number' ? details['column'] : undefined;
+  // The issue carries the file and line itself: the message need not say them again.
+  const located = file !== undefined && message.startsWith(file) ? message.slice(file.length) : message;
   return {
     severity: 'error',
-    code: 'FORGE_POLICY_PARSE',
+    code,
     path: '(root)',
-    message: (error as Error).message,
+    message: located === message ? message : located.replace(/^(?::\d+:\d+)?: /, ''),
     ...(file === undefined ? {} : { file }),
     ...(line === undefined ? {} : { line }),
     ...(column === undefined ? {} : { column }),

@@ -11,11 +11,11 @@ import { z } from 'zod';
 import { AllowListPdp } from './allowListPdp';
 import type { AuditEntryInput } from './auditEntry';
 import { compilePolicy } from './compilePolicy';
-import { compileSelector } from './internal/compileConditions';
 import { describeZodIssues } from './internal/zodIssue';
 import { formatDocPath } from './internal/docPath';
 import type { EvaluationContext } from './internal/evalState';
 import { parseSourceText, readSourceFile } from './policySource';
+import { SyscallBoundSchema, type SyscallBound } from './syscallBound';
 import { SyscallEnforcer } from './syscallEnforcer';
 import type { SyscallPolicyInput } from './syscallPolicy';
 
@@ -35,7 +35,7 @@ export const EnforcerSpecSchema = z.strictObject({
       allow: Names,
       /** Syscalls that need an operator's approval for each call. */
       ask: Names.optional(),
-      /** When set, a call must also match this list (the capabilities a package requested). */
+      /** When set, a call must also match this list; the same as a `within` bound (below). */
       within: Names.optional(),
       /** Every syscall that exists: unknown entries are refused. */
       knownSyscalls: Names.optional(),
@@ -49,6 +49,11 @@ export const EnforcerSpecSchema = z.strictObject({
       knownSyscalls: Names.optional(),
     }),
   ]),
+  /**
+   * Bounds over whatever the policy says (a package's manifest), for every policy kind: a call
+   * outside any of them is denied and does not run, in every mode.
+   */
+  within: z.array(SyscallBoundSchema).max(16).optional(),
   /** Quarantine thresholds on the caller's scores. */
   quarantine: z.strictObject({ maxAnomaly: Unit.optional(), minTrust: Unit.optional() }).optional(),
   /** Per-syscall policies (see SyscallPolicySchema), applied on top of the policy. */
@@ -82,35 +87,18 @@ export function parseEnforcerSpec(input: unknown): z.output<typeof EnforcerSpecS
   );
 }
 
-/** Allow-list, with `ask` entries asking (even when also allowed) and `within` bounding everything. */
+/** Allow-list, with `ask` entries asking (even when also allowed); `within` is a bound (see boundsOf). */
 function allowListDecisionPoint(
   policy: Extract<z.output<typeof EnforcerSpecSchema>['policy'], { kind: 'allow-list' }>,
 ): PolicyDecisionPoint {
   const options = policy.knownSyscalls ? { knownSyscalls: policy.knownSyscalls } : {};
   const allow = new AllowListPdp(policy.allow, options);
   const ask = policy.ask && policy.ask.length > 0 ? new AllowListPdp(policy.ask, options) : undefined;
-  const within =
-    policy.within === undefined
-      ? undefined
-      : policy.within.length === 0
-        ? { matches: () => false }
-        : compileSelector(policy.within);
-  if (!ask && !within) return allow;
+  if (!ask) return allow;
   return {
     decide(request) {
-      if (within && !within.matches(request.syscall)) {
-        return {
-          action: 'deny',
-          reasons: [
-            {
-              policy: 'package',
-              message: `${request.syscall} is outside the capabilities the package requested`,
-            },
-          ],
-        };
-      }
       // Asking is more restrictive than allowing: an entry in both lists asks.
-      if (!ask || ask.decide(request).action !== 'allow') return allow.decide(request);
+      if (ask.decide(request).action !== 'allow') return allow.decide(request);
       return {
         action: 'ask',
         reasons: [
@@ -123,6 +111,15 @@ function allowListDecisionPoint(
       };
     },
   };
+}
+
+/** Every bound of a spec: its `within` list and an allow-list's own `within`. */
+function boundsOf(parsed: z.output<typeof EnforcerSpecSchema>): SyscallBound[] {
+  const bounds = [...(parsed.within ?? [])];
+  if (parsed.policy.kind === 'allow-list' && parsed.policy.within !== undefined) {
+    bounds.push({ owner: 'the capabilities the package requested', syscalls: parsed.policy.within });
+  }
+  return bounds;
 }
 
 type ParsedEnforcerSpec = z.output<typeof EnforcerSpecSchema>;
@@ -145,6 +142,7 @@ function isFrozenSpec(spec: EnforcerSpec): boolean {
       : [policy.knownSyscalls];
   return (
     lists.every((list) => list === undefined || Object.isFrozen(list)) &&
+    (spec.within === undefined || Object.isFrozen(spec.within)) &&
     (spec.quarantine === undefined || Object.isFrozen(spec.quarantine)) &&
     (spec.syscalls === undefined || Object.isFrozen(spec.syscalls))
   );
@@ -168,8 +166,8 @@ function prepareSpec(spec: EnforcerSpec): PreparedSpec {
 }
 
 /**
- * Builds the enforcer a spec describes: the policy (an allow-list or a compiled policy document),
- * the mode, quarantine thresholds and per-syscall policies, wired to the hooks. A bad spec is
+ * Builds the enforcer a spec describes: the policy (an allow-list or a compiled policy document)
+ * inside the spec's bounds, the mode, quarantine thresholds and per-syscall policies, wired to the hooks. A bad spec is
  * FORGE_ENFORCER_SPEC_INVALID; a bad policy document is refused with its own FORGE_POLICY_* code.
  */
 export function createSyscallEnforcer(spec: EnforcerSpec, hooks: EnforcerHooks): SyscallEnforcerPort {
@@ -189,8 +187,10 @@ export function createSyscallEnforcer(spec: EnforcerSpec, hooks: EnforcerHooks):
       ...(policy.knownSyscalls === undefined ? {} : { knownSyscalls: policy.knownSyscalls }),
     });
   }
+  const within = boundsOf(parsed);
   return new SyscallEnforcer({
     pdp,
+    ...(within.length > 0 ? { within } : {}),
     mode: parsed.mode,
     clock: hooks.clock,
     ...(hooks.audit ? { audit: hooks.audit } : {}),

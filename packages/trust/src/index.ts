@@ -22,7 +22,8 @@ export type {
 } from './policyDocument';
 export { formatPolicyIssue, policyRefusal, policyWarningCodes } from './policyIssue';
 export type { PolicyIssue, PolicyWarningCode } from './policyIssue';
-export { parseSourceText, readSourceFile, MAX_POLICY_BYTES } from './policySource';
+export { parseSourceText, readSourceFile, MAX_POLICY_BYTES, MAX_POLICY_NESTING } from './policySource';
+export { policyLimits } from './policyLimits';
 export type { ParsedSource } from './policySource';
 export {
   compilePolicy,
@@ -82,6 +83,8 @@ export type {
   ContextualDecisionPoint,
   QuarantineThresholds,
 } from './syscallEnforcer';
+export { SyscallBoundSchema, boundedEnforcer } from './syscallBound';
+export type { SyscallBound } from './syscallBound';
 export { SyscallPolicies, SyscallPolicySchema } from './syscallPolicy';
 export type { SyscallPolicy, SyscallPolicyInput, SyscallPolicyViolation } from './syscallPolicy';
 export {

@@ -249,6 +249,94 @@ function sample(names: Iterable<string>, max = 6): string {
     : `${list.slice(0, max).join(', ')}${list.length > max ? `, ... (${list.length})` : ''}`;
 }
 
+/** Pairs of rules compared in depth at most, whatever the index leaves: keeps checks near-linear. */
+const MAX_SHADOW_COMPARISONS = 200_000;
+
+/**
+ * The rules that could shadow a rule, found without comparing every pair: by a syscall the rule
+ * matches (a shadower matches all of them) and, for the usual single condition on one argument
+ * (a value, `prefix` or `under`), by the values that could cover the rule's. The rest are listed
+ * for every rule; the in-depth comparisons are capped (a warning-only check may miss a shadow in
+ * a pathological policy, never report a false one).
+ */
+class ShadowIndex {
+  readonly #bySyscall = new Map<string, RuleInfo[]>();
+  readonly #all: RuleInfo[] = [];
+  readonly #keyed = new Map<string, RuleInfo[]>();
+  readonly #unkeyed = new Set<RuleInfo>();
+  readonly #setOf: ((s: SyscallSelector) => Set<string>) | undefined;
+  #budget = MAX_SHADOW_COMPARISONS;
+  readonly #pools = new Map<readonly RuleInfo[], { members: Set<RuleInfo>; unkeyed: RuleInfo[] }>();
+
+  constructor(rules: readonly RuleInfo[], setOf: ((s: SyscallSelector) => Set<string>) | undefined) {
+    this.#setOf = setOf;
+    for (const info of rules) {
+      this.#all.push(info);
+      if (setOf) for (const name of setOf(info.selector)) push(this.#bySyscall, name, info);
+      const key = singleArgKey(info.rule.match);
+      if (key === undefined) this.#unkeyed.add(info);
+      else push(this.#keyed, key, info);
+    }
+  }
+
+  /** False once the comparisons are spent. */
+  spend(): boolean {
+    this.#budget -= 1;
+    return this.#budget >= 0;
+  }
+
+  /** Rules that might cover `info`, in document order (rank decides among them, not order). */
+  candidates(info: RuleInfo): readonly RuleInfo[] {
+    const own = this.#setOf?.(info.selector);
+    const first = own === undefined ? undefined : own.values().next().value;
+    const pool = first === undefined ? this.#all : (this.#bySyscall.get(first) ?? []);
+    if (pool.length < 64) return pool;
+    const found = new Set<RuleInfo>();
+    const add = (list: readonly RuleInfo[] | undefined) => list?.forEach((r) => found.add(r));
+    for (const [name, raw] of Object.entries(info.rule.match.args ?? {})) {
+      const c = asObject(raw);
+      for (const value of [c.equals, c.prefix, c.under, ...(c.oneOf ?? [])]) {
+        if (value === undefined) continue;
+        add(this.#keyed.get(`${name}\0=\0${JSON.stringify(value)}`));
+        if (typeof value !== 'string') continue;
+        for (let end = value.length; end > 0; end -= 1) {
+          const head = value.slice(0, end);
+          add(this.#keyed.get(`${name}\0prefix\0${JSON.stringify(head)}`));
+          if (end === value.length || value[end] === '/')
+            add(this.#keyed.get(`${name}\0under\0${JSON.stringify(head || '/')}`));
+        }
+      }
+    }
+    let split = this.#pools.get(pool);
+    if (split === undefined) {
+      split = { members: new Set(pool), unkeyed: pool.filter((r) => this.#unkeyed.has(r)) };
+      this.#pools.set(pool, split);
+    }
+    const { members, unkeyed } = split;
+    return [...unkeyed, ...[...found].filter((r) => members.has(r))];
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** The index key of a rule whose only argument condition is one value, prefix or under. */
+function singleArgKey(match: MatchCondition): string | undefined {
+  const entries = Object.entries(match.args ?? {});
+  if (entries.length !== 1) return undefined;
+  const [name, raw] = entries[0]!;
+  const c = asObject(raw);
+  const keys = Object.keys(c);
+  if (keys.length !== 1) return undefined;
+  if (c.equals !== undefined) return `${name}\0=\0${JSON.stringify(c.equals)}`;
+  if (c.prefix !== undefined) return `${name}\0prefix\0${JSON.stringify(c.prefix)}`;
+  if (c.under !== undefined) return `${name}\0under\0${JSON.stringify(trimDir(c.under))}`;
+  return undefined;
+}
+
 /**
  * Static checks of a valid policy document: unreachable nodes and rules, rules that can never
  * match or never decide (shadowed), and allow rules wider than any capability a package can
@@ -340,8 +428,13 @@ export function checkPolicyDocument(doc: PolicyDocument, options: PolicyCheckOpt
   }
 
   const live = rules.filter((r) => reachable.has(r.node) && (!arrive || arrive[r.node]!.size > 0));
+  const contradictions = new Map(live.map((info) => [info, contradiction(info.rule.match)]));
+  const shadowers = new ShadowIndex(
+    live.filter((info) => contradictions.get(info) === undefined),
+    setOf,
+  );
   for (const info of live) {
-    const why = contradiction(info.rule.match);
+    const why = contradictions.get(info);
     if (why) {
       findings.push({
         path: info.path,
@@ -362,16 +455,18 @@ export function checkPolicyDocument(doc: PolicyDocument, options: PolicyCheckOpt
         continue;
       }
     }
-    const shadow = live.find(
-      (other) =>
-        other !== info &&
-        (other.node === info.node || other.node === entry) &&
-        (other.rank > info.rank ||
-          (other.rank === info.rank &&
-            (other.node === info.node ? other.index < info.index : other.node === entry))) &&
-        contradiction(other.rule.match) === undefined &&
-        matchImplies(info.rule.match, other.rule.match, setOf),
-    );
+    const shadow = shadowers
+      .candidates(info)
+      .find(
+        (other) =>
+          other !== info &&
+          (other.node === info.node || other.node === entry) &&
+          (other.rank > info.rank ||
+            (other.rank === info.rank &&
+              (other.node === info.node ? other.index < info.index : other.node === entry))) &&
+          shadowers.spend() &&
+          matchImplies(info.rule.match, other.rule.match, setOf),
+      );
     if (shadow) {
       const same = shadow.rule.action === info.rule.action;
       findings.push({

@@ -1,4 +1,4 @@
-import { assuranceLevels, decisionActions } from '@forgeone/common';
+import { assuranceLevels, decisionActions, isCanonicalGuestPath } from '@forgeone/common';
 import { z } from 'zod';
 
 /** The one policy document version this ForgeOne reads. */
@@ -59,7 +59,10 @@ const ArgConditionSchema: z.ZodType<ArgCondition> = z.lazy(() =>
           .string()
           .min(1)
           .max(4096)
-          .regex(/^\//, 'must be an absolute guest path like /data')
+          .refine(
+            (path) => isCanonicalGuestPath(path),
+            'must be a canonical absolute guest path like /data (no ., .., // or trailing /)',
+          )
           .optional(),
         /** A glob over the whole string (picomatch syntax; `**` crosses `/`). */
         glob: z.string().min(1).max(1024).optional(),

@@ -2,9 +2,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { ForgeError } from '@forgeone/common';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import type { DocPathStep } from './internal/docPath';
+import { lineBeyondNesting } from './internal/nestingDepth';
 
-/** Largest policy or test file read: far above any real policy, far below trouble. */
-export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+/**
+ * Largest policy or test file read: far above any real policy (the example is 4 KB), and small
+ * enough that reading and checking the largest one accepted takes well under a second.
+ */
+export const MAX_POLICY_BYTES = 256 * 1024;
+/** Deepest nesting of collections accepted (a real policy nests about 10 deep). */
+export const MAX_POLICY_NESTING = 64;
 
 /** A parsed YAML or JSON document with a way back from a path inside it to its line and column. */
 export interface ParsedSource {
@@ -22,11 +28,14 @@ export function parseSourceText(text: string, file?: string): ParsedSource {
   const named = file ? `${file}: ` : '';
   if (text.length > MAX_POLICY_BYTES) {
     throw new ForgeError(
-      'FORGE_POLICY_PARSE',
+      'FORGE_POLICY_TOO_LARGE',
       `${named}the document is ${text.length} characters; the limit is ${MAX_POLICY_BYTES}`,
       { details: { file: file ?? null, path: '(root)' } },
     );
   }
+  // Checked before parsing: the parser recurses per level, so a deep enough file exhausts its stack.
+  const deep = lineBeyondNesting(text, MAX_POLICY_NESTING);
+  if (deep !== undefined) throw tooDeep(file, `line ${deep}`);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const error = doc.errors[0];
@@ -43,6 +52,7 @@ export function parseSourceText(text: string, file?: string): ParsedSource {
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (cause) {
+    if (cause instanceof RangeError) throw tooDeep(file, 'its structure');
     throw new ForgeError(
       'FORGE_POLICY_PARSE',
       `${named}the document cannot be read: ${(cause as Error).message}`,
@@ -76,6 +86,14 @@ export function parseSourceText(text: string, file?: string): ParsedSource {
   };
 }
 
+function tooDeep(file: string | undefined, where: string): ForgeError {
+  return new ForgeError(
+    'FORGE_POLICY_TOO_DEEP',
+    `${file ? `${file}: ` : ''}the document nests more than ${MAX_POLICY_NESTING} levels deep (at ${where}); flatten it`,
+    { details: { file: file ?? null, path: '(root)', limit: MAX_POLICY_NESTING } },
+  );
+}
+
 function isNodeWithRange(node: unknown): node is YamlNode {
   return typeof node === 'object' && node !== null && 'range' in node;
 }
@@ -88,7 +106,7 @@ export async function readSourceFile(path: string): Promise<ParsedSource> {
     if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     if (info.size > MAX_POLICY_BYTES) {
       throw new ForgeError(
-        'FORGE_POLICY_PARSE',
+        'FORGE_POLICY_TOO_LARGE',
         `${path} is ${info.size} bytes; the limit is ${MAX_POLICY_BYTES}`,
         { details: { file: path, path: '(root)' } },
       );

@@ -5,6 +5,8 @@ import {
   assuranceLevels,
   decisionActions,
   emptyExecutionDna,
+  guestPathArgs,
+  isCanonicalGuestPath,
   type ContainerId,
   type DecisionAction,
   type ExecutionDNA,
@@ -112,6 +114,16 @@ export function toSyscallRequest(
       string | number
     )[]);
     throw requestError(`invalid request at ${at}: ${issue?.message ?? 'invalid identity'}`, at);
+  }
+  for (const name of guestPathArgs) {
+    const value = input.args[name];
+    // Rules compare paths as text: a path that is not canonical would mean something else to them.
+    if (typeof value === 'string' && value.startsWith('/') && !isCanonicalGuestPath(value)) {
+      throw requestError(
+        `invalid request at args.${name}: ${JSON.stringify(value.slice(0, 200))} is not a canonical guest path (no ., .., // or trailing /); give the path the sandbox would resolve, like /etc/passwd`,
+        `args.${name}`,
+      );
+    }
   }
   const time =
     input.time === undefined ? 0 : typeof input.time === 'number' ? input.time : Date.parse(input.time);

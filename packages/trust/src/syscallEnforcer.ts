@@ -15,6 +15,7 @@ import { ContainerProfiles, type ContainerProfile } from './internal/containerPr
 import { severity } from './internal/compiledPolicy';
 import { signalsTrust, type EvaluationContext } from './internal/evalState';
 import { LiveContext, signalsOf } from './internal/liveContext';
+import { compileBounds, type CompiledBounds, type SyscallBound } from './syscallBound';
 import { SyscallPolicies, type SyscallPolicyInput } from './syscallPolicy';
 import { TrustAlgorithm } from './trustAlgorithm';
 
@@ -42,6 +43,12 @@ export interface QuarantineThresholds {
 
 export interface SyscallEnforcerOptions {
   readonly pdp: PolicyDecisionPoint;
+  /**
+   * What the PDP may decide at all (a package's manifest): a call outside any bound is denied and
+   * never runs, in every mode — audit and permissive trial a policy, not the manifest — and is
+   * recorded as a refusal.
+   */
+  readonly within?: readonly SyscallBound[];
   /** Default `enforce`. */
   readonly mode?: EnforcementMode;
   /** Times how long an operator took to answer. Default: the system clock. */
@@ -80,9 +87,12 @@ function withReason(action: DecisionAction, reason: DecisionReason, decision: De
  * - `enforce`: only allowed calls run; `ask` goes to the approver; `quarantine` stops the container.
  * - `audit`: every call runs; every decision is recorded (with what would have happened).
  * - `permissive`: every call runs; only refusals are recorded.
+ *
+ * In every mode, a call outside the `within` bounds (the package's manifest) is denied and does not run.
  */
 export class SyscallEnforcer implements SyscallEnforcerPort {
   readonly #pdp: PolicyDecisionPoint;
+  readonly #within: CompiledBounds | undefined;
   readonly #contextual: ContextualDecisionPoint | undefined;
   readonly mode: EnforcementMode;
   readonly #clock: Clock;
@@ -99,6 +109,7 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
 
   constructor(options: SyscallEnforcerOptions) {
     this.#pdp = options.pdp;
+    this.#within = compileBounds(options.within ?? []);
     this.#contextual = isContextual(options.pdp) ? options.pdp : undefined;
     this.mode = options.mode ?? 'enforce';
     this.#clock = options.clock ?? systemClock;
@@ -134,6 +145,8 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
 
   enforce(request: SyscallRequest): Enforcement {
     const profile = this.#profiles.get(request.containerId);
+    const outside = this.#within?.outside(request);
+    if (outside !== undefined) return this.#refuseOutside(request, outside, profile);
     const context = this.#contextFor(request, profile);
     const evaluated = this.#contextual
       ? this.#contextual.evaluate(request, context)
@@ -208,6 +221,19 @@ export class SyscallEnforcer implements SyscallEnforcerPort {
     return quarantine === undefined
       ? { decision, execute, mode: this.mode }
       : { decision, execute, mode: this.mode, quarantine };
+  }
+
+  /** A call outside the bounds: denied and not run whatever the mode, recorded like any refusal. */
+  #refuseOutside(request: SyscallRequest, decision: Decision, profile: ContainerProfile): Enforcement {
+    if (this.#audit) {
+      try {
+        this.#audit(auditEntryOf(request, decision, { mode: this.mode, action: 'deny', executed: false }));
+      } catch {
+        // Nothing runs, so a failing audit trail changes nothing here.
+      }
+    }
+    this.#profiles.record(profile, request.syscall, request.time, true, undefined);
+    return { decision, execute: false, mode: this.mode };
   }
 
   /** Forgets what the enforcer remembers about a container (call counts, rule hits). */

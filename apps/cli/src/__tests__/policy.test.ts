@@ -45,24 +45,46 @@ describe('forgeone policy check', () => {
     });
   });
 
-  it('refuses a bad policy: every problem listed, one CODE line, exit 1', async () => {
+  it('refuses a bad policy with one line, CODE: message, that lists every problem; exit 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'forge-cli-policy-'));
     await writeFile(
       join(dir, 'bad.yaml'),
       `${head}  nodes:\n    - name: a\n      rules:\n        - { id: r, action: allow, match: { syscall: wasi.path_opne } }\n  edges:\n    - { from: a, to: b }\n`,
     );
     const run = await cli(['policy', 'check', 'bad.yaml'], dir);
-    expect(run.code).toBe(1);
-    expect(run.out).toEqual([
-      expect.stringMatching(
-        /^error FORGE_POLICY_UNKNOWN_SYSCALL .*bad\.yaml:8:\d+ .*did you mean wasi\.path_open\?$/,
-      ),
-      expect.stringMatching(/^error FORGE_POLICY_MISSING_NODE .*bad\.yaml:10:\d+ spec\.edges\[0\]\.to: /),
-    ]);
+    expect(run).toMatchObject({ code: 1, out: [] });
     expect(run.err).toHaveLength(1);
     expect(run.err[0]).toMatch(
-      /^FORGE_POLICY_UNKNOWN_SYSCALL: the policy .*bad\.yaml was refused \(2 problems; nothing was applied\)/,
+      /^FORGE_POLICY_UNKNOWN_SYSCALL: the policy .*bad\.yaml was refused \(2 problems; nothing was applied\): .*bad\.yaml:8:\d+ .*did you mean wasi\.path_open\?; .*bad\.yaml:10:\d+ spec\.edges\[0\]\.to: /,
     );
+  });
+
+  it('a YAML error is one line, its place said once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'forge-cli-policy-'));
+    await writeFile(join(dir, 'y.yaml'), `${head}  nodes: [\n  a: b: c\n`);
+    const run = await cli(['policy', 'check', 'y.yaml'], dir);
+    expect(run).toMatchObject({ code: 1, out: [] });
+    expect(run.err).toHaveLength(1);
+    expect(run.err[0]).toMatch(
+      /^FORGE_POLICY_PARSE: the policy .*y\.yaml was refused \(1 problem; nothing was applied\): .*y\.yaml:\d+:\d+ \(root\): not valid YAML/,
+    );
+  });
+
+  it('deeply nested YAML is FORGE_POLICY_TOO_DEEP, not a stack overflow, in check, explain and test', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'forge-cli-policy-'));
+    await writeFile(join(dir, 'deep.yaml'), `${head}  x: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`);
+    const request = JSON.stringify({ syscall: 'forge.log' });
+    for (const argv of [
+      ['policy', 'check', 'deep.yaml'],
+      ['policy', 'explain', 'deep.yaml', '--request', request],
+    ]) {
+      const run = await cli(argv, dir);
+      expect(run.code, argv[1]).toBe(1);
+      expect(run.err, argv[1]).toEqual([
+        expect.stringMatching(/^FORGE_POLICY_TOO_DEEP: .*nests more than 64 levels/),
+      ]);
+      expect(run.err[0]).not.toMatch(/call stack/);
+    }
   });
 });
 
@@ -136,6 +158,20 @@ describe('forgeone policy explain', () => {
     expect(bad).toMatchObject({ code: 1, out: [] });
     expect(bad.err).toEqual([
       expect.stringMatching(/^FORGE_POLICY_REQUEST_INVALID: invalid request at syscall: /),
+    ]);
+  });
+
+  it('refuses a path that is not canonical: /data/../etc/passwd is not under /data', async () => {
+    const request = JSON.stringify({
+      syscall: 'wasi.path_open',
+      args: { fd: 3, path: '/data/../etc/passwd', read: true, write: false },
+    });
+    const bad = await cli(['policy', 'explain', 'report-plugin.yaml', '--request', request]);
+    expect(bad).toMatchObject({ code: 1, out: [] });
+    expect(bad.err).toEqual([
+      expect.stringMatching(
+        /^FORGE_POLICY_REQUEST_INVALID: invalid request at args\.path: "\/data\/\.\.\/etc\/passwd" is not a canonical guest path/,
+      ),
     ]);
   });
 });

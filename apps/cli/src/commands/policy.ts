@@ -60,8 +60,7 @@ export function registerPolicy(program: Command, io: CliIo): void {
           printJson(io, { ok: false, code: refusal.code, message: refusal.message, issues: result.issues });
           throw new CliExit(1, refusal.code);
         }
-        for (const issue of result.issues)
-          io.out(`${issue.severity} ${issue.code} ${formatPolicyIssue(issue)}`);
+        // One line, `CODE: message`, as every failure: the message lists every problem.
         throw refusal;
       }
       const { graph, warnings } = result;

@@ -6,6 +6,10 @@ export const trustErrorCodes = {
   FORGE_POLICY_PARSE: 'The policy file is not valid YAML or JSON; the message gives the line.',
   FORGE_POLICY_INVALID:
     'The policy document does not match the schema (unknown field, wrong type, bad value); the message gives the path.',
+  FORGE_POLICY_TOO_DEEP:
+    'The policy (or test cases) file nests collections deeper than the limit (64 levels); flatten it.',
+  FORGE_POLICY_TOO_LARGE:
+    'The policy is over a size limit (bytes, rules, regex or glob conditions); the message names the limit. Split it or use prefix, under, equals or contains.',
   FORGE_POLICY_VERSION: 'The policy document has an apiVersion or kind this ForgeOne does not support.',
   FORGE_POLICY_UNSAFE_REGEX:
     'A regular expression in the policy could take exponential or polynomial time (ReDoS); use prefix, under, glob or contains, or rewrite it.',

@@ -1,4 +1,7 @@
-import { ForgeError } from '@forgeone/common';
+import { ForgeError, GUEST_PATH_SEGMENT, isCanonicalGuestPath } from '@forgeone/common';
+
+// The guest-path concept is common's (trust checks policies with it too); re-exported for callers.
+export { isCanonicalGuestPath };
 import { EVENT_NAME_PATTERN } from '../forgeEventSyscalls';
 import { KV_NAMESPACE_PATTERN } from '../forgeKvBackend';
 
@@ -57,14 +60,9 @@ function invalid(text: string, why: string): never {
   );
 }
 
-/** True for `/` and absolute paths of plain segments: no `.`, `..`, empty segment or trailing `/`. */
-export function isCanonicalGuestPath(path: string, segment: RegExp = PATH_SEGMENT): boolean {
-  if (path === '/') return true;
-  if (!path.startsWith('/') || path.length > 1024) return false;
-  return path
-    .slice(1)
-    .split('/')
-    .every((part) => part !== '.' && part !== '..' && segment.test(part));
+/** Manifest paths: at most 1024 characters of plain segments (a subset of canonical guest paths). */
+export function isManifestPath(path: string): boolean {
+  return path.length <= 1024 && isCanonicalGuestPath(path, PATH_SEGMENT);
 }
 
 /**
@@ -84,7 +82,7 @@ export function parseCapability(text: string): Capability {
   switch (kind) {
     case 'fs':
       if (action !== 'read' && action !== 'write') invalid(text, 'fs actions are read and write');
-      if (!isCanonicalGuestPath(resource))
+      if (!isManifestPath(resource))
         invalid(text, 'expected an absolute path of plain segments, without ., .., // or a trailing /');
       return { kind, action, path: resource };
     case 'kv':
@@ -138,7 +136,7 @@ export function formatCapability(capability: Capability): string {
 /** `granted` covers `needed` when the path lies at or below (by whole segments), or the names match. */
 function fsCovers(granted: string, needed: string): boolean {
   // The needed path comes from a guest call: anything not plainly canonical is refused.
-  if (!isCanonicalGuestPath(needed, /^[^/\0]{1,255}$/)) return false;
+  if (!isCanonicalGuestPath(needed, GUEST_PATH_SEGMENT)) return false;
   return granted === '/' || needed === granted || needed.startsWith(`${granted}/`);
 }
 

@@ -1,4 +1,9 @@
-import { assuranceLevels, type IdentityContext, type SyscallArg } from '@forgeone/common';
+import {
+  assuranceLevels,
+  isCanonicalGuestPath,
+  type IdentityContext,
+  type SyscallArg,
+} from '@forgeone/common';
 import picomatch from 'picomatch';
 import type {
   ArgCondition,
@@ -12,6 +17,7 @@ import { weekDays } from '../policyDocument';
 import { compareDna } from '../dnaDeviation';
 import type { DocPathStep } from './docPath';
 import type { EvalState, MarkerTest } from './evalState';
+import { globRegexSource } from './globRegex';
 import { regexProblem } from './regexSafety';
 
 /** Where compile problems go: a path inside the document, a code and a message. */
@@ -223,22 +229,25 @@ export function compileValueTest(
   if (c.under !== undefined) {
     const dir = normalizeDir(c.under);
     const inside = dir === '/' ? '/' : `${dir}/`;
-    add(`under ${dir}`, (v) => typeof v === 'string' && (v === dir || v.startsWith(inside)));
+    // Compared as text, so only a canonical path (no `..`, `.` or `//`) is under anything.
+    add(
+      `under ${dir}`,
+      (v) => typeof v === 'string' && (v === dir || v.startsWith(inside)) && isCanonicalGuestPath(v),
+    );
   }
   if (c.glob !== undefined) {
     const glob = c.glob;
-    let regex: RegExp | undefined;
-    try {
-      regex = picomatch.makeRe(glob, GLOB_OPTIONS);
-    } catch (error) {
+    const translated = globRegexSource(glob);
+    let safe: RegExp | undefined;
+    if ('problem' in translated) {
       report.error(
         [...path, 'glob'],
         'FORGE_POLICY_INVALID',
-        `glob ${show(glob)} is invalid: ${(error as Error).message}`,
+        `glob ${show(glob)} is invalid: ${translated.problem}`,
       );
+    } else {
+      safe = safeRegExp(`^(?:${translated.source})$`, 'u', [...path, 'glob'], report, `glob ${show(glob)}`);
     }
-    const safe =
-      regex && safeRegExp(regex.source, regex.flags, [...path, 'glob'], report, `glob ${show(glob)}`);
     add(`matches ${glob}`, safe ? (v) => typeof v === 'string' && safe.test(v) : never);
   }
   if (c.regex !== undefined) {
