@@ -2,6 +2,8 @@
 export const coreErrorCodes = {
   FORGE_KERNEL_STATE: 'The kernel is not in a state that allows the operation (not booted, shut down).',
   FORGE_CLI_USAGE: 'The command line is malformed: unknown command, option or value.',
+  FORGE_CLI_UNSUPPORTED_OPTION:
+    'A run option cannot be honoured by the chosen backend, isolation, mode or module kind; it is refused before anything runs, never ignored.',
   FORGE_CAPABILITY_NOT_GRANTED:
     "A run asked to give a package a resource (a preopened directory) its manifest's capabilities do not grant.",
 } as const;
