@@ -86,10 +86,10 @@ describe('forgeone run: the option support table', () => {
 
   // The contexts, each as the flags that make it. The module does not exist: what the table
   // honours gets past the check and fails later, quickly, on the missing file (the e2e matrix in
-  // tests/src/execution/runOptions.e2e.test.ts runs real guests and checks the promises).
-  // Context flags are options the table rules on
-  // too (--isolation on wasmer), and an example can change the context (--mode audit), so the test
-  // reads the context and the given options back from the whole command line, on its own.
+  // tests/src/execution/runOptions.e2e.test.ts runs real guests and checks the promises). Context
+  // flags are options the table rules on too (--isolation on wasmer), and an example can change the
+  // context (--mode audit), so the test reads the context and the given options back from the whole
+  // command line, on its own.
   const contexts: string[][] = [];
   for (const backend of ['v8', 'wasmer'])
     for (const isolation of [[], ['--isolation', 'inline']])
