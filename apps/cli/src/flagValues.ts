@@ -3,7 +3,7 @@ import { isCanonicalGuestPath } from '@forgeone/execution';
 import { usageError } from './cliIo';
 
 /** Decimal digits only: `1e3`, `0x10`, `1.5`, `+5`, ` 5` and `` are not numbers on a command line. */
-const DECIMAL_INTEGER = /^[0-9]{1,16}$/;
+const DECIMAL_INTEGER = /^[0-9]+$/;
 
 /**
  * The one parser of numeric flag values, for every command: a decimal integer in [min, max], or
@@ -12,13 +12,14 @@ const DECIMAL_INTEGER = /^[0-9]{1,16}$/;
  */
 export function parseIntegerFlag(text: string, flag: string, min: number, max: number): number {
   const value = DECIMAL_INTEGER.test(text) ? Number(text) : Number.NaN;
+  const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text;
   if (Number.isNaN(value)) {
     throw usageError(
-      `${flag} must be a whole number written in decimal digits (from ${min} to ${max}), got '${text}'`,
+      `${flag} must be a whole number written in decimal digits (from ${min} to ${max}), got '${shown}'`,
     );
   }
-  if (value < min) throw usageError(`${flag} must be ≥ ${min}, got ${text}`);
-  if (value > max) throw usageError(`${flag} must be ≤ ${max}, got ${text}`);
+  if (value < min) throw usageError(`${flag} must be ≥ ${min}, got ${shown}`);
+  if (value > max) throw usageError(`${flag} must be ≤ ${max}, got ${shown}`);
   return value;
 }
 
