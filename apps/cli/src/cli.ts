@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ForgeError, isForgeError } from '@forgeone/common';
-import { CliExit, printFailure, type CliIo } from './cliIo';
+import { CliExit, escapingIo, printFailure, type CliIo } from './cliIo';
 import { registerRun } from './commands/run';
 import { registerReplay } from './commands/replay';
 import { registerKeygen } from './commands/keygen';
@@ -13,6 +13,9 @@ import { registerPolicy } from './commands/policy';
 import { registerAudit } from './commands/audit';
 
 export const CLI_VERSION = '0.1.0';
+
+/** Codes of a command line that cannot work as written: exit 2, like commander's own errors. */
+const USAGE_CODES: ReadonlySet<string> = new Set(['FORGE_CLI_USAGE', 'FORGE_CLI_UNSUPPORTED_OPTION']);
 
 /** Every command, in the order `forgeone --help` lists them. */
 const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
@@ -50,7 +53,9 @@ export function buildProgram(io: CliIo): Command {
 }
 
 /** Runs the CLI with `argv` (without `node` and the script) and returns the process exit code. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], given: CliIo): Promise<number> {
+  // Every line printed from here on is escaped for terminals (see escapingIo).
+  const io = escapingIo(given);
   const program = buildProgram(io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -66,7 +71,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           : error.message.replace(/^error:\s*/i, '');
       return printFailure(io, new ForgeError('FORGE_CLI_USAGE', message), 2);
     }
-    if (isForgeError(error) && error.code === 'FORGE_CLI_USAGE') return printFailure(io, error, 2);
+    if (isForgeError(error) && USAGE_CODES.has(error.code)) return printFailure(io, error, 2);
     return printFailure(io, error, 1);
   }
 }

@@ -1,4 +1,7 @@
 import { ForgeError, toForgeError, type ForgeErrorCode, type JsonValue } from '@forgeone/common';
+import { terminalSafe } from './terminalText';
+
+export { terminalSafe };
 
 /**
  * Where a command writes. Commands never touch process.stdout or process.exit directly, so the
@@ -20,6 +23,8 @@ export interface CliIo {
    * SIGTERM asks the process to stop. See InterruptHandler.
    */
   onInterrupt?(handler: InterruptHandler): void;
+  /** Whether standard output / standard error is a terminal (default: neither). */
+  readonly terminal?: { readonly out: boolean; readonly err: boolean };
 }
 
 /** The signals that end a command early, and the exit code each gives (128 + its number). */
@@ -35,6 +40,52 @@ export interface InterruptHandler {
   stop(signal: InterruptSignal): Promise<void> | void;
   /** What was kept, for the interrupted line (e.g. the kv namespaces and their writes). */
   summary(): string | undefined;
+}
+
+/** The io a command gets: every line escaped on its way out, and the unescaped io underneath. */
+class EscapingIo implements CliIo {
+  constructor(readonly raw: CliIo) {}
+  out(line: string): void {
+    this.raw.out(terminalSafe(line));
+  }
+  err(line: string): void {
+    this.raw.err(terminalSafe(line));
+  }
+  get json(): boolean {
+    return this.raw.json;
+  }
+  env(name: string): string | undefined {
+    return this.raw.env(name);
+  }
+  get cwd(): string {
+    return this.raw.cwd;
+  }
+  get terminal(): CliIo['terminal'] {
+    return this.raw.terminal;
+  }
+  onInterrupt(handler: InterruptHandler): void {
+    this.raw.onInterrupt?.(handler);
+  }
+}
+
+/**
+ * Wraps the process's io so that every line any command prints goes through terminalSafe: the
+ * escaping lives in the printing functions, where no command can forget it. JSON output stays
+ * valid JSON with the same values (see terminalSafe).
+ */
+export function escapingIo(io: CliIo): CliIo {
+  return io instanceof EscapingIo ? io : new EscapingIo(io);
+}
+
+/**
+ * One line of the guest's own stdout or stderr, passed through. The guest is untrusted, so on a
+ * terminal it is escaped like everything else; into a pipe or a file it is the guest's output
+ * stream and is written as the guest wrote it (a consumer of `forgeone run x.wasm > out.txt` gets
+ * the guest's text, escapes included).
+ */
+export function printGuestLine(io: CliIo, stream: 'out' | 'err', line: string): void {
+  const raw = io instanceof EscapingIo ? io.raw : io;
+  raw[stream](raw.terminal?.[stream] === true ? terminalSafe(line) : line);
 }
 
 /** The JSON document every `--json` command prints: `{ ok, code, message, ... }`. */

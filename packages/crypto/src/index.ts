@@ -53,6 +53,7 @@ export type { VersionStore } from './versionStore';
 
 export {
   ROOT_SPEC_VERSION,
+  MAX_ROOT_KEYS,
   RootDocumentSchema,
   createRootSigned,
   signRoot,
@@ -113,5 +114,5 @@ export type {
 
 export { recordInstalled, installedVersion } from './installedPackages';
 export { inspectPackage } from './packageInspector';
-export type { PackageSummary } from './packageInspector';
+export type { InspectedManifest, PackageSummary } from './packageInspector';
 export { readPackageFile, writePackageFile, readRootFile, writeRootFile } from './forgeFiles';

@@ -27,7 +27,9 @@ import {
 } from './internal/signedDocument';
 
 export const ROOT_SPEC_VERSION = '1.0';
-const MAX_KEYS = 256;
+/** Most keys a root holds, and so the highest threshold a role can have. */
+export const MAX_ROOT_KEYS = 256;
+const MAX_KEYS = MAX_ROOT_KEYS;
 
 const RoleSchema = z.strictObject({
   keyids: z.array(KeyIdSchema).min(1).max(MAX_KEYS),

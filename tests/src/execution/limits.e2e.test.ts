@@ -134,6 +134,8 @@ describe('forgeone run: hostile modules against the limits (end to end)', () => 
       join(scratch, 't.jsonl'),
     ]);
     expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toMatch(/^FORGE_CLI_USAGE: --backend wasmer has no per-syscall enforcement/);
+    expect(run.stderr.trim()).toMatch(
+      /^FORGE_CLI_UNSUPPORTED_OPTION: --trace cannot be honoured with --backend wasmer: /,
+    );
   });
 });

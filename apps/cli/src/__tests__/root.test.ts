@@ -62,6 +62,25 @@ describe('forgeone root', () => {
     expect(run.err).toEqual([expect.stringMatching(/^FORGE_ROOT_THRESHOLD: /)]);
   });
 
+  it('init says what n of --threshold <alg>=<n> must be', async () => {
+    const { dir } = await keys();
+    for (const [n, why] of [
+      ['0', 'n must be ≥ 1, got 0'],
+      ['257', 'n must be ≤ 256'],
+      ['1e1', 'decimal digits'],
+      ['1.5', 'decimal digits'],
+      ['', 'decimal digits'],
+    ]) {
+      const run = await cli(
+        init.map((a) => (a === 'ed25519=1' ? `ed25519=${n}` : a)),
+        dir,
+      );
+      expect(run.code, n).toBe(2);
+      expect(run.err).toEqual([expect.stringMatching(/^FORGE_CLI_USAGE: --threshold ed25519=n: n /)]);
+      expect(run.err[0]).toContain(why);
+    }
+  });
+
   it('init validates flags as usage errors', async () => {
     const { dir } = await keys();
     expect(

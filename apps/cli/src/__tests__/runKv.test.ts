@@ -110,7 +110,7 @@ describe('forgeone run --kv (in process)', () => {
     ]);
   });
 
-  it('takes --state only with --kv, and --kv only on the v8 backend', async () => {
+  it('takes --state on a raw module only with --kv, and --kv only on the v8 backend', async () => {
     const dir = workdir();
     for (const flags of [
       ['--state', 'state'],
@@ -118,7 +118,7 @@ describe('forgeone run --kv (in process)', () => {
     ]) {
       const run = await cli(['run', 'counter.wat', ...flags], dir);
       expect(run.code).toBe(2);
-      expect(run.err).toEqual([expect.stringMatching(/^FORGE_CLI_USAGE: .*(--state|--kv)/)]);
+      expect(run.err).toEqual([expect.stringMatching(/^FORGE_CLI_UNSUPPORTED_OPTION: (--state|--kv) /)]);
     }
   });
 

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ForgeError, SqliteStore } from '@forgeone/common';
 import { verifyAuditChain } from '@forgeone/trust';
 import { CliExit, printJson, printResult, type CliIo } from '../cliIo';
+import { parseIntegerFlag } from '../flagValues';
 
 interface VerifyFlags {
   store: string;
@@ -20,7 +21,7 @@ function parseAnchor(text: string | undefined): { seq: number; hash: string } | 
       'FORGE_CLI_USAGE',
       `--anchor must be <seq>:<64 hex digits>, got ${JSON.stringify(text)}`,
     );
-  return { seq: Number(match[1]), hash: match[2]! };
+  return { seq: parseIntegerFlag(match[1]!, '--anchor seq', 0, Number.MAX_SAFE_INTEGER), hash: match[2]! };
 }
 
 /** `forgeone audit verify`: proves the hash chain of a SQLite audit store intact, or names the broken entry. */

@@ -10,31 +10,23 @@ export function registerInspect(program: Command, io: CliIo): void {
       'show the structure of a ForgePkg: manifest, entries, signatures (does not check trust; see verify)',
     )
     .option('--json', 'print a JSON result')
+    // Names and entries are printed as the package has them: the CLI's io escapes terminal controls.
     .action(async (file: string) => {
       const summary = inspectPackage(await readPackageFile(cliPath(io, file)));
-      const manifest = summary.manifest as { name?: unknown; version?: unknown };
+      const { manifest } = summary;
       const lines = [
         `ForgePkg v${summary.formatVersion}, ${summary.totalBytes} bytes, digest ${summary.digest}`,
-        `package: ${printable(String(manifest.name))}@${printable(String(manifest.version))}`,
+        `package: ${manifest.name}@${manifest.version}`,
         `manifest: ${JSON.stringify(summary.manifest)}`,
         `entries (${summary.entries.length}):`,
-        ...summary.entries.map((e) => `  ${printable(e.name)}  ${e.size} bytes`),
+        ...summary.entries.map((e) => `  ${e.name}  ${e.size} bytes`),
         `signatures (${summary.signatures.length}):`,
         ...summary.signatures.map((s) => `  ${s.algorithm}  ${s.keyId}  ${s.bytes} bytes`),
       ];
       printResult(io, {
-        message: `${String(manifest.name)}@${String(manifest.version)}`,
+        message: `${manifest.name}@${manifest.version}`,
         lines,
         data: { ...summary },
       });
     });
-}
-
-/** Escapes control characters so a hostile entry name cannot drive the terminal. */
-function printable(text: string): string {
-  return text.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ForgeError } from '@forgeone/common';
 import {
+  MAX_ROOT_KEYS,
   createRevocationList,
   createRootSigned,
   parseRootDocument,
@@ -18,6 +19,7 @@ import {
   type RootDocument,
 } from '@forgeone/crypto';
 import { printResult, usageError, type CliIo } from '../cliIo';
+import { parseIntegerFlag } from '../flagValues';
 import { cliPath, passphraseSource } from './keygen';
 
 interface RoleFlags {
@@ -34,9 +36,11 @@ interface RoleFlags {
 function parseThresholds(specs: readonly string[], flag: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const spec of specs) {
-    const match = /^([a-z0-9-]+)=([1-9]\d{0,2})$/.exec(spec);
+    const match = /^([a-z0-9-]+)=(.*)$/.exec(spec);
     if (match === null) throw usageError(`${flag} ${spec}: expected <alg>=<n>, e.g. ed25519=1`);
-    out[match[1] as string] = Number(match[2]);
+    const alg = match[1] as string;
+    // n counts signatures: at least one, at most as many keys as a root can hold.
+    out[alg] = parseIntegerFlag(match[2] as string, `${flag} ${alg}=n: n`, 1, MAX_ROOT_KEYS);
   }
   if (Object.keys(out).length === 0) throw usageError(`give at least one ${flag} <alg>=<n>`);
   return out;

@@ -27,28 +27,10 @@ import {
   type TypedValue,
 } from '@forgeone/execution';
 import { traceToJsonl } from '@forgeone/observer';
-import { CliExit, printJson, usageError, type CliIo } from '../cliIo';
+import { CliExit, printGuestLine, printJson, usageError, type CliIo } from '../cliIo';
+import { integerFlag, parseGuestPath } from '../flagValues';
 import { STATE_ENV } from './verify';
-
-interface RunFlags {
-  root?: string;
-  policy?: string;
-  allow: string[];
-  dir: string[];
-  env: string[];
-  mode: EnforcementMode;
-  call?: string;
-  args?: string[];
-  timeout?: number;
-  memoryPages?: number;
-  isolation: 'inline' | 'worker';
-  backend: 'v8' | 'wasmer';
-  trace?: string;
-  json?: boolean;
-  kv?: string;
-  kvDurability?: string;
-  state?: string;
-}
+import { checkRunOptions, optionGiven, type RunContext, type RunFlags } from './runOptions';
 
 const collect = (value: string, previous: string[]) => [
   ...previous,
@@ -58,12 +40,6 @@ const collect = (value: string, previous: string[]) => [
     .filter(Boolean),
 ];
 const repeat = (value: string, previous: string[]) => [...previous, value];
-const positive = (what: string, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw usageError(`${what} must be an integer from 1 to ${max}, got '${value}'`);
-  return n;
-};
 
 /** Calls a `--trace` run keeps (a report keeps the runtime's default); beyond, the file says which were dropped. */
 const TRACE_FILE_CAPACITY = 1 << 20;
@@ -108,12 +84,12 @@ export function registerRun(program: Command, io: CliIo): void {
     .option(
       '--timeout <ms>',
       'wall-clock deadline of the call, ms (default 1000)',
-      positive('--timeout', 3_600_000),
+      integerFlag('--timeout', 1, 3_600_000),
     )
     .option(
       '--memory-pages <n>',
       'most 64 KiB pages of linear memory (default 256)',
-      positive('--memory-pages', 65_536),
+      integerFlag('--memory-pages', 1, 65_536),
     )
     .addOption(
       new Option('--isolation <mode>', 'where the guest runs')
@@ -131,13 +107,23 @@ export function registerRun(program: Command, io: CliIo): void {
     )
     .option(
       '--state <dir>',
-      `where --kv namespaces are kept: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}, else ./${DEFAULT_STATE_DIR})`,
+      `the state: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}). It keeps --kv namespaces (else in ./${DEFAULT_STATE_DIR}), and a .forgepkg is checked against the versions installed in it (\`verify --install\`): an older one is refused (FORGE_PKG_ROLLBACK)`,
     )
     .option('--trace <out.jsonl>', 'write every call (replayable with `forgeone replay`) to this file')
     .option('--json', 'print the run report as JSON')
-    .action(async (modulePath: string, guestArgs: string[], flags: RunFlags) => {
+    .action(async (modulePath: string, guestArgs: string[], flags: RunFlags, command: Command) => {
       const path = resolve(io.cwd, modulePath);
       const isPackage = /\.forgepkg$/i.test(modulePath);
+      const context: RunContext = {
+        backend: flags.backend,
+        isolation: flags.isolation,
+        mode: flags.mode,
+        module: isPackage ? 'package' : 'module',
+        kv: flags.kv !== undefined,
+      };
+      // Before anything is read or run: an option this run cannot honour is refused, not ignored.
+      const source = (key: keyof RunFlags) => command.getOptionValueSource(key);
+      checkRunOptions(context, (row) => optionGiven(row, { flags, source, context, guestArgs }));
       const wasi = {
         args: [basename(modulePath), ...guestArgs],
         env: parseEnv(flags.env),
@@ -149,15 +135,15 @@ export function registerRun(program: Command, io: CliIo): void {
       }
       if (isPackage && flags.root === undefined)
         throw usageError('a .forgepkg runs only after it verifies: give --root <root.json>');
-      if (flags.state !== undefined && flags.kv === undefined)
-        throw usageError('--state holds kv namespaces: give it with --kv <namespace>');
-      if (flags.kvDurability !== undefined && flags.kv === undefined)
-        throw usageError('--kv-durability says how --kv writes are kept: give it with --kv <namespace>');
       // A bad name is one coded line, before any state directory is created.
       if (flags.kv !== undefined) checkKvConfig(flags.kv);
       const kvDurability =
         flags.kvDurability === undefined ? undefined : checkKvDurability(flags.kvDurability);
-      const store = flags.kv === undefined ? undefined : await openState(io, flags.state);
+      // Any state there is (--state or $FORGEONE_STATE) also holds the installed package versions:
+      // a package older than the one installed is refused, as `verify` refuses it.
+      const hasState = flags.state !== undefined || Boolean(io.env(STATE_ENV));
+      const store =
+        flags.kv !== undefined || (isPackage && hasState) ? await openState(io, flags.state) : undefined;
       let kernel: Awaited<ReturnType<typeof createKernel>>;
       try {
         kernel = await createKernel({ config: { mode: flags.mode }, ...(store ? { store } : {}) });
@@ -186,8 +172,8 @@ export function registerRun(program: Command, io: CliIo): void {
           ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
           ...(flags.memoryPages === undefined ? {} : { maxMemoryPages: flags.memoryPages }),
         };
-        const stdout = lineWriter((line) => io.out(line));
-        const stderr = lineWriter((line) => io.err(line));
+        const stdout = lineWriter((line) => printGuestLine(io, 'out', line));
+        const stderr = lineWriter((line) => printGuestLine(io, 'err', line));
         const common = {
           name: basename(modulePath),
           policy,
@@ -219,6 +205,7 @@ export function registerRun(program: Command, io: CliIo): void {
               ...common,
               package: await readPackageFile(path),
               trustRoot: await loadTrustRoot([await readRootFile(resolve(io.cwd, flags.root!))]),
+              ...(store === undefined ? {} : { versionStore: store }),
             })
           : await kernel.runtime.runModule({
               ...common,
@@ -257,7 +244,8 @@ function parseDir(io: CliIo, spec: string): PortablePreopen {
   if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !readOnly) || !parts[0] || !parts[1]) {
     throw usageError(`--dir takes <host>:<guest>[:ro], got '${spec}'`);
   }
-  return { kind: 'host', hostPath: resolve(io.cwd, parts[0]), guestPath: parts[1], readOnly };
+  const guestPath = parseGuestPath(parts[1], '--dir');
+  return { kind: 'host', hostPath: resolve(io.cwd, parts[0]), guestPath, readOnly };
 }
 
 /** Splits streamed guest output into lines for the CLI's line-based output. */
@@ -324,19 +312,7 @@ async function runOnWasmer(
   wasi: { args: string[]; env: Record<string, string>; preopens: PortablePreopen[] },
   flags: RunFlags,
 ): Promise<void> {
-  const unsupported = [
-    flags.allow.length > 0 && '--allow',
-    flags.trace && '--trace',
-    flags.call && '--call',
-    flags.memoryPages && '--memory-pages',
-    flags.kv && '--kv',
-    /\.forgepkg$/i.test(modulePath) && '.forgepkg',
-  ].filter(Boolean);
-  if (unsupported.length > 0) {
-    throw usageError(
-      `--backend wasmer has no per-syscall enforcement or tracing; ${unsupported.join(', ')} cannot be used with it`,
-    );
-  }
+  // What wasmer cannot honour was refused by checkRunOptions, before this.
   if (typeof runWasmerCommand !== 'function') {
     throw new ForgeError(
       'FORGE_BACKEND_UNAVAILABLE',
@@ -369,10 +345,10 @@ async function runOnWasmer(
       stderr: Buffer.from(result.stderr).toString('utf8'),
     });
   } else {
-    const out = lineWriter((line) => io.out(line));
+    const out = lineWriter((line) => printGuestLine(io, 'out', line));
     out.write(result.stdout);
     out.end();
-    const err = lineWriter((line) => io.err(line));
+    const err = lineWriter((line) => printGuestLine(io, 'err', line));
     err.write(result.stderr);
     err.end();
   }

@@ -4,6 +4,8 @@ export const coreErrorCodes = {
   FORGE_CLI_USAGE: 'The command line is malformed: unknown command, option or value.',
   FORGE_INTERRUPTED:
     'The process was asked to stop (SIGINT, SIGTERM); the command stopped its work and closed what it opened first.',
+  FORGE_CLI_UNSUPPORTED_OPTION:
+    'A run option cannot be honoured by the chosen backend, isolation, mode or module kind; it is refused before anything runs, never ignored.',
   FORGE_CAPABILITY_NOT_GRANTED:
     "A run asked to give a package a resource (a preopened directory) its manifest's capabilities do not grant.",
 } as const;
