@@ -396,7 +396,7 @@ function checkSchema(db: Database, path: string): void {
     throw new ForgeError(
       'FORGE_STORAGE_CORRUPT',
       `${path} is not a ForgeOne store (${tables.size === 0 ? 'it holds no tables' : `no ${missing.join(', ')} table`}); give the .db file a ForgeOne command wrote`,
-      { details: { path, missing } },
+      { details: { path, missing: missing.join(',') } },
     );
   }
   const latest = migrations[migrations.length - 1]!.version;

@@ -78,7 +78,11 @@ describe('SqliteStore.openReadOnly', () => {
     raw.exec('CREATE TABLE things (x)');
     raw.close();
     const before = fingerprint(other);
-    await expectForgeError(SqliteStore.openReadOnly(other), 'FORGE_STORAGE_CORRUPT', /no forge_schema_version/);
+    await expectForgeError(
+      SqliteStore.openReadOnly(other),
+      'FORGE_STORAGE_CORRUPT',
+      /no forge_schema_version/,
+    );
     expect(fingerprint(other)).toEqual(before);
 
     const missing = newPath();
