@@ -57,7 +57,10 @@ const U64_MAX = 2n ** 64n - 1n;
 const Decimal64 = z
   .string()
   .regex(/^-?(?:0|[1-9][0-9]{0,19})$/, 'expected a decimal 64-bit integer')
+  // zod may run a refinement on a value that failed the checks before it (inside a union): only a
+  // string of digits is converted.
   .refine((text) => {
+    if (typeof text !== 'string' || !/^-?[0-9]{1,21}$/.test(text)) return false;
     const value = BigInt(text);
     return value >= I64_MIN && value <= U64_MAX;
   }, 'outside the 64-bit range');
@@ -113,7 +116,7 @@ const HeaderSchema = z.strictObject({
 
 const Write = z
   .strictObject({ ptr: z.number().int().min(0).max(U32_MAX), bytes: Base64 })
-  .refine((write) => write.ptr + base64Length(write.bytes) <= 2 ** 32, {
+  .refine((write) => typeof write.bytes === 'string' && write.ptr + base64Length(write.bytes) <= 2 ** 32, {
     message: 'the write runs past the end of a 32-bit memory',
     path: ['bytes'],
   });
@@ -128,7 +131,7 @@ const EventSchema = z
       .regex(/^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, 'expected a syscall name such as wasi.fd_write'),
     args: z.record(Text(256), Scalar).refine((args) => Object.keys(args).length <= 64, 'over 64 arguments'),
     params: z
-      .array(z.union([Int32, z.number(), Decimal64]))
+      .array(z.union([WasmNumber, Decimal64]))
       .max(64)
       .optional(),
     action: z.enum(decisionActions),
