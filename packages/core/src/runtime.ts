@@ -41,7 +41,7 @@ import {
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import { SyscallEnforcer } from '@forgeone/trust';
+import { SyscallEnforcer, type AuditLog } from '@forgeone/trust';
 import {
   summarizeTrace,
   type RecordedTrace,
@@ -49,6 +49,7 @@ import {
   type TraceSummaryRow,
 } from '@forgeone/observer';
 import { KvNamespaces, type KvLease } from './kvNamespaces';
+import { RunAudit } from './runAudit';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -61,6 +62,12 @@ export interface RuntimeDeps {
   readonly pool?: WorkerPool;
   /** Durable state: where runs with a `kv` namespace keep it. */
   readonly store?: StoragePort;
+  /**
+   * Where every run's decisions are appended (hash-chained), in every isolation and however the
+   * run ends: each call the gate recorded becomes one entry. A run resolves only once its entries
+   * are durable; a log that cannot be written fails the run (FORGE_STORAGE_IO).
+   */
+  readonly audit?: AuditLog;
 }
 
 export interface RunModuleOptions {
@@ -234,6 +241,20 @@ export class Runtime {
     const events: GuestEvent[] = [];
     const containerId = newId('container', startedAt);
     this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
+    const audit =
+      this.#deps.audit &&
+      new RunAudit(this.#deps.audit, {
+        containerId,
+        identity,
+        mode: objects ? (options.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
+      });
+    const onTraceBatch =
+      audit === undefined
+        ? options.onTraceBatch
+        : (batch: readonly TraceEvent[]) => {
+            options.onTraceBatch?.(batch);
+            audit.add(batch);
+          };
     let run: Awaited<ReturnType<WasmHost['run']>>;
     try {
       run = await host.run(module, {
@@ -251,7 +272,7 @@ export class Runtime {
         },
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
-        ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
+        ...(onTraceBatch ? { onTraceBatch } : {}),
         ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
         onEvent: (event) => {
           events.push(event);
@@ -264,6 +285,8 @@ export class Runtime {
         exitCode: null,
         reason: toForgeError(error).code,
       });
+      // The calls handed over before the host failed were decided: they are audited all the same.
+      await audit?.finish().catch(() => undefined);
       throw error;
     }
     const { instance, outcome } = run;
@@ -276,6 +299,8 @@ export class Runtime {
     // kept. A store that fails here fails the run: its report would claim writes that are not there.
     if (kv) await kv.close();
     const trace = instance.trace();
+    // Likewise every decision of the run, before the run is reported.
+    await audit?.finish(trace);
     return {
       containerId: instance.containerId,
       moduleSha256: module.sha256,

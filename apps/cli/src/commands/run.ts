@@ -6,13 +6,14 @@ import {
   ForgeError,
   SqliteStore,
   enforcementModes,
+  storageLimits,
   type EnforcementMode,
   type StoragePort,
 } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
 import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
-import { AllowListPdp, enforcerSpecFromPolicyFile } from '@forgeone/trust';
+import { AllowListPdp, AuditLog, enforcerSpecFromPolicyFile } from '@forgeone/trust';
 import type { RunKvReport, RunReport } from '@forgeone/core';
 import {
   allSyscallNames,
@@ -46,6 +47,7 @@ interface RunFlags {
   json?: boolean;
   kv?: string;
   state?: string;
+  audit?: string;
 }
 
 const collect = (value: string, previous: string[]) => [
@@ -122,7 +124,11 @@ export function registerRun(program: Command, io: CliIo): void {
     )
     .option(
       '--state <dir>',
-      `where --kv namespaces are kept: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}, else ./${DEFAULT_STATE_DIR})`,
+      `where --kv namespaces and the audit log of decisions are kept: a directory (holding kernel.db) or a .sqlite/.db file (default for --kv: $${STATE_ENV}, else ./${DEFAULT_STATE_DIR})`,
+    )
+    .option(
+      '--audit <file.db>',
+      `append every decision to the hash-chained audit log (log "${AUDIT_LOG}") of this SQLite store; a run with --state appends to <state>/kernel.db without it`,
     )
     .option('--trace <out.jsonl>', 'write every call (replayable with `forgeone replay`) to this file')
     .option('--json', 'print the run report as JSON')
@@ -140,18 +146,26 @@ export function registerRun(program: Command, io: CliIo): void {
       }
       if (isPackage && flags.root === undefined)
         throw usageError('a .forgepkg runs only after it verifies: give --root <root.json>');
-      if (flags.state !== undefined && flags.kv === undefined)
-        throw usageError('--state holds kv namespaces: give it with --kv <namespace>');
       // A bad name is one coded line, before any state directory is created.
       if (flags.kv !== undefined) checkKvConfig(flags.kv);
-      const store = flags.kv === undefined ? undefined : await openState(io, flags.state);
+      const store =
+        flags.kv === undefined && flags.state === undefined ? undefined : await openState(io, flags.state);
+      // Decisions go to --audit's store, else to the state's: a run with state keeps its audit trail.
+      let auditStore: StoragePort | undefined;
       let kernel: Awaited<ReturnType<typeof createKernel>>;
       try {
-        kernel = await createKernel({ config: { mode: flags.mode }, ...(store ? { store } : {}) });
+        auditStore = flags.audit === undefined ? store : await SqliteStore.open(resolve(io.cwd, flags.audit));
+        kernel = await createKernel({
+          config: { mode: flags.mode },
+          ...(store ? { store } : {}),
+          ...(auditStore ? { audit: runAuditLog(auditStore) } : {}),
+        });
       } catch (error) {
+        if (auditStore !== store) await auditStore?.close();
         await store?.close();
         throw error;
       }
+      const closeAuditStore = () => (auditStore !== store ? auditStore?.close() : undefined);
       try {
         const known = kernel.runtime.syscallNames();
         if (flags.policy !== undefined && flags.allow.length > 0)
@@ -220,8 +234,17 @@ export function registerRun(program: Command, io: CliIo): void {
         if (report.outcome.exitCode !== 0) throw new CliExit(report.outcome.exitCode);
       } finally {
         await kernel.shutdown();
+        await closeAuditStore();
       }
     });
+}
+
+/** The name of the audit log a run appends to (what `audit verify --log` defaults to). */
+const AUDIT_LOG = 'audit';
+
+/** A run's audit log: big batches, so that a flood of calls costs few transactions. */
+function runAuditLog(store: StoragePort): AuditLog {
+  return new AuditLog(store, { log: AUDIT_LOG, maxBatch: storageLimits.maxAppendBatch });
 }
 
 function parseEnv(entries: readonly string[]): Record<string, string> {
@@ -313,6 +336,8 @@ async function runOnWasmer(
     flags.call && '--call',
     flags.memoryPages && '--memory-pages',
     flags.kv && '--kv',
+    flags.state && '--state',
+    flags.audit && '--audit',
     /\.forgepkg$/i.test(modulePath) && '.forgepkg',
   ].filter(Boolean);
   if (unsupported.length > 0) {
