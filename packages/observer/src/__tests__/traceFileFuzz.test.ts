@@ -108,7 +108,9 @@ describe('trace reader fuzz (property)', () => {
           const keys = Object.keys(record);
           const field = keys[pick.length % keys.length]!;
           const mutated = lines.map((line, i) =>
-            i === which ? JSON.stringify(setAt(record, field, inner, value)) : line,
+            i === which
+              ? JSON.stringify(setAt(record, field, inner, RAW)).replace(`"${RAW}"`, () => value)
+              : line,
           );
           const parsed = parseOrCode(mutated.join('\n'));
           // Whatever is accepted is a well-formed trace: replay may rely on it.
