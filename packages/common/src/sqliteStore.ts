@@ -371,4 +371,63 @@ export class SqliteStore extends EngineStore {
     }
     return new SqliteStore(new SqliteEngine(db, path), path, durability, clock);
   }
+
+  /**
+   * Opens an existing store for reading only: nothing is created, migrated or checkpointed, so the
+   * file's bytes stay as they were (a reader that writes cannot vouch for what it read). Refuses a
+   * missing file (FORGE_STORAGE_IO, ENOENT), a file that is not SQLite or has no ForgeOne schema
+   * (FORGE_STORAGE_CORRUPT) and a newer schema (FORGE_STORAGE_VERSION). Writes through it fail.
+   */
+  static async openReadOnly(
+    path: string,
+    options: Pick<SqliteStoreOptions, 'busyTimeoutMs' | 'clock'> = {},
+  ): Promise<SqliteStore> {
+    const { busyTimeoutMs } = checkOpenOptions(path, options);
+    if (path === ':memory:') {
+      throw new ForgeError('FORGE_STORAGE_INVALID', 'SqliteStore.openReadOnly needs a file, not :memory:');
+    }
+    const Driver = loadDriver();
+    let db: Database;
+    try {
+      db = new Driver(path, { readonly: true, fileMustExist: true });
+    } catch (err) {
+      throw describeSqliteFailure(err, 'open', path);
+    }
+    try {
+      // No journal_mode or synchronous pragma: either would be a write (or need one).
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      checkSchema(db, path);
+    } catch (err) {
+      db.close();
+      throw isForgeError(err) ? err : describeSqliteFailure(err, 'open', path);
+    }
+    return new SqliteStore(new SqliteEngine(db, path), path, 'full', options.clock ?? systemClock);
+  }
+}
+
+/** A read-only open's check that `db` is a ForgeOne store this version can read (no migration). */
+function checkSchema(db: Database, path: string): void {
+  const tables = new Set(
+    db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[],
+  );
+  const missing = ['forge_schema_version', 'logs', 'records', 'blobs'].filter((t) => !tables.has(t));
+  if (missing.length > 0) {
+    throw new ForgeError(
+      'FORGE_STORAGE_CORRUPT',
+      `${path} is not a ForgeOne store (${tables.size === 0 ? 'it holds no tables' : `no ${missing.join(', ')} table`}); give the .db file a ForgeOne command wrote`,
+      { details: { path, missing: missing.join(',') } },
+    );
+  }
+  const latest = migrations[migrations.length - 1]!.version;
+  const current = db
+    .prepare('SELECT COALESCE(MAX(version), 0) FROM forge_schema_version')
+    .pluck()
+    .get() as number;
+  if (current > latest) {
+    throw new ForgeError(
+      'FORGE_STORAGE_VERSION',
+      `the SQLite store ${path} has schema version ${current}, but this ForgeOne knows versions up to ${latest}; upgrade ForgeOne to open it`,
+      { details: { path, version: current, supported: latest } },
+    );
+  }
 }

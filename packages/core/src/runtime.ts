@@ -41,7 +41,7 @@ import {
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import { SyscallEnforcer, boundedEnforcer, type SyscallBound } from '@forgeone/trust';
+import { SyscallEnforcer, boundedEnforcer, type AuditLog, type SyscallBound } from '@forgeone/trust';
 import {
   summarizeTrace,
   type RecordedTrace,
@@ -49,6 +49,7 @@ import {
   type TraceSummaryRow,
 } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
+import { RunAudit } from './runAudit';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -61,6 +62,12 @@ export interface RuntimeDeps {
   readonly pool?: WorkerPool;
   /** Durable state: where runs with a `kv` namespace keep it. */
   readonly store?: StoragePort;
+  /**
+   * Where every run's decisions are appended (hash-chained), in every isolation and however the
+   * run ends: each call the gate recorded becomes one entry. A run resolves only once its entries
+   * are durable; a log that cannot be written fails the run (FORGE_STORAGE_IO).
+   */
+  readonly audit?: AuditLog;
 }
 
 export interface RunModuleOptions {
@@ -268,6 +275,20 @@ export class Runtime {
     const events: GuestEvent[] = [];
     const containerId = newId('container', startedAt);
     this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
+    const audit =
+      this.#deps.audit &&
+      new RunAudit(this.#deps.audit, {
+        containerId,
+        identity,
+        mode: objects ? (options.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
+      });
+    const onTraceBatch =
+      audit === undefined
+        ? options.onTraceBatch
+        : (batch: readonly TraceEvent[]) => {
+            options.onTraceBatch?.(batch);
+            audit.add(batch);
+          };
     let run: Awaited<ReturnType<WasmHost['run']>>;
     try {
       if (this.#closed) {
@@ -290,7 +311,7 @@ export class Runtime {
         },
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
-        ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
+        ...(onTraceBatch ? { onTraceBatch } : {}),
         ...(options.traceCapacity === undefined ? {} : { traceCapacity: options.traceCapacity }),
         ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
         onEvent: (event) => {
@@ -304,6 +325,8 @@ export class Runtime {
         exitCode: null,
         reason: toForgeError(error).code,
       });
+      // The calls handed over before the host failed were decided: they are audited all the same.
+      await audit?.finish().catch(() => undefined);
       throw error;
     }
     const { instance, outcome } = run;
@@ -318,6 +341,8 @@ export class Runtime {
     // One record of the calls: the report's list, its summary and the replayable trace are the same.
     const recorded = recordedTraceOf(run, module, { entry, args, recordedAt: startedAt });
     const trace = recorded.events;
+    // Likewise every decision of the run, before the run is reported.
+    await audit?.finish(trace);
     return {
       containerId: instance.containerId,
       moduleSha256: module.sha256,

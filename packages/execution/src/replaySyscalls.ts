@@ -20,8 +20,35 @@ export interface ReplayCursor {
   readonly divergence: ReplayDivergence | undefined;
   /** Recorded calls replayed so far. */
   readonly replayed: number;
+  /**
+   * Set when the trace turned out to be invalid while replaying (FORGE_TRACE_INVALID): a recorded
+   * write that does not fit the memory as it is at that call. The replay is refused with it.
+   */
+  readonly invalid: ForgeError | undefined;
   /** Called once the guest is done: reports recorded calls never made (`leftover`). */
   finish(): ReplayDivergence | undefined;
+}
+
+/** Where a recorded call is in its trace file: the header is line 1, call #n is line n + 1. */
+const traceLine = (seq: number) => `trace line ${seq + 1} (call #${seq})`;
+
+/**
+ * Refuses, before anything runs, a trace whose memory writes cannot fit a memory of at most
+ * `maxBytes` (the module's declared maximum, capped by the host's page limit).
+ */
+export function checkReplayWrites(events: readonly TraceEvent[], maxBytes: number): void {
+  for (const event of events) {
+    event.writes?.forEach((write, i) => {
+      const end = write.ptr + Buffer.byteLength(write.bytes, 'base64');
+      if (end > maxBytes) {
+        throw new ForgeError(
+          'FORGE_TRACE_INVALID',
+          `${traceLine(event.seq)}: writes.${i}: [${write.ptr}, ${end}) lies past the largest memory this module can have (${maxBytes} bytes)`,
+          { details: { line: event.seq + 1, seq: event.seq, field: `writes.${i}` } },
+        );
+      }
+    });
+  }
 }
 
 export interface ReplaySyscallsOptions {
@@ -61,6 +88,7 @@ export function replaySyscalls(
   const reexecute = options.reexecute ?? reexecuteOutput;
   let next = 0;
   let divergence: ReplayDivergence | undefined;
+  let invalid: ForgeError | undefined;
   const diverge = (found: ReplayDivergence): never => {
     divergence ??= found;
     throw new ForgeError(
@@ -121,8 +149,21 @@ export function replaySyscalls(
         }
         return result;
       }
-      for (const write of event.writes ?? []) {
-        invocation.context.memory.write(write.ptr, Buffer.from(write.bytes, 'base64'));
+      const writes = event.writes ?? [];
+      for (const [i, write] of writes.entries()) {
+        const bytes = Buffer.from(write.bytes, 'base64');
+        const memory = invocation.context.memory;
+        // Checked here, not left to the memory: its GuestFault would answer the guest a fault
+        // errno, and the replay would report a divergence at the next call instead of this write.
+        if (write.ptr + bytes.byteLength > memory.size) {
+          invalid = new ForgeError(
+            'FORGE_TRACE_INVALID',
+            `${traceLine(event.seq)}: writes.${i}: [${write.ptr}, ${write.ptr + bytes.byteLength}) lies past the end of memory (${memory.size} bytes at that call)`,
+            { details: { line: event.seq + 1, seq: event.seq, field: `writes.${i}` } },
+          );
+          throw invalid;
+        }
+        memory.write(write.ptr, bytes);
       }
       if (event.outcome === 'exit' && event.action !== 'allow' && !event.executed) {
         throw exitDeniedError(event.syscall, Number(event.result), event.reasons[0]?.message);
@@ -144,6 +185,9 @@ export function replaySyscalls(
       },
       get replayed() {
         return next;
+      },
+      get invalid() {
+        return invalid;
       },
       finish() {
         const left = events[next];

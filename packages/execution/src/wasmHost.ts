@@ -28,7 +28,7 @@ import {
   type ModuleLimits,
 } from './moduleSource';
 import { droppedSeqRanges, type RecordedTrace } from '@forgeone/observer';
-import type { ReplayDivergence } from './replaySyscalls';
+import { checkReplayWrites, type ReplayDivergence } from './replaySyscalls';
 import { typedValuesFromJson, typedValuesToJson, type ResultKind, type TypedValue } from './typedValue';
 import type { InstanceOptions, Isolation, WasmInstance } from './wasmInstance';
 import { WorkerInstance } from './workerInstance';
@@ -261,6 +261,7 @@ export class WasmHost {
         `the trace lost ${trace.end?.dropped} events when it was recorded; it cannot be replayed`,
       );
     }
+    checkReplayWrites(trace.events, declaredMemoryBytes(module));
     const run = await this.run(module, {
       ...options,
       isolation: 'inline',
@@ -270,6 +271,8 @@ export class WasmHost {
       rateLimit: { perSecond: Number.MAX_SAFE_INTEGER },
     });
     const cursor = run.instance.replay!;
+    // A recorded write that did not fit the memory: the trace is refused, not "diverged".
+    if (cursor.invalid !== undefined) throw cursor.invalid;
     let divergence = cursor.finish();
     const end = trace.end;
     const code = run.outcome.status === 'trapped' ? run.outcome.error.code : undefined;
@@ -343,6 +346,18 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/**
+ * The most memory a module can ever have, from its declared maximum (64 KiB pages): recorded
+ * writes past it are refused before a replay runs. 4 GiB when it declares none or imports it; 0
+ * when it has no memory.
+ */
+function declaredMemoryBytes(module: LoadedModule): number {
+  const info = module.info;
+  if (info && info.memories.length === 0 && !info.imports.some((i) => i.kind === 'memory')) return 0;
+  const maximum = info?.memories[0]?.maximum;
+  return Math.min(maximum ?? 65_536, 65_536) * 65_536;
 }
 
 /** The trace of a finished run, ready for `traceToJsonl` (and `WasmHost.replay`). */

@@ -8,12 +8,18 @@ import {
 } from '@forgeone/common';
 import { parseRuntimeConfig, type RuntimeConfig, type RuntimeConfigInput } from '@forgeone/config';
 import { Runtime } from '@forgeone/core';
+import type { AuditLog } from '@forgeone/trust';
 
 export interface CreateKernelOptions {
   /** Configuration; validated here, defaults filled in. */
   readonly config?: RuntimeConfigInput;
-  /** Durable state: kv namespaces of runs (`runModule({ kv })`); later the audit log and traces. */
+  /** Durable state: kv namespaces of runs (`runModule({ kv })`). */
   readonly store?: StoragePort;
+  /**
+   * The hash-chained audit log every run appends its decisions to (usually `new AuditLog(store)`,
+   * log `audit`). Flushed at shutdown, before the store is closed; the store stays the caller's.
+   */
+  readonly audit?: AuditLog;
   readonly clock?: Clock;
   readonly events?: KernelEventBus;
 }
@@ -41,6 +47,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     limits: config.limits,
     mode: config.mode,
     ...(options.store ? { store: options.store } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
   });
   let stopped = false;
   return {
@@ -56,6 +63,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
       events.emit('kernel.shutdown', { reason });
       // Workers first (they may still report), then the store they report into.
       await runtime.close();
+      await options.audit?.close().catch(() => undefined);
       await options.store?.close();
       events.removeAll();
     },

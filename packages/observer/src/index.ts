@@ -5,5 +5,5 @@ export { TraceStage, STAGE_ROW, ROW_TEMPLATE, ROW_RESULT, ROW_PARAMS, ROW_WRITE_
 export { DnaTracker } from './dnaTracker';
 export type { DnaSlot } from './dnaTracker';
 export type { LazyTraceArgs } from './traceColumns';
-export { traceToJsonl, parseTraceJsonl } from './traceFile';
+export { traceToJsonl, parseTraceJsonl, traceFileLimits } from './traceFile';
 export type { RecordedTrace, TraceFileHeader, TraceFileEnd } from './traceFile';

@@ -61,6 +61,11 @@ function hashOf(body: { v: number; seq: number; prev: string; entry: unknown }):
   return sha256Hex(canonicalJson(body));
 }
 
+/** Whether a stored log entry has the shape of an audit log entry (says nothing of its hash). */
+export function isAuditRecordData(data: JsonValue): boolean {
+  return isStoredAudit(data);
+}
+
 function isStoredAudit(data: JsonValue): data is JsonValue & StoredAudit {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
   return (

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,5 +74,47 @@ describe('forgeone audit verify', () => {
     );
     expect(wrong.code).toBe(1);
     expect(wrong.err[0]).toContain('entry 2 does not match the anchor');
+  });
+
+  it('never writes: an intact store keeps its bytes and mtime through verify', async () => {
+    const dir = await auditStore(5);
+    const path = join(dir, 'audit.db');
+    const fingerprint = () => ({
+      sha256: createHash('sha256').update(readFileSync(path)).digest('hex'),
+      mtimeMs: statSync(path).mtimeMs,
+    });
+    const before = fingerprint();
+    expect((await cli(['audit', 'verify', '--store', 'audit.db'], dir)).code).toBe(0);
+    expect(fingerprint()).toEqual(before);
+  });
+
+  it('refuses an empty file, a file that is not a store, a mistyped log and a store without audit entries', async () => {
+    const dir = await auditStore(3);
+    writeFileSync(join(dir, 'empty.db'), '');
+    const empty = await cli(['audit', 'verify', '--store', 'empty.db'], dir);
+    expect(empty).toMatchObject({ code: 1, out: [] });
+    expect(empty.err).toEqual([expect.stringMatching(/^FORGE_AUDIT_NOT_FOUND: .*not a ForgeOne store/)]);
+    // Nothing was written into it (the old verify wrote a schema and said "OK: 0 entries").
+    expect(statSync(join(dir, 'empty.db')).size).toBe(0);
+
+    writeFileSync(join(dir, 'notes.db'), 'just some text\n'.repeat(300));
+    const text = await cli(['audit', 'verify', '--store', 'notes.db'], dir);
+    expect(text.code).toBe(1);
+    expect(text.err[0]).toMatch(/^FORGE_AUDIT_NOT_FOUND: /);
+
+    const typo = await cli(['audit', 'verify', '--store', 'audit.db', '--log', 'audti'], dir);
+    expect(typo.code).toBe(1);
+    expect(typo.err).toEqual([expect.stringMatching(/^FORGE_AUDIT_NOT_FOUND: .*has no log "audti"/)]);
+
+    // A kv database: a ForgeOne store, but nothing audited into it.
+    const kv = await SqliteStore.open(join(dir, 'kv.db'));
+    await kv.putRecord('kv/app', 'k', 'v');
+    await kv.append('events', [{ name: 'e' }]);
+    await kv.close();
+    const kvStore = await cli(['audit', 'verify', '--store', 'kv.db'], dir);
+    expect(kvStore.err[0]).toMatch(/^FORGE_AUDIT_NOT_FOUND: .*has no log "audit"/);
+    const events = await cli(['audit', 'verify', '--store', 'kv.db', '--log', 'events', '--json'], dir);
+    expect(events.code).toBe(1);
+    expect(JSON.parse(events.out[0]!)).toMatchObject({ ok: false, code: 'FORGE_AUDIT_NOT_FOUND' });
   });
 });

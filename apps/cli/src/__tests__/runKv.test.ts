@@ -110,15 +110,16 @@ describe('forgeone run --kv (in process)', () => {
     ]);
   });
 
-  it('takes --state on a raw module only with --kv, and --kv only on the v8 backend', async () => {
+  it('takes --kv, --state and --audit only on the v8 backend (wasmer makes no per-call decisions)', async () => {
     const dir = workdir();
     for (const flags of [
-      ['--state', 'state'],
+      ['--state', 'state', '--backend', 'wasmer'],
       ['--kv', 'app', '--backend', 'wasmer'],
+      ['--audit', 'audit.db', '--backend', 'wasmer'],
     ]) {
       const run = await cli(['run', 'counter.wat', ...flags], dir);
       expect(run.code).toBe(2);
-      expect(run.err).toEqual([expect.stringMatching(/^FORGE_CLI_UNSUPPORTED_OPTION: (--state|--kv) /)]);
+      expect(run.err).toEqual([expect.stringMatching(/^FORGE_CLI_UNSUPPORTED_OPTION: (--state|--kv|--audit) /)]);
     }
   });
 

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ForgeError, SqliteStore } from '@forgeone/common';
-import { verifyAuditChain } from '@forgeone/trust';
+import { ForgeError, SqliteStore, isForgeError } from '@forgeone/common';
+import { isAuditRecordData, verifyAuditChain } from '@forgeone/trust';
 import { CliExit, printJson, printResult, type CliIo } from '../cliIo';
 import { parseIntegerFlag } from '../flagValues';
 
@@ -22,6 +22,50 @@ function parseAnchor(text: string | undefined): { seq: number; hash: string } | 
       `--anchor must be <seq>:<64 hex digits>, got ${JSON.stringify(text)}`,
     );
   return { seq: parseIntegerFlag(match[1]!, '--anchor seq', 0, Number.MAX_SAFE_INTEGER), hash: match[2]! };
+}
+
+/**
+ * Opens the store read-only: verifying must not change what it verifies (a read-write open would
+ * write a schema into an empty or foreign file and then vouch for it as an empty chain).
+ */
+async function openAuditStore(path: string): Promise<SqliteStore> {
+  try {
+    return await SqliteStore.openReadOnly(path);
+  } catch (error) {
+    if (isForgeError(error) && error.code === 'FORGE_STORAGE_CORRUPT') {
+      throw new ForgeError('FORGE_AUDIT_NOT_FOUND', `no audit log to verify: ${error.message}`, {
+        cause: error,
+        details: { path },
+      });
+    }
+    throw error;
+  }
+}
+
+/** Entries looked at to tell an audit log from another log: an audit log's first entries are audit entries. */
+const SNIFF_ENTRIES = 2;
+
+/**
+ * Refuses a log that is not there (a mistyped --log) or holds something else (events, a kv
+ * database's logs): only a log with audit entries can be "intact". A damaged audit entry among the
+ * first ones is left to the chain check, which names it.
+ */
+async function assertAuditLog(store: SqliteStore, path: string, log: string): Promise<void> {
+  const first = await store.readLog(log, { limit: SNIFF_ENTRIES });
+  if (first.length === 0) {
+    throw new ForgeError(
+      'FORGE_AUDIT_NOT_FOUND',
+      `${path} has no log "${log}": nothing was audited into it (runs write log "audit" of <state>/kernel.db with --state, or of --audit <file.db>); check --store and --log`,
+      { details: { path, log } },
+    );
+  }
+  if (!first.some((entry) => isAuditRecordData(entry.data))) {
+    throw new ForgeError(
+      'FORGE_AUDIT_NOT_FOUND',
+      `log "${log}" of ${path} is not an audit log (its entries are not hash-chained audit entries); check --log`,
+      { details: { path, log } },
+    );
+  }
 }
 
 /** `forgeone audit verify`: proves the hash chain of a SQLite audit store intact, or names the broken entry. */
@@ -52,8 +96,9 @@ export function registerAudit(program: Command, io: CliIo): void {
           },
         );
       }
-      const store = await SqliteStore.open(path);
+      const store = await openAuditStore(path);
       try {
+        await assertAuditLog(store, path, flags.log);
         const result = await verifyAuditChain(store, flags.log, anchor ? { anchor } : {});
         if (!result.ok) {
           const message = `the audit chain is broken at entry ${result.brokenSeq}: ${result.reason} (${result.entries} entries before it verify)`;

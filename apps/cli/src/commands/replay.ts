@@ -3,12 +3,12 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ForgeError } from '@forgeone/common';
 import { createKernel } from '@forgeone/interface';
-import { parseTraceJsonl } from '@forgeone/observer';
+import { parseTraceJsonl, traceFileLimits } from '@forgeone/observer';
 import { CliExit, printJson, type CliIo } from '../cliIo';
 import { formatOf, readModuleFile } from './run';
 
-/** Largest trace file read (a trace is one JSON line per call). */
-const MAX_TRACE_BYTES = 512 * 1024 * 1024;
+/** Largest trace file read (a trace is one JSON line per call): the trace format's own bound. */
+const MAX_TRACE_BYTES = traceFileLimits.maxFileBytes;
 
 /** `forgeone replay <trace.jsonl> <module>`: re-run a module from its recorded trace. */
 export function registerReplay(program: Command, io: CliIo): void {
@@ -21,6 +21,8 @@ export function registerReplay(program: Command, io: CliIo): void {
     .argument('<module>', 'the .wasm or .wat file that was recorded')
     .option('--json', 'print the replay report as JSON')
     .action(async (tracePath: string, modulePath: string) => {
+      // Every field is checked (bounds included) before the module is even read: a bad trace is
+      // one FORGE_TRACE_INVALID line naming its line and field, and nothing runs.
       const trace = parseTraceJsonl(await readTraceFile(resolve(io.cwd, tracePath)));
       const source = await readModuleFile(resolve(io.cwd, modulePath));
       const kernel = await createKernel();

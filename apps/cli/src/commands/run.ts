@@ -6,13 +6,14 @@ import {
   ForgeError,
   SqliteStore,
   enforcementModes,
+  storageLimits,
   type EnforcementMode,
   type StoragePort,
 } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
 import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
-import { AllowListPdp, enforcerSpecFromPolicyFile } from '@forgeone/trust';
+import { AllowListPdp, AuditLog, enforcerSpecFromPolicyFile } from '@forgeone/trust';
 import type { KvNamespaceChanges, RunKvReport, RunReport } from '@forgeone/core';
 import {
   allSyscallNames,
@@ -107,7 +108,11 @@ export function registerRun(program: Command, io: CliIo): void {
     )
     .option(
       '--state <dir>',
-      `the state: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}). It keeps --kv namespaces (else in ./${DEFAULT_STATE_DIR}), and a .forgepkg is checked against the versions installed in it (\`verify --install\`): an older one is refused (FORGE_PKG_ROLLBACK)`,
+      `the state: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}). It keeps --kv namespaces (else in ./${DEFAULT_STATE_DIR}) and the audit log of the run's decisions, and a .forgepkg is checked against the versions installed in it (\`verify --install\`): an older one is refused (FORGE_PKG_ROLLBACK)`,
+    )
+    .option(
+      '--audit <file.db>',
+      `append every decision to the hash-chained audit log (log "${AUDIT_LOG}") of this SQLite store; a run with state appends to <state>/kernel.db without it`,
     )
     .option('--trace <out.jsonl>', 'write every call (replayable with `forgeone replay`) to this file')
     .option('--json', 'print the run report as JSON')
@@ -139,15 +144,23 @@ export function registerRun(program: Command, io: CliIo): void {
       if (flags.kv !== undefined) checkKvConfig(flags.kv);
       const kvDurability =
         flags.kvDurability === undefined ? undefined : checkKvDurability(flags.kvDurability);
-      // Any state there is (--state or $FORGEONE_STATE) also holds the installed package versions:
-      // a package older than the one installed is refused, as `verify` refuses it.
+      // Any state there is (--state or $FORGEONE_STATE) keeps the run's audit trail and the
+      // installed package versions: a package older than the one installed is refused, as
+      // `verify` refuses it.
       const hasState = flags.state !== undefined || Boolean(io.env(STATE_ENV));
-      const store =
-        flags.kv !== undefined || (isPackage && hasState) ? await openState(io, flags.state) : undefined;
+      const store = flags.kv !== undefined || hasState ? await openState(io, flags.state) : undefined;
+      // Decisions go to --audit's store, else to the state's: a run with state keeps its audit trail.
+      let auditStore: StoragePort | undefined;
       let kernel: Awaited<ReturnType<typeof createKernel>>;
       try {
-        kernel = await createKernel({ config: { mode: flags.mode }, ...(store ? { store } : {}) });
+        auditStore = flags.audit === undefined ? store : await SqliteStore.open(resolve(io.cwd, flags.audit));
+        kernel = await createKernel({
+          config: { mode: flags.mode },
+          ...(store ? { store } : {}),
+          ...(auditStore ? { audit: runAuditLog(auditStore) } : {}),
+        });
       } catch (error) {
+        if (auditStore !== store) await auditStore?.close();
         await store?.close();
         throw error;
       }
@@ -156,6 +169,7 @@ export function registerRun(program: Command, io: CliIo): void {
         stop: (signal) => kernel.shutdown(`interrupted by ${signal}`),
         summary: () => kvInterruptSummary(kernel.runtime.kvEnded()),
       });
+      const closeAuditStore = () => (auditStore !== store ? auditStore?.close() : undefined);
       try {
         const known = kernel.runtime.syscallNames();
         if (flags.policy !== undefined && flags.allow.length > 0)
@@ -224,8 +238,17 @@ export function registerRun(program: Command, io: CliIo): void {
         if (report.outcome.exitCode !== 0) throw new CliExit(report.outcome.exitCode);
       } finally {
         await kernel.shutdown();
+        await closeAuditStore();
       }
     });
+}
+
+/** The name of the audit log a run appends to (what `audit verify --log` defaults to). */
+const AUDIT_LOG = 'audit';
+
+/** A run's audit log: big batches, so that a flood of calls costs few transactions. */
+function runAuditLog(store: StoragePort): AuditLog {
+  return new AuditLog(store, { log: AUDIT_LOG, maxBatch: storageLimits.maxAppendBatch });
 }
 
 function parseEnv(entries: readonly string[]): Record<string, string> {

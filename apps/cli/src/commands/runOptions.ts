@@ -19,6 +19,7 @@ export interface RunFlags {
   kv?: string;
   kvDurability?: string;
   state?: string;
+  audit?: string;
 }
 
 /** What a run's options are honoured or refused against. */
@@ -147,12 +148,17 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
     key: 'state',
     example: ['--state', '{dir}/state'],
     refused: [
-      { when: WASMER, why: `it keeps kv namespaces and installed package versions: ${NO_GATE}` },
       {
-        when: { module: ['module'], kv: [false] },
-        why: 'it keeps kv namespaces (--kv) and the installed versions a .forgepkg is checked against; this run uses neither',
+        when: WASMER,
+        why: `it keeps kv namespaces, the audit log of decisions and installed package versions: ${NO_GATE}`,
       },
     ],
+  },
+  {
+    option: '--audit',
+    key: 'audit',
+    example: ['--audit', '{dir}/audit.db'],
+    refused: [{ when: WASMER, why: `no call is decided, so there is nothing to audit: ${NO_GATE}` }],
   },
   {
     option: '--trace',

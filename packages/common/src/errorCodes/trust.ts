@@ -26,6 +26,8 @@ export const trustErrorCodes = {
   FORGE_AUDIT_CHAIN_BROKEN:
     'The audit log hash chain does not verify: an entry was changed, removed or reordered; the message names the first broken entry.',
   FORGE_AUDIT_STORE_NOT_FOUND: 'The audit store file does not exist.',
+  FORGE_AUDIT_NOT_FOUND:
+    'There is no audit log to verify: the file is not a ForgeOne store, or the store has no audit entries under that log name (check --store and --log).',
   FORGE_AUDIT_ENTRY_INVALID:
     'An audit entry could not be recorded (not JSON-serialisable or over the size limit).',
   FORGE_REDZONE_TRANSITION: 'The quarantine record is not in a state that allows this action.',

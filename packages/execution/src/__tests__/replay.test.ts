@@ -112,4 +112,34 @@ describe('record and replay', () => {
     const other = await h.loadModule(wat('(module (func (export "_start")))'));
     await expect(h.replay(other, trace)).rejects.toMatchObject({ code: 'FORGE_REPLAY_DIVERGED' });
   });
+
+  it('refuses a recorded write past the end of memory as that write, not as a divergence later', async () => {
+    const { trace } = await record();
+    // Call #2 (fd_read) wrote the file's bytes at 256; moved to the last bytes of the 1-page memory.
+    const events = trace.events.map((e) =>
+      e.seq === 2
+        ? { ...e, writes: [{ ptr: 65_530, bytes: Buffer.from('12345678').toString('base64') }] }
+        : e,
+    );
+    const h = host(new ManualClock(1));
+    await expect(h.replay(await h.loadModule(READER), { ...trace, events })).rejects.toMatchObject({
+      code: 'FORGE_TRACE_INVALID',
+      message: expect.stringMatching(
+        /^trace line 3 \(call #2\): writes\.0: \[65530, 65538\) lies past the end of memory \(65536 bytes/,
+      ),
+    });
+  });
+
+  it('refuses, before running, a write no 32-bit memory can hold (it once wrapped to ptr >>> 0)', async () => {
+    const { trace } = await record();
+    const events = trace.events.map((e) =>
+      e.seq === 2 ? { ...e, writes: [{ ptr: 2 ** 32 + 256, bytes: 'AQAAAA==' }] } : e,
+    );
+    const h = host(new ManualClock(1));
+    const stdout: Uint8Array[] = [];
+    await expect(
+      h.replay(await h.loadModule(READER), { ...trace, events }, { onStdout: (b) => stdout.push(b) }),
+    ).rejects.toMatchObject({ code: 'FORGE_TRACE_INVALID', message: expect.stringContaining('call #2') });
+    expect(stdout).toEqual([]);
+  });
 });

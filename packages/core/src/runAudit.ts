@@ -1,0 +1,58 @@
+import type { ContainerId, EnforcementMode, IdentityContext, SyscallRequest } from '@forgeone/common';
+import type { TraceEvent } from '@forgeone/observer';
+import { auditEntryOf, type AuditLog } from '@forgeone/trust';
+
+/** Who made a run's calls and under which mode: what every audit entry of the run carries. */
+export interface RunAuditFacts {
+  readonly containerId: ContainerId;
+  readonly identity: IdentityContext;
+  readonly mode: EnforcementMode;
+}
+
+/**
+ * Appends one run's decisions to the hash-chained audit log: every call the gate recorded, each
+ * once and in order. It is fed the run's trace as it is handed over in batches (so a long run does
+ * not hold every decision until its end) and, when the run ends however it ends, the report's
+ * trace for whatever no batch carried. The gate's hot path is not involved: entries are built from
+ * recorded events, and only buffered (`AuditLog.enqueue`); `finish` makes them durable.
+ */
+export class RunAudit {
+  readonly #log: AuditLog;
+  readonly #facts: RunAuditFacts;
+  /** The highest sequence number enqueued: events come in order, some of them twice. */
+  #through = 0;
+
+  constructor(log: AuditLog, facts: RunAuditFacts) {
+    this.#log = log;
+    this.#facts = facts;
+  }
+
+  /** Enqueues the events not yet audited (synchronous; a batched trace callback). */
+  add(events: readonly TraceEvent[]): void {
+    const { containerId, identity, mode } = this.#facts;
+    for (const event of events) {
+      if (event.seq <= this.#through) continue;
+      this.#through = event.seq;
+      const request: SyscallRequest = {
+        containerId,
+        identity,
+        syscall: event.syscall,
+        args: event.args,
+        time: event.time,
+      };
+      this.#log.enqueue(
+        auditEntryOf(
+          request,
+          { action: event.action, reasons: event.reasons },
+          { mode, action: event.action, executed: event.executed },
+        ),
+      );
+    }
+  }
+
+  /** Audits what `trace` holds beyond what was added, and resolves once all of it is durable. */
+  async finish(trace: readonly TraceEvent[] = []): Promise<void> {
+    this.add(trace);
+    await this.#log.flush();
+  }
+}
