@@ -210,7 +210,8 @@ export class Runtime {
   }
 
   readonly #running = new Set<Promise<void>>();
-  #closed = false;
+  /** True while close() runs: a guest about to start then is refused instead of outliving it. */
+  #closing = false;
 
   async #runModule(options: RunModuleOptions): Promise<RunReport> {
     const identity = parseWith(
@@ -291,8 +292,8 @@ export class Runtime {
           };
     let run: Awaited<ReturnType<WasmHost['run']>>;
     try {
-      if (this.#closed) {
-        throw new ForgeError('FORGE_KERNEL_STATE', 'the runtime was closed before the guest started');
+      if (this.#closing) {
+        throw new ForgeError('FORGE_KERNEL_STATE', 'the runtime was closing when the guest was to start');
       }
       run = await host.run(module, {
         containerId,
@@ -377,10 +378,14 @@ export class Runtime {
    * (each has then closed its kv namespace: every write it was told succeeded is in the store).
    */
   async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.all([...this.#hosts.values()].map((host) => host.close()));
-    this.#hosts.clear();
-    await Promise.all(this.#running);
+    this.#closing = true;
+    try {
+      await Promise.all([...this.#hosts.values()].map((host) => host.close()));
+      this.#hosts.clear();
+      await Promise.all(this.#running);
+    } finally {
+      this.#closing = false;
+    }
     if (this.#deps.pool === undefined) await this.#pool?.close();
     this.#pool = undefined;
   }

@@ -264,8 +264,12 @@ export function parseTraceJsonl(text: string): RecordedTrace {
         const { field, message } = firstIssue(parsed.error);
         invalid(number, `bad end record (${message})`, field);
       }
-      const { kind: _kind, code, ...rest } = parsed.data;
-      end = { ...rest, ...(code === undefined ? {} : { code }) };
+      const { kind: _kind, code, droppedSeqs, ...rest } = parsed.data;
+      end = {
+        ...rest,
+        ...(code === undefined ? {} : { code }),
+        ...(droppedSeqs === undefined ? {} : { droppedSeqs }),
+      };
       continue;
     }
     if (kind !== 'call') invalid(number, 'expected a call or end record', 'kind');

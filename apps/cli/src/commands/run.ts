@@ -7,7 +7,6 @@ import {
   SqliteStore,
   enforcementModes,
   storageLimits,
-  type EnforcementMode,
   type StoragePort,
 } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';

@@ -49,8 +49,7 @@ export interface RunOptionSupport {
 }
 
 const WASMER = { backend: ['wasmer'] } as const;
-const NO_GATE =
-  'the wasmer backend runs the guest without the syscall gate (use --backend v8)';
+const NO_GATE = 'the wasmer backend runs the guest without the syscall gate (use --backend v8)';
 
 /**
  * Every option of `forgeone run` against every backend, isolation, mode and module kind: the one
@@ -70,7 +69,10 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
     example: ['--root', 'root.json'],
     refused: [
       { when: WASMER, why: `it verifies a .forgepkg, which ${NO_GATE}` },
-      { when: { module: ['module'] }, why: 'a .wasm or .wat module is not signed; --root verifies a .forgepkg' },
+      {
+        when: { module: ['module'] },
+        why: 'a .wasm or .wat module is not signed; --root verifies a .forgepkg',
+      },
     ],
   },
   {

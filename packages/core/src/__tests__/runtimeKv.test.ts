@@ -278,4 +278,45 @@ describe('Runtime.runModule kv configuration', () => {
       await runtime.close();
     }
   });
+
+  it('close() ends a running worker guest and resolves only once its run kept its kv writes', async () => {
+    const { runtime, store } = await kernel();
+    const run = runtime.runModule({
+      source: GUEST,
+      name: 'kv.wat',
+      policy: allowForge,
+      isolation: 'worker',
+      kv: { namespace: 'app' },
+      entry: 'put_then_hang',
+      limits: { timeoutMs: 60_000 },
+    });
+    // Committed before kv_put returned: in the store while the guest still spins.
+    for (;;) {
+      if ((await store!.getRecord(kvStorageNamespace('app'), 'greeting')) !== undefined) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await runtime.close();
+    await expect(run).rejects.toBeDefined();
+    expect(runtime.kvEnded()).toEqual([
+      { namespace: 'app', written: 1, deleted: 0, unavailable: 0, kept: true },
+    ]);
+  });
+
+  it('refuses a malformed durability before running anything, and keeps relaxed writes at the end', async () => {
+    const { runtime, store } = await kernel();
+    const options = { source: GUEST, name: 'kv.wat', policy: allowForge, entry: 'put' };
+    try {
+      await expect(
+        runtime.runModule({ ...options, kv: { namespace: 'app', durability: 'later' as 'commit' } }),
+      ).rejects.toMatchObject({ code: 'FORGE_KV_CONFIG_INVALID' });
+      const relaxed = await runtime.runModule({
+        ...options,
+        kv: { namespace: 'app', durability: 'relaxed-60000ms' },
+      });
+      expect(relaxed.kv).toMatchObject({ written: 1 });
+      expect(await store!.getRecord(kvStorageNamespace('app'), 'greeting')).toBeDefined();
+    } finally {
+      await runtime.close();
+    }
+  });
 });
