@@ -60,8 +60,8 @@ class EscapingIo implements CliIo {
   get cwd(): string {
     return this.raw.cwd;
   }
-  get terminal(): CliIo['terminal'] {
-    return this.raw.terminal;
+  get terminal(): { readonly out: boolean; readonly err: boolean } {
+    return this.raw.terminal ?? { out: false, err: false };
   }
   onInterrupt(handler: InterruptHandler): void {
     this.raw.onInterrupt?.(handler);
