@@ -8,6 +8,7 @@ import { createGuestWorld, type GuestWorld } from './guestWorld';
 import { instantiateGuest, invokeExport } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { SyncBridgeClient } from './syncBridge';
+import { TraceTailWriter } from './traceTail';
 import {
   toWireError,
   toWireOutcome,
@@ -122,6 +123,7 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
           message.kv.timeoutMs,
         );
   const { trace } = message;
+  const tail = new TraceTailWriter(message.tail);
   const waitWhilePaused = (reason: string) => {
     post({ type: 'paused', reason });
     while (Atomics.load(control, 0) === 1) Atomics.wait(control, 0, 1);
@@ -134,9 +136,12 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       onLog: (text) => post({ type: 'log', message: text }),
       onStdout: (bytes) => post({ type: 'stdout', bytes }),
       onStderr: (bytes) => post({ type: 'stderr', bytes }),
-      // Every event goes to the main thread as soon as the gate's general path sees a call (see
-      // afterCall) or a batch fills: the worker may be terminated at any moment after.
-      onTraceBatch: (events) => trace.postMessage({ type: 'trace', events } satisfies FromWorker),
+      // Events go to the main thread in batches, and those of the last few calls into the shared
+      // tail (see TraceTailWriter): the worker may be terminated at any moment.
+      onTraceBatch: (events) => {
+        trace.postMessage({ type: 'trace', events } satisfies FromWorker);
+        tail.posted(events);
+      },
       ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
       ...(kv ? { kv } : {}),
       ...(message.forwardEvents
@@ -162,7 +167,7 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
         // reports every call whose event never reached it as dropped, by sequence number.
         control[1] = control[1]! + 1;
       },
-      afterCall: sendTrace,
+      afterCall: () => tail.afterCall(world.recorder),
     },
     compiled.imports,
   );

@@ -15,6 +15,7 @@ import type { WorldSpec } from './guestWorld';
 import { deadlineError, type InvokeResult } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
+import { createTraceTail, readTraceTail } from './traceTail';
 import type { TypedValue } from './typedValue';
 import {
   InstanceBase,
@@ -109,6 +110,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   readonly #control = new Int32Array(new SharedArrayBuffer(START_TIME_OFFSET + 8));
   /** Where the worker posts its trace events; read synchronously, also after the worker was terminated. */
   readonly #tracePort: MessagePort;
+  /** The worker's newest events not yet posted (see traceTail.ts). */
+  readonly #tail = createTraceTail();
   readonly #onEvent: ((event: GuestEvent) => void) | undefined;
   readonly #trace: TraceRecorder;
   #dna: ExecutionDNA;
@@ -192,6 +195,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
           ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
           control: instance.#control.buffer as SharedArrayBuffer,
           trace,
+          tail: instance.#tail,
           ...(options.approver === undefined
             ? {}
             : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
@@ -554,6 +558,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
    */
   #closeTrace(): void {
     this.#drainTrace();
+    const tail = readTraceTail(this.#tail).filter((event) => event.seq >= this.#trace.nextSeq());
+    for (const event of tail) this.#trace.append(event);
+    if (tail.length > 0) this.#options.onTraceBatch?.(tail);
     this.#trace.skipTo(Atomics.load(this.#control, 1) + 1);
     this.#tracePort.close();
   }

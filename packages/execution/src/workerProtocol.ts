@@ -53,6 +53,8 @@ export type ToWorker =
       readonly control: SharedArrayBuffer;
       /** Where the worker posts its `trace` messages (transferred; read synchronously by the main thread). */
       readonly trace: MessagePort;
+      /** The calls since the last trace batch, written by the worker (see traceTail.ts). */
+      readonly tail: SharedArrayBuffer;
       /** Present when the instance has an approver: how long the guest waits for its answer. */
       readonly approverTimeoutMs?: number;
       readonly forwardAudit: boolean;

@@ -166,8 +166,8 @@ describe('Runtime.runModule with WASI and worker isolation', () => {
       expect(report.summary.find((row) => row.syscall === 'wasi.fd_write')).toMatchObject({
         byAction: { deny: 2 },
       });
-      // proc_exit is denied too: the guest then falls off the end of _start.
-      expect(report.outcome.status).toBe('returned');
+      // proc_exit is denied too: the guest asked to stop, so it ends, as a policy violation.
+      expect(report.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_EXIT_DENIED' } });
     } finally {
       await rt.close();
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TraceRecorder, type TraceEvent } from '../index';
+import { TraceRecorder, droppedSeqRanges, type TraceEvent } from '../index';
 
 const event = (seq: number, syscall = 'forge.log', action: TraceEvent['action'] = 'allow'): TraceEvent => ({
   seq,
@@ -291,5 +291,34 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
     recorder.append(event(5));
     expect(recorder.eventsAfter(1).map((e) => e.seq)).toEqual([4, 5]);
     expect(recorder.eventsAfter(0).map((e) => e.seq)).toEqual([1, 4, 5]);
+  });
+});
+
+describe('droppedSeqRanges', () => {
+  it('names every sequence number up to the last that is not held, as ranges (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 200 })),
+        fc.integer({ min: 0, max: 50 }),
+        (seqs, extra) => {
+          const held = [...seqs].sort((a, b) => a - b);
+          const last = (held.at(-1) ?? 0) + extra;
+          const dropped = droppedSeqRanges(
+            held.map((seq) => ({ seq })),
+            last,
+          ).flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i));
+          const all = [...held, ...dropped].sort((a, b) => a - b);
+          expect(all).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+        },
+      ),
+    );
+  });
+
+  it('counts the calls another recorder saw but never sent as dropped (skipTo)', () => {
+    const recorder = new TraceRecorder();
+    recorder.skipTo(4);
+    expect(recorder.nextSeq()).toBe(4);
+    expect(recorder.dropped).toBe(3);
+    expect(droppedSeqRanges(recorder.events(), recorder.size + recorder.dropped)).toEqual([[1, 3]]);
   });
 });
