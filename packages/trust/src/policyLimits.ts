@@ -17,7 +17,7 @@ export const policyLimits = {
    * Distinct `regex` and `glob` conditions: each is proven free of catastrophic backtracking
    * (ReDoS) when the policy loads, which costs milliseconds per pattern.
    */
-  patterns: 32,
+  patterns: 16,
   /** Characters of one `regex` condition (the schema's bound). */
   regexLength: 256,
 } as const;

@@ -59,10 +59,13 @@ describe('forgeone policy (built CLI)', () => {
     const run = forgeone(['policy', 'check', file]);
     expect(run.code).toBe(1);
     expect(hasStackTrace(run.stdout + run.stderr)).toBe(false);
-    expect(run.stdout).toContain(`error FORGE_POLICY_UNSAFE_REGEX ${file}:8:`);
-    expect(run.stdout).toContain('spec.nodes[0].rules[0].match.args.path.regex');
-    expect(run.stdout).toContain('error FORGE_POLICY_CYCLE');
+    // One line, CODE: message, listing every problem with its place.
+    expect(run.stdout).toBe('');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^FORGE_POLICY_UNSAFE_REGEX: /);
+    expect(run.stderr).toContain(`${file}:8:`);
+    expect(run.stderr).toContain('spec.nodes[0].rules[0].match.args.path.regex');
+    expect(run.stderr).toContain('edges form a cycle');
 
     writeFileSync(
       file,

@@ -22,8 +22,15 @@ export function regexProblem(source: string, flags: string): string | undefined 
   return verdict;
 }
 
+/**
+ * How long one pattern may take to analyse. A plain pattern takes 10-80 ms here; one the checker
+ * cannot settle in this time is refused (fail closed), so that a policy at the pattern limit loads
+ * in bounded time (it was 10 s per pattern, which hostile policies used).
+ */
+const ANALYSIS_TIMEOUT_MS = 1_000;
+
 function analyse(source: string, flags: string): string | undefined {
-  const result = checkSync(source, flags, { timeout: 10_000 });
+  const result = checkSync(source, flags, { timeout: ANALYSIS_TIMEOUT_MS });
   switch (result.status) {
     case 'safe':
       return undefined;
