@@ -5,6 +5,7 @@ import {
   buildPackage,
   decodePrivateKeyFile,
   decodePublicKeyFile,
+  encodePackage,
   FORGEPKG_MAGIC,
   importPrivateKey,
   importPublicKey,
@@ -117,6 +118,31 @@ describe('property: parsers fed random bytes throw nothing but ForgeError', () =
         onlyForgeErrors(() => inspectPackage(bytes));
         const result = await verifyPackage(bytes, { trustRoot: root, clock: clock() });
         expect(result.ok).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('inspect: any JSON manifest gives a manifest naming the package, or FORGE_PKG_MANIFEST_INVALID', () => {
+    const manifests = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ name: fc.jsonValue(), version: fc.jsonValue() }, { requiredKeys: [] }),
+      fc.record({ name: fc.string(), version: fc.string() }),
+    );
+    fc.assert(
+      fc.property(manifests, (manifest) => {
+        const bytes = encodePackage({
+          manifestBytes: Buffer.from(JSON.stringify(manifest) ?? 'null'),
+          entries: [],
+          signatures: [],
+        });
+        try {
+          const summary = inspectPackage(bytes);
+          expect(typeof summary.manifest.name).toBe('string');
+          expect(typeof summary.manifest.version).toBe('string');
+        } catch (error) {
+          expect(isForgeError(error) && error.code).toBe('FORGE_PKG_MANIFEST_INVALID');
+        }
       }),
       { numRuns: 300 },
     );
