@@ -8,8 +8,7 @@ const text = (s: string) => new TextEncoder().encode(s);
 /** A function body nested `n` levels inside `(module (func ...))`, which are two levels themselves. */
 const shapes = {
   folded: (n: number) => '(module (func (export "_start") ' + '(block '.repeat(n) + ')'.repeat(n) + '))',
-  flat: (n: number) =>
-    '(module (func (export "_start")\n' + 'block\n'.repeat(n) + 'end\n'.repeat(n) + '))',
+  flat: (n: number) => '(module (func (export "_start")\n' + 'block\n'.repeat(n) + 'end\n'.repeat(n) + '))',
   flatIf: (n: number) =>
     '(module (func (export "_start")\n' + 'i32.const 1\nif\n'.repeat(n) + 'else\nend\n'.repeat(n) + '))',
   mixed: (n: number) =>

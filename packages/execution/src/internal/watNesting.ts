@@ -12,7 +12,16 @@ const FLAT_CLOSERS = new Set(['end', 'delegate']);
 
 function isDelimiter(c: number): boolean {
   // Space, tab, CR, LF, and the characters that end a token in the text format.
-  return c === 0x20 || c === 0x09 || c === 0x0d || c === NEWLINE || c === OPEN || c === CLOSE || c === QUOTE || c === SEMI;
+  return (
+    c === 0x20 ||
+    c === 0x09 ||
+    c === 0x0d ||
+    c === NEWLINE ||
+    c === OPEN ||
+    c === CLOSE ||
+    c === QUOTE ||
+    c === SEMI
+  );
 }
 
 /**
