@@ -3,8 +3,6 @@ import fc from 'fast-check';
 import { ForgeError, isForgeError } from '@forgeone/common';
 import { WAT_NESTING_LIMIT, compileModule, watToWasm } from '../index';
 
-const text = (s: string) => new TextEncoder().encode(s);
-
 /** A function body nested `n` levels inside `(module (func ...))`, which are two levels themselves. */
 const shapes = {
   folded: (n: number) => '(module (func (export "_start") ' + '(block '.repeat(n) + ')'.repeat(n) + '))',
