@@ -52,12 +52,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     address = await app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await kernel.shutdown('listen failed');
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ForgeError(
-      'FORGE_INVALID_INPUT',
-      `cannot listen on ${options.host}:${options.port} (${code ?? 'error'})`,
-      { cause: error },
-    );
+    throw listenError(error, options.host, options.port);
   }
   logger.info({ address, kernel: kernel.id, store: store.kind }, 'forgeoned listening');
   let stopping: Promise<void> | undefined;
@@ -73,4 +68,40 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       return stopping;
     },
   };
+}
+
+/** Why the daemon could not listen, with what to do about it. */
+function listenError(error: unknown, host: string, port: number): ForgeError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host}:${port}`;
+  const options = { cause: error, details: { host, port, errno: code ?? null } };
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ForgeError(
+        'FORGE_DAEMON_ADDRESS_IN_USE',
+        `cannot listen on ${where}: another process is already listening there; pick another --port (--port 0 picks a free one) or stop that process`,
+        options,
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new ForgeError(
+        'FORGE_DAEMON_ACCESS_DENIED',
+        `cannot listen on ${where}: permission denied${port > 0 && port < 1024 ? ` (port ${port} is a privileged port)` : ''}; pick a --port of 1024 or more, or run with the privilege to bind it`,
+        options,
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ForgeError(
+        'FORGE_DAEMON_ADDRESS_UNAVAILABLE',
+        `cannot listen on ${where}: ${host} is not an address of this machine; give a local --host such as 127.0.0.1`,
+        options,
+      );
+    default:
+      return new ForgeError(
+        'FORGE_DAEMON_LISTEN_FAILED',
+        `cannot listen on ${where}: ${(error as Error).message ?? String(error)}`,
+        options,
+      );
+  }
 }

@@ -1,2 +1,2 @@
-export { runSelfTest } from './selfTest';
+export { runSelfTest, SELFTEST_NAMESPACE } from './selfTest';
 export type { SelfTestCheck, SelfTestReport, SelfTestOptions } from './selfTest';

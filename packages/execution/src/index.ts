@@ -14,7 +14,14 @@ export { ForgeErrno } from './forgeErrno';
 export { forgeSyscalls, forgeSyscallNames } from './forgeSyscalls';
 export type { ForgeSyscallOptions } from './forgeSyscalls';
 export type { SyscallRateLimit } from './syscallGate';
-export { compileModule, checkImports, detectFormat, watToWasm, defaultModuleLimits } from './moduleSource';
+export {
+  compileModule,
+  checkImports,
+  detectFormat,
+  watToWasm,
+  defaultModuleLimits,
+  WAT_NESTING_LIMIT,
+} from './moduleSource';
 export type { CompiledModule, CompileModuleOptions, ModuleFormat, ModuleLimits } from './moduleSource';
 export { ModuleCache } from './moduleCache';
 export { readWasmModuleInfo } from './wasmModuleInfo';

@@ -3,6 +3,7 @@ import { ForgeError } from '@forgeone/common';
 import type wabtFactory from 'wabt';
 import { instrumentFuel } from './fuelMetering';
 import { WasmFormatError } from './internal/wasmReader';
+import { findWatOverNesting } from './internal/watNesting';
 import { applyWasmLimits } from './wasmLimitPatch';
 import { readWasmModuleInfo, type WasmModuleInfo } from './wasmModuleInfo';
 
@@ -57,21 +58,40 @@ export function detectFormat(bytes: Uint8Array): ModuleFormat {
   return WASM_MAGIC.every((b, i) => bytes[i] === b) ? 'wasm' : 'wat';
 }
 
+/**
+ * How deeply WebAssembly text may nest before it is refused, counted as open parentheses plus open
+ * flat blocks (`block`/`loop`/`if`/`try`/`try_table` up to their `end`).
+ *
+ * Why so low: wabt, the text parser, is C++ compiled to WebAssembly with a fixed stack of its own, and
+ * its recursive-descent parser overflows it at about 145 to 175 levels (measured on wabt 1.0.39:
+ * folded `(block` 150, `(block (result i32) (drop ...)` 144, flat `block` 176, mixed 162). Past that
+ * it does not fail cleanly: it reads out of bounds, aborts, hangs, or corrupts its own memory, so the
+ * next parse can fail too or, worse, produce a different module. 100 keeps a margin below every
+ * construct measured. Binary modules are not limited by this: V8 validates them without recursion.
+ */
+export const WAT_NESTING_LIMIT = 100;
+
 type Wabt = Awaited<ReturnType<typeof wabtFactory>>;
 let wabtLoading: Promise<Wabt> | undefined;
 
-/** Translates WebAssembly text to binary (wabt, loaded on first use). */
+/**
+ * Translates WebAssembly text to binary (wabt, loaded on first use). Text nested deeper than
+ * `WAT_NESTING_LIMIT` is refused with FORGE_WAT_TOO_DEEP before wabt sees it; a failure of wabt
+ * itself is FORGE_WAT_INVALID, never a raw message.
+ */
 export async function watToWasm(text: Uint8Array | string, name = 'module.wat'): Promise<Uint8Array> {
+  // wabt reads a typed array's whole underlying buffer, not just the view: hand it exact bytes (a
+  // package entry is a view into the package file; a small Buffer is a view into Node's pool, and
+  // Buffer#slice does not copy).
+  const exact = typeof text === 'string' ? new TextEncoder().encode(text) : new Uint8Array(text);
+  checkWatNesting(exact, name);
   // wabt is a pure function of its input; one shared instance is a cache, not kernel state.
-  wabtLoading ??= import('wabt').then((m) =>
+  const loading = (wabtLoading ??= import('wabt').then((m) =>
     ((m as { default?: () => Promise<Wabt> }).default ?? (m as unknown as () => Promise<Wabt>))(),
-  );
-  const wabt = await wabtLoading;
+  ));
+  const wabt = await loading;
   let parsed: ReturnType<Wabt['parseWat']> | undefined;
   try {
-    // wabt reads a typed array's whole underlying buffer, not just the view: hand it exact bytes
-    // (a package entry is a view into the package file).
-    const exact = typeof text === 'string' ? text : text.slice();
     parsed = wabt.parseWat(name, exact, {
       multi_value: true,
       bulk_memory: true,
@@ -83,6 +103,16 @@ export async function watToWasm(text: Uint8Array | string, name = 'module.wat'):
     parsed.validate();
     return new Uint8Array(parsed.toBinary({ log: false }).buffer);
   } catch (error) {
+    if (isParserCrash(error)) {
+      // The instance's memory and stack are in an unknown state after a trap: never reuse it.
+      if (wabtLoading === loading) wabtLoading = undefined;
+      parsed = undefined;
+      throw new ForgeError(
+        'FORGE_WAT_INVALID',
+        `${name}: the WebAssembly text parser failed on this text (${crashReason(error)}); check the text, or give a binary .wasm module instead`,
+        { cause: error, details: { parserCrash: true } },
+      );
+    }
     const first = String(error instanceof Error ? error.message : error)
       .split('\n')
       .map((line) => line.trim())
@@ -93,6 +123,35 @@ export async function watToWasm(text: Uint8Array | string, name = 'module.wat'):
   } finally {
     parsed?.destroy();
   }
+}
+
+/** wabt reports bad text as a plain Error; a trap of its own code (out of bounds, abort) is a crash. */
+function isParserCrash(error: unknown): boolean {
+  return error instanceof WebAssembly.RuntimeError || error instanceof RangeError;
+}
+
+function crashReason(error: unknown): string {
+  const first = (error as Error).message.split('\n')[0] ?? '';
+  return first.replace(/\s*Build with -sASSERTIONS.*$/, '').trim() || 'it trapped';
+}
+
+function checkWatNesting(text: Uint8Array, name: string): void {
+  const over = findWatOverNesting(text, WAT_NESTING_LIMIT);
+  if (!over) return;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < over.offset; i++) {
+    if (text[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  const column = over.offset - lineStart + 1;
+  throw new ForgeError(
+    'FORGE_WAT_TOO_DEEP',
+    `${name}:${line}:${column}: nested more than ${WAT_NESTING_LIMIT} levels deep (parentheses plus block/loop/if ... end), the most the WebAssembly text parser takes; flatten the nesting, or give a binary .wasm module instead`,
+    { details: { limit: 'watNesting', max: WAT_NESTING_LIMIT, line, column } },
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
 export { createKernel } from './createKernel';
 export type { CreateKernelOptions, Kernel } from './createKernel';
-export { createApiServer, API_VERSION } from './apiServer';
-export type { ApiServerOptions } from './apiServer';
+export { createApiServer, API_VERSION, defaultApiServerLimits } from './apiServer';
+export type { ApiServerOptions, ApiServerLimits } from './apiServer';

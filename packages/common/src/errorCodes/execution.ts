@@ -3,6 +3,8 @@ export const executionErrorCodes = {
   FORGE_WASM_NOT_FOUND: 'The module file does not exist or cannot be read.',
   FORGE_WASM_INVALID: 'The bytes are not a valid WebAssembly module.',
   FORGE_WAT_INVALID: 'The WebAssembly text failed to parse.',
+  FORGE_WAT_TOO_DEEP:
+    'The WebAssembly text nests deeper than the text parser takes (100 levels); flatten it or give a binary module.',
   FORGE_WASM_IMPORT_UNKNOWN: 'The module imports something the host does not provide.',
   FORGE_WASM_EXPORT_MISSING: 'The module does not export the function that was asked for.',
   FORGE_WASM_TRAP: 'The guest trapped (unreachable, out-of-bounds access, stack exhaustion...).',

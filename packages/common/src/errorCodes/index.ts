@@ -2,6 +2,7 @@ import { commonErrorCodes } from './common';
 import { configErrorCodes } from './config';
 import { coreErrorCodes } from './core';
 import { cryptoErrorCodes } from './crypto';
+import { daemonErrorCodes } from './daemon';
 import { executionErrorCodes } from './execution';
 import { observerErrorCodes } from './observer';
 import { storageErrorCodes } from './storage';
@@ -20,6 +21,7 @@ export const forgeErrorCodes = {
   ...observerErrorCodes,
   ...executionErrorCodes,
   ...coreErrorCodes,
+  ...daemonErrorCodes,
 } as const;
 
 /** The closed union of ForgeOne error codes. */

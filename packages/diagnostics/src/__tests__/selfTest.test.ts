@@ -1,6 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, type StoragePort } from '@forgeone/common';
-import { runSelfTest } from '../index';
+import { ManualClock, MemoryStore, SqliteStore, type StoragePort } from '@forgeone/common';
+import { SELFTEST_NAMESPACE, runSelfTest } from '../index';
 
 describe('runSelfTest', () => {
   it('passes on this machine and reports each check', async () => {
@@ -26,5 +29,18 @@ describe('runSelfTest', () => {
     } as unknown as StoragePort;
     const report = await runSelfTest({ store: lossy });
     expect(report.checks.find((c) => c.name === 'storage')).toMatchObject({ ok: false });
+  });
+
+  it('leaves at most one record in the store however often it runs, and no log entries', async () => {
+    const sqlite = await SqliteStore.open(join(mkdtempSync(join(tmpdir(), 'selftest-')), 'kernel.db'));
+    for (const store of [new MemoryStore(), sqlite]) {
+      for (let i = 0; i < 200; i++) {
+        const report = await runSelfTest({ store });
+        expect(report.checks.find((c) => c.name === 'storage')).toMatchObject({ ok: true });
+      }
+      expect(await store.logHead(SELFTEST_NAMESPACE)).toBe(0);
+      expect(await store.listRecords(SELFTEST_NAMESPACE)).toHaveLength(1);
+      await store.close();
+    }
   });
 });
