@@ -64,5 +64,10 @@ function readManifest(bytes: Uint8Array, maxBytes: number): InspectedManifest {
     const why = isForgeError(error) ? error.message : String(error);
     throw new ForgeError('FORGE_PKG_MANIFEST_INVALID', why, { cause: error });
   }
-  return parseWith(InspectedManifestSchema, json, 'package manifest', 'FORGE_PKG_MANIFEST_INVALID');
+  return parseWith(
+    InspectedManifestSchema,
+    json,
+    'package manifest (it must be a JSON object naming the package)',
+    'FORGE_PKG_MANIFEST_INVALID',
+  );
 }

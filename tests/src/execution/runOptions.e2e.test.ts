@@ -6,8 +6,7 @@ import { forgeone, hasStackTrace, type CliRun } from '../support/cli';
 
 // `forgeone run` over backend × isolation × decision source × module kind × state, through the
 // built CLI. Each row is data; each promise is one checker. A row is either refused with a code
-// before anything runs, or every promise that applies to it holds. Promises that other changes of
-// issue 12 are making true are listed in TODO_AFTER_MERGE: they show as `it.todo` until switched on.
+// before anything runs, or every promise that applies to it holds.
 
 type Backend = 'v8' | 'wasmer';
 /** `worker` is the default (no flag given); `inline` is asked for with --isolation inline. */
@@ -56,7 +55,8 @@ const nameOf = (row: Row) => `${row.backend}/${row.isolation}/${row.source}/${ro
 
 /**
  * Why the CLI refuses a row, written from what each part can honour: wasmer has no syscall gate
- * (no --allow, --policy, .forgepkg, --isolation, --state), and a raw module has no use for --state.
+ * (no --allow, --policy, .forgepkg, --isolation, --state). On v8 every row runs: state keeps the
+ * audit log of any run, and the installed versions a package is checked against.
  */
 function refusalOf(row: Row): string | undefined {
   if (row.backend === 'wasmer') {
@@ -64,7 +64,6 @@ function refusalOf(row: Row): string | undefined {
     if (row.isolation === 'inline' || row.source !== 'none' || row.state === 'flag')
       return 'FORGE_CLI_UNSUPPORTED_OPTION';
   }
-  if (row.module === 'wasm' && row.state === 'flag') return 'FORGE_CLI_UNSUPPORTED_OPTION';
   return undefined;
 }
 
@@ -217,30 +216,6 @@ function auditWritten(ran: Ran): void {
   expect(body.entries).toBeGreaterThanOrEqual(ran.report.calls?.length ?? 1);
 }
 
-/**
- * Promise checks that depend on other changes of issue 12, with the rows they cover. Switch one on
- * by deleting its entry: its rows then run through the checker named.
- */
-const TODO_AFTER_MERGE: ReadonlyArray<{ promise: string; rows: (row: Row) => boolean; why: string }> = [
-  {
-    promise: 'withinManifest',
-    rows: (row) => row.module === 'package' && row.source === 'policy',
-    why: 'issue 12 item 3: a policy is intersected with the manifest',
-  },
-  {
-    promise: 'auditWritten',
-    rows: (row) => row.state !== 'none',
-    why: 'issue 12 item 10: run appends its decisions to the audit log in its state',
-  },
-  {
-    promise: 'everyCallRecorded on a deadline',
-    rows: (row) => row.isolation === 'worker',
-    why: 'issue 12 item 4: a worker guest stopped at its deadline keeps its calls in the record',
-  },
-];
-const pending = (promise: string, row: Row) =>
-  TODO_AFTER_MERGE.find((t) => t.promise === promise && t.rows(row));
-
 beforeAll(() => {
   expect(cli(['keygen', '--alg', 'ed25519', '--out', 'ed']).code).toBe(0);
   const root = cli([
@@ -300,8 +275,6 @@ describe('forgeone run: every combination of options is refused with a code or k
     if (row.module === 'wasm') {
       it(`${nameOf(row)}: executes what the decision source allows`, () =>
         decidedAsAsked(row, ranOnce(row, version)));
-    } else if (pending('withinManifest', row) !== undefined) {
-      it.todo(`${nameOf(row)}: within manifest ∩ decision source (${pending('withinManifest', row)?.why})`);
     } else {
       it(`${nameOf(row)}: within manifest ∩ decision source`, () =>
         withinManifest(row, ranOnce(row, version)));
@@ -310,9 +283,7 @@ describe('forgeone run: every combination of options is refused with a code or k
       it(`${nameOf(row)}: an older version than the installed one is refused`, () => rollbackChecked(row));
     }
     if (row.state !== 'none') {
-      const todo = pending('auditWritten', row);
-      if (todo !== undefined) it.todo(`${nameOf(row)}: decisions in the audit log (${todo.why})`);
-      else it(`${nameOf(row)}: decisions in the audit log`, () => auditWritten(ranOnce(row, version)));
+      it(`${nameOf(row)}: decisions in the audit log`, () => auditWritten(ranOnce(row, version)));
     }
   }
 });
@@ -324,13 +295,7 @@ describe('forgeone run: calls stay on record when a guest is stopped at its dead
   beforeAll(() => writeFileSync(join(dir, 'spinner.wat'), SPINNER));
   for (const isolation of ['inline', 'worker'] as const) {
     const row: Row = { backend: 'v8', isolation, source: 'allow', module: 'wasm', state: 'none' };
-    const todo = pending('everyCallRecorded on a deadline', row);
-    const title = `${nameOf(row)}: both calls in --json and --trace after FORGE_LIMIT_TIMEOUT`;
-    if (todo !== undefined) {
-      it.todo(`${title} (${todo.why})`);
-      continue;
-    }
-    it(title, () => {
+    it(`${nameOf(row)}: both calls in --json and --trace after FORGE_LIMIT_TIMEOUT`, () => {
       const trace = join(dir, `spinner-${isolation}.jsonl`);
       const argv = [
         'run',

@@ -127,7 +127,7 @@ describe('forgeone run --kv (in process)', () => {
     const dir = workdir();
     const alone = await cli(['run', 'counter.wat', '--kv-durability', 'commit'], dir);
     expect(alone.code).toBe(2);
-    expect(alone.err).toEqual([expect.stringMatching(/^FORGE_CLI_USAGE: --kv-durability .* --kv/)]);
+    expect(alone.err).toEqual([expect.stringMatching(/^FORGE_CLI_UNSUPPORTED_OPTION: --kv-durability .*--kv/)]);
     for (const bad of ['relaxed', 'fast', 'relaxed-0ms', 'relaxed-100']) {
       const run = await cli(['run', 'counter.wat', '--kv', 'app', '--kv-durability', bad], dir);
       expect(run.code).toBe(1);

@@ -44,7 +44,7 @@ const EXPECTED_REFUSALS: Record<string, ReadonlyArray<Record<string, readonly un
   '--root': [WASMER, { module: ['module'] }],
   '--policy': [WASMER],
   '--allow': [WASMER],
-  '--mode': [WASMER, { module: ['package'], mode: ['audit', 'permissive'] }],
+  '--mode': [WASMER],
   '--env': [],
   '--dir <host:guest>': [],
   '--dir <host:guest:ro>': [],
@@ -55,7 +55,9 @@ const EXPECTED_REFUSALS: Record<string, ReadonlyArray<Record<string, readonly un
   '--isolation': [WASMER],
   '--backend': [],
   '--kv': [WASMER],
-  '--state': [WASMER, { module: ['module'], kv: [false] }],
+  '--kv-durability': [WASMER, { kv: [false] }],
+  '--state': [WASMER],
+  '--audit': [WASMER],
   '--trace': [WASMER],
   '--json': [],
   '[guestArgs...]': [],
@@ -170,11 +172,8 @@ describe('forgeone run: options refused, not ignored', () => {
     ]);
   });
 
-  it('refuses --root and --state on a raw module, where nothing would use them', async () => {
-    for (const flags of [
-      ['--root', 'root.json'],
-      ['--state', 'state'],
-    ]) {
+  it('refuses --root on a raw module, where nothing would use it', async () => {
+    for (const flags of [['--root', 'root.json']]) {
       const run = await cli(['run', 'guest.wat', ...flags], dir);
       expect(run.code).toBe(2);
       expect(run.err[0]).toMatch(new RegExp(`^FORGE_CLI_UNSUPPORTED_OPTION: ${flags[0]} cannot be honoured`));

@@ -91,14 +91,9 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
     option: '--mode',
     key: 'mode',
     example: ['--mode', 'audit'],
-    refused: [
-      { when: WASMER, why: `no enforcement mode applies: ${NO_GATE}` },
-      {
-        // audit and permissive let denied calls run: a package would get more than its manifest.
-        when: { module: ['package'], mode: ['audit', 'permissive'] },
-        why: 'a package never gets more than its manifest grants, and audit or permissive mode would let calls outside it run (use --mode enforce)',
-      },
-    ],
+    // A package's manifest bounds every mode (audit and permissive trial the policy inside it, and
+    // a call outside the manifest never runs), so --mode is honoured for packages too.
+    refused: [{ when: WASMER, why: `no enforcement mode applies: ${NO_GATE}` }],
   },
   { option: '--env', key: 'env', example: ['--env', 'K=V'], refused: [] },
   // wasmer keeps writable mounts only under /workspace; its backend refuses others with a code.
@@ -139,7 +134,7 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
   {
     option: '--kv-durability',
     key: 'kvDurability',
-    example: ['--kv', 'app', '--kv-durability', 'relaxed-50ms'],
+    example: ['--kv-durability', 'relaxed-50ms'],
     refused: [
       { when: WASMER, why: `forge.kv_* calls need the gate: ${NO_GATE}` },
       { when: { kv: [false] }, why: 'it says how --kv writes are kept, and this run has no --kv namespace' },
