@@ -119,7 +119,9 @@ describe('forgeone run --kv (in process)', () => {
     ]) {
       const run = await cli(['run', 'counter.wat', ...flags], dir);
       expect(run.code).toBe(2);
-      expect(run.err).toEqual([expect.stringMatching(/^FORGE_CLI_UNSUPPORTED_OPTION: (--state|--kv|--audit) /)]);
+      expect(run.err).toEqual([
+        expect.stringMatching(/^FORGE_CLI_UNSUPPORTED_OPTION: (--state|--kv|--audit) /),
+      ]);
     }
   });
 
@@ -127,7 +129,9 @@ describe('forgeone run --kv (in process)', () => {
     const dir = workdir();
     const alone = await cli(['run', 'counter.wat', '--kv-durability', 'commit'], dir);
     expect(alone.code).toBe(2);
-    expect(alone.err).toEqual([expect.stringMatching(/^FORGE_CLI_UNSUPPORTED_OPTION: --kv-durability .*--kv/)]);
+    expect(alone.err).toEqual([
+      expect.stringMatching(/^FORGE_CLI_UNSUPPORTED_OPTION: --kv-durability .*--kv/),
+    ]);
     for (const bad of ['relaxed', 'fast', 'relaxed-0ms', 'relaxed-100']) {
       const run = await cli(['run', 'counter.wat', '--kv', 'app', '--kv-durability', bad], dir);
       expect(run.code).toBe(1);

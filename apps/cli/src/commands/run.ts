@@ -2,13 +2,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import {
-  ForgeError,
-  SqliteStore,
-  enforcementModes,
-  storageLimits,
-  type StoragePort,
-} from '@forgeone/common';
+import { ForgeError, SqliteStore, enforcementModes, storageLimits, type StoragePort } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
 import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
