@@ -106,6 +106,22 @@ function describeSqliteFailure(err: unknown, operation: string, path: string): F
   );
 }
 
+/** The database's schema version, refusing one written by a ForgeOne newer than `latest`. */
+function schemaVersion(db: Database, path: string, latest: number): number {
+  const current = db
+    .prepare('SELECT COALESCE(MAX(version), 0) FROM forge_schema_version')
+    .pluck()
+    .get() as number;
+  if (current > latest) {
+    throw new ForgeError(
+      'FORGE_STORAGE_VERSION',
+      `the SQLite store ${path} has schema version ${current}, but this ForgeOne knows versions up to ${latest}; upgrade ForgeOne to open it`,
+      { details: { path, version: current, supported: latest } },
+    );
+  }
+  return current;
+}
+
 /** Brings a database to the newest schema, refusing one written by a newer ForgeOne. */
 function migrate(db: Database, path: string, now: number): void {
   const latest = migrations[migrations.length - 1]!.version;
@@ -113,17 +129,7 @@ function migrate(db: Database, path: string, now: number): void {
     db.exec(
       'CREATE TABLE IF NOT EXISTS forge_schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT',
     );
-    const current = db
-      .prepare('SELECT COALESCE(MAX(version), 0) FROM forge_schema_version')
-      .pluck()
-      .get() as number;
-    if (current > latest) {
-      throw new ForgeError(
-        'FORGE_STORAGE_VERSION',
-        `the SQLite store ${path} has schema version ${current}, but this ForgeOne knows versions up to ${latest}; upgrade ForgeOne to open it`,
-        { details: { path, version: current, supported: latest } },
-      );
-    }
+    const current = schemaVersion(db, path, latest);
     const record = db.prepare('INSERT INTO forge_schema_version (version, applied_at) VALUES (?, ?)');
     for (const migration of migrations) {
       if (migration.version <= current) continue;
@@ -418,16 +424,5 @@ function checkSchema(db: Database, path: string): void {
       { details: { path, missing: missing.join(',') } },
     );
   }
-  const latest = migrations[migrations.length - 1]!.version;
-  const current = db
-    .prepare('SELECT COALESCE(MAX(version), 0) FROM forge_schema_version')
-    .pluck()
-    .get() as number;
-  if (current > latest) {
-    throw new ForgeError(
-      'FORGE_STORAGE_VERSION',
-      `the SQLite store ${path} has schema version ${current}, but this ForgeOne knows versions up to ${latest}; upgrade ForgeOne to open it`,
-      { details: { path, version: current, supported: latest } },
-    );
-  }
+  schemaVersion(db, path, migrations[migrations.length - 1]!.version);
 }
