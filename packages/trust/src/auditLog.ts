@@ -78,6 +78,9 @@ function isStoredAudit(data: JsonValue): data is JsonValue & StoredAudit {
   );
 }
 
+/** The log an audit trail is kept in when none is named (what `forgeone audit verify --log` reads). */
+export const DEFAULT_AUDIT_LOG = 'audit';
+
 /**
  * The durable, hash-chained audit log of enforcement decisions, over the storage port. `enqueue`
  * is synchronous and cheap (the hot path); `flush` makes everything enqueued durable and resolves
@@ -100,7 +103,7 @@ export class AuditLog {
 
   constructor(store: StoragePort, options: AuditLogOptions = {}) {
     this.#store = store;
-    this.log = options.log ?? 'audit';
+    this.log = options.log ?? DEFAULT_AUDIT_LOG;
     if (!storageLimits.namePattern.test(this.log)) {
       throw new ForgeError(
         'FORGE_INVALID_INPUT',
@@ -233,7 +236,7 @@ async function lastHash(tx: StorageOps, log: string, head: number): Promise<stri
 /** Verifies the audit chain in `log` of `store` (see AuditLog.verify). */
 export async function verifyAuditChain(
   store: Pick<StorageOps, 'readLog'>,
-  log = 'audit',
+  log = DEFAULT_AUDIT_LOG,
   options: VerifyOptions = {},
 ): Promise<AuditVerification> {
   let prev = AUDIT_GENESIS;

@@ -100,7 +100,7 @@ export type { PendingApproval, ApprovalOutcome, ApprovalEvent, ApprovalQueueOpti
 // Audit log.
 export { auditEntryOf } from './auditEntry';
 export type { AuditEntryInput, AuditReason } from './auditEntry';
-export { AuditLog, verifyAuditChain, isAuditRecordData, AUDIT_GENESIS } from './auditLog';
+export { AuditLog, verifyAuditChain, isAuditRecordData, AUDIT_GENESIS, DEFAULT_AUDIT_LOG } from './auditLog';
 export type { AuditRecord, AuditVerification, AuditLogOptions, VerifyOptions } from './auditLog';
 
 // Redzone.

@@ -67,45 +67,28 @@ describe('forgeone run appends its decisions to the audit log', () => {
     },
   );
 
-  it('with --audit <file.db>, and also when the guest hits its deadline', async () => {
-    const dir = workdir();
-    const looped = await run(
-      dir,
-      'loops.wat',
-      '--audit',
-      'audit.db',
-      '--timeout',
-      '300',
-      '--isolation',
-      'inline',
-    );
-    expect(looped.code).toBe(1);
-    expect(JSON.parse(looped.out[0]!)).toMatchObject({ code: 'FORGE_LIMIT_TIMEOUT' });
-    expect((await auditOf(join(dir, 'audit.db'))).map((e) => e.action)).toEqual([
-      'allow',
-      'deny',
-      'deny',
-      'deny',
-    ]);
-    const verify = await cli(['audit', 'verify', '--store', 'audit.db', '--json'], dir);
-    expect(JSON.parse(verify.out[0]!)).toMatchObject({ ok: true, entries: 4 });
-  });
-
-  it('in a worker stopped at its deadline: the log holds every call the report holds', async () => {
-    const dir = workdir();
-    const looped = await run(
-      dir,
-      'loops.wat',
-      '--audit',
-      'audit.db',
-      '--timeout',
-      '300',
-      '--isolation',
-      'worker',
-    );
-    expect(JSON.parse(looped.out[0]!)).toMatchObject({ code: 'FORGE_LIMIT_TIMEOUT' });
-    const reported = (JSON.parse(looped.out[0]!) as { calls: { seq: number; syscall: string }[] }).calls;
-    const entries = await auditOf(join(dir, 'audit.db'));
-    expect(entries.map((e) => e.syscall)).toEqual(reported.map((c) => c.syscall));
-  });
+  it.each(['inline', 'worker'] as const)(
+    'with --audit <file.db>, when the guest is stopped at its deadline (%s): every call is in the log',
+    async (isolation) => {
+      const dir = workdir();
+      const looped = await run(
+        dir,
+        'loops.wat',
+        '--audit',
+        'audit.db',
+        '--timeout',
+        '300',
+        '--isolation',
+        isolation,
+      );
+      expect(looped.code).toBe(1);
+      const report = JSON.parse(looped.out[0]!) as { code: string; calls: { syscall: string }[] };
+      expect(report.code).toBe('FORGE_LIMIT_TIMEOUT');
+      const entries = await auditOf(join(dir, 'audit.db'));
+      expect(entries.map((e) => e.action)).toEqual(['allow', 'deny', 'deny', 'deny']);
+      expect(entries.map((e) => e.syscall)).toEqual(report.calls.map((c) => c.syscall));
+      const verify = await cli(['audit', 'verify', '--store', 'audit.db', '--json'], dir);
+      expect(JSON.parse(verify.out[0]!)).toMatchObject({ ok: true, entries: 4 });
+    },
+  );
 });

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ForgeError, SqliteStore, isForgeError } from '@forgeone/common';
-import { isAuditRecordData, verifyAuditChain } from '@forgeone/trust';
+import { DEFAULT_AUDIT_LOG, isAuditRecordData, verifyAuditChain } from '@forgeone/trust';
 import { CliExit, printJson, printResult, type CliIo } from '../cliIo';
 import { parseIntegerFlag } from '../flagValues';
 
@@ -79,7 +79,7 @@ export function registerAudit(program: Command, io: CliIo): void {
       'verify the audit chain in a SQLite store; exits 1 and names the first broken entry if it does not verify',
     )
     .requiredOption('--store <path>', 'the SQLite store file (.db)')
-    .option('--log <name>', 'the audit log inside the store', 'audit')
+    .option('--log <name>', 'the audit log inside the store', DEFAULT_AUDIT_LOG)
     .option('--anchor <seq:hash>', 'a (seq, hash) recorded earlier: also detects entries cut off after it')
     .option('--json', 'print a JSON result')
     .action(async (flags: VerifyFlags) => {

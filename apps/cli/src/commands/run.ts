@@ -6,7 +6,7 @@ import { ForgeError, SqliteStore, enforcementModes, storageLimits, type StorageP
 import { defaultRuntimeConfig } from '@forgeone/config';
 import { loadTrustRoot, readPackageFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
-import { AllowListPdp, AuditLog, enforcerSpecFromPolicyFile } from '@forgeone/trust';
+import { AllowListPdp, AuditLog, DEFAULT_AUDIT_LOG, enforcerSpecFromPolicyFile } from '@forgeone/trust';
 import type { KvNamespaceChanges, RunKvReport, RunReport } from '@forgeone/core';
 import {
   allSyscallNames,
@@ -105,7 +105,7 @@ export function registerRun(program: Command, io: CliIo): void {
     )
     .option(
       '--audit <file.db>',
-      `append every decision to the hash-chained audit log (log "${AUDIT_LOG}") of this SQLite store; a run with state appends to <state>/kernel.db without it`,
+      `append every decision to the hash-chained audit log (log "${DEFAULT_AUDIT_LOG}") of this SQLite store; a run with state appends to <state>/kernel.db without it`,
     )
     .option('--trace <out.jsonl>', 'write every call (replayable with `forgeone replay`) to this file')
     .option('--json', 'print the run report as JSON')
@@ -236,12 +236,9 @@ export function registerRun(program: Command, io: CliIo): void {
     });
 }
 
-/** The name of the audit log a run appends to (what `audit verify --log` defaults to). */
-const AUDIT_LOG = 'audit';
-
 /** A run's audit log: big batches, so that a flood of calls costs few transactions. */
 function runAuditLog(store: StoragePort): AuditLog {
-  return new AuditLog(store, { log: AUDIT_LOG, maxBatch: storageLimits.maxAppendBatch });
+  return new AuditLog(store, { log: DEFAULT_AUDIT_LOG, maxBatch: storageLimits.maxAppendBatch });
 }
 
 function parseEnv(entries: readonly string[]): Record<string, string> {
