@@ -9,6 +9,7 @@ import { instantiateGuest, invokeExport } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { TraceTailWriter } from './traceTail';
+import { laneEndsOf } from './workerLane';
 import {
   toWireError,
   toWireOutcome,
@@ -22,6 +23,14 @@ const port = parentPort;
 if (port === null) throw new Error('hostWorker must run in a worker thread');
 // Read the pool's coarse clock rather than start a ticker thread per worker.
 adoptCoarseClock((workerData as { coarseClock?: unknown } | null)?.coarseClock);
+// The control words, trace port and tail this worker shares with the main thread for its life.
+const lane = laneEndsOf(workerData) ?? failNoLane();
+const laneControl = new Int32Array(lane.control);
+const laneTail = new TraceTailWriter(lane.tail);
+
+function failNoLane(): never {
+  throw new Error('hostWorker must be started by a WorkerPool (its workerData has no lane)');
+}
 const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 
 let current:
@@ -106,7 +115,7 @@ const jsonSafe = (value: unknown): JsonValue =>
   ) as JsonValue;
 
 function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void {
-  const control = new Int32Array(message.control);
+  const control = laneControl;
   const { approverTimeoutMs } = message;
   const bridge =
     message.bridge === undefined
@@ -122,8 +131,9 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
           (id, request) => post({ type: 'kv', id, request }),
           message.kv.timeoutMs,
         );
-  const { trace } = message;
-  const tail = new TraceTailWriter(message.tail);
+  const { trace } = lane;
+  const tail = laneTail;
+  tail.reset();
   const waitWhilePaused = (reason: string) => {
     post({ type: 'paused', reason });
     while (Atomics.load(control, 0) === 1) Atomics.wait(control, 0, 1);
@@ -172,7 +182,7 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     compiled.imports,
   );
   // The guest's clock (its start function's deadline, kept by the main thread) starts now.
-  new Float64Array(message.control, START_TIME_OFFSET, 1)[0] = Date.now();
+  new Float64Array(lane.control, START_TIME_OFFSET, 1)[0] = Date.now();
   const instance = instantiateGuest(compiled, world.imports, world.memory);
   current = { compiled, world, instance: undefined as never, trace };
   if (!(instance instanceof WebAssembly.Instance)) {

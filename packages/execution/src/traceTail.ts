@@ -17,7 +17,7 @@ const TAIL_MAX_EVENTS = 16;
 const toJson = (_key: string, value: unknown): unknown =>
   typeof value === 'bigint' ? value.toString() : value;
 
-/** A tail buffer for one instance: word 0 is the bytes used, JSON lines follow. */
+/** A tail buffer (one per pooled worker, cleared for each instance): word 0 is the bytes used, JSON lines follow. */
 export function createTraceTail(): SharedArrayBuffer {
   return new SharedArrayBuffer(4 + TRACE_TAIL_BYTES);
 }
@@ -35,6 +35,13 @@ export class TraceTailWriter {
   constructor(buffer: SharedArrayBuffer) {
     this.#used = new Int32Array(buffer, 0, 1);
     this.#bytes = new Uint8Array(buffer, 4);
+  }
+
+  /** A new instance on this worker: nothing written yet (the main thread cleared the buffer). */
+  reset(): void {
+    this.#lastPost = 0;
+    this.#written = 0;
+    this.#full = false;
   }
 
   /** The events were posted (a batch): the tail starts over after them. */

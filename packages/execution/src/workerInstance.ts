@@ -7,7 +7,7 @@ import {
   type KernelEventBus,
   type SyscallRequest,
 } from '@forgeone/common';
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort } from 'node:worker_threads';
 import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, answerKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from './forgeEventSyscalls';
@@ -15,7 +15,8 @@ import type { WorldSpec } from './guestWorld';
 import { deadlineError, type InvokeResult } from './instanceRunner';
 import type { CompiledModule } from './moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
-import { createTraceTail, readTraceTail } from './traceTail';
+import { readTraceTail } from './traceTail';
+import { resetLane, type WorkerLane } from './workerLane';
 import type { TypedValue } from './typedValue';
 import {
   InstanceBase,
@@ -103,15 +104,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
    * approver: 64 KiB; a kv namespace: room for the largest kv value).
    */
   readonly #bridge: SharedArrayBuffer | undefined;
-  /**
-   * Word 0: pause (see ToWorker); word 1: calls the guest's gate saw, counted by the worker; then a
-   * float64 at START_TIME_OFFSET: when the worker started the guest (0 while it builds its world).
-   */
-  readonly #control = new Int32Array(new SharedArrayBuffer(START_TIME_OFFSET + 8));
-  /** Where the worker posts its trace events; read synchronously, also after the worker was terminated. */
-  readonly #tracePort: MessagePort;
-  /** The worker's newest events not yet posted (see traceTail.ts). */
-  readonly #tail = createTraceTail();
+  /** The worker's control words, trace port and tail, shared for the worker's life (see workerLane.ts). */
+  readonly #lane: WorkerLane;
+  readonly #control: Int32Array;
   readonly #onEvent: ((event: GuestEvent) => void) | undefined;
   readonly #trace: TraceRecorder;
   #dna: ExecutionDNA;
@@ -119,8 +114,6 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   #pending = new Map<number, PendingCall>();
   #instantiated: ((message: Extract<FromWorker, { type: 'instantiated' | 'failed' }>) => void) | undefined;
   #ended = false;
-  /** The worker's end of the trace channel, until it is sent with `instantiate`. */
-  #workerTracePort: MessagePort | undefined;
 
   private constructor(
     pooled: PooledWorker,
@@ -143,11 +136,10 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity },
     );
     this.#dna = emptyExecutionDna(spec.containerId);
-    const channel = new MessageChannel();
-    this.#tracePort = channel.port1;
-    this.#tracePort.on('message', this.#onTrace);
-    this.#tracePort.unref();
-    this.#workerTracePort = channel.port2;
+    this.#lane = pooled.lane;
+    this.#control = pooled.lane.control;
+    resetLane(this.#lane);
+    this.#lane.sink = this.#onTrace;
     pooled.worker.on('message', this.#onMessage);
     pooled.worker.on('error', this.#onError);
     pooled.worker.on('exit', this.#onExit);
@@ -185,33 +177,25 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         });
       };
       if (startTimeoutMs !== undefined) arm(startTimeoutMs);
-      const trace = instance.#workerTracePort!;
-      instance.#workerTracePort = undefined;
-      instance.#send(
-        {
-          type: 'instantiate',
-          module: wireModuleOf(compiled),
-          world: spec,
-          ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
-          control: instance.#control.buffer as SharedArrayBuffer,
-          trace,
-          tail: instance.#tail,
-          ...(options.approver === undefined
-            ? {}
-            : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
-          forwardAudit: options.onAudit !== undefined,
-          forwardEvents: instance.#onEvent !== undefined,
-          ...(options.kv === undefined
-            ? {}
-            : {
-                kv: {
-                  namespace: options.kv.namespace,
-                  timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
-                },
-              }),
-        },
-        [trace],
-      );
+      instance.#send({
+        type: 'instantiate',
+        module: wireModuleOf(compiled),
+        world: spec,
+        ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
+        ...(options.approver === undefined
+          ? {}
+          : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
+        forwardAudit: options.onAudit !== undefined,
+        forwardEvents: instance.#onEvent !== undefined,
+        ...(options.kv === undefined
+          ? {}
+          : {
+              kv: {
+                namespace: options.kv.namespace,
+                timeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
+              },
+            }),
+      });
     });
     deadline?.clear();
     instance.#instantiated = undefined;
@@ -255,7 +239,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   /** Takes every trace message the worker posted so far (synchronously: also after it was terminated). */
   #drainTrace(): void {
     for (;;) {
-      const received = receiveMessageOnPort(this.#tracePort);
+      const received = receiveMessageOnPort(this.#lane.port);
       if (received === undefined) return;
       this.#onTrace(received.message as FromWorker);
     }
@@ -345,8 +329,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     await stopped;
   }
 
-  #send(message: ToWorker, transfer: MessagePort[] = []): void {
-    this.#pooled.worker.postMessage(message, transfer);
+  #send(message: ToWorker): void {
+    this.#pooled.worker.postMessage(message);
   }
 
   readonly #onMessage = (message: FromWorker): void => {
@@ -558,11 +542,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
    */
   #closeTrace(): void {
     this.#drainTrace();
-    const tail = readTraceTail(this.#tail).filter((event) => event.seq >= this.#trace.nextSeq());
+    const tail = readTraceTail(this.#lane.tail).filter((event) => event.seq >= this.#trace.nextSeq());
     for (const event of tail) this.#trace.append(event);
     if (tail.length > 0) this.#options.onTraceBatch?.(tail);
     this.#trace.skipTo(Atomics.load(this.#control, 1) + 1);
-    this.#tracePort.close();
+    this.#lane.sink = undefined;
   }
 }
 

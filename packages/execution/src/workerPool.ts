@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ForgeError, coarseClockBuffer } from '@forgeone/common';
+import { createWorkerLane, type WorkerLane } from './workerLane';
 import type { FromWorker } from './workerProtocol';
 
 export interface WorkerPoolOptions {
@@ -18,6 +19,8 @@ export interface WorkerPoolOptions {
 /** A worker lent to one instance; give it back with `release` or end it with `destroy`. */
 export interface PooledWorker {
   readonly worker: Worker;
+  /** What the worker shares with the main thread for its whole life (see workerLane.ts). */
+  readonly lane: WorkerLane;
   release(): void;
   destroy(): Promise<void>;
 }
@@ -51,6 +54,7 @@ export class WorkerPool {
   readonly #maxHeapMb: number;
   readonly #idle: Worker[] = [];
   readonly #waiting: ((worker: Worker) => void)[] = [];
+  readonly #lanes = new WeakMap<Worker, WorkerLane>();
   #alive = 0;
   #closed = false;
 
@@ -87,8 +91,10 @@ export class WorkerPool {
     }
     worker.ref();
     let done = false;
+    const lane = this.#lanes.get(worker)!;
     return {
       worker,
+      lane,
       release: () => {
         if (done) return;
         done = true;
@@ -99,6 +105,7 @@ export class WorkerPool {
         done = true;
         this.#alive -= 1;
         await worker.terminate();
+        lane.port.close();
         if (this.#waiting.length > 0 && !this.#closed) this.#waiting.shift()?.(await this.#spawn());
         else if (!this.#closed) void this.prewarm().catch(() => undefined);
       },
@@ -111,12 +118,13 @@ export class WorkerPool {
     const idle = this.#idle.splice(0);
     this.#alive -= idle.length;
     await Promise.all(idle.map((worker) => worker.terminate()));
+    for (const worker of idle) this.#lanes.get(worker)?.port.close();
   }
 
   #park(worker: Worker): void {
     if (this.#closed) {
       this.#alive -= 1;
-      void worker.terminate();
+      void worker.terminate().then(() => this.#lanes.get(worker)?.port.close());
       return;
     }
     const next = this.#waiting.shift();
@@ -132,13 +140,17 @@ export class WorkerPool {
     this.#alive += 1;
     return new Promise<Worker>((resolve, reject) => {
       let worker: Worker;
+      const { lane, ends } = createWorkerLane();
       try {
         worker = new Worker(this.#script, {
           resourceLimits: { maxOldGenerationSizeMb: this.#maxHeapMb },
           // The process's coarse clock: one ticker thread serves every worker (hostWorker adopts it).
-          workerData: { coarseClock: coarseClockBuffer() },
+          workerData: { coarseClock: coarseClockBuffer(), lane: ends },
+          transferList: [ends.trace],
         });
+        this.#lanes.set(worker, lane);
       } catch (error) {
+        lane.port.close();
         this.#alive -= 1;
         reject(
           new ForgeError(
@@ -158,12 +170,14 @@ export class WorkerPool {
           if (index >= 0) {
             this.#idle.splice(index, 1);
             this.#alive -= 1;
+            lane.port.close();
           }
         });
         resolve(worker);
       };
       const onError = (error: Error) => {
         this.#alive -= 1;
+        lane.port.close();
         reject(
           new ForgeError('FORGE_WORKER_FAILED', `the isolation worker failed to start: ${error.message}`),
         );

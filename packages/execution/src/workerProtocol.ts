@@ -6,7 +6,6 @@ import {
   type ForgeErrorDetails,
   type JsonValue,
 } from '@forgeone/common';
-import type { MessagePort } from 'node:worker_threads';
 import type { TraceEvent } from '@forgeone/observer';
 import type { KvRequest } from './bridgedKvBackend';
 import type { WorldSpec } from './guestWorld';
@@ -15,7 +14,7 @@ import type { BridgeRequest } from './syncBridge';
 import type { TypedValue } from './typedValue';
 import type { WasmSignature } from './wasmModuleInfo';
 
-/** Byte offset of the guest's start time in an instance's control buffer. */
+/** Byte offset of the guest's start time in a worker lane's control buffer (see workerLane.ts). */
 export const START_TIME_OFFSET = 8;
 
 /** A ForgeError as it crosses threads (structured clone drops the class). */
@@ -46,15 +45,6 @@ export type ToWorker =
       readonly world: WorldSpec;
       /** Where the main thread's answers come back (an operator's approval, a kv call); sent only when there can be one. */
       readonly bridge?: SharedArrayBuffer;
-      /**
-       * Word 0: 0 run, 1 paused. Word 1: calls the gate saw (written by the worker). A float64 at
-       * START_TIME_OFFSET: when the worker started the guest (Date.now(), written by the worker).
-       */
-      readonly control: SharedArrayBuffer;
-      /** Where the worker posts its `trace` messages (transferred; read synchronously by the main thread). */
-      readonly trace: MessagePort;
-      /** The calls since the last trace batch, written by the worker (see traceTail.ts). */
-      readonly tail: SharedArrayBuffer;
       /** Present when the instance has an approver: how long the guest waits for its answer. */
       readonly approverTimeoutMs?: number;
       readonly forwardAudit: boolean;

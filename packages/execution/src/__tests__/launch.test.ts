@@ -174,4 +174,27 @@ describe('launching instances', () => {
       ],
     ]);
   });
+
+  it('lends a pooled worker to the next instance with nothing of the last one in its trace', async () => {
+    // The worker's control words, trace port and tail outlive an instance (see workerLane.ts):
+    // what the last one left there (calls counted, events in the tail) must not reach the next.
+    const h = host({ isolation: 'worker', pool: { maxWorkers: 1, warm: 1 } });
+    const module = await h.loadModule(LOG_TWICE);
+    const first = await h.instantiate(module, { enforcer: allow('forge.log') });
+    for (let i = 0; i < 3; i += 1) await first.invoke('_start');
+    expect(first.trace().map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    await first.terminate();
+    const second = await h.instantiate(module, { enforcer: allow('forge.log') });
+    await second.terminate();
+    expect(second.trace()).toEqual([]);
+    expect(second.droppedEvents).toBe(0);
+    const third = await h.instantiate(module, { enforcer: allow() });
+    await third.invoke('_start');
+    await third.terminate();
+    expect(third.trace().map((e) => [e.seq, e.action])).toEqual([
+      [1, 'deny'],
+      [2, 'deny'],
+    ]);
+    expect(third.droppedEvents).toBe(0);
+  });
 });

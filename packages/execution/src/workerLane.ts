@@ -1,0 +1,64 @@
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { createTraceTail } from './traceTail';
+import { START_TIME_OFFSET, type FromWorker } from './workerProtocol';
+
+/**
+ * What a pooled worker shares with the main thread for as long as it lives, lent with the worker
+ * to one instance at a time: made once when the worker starts, because a SharedArrayBuffer of the
+ * tail's size costs about 0.3 ms to allocate (most of a launch) and a MessageChannel another 30 µs.
+ * The instance that borrows the worker resets it (`resetLane`) before it sends `instantiate`.
+ */
+export interface WorkerLane {
+  /**
+   * Word 0: 0 run, 1 paused. Word 1: calls the gate saw (written by the worker). A float64 at
+   * START_TIME_OFFSET: when the worker started the guest (Date.now(), written by the worker).
+   */
+  readonly control: Int32Array;
+  /** The worker's newest events not yet posted (see traceTail.ts). */
+  readonly tail: SharedArrayBuffer;
+  /** Where the worker posts its `trace` messages; read synchronously, also after a terminate. */
+  readonly port: MessagePort;
+  /** The borrowing instance's handler of trace messages (none between loans). */
+  sink: ((message: FromWorker) => void) | undefined;
+}
+
+/** The worker's side of a lane, sent in its workerData. */
+export interface WorkerLaneEnds {
+  readonly control: SharedArrayBuffer;
+  readonly tail: SharedArrayBuffer;
+  readonly trace: MessagePort;
+}
+
+/** A lane and the ends to hand the worker (its port goes in the Worker's transferList). */
+export function createWorkerLane(): { lane: WorkerLane; ends: WorkerLaneEnds } {
+  const control = new SharedArrayBuffer(START_TIME_OFFSET + 8);
+  const tail = createTraceTail();
+  const channel = new MessageChannel();
+  const lane: WorkerLane = {
+    control: new Int32Array(control),
+    tail,
+    port: channel.port1,
+    sink: undefined,
+  };
+  channel.port1.on('message', (message: FromWorker) => lane.sink?.(message));
+  channel.port1.unref();
+  return { lane, ends: { control, tail, trace: channel.port2 } };
+}
+
+/** Clears what the last loan left (run flag, call count, start time, tail) for the next instance. */
+export function resetLane(lane: WorkerLane): void {
+  Atomics.store(lane.control, 0, 0);
+  Atomics.store(lane.control, 1, 0);
+  new Float64Array(lane.control.buffer, START_TIME_OFFSET, 1)[0] = 0;
+  Atomics.store(new Int32Array(lane.tail, 0, 1), 0, 0);
+}
+
+/** Reads the lane's ends out of a worker's workerData (undefined when the worker was not given one). */
+export function laneEndsOf(data: unknown): WorkerLaneEnds | undefined {
+  const ends = (data as { lane?: Partial<WorkerLaneEnds> } | null)?.lane;
+  return ends?.control instanceof SharedArrayBuffer &&
+    ends.tail instanceof SharedArrayBuffer &&
+    ends.trace !== undefined
+    ? (ends as WorkerLaneEnds)
+    : undefined;
+}
