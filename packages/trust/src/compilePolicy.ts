@@ -25,6 +25,7 @@ import { policyOverLimit } from './policyLimits';
 import { parseSourceText, readSourceFile, type ParsedSource } from './policySource';
 import { TrustAlgorithm } from './trustAlgorithm';
 import { ZtaPolicyGraph } from './ztaPolicyGraph';
+import { withPatternBudget } from './internal/regexSafety';
 
 export interface CompilePolicyOptions {
   /** Where the document came from, for messages. */
@@ -346,6 +347,11 @@ function build(
  * on bad input: every problem comes back with its path (and line, when `locate` is given).
  */
 export function validatePolicy(input: unknown, options: CompilePolicyOptions = {}): PolicyValidation {
+  // One budget for every pattern the policy has (policyLimits.patternAnalysisMs).
+  return withPatternBudget(() => validateDocument(input, options));
+}
+
+function validateDocument(input: unknown, options: CompilePolicyOptions): PolicyValidation {
   const list = new IssueList(options);
   if (!isRecord(input)) {
     list.error(

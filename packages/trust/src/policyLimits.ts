@@ -1,4 +1,5 @@
 import type { ArgCondition, MatchCondition, PolicyDocument } from './policyDocument';
+import { PATTERN_ANALYSIS_BUDGET_MS } from './internal/regexSafety';
 import { MAX_POLICY_BYTES, MAX_POLICY_NESTING } from './policySource';
 
 /**
@@ -18,6 +19,11 @@ export const policyLimits = {
    * (ReDoS) when the policy loads, which costs milliseconds per pattern.
    */
   patterns: 16,
+  /**
+   * Milliseconds all of a policy's patterns may take to analyse together (after the checker's
+   * one-time start-up); a policy whose patterns take longer is refused with FORGE_POLICY_TOO_LARGE.
+   */
+  patternAnalysisMs: PATTERN_ANALYSIS_BUDGET_MS,
   /** Characters of one `regex` condition (the schema's bound). */
   regexLength: 256,
 } as const;

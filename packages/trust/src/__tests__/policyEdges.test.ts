@@ -123,6 +123,28 @@ describe('policy limits keep loading near-linear', () => {
     expect(!result.ok && result.issues[0]?.code).toBe('FORGE_POLICY_TOO_LARGE');
   });
 
+  it(`gives all of a policy's patterns ${policyLimits.patternAnalysisMs} ms together, refusing the rest as too large`, () => {
+    // Each of these keeps the checker busy until its own timeout (1 s): 16 of them were 16 s.
+    const slow = (i: number) => ({ regex: `((a{1,30}){1,30}){1,${14 + i}}b` });
+    const result = validatePolicy(doc({ nodes: [{ name: 'a', rules: rules(policyLimits.patterns, slow) }] }));
+    expect(result.ok).toBe(false);
+    const codes = result.ok ? [] : result.issues.map((issue) => issue.code);
+    expect(codes).toHaveLength(policyLimits.patterns);
+    expect(codes).toContain('FORGE_POLICY_TOO_LARGE');
+    expect(new Set(codes)).toEqual(new Set(['FORGE_POLICY_UNSAFE_REGEX', 'FORGE_POLICY_TOO_LARGE']));
+    const tooLarge = result.ok ? undefined : result.issues.find((i) => i.code === 'FORGE_POLICY_TOO_LARGE');
+    expect(tooLarge?.message).toMatch(
+      /took more than 1000 ms to analyse together; use fewer or simpler patterns/,
+    );
+    // The budget is the policy's, not the process's: the next policy gets its own.
+    const plain = validatePolicy(
+      doc({
+        nodes: [{ name: 'a', rules: rules(policyLimits.patterns, (i) => ({ regex: `/e${i}/[a-z]+` })) }],
+      }),
+    );
+    expect(plain.ok).toBe(true);
+  });
+
   it(`refuses more than ${policyLimits.rules} rules`, () => {
     const result = validatePolicy(
       doc({ nodes: [{ name: 'a', rules: rules(policyLimits.rules + 1, (i) => ({ prefix: `/d${i}/` })) }] }),

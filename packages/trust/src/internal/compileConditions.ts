@@ -24,7 +24,7 @@ import { regexProblem } from './regexSafety';
 export interface CompileReporter {
   error(
     path: readonly DocPathStep[],
-    code: 'FORGE_POLICY_INVALID' | 'FORGE_POLICY_UNSAFE_REGEX',
+    code: 'FORGE_POLICY_INVALID' | 'FORGE_POLICY_UNSAFE_REGEX' | 'FORGE_POLICY_TOO_LARGE',
     message: string,
   ): void;
 }
@@ -175,11 +175,19 @@ function safeRegExp(
     return undefined;
   }
   const problem = regexProblem(source, flags);
+  if (problem?.code === 'FORGE_POLICY_UNSAFE_REGEX') {
+    report.error(
+      path,
+      problem.code,
+      `${what} could blow up: ${problem.message}; use prefix, under, glob or contains, or make the pattern unambiguous`,
+    );
+    return undefined;
+  }
   if (problem !== undefined) {
     report.error(
       path,
-      'FORGE_POLICY_UNSAFE_REGEX',
-      `${what} could blow up: ${problem}; use prefix, under, glob or contains, or make the pattern unambiguous`,
+      problem.code,
+      `${what} was not analysed: ${problem.message}; use fewer or simpler patterns (prefix, under, equals, oneOf and contains need no analysis)`,
     );
     return undefined;
   }
