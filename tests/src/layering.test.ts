@@ -66,6 +66,44 @@ describe('layering (ARCHITECTURE.md, enforced by dependency-cruiser)', () => {
     expect(run.output).toContain('no-circular');
   });
 
+  it('accepts imports down the folders of execution/src, and host/ from the index', () => {
+    const run = cruise({
+      'packages/execution/src/index.ts': "export { host } from './host/wasmHost';",
+      'packages/execution/src/host/wasmHost.ts':
+        "import { run } from '../isolation/inline'; export const host = run;",
+      'packages/execution/src/isolation/inline.ts':
+        "import { gate } from '../gate/gate'; export const run = gate;",
+      'packages/execution/src/gate/gate.ts':
+        "import { read } from '../module/read'; export const gate = read;",
+      'packages/execution/src/module/read.ts': 'export const read = 1;',
+    });
+    expect(run.output).toContain('no dependency violations');
+    expect(run.code).toBe(0);
+  });
+
+  it('fails when a folder of execution/src imports one above it, or a file sits outside the folders', () => {
+    const run = cruise({
+      'packages/execution/src/module/read.ts':
+        "import { gate } from '../gate/gate'; export const read = gate;",
+      'packages/execution/src/gate/gate.ts': 'export const gate = 1;',
+      'packages/execution/src/forge/kv.ts':
+        "import { run } from '../isolation/inline'; export const kv = run;",
+      'packages/execution/src/isolation/inline.ts':
+        "import { host } from '../host/wasmHost'; export const run = host;",
+      'packages/execution/src/host/wasmHost.ts': 'export const host = 1;',
+      'packages/execution/src/stray.ts': "import { gate } from './gate/gate'; export const stray = gate;",
+    });
+    expect(run.code).not.toBe(0);
+    for (const rule of [
+      'execution-module',
+      'execution-forge',
+      'execution-isolation',
+      'execution-folders-only',
+    ]) {
+      expect(run.output).toContain(rule);
+    }
+  });
+
   it('fails when a package imports the apps', () => {
     const run = cruise({ 'packages/interface/src/bad.ts': "import '@forgeone/cli';" });
     expect(run.code).not.toBe(0);

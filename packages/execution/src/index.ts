@@ -1,19 +1,19 @@
-export { GuestMemory, GuestFault } from './guestMemory';
-export type { MemoryWriteSink } from './guestMemory';
-export { GuestExit } from './syscallDefinition';
+export { GuestMemory, GuestFault } from './gate/guestMemory';
+export type { MemoryWriteSink } from './gate/guestMemory';
+export { GuestExit } from './gate/syscallDefinition';
 export type {
   SyscallDefinition,
   SyscallInvocation,
   SyscallContext,
-  WasmValType,
   WasmValue,
-} from './syscallDefinition';
-export { SyscallGate } from './syscallGate';
-export type { SyscallGateOptions } from './syscallGate';
-export { ForgeErrno } from './forgeErrno';
-export { forgeSyscalls, forgeSyscallNames } from './forgeSyscalls';
-export type { ForgeSyscallOptions } from './forgeSyscalls';
-export type { SyscallRateLimit } from './syscallGate';
+} from './gate/syscallDefinition';
+export type { WasmValType } from './module/wasmModuleInfo';
+export { SyscallGate } from './gate/syscallGate';
+export type { SyscallGateOptions } from './gate/syscallGate';
+export { ForgeErrno } from './forge/forgeErrno';
+export { forgeSyscalls, forgeSyscallNames } from './forge/forgeSyscalls';
+export type { ForgeSyscallOptions } from './forge/forgeSyscalls';
+export type { SyscallRateLimit } from './gate/syscallGate';
 export {
   compileModule,
   checkImports,
@@ -21,10 +21,10 @@ export {
   watToWasm,
   defaultModuleLimits,
   WAT_NESTING_LIMIT,
-} from './moduleSource';
-export type { CompiledModule, CompileModuleOptions, ModuleFormat, ModuleLimits } from './moduleSource';
-export { ModuleCache } from './moduleCache';
-export { readWasmModuleInfo } from './wasmModuleInfo';
+} from './module/moduleSource';
+export type { CompiledModule, CompileModuleOptions, ModuleFormat, ModuleLimits } from './module/moduleSource';
+export { ModuleCache } from './module/moduleCache';
+export { readWasmModuleInfo } from './module/wasmModuleInfo';
 export type {
   WasmModuleInfo,
   WasmImportInfo,
@@ -32,22 +32,27 @@ export type {
   WasmLimits,
   WasmSignature,
   WasmTypeName,
-} from './wasmModuleInfo';
-export { applyWasmLimits } from './wasmLimitPatch';
-export type { WasmMemoryLimits } from './wasmLimitPatch';
-export { instrumentFuel, FUEL_GLOBAL_EXPORT } from './fuelMetering';
-export { runInstance, invokeExport } from './instanceRunner';
-export type { RunOutcome, RunInstanceOptions, InvokeOptions, InvokeResult } from './instanceRunner';
-export { ALLOC_EXPORT, parseTypedArgs, typedValuesToJson, typedValuesFromJson } from './typedValue';
-export type { TypedValue, ResultKind } from './typedValue';
-export { instanceStates, instanceEvents, instanceTransitions, nextInstanceState } from './instanceState';
-export type { InstanceState, InstanceEvent } from './instanceState';
-export { EnforcerSpecSchema, parseEnforcerSpec, createEnforcerFromSpec } from './enforcerSpec';
-export type { EnforcerSpec, EnforcerHooks } from './enforcerSpec';
-export { createGuestWorld, worldSyscallNames, worldNamespaces } from './guestWorld';
-export type { GuestWorld, WorldSpec, WorldHooks, PortablePreopen } from './guestWorld';
-export { replaySyscalls, reexecuteOutput } from './replaySyscalls';
-export type { ReplayDivergence, ReplayCursor, ReplaySyscallsOptions } from './replaySyscalls';
+} from './module/wasmModuleInfo';
+export { applyWasmLimits } from './module/wasmLimitPatch';
+export type { WasmMemoryLimits } from './module/wasmLimitPatch';
+export { instrumentFuel, FUEL_GLOBAL_EXPORT } from './module/fuelMetering';
+export { runInstance, invokeExport } from './isolation/invokeExport';
+export type { RunOutcome, RunInstanceOptions, InvokeOptions, InvokeResult } from './isolation/invokeExport';
+export { ALLOC_EXPORT, parseTypedArgs, typedValuesToJson, typedValuesFromJson } from './isolation/typedValue';
+export type { TypedValue, ResultKind } from './isolation/typedValue';
+export {
+  instanceStates,
+  instanceEvents,
+  instanceTransitions,
+  nextInstanceState,
+} from './isolation/instanceLifecycle';
+export type { InstanceState, InstanceEvent } from './isolation/instanceLifecycle';
+export { EnforcerSpecSchema, parseEnforcerSpec, createEnforcerFromSpec } from './gate/enforcerSpec';
+export type { EnforcerSpec, EnforcerHooks } from './gate/enforcerSpec';
+export { createGuestWorld, worldSyscallNames, worldNamespaces } from './world/guestWorld';
+export type { GuestWorld, WorldSpec, WorldHooks, PortablePreopen } from './world/guestWorld';
+export { replaySyscalls, reexecuteOutput } from './replay/replaySyscalls';
+export type { ReplayDivergence, ReplayCursor, ReplaySyscallsOptions } from './replay/replaySyscalls';
 export {
   SyncBridgeClient,
   answerBridge,
@@ -56,11 +61,11 @@ export {
   createBridgeBuffer,
   SYNC_BRIDGE_BYTES,
   BRIDGE_OVERFLOW,
-} from './syncBridge';
-export type { BridgeRequest, BridgeAnswer } from './syncBridge';
-export { WorkerPool } from './workerPool';
-export type { WorkerPoolOptions, PooledWorker } from './workerPool';
-export { WasmHost, defaultHostLimits, recordedTraceOf } from './wasmHost';
+} from './isolation/syncBridge';
+export type { BridgeRequest, BridgeAnswer } from './isolation/syncBridge';
+export { WorkerPool } from './isolation/workerPool';
+export type { WorkerPoolOptions, PooledWorker } from './isolation/workerPool';
+export { WasmHost, defaultHostLimits, recordedTraceOf } from './host/wasmHost';
 export type {
   WasmHostOptions,
   HostLimits,
@@ -70,10 +75,10 @@ export type {
   HostRunOptions,
   HostRunResult,
   ReplayResult,
-} from './wasmHost';
-export type { WasmInstance, InstanceOptions, InvokeCallOptions, Isolation } from './wasmInstance';
-export { InlineInstance } from './inlineInstance';
-export { DEFAULT_APPROVER_TIMEOUT_MS } from './workerInstance';
+} from './host/wasmHost';
+export type { WasmInstance, InstanceOptions, InvokeCallOptions, Isolation } from './isolation/wasmInstance';
+export { InlineInstance } from './isolation/inlineInstance';
+export { DEFAULT_APPROVER_TIMEOUT_MS } from './isolation/workerInstance';
 
 export { createWasiPreview1 } from './wasi/wasiPreview1';
 export type { WasiPreview1 } from './wasi/wasiPreview1';
@@ -95,33 +100,33 @@ export type {
   VfsOpenFileOptions,
 } from './wasi/vfs/virtualFileSystem';
 
-export { allSyscallNames } from './allSyscallNames';
+export { allSyscallNames } from './host/allSyscallNames';
 
 // kv, events, plugins, wasmer
-export { ForgeIoBuffers, defaultForgeIoLimits, forgeCall } from './forgeBuffers';
-export type { ForgeIoLimits } from './forgeBuffers';
-export { forgeBufferSyscalls, forgeBufferSyscallNames } from './forgeBufferSyscalls';
+export { ForgeIoBuffers, defaultForgeIoLimits, forgeCall } from './forge/forgeBuffers';
+export type { ForgeIoLimits } from './forge/forgeBuffers';
+export { forgeBufferSyscalls, forgeBufferSyscallNames } from './forge/forgeBufferSyscalls';
 export {
   MemoryKvBackend,
   defaultKvQuota,
   KV_NAMESPACE_PATTERN,
   checkKvConfig,
   KvRefusal,
-} from './forgeKvBackend';
-export type { KvBackend, KvGroupOutcome, KvQuota, KvUsage, KvPutStatus } from './forgeKvBackend';
+} from './forge/forgeKvBackend';
+export type { KvBackend, KvGroupOutcome, KvQuota, KvUsage, KvPutStatus } from './forge/forgeKvBackend';
 export {
   parseKvDurability,
   checkKvDurability,
   DEFAULT_KV_DURABILITY,
   MAX_KV_RELAXED_MS,
-} from './kvDurability';
-export type { KvDurability, KvCommitPolicy } from './kvDurability';
-export { StorageKvBackend, kvStorageNamespace } from './forgeKvStorageBackend';
-export type { KvFlushResult } from './forgeKvStorageBackend';
-export { forgeKvSyscalls, forgeKvSyscallNames, KV_MAX_VALUE_BYTES } from './forgeKvSyscalls';
-export type { ForgeKvSyscallOptions } from './forgeKvSyscalls';
-export { forgeEventSyscalls, forgeEventSyscallNames, EVENT_NAME_PATTERN } from './forgeEventSyscalls';
-export type { ForgeEventSyscallOptions, GuestEvent } from './forgeEventSyscalls';
+} from './forge/kvDurability';
+export type { KvDurability, KvCommitPolicy } from './forge/kvDurability';
+export { StorageKvBackend, kvStorageNamespace } from './forge/forgeKvStorageBackend';
+export type { KvFlushResult } from './forge/forgeKvStorageBackend';
+export { forgeKvSyscalls, forgeKvSyscallNames, KV_MAX_VALUE_BYTES } from './forge/forgeKvSyscalls';
+export type { ForgeKvSyscallOptions } from './forge/forgeKvSyscalls';
+export { forgeEventSyscalls, forgeEventSyscallNames, EVENT_NAME_PATTERN } from './forge/forgeEventSyscalls';
+export type { ForgeEventSyscallOptions, GuestEvent } from './forge/forgeEventSyscalls';
 export {
   parseCapability,
   formatCapability,

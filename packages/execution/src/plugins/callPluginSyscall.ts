@@ -1,9 +1,9 @@
 import type { SyscallArg } from '@forgeone/common';
-import { ForgeErrno } from '../forgeErrno';
-import { forgeCall, readGuestText } from '../forgeBuffers';
-import { u32 } from '../internal/wasmValues';
-import type { GuestMemory } from '../guestMemory';
-import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
+import { ForgeErrno } from '../forge/forgeErrno';
+import { forgeCall, readGuestText } from '../forge/forgeBuffers';
+import { u32 } from '../gate/internal/wasmValues';
+import type { GuestMemory } from '../gate/guestMemory';
+import type { SyscallDefinition, WasmValue } from '../gate/syscallDefinition';
 import { EXPORT_NAME_PATTERN, PLUGIN_NAME_PATTERN } from './capability';
 
 /** What the host answers when one plugin calls another. */

@@ -2,8 +2,8 @@ import { ForgeError, GUEST_PATH_SEGMENT, isCanonicalGuestPath } from '@forgeone/
 
 // The guest-path concept is common's (trust checks policies with it too); re-exported for callers.
 export { isCanonicalGuestPath };
-import { EVENT_NAME_PATTERN } from '../forgeEventSyscalls';
-import { KV_NAMESPACE_PATTERN } from '../forgeKvBackend';
+import { EVENT_NAME_PATTERN } from '../forge/forgeEventSyscalls';
+import { KV_NAMESPACE_PATTERN } from '../forge/forgeKvBackend';
 
 /** Read or write files at or below `path` (an absolute guest path; `/` is every path). */
 export interface FsCapability {

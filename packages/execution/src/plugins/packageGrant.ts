@@ -1,8 +1,8 @@
 import { ForgeError } from '@forgeone/common';
 import type { PackageManifest } from '@forgeone/crypto';
 import type { SyscallBound } from '@forgeone/trust';
-import { worldSyscallNames } from '../guestWorld';
-import type { PortablePreopen } from '../guestWorld';
+import { worldSyscallNames } from '../world/guestWorld';
+import type { PortablePreopen } from '../world/guestWorld';
 import { capabilityCovers, formatCapability, isManifestPath, parseCapability } from './capability';
 
 /** Manifest entries that name syscalls (`forge.log`, `wasi.*`); the other kinds are `kind:action:resource`. */

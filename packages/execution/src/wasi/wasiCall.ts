@@ -1,6 +1,7 @@
 import type { SyscallArg } from '@forgeone/common';
-import { GuestFault, type GuestMemory } from '../guestMemory';
-import { GuestExit, type SyscallDefinition, type WasmValType, type WasmValue } from '../syscallDefinition';
+import { GuestFault, type GuestMemory } from '../gate/guestMemory';
+import { GuestExit, type SyscallDefinition, type WasmValue } from '../gate/syscallDefinition';
+import type { WasmValType } from '../module/wasmModuleInfo';
 import { Errno } from './wasiConstants';
 import { errnoOf } from './wasiErrno';
 

@@ -1,6 +1,6 @@
 import type { SyscallArg } from '@forgeone/common';
-import type { GuestMemory } from '../guestMemory';
-import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
+import type { GuestMemory } from '../gate/guestMemory';
+import type { SyscallDefinition, WasmValue } from '../gate/syscallDefinition';
 import { defineWasiCalls } from './wasiCall';
 import {
   ADVICE_MAX,
@@ -27,7 +27,7 @@ import {
   s64,
   type GuestBuffer,
 } from './wasiLayout';
-import { u32 } from '../internal/wasmValues';
+import { u32 } from '../gate/internal/wasmValues';
 import { closeEntry, type FdEntry, type FileFd, type WasiState } from './wasiState';
 import { timesOf } from './wasiTimes';
 import type { VfsStat } from './vfs/virtualFileSystem';

@@ -1,8 +1,8 @@
-import type { GuestMemory } from '../guestMemory';
-import type { WasmValue } from '../syscallDefinition';
+import type { GuestMemory } from '../gate/guestMemory';
+import type { WasmValue } from '../gate/syscallDefinition';
 import { Errno, Sizes, type Filetype } from './wasiConstants';
 import { fail } from './wasiErrno';
-import { u32 } from '../internal/wasmValues';
+import { u32 } from '../gate/internal/wasmValues';
 import type { VfsStat } from './vfs/virtualFileSystem';
 
 /** One guest buffer of an iovec array. */

@@ -1,6 +1,6 @@
 import type { SyscallArg } from '@forgeone/common';
-import { GuestFault, type GuestMemory } from '../guestMemory';
-import type { SyscallDefinition, WasmValue } from '../syscallDefinition';
+import { GuestFault, type GuestMemory } from '../gate/guestMemory';
+import type { SyscallDefinition, WasmValue } from '../gate/syscallDefinition';
 import { defineWasiCalls } from './wasiCall';
 import {
   DIRECTORY_RIGHTS,
@@ -16,7 +16,7 @@ import {
 } from './wasiConstants';
 import { errnoOf, fail } from './wasiErrno';
 import { encodeFilestat, u64 } from './wasiLayout';
-import { u32 } from '../internal/wasmValues';
+import { u32 } from '../gate/internal/wasmValues';
 import type { DirFd, FdEntry, WasiState } from './wasiState';
 import { timesOf } from './wasiTimes';
 import { checkPathText, type ResolvedPath } from './vfs/pathResolver';

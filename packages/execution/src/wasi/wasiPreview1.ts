@@ -1,5 +1,5 @@
 import { ForgeError } from '@forgeone/common';
-import type { SyscallDefinition } from '../syscallDefinition';
+import type { SyscallDefinition } from '../gate/syscallDefinition';
 import { DIRECTORY_RIGHTS, FILE_RIGHTS, STDIN_RIGHTS, STDOUT_RIGHTS } from './wasiConstants';
 import { WasiErrnoError } from './wasiErrno';
 import { fdCalls } from './wasiFdCalls';

@@ -1,5 +1,5 @@
-import type { GuestMemory } from '../guestMemory';
-import { GuestExit, type SyscallDefinition, type WasmValue } from '../syscallDefinition';
+import type { GuestMemory } from '../gate/guestMemory';
+import { GuestExit, type SyscallDefinition, type WasmValue } from '../gate/syscallDefinition';
 import { defineWasiCalls } from './wasiCall';
 import {
   ClockId,
@@ -12,7 +12,7 @@ import {
 } from './wasiConstants';
 import { errnoOf, fail } from './wasiErrno';
 import { StructWriter } from './wasiLayout';
-import { u32 } from '../internal/wasmValues';
+import { u32 } from '../gate/internal/wasmValues';
 import { describeFd } from './wasiFdCalls';
 import type { WasiState } from './wasiState';
 

@@ -1,8 +1,8 @@
 import { systemClock, type Clock, type SyscallArg } from '@forgeone/common';
-import { GuestFault, type GuestMemory } from '../guestMemory';
-import type { WasmValue } from '../syscallDefinition';
+import { GuestFault, type GuestMemory } from '../gate/guestMemory';
+import type { WasmValue } from '../gate/syscallDefinition';
 import { Errno } from './wasiConstants';
-import { u32 } from '../internal/wasmValues';
+import { u32 } from '../gate/internal/wasmValues';
 import { fail } from './wasiErrno';
 import {
   DEFAULT_OUTPUT_MAX_BYTES,

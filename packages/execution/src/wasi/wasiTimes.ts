@@ -1,8 +1,8 @@
-import type { WasmValue } from '../syscallDefinition';
+import type { WasmValue } from '../gate/syscallDefinition';
 import { Errno, Fstflags } from './wasiConstants';
 import { fail } from './wasiErrno';
 import { u64 } from './wasiLayout';
-import { u32 } from '../internal/wasmValues';
+import { u32 } from '../gate/internal/wasmValues';
 import type { WasiState } from './wasiState';
 
 /**

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ForgeError, parseWith } from '@forgeone/common';
 import type { Output, Sandbox, Wasmer } from '@wasmer/sdk/node';
-import type { RunOutcome } from '../instanceRunner';
+import type { RunOutcome } from '../isolation/invokeExport';
 import { isCanonicalGuestPath } from '../plugins/capability';
 import {
   MountBudget,

@@ -1,0 +1,396 @@
+import {
+  ForgeError,
+  IdentityContextSchema,
+  type IdentityContext,
+  type KernelEventBus,
+  parseWith,
+  systemClock,
+  type Clock,
+} from '@forgeone/common';
+import {
+  assertValid,
+  parsePackage,
+  verifyPackage,
+  type PackageManifest,
+  type TrustRoot,
+  type VersionStore,
+} from '@forgeone/crypto';
+import { parsedEnforcerSpec, type EnforcerSpec } from '../gate/enforcerSpec';
+import { worldNamespaces, type WorldSpec } from '../world/guestWorld';
+import { InlineInstance } from '../isolation/inlineInstance';
+import { newContainerId } from './internal/containerIds';
+import type { InvokeResult } from '../isolation/invokeExport';
+import { ModuleCache } from '../module/moduleCache';
+import {
+  defaultModuleLimits,
+  type CompiledModule,
+  type ModuleFormat,
+  type ModuleLimits,
+} from '../module/moduleSource';
+import { droppedSeqRanges, type RecordedTrace } from '@forgeone/observer';
+import { checkReplayWrites, type ReplayDivergence } from '../replay/replaySyscalls';
+import {
+  typedValuesFromJson,
+  typedValuesToJson,
+  type ResultKind,
+  type TypedValue,
+} from '../isolation/typedValue';
+import type { InstanceOptions, Isolation, WasmInstance } from '../isolation/wasmInstance';
+import { WorkerInstance } from '../isolation/workerInstance';
+import { WorkerPool, type WorkerPoolOptions } from '../isolation/workerPool';
+
+/** Every limit a host applies, with the defaults used when none is given. */
+export interface HostLimits extends ModuleLimits {
+  /** Wall-clock deadline of each call, ms. */
+  readonly timeoutMs: number;
+  /** Syscalls per second before the guest is stopped; 0 turns the limit off. */
+  readonly syscallsPerSecond: number;
+  /** Fuel per call (deterministic metering; modules are instrumented when set); 0: off. */
+  readonly fuel: number;
+}
+
+export const defaultHostLimits: HostLimits = {
+  ...defaultModuleLimits,
+  maxMemoryPages: 256,
+  maxTableElements: 65_536,
+  timeoutMs: 1000,
+  syscallsPerSecond: 100_000,
+  fuel: 0,
+};
+
+export interface WasmHostOptions {
+  /** Default isolation of instances. Default `worker`: the one that can stop any guest. */
+  readonly isolation?: Isolation;
+  readonly limits?: Partial<HostLimits>;
+  readonly clock?: Clock;
+  readonly events?: KernelEventBus;
+  /** Trust root packages are verified against (or pass one to `loadPackage`). */
+  readonly trustRoot?: TrustRoot;
+  /** Installed versions, for the rollback and dependency checks of packages. */
+  readonly versionStore?: VersionStore;
+  /** Lets `loadModule` take raw, unsigned module bytes. Off by default: only verified packages run. */
+  readonly development?: boolean;
+  /** Import namespaces offered besides `forge` and `wasi_snapshot_preview1`. */
+  readonly namespaces?: readonly string[];
+  /** The isolation workers (shared between hosts when a pool is given). */
+  readonly pool?: WorkerPool | WorkerPoolOptions;
+  /** Compiled modules kept. Default 64. */
+  readonly cacheSize?: number;
+}
+
+/** A module ready to instantiate: compiled (cached by SHA-256), limits applied. */
+export interface LoadedModule extends CompiledModule {
+  readonly name: string;
+}
+
+/** A module loaded from a verified ForgePkg. */
+export interface LoadedPackage extends LoadedModule {
+  readonly manifest: PackageManifest;
+}
+
+export interface HostInstanceOptions extends InstanceOptions {
+  readonly isolation?: Isolation;
+}
+
+export interface HostRunOptions extends HostInstanceOptions {
+  /** Export to call. Default `_start`. */
+  readonly entry?: string;
+  readonly args?: readonly TypedValue[];
+  readonly results?: ResultKind;
+  /** Overrides the host's deadline for this run, ms. */
+  readonly timeoutMs?: number;
+}
+
+/** What a replay produced: the run, how many recorded calls it replayed, and where it diverged. */
+export interface ReplayResult extends HostRunResult {
+  readonly replayed: number;
+  readonly divergence: ReplayDivergence | undefined;
+}
+
+/** What one `run` produced. */
+export interface HostRunResult extends InvokeResult {
+  readonly instance: WasmInstance;
+}
+
+const denyAll: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: [] } };
+
+/**
+ * The sandboxed WebAssembly host: loads modules (verified packages, or raw bytes in development
+ * mode), compiles each once, and runs instances inline or in pooled workers under its limits, with
+ * every import going through one SyscallGate.
+ */
+export class WasmHost {
+  readonly limits: HostLimits;
+  readonly isolation: Isolation;
+  readonly #options: WasmHostOptions;
+  readonly #clock: Clock;
+  readonly #cache: ModuleCache;
+  readonly #namespaces: string[];
+  #pool: WorkerPool | undefined;
+  readonly #ownsPool: boolean;
+  readonly #live = new Set<WasmInstance>();
+
+  constructor(options: WasmHostOptions = {}) {
+    this.#options = options;
+    this.limits = { ...defaultHostLimits, ...options.limits };
+    this.isolation = options.isolation ?? 'worker';
+    this.#clock = options.clock ?? systemClock;
+    this.#cache = new ModuleCache(options.cacheSize ?? 64);
+    this.#namespaces = [...worldNamespaces, ...(options.namespaces ?? [])];
+    this.#ownsPool = !(options.pool instanceof WorkerPool);
+    if (options.pool instanceof WorkerPool) this.#pool = options.pool;
+  }
+
+  /** Compiles raw module bytes (binary or text). Only in development mode: nothing unverified runs otherwise. */
+  loadModule(
+    source: Uint8Array,
+    options: { name?: string; format?: ModuleFormat } = {},
+  ): Promise<LoadedModule> {
+    if (this.#options.development !== true) {
+      return Promise.reject(
+        new ForgeError(
+          'FORGE_WASM_UNVERIFIED',
+          'raw module bytes run only in development mode; load a signed .forgepkg (loadPackage) or create the host with { development: true }',
+        ),
+      );
+    }
+    return this.#compile(source, options.name ?? 'module', options.format);
+  }
+
+  /** Verifies a ForgePkg against the trust root, then compiles its entry module. Fails closed. */
+  async loadPackage(
+    bytes: Uint8Array,
+    options: { name?: string; trustRoot?: TrustRoot; versionStore?: VersionStore } = {},
+  ): Promise<LoadedPackage> {
+    const trustRoot = options.trustRoot ?? this.#options.trustRoot;
+    if (trustRoot === undefined) {
+      throw new ForgeError(
+        'FORGE_WASM_UNVERIFIED',
+        'a package needs a trust root to verify against (--root root.json)',
+      );
+    }
+    const store = options.versionStore ?? this.#options.versionStore;
+    const result = await verifyPackage(bytes, { trustRoot, clock: this.#clock, ...(store ? { store } : {}) });
+    const manifest = assertValid(result);
+    const entry = parsePackage(bytes).entries.find((e) => e.name === manifest.entry);
+    if (entry === undefined)
+      throw new ForgeError('FORGE_INTERNAL', `verified package lacks its entry ${manifest.entry}`);
+    const format = /\.wat$/i.test(manifest.entry) ? 'wat' : 'wasm';
+    const loaded = await this.#compile(
+      entry.data,
+      options.name ?? `${manifest.name}@${manifest.version}`,
+      format,
+    );
+    return { ...loaded, manifest };
+  }
+
+  async #compile(source: Uint8Array, name: string, format: ModuleFormat | undefined): Promise<LoadedModule> {
+    const { maxModuleBytes, maxImports, maxMemoryPages, maxTableElements } = this.limits;
+    const compiled = await this.#cache.get(source, {
+      name,
+      ...(format ? { format } : {}),
+      limits: { maxModuleBytes, maxImports, maxMemoryPages, maxTableElements },
+      namespaces: this.#namespaces,
+      fuel: this.limits.fuel > 0,
+    });
+    return { ...compiled, name };
+  }
+
+  /** Instantiates a loaded module in the host's (or the given) isolation. */
+  async instantiate(module: LoadedModule, given: HostInstanceOptions = {}): Promise<WasmInstance> {
+    const isolation = given.isolation ?? this.isolation;
+    const spec = this.#worldSpec(given);
+    // The module's start function runs now: by default it gets the host's call deadline.
+    const options =
+      given.startTimeoutMs === undefined ? { ...given, startTimeoutMs: this.limits.timeoutMs } : given;
+    let instance: WasmInstance;
+    if (isolation === 'inline') {
+      instance = new InlineInstance(module, spec, options, this.#clock, this.#options.events);
+    } else {
+      if (options.enforcerInstance || options.extraDefinitions || options.replay) {
+        throw new ForgeError(
+          'FORGE_INVALID_INPUT',
+          'worker isolation takes an enforcer spec, not objects (enforcerInstance, extraDefinitions, replay need inline isolation)',
+        );
+      }
+      const pooled = await this.#workers().acquire();
+      instance = await WorkerInstance.start(pooled, module, spec, options, this.#options.events);
+    }
+    this.#live.add(instance);
+    return instance;
+  }
+
+  /** Instantiates, calls one export under the host's deadline, and terminates. */
+  async run(module: LoadedModule, options: HostRunOptions = {}): Promise<HostRunResult> {
+    const timeoutMs = options.timeoutMs ?? this.limits.timeoutMs;
+    // The start function gets the run's deadline too.
+    const instance = await this.instantiate(
+      module,
+      options.startTimeoutMs === undefined ? { ...options, startTimeoutMs: timeoutMs } : options,
+    );
+    try {
+      if (instance.startOutcome !== undefined)
+        return { instance, outcome: instance.startOutcome, values: [] };
+      const result = await instance.invoke(options.entry ?? '_start', options.args ?? [], {
+        timeoutMs,
+        ...(options.results ? { results: options.results } : {}),
+        ...(this.limits.fuel > 0 ? { fuel: this.limits.fuel } : {}),
+      });
+      return { instance, ...result };
+    } finally {
+      await instance.terminate();
+      this.#live.delete(instance);
+    }
+  }
+
+  /**
+   * Replays a recorded trace: the module runs inline with every call answered from the trace
+   * (results returned, memory writes re-applied) and output calls re-run, so nothing is read from
+   * the world. Reports the first divergence, including a different ending.
+   */
+  async replay(
+    module: LoadedModule,
+    trace: RecordedTrace,
+    options: HostInstanceOptions = {},
+  ): Promise<ReplayResult> {
+    if (trace.header.module !== module.sha256) {
+      throw new ForgeError(
+        'FORGE_REPLAY_DIVERGED',
+        `the trace was recorded from module ${trace.header.module.slice(0, 12)}..., not ${module.sha256.slice(0, 12)}...`,
+        { details: { kind: 'module' } },
+      );
+    }
+    if ((trace.end?.dropped ?? 0) > 0) {
+      throw new ForgeError(
+        'FORGE_TRACE_INVALID',
+        `the trace lost ${trace.end?.dropped} events when it was recorded; it cannot be replayed`,
+      );
+    }
+    checkReplayWrites(trace.events, declaredMemoryBytes(module));
+    const run = await this.run(module, {
+      ...options,
+      isolation: 'inline',
+      replay: trace.events,
+      entry: trace.header.entry,
+      args: typedValuesFromJson(trace.header.args),
+      rateLimit: { perSecond: Number.MAX_SAFE_INTEGER },
+    });
+    const cursor = run.instance.replay!;
+    // A recorded write that did not fit the memory: the trace is refused, not "diverged".
+    if (cursor.invalid !== undefined) throw cursor.invalid;
+    let divergence = cursor.finish();
+    const end = trace.end;
+    const code = run.outcome.status === 'trapped' ? run.outcome.error.code : undefined;
+    if (
+      divergence === undefined &&
+      end !== undefined &&
+      (end.status !== run.outcome.status || end.exitCode !== run.outcome.exitCode || end.code !== code)
+    ) {
+      divergence = {
+        kind: 'outcome',
+        seq: cursor.replayed,
+        expected: `${end.status} ${end.code ?? end.exitCode}`,
+        actual: `${run.outcome.status} ${code ?? run.outcome.exitCode}`,
+      };
+    }
+    return { ...run, divergence, replayed: cursor.replayed };
+  }
+
+  /** Starts the warm workers now rather than on the first instance. */
+  async prewarm(): Promise<void> {
+    await this.#workers().prewarm();
+  }
+
+  /** Terminates every instance and (unless it was shared) the worker pool. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#live].map((instance) => instance.terminate()));
+    this.#live.clear();
+    if (this.#ownsPool) await this.#pool?.close();
+  }
+
+  #workers(): WorkerPool {
+    const pool = this.#options.pool;
+    this.#pool ??= pool instanceof WorkerPool ? pool : new WorkerPool(pool ?? {});
+    return this.#pool;
+  }
+
+  #worldSpec(options: HostInstanceOptions): WorldSpec {
+    // Parsed once per spec object: callers launching many instances pass the same one.
+    const enforcer = parsedEnforcerSpec(options.enforcer ?? denyAll);
+    const spec: Mutable<WorldSpec> = {
+      containerId: options.containerId ?? newContainerId(this.#clock),
+      identity:
+        options.identity === undefined
+          ? (defaultIdentity ??= deepFreeze(
+              parseWith(IdentityContextSchema, { subject: 'guest' }, 'identity'),
+            ))
+          : parseWith(IdentityContextSchema, options.identity, 'identity'),
+      enforcer,
+    };
+    const rate =
+      options.rateLimit ??
+      (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
+    if (rate) spec.rateLimit = rate;
+    if (options.wasi) spec.wasi = options.wasi;
+    if (options.replay) spec.replay = options.replay;
+    if (options.recordWrites !== undefined) spec.recordWrites = options.recordWrites;
+    if (options.durationSampling !== undefined) spec.durationSampling = options.durationSampling;
+    if (options.traceCapacity !== undefined) spec.traceCapacity = options.traceCapacity;
+    return spec;
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The identity of a guest launched without one, parsed once (frozen: every such world shares it). */
+let defaultIdentity: IdentityContext | undefined;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * The most memory a module can ever have, from its declared maximum (64 KiB pages): recorded
+ * writes past it are refused before a replay runs. 4 GiB when it declares none or imports it; 0
+ * when it has no memory.
+ */
+function declaredMemoryBytes(module: LoadedModule): number {
+  const info = module.info;
+  if (info && info.memories.length === 0 && !info.imports.some((i) => i.kind === 'memory')) return 0;
+  const maximum = info?.memories[0]?.maximum;
+  return Math.min(maximum ?? 65_536, 65_536) * 65_536;
+}
+
+/** The trace of a finished run, ready for `traceToJsonl` (and `WasmHost.replay`). */
+export function recordedTraceOf(
+  run: HostRunResult,
+  module: LoadedModule,
+  call: { entry?: string; args?: readonly TypedValue[]; recordedAt: number },
+): RecordedTrace {
+  const { outcome, instance } = run;
+  const events = instance.trace();
+  const dropped = instance.droppedEvents;
+  return {
+    header: {
+      format: 'forgeone-trace',
+      version: 1,
+      module: module.sha256,
+      entry: call.entry ?? '_start',
+      args: typedValuesToJson(call.args ?? []),
+      containerId: instance.containerId,
+      recordedAt: call.recordedAt,
+    },
+    events,
+    end: {
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      ...(outcome.status === 'trapped' ? { code: outcome.error.code } : {}),
+      dropped,
+      ...(dropped > 0 ? { droppedSeqs: droppedSeqRanges(events, events.length + dropped) } : {}),
+    },
+  };
+}

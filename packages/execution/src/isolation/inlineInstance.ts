@@ -1,0 +1,223 @@
+import {
+  ForgeError,
+  type Clock,
+  type ContainerId,
+  type ExecutionDNA,
+  type KernelEventBus,
+} from '@forgeone/common';
+import type { TraceEvent } from '@forgeone/observer';
+import { createGuestWorld, type GuestWorld, type WorldSpec } from '../world/guestWorld';
+import { deadlineError, instantiateGuest, invokeExport, type InvokeResult } from './invokeExport';
+import { DeadlineExpired, callWithDeadline } from './internal/inlineDeadline';
+import type { CompiledModule } from '../module/moduleSource';
+import type { ReplayCursor } from '../replay/replaySyscalls';
+import type { TypedValue } from './typedValue';
+import {
+  InstanceBase,
+  guestEventSink,
+  type InstanceOptions,
+  type InvokeCallOptions,
+  type WasmInstance,
+} from './wasmInstance';
+
+/** Checks the syscall-boundary deadline every this many calls (reading the clock costs more than a call). */
+const DEADLINE_CHECK_EVERY = 32;
+
+/** A call stopped at its deadline: the instance is thrown away (see `callWithDeadline`). */
+function timedOut(timeoutMs: number, what?: string): InvokeResult['outcome'] {
+  return { status: 'trapped', exitCode: null, error: deadlineError(timeoutMs, what) };
+}
+
+/**
+ * A guest on the calling thread: the cheapest isolation, and it blocks this thread while it runs.
+ * A call's deadline (and the start function's, `startTimeoutMs`) is enforced by V8 wherever the
+ * guest is (`inlineDeadline: 'watchdog'`, the default: ~0.1 ms per timed call), after which the
+ * instance is terminated; with `inlineDeadline: 'syscalls'` it is checked only when the guest calls
+ * the host, so a guest looping without calling is stopped only by fuel — trusted code only.
+ */
+export class InlineInstance extends InstanceBase implements WasmInstance {
+  readonly isolation = 'inline';
+  readonly containerId: ContainerId;
+  readonly startOutcome: InvokeResult['outcome'] | undefined;
+  readonly #compiled: CompiledModule;
+  readonly #world: GuestWorld;
+  readonly #instance: WebAssembly.Instance | undefined;
+  readonly #clock: Clock;
+  #deadlineNs = 0n;
+  #deadlineCountdown = DEADLINE_CHECK_EVERY;
+  /** Deadlines are enforced by V8 (`callWithDeadline`), not only at syscalls. */
+  readonly #watchdog: boolean;
+
+  constructor(
+    compiled: CompiledModule,
+    spec: WorldSpec,
+    options: InstanceOptions,
+    clock: Clock,
+    events?: KernelEventBus,
+  ) {
+    super();
+    this.containerId = spec.containerId;
+    this.#compiled = compiled;
+    this.#clock = clock;
+    const onGuestEvent = guestEventSink(options, events);
+    this.#world = createGuestWorld(
+      spec,
+      {
+        clock,
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+        ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+        ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+        ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
+        ...(options.onAudit ? { audit: options.onAudit } : {}),
+        ...(options.approver ? { approver: syncApprover(options.approver) } : {}),
+        ...(options.extraDefinitions ? { extraDefinitions: options.extraDefinitions } : {}),
+        ...(options.kv ? { kv: options.kv } : {}),
+        ...(onGuestEvent ? { onGuestEvent } : {}),
+        ...(options.enforcerInstance ? { enforcer: options.enforcerInstance } : {}),
+        ...(events ? { events } : {}),
+        checkpoint: () => this.#checkDeadline(),
+      },
+      compiled.imports,
+    );
+    this.#watchdog = options.inlineDeadline !== 'syscalls';
+    const instantiate = () => instantiateGuest(compiled, this.#world.imports, this.#world.memory);
+    const startTimeoutMs = options.startTimeoutMs;
+    let instance: WebAssembly.Instance | ReturnType<typeof instantiateGuest>;
+    try {
+      // The module's start function runs here: a guest looping in it is stopped like a call.
+      // (Only a module with a start function runs guest code here: the others skip the ~0.1 ms.)
+      instance =
+        startTimeoutMs !== undefined && this.#watchdog && compiled.info?.hasStart !== false
+          ? callWithDeadline(instantiate, startTimeoutMs)
+          : instantiate();
+    } catch (error) {
+      // Stopped at its deadline: trapped like a start function that traps (terminate closes it).
+      if (error instanceof DeadlineExpired) instance = timedOut(error.timeoutMs, 'its start function');
+      else {
+        this.#world.close();
+        throw error;
+      }
+    }
+    if (instance instanceof WebAssembly.Instance) {
+      this.#instance = instance;
+      this.startOutcome = undefined;
+    } else {
+      this.#instance = undefined;
+      this.startOutcome = instance;
+      this.transition('invoke');
+      this.settle(instance);
+      this.#world.recorder.flush();
+    }
+  }
+
+  get replay(): ReplayCursor | undefined {
+    return this.#world.replay;
+  }
+
+  get droppedEvents(): number {
+    return this.#world.recorder.dropped;
+  }
+
+  invoke(
+    entry: string,
+    args: readonly TypedValue[] = [],
+    options: InvokeCallOptions = {},
+  ): Promise<InvokeResult> {
+    return new Promise((resolve) => resolve(this.invokeSync(entry, args, options)));
+  }
+
+  /** `invoke` without the promise (inline only): the cheapest way to call a guest. */
+  invokeSync(entry: string, args: readonly TypedValue[] = [], options: InvokeCallOptions = {}): InvokeResult {
+    const instance = this.#instance;
+    if (instance === undefined) {
+      throw new ForgeError('FORGE_INSTANCE_STATE', `cannot invoke an instance that is ${this.state}`);
+    }
+    this.transition('invoke');
+    this.#deadlineNs =
+      options.timeoutMs === undefined
+        ? 0n
+        : this.#clock.monotonicNs() + BigInt(options.timeoutMs) * 1_000_000n;
+    this.#deadlineCountdown = 0;
+    const call = () => invokeExport(this.#compiled, instance, this.#world.memory, entry, args, options);
+    const timeoutMs = options.timeoutMs;
+    let result: InvokeResult;
+    try {
+      result = timeoutMs !== undefined && this.#watchdog ? callWithDeadline(call, timeoutMs) : call();
+    } catch (error) {
+      if (error instanceof DeadlineExpired) {
+        // V8 unwound the guest and its gate mid-call: nothing of it may run again.
+        this.transition('terminate');
+        this.#world.recorder.flush();
+        this.#world.close();
+        return { outcome: timedOut(error.timeoutMs), values: [] };
+      }
+      // Wrong arguments or a missing export: the caller's error; the instance is unchanged.
+      this.transition('return');
+      throw error;
+    } finally {
+      if (this.state !== 'terminated') this.#world.recorder.flush();
+    }
+    this.settle(result.outcome);
+    return result;
+  }
+
+  #checkDeadline(): void {
+    if (this.#deadlineNs === 0n || --this.#deadlineCountdown > 0) return;
+    this.#deadlineCountdown = DEADLINE_CHECK_EVERY;
+    if (this.#clock.monotonicNs() > this.#deadlineNs) {
+      throw new ForgeError(
+        'FORGE_LIMIT_TIMEOUT',
+        'guest stopped at a syscall: the call ran past its deadline',
+        {
+          details: { limit: 'timeoutMs' },
+        },
+      );
+    }
+  }
+
+  pause(): void {
+    this.transition('pause');
+  }
+
+  resume(): void {
+    this.transition('resume');
+  }
+
+  terminate(): Promise<void> {
+    if (this.state !== 'terminated') {
+      this.transition('terminate');
+      this.#world.close();
+    }
+    return Promise.resolve();
+  }
+
+  trace(): TraceEvent[] {
+    return this.#world.recorder.events();
+  }
+
+  dna(): ExecutionDNA {
+    return this.#world.dna.snapshot();
+  }
+
+  override logs(): readonly string[] {
+    return this.#world.logs;
+  }
+
+  override stdout(): Uint8Array {
+    return this.#world.wasi.stdout();
+  }
+
+  override stderr(): Uint8Array {
+    return this.#world.wasi.stderr();
+  }
+}
+
+/** Inline, an approver must answer at once; a promise cannot be waited for on this thread (deny). */
+function syncApprover(
+  approver: NonNullable<InstanceOptions['approver']>,
+): (...args: Parameters<NonNullable<InstanceOptions['approver']>>) => 'allow' | 'deny' {
+  return (request, decision) => {
+    const answer = approver(request, decision);
+    return answer === 'allow' ? 'allow' : 'deny';
+  };
+}

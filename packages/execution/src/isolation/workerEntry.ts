@@ -1,0 +1,243 @@
+// The isolation worker: runs one guest instance at a time for the main thread's WasmHost. Built as
+// its own entry (dist/hostWorker.js); it holds no state beyond the instance it is lent for.
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { adoptCoarseClock, systemClock, type JsonValue, type SyscallRequest } from '@forgeone/common';
+import { parsedEnforcerSpec, type EnforcerSpec } from '../gate/enforcerSpec';
+import { BridgedKvBackend } from './bridgedKvBackend';
+import { createGuestWorld, type GuestWorld } from '../world/guestWorld';
+import { instantiateGuest, invokeExport } from './invokeExport';
+import type { CompiledModule } from '../module/moduleSource';
+import { SyncBridgeClient } from './syncBridge';
+import { TraceTailWriter } from './traceTail';
+import { laneEndsOf } from './workerLane';
+import {
+  toWireError,
+  toWireOutcome,
+  type FromWorker,
+  type ToWorker,
+  type WireModule,
+  START_TIME_OFFSET,
+} from './workerProtocol';
+
+const port = parentPort;
+if (port === null) throw new Error('hostWorker must run in a worker thread');
+// Read the pool's coarse clock rather than start a ticker thread per worker.
+adoptCoarseClock((workerData as { coarseClock?: unknown } | null)?.coarseClock);
+// The control words, trace port and tail this worker shares with the main thread for its life.
+const lane = laneEndsOf(workerData) ?? failNoLane();
+const laneControl = new Int32Array(lane.control);
+const laneTail = new TraceTailWriter(lane.tail);
+
+function failNoLane(): never {
+  throw new Error('hostWorker must be started by a WorkerPool (its workerData has no lane)');
+}
+const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+
+let current:
+  | {
+      compiled: CompiledModule;
+      world: GuestWorld;
+      instance: WebAssembly.Instance;
+      trace: MessagePort;
+    }
+  | undefined;
+
+/**
+ * Hands the main thread the events it has not seen yet, on the instance's trace port: the main
+ * thread reads that port synchronously, also after it terminated this worker, so what is posted
+ * there is never lost to a deadline.
+ */
+function sendTrace(): void {
+  current?.world.recorder.flush();
+}
+
+/**
+ * What this worker knows of the modules it ran, by hash and instrumentation: a pooled worker is
+ * lent the same modules again and again. (The module object itself always comes from the message:
+ * hosts with different limits compile the same source differently.)
+ */
+const moduleShapes = new Map<string, Required<Pick<CompiledModule, 'imports' | 'exports' | 'info'>>>();
+const MAX_MODULE_SHAPES = 64;
+
+function compiledOf(wire: WireModule): CompiledModule {
+  const key = `${wire.fuel ? 'fuel' : 'plain'}:${wire.sha256}`;
+  let shape = moduleShapes.get(key);
+  if (shape === undefined) {
+    shape = {
+      imports: WebAssembly.Module.imports(wire.module),
+      exports: WebAssembly.Module.exports(wire.module),
+      info: {
+        imports: [],
+        exports: Object.entries(wire.signatures).map(([name, signature]) => ({
+          name,
+          kind: 'function',
+          signature,
+        })),
+        memories: [],
+        tables: [],
+        // Not sent: the deadline of a worker's start function is kept by the main thread.
+        hasStart: true,
+      },
+    };
+    if (moduleShapes.size >= MAX_MODULE_SHAPES) moduleShapes.clear();
+    moduleShapes.set(key, shape);
+  }
+  return {
+    module: wire.module,
+    sha256: wire.sha256,
+    fuel: wire.fuel,
+    imports: shape.imports,
+    exports: shape.exports,
+    info: shape.info,
+  };
+}
+
+/** Allow-list specs this worker was sent, parsed and frozen once each (the enforcer is then prepared once too). */
+const enforcerSpecs = new Map<string, EnforcerSpec>();
+const MAX_ENFORCER_SPECS = 64;
+
+function enforcerSpecOf(spec: EnforcerSpec): EnforcerSpec {
+  // JSON is a faithful key only for plain data: a policy document or per-syscall policy may hold anything.
+  if (spec.policy.kind !== 'allow-list' || spec.syscalls !== undefined) return spec;
+  const key = JSON.stringify(spec);
+  let parsed = enforcerSpecs.get(key);
+  if (parsed === undefined) {
+    parsed = parsedEnforcerSpec(spec);
+    if (enforcerSpecs.size >= MAX_ENFORCER_SPECS) enforcerSpecs.clear();
+    enforcerSpecs.set(key, parsed);
+  }
+  return parsed;
+}
+
+const jsonSafe = (value: unknown): JsonValue =>
+  JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+  ) as JsonValue;
+
+function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void {
+  const control = laneControl;
+  const { approverTimeoutMs } = message;
+  const bridge =
+    message.bridge === undefined
+      ? undefined
+      : new SyncBridgeClient(message.bridge, (request) => post(request));
+  // The namespace stays on the main thread: each kv call is applied there before it returns.
+  const kv =
+    message.kv === undefined || bridge === undefined
+      ? undefined
+      : new BridgedKvBackend(
+          message.kv.namespace,
+          bridge,
+          (id, request) => post({ type: 'kv', id, request }),
+          message.kv.timeoutMs,
+        );
+  const { trace } = lane;
+  const tail = laneTail;
+  tail.reset();
+  const waitWhilePaused = (reason: string) => {
+    post({ type: 'paused', reason });
+    while (Atomics.load(control, 0) === 1) Atomics.wait(control, 0, 1);
+  };
+  const compiled = compiledOf(message.module);
+  const world = createGuestWorld(
+    Object.assign({}, message.world, { enforcer: enforcerSpecOf(message.world.enforcer) }),
+    {
+      clock: systemClock,
+      onLog: (text) => post({ type: 'log', message: text }),
+      onStdout: (bytes) => post({ type: 'stdout', bytes }),
+      onStderr: (bytes) => post({ type: 'stderr', bytes }),
+      // Events go to the main thread in batches, and those of the last few calls into the shared
+      // tail (see TraceTailWriter): the worker may be terminated at any moment.
+      onTraceBatch: (events) => {
+        trace.postMessage({ type: 'trace', events } satisfies FromWorker);
+        tail.posted(events);
+      },
+      ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
+      ...(kv ? { kv } : {}),
+      ...(message.forwardEvents
+        ? { onGuestEvent: ({ name, payload }) => post({ type: 'event', name, payload }) }
+        : {}),
+      ...(bridge && approverTimeoutMs !== undefined
+        ? {
+            approver: (request: SyscallRequest, decision) =>
+              bridge.request('approve', jsonSafe({ request, decision }), approverTimeoutMs) === 'allow'
+                ? ('allow' as const)
+                : ('deny' as const),
+          }
+        : {}),
+      onQuarantine: (reason) => {
+        // The main thread may stop this worker for good: hand over the trace up to this call first.
+        sendTrace();
+        Atomics.store(control, 0, 1);
+        waitWhilePaused(`quarantined: ${reason}`);
+      },
+      checkpoint: () => {
+        if (Atomics.load(control, 0) === 1) waitWhilePaused('paused');
+        // Word 1 counts the calls the gate saw: the main thread reads it after a terminate, and
+        // reports every call whose event never reached it as dropped, by sequence number.
+        control[1] = control[1]! + 1;
+      },
+      afterCall: () => tail.afterCall(world.recorder),
+    },
+    compiled.imports,
+  );
+  // The guest's clock (its start function's deadline, kept by the main thread) starts now.
+  new Float64Array(lane.control, START_TIME_OFFSET, 1)[0] = Date.now();
+  const instance = instantiateGuest(compiled, world.imports, world.memory);
+  current = { compiled, world, instance: undefined as never, trace };
+  if (!(instance instanceof WebAssembly.Instance)) {
+    sendTrace();
+    current = undefined;
+    world.close();
+    post({ type: 'instantiated', outcome: toWireOutcome(instance) });
+    return;
+  }
+  current.instance = instance;
+  post({ type: 'instantiated', outcome: undefined });
+}
+
+function invoke(message: Extract<ToWorker, { type: 'invoke' }>): void {
+  if (current === undefined) throw new Error('no instance');
+  const { compiled, world, instance } = current;
+  const result = invokeExport(compiled, instance, world.memory, message.entry, message.args, message.options);
+  sendTrace();
+  post({
+    type: 'result',
+    id: message.id,
+    outcome: toWireOutcome(result.outcome),
+    values: result.values,
+    ...(result.fuelLeft === undefined ? {} : { fuelLeft: result.fuelLeft }),
+    dna: world.dna.snapshot(),
+  });
+}
+
+port.on('message', (message: ToWorker) => {
+  try {
+    switch (message.type) {
+      case 'instantiate':
+        instantiate(message);
+        return;
+      case 'invoke':
+        invoke(message);
+        return;
+      case 'dispose': {
+        // Nobody waits for this: the worker is lent again as soon as the message is sent.
+        const world = current?.world;
+        // (The trace port is closed by the main thread once it read everything on it.)
+        current = undefined;
+        world?.close();
+        return;
+      }
+    }
+  } catch (error) {
+    // Closing is best effort (WasiState.closeAll); a report now would reach the next instance.
+    if (message.type === 'dispose') return;
+    sendTrace();
+    post({
+      type: 'failed',
+      id: message.type === 'invoke' ? message.id : undefined,
+      error: toWireError(error),
+    });
+  }
+});
+post({ type: 'ready' });

@@ -1,0 +1,301 @@
+import {
+  type Clock,
+  type ContainerId,
+  type IdentityContext,
+  type KernelEventBus,
+  type SyscallEnforcerPort,
+} from '@forgeone/common';
+import { DnaTracker, TraceRecorder, type TraceEvent, type TraceRecorderOptions } from '@forgeone/observer';
+import { createEnforcerFromSpec, type EnforcerHooks, type EnforcerSpec } from '../gate/enforcerSpec';
+import { forgeEventSyscalls, type GuestEvent } from '../forge/forgeEventSyscalls';
+import type { KvBackend } from '../forge/forgeKvBackend';
+import { forgeKvSyscalls } from '../forge/forgeKvSyscalls';
+import { forgeSyscalls } from '../forge/forgeSyscalls';
+import { GuestMemory } from '../gate/guestMemory';
+import { replaySyscalls, type ReplayCursor } from '../replay/replaySyscalls';
+import type { SyscallDefinition } from '../gate/syscallDefinition';
+import { SyscallGate, type SyscallGateOptions, type SyscallRateLimit } from '../gate/syscallGate';
+import { WASI_MODULE } from '../wasi/wasiCall';
+import { createWasiPreview1, type WasiPreview1 } from '../wasi/wasiPreview1';
+import type { WasiLimits, WasiOptions, WasiPreopen } from '../wasi/wasiOptions';
+
+/** A preopen that can cross into a worker: a host directory or an in-memory tree. */
+export type PortablePreopen = Extract<WasiPreopen, { kind: 'host' | 'memory' }>;
+
+/**
+ * Everything one guest instance sees of the world, as plain data (it crosses into isolation
+ * workers): who it is, its policy, its WASI view, its limits and how its calls are traced.
+ */
+export interface WorldSpec {
+  readonly containerId: ContainerId;
+  readonly identity: IdentityContext;
+  readonly enforcer: EnforcerSpec;
+  readonly wasi?: {
+    readonly args?: readonly string[];
+    readonly env?: Readonly<Record<string, string>>;
+    readonly preopens?: readonly PortablePreopen[];
+    readonly stdin?: Uint8Array | string;
+    readonly limits?: Partial<WasiLimits>;
+  };
+  readonly rateLimit?: SyscallRateLimit;
+  /** Record host writes into guest memory (replay needs them). Default true. */
+  readonly recordWrites?: boolean;
+  /** See SyscallGateOptions.durationSampling. */
+  readonly durationSampling?: number;
+  /** Events kept in memory (older ones are handed to `onTraceBatch` first). Default 65,536. */
+  readonly traceCapacity?: number;
+  readonly traceBatchSize?: number;
+  /** Replay these recorded calls instead of executing (see replaySyscalls). */
+  readonly replay?: readonly TraceEvent[];
+}
+
+/** Where a world reports to (in a worker, each becomes a message to the main thread). */
+export interface WorldHooks extends EnforcerHooks {
+  readonly onLog?: (message: string) => void;
+  readonly onStdout?: (bytes: Uint8Array) => void;
+  readonly onStderr?: (bytes: Uint8Array) => void;
+  readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
+  readonly onQuarantine?: (reason: string) => void;
+  readonly checkpoint?: () => void;
+  /** See {@link SyscallGateOptions.afterCall}. */
+  readonly afterCall?: () => void;
+  readonly events?: KernelEventBus;
+  readonly random?: (target: Uint8Array) => void;
+  /**
+   * The container's kv namespace: the backend itself inline, a BridgedKvBackend to the main
+   * thread's in a worker. Without one, an allowed kv call answers DENIED.
+   */
+  readonly kv?: KvBackend;
+  /** Receives each `forge.emit_event` event while the guest waits. */
+  readonly onGuestEvent?: (event: GuestEvent) => void;
+  /** More capabilities (inline isolation only: definitions do not cross into workers). */
+  readonly extraDefinitions?: readonly SyscallDefinition[];
+  /** Overrides the enforcer built from the spec (inline isolation only). */
+  readonly enforcer?: SyscallEnforcerPort;
+}
+
+/** One guest's gate, memory, trace, DNA and WASI state, wired together. */
+export interface GuestWorld {
+  readonly memory: GuestMemory;
+  readonly gate: SyscallGate;
+  readonly recorder: TraceRecorder;
+  readonly dna: DnaTracker;
+  readonly wasi: WasiPreview1;
+  readonly imports: WebAssembly.Imports;
+  readonly logs: string[];
+  /** Present when the world replays a trace. */
+  readonly replay: ReplayCursor | undefined;
+  close(): void;
+}
+
+/** Import namespaces every world provides. */
+export const worldNamespaces = ['forge', 'wasi_snapshot_preview1'] as const;
+
+let builtinNames: readonly string[] | undefined;
+
+/** Names of every built-in syscall, computed once per process (the definitions are code, not configuration). */
+function builtinSyscallNames(): readonly string[] {
+  if (builtinNames === undefined) {
+    const clock: Clock = { now: () => 0, monotonicNs: () => 0n };
+    const wasi = createWasiPreview1({});
+    builtinNames = Object.freeze(
+      [
+        ...forgeSyscalls({ clock, onLog: () => undefined }),
+        ...forgeKvSyscalls({ backend: undefined }),
+        ...forgeEventSyscalls({ sink: () => undefined }),
+        ...wasi.definitions,
+      ].map((d) => d.syscall),
+    );
+    wasi.close();
+  }
+  return builtinNames;
+}
+
+/** Names of every syscall a world offers (for allow-list checking), without building one. */
+export function worldSyscallNames(extra: readonly SyscallDefinition[] = []): string[] {
+  return [...new Set([...builtinSyscallNames(), ...extra.map((d) => d.syscall)])];
+}
+
+/** The world's definitions with `extra` added; an extra one replaces the built-in of the same import. */
+function withExtra(
+  builtin: SyscallDefinition[],
+  extra: readonly SyscallDefinition[] | undefined,
+): SyscallDefinition[] {
+  if (extra === undefined || extra.length === 0) return builtin;
+  const replaced = new Set(extra.map((d) => `${d.module}.${d.name}`));
+  return [...builtin.filter((d) => !replaced.has(`${d.module}.${d.name}`)), ...extra];
+}
+
+/** What a module's imports ask of a world, worked out once per module. */
+interface ImportPlan {
+  /** Import names by module. */
+  readonly wanted: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The WASI functions imported; undefined when none is. */
+  readonly wasi: ReadonlySet<string> | undefined;
+}
+
+const importPlans = new WeakMap<readonly WebAssembly.ModuleImportDescriptor[], ImportPlan>();
+
+function importPlanOf(needed: readonly WebAssembly.ModuleImportDescriptor[]): ImportPlan {
+  let plan = importPlans.get(needed);
+  if (plan === undefined) {
+    const wanted = new Map<string, Set<string>>();
+    for (const { module, name } of needed) {
+      let names = wanted.get(module);
+      if (names === undefined) wanted.set(module, (names = new Set()));
+      names.add(name);
+    }
+    plan = { wanted, wasi: wanted.get(WASI_MODULE) };
+    importPlans.set(needed, plan);
+  }
+  return plan;
+}
+
+/** The forge.* definitions of a world (only those in `only`, when given). */
+function forgeDefinitions(
+  hooks: WorldHooks,
+  onLog: (message: string) => void,
+  only: ReadonlySet<string> | undefined,
+): SyscallDefinition[] {
+  const all = forgeSyscalls(
+    hooks.random ? { clock: hooks.clock, onLog, random: hooks.random } : { clock: hooks.clock, onLog },
+  );
+  const chosen = only === undefined ? all : all.filter((d) => only.has(d.name));
+  // kv and events are built only for a guest that imports them: most launches need neither.
+  if (only === undefined || only.has('kv_get') || only.has('kv_put') || only.has('kv_delete')) {
+    chosen.push(...forgeKvSyscalls({ backend: hooks.kv }));
+  }
+  if (only === undefined || only.has('emit_event')) {
+    chosen.push(...forgeEventSyscalls({ sink: hooks.onGuestEvent ?? ignoreEvent }));
+  }
+  return chosen;
+}
+
+const ignoreEvent = () => undefined;
+
+const noOutput = new Uint8Array(0);
+/** The WASI world of a guest that imports no WASI function: nothing to build. */
+const noWasi: WasiPreview1 = {
+  definitions: [],
+  stdout: () => noOutput,
+  stderr: () => noOutput,
+  openFdCount: () => 0,
+  close: () => undefined,
+};
+
+/** An enforcer that allows everything: replay answers from the trace, it does not decide again. */
+const replayEnforcer: SyscallEnforcerPort = {
+  enforce: () => ({
+    decision: {
+      action: 'allow',
+      reasons: [{ policy: 'replay', message: 'answered from the recorded trace' }],
+    },
+    execute: true,
+    mode: 'enforce',
+  }),
+};
+
+/**
+ * Builds a guest's world: forge.* and WASI preview1 definitions, all through one SyscallGate with
+ * the enforcer the spec describes. Used the same way inline and inside isolation workers.
+ */
+export function createGuestWorld(
+  spec: WorldSpec,
+  hooks: WorldHooks,
+  /** The module's imports: only these are wired (a launch then builds 2 wrappers, not 49). */
+  needed?: readonly WebAssembly.ModuleImportDescriptor[],
+): GuestWorld {
+  const plan = needed === undefined ? undefined : importPlanOf(needed);
+  const logs: string[] = [];
+  const memory = new GuestMemory();
+  const traceOptions: Mutable<TraceRecorderOptions> = {};
+  if (spec.traceCapacity !== undefined) traceOptions.capacity = spec.traceCapacity;
+  if (spec.traceBatchSize !== undefined) traceOptions.batchSize = spec.traceBatchSize;
+  if (hooks.onTraceBatch) traceOptions.onBatch = hooks.onTraceBatch;
+  const recorder = new TraceRecorder(traceOptions);
+  const dna = new DnaTracker(spec.containerId);
+  const onLog = (message: string) => {
+    logs.push(message);
+    hooks.onLog?.(message);
+  };
+  const wasi = plan === undefined || plan.wasi !== undefined ? worldWasi(spec, hooks, plan?.wasi) : noWasi;
+  try {
+    const forgeImports = plan?.wanted.get('forge');
+    const forge =
+      plan === undefined || forgeImports !== undefined ? forgeDefinitions(hooks, onLog, forgeImports) : [];
+    let definitions: SyscallDefinition[] = withExtra([...forge, ...wasi.definitions], hooks.extraDefinitions);
+    if (plan !== undefined) {
+      definitions = definitions.filter((d) => plan.wanted.get(d.module)?.has(d.name) === true);
+    }
+    let replay: ReplayCursor | undefined;
+    let enforcer: SyscallEnforcerPort;
+    if (spec.replay !== undefined) {
+      const replayed = replaySyscalls(spec.replay, definitions);
+      definitions = replayed.definitions;
+      replay = replayed.cursor;
+      enforcer = replayEnforcer;
+    } else {
+      const extra = hooks.extraDefinitions ?? [];
+      enforcer =
+        hooks.enforcer ??
+        createEnforcerFromSpec(
+          spec.enforcer,
+          hooks,
+          extra.length === 0 ? builtinSyscallNames() : worldSyscallNames(extra),
+        );
+    }
+    const gateOptions: Mutable<SyscallGateOptions> = {
+      enforcer,
+      context: { containerId: spec.containerId, identity: spec.identity, memory },
+      recorder,
+      dna,
+      clock: hooks.clock,
+    };
+    if (spec.recordWrites !== undefined) gateOptions.recordWrites = spec.recordWrites;
+    if (hooks.events) gateOptions.events = hooks.events;
+    if (hooks.onQuarantine) gateOptions.onQuarantine = hooks.onQuarantine;
+    if (hooks.checkpoint) gateOptions.checkpoint = hooks.checkpoint;
+    if (hooks.afterCall) gateOptions.afterCall = hooks.afterCall;
+    if (spec.rateLimit) gateOptions.rateLimit = spec.rateLimit;
+    if (spec.durationSampling !== undefined) gateOptions.durationSampling = spec.durationSampling;
+    const gate = new SyscallGate(gateOptions);
+    return {
+      memory,
+      gate,
+      recorder,
+      dna,
+      wasi,
+      imports: gate.imports(definitions),
+      logs,
+      replay,
+      close: () => wasi.close(),
+    };
+  } catch (error) {
+    wasi.close();
+    throw error;
+  }
+}
+
+// Options are filled in by assignment: on Node 20's V8 an object literal that opens with a spread
+// and goes on with properties costs microseconds per property, more than the rest of a launch.
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The world's WASI preview1, with only the functions in `only` (all when undefined). */
+function worldWasi(spec: WorldSpec, hooks: WorldHooks, only: ReadonlySet<string> | undefined): WasiPreview1 {
+  const given = spec.wasi;
+  const options: Mutable<WasiOptions> = {
+    stdout: hooks.onStdout ? { sink: hooks.onStdout } : {},
+    stderr: hooks.onStderr ? { sink: hooks.onStderr } : {},
+    clock: hooks.clock,
+  };
+  if (hooks.random) options.random = hooks.random;
+  if (given !== undefined) {
+    if (given.args) options.args = given.args;
+    if (given.env) options.env = given.env;
+    // A replay answers from the trace: it opens nothing on the host.
+    if (given.preopens && spec.replay === undefined) options.preopens = given.preopens;
+    if (given.stdin !== undefined) options.stdin = given.stdin;
+    if (given.limits) options.limits = given.limits;
+  }
+  return createWasiPreview1(options, only);
+}
