@@ -42,7 +42,7 @@ export { ALLOC_EXPORT, parseTypedArgs, typedValuesToJson, typedValuesFromJson } 
 export type { TypedValue, ResultKind } from './typedValue';
 export { instanceStates, instanceEvents, instanceTransitions, nextInstanceState } from './instanceState';
 export type { InstanceState, InstanceEvent } from './instanceState';
-export { EnforcerSpecSchema, parseEnforcerSpec, createEnforcerFromSpec } from './enforcerSpec';
+export { EnforcerSpecSchema, createEnforcerFromSpec } from './enforcerSpec';
 export type { EnforcerSpec, EnforcerHooks } from './enforcerSpec';
 export { createGuestWorld, worldSyscallNames, worldNamespaces } from './guestWorld';
 export type { GuestWorld, WorldSpec, WorldHooks, PortablePreopen } from './guestWorld';
