@@ -47,7 +47,7 @@ export {
   nextInstanceState,
 } from './isolation/instanceLifecycle';
 export type { InstanceState, InstanceEvent } from './isolation/instanceLifecycle';
-export { EnforcerSpecSchema, parseEnforcerSpec, createEnforcerFromSpec } from './gate/enforcerSpec';
+export { EnforcerSpecSchema, createEnforcerFromSpec } from './gate/enforcerSpec';
 export type { EnforcerSpec, EnforcerHooks } from './gate/enforcerSpec';
 export { createGuestWorld, worldSyscallNames, worldNamespaces } from './world/guestWorld';
 export type { GuestWorld, WorldSpec, WorldHooks, PortablePreopen } from './world/guestWorld';

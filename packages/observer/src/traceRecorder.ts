@@ -134,11 +134,6 @@ export class TraceRecorder {
     this.#writeChunk().captureWrite(ptr, len, memory);
   }
 
-  /** `captureWrite(ptr, 4, memory)` of a u32 just written (its `value` is in `memory` too). */
-  captureU32(ptr: number, _value: number, memory: Uint8Array): void {
-    this.captureWrite(ptr, 4, memory);
-  }
-
   /**
    * Records the next call (seq `nextSeq()`, at the time last given to `stamp`) without building its
    * event: the gate's hot path.

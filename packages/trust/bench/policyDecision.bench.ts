@@ -17,8 +17,7 @@ import {
   type SyscallRequest,
 } from '@forgeone/common';
 import type * as CedarWasm from '@cedar-policy/cedar-wasm/nodejs';
-import { SyscallEnforcer, compilePolicy } from '../src/index';
-import { wasiPreview1Syscalls } from '../src/internal/wasiPreview1';
+import { SyscallEnforcer, WASI_PREVIEW1_CALLS, compilePolicy } from '../src/index';
 
 type Cedar = typeof CedarWasm;
 
@@ -29,7 +28,7 @@ const FORGE = ['log', 'clock_now', 'random_bytes', 'kv_get', 'kv_put', 'kv_delet
   (n) => `forge.${n}`,
 );
 /** 50 syscall names: 43 of WASI's and 7 forge.* calls. */
-const NAMES = [...wasiPreview1Syscalls.slice(0, 43), ...FORGE];
+const NAMES = [...WASI_PREVIEW1_CALLS.slice(0, 43).map((n) => `wasi.${n}`), ...FORGE];
 const RULES = 1000;
 const TEAMS = 20;
 if (NAMES.length * TEAMS !== RULES) throw new Error(`expected 50 syscall names, got ${NAMES.length}`);

@@ -1,4 +1,5 @@
 import type { ArgCondition, MatchCondition } from './policyDocument';
+import type { WasiPreview1Call } from './wasiPreview1Calls';
 
 /**
  * How a package can be granted one syscall, in the capability vocabulary of package manifests
@@ -16,29 +17,70 @@ export type SyscallGrant =
   | { readonly by: 'plugin' }
   | { readonly by: 'fs'; readonly needs: readonly (readonly ['read' | 'write' | 'open', string])[] };
 
-const FREE_WASI = new Set([
-  'args_get',
-  'args_sizes_get',
-  'environ_get',
-  'environ_sizes_get',
-  'clock_res_get',
-  'clock_time_get',
-  'poll_oneoff',
-  'proc_exit',
-  'proc_raise',
-  'random_get',
-  'sched_yield',
-]);
+const FREE: SyscallGrant = Object.freeze({ by: 'free' });
+const NONE: SyscallGrant = Object.freeze({ by: 'none' });
+const fsGrant = (...needs: (readonly ['read' | 'write' | 'open', string])[]): SyscallGrant =>
+  Object.freeze({ by: 'fs', needs: Object.freeze(needs.map((need) => Object.freeze(need))) });
+const OPEN_PATH = fsGrant(['open', 'path']);
+const READ_PATH = fsGrant(['read', 'path']);
+const WRITE_PATH = fsGrant(['write', 'path']);
+const WRITE_BOTH_PATHS = fsGrant(['write', 'path'], ['write', 'targetPath']);
+
+/**
+ * The grant of every WASI preview1 call (the compiler holds it to WASI_PREVIEW1_CALLS). Calls on
+ * descriptors already opened are free: they were checked when the path was opened.
+ */
+const WASI_GRANTS: Readonly<Record<WasiPreview1Call, SyscallGrant>> = {
+  args_get: FREE,
+  args_sizes_get: FREE,
+  environ_get: FREE,
+  environ_sizes_get: FREE,
+  clock_res_get: FREE,
+  clock_time_get: FREE,
+  fd_advise: FREE,
+  fd_allocate: FREE,
+  fd_close: FREE,
+  fd_datasync: FREE,
+  fd_fdstat_get: FREE,
+  fd_fdstat_set_flags: FREE,
+  fd_fdstat_set_rights: FREE,
+  fd_filestat_get: FREE,
+  fd_filestat_set_size: FREE,
+  fd_filestat_set_times: FREE,
+  fd_pread: FREE,
+  fd_prestat_get: FREE,
+  fd_prestat_dir_name: FREE,
+  fd_pwrite: FREE,
+  fd_read: FREE,
+  fd_readdir: FREE,
+  fd_renumber: FREE,
+  fd_seek: FREE,
+  fd_sync: FREE,
+  fd_tell: FREE,
+  fd_write: FREE,
+  path_create_directory: WRITE_PATH,
+  path_filestat_get: READ_PATH,
+  path_filestat_set_times: WRITE_PATH,
+  path_link: WRITE_BOTH_PATHS,
+  path_open: OPEN_PATH,
+  path_readlink: READ_PATH,
+  path_remove_directory: WRITE_PATH,
+  path_rename: WRITE_BOTH_PATHS,
+  path_symlink: WRITE_PATH,
+  path_unlink_file: WRITE_PATH,
+  poll_oneoff: FREE,
+  proc_exit: FREE,
+  proc_raise: FREE,
+  sched_yield: FREE,
+  random_get: FREE,
+  // The network: no capability grants it.
+  sock_accept: NONE,
+  sock_recv: NONE,
+  sock_send: NONE,
+  sock_shutdown: NONE,
+};
 const FREE_FORGE = new Set(['input_len', 'input_read', 'output_write']);
 const PLAIN_FORGE = new Set(['log', 'clock_now', 'random_bytes']);
-const READ_PATH = new Set(['path_filestat_get', 'path_readlink']);
-const WRITE_PATH = new Set([
-  'path_create_directory',
-  'path_filestat_set_times',
-  'path_remove_directory',
-  'path_unlink_file',
-  'path_symlink',
-]);
 
 /** The capability that grants `syscall` (see SyscallGrant). Unknown calls are granted by none. */
 export function grantOf(syscall: string): SyscallGrant {
@@ -46,31 +88,17 @@ export function grantOf(syscall: string): SyscallGrant {
   const namespace = syscall.slice(0, dot);
   const name = syscall.slice(dot + 1);
   if (namespace === 'wasi') {
-    // Calls on descriptors already opened were checked when the path was opened.
-    if (FREE_WASI.has(name) || name.startsWith('fd_')) return { by: 'free' };
-    if (name === 'path_open') return { by: 'fs', needs: [['open', 'path']] };
-    if (READ_PATH.has(name)) return { by: 'fs', needs: [['read', 'path']] };
-    if (WRITE_PATH.has(name)) return { by: 'fs', needs: [['write', 'path']] };
-    if (name === 'path_rename' || name === 'path_link') {
-      return {
-        by: 'fs',
-        needs: [
-          ['write', 'path'],
-          ['write', 'targetPath'],
-        ],
-      };
-    }
-    return { by: 'none' };
+    return Object.hasOwn(WASI_GRANTS, name) ? WASI_GRANTS[name as WasiPreview1Call] : NONE;
   }
   if (namespace === 'forge') {
-    if (FREE_FORGE.has(name)) return { by: 'free' };
+    if (FREE_FORGE.has(name)) return FREE;
     if (PLAIN_FORGE.has(name)) return { by: 'forge', fn: name };
     if (name === 'kv_get') return { by: 'kv', action: 'read' };
     if (name === 'kv_put' || name === 'kv_delete') return { by: 'kv', action: 'write' };
     if (name === 'emit_event') return { by: 'event' };
     if (name === 'call_plugin') return { by: 'plugin' };
   }
-  return { by: 'none' };
+  return NONE;
 }
 
 /** The literal values an argument condition pins (`equals`, `oneOf`, a bare literal), if any. */

@@ -52,6 +52,8 @@ export { checkPolicyDocument } from './policyChecks';
 export type { PolicyFinding, PolicyCheckOptions } from './policyChecks';
 export { grantOf, missingCapability } from './capabilityCatalog';
 export type { SyscallGrant } from './capabilityCatalog';
+export { WASI_PREVIEW1_CALLS } from './wasiPreview1Calls';
+export type { WasiPreview1Call } from './wasiPreview1Calls';
 
 // Policy test cases (`forgeone policy test` / `explain`).
 export {

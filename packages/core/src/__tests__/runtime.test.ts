@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelEventBus, ManualClock, type PolicyDecisionPoint } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
-import { ModuleCache, Runtime } from '../index';
+import { Runtime } from '../index';
 
 const allowAll: PolicyDecisionPoint = {
   decide: () => ({ action: 'allow', reasons: [{ policy: 'test', message: 'ok' }] }),
@@ -84,28 +84,6 @@ describe('Runtime.runModule', () => {
       expect.arrayContaining(['forge.kv_get', 'forge.kv_put', 'forge.kv_delete', 'forge.emit_event']),
     );
     expect(names).toHaveLength(3 + 4 + 46);
-  });
-});
-
-describe('ModuleCache', () => {
-  it('compiles a source once and evicts the least recently used', async () => {
-    const cache = new ModuleCache(2);
-    const src = (n: number) => new TextEncoder().encode(`(module (func (export "f${n}")))`);
-    const a = await cache.get(src(1), { name: 'a' });
-    expect(await cache.get(src(1), { name: 'a' })).toBe(a);
-    await cache.get(src(2), { name: 'b' });
-    await cache.get(src(1), { name: 'a' }); // 1 is now most recent
-    await cache.get(src(3), { name: 'c' }); // evicts 2
-    expect(cache.size).toBe(2);
-    expect(await cache.get(src(1), { name: 'a' })).toBe(a);
-  });
-
-  it('does not cache failures', async () => {
-    const cache = new ModuleCache();
-    await expect(cache.get(new TextEncoder().encode('(module'), { name: 'bad' })).rejects.toMatchObject({
-      code: 'FORGE_WAT_INVALID',
-    });
-    expect(cache.size).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 import {
   createSyscallEnforcer,
-  parseEnforcerSpec as parseTrustEnforcerSpec,
+  parseEnforcerSpec,
   type EnforcerHooks,
   type EnforcerSpec,
 } from '@forgeone/trust';
@@ -11,15 +11,10 @@ import type { SyscallEnforcerPort } from '@forgeone/common';
 export { EnforcerSpecSchema } from '@forgeone/trust';
 export type { EnforcerSpec, EnforcerHooks } from '@forgeone/trust';
 
-/** Parses a spec from outside (caller, worker message) once. */
-export function parseEnforcerSpec(input: unknown): EnforcerSpec {
-  return parseTrustEnforcerSpec(input);
-}
-
 const parsedSpecs = new WeakMap<object, EnforcerSpec>();
 
 /**
- * `parseEnforcerSpec` once per spec object: hosts launching many instances under the same spec
+ * trust's `parseEnforcerSpec` once per spec object: hosts launching many instances under the same spec
  * object validate it on the first launch only. The parse is frozen (all but a policy document,
  * which stays the caller's object), so the enforcer built from it can be prepared once as well.
  */

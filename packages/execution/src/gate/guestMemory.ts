@@ -10,7 +10,7 @@ export class GuestFault extends Error {
  * Receives every byte range the host writes into guest memory (what replay needs to re-apply):
  * `len` bytes at `ptr` of `memory` (the whole of guest memory, live: copy what you keep at once).
  * An object rather than a callback, and no view per write: this sits on the syscall hot path.
- * A TraceRecorder is one.
+ * The trace's stage (observer's TraceStage) is one.
  */
 export interface MemoryWriteSink {
   captureWrite(ptr: number, len: number, memory: Uint8Array): void;

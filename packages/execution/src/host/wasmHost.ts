@@ -317,7 +317,10 @@ export class WasmHost {
   #worldSpec(options: HostInstanceOptions): WorldSpec {
     // Parsed once per spec object: callers launching many instances pass the same one.
     const enforcer = parsedEnforcerSpec(options.enforcer ?? denyAll);
-    const spec: Mutable<WorldSpec> = {
+    const rate =
+      options.rateLimit ??
+      (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
+    return {
       containerId: options.containerId ?? newContainerId(this.#clock),
       identity:
         options.identity === undefined
@@ -326,21 +329,15 @@ export class WasmHost {
             ))
           : parseWith(IdentityContextSchema, options.identity, 'identity'),
       enforcer,
+      ...(rate && { rateLimit: rate }),
+      ...(options.wasi && { wasi: options.wasi }),
+      ...(options.replay && { replay: options.replay }),
+      ...(options.recordWrites !== undefined && { recordWrites: options.recordWrites }),
+      ...(options.durationSampling !== undefined && { durationSampling: options.durationSampling }),
+      ...(options.traceCapacity !== undefined && { traceCapacity: options.traceCapacity }),
     };
-    const rate =
-      options.rateLimit ??
-      (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
-    if (rate) spec.rateLimit = rate;
-    if (options.wasi) spec.wasi = options.wasi;
-    if (options.replay) spec.replay = options.replay;
-    if (options.recordWrites !== undefined) spec.recordWrites = options.recordWrites;
-    if (options.durationSampling !== undefined) spec.durationSampling = options.durationSampling;
-    if (options.traceCapacity !== undefined) spec.traceCapacity = options.traceCapacity;
-    return spec;
   }
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The identity of a guest launched without one, parsed once (frozen: every such world shares it). */
 let defaultIdentity: IdentityContext | undefined;

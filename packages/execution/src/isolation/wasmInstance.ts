@@ -7,7 +7,7 @@ import type {
   SyscallEnforcerPort,
   SyscallRequest,
 } from '@forgeone/common';
-import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
+import type { TraceEvent } from '@forgeone/observer';
 import type { EnforcerSpec } from '../gate/enforcerSpec';
 import type { GuestEvent } from '../forge/forgeEventSyscalls';
 import type { KvBackend } from '../forge/forgeKvBackend';
@@ -170,11 +170,6 @@ export abstract class InstanceBase {
   stderr(): Uint8Array {
     return Buffer.concat(this.stderrChunks);
   }
-}
-
-/** A main-thread copy of a worker's trace, fed batch by batch. */
-export function traceMirror(capacity: number | undefined): TraceRecorder {
-  return new TraceRecorder(capacity === undefined ? {} : { capacity });
 }
 
 /**

@@ -5,7 +5,7 @@ import {
   type KernelEventBus,
   type SyscallEnforcerPort,
 } from '@forgeone/common';
-import { DnaTracker, TraceRecorder, type TraceEvent, type TraceRecorderOptions } from '@forgeone/observer';
+import { DnaTracker, TraceRecorder, type TraceEvent } from '@forgeone/observer';
 import { createEnforcerFromSpec, type EnforcerHooks, type EnforcerSpec } from '../gate/enforcerSpec';
 import { forgeEventSyscalls, type GuestEvent } from '../forge/forgeEventSyscalls';
 import type { KvBackend } from '../forge/forgeKvBackend';
@@ -14,10 +14,10 @@ import { forgeSyscalls } from '../forge/forgeSyscalls';
 import { GuestMemory } from '../gate/guestMemory';
 import { replaySyscalls, type ReplayCursor } from '../replay/replaySyscalls';
 import type { SyscallDefinition } from '../gate/syscallDefinition';
-import { SyscallGate, type SyscallGateOptions, type SyscallRateLimit } from '../gate/syscallGate';
+import { SyscallGate, type SyscallRateLimit } from '../gate/syscallGate';
 import { WASI_MODULE } from '../wasi/wasiCall';
 import { createWasiPreview1, type WasiPreview1 } from '../wasi/wasiPreview1';
-import type { WasiLimits, WasiOptions, WasiPreopen } from '../wasi/wasiOptions';
+import type { WasiLimits, WasiPreopen } from '../wasi/wasiOptions';
 
 /** A preopen that can cross into a worker: a host directory or an in-memory tree. */
 export type PortablePreopen = Extract<WasiPreopen, { kind: 'host' | 'memory' }>;
@@ -208,11 +208,11 @@ export function createGuestWorld(
   const plan = needed === undefined ? undefined : importPlanOf(needed);
   const logs: string[] = [];
   const memory = new GuestMemory();
-  const traceOptions: Mutable<TraceRecorderOptions> = {};
-  if (spec.traceCapacity !== undefined) traceOptions.capacity = spec.traceCapacity;
-  if (spec.traceBatchSize !== undefined) traceOptions.batchSize = spec.traceBatchSize;
-  if (hooks.onTraceBatch) traceOptions.onBatch = hooks.onTraceBatch;
-  const recorder = new TraceRecorder(traceOptions);
+  const recorder = new TraceRecorder({
+    ...(spec.traceCapacity !== undefined && { capacity: spec.traceCapacity }),
+    ...(spec.traceBatchSize !== undefined && { batchSize: spec.traceBatchSize }),
+    ...(hooks.onTraceBatch && { onBatch: hooks.onTraceBatch }),
+  });
   const dna = new DnaTracker(spec.containerId);
   const onLog = (message: string) => {
     logs.push(message);
@@ -244,21 +244,20 @@ export function createGuestWorld(
           extra.length === 0 ? builtinSyscallNames() : worldSyscallNames(extra),
         );
     }
-    const gateOptions: Mutable<SyscallGateOptions> = {
+    const gate = new SyscallGate({
       enforcer,
       context: { containerId: spec.containerId, identity: spec.identity, memory },
       recorder,
       dna,
       clock: hooks.clock,
-    };
-    if (spec.recordWrites !== undefined) gateOptions.recordWrites = spec.recordWrites;
-    if (hooks.events) gateOptions.events = hooks.events;
-    if (hooks.onQuarantine) gateOptions.onQuarantine = hooks.onQuarantine;
-    if (hooks.checkpoint) gateOptions.checkpoint = hooks.checkpoint;
-    if (hooks.afterCall) gateOptions.afterCall = hooks.afterCall;
-    if (spec.rateLimit) gateOptions.rateLimit = spec.rateLimit;
-    if (spec.durationSampling !== undefined) gateOptions.durationSampling = spec.durationSampling;
-    const gate = new SyscallGate(gateOptions);
+      ...(spec.recordWrites !== undefined && { recordWrites: spec.recordWrites }),
+      ...(hooks.events && { events: hooks.events }),
+      ...(hooks.onQuarantine && { onQuarantine: hooks.onQuarantine }),
+      ...(hooks.checkpoint && { checkpoint: hooks.checkpoint }),
+      ...(hooks.afterCall && { afterCall: hooks.afterCall }),
+      ...(spec.rateLimit && { rateLimit: spec.rateLimit }),
+      ...(spec.durationSampling !== undefined && { durationSampling: spec.durationSampling }),
+    });
     return {
       memory,
       gate,
@@ -276,26 +275,22 @@ export function createGuestWorld(
   }
 }
 
-// Options are filled in by assignment: on Node 20's V8 an object literal that opens with a spread
-// and goes on with properties costs microseconds per property, more than the rest of a launch.
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 /** The world's WASI preview1, with only the functions in `only` (all when undefined). */
 function worldWasi(spec: WorldSpec, hooks: WorldHooks, only: ReadonlySet<string> | undefined): WasiPreview1 {
   const given = spec.wasi;
-  const options: Mutable<WasiOptions> = {
-    stdout: hooks.onStdout ? { sink: hooks.onStdout } : {},
-    stderr: hooks.onStderr ? { sink: hooks.onStderr } : {},
-    clock: hooks.clock,
-  };
-  if (hooks.random) options.random = hooks.random;
-  if (given !== undefined) {
-    if (given.args) options.args = given.args;
-    if (given.env) options.env = given.env;
-    // A replay answers from the trace: it opens nothing on the host.
-    if (given.preopens && spec.replay === undefined) options.preopens = given.preopens;
-    if (given.stdin !== undefined) options.stdin = given.stdin;
-    if (given.limits) options.limits = given.limits;
-  }
-  return createWasiPreview1(options, only);
+  return createWasiPreview1(
+    {
+      stdout: hooks.onStdout ? { sink: hooks.onStdout } : {},
+      stderr: hooks.onStderr ? { sink: hooks.onStderr } : {},
+      clock: hooks.clock,
+      ...(hooks.random && { random: hooks.random }),
+      ...(given?.args && { args: given.args }),
+      ...(given?.env && { env: given.env }),
+      // A replay answers from the trace: it opens nothing on the host.
+      ...(given?.preopens && spec.replay === undefined && { preopens: given.preopens }),
+      ...(given?.stdin !== undefined && { stdin: given.stdin }),
+      ...(given?.limits && { limits: given.limits }),
+    },
+    only,
+  );
 }

@@ -94,10 +94,14 @@ class Side {
   write(ptr: number, bytes: Uint8Array): void {
     const len = Math.min(bytes.length, this.memory.length - ptr);
     this.memory.set(bytes.subarray(0, len), ptr);
-    const sink = this.staged ? this.recorder.stage() : this.recorder;
+    if (!this.staged) {
+      this.recorder.captureWrite(ptr, len, this.memory);
+      return;
+    }
+    const stage = this.recorder.stage();
     // A u32 is also handed over by value (GuestMemory.writeU32 does).
-    if (len === 4) sink.captureU32(ptr, new DataView(this.memory.buffer).getUint32(ptr, true), this.memory);
-    else sink.captureWrite(ptr, len, this.memory);
+    if (len === 4) stage.captureU32(ptr, new DataView(this.memory.buffer).getUint32(ptr, true), this.memory);
+    else stage.captureWrite(ptr, len, this.memory);
   }
 }
 

@@ -6,11 +6,10 @@ import {
   type SyscallRequest,
 } from '@forgeone/common';
 import { fileURLToPath } from 'node:url';
-import { wasiPreview1Syscalls } from '../internal/wasiPreview1';
-import { compilePolicy, type CompilePolicyOptions, type ZtaPolicyGraph } from '../index';
+import { WASI_PREVIEW1_CALLS, compilePolicy, type CompilePolicyOptions, type ZtaPolicyGraph } from '../index';
 
 /** Every WASI preview1 function, as the runtime names them (the example policy uses many). */
-export const wasiSyscalls = wasiPreview1Syscalls;
+export const wasiSyscalls = WASI_PREVIEW1_CALLS.map((name) => `wasi.${name}`);
 
 /** All the syscalls of a kernel with the forge.* families. */
 export const allSyscalls = [
