@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ModuleCache } from '../index';
+import { ModuleCache } from '../../index';
 
 // Moved from @forgeone/core, which no longer re-exports ModuleCache.
 describe('ModuleCache', () => {
