@@ -6,6 +6,7 @@ import { parsedEnforcerSpec, type EnforcerSpec } from './enforcerSpec';
 import { BridgedKvBackend } from './bridgedKvBackend';
 import { createGuestWorld, type GuestWorld } from './guestWorld';
 import { instantiateGuest, invokeExport } from './instanceRunner';
+import { isReservedExport } from './wasmCodeRewrite';
 import type { CompiledModule } from './moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { TraceTailWriter } from './traceTail';
@@ -56,7 +57,7 @@ function compiledOf(wire: WireModule): CompiledModule {
   if (shape === undefined) {
     shape = {
       imports: WebAssembly.Module.imports(wire.module),
-      exports: WebAssembly.Module.exports(wire.module),
+      exports: WebAssembly.Module.exports(wire.module).filter((e) => !isReservedExport(e.name)),
       info: {
         imports: [],
         exports: Object.entries(wire.signatures).map(([name, signature]) => ({

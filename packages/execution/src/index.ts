@@ -35,6 +35,7 @@ export type {
 } from './wasmModuleInfo';
 export { applyWasmLimits } from './wasmLimitPatch';
 export type { WasmMemoryLimits } from './wasmLimitPatch';
+export { routeMemoryGrow, RESERVED_EXPORT_PREFIX } from './wasmCodeRewrite';
 export { instrumentFuel, FUEL_GLOBAL_EXPORT } from './fuelMetering';
 export { runInstance, invokeExport } from './instanceRunner';
 export type { RunOutcome, RunInstanceOptions, InvokeOptions, InvokeResult } from './instanceRunner';
