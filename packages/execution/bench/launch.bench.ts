@@ -12,6 +12,11 @@ const WAT = `(module
   (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (func (export "_start") (drop (call $log (i32.const 0) (i32.const 0)))))`;
+// The same with a memory.grow: routed through the host, so each launch also fills its grow table.
+const GROW_WAT = WAT.replace(
+  '(func (export "_start")',
+  '(func (export "_start") (drop (memory.grow (i32.const 0)))',
+);
 const policy: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: ['forge.log'] } };
 
 const inline = new WasmHost({ development: true, isolation: 'inline' });
@@ -19,6 +24,7 @@ const worker = new WasmHost({ development: true, isolation: 'worker', pool: { wa
 const source = await watToWasm(WAT);
 const module: LoadedModule = await inline.loadModule(source);
 const workerModule = await worker.loadModule(source);
+const growModule: LoadedModule = await inline.loadModule(await watToWasm(GROW_WAT));
 await worker.prewarm();
 // Raw V8 gets the same imports as plain functions.
 const rawImports = {
@@ -32,11 +38,13 @@ const rawLaunch = async () => {
 const inlineLaunch = async () => (await inline.instantiate(module, { enforcer: policy })).terminate();
 const workerLaunch = async () => (await worker.instantiate(workerModule, { enforcer: policy })).terminate();
 const inlineRun = () => inline.run(module, { enforcer: policy });
+const inlineGrowLaunch = async () => (await inline.instantiate(growModule, { enforcer: policy })).terminate();
 
 describe('launch a cached module into a ready instance', () => {
   bench('raw WebAssembly.instantiate (compiled module)', rawLaunch);
   bench('WasmHost.instantiate, inline', inlineLaunch);
   bench('WasmHost.instantiate, worker (pooled)', workerLaunch);
+  bench('WasmHost.instantiate, inline, module with memory.grow', inlineGrowLaunch);
 });
 
 afterAll(async () => {
@@ -50,6 +58,7 @@ afterAll(async () => {
       await paired('raw WebAssembly.instantiate', rawLaunch),
       await paired('WasmHost.instantiate + terminate, inline', inlineLaunch),
       await paired('WasmHost.run (instantiate, call _start, terminate), inline', inlineRun),
+      await paired('WasmHost.instantiate + terminate, inline, memory.grow routed', inlineGrowLaunch),
       await paired('WasmHost.instantiate + terminate, worker isolation', workerLaunch, 20),
     ],
   );

@@ -1,5 +1,6 @@
 import { ForgeError, isForgeError } from '@forgeone/common';
 import { FUEL_GLOBAL_EXPORT } from '../module/fuelMetering';
+import { linkMemoryGrow } from '../module/internal/growTable';
 import { checkImports, type CompiledModule } from '../module/moduleSource';
 import type { GuestMemory } from '../gate/guestMemory';
 import { GuestExit, type WasmValue } from '../gate/syscallDefinition';
@@ -48,6 +49,8 @@ export function instantiateGuest(
   let instance: WebAssembly.Instance;
   try {
     instance = new WebAssembly.Instance(compiled.module, imports);
+    // A module whose memory.grow goes through the host had its start function held back until now.
+    linkMemoryGrow(instance)?.();
   } catch (error) {
     return guestFailure(error);
   }

@@ -6,6 +6,7 @@ import { parsedEnforcerSpec, type EnforcerSpec } from '../gate/enforcerSpec';
 import { BridgedKvBackend } from './bridgedKvBackend';
 import { createGuestWorld, type GuestWorld } from '../world/guestWorld';
 import { instantiateGuest, invokeExport } from './invokeExport';
+import { isReservedExport } from '../module/wasmCodeRewrite';
 import type { CompiledModule } from '../module/moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { TraceTailWriter } from './traceTail';
@@ -65,7 +66,7 @@ function compiledOf(wire: WireModule): CompiledModule {
   if (shape === undefined) {
     shape = {
       imports: WebAssembly.Module.imports(wire.module),
-      exports: WebAssembly.Module.exports(wire.module),
+      exports: WebAssembly.Module.exports(wire.module).filter((e) => !isReservedExport(e.name)),
       info: {
         imports: [],
         exports: Object.entries(wire.signatures).map(([name, signature]) => ({

@@ -4,6 +4,7 @@ import type wabtFactory from 'wabt';
 import { instrumentFuel } from './fuelMetering';
 import { WasmFormatError } from './internal/wasmReader';
 import { findWatOverNesting } from './internal/watNesting';
+import { isReservedExport, routeMemoryGrow } from './wasmCodeRewrite';
 import { applyWasmLimits } from './wasmLimitPatch';
 import { readWasmModuleInfo, type WasmModuleInfo } from './wasmModuleInfo';
 
@@ -208,13 +209,20 @@ export async function compileModule(
     if (!(error instanceof WasmFormatError)) throw error;
     throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });
   }
-  const runnable = options.fuel === true ? await instrumentFuel(limited, name) : limited;
+  let routed: Uint8Array;
+  try {
+    routed = routeMemoryGrow(limited, name);
+  } catch (error) {
+    if (!(error instanceof WasmFormatError)) throw error;
+    throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });
+  }
+  const runnable = options.fuel === true ? await instrumentFuel(routed, name) : routed;
   const module = await WebAssembly.compile(new Uint8Array(runnable));
   return {
     module,
     sha256: createHash('sha256').update(binary).digest('hex'),
     imports: WebAssembly.Module.imports(module),
-    exports: WebAssembly.Module.exports(module),
+    exports: WebAssembly.Module.exports(module).filter((e) => !isReservedExport(e.name)),
     info,
     fuel: options.fuel === true,
   };

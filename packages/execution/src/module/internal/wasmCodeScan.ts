@@ -1,0 +1,145 @@
+import { Imm, immediateOf, OPCODES, opcodeName } from './wasmOpcodes';
+import { WasmFormatError } from './wasmReader';
+
+/** Thrown for an instruction the decoder does not know: the module is refused, never guessed at. */
+export class UnknownOpcodeError extends WasmFormatError {
+  constructor(
+    readonly opcode: string,
+    readonly functionIndex: number,
+    readonly offset: number,
+  ) {
+    super(
+      `function ${functionIndex} uses opcode ${opcode} (at byte ${offset}), which this host does not decode`,
+    );
+  }
+}
+
+const MEMORY_GROW = 0x40;
+
+/** Skips a LEB128 (signed or unsigned, up to 64 bits) at `at`; returns the offset after it. */
+function skipLeb(bytes: Uint8Array, at: number, end: number): number {
+  const last = Math.min(at + 10, end);
+  while (at < last) if ((bytes[at++]! & 0x80) === 0) return at;
+  throw new WasmFormatError(`bad integer ending at byte ${at}`);
+}
+
+/** The unsigned LEB128 at `at` (its length: skipLeb). */
+function u32At(bytes: Uint8Array, at: number, end: number): number {
+  let value = 0;
+  for (let shift = 0; shift < 35 && at < end; shift += 7) {
+    const b = bytes[at++]!;
+    value += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return value;
+  }
+  throw new WasmFormatError(`bad integer ending at byte ${at}`);
+}
+
+/** Skips a value type or heap type: one byte, 0x63/0x64 and a heap type, or a type index. */
+function skipValType(bytes: Uint8Array, at: number, end: number): number {
+  if (at >= end) throw new WasmFormatError(`unexpected end at byte ${at}`);
+  const code = bytes[at]!;
+  if (code === 0x63 || code === 0x64) return skipLeb(bytes, at + 1, end);
+  return skipLeb(bytes, at, end);
+}
+
+function skipMemarg(bytes: Uint8Array, at: number, end: number): number {
+  // Bit 6 of the alignment says a memory index follows (multi-memory).
+  const multi = (u32At(bytes, at, end) & 0x40) !== 0;
+  at = skipLeb(bytes, at, end);
+  if (multi) at = skipLeb(bytes, at, end);
+  return skipLeb(bytes, at, end);
+}
+
+/** A `memory.grow` found in a body: the instruction spans [start, end). */
+export interface GrowSite {
+  readonly start: number;
+  readonly end: number;
+  readonly memory: number;
+}
+
+/**
+ * Decodes one function body (`start`..`end`: its locals, then its code) instruction by instruction
+ * and returns where its `memory.grow` instructions lie. Throws UnknownOpcodeError for an opcode
+ * outside the table of wasmOpcodes, WasmFormatError for a truncated body.
+ */
+export function scanFunctionBody(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  functionIndex: number,
+): GrowSite[] | undefined {
+  let sites: GrowSite[] | undefined;
+  let at = start;
+  const groups = u32At(bytes, at, end);
+  at = skipLeb(bytes, at, end);
+  for (let i = 0; i < groups; i += 1) at = skipValType(bytes, skipLeb(bytes, at, end), end);
+  while (at < end) {
+    const opStart = at;
+    const op = bytes[at++]!;
+    let imm = OPCODES[op]!;
+    let prefix: number | undefined;
+    let sub = op;
+    if (imm >= Imm.PREFIX_FC) {
+      prefix = op;
+      sub = u32At(bytes, at, end);
+      at = skipLeb(bytes, at, end);
+      imm = immediateOf(prefix, sub);
+    }
+    switch (imm) {
+      case Imm.NONE:
+        break;
+      case Imm.BLOCK_TYPE:
+      case Imm.HEAP_TYPE:
+        at = skipValType(bytes, at, end);
+        break;
+      case Imm.U32:
+      case Imm.SLEB:
+        if (op === MEMORY_GROW && prefix === undefined) {
+          const memory = u32At(bytes, at, end);
+          at = skipLeb(bytes, at, end);
+          (sites ??= []).push({ start: opStart, end: at, memory });
+        } else {
+          at = skipLeb(bytes, at, end);
+        }
+        break;
+      case Imm.U32_U32:
+        at = skipLeb(bytes, skipLeb(bytes, at, end), end);
+        break;
+      case Imm.BR_TABLE: {
+        const count = u32At(bytes, at, end);
+        at = skipLeb(bytes, at, end);
+        for (let i = 0; i <= count; i += 1) at = skipLeb(bytes, at, end);
+        break;
+      }
+      case Imm.MEMARG:
+        at = skipMemarg(bytes, at, end);
+        break;
+      case Imm.MEMARG_LANE:
+        at = skipMemarg(bytes, at, end) + 1;
+        break;
+      case Imm.BYTES4:
+        at += 4;
+        break;
+      case Imm.BYTES8:
+        at += 8;
+        break;
+      case Imm.BYTES16:
+        at += 16;
+        break;
+      case Imm.LANE:
+      case Imm.BYTE:
+        at += 1;
+        break;
+      case Imm.VALTYPES: {
+        const count = u32At(bytes, at, end);
+        at = skipLeb(bytes, at, end);
+        for (let i = 0; i < count; i += 1) at = skipValType(bytes, at, end);
+        break;
+      }
+      default:
+        throw new UnknownOpcodeError(opcodeName(prefix, sub), functionIndex, opStart);
+    }
+  }
+  if (at !== end) throw new WasmFormatError(`function ${functionIndex} runs past its body`);
+  return sites;
+}
