@@ -16,12 +16,11 @@ import { forgeEventSyscalls, type GuestEvent } from '../forge/forgeEventSyscalls
 import type { KvBackend } from '../forge/forgeKvBackend';
 import { forgeKvSyscalls } from '../forge/forgeKvSyscalls';
 import { forgeSyscalls } from '../forge/forgeSyscalls';
-import { GuestMemory } from '../gate/guestMemory';
 import { deadlineError, runInstance, type RunOutcome } from '../isolation/invokeExport';
 import { DeadlineExpired, callWithDeadline } from '../isolation/internal/inlineDeadline';
 import { checkImports, compileModule, type CompiledModule } from '../module/moduleSource';
 import type { SyscallDefinition } from '../gate/syscallDefinition';
-import { SyscallGate } from '../gate/syscallGate';
+import { assembleWorld } from '../world/assembleWorld';
 import { createWasiPreview1, type WasiPreview1 } from '../wasi/wasiPreview1';
 import type { WasiOptions } from '../wasi/wasiOptions';
 import { forgeCallPluginSyscall, type PluginCallAnswer } from './callPluginSyscall';
@@ -128,7 +127,7 @@ interface LoadedPlugin {
 /**
  * Loads plugins (verified ForgePkg, or raw bytes in development mode), invokes their entry points
  * and unloads them. Every invocation gets a fresh instance whose imports go through the plugin's
- * own SyscallGate, with a CapabilityEnforcer in front of the kernel's policy; `forge.call_plugin`
+ * own SyscallGate (wired by assembleWorld, as every guest's world is), with a CapabilityEnforcer in front of the kernel's policy; `forge.call_plugin`
  * lets one plugin call another's provided export only under a granted `plugin:call:` capability.
  * Plugins run inline on the calling thread.
  */
@@ -340,23 +339,25 @@ export class PluginHost {
   }
 
   #run(plugin: LoadedPlugin, entry: string, input: Uint8Array): PluginInvokeResult {
-    const memory = new GuestMemory();
-    const gate = new SyscallGate({
+    const { definitions, wasi } = this.#definitions(plugin);
+    const world = assembleWorld({
+      containerId: plugin.info.containerId,
+      identity: plugin.identity,
       enforcer: plugin.enforcer,
-      context: { containerId: plugin.info.containerId, identity: plugin.identity, memory },
+      definitions,
+      clock: this.#options.clock,
       recorder: plugin.recorder,
       dna: plugin.dna,
-      clock: this.#options.clock,
-      ...(this.#options.events === undefined ? {} : { events: this.#options.events }),
+      ...(wasi && { wasi }),
+      ...(this.#options.events && { gate: { events: this.#options.events } }),
     });
-    const { definitions, wasi } = this.#definitions(plugin);
     plugin.buffers.begin(input);
     plugin.running = true;
     const depth = this.#active.length;
     this.#active.push({ plugin, wasi });
     try {
       const run = () =>
-        runInstance({ compiled: plugin.compiled, imports: gate.imports(definitions), memory, entry });
+        runInstance({ compiled: plugin.compiled, imports: world.imports, memory: world.memory, entry });
       let outcome: RunOutcome;
       try {
         outcome = callWithDeadline(run, this.#limits.timeoutMs);

@@ -11,12 +11,14 @@ import { forgeEventSyscalls, type GuestEvent } from '../forge/forgeEventSyscalls
 import type { KvBackend } from '../forge/forgeKvBackend';
 import { forgeKvSyscalls } from '../forge/forgeKvSyscalls';
 import { forgeSyscalls } from '../forge/forgeSyscalls';
-import { GuestMemory } from '../gate/guestMemory';
 import { replaySyscalls, type ReplayCursor } from '../replay/replaySyscalls';
 import type { SyscallDefinition } from '../gate/syscallDefinition';
-import { SyscallGate, type SyscallRateLimit } from '../gate/syscallGate';
+import type { SyscallRateLimit } from '../gate/syscallGate';
 import { WASI_MODULE } from '../wasi/wasiCall';
 import { createWasiPreview1, type WasiPreview1 } from '../wasi/wasiPreview1';
+import { assembleWorld, type GuestWorld } from './assembleWorld';
+
+export type { GuestWorld } from './assembleWorld';
 import type { WasiLimits, WasiPreopen } from '../wasi/wasiOptions';
 
 /** A preopen that can cross into a worker: a host directory or an in-memory tree. */
@@ -72,20 +74,6 @@ export interface WorldHooks extends EnforcerHooks {
   readonly extraDefinitions?: readonly SyscallDefinition[];
   /** Overrides the enforcer built from the spec (inline isolation only). */
   readonly enforcer?: SyscallEnforcerPort;
-}
-
-/** One guest's gate, memory, trace, DNA and WASI state, wired together. */
-export interface GuestWorld {
-  readonly memory: GuestMemory;
-  readonly gate: SyscallGate;
-  readonly recorder: TraceRecorder;
-  readonly dna: DnaTracker;
-  readonly wasi: WasiPreview1;
-  readonly imports: WebAssembly.Imports;
-  readonly logs: string[];
-  /** Present when the world replays a trace. */
-  readonly replay: ReplayCursor | undefined;
-  close(): void;
 }
 
 /** Import namespaces every world provides. */
@@ -173,16 +161,6 @@ function forgeDefinitions(
 
 const ignoreEvent = () => undefined;
 
-const noOutput = new Uint8Array(0);
-/** The WASI world of a guest that imports no WASI function: nothing to build. */
-const noWasi: WasiPreview1 = {
-  definitions: [],
-  stdout: () => noOutput,
-  stderr: () => noOutput,
-  openFdCount: () => 0,
-  close: () => undefined,
-};
-
 /** An enforcer that allows everything: replay answers from the trace, it does not decide again. */
 const replayEnforcer: SyscallEnforcerPort = {
   enforce: () => ({
@@ -196,8 +174,9 @@ const replayEnforcer: SyscallEnforcerPort = {
 };
 
 /**
- * Builds a guest's world: forge.* and WASI preview1 definitions, all through one SyscallGate with
- * the enforcer the spec describes. Used the same way inline and inside isolation workers.
+ * Builds a kernel guest's world from its spec: the forge.* and WASI preview1 definitions its module
+ * imports and the enforcer the spec describes, wired by assembleWorld. Used the same way inline and
+ * inside isolation workers.
  */
 export function createGuestWorld(
   spec: WorldSpec,
@@ -207,7 +186,6 @@ export function createGuestWorld(
 ): GuestWorld {
   const plan = needed === undefined ? undefined : importPlanOf(needed);
   const logs: string[] = [];
-  const memory = new GuestMemory();
   const recorder = new TraceRecorder({
     ...(spec.traceCapacity !== undefined && { capacity: spec.traceCapacity }),
     ...(spec.traceBatchSize !== undefined && { batchSize: spec.traceBatchSize }),
@@ -218,12 +196,15 @@ export function createGuestWorld(
     logs.push(message);
     hooks.onLog?.(message);
   };
-  const wasi = plan === undefined || plan.wasi !== undefined ? worldWasi(spec, hooks, plan?.wasi) : noWasi;
+  const wasi = plan === undefined || plan.wasi !== undefined ? worldWasi(spec, hooks, plan?.wasi) : undefined;
   try {
     const forgeImports = plan?.wanted.get('forge');
     const forge =
       plan === undefined || forgeImports !== undefined ? forgeDefinitions(hooks, onLog, forgeImports) : [];
-    let definitions: SyscallDefinition[] = withExtra([...forge, ...wasi.definitions], hooks.extraDefinitions);
+    let definitions: SyscallDefinition[] = withExtra(
+      [...forge, ...(wasi?.definitions ?? [])],
+      hooks.extraDefinitions,
+    );
     if (plan !== undefined) {
       definitions = definitions.filter((d) => plan.wanted.get(d.module)?.has(d.name) === true);
     }
@@ -244,33 +225,29 @@ export function createGuestWorld(
           extra.length === 0 ? builtinSyscallNames() : worldSyscallNames(extra),
         );
     }
-    const gate = new SyscallGate({
+    return assembleWorld({
+      containerId: spec.containerId,
+      identity: spec.identity,
       enforcer,
-      context: { containerId: spec.containerId, identity: spec.identity, memory },
-      recorder,
-      dna,
+      definitions,
       clock: hooks.clock,
-      ...(spec.recordWrites !== undefined && { recordWrites: spec.recordWrites }),
-      ...(hooks.events && { events: hooks.events }),
-      ...(hooks.onQuarantine && { onQuarantine: hooks.onQuarantine }),
-      ...(hooks.checkpoint && { checkpoint: hooks.checkpoint }),
-      ...(hooks.afterCall && { afterCall: hooks.afterCall }),
-      ...(spec.rateLimit && { rateLimit: spec.rateLimit }),
-      ...(spec.durationSampling !== undefined && { durationSampling: spec.durationSampling }),
-    });
-    return {
-      memory,
-      gate,
       recorder,
       dna,
-      wasi,
-      imports: gate.imports(definitions),
       logs,
-      replay,
-      close: () => wasi.close(),
-    };
+      ...(wasi && { wasi }),
+      ...(replay && { replay }),
+      gate: {
+        ...(spec.recordWrites !== undefined && { recordWrites: spec.recordWrites }),
+        ...(hooks.events && { events: hooks.events }),
+        ...(hooks.onQuarantine && { onQuarantine: hooks.onQuarantine }),
+        ...(hooks.checkpoint && { checkpoint: hooks.checkpoint }),
+        ...(hooks.afterCall && { afterCall: hooks.afterCall }),
+        ...(spec.rateLimit && { rateLimit: spec.rateLimit }),
+        ...(spec.durationSampling !== undefined && { durationSampling: spec.durationSampling }),
+      },
+    });
   } catch (error) {
-    wasi.close();
+    wasi?.close();
     throw error;
   }
 }
