@@ -1,19 +1,6 @@
-import type { Decision, Enforcement, SyscallEnforcerPort } from '@forgeone/common';
+import type { Enforcement, SyscallEnforcerPort } from '@forgeone/common';
 import type { CallRecorder } from '@forgeone/observer';
 import type { GateSlot } from './gateSlot';
-
-/** A decision the gate stopped asking for: the enforcer promised it for every call of a syscall. */
-export interface ReusedDecision {
-  readonly enforcement: Enforcement;
-  readonly decision: Decision;
-  /**
-   * Arguments need not be decoded to decide or to trace (the definition's `pureDecode`, and no
-   * quarantine to apply): calls may take the hot path, recorded by `template`.
-   */
-  readonly lazy: boolean;
-  /** The recorder's number for the calls of the hot path (CallRecorder.hot); -1 when not `lazy`. */
-  readonly template: number;
-}
 
 /**
  * Decision reuse: the enforcer marks an answer it would give for every call of a syscall

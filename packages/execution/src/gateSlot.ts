@@ -1,9 +1,21 @@
-import type { SyscallArg } from '@forgeone/common';
+import type { Decision, Enforcement, SyscallArg } from '@forgeone/common';
 import type { CallRecorder, LazyTraceArgs, RecordedSyscall } from '@forgeone/observer';
-import type { ReusedDecision } from './gateDecisionReuse';
 import type { SyscallContext, SyscallDefinition, SyscallInvocation, WasmValue } from './syscallDefinition';
 
 type Args = Readonly<Record<string, SyscallArg>>;
+
+/** A decision the gate stopped asking for: the enforcer promised it for every call of a syscall. */
+export interface ReusedDecision {
+  readonly enforcement: Enforcement;
+  readonly decision: Decision;
+  /**
+   * Arguments need not be decoded to decide or to trace (the definition's `pureDecode`, and no
+   * quarantine to apply): calls may take the hot path, recorded by `template`.
+   */
+  readonly lazy: boolean;
+  /** The recorder's number for the calls of the hot path (CallRecorder.hot); -1 when not `lazy`. */
+  readonly template: number;
+}
 
 /**
  * What the gate keeps per import, built once at link time: the hot path looks nothing up by name.

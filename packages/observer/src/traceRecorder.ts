@@ -1,18 +1,8 @@
 import type { TraceEvent } from './traceEvent';
-import { TraceRing } from './internal/traceRing';
-import type { TraceSummaryRow } from './traceSummary';
+import { TraceRing, type TraceRecorderOptions } from './internal/traceRing';
 
-export interface TraceRecorderOptions {
-  /**
-   * Most events kept; older ones are dropped (and counted) unless drained first. Default 65,536. (Memory
-   * is freed a chunk of up to 1,024 events at a time, so up to that many more may still be stored.)
-   */
-  readonly capacity?: number;
-  /** Called with a full batch before events would be dropped, e.g. to flush them to the store. */
-  readonly onBatch?: (events: readonly TraceEvent[]) => void;
-  /** Events per batch handed to `onBatch`. Default 1,024. */
-  readonly batchSize?: number;
-}
+export type { TraceRecorderOptions } from './internal/traceRing';
+import type { TraceSummaryRow } from './traceSummary';
 
 const rings = new WeakMap<TraceRecorder, TraceRing>();
 

@@ -1,11 +1,16 @@
 import { emptyExecutionDna, type ExecutionDNA } from '@forgeone/common';
-import type { TraceStage } from './traceStage';
 
 /** A handle on one syscall's counters (CallRecorder keeps one per syscall it records). */
 export interface DnaSlot {
   readonly syscall: string;
   /** The slot's index in its tracker. */
   readonly index: number;
+}
+
+/** Calls held elsewhere (a TraceStage's rows) that are learned here when committed. */
+export interface PendingCalls {
+  readonly bound: boolean;
+  flush(): void;
 }
 
 /** Allowed calls noted before they are counted (see DnaCounts.observeSlot). */
@@ -37,7 +42,7 @@ export class DnaCounts {
   readonly #pending = new Int32Array(PENDING);
   #pendingCount = 0;
   /** Stages whose committed calls these counters learn (TraceStage.teach): flushed before any use. */
-  readonly #stages: TraceStage[] = [];
+  readonly #stages: PendingCalls[] = [];
 
   constructor(readonly containerId: string) {}
 
@@ -45,7 +50,7 @@ export class DnaCounts {
    * Calls staged in `stage` are learned here when it commits them: it is flushed before this
    * tracker counts, stamps or is read, so that calls are learned in the order they were made.
    */
-  follow(stage: TraceStage): void {
+  follow(stage: PendingCalls): void {
     if (!this.#stages.includes(stage)) this.#stages.push(stage);
   }
 

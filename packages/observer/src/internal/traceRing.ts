@@ -1,9 +1,20 @@
 import type { Decision, SyscallArg } from '@forgeone/common';
 import { TraceChunk, type LazyTraceArgs, type TraceTemplate } from './traceColumns';
 import type { TraceEvent } from '../traceEvent';
-import type { TraceRecorderOptions } from '../traceRecorder';
 import { summarizeTrace, type TraceSummaryRow } from '../traceSummary';
 import { TraceStage, STAGE_ROW } from './traceStage';
+
+export interface TraceRecorderOptions {
+  /**
+   * Most events kept; older ones are dropped (and counted) unless drained first. Default 65,536. (Memory
+   * is freed a chunk of up to 1,024 events at a time, so up to that many more may still be stored.)
+   */
+  readonly capacity?: number;
+  /** Called with a full batch before events would be dropped, e.g. to flush them to the store. */
+  readonly onBatch?: (events: readonly TraceEvent[]) => void;
+  /** Events per batch handed to `onBatch`. Default 1,024. */
+  readonly batchSize?: number;
+}
 
 /** Where events would go before the first chunk exists: full, so the first event makes one. */
 const NO_CHUNK = new TraceChunk(1, 0);

@@ -1,5 +1,4 @@
 import type { DnaCounts, DnaSlot } from './dnaCounts';
-import type { TraceRing } from './traceRing';
 
 /**
  * The layout of one staged call in a stage's rows (and in a chunk's row area): a fixed
@@ -20,6 +19,20 @@ export const ROW_WRITE_HI = 9;
 export const ROW_MAX_WRITE = 8;
 
 const NO_ROWS = new Float64Array(0);
+
+/** What a stage needs of its trace ring (TraceRing): room for rows, and the ring's own ways in. */
+export interface StageRing {
+  /** Room for rows in the chunk the next event goes into. */
+  stageArea(): { readonly rows: Float64Array; readonly at: number; readonly end: number };
+  /** The `count` rows written into the last area given are calls, in order, at the current time. */
+  commitStagedRows(count: number): void;
+  /** A pending write of `len` bytes at `ptr` whose bytes are the first `len` of `bytes`. */
+  captureStagedWrite(ptr: number, bytes: Uint8Array, len: number): void;
+  /** A write of the call in progress that the stage does not hold. */
+  captureWrite(ptr: number, len: number, memory: Uint8Array): void;
+  /** A call of a template that the stage could not hold as a row. */
+  recordTemplated(template: number, params: readonly (number | bigint)[], result: number): void;
+}
 
 /** Where the committed calls of one template are learned. */
 interface Learner {
@@ -60,12 +73,12 @@ export class TraceStage {
   #direct = false;
   #memory: Uint8Array | undefined;
   #view: DataView = new DataView(new ArrayBuffer(0));
-  readonly #ring: TraceRing;
+  readonly #ring: StageRing;
   readonly #scratch = new Uint8Array(ROW_MAX_WRITE);
   /** Per template: where its committed calls are learned, and a params array for a call not staged. */
   readonly #learners: (Learner | undefined)[] = [];
 
-  constructor(ring: TraceRing) {
+  constructor(ring: StageRing) {
     this.#ring = ring;
   }
 
