@@ -37,12 +37,6 @@ export default tseslint.config(
     rules: { 'no-eval': 'error', 'no-implied-eval': 'error', 'no-new-func': 'error' },
   },
   {
-    // The one exception, the generated hot import of the syscall gate (wherever its folder is).
-    // It goes away with issue 13 item 2 (no code generated from strings on the host): then delete this.
-    files: ['packages/execution/src/**/hotImport.ts'],
-    rules: { 'no-new-func': 'off' },
-  },
-  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

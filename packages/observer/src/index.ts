@@ -1,9 +1,11 @@
-export { TraceRecorder, summarizeTrace, droppedSeqRanges } from './traceRecorder';
-export type { TraceRecorderOptions, TraceSummaryRow, SeqRange } from './traceRecorder';
+export { TraceRecorder } from './traceRecorder';
+export type { TraceRecorderOptions } from './traceRecorder';
+export { summarizeTrace, droppedSeqRanges } from './traceSummary';
+export type { TraceSummaryRow, SeqRange } from './traceSummary';
 export type { TraceEvent, MemoryWrite } from './traceEvent';
-export { TraceStage, STAGE_ROW, ROW_TEMPLATE, ROW_RESULT, ROW_PARAMS, ROW_WRITE_LEN } from './traceStage';
+export { CallRecorder } from './callRecorder';
+export type { CallRecord, CallRecorderOptions, RecordedSyscall, WriteCapture } from './callRecorder';
 export { DnaTracker } from './dnaTracker';
-export type { DnaSlot } from './dnaTracker';
-export type { LazyTraceArgs } from './traceColumns';
+export type { LazyTraceArgs } from './internal/traceColumns';
 export { traceToJsonl, parseTraceJsonl, traceFileLimits } from './traceFile';
 export type { RecordedTrace, TraceFileHeader, TraceFileEnd } from './traceFile';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ForgeError, decisionActions, type JsonValue } from '@forgeone/common';
 import type { TraceEvent } from './traceEvent';
-import type { SeqRange } from './traceRecorder';
+import type { SeqRange } from './traceSummary';
 
 /** What a trace file says about the run it recorded (its first line). */
 export interface TraceFileHeader {

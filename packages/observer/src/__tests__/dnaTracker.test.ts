@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ExecutionDnaSchema } from '@forgeone/common';
 import { DnaTracker } from '../index';
+import { DnaCounts } from '../internal/dnaCounts';
 
 describe('DnaTracker', () => {
   it('starts empty and valid', () => {
@@ -11,7 +12,7 @@ describe('DnaTracker', () => {
   });
 
   it('counts calls, transitions and refusals', () => {
-    const tracker = new DnaTracker('ctr_x');
+    const tracker = new DnaCounts('ctr_x');
     tracker.observe('forge.log', false, 10);
     tracker.observe('forge.clock_now', true, 11);
     tracker.observe('forge.log', false, 12);
@@ -39,7 +40,7 @@ describe('DnaTracker (property)', () => {
     const name = fc.integer({ min: 0, max: 20 }).map((i) => `ns.call_${i}`);
     fc.assert(
       fc.property(fc.array(fc.tuple(name, fc.boolean()), { maxLength: 200 }), (calls) => {
-        const tracker = new DnaTracker('ctr_p');
+        const tracker = new DnaCounts('ctr_p');
         calls.forEach(([syscall, denied], i) => tracker.observe(syscall, denied, 1000 + i));
         const counts: Record<string, number> = {};
         const transitions: Record<string, number> = {};
@@ -79,7 +80,7 @@ describe('DnaTracker (property)', () => {
     });
     fc.assert(
       fc.property(fc.array(call, { maxLength: 1200, size: 'max' }), fc.boolean(), (calls, quiet) => {
-        const tracker = new DnaTracker('ctr_b');
+        const tracker = new DnaCounts('ctr_b');
         // A plain recount, one call at a time.
         const counts: Record<string, number> = {};
         const transitions: Record<string, number> = {};

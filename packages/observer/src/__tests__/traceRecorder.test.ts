@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TraceRecorder, droppedSeqRanges, type TraceEvent } from '../index';
+import { CallRecorder, DnaTracker, TraceRecorder, droppedSeqRanges, type TraceEvent } from '../index';
+import { TraceRing } from '../internal/traceRing';
 
 const event = (seq: number, syscall = 'forge.log', action: TraceEvent['action'] = 'allow'): TraceEvent => ({
   seq,
@@ -85,7 +86,7 @@ describe('TraceRecorder.append', () => {
   });
 });
 
-describe('TraceRecorder.recordCall (the columnar hot path)', () => {
+describe('TraceRing.recordCall (the columnar store under CallRecorder)', () => {
   const allow = { action: 'allow' as const, reasons: [{ policy: 'allow-list', message: 'ok' }] };
   const deny = { action: 'deny' as const, reasons: [{ policy: 'default', message: 'no' }] };
   const decoder = { decodeArgs: (params: readonly (number | bigint)[]) => ({ fd: Number(params[0]) }) };
@@ -118,7 +119,7 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
         fc.integer({ min: 1, max: 40 }),
         fc.boolean(),
         (capacity, calls, repeat, readBetween) => {
-          const recorder = new TraceRecorder({ capacity });
+          const recorder = new TraceRing({ capacity });
           const templates: number[] = [];
           const expected: TraceEvent[] = [];
           const memory = new Uint8Array(256);
@@ -203,7 +204,7 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
     );
   });
 
-  it('records a templated call alike whether its params come in an array or one by one (property)', () => {
+  it('records a templated call alike in the ring and through the general entry point of CallRecorder (property)', () => {
     const callArbitrary = fc.record({
       syscall: fc.constantFrom('forge.input_len', 'wasi.fd_write'),
       params: fc.array(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.bigInt()), {
@@ -220,31 +221,48 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
         fc.integer({ min: 1, max: 300 }),
         fc.array(callArbitrary, { maxLength: 400 }),
         (capacity, calls) => {
-          const byArray = new TraceRecorder({ capacity });
+          const byArray = new TraceRing({ capacity });
+          // The same calls through CallRecorder's general entry point (untimed calls of a reused
+          // decision: recorded by template).
           const oneByOne = new TraceRecorder({ capacity });
+          const general = new CallRecorder(oneByOne, new DnaTracker('ctr_templated'));
+          const syscalls = new Map<string, ReturnType<CallRecorder['syscall']>>();
           const memory = new Uint8Array(64);
           const expected: TraceEvent[] = [];
           const templates = new Map<string, number>();
           for (const call of calls) {
+            general.beginCall();
             const writes = call.writes.map(({ ptr, bytes }) => {
               memory.set(bytes, ptr);
               byArray.captureWrite(ptr, bytes.length, memory);
-              oneByOne.captureWrite(ptr, bytes.length, memory);
+              general.writes?.captureWrite(ptr, bytes.length, memory);
               return { ptr, bytes: Buffer.from(bytes).toString('base64') };
             });
             const seq = byArray.nextSeq();
-            for (const recorder of [byArray, oneByOne]) recorder.stamp(call.time);
+            byArray.stamp(call.time);
+            general.stamp(call.time);
             const id = byArray.syscallId(call.syscall);
-            expect(oneByOne.syscallId(call.syscall)).toBe(id);
             let template = templates.get(call.syscall);
             if (template === undefined) {
               template = byArray.template(id, allow, decoder);
-              expect(oneByOne.template(id, allow, decoder)).toBe(template);
+              const syscall = general.syscall(call.syscall, decoder, call.params.length);
+              expect(general.hot(syscall, allow)).toBe(template);
+              syscalls.set(call.syscall, syscall);
               templates.set(call.syscall, template);
             }
             byArray.recordTemplated(template, call.params, call.result);
-            const [a = 0, b = 0, c = 0, d = 0] = call.params;
-            oneByOne.recordTemplatedArgs(template, call.result, call.params.length, a, b, c, d);
+            const syscall = syscalls.get(call.syscall);
+            if (syscall === undefined) throw new Error('no syscall');
+            general.record({
+              syscall,
+              decision: allow,
+              executed: true,
+              args: undefined,
+              params: call.params,
+              result: call.result,
+              durationNs: -1,
+              outcome: undefined,
+            });
             expected.push({
               seq,
               syscall: call.syscall,
@@ -269,12 +287,12 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
   });
 
   it('refuses a template for a syscall id it never gave', () => {
-    const recorder = new TraceRecorder();
+    const recorder = new TraceRing();
     expect(() => recorder.template(0, allow, decoder)).toThrow(/unknown syscall id/);
   });
 
   it('copies written bytes at once: later changes to guest memory do not reach the trace', () => {
-    const recorder = new TraceRecorder();
+    const recorder = new TraceRing();
     const memory = new Uint8Array([1, 2, 3, 4]);
     recorder.captureWrite(0, 4, memory);
     recorder.recordCall(recorder.syscallId('forge.log'), allow, true, {}, false, [], 0, 1);
@@ -285,7 +303,7 @@ describe('TraceRecorder.recordCall (the columnar hot path)', () => {
   });
 
   it('eventsAfter follows the gaps appended events leave', () => {
-    const recorder = new TraceRecorder({ capacity: 8 });
+    const recorder = new TraceRing({ capacity: 8 });
     recorder.recordCall(recorder.syscallId('forge.log'), allow, true, {}, false, [], 0, 1);
     recorder.append(event(4));
     recorder.append(event(5));

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Decision, SyscallArg } from '@forgeone/common';
-import { DnaTracker, TraceRecorder, type TraceEvent } from '../index';
+import type { TraceEvent } from '../index';
+import { DnaCounts } from '../internal/dnaCounts';
+import { TraceRing } from '../internal/traceRing';
 
 const allow: Decision = { action: 'allow', reasons: [] };
 const deny: Decision = { action: 'deny', reasons: [{ policy: 'test', message: 'no' }] };
@@ -61,9 +63,9 @@ const op = fc.oneof(
 
 /** A recorder and DNA tracker, as a gate drives them: with the stage, or without (the reference). */
 class Side {
-  readonly dna = new DnaTracker('ctr_stage');
+  readonly dna = new DnaCounts('ctr_stage');
   readonly batches: TraceEvent[] = [];
-  readonly recorder: TraceRecorder;
+  readonly recorder: TraceRing;
   readonly memory = new Uint8Array(64);
   readonly templates = new Map<number, number>();
   readonly dnaReads: unknown[] = [];
@@ -73,7 +75,7 @@ class Side {
     capacity: number,
     batchSize: number | undefined,
   ) {
-    this.recorder = new TraceRecorder({
+    this.recorder = new TraceRing({
       capacity,
       ...(batchSize === undefined ? {} : { batchSize, onBatch: (events) => this.batches.push(...events) }),
     });
@@ -85,7 +87,7 @@ class Side {
     if (template === undefined) {
       const [name, arity] = SYSCALLS[i]!;
       template = this.recorder.template(this.recorder.syscallId(name), allow, decoder, arity);
-      if (this.staged) this.recorder.stage().teach(template, this.dna, this.dna.slot(name));
+      if (this.staged) this.recorder.stage().teach(template, this.dna, this.dna.slot(name), arity);
       this.templates.set(i, template);
     }
     return template;
@@ -126,11 +128,10 @@ function drive(side: Side, ops: readonly OpValue[]): void {
       if (o.readAfter !== undefined && o.readAfter >= o.writes.length) void recorder.size;
       const p = o.params.map((v, k) => (k < arity ? v : 0));
       const [a, b, c, d] = p as [number | bigint, number | bigint, number | bigint, number | bigint];
-      if (side.staged) {
-        if (!recorder.stage().add(template, o.result, arity, a, b, c, d))
-          dna.observeSlot(dna.slot(name), false);
-      } else {
-        recorder.recordTemplatedArgs(template, o.result, arity, a, b, c, d);
+      // The stage learns the DNA of the calls it records (staged or not).
+      if (side.staged) recorder.stage().add(template, o.result, arity, a, b, c, d);
+      else {
+        recorder.recordTemplated(template, p.slice(0, arity), o.result);
         dna.observeSlot(dna.slot(name), false);
       }
     } else {
@@ -186,12 +187,12 @@ describe('TraceStage', () => {
   });
 
   it('commits a full area of rows across chunks, and reads them back as calls', () => {
-    const recorder = new TraceRecorder({ capacity: 5_000 });
-    const dna = new DnaTracker('ctr_rows');
+    const recorder = new TraceRing({ capacity: 5_000 });
+    const dna = new DnaCounts('ctr_rows');
     const id = recorder.syscallId('forge.input_len');
     const template = recorder.template(id, allow, decoder, 1);
     const stage = recorder.stage();
-    stage.teach(template, dna, dna.slot('forge.input_len'));
+    stage.teach(template, dna, dna.slot('forge.input_len'), 1);
     const memory = new Uint8Array(16);
     for (let i = 0; i < 3_000; i += 1) {
       new DataView(memory.buffer).setUint32(8, i, true);

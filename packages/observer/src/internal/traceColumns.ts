@@ -1,5 +1,5 @@
 import type { Decision, SyscallArg } from '@forgeone/common';
-import type { MemoryWrite, TraceEvent } from './traceEvent';
+import type { MemoryWrite, TraceEvent } from '../traceEvent';
 import {
   ROW_MAX_WRITE,
   ROW_PARAMS,
@@ -17,7 +17,7 @@ export interface LazyTraceArgs {
 }
 
 /**
- * What every call of one syscall recorded through {@link TraceRecorder.recordTemplated} shares: the
+ * What every call of one syscall recorded by template (CallRecorder's untimed calls of a reused decision) shares: the
  * syscall, the decision (reused by the gate), and how to decode arguments from the raw params. Such
  * a call ran (it was allowed), returned a number and did not end the guest.
  */
@@ -213,36 +213,6 @@ export class TraceChunk {
     this.#results[i] = result;
     if (time !== this.#lastTime) this.#newTime(i, time);
     this.#addParams(i, params);
-    this.#writeStart[i + 1] = this.#writeCount;
-    this.count = i + 1;
-  }
-
-  /**
-   * `addTemplated` with the first `arity` (0–4) params passed one by one: a caller that knows its
-   * arity (generated code) saves building and re-reading an array.
-   */
-  addTemplatedArgs(
-    template: number,
-    result: number,
-    time: number,
-    arity: number,
-    a: number | bigint,
-    b: number | bigint,
-    c: number | bigint,
-    d: number | bigint,
-  ): void {
-    const i = this.count;
-    this.#ids[i] = -1 - template;
-    this.#results[i] = result;
-    if (time !== this.#lastTime) this.#newTime(i, time);
-    const p = this.#paramCount;
-    if (p + arity > this.#params.length) this.#growParams(p + arity);
-    if (arity > 0) this.#param(p, a);
-    if (arity > 1) this.#param(p + 1, b);
-    if (arity > 2) this.#param(p + 2, c);
-    if (arity > 3) this.#param(p + 3, d);
-    this.#paramCount = p + arity;
-    this.#paramStart[i + 1] = p + arity;
     this.#writeStart[i + 1] = this.#writeCount;
     this.count = i + 1;
   }
