@@ -15,9 +15,8 @@ import {
   type PortablePreopen,
 } from '@forgeone/execution';
 import { printGuestLine, usageError, type CliIo } from '../cliIo';
-import { integerFlag, parseGuestPath } from '../flagValues';
+import { STATE_ENV, integerFlag, parseGuestPath } from '../flagValues';
 import { lineWriter } from '../guestLines';
-import { STATE_ENV } from './verify';
 import { checkRunOptions, optionGiven, type RunContext, type RunFlags } from './runOptions';
 import {
   exitAsGuest,
