@@ -1,6 +1,6 @@
-import { posix } from 'node:path';
+import { posix, resolve } from 'node:path';
 import { isCanonicalGuestPath } from '@forgeone/execution';
-import { usageError } from './cliIo';
+import { usageError, type CliIo } from './cliIo';
 
 /** Decimal digits only: `1e3`, `0x10`, `1.5`, `+5`, ` 5` and `` are not numbers on a command line. */
 const DECIMAL_INTEGER = /^[0-9]+$/;
@@ -49,3 +49,14 @@ function canonicalForm(text: string): string | undefined {
   const canonical = posix.normalize(text).replace(/(?<=.)\/$/, '');
   return isCanonicalGuestPath(canonical) ? canonical : undefined;
 }
+
+/** Commander collector for an option that may be given several times (`--key a --key b`). */
+export const repeatable = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** A path from the command line, resolved against the CLI's working directory. */
+export function cliPath(io: CliIo, path: string): string {
+  return resolve(io.cwd, path);
+}
+
+/** The environment variable naming the state (`run --state`, `verify --state`) when no flag does. */
+export const STATE_ENV = 'FORGEONE_STATE';

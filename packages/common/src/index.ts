@@ -55,3 +55,4 @@ export { MemoryStore } from './memoryStore';
 export type { MemoryStoreOptions } from './memoryStore';
 export { SqliteStore } from './sqliteStore';
 export type { SqliteStoreOptions, SqliteDurability } from './sqliteStore';
+export { openStateStore, STATE_DB_FILE } from './stateStore';

@@ -6,3 +6,5 @@ export {
   defaultRuntimeConfig,
 } from './runtimeConfig';
 export type { RuntimeConfig, RuntimeConfigInput, Limits, StorageConfig } from './runtimeConfig';
+export { defaultContainerLimits, defaultModuleLimits, limitBounds, resolveLimits } from './limits';
+export type { ContainerLimits, ContainerLimitsInput, ModuleLimits } from './limits';

@@ -1,20 +1,31 @@
 import { z } from 'zod';
 import { parseWith } from '@forgeone/common';
+import { defaultContainerLimits as defaults, limitBounds as bounds } from './limits';
 
-/** Limits applied to each container unless a launch overrides them. */
+/** The kernel's configured limits (the rest of ContainerLimits keep their defaults). */
 export const LimitsSchema = z
   .object({
     /** Wall-clock deadline per guest call, ms. */
-    timeoutMs: z.number().int().min(1).max(3_600_000).default(1000),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(bounds.timeoutMs.min)
+      .max(bounds.timeoutMs.max)
+      .default(defaults.timeoutMs),
     /** Maximum linear memory, in 64 KiB pages. */
-    memoryPages: z.number().int().min(1).max(65_536).default(256),
+    memoryPages: z
+      .number()
+      .int()
+      .min(bounds.memoryPages.min)
+      .max(bounds.memoryPages.max)
+      .default(defaults.memoryPages),
     /** Largest accepted module, bytes. */
     maxModuleBytes: z
       .number()
       .int()
-      .min(8)
-      .max(1024 * 1024 * 1024)
-      .default(64 * 1024 * 1024),
+      .min(bounds.maxModuleBytes.min)
+      .max(bounds.maxModuleBytes.max)
+      .default(defaults.maxModuleBytes),
   })
   .strict();
 export type Limits = z.output<typeof LimitsSchema>;

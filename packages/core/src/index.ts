@@ -1,3 +1,3 @@
 export { Runtime } from './runtime';
-export type { RuntimeDeps, RunModuleOptions, RunReport, RunKvReport } from './runtime';
+export type { RuntimeDeps, RunModuleOptions, ReplayOptions, RunReport, RunKvReport } from './runtime';
 export type { KvNamespaceChanges } from './kvNamespaces';

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import {
   ForgeError,
   IdentityContextSchema,
@@ -15,33 +16,41 @@ import {
   type StoragePort,
   type SyscallEnforcerPort,
 } from '@forgeone/common';
-import type { Limits } from '@forgeone/config';
+import { resolveLimits, type ContainerLimitsInput, type Limits } from '@forgeone/config';
 import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto';
 import {
   WasmHost,
   checkKvConfig,
+  grantBounds,
+  narrowedSpec,
   packageGrant,
   parseKvDurability,
   parseTypedArgs,
+  readModuleFile,
   recordedTraceOf,
   worldSyscallNames,
   type EnforcerSpec,
   type GuestEvent,
-  type HostLimits,
   type KvDurability,
   type KvQuota,
   type KvUsage,
   type Isolation,
   type LoadedModule,
+  type ModuleFileKind,
   type ModuleFormat,
-  type PackageGrant,
   type PortablePreopen,
   type ResultKind,
   type RunOutcome,
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import { SyscallEnforcer, boundedEnforcer, type AuditLog, type SyscallBound } from '@forgeone/trust';
+import {
+  SyscallEnforcer,
+  boundedEnforcer,
+  checkAllowList,
+  type AuditLog,
+  type SyscallBound,
+} from '@forgeone/trust';
 import {
   summarizeTrace,
   type RecordedTrace,
@@ -71,14 +80,20 @@ export interface RuntimeDeps {
 }
 
 export interface RunModuleOptions {
+  /**
+   * A module file instead of bytes: a `.forgepkg` is read and run as `package`, a `.wasm` or
+   * `.wat` as `source` (format from the extension), refused before it is read when it is over the
+   * module size limit (FORGE_WASM_LIMIT), missing (FORGE_WASM_NOT_FOUND) or empty.
+   */
+  readonly file?: string;
   /** The module, binary or WebAssembly text: raw bytes, the development path (no signature). */
   readonly source?: Uint8Array;
   /** A ForgePkg instead of `source`: verified against `trustRoot` before anything runs. */
   readonly package?: Uint8Array;
   readonly trustRoot?: TrustRoot;
   readonly versionStore?: VersionStore;
-  /** A name for messages (usually the file name). */
-  readonly name: string;
+  /** A name for messages. Default: the file's name (`file`), else `module`. */
+  readonly name?: string;
   /** Binary or text; detected from the bytes when omitted. */
   readonly format?: ModuleFormat;
   /**
@@ -106,8 +121,8 @@ export interface RunModuleOptions {
     readonly stdin?: Uint8Array | string;
   };
   readonly isolation?: Isolation;
-  /** Per-run limits over the kernel's (`timeoutMs`, `maxMemoryPages`, `fuel`, ...). */
-  readonly limits?: Partial<HostLimits>;
+  /** Per-run limits over the kernel's, by config's names (`timeoutMs`, `memoryPages`, `fuel`, ...). */
+  readonly limits?: ContainerLimitsInput;
   /** Receives each `forge.log` message as it happens. */
   readonly onLog?: (message: string) => void;
   /** Receives the guest's stdout and stderr as they are written. */
@@ -216,13 +231,16 @@ export class Runtime {
   async #runModule(options: RunModuleOptions): Promise<RunReport> {
     const identity = parseWith(
       IdentityContextSchema,
-      options.identity ?? { subject: `module:${options.name}` },
+      options.identity ?? { subject: `module:${runName(options)}` },
       'identity',
     );
     const objects = options.pdp !== undefined || options.enforcer !== undefined;
     if (!objects && options.policy === undefined) {
       throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a policy, a pdp or an enforcer');
     }
+    // A typo in an allow-list is one coded error before anything is read or loaded.
+    if (!objects && options.policy?.policy?.kind === 'allow-list')
+      checkAllowList(options.policy.policy.allow ?? [], { knownSyscalls: worldSyscallNames() });
     const isolation: Isolation = objects ? 'inline' : (options.isolation ?? this.#deps.isolation ?? 'worker');
     const host = this.#host(options.limits ?? {});
     // Starting the worker overlaps with verifying and compiling, and with reading the namespace.
@@ -254,17 +272,14 @@ export class Runtime {
   ): Promise<RunReport> {
     const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
     // A package gets no more than its manifest, whoever decides its calls (spec, pdp or enforcer).
-    const grant: PackageGrant | undefined = manifest
+    const grant = manifest
       ? packageGrant(manifest, {
           kvNamespace: options.kv?.namespace,
           ...(options.wasi?.preopens ? { preopens: options.wasi.preopens } : {}),
         })
       : undefined;
-    const bounds = grant ? [grant.within] : [];
-    const policy: EnforcerSpec | undefined =
-      grant && options.policy
-        ? { ...options.policy, within: [...(options.policy.within ?? []), grant.within] }
-        : options.policy;
+    const bounds = grantBounds(grant);
+    const policy = options.policy && narrowedSpec(options.policy, grant);
     const startedAt = this.#deps.clock.now();
     const entry = options.entry ?? '_start';
     const args =
@@ -363,13 +378,14 @@ export class Runtime {
     };
   }
 
-  /** Replays a recorded trace against its module (inline, nothing read from the world). */
-  async replay(options: { source: Uint8Array; name: string; format?: ModuleFormat; trace: RecordedTrace }) {
+  /**
+   * Replays a recorded trace against its module, given as bytes (`source`) or a `.wasm`/`.wat`
+   * file (inline, nothing read from the world).
+   */
+  async replay(options: ReplayOptions) {
     const host = this.#host({});
-    const module = await host.loadModule(options.source, {
-      name: options.name,
-      ...(options.format ? { format: options.format } : {}),
-    });
+    // A replay runs the recorded module itself: whatever the file's extension, it is read as one.
+    const module = await this.#load(host, options, 'module');
     return host.replay(module, options.trace);
   }
 
@@ -415,31 +431,44 @@ export class Runtime {
 
   #kv: KvNamespaces | undefined;
 
-  #load(host: WasmHost, options: RunModuleOptions): Promise<LoadedModule> {
-    if (options.package !== undefined) {
+  async #load(
+    host: WasmHost,
+    given: RunModuleOptions | ReplayOptions,
+    kind?: ModuleFileKind,
+  ): Promise<LoadedModule> {
+    const name = runName(given);
+    let options: RunModuleOptions | ReplayOptions = given;
+    if (given.file !== undefined) {
+      const maxModuleBytes = host.limits.maxModuleBytes;
+      const file = await readModuleFile(given.file, { maxModuleBytes, ...(kind ? { kind } : {}) });
+      options =
+        file.kind === 'package'
+          ? { ...given, package: file.bytes }
+          : {
+              ...given,
+              source: file.bytes,
+              ...(given.format || !file.format ? {} : { format: file.format }),
+            };
+    }
+    if ('package' in options && options.package !== undefined) {
       return host.loadPackage(options.package, {
-        name: options.name,
+        name,
         ...(options.trustRoot ? { trustRoot: options.trustRoot } : {}),
         ...(options.versionStore ? { versionStore: options.versionStore } : {}),
       });
     }
     if (options.source === undefined)
-      throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a source or a package');
+      throw new ForgeError('FORGE_INVALID_INPUT', 'runModule needs a file, a source or a package');
     return host.loadModule(options.source, {
-      name: options.name,
+      name,
       ...(options.format ? { format: options.format } : {}),
     });
   }
 
   /** One host per set of limits (each keeps its compiled-module cache); all share the worker pool. */
-  #host(overrides: Partial<HostLimits>): WasmHost {
-    const { limits } = this.#deps;
-    const merged: Partial<HostLimits> = {
-      timeoutMs: limits.timeoutMs,
-      maxMemoryPages: limits.memoryPages,
-      maxModuleBytes: limits.maxModuleBytes,
-      ...overrides,
-    };
+  #host(overrides: ContainerLimitsInput): WasmHost {
+    const { timeoutMs, memoryPages, maxModuleBytes } = this.#deps.limits;
+    const merged = resolveLimits<ContainerLimitsInput>({ timeoutMs, memoryPages, maxModuleBytes }, overrides);
     const key = JSON.stringify(merged);
     let host = this.#hosts.get(key);
     if (host === undefined) {
@@ -465,6 +494,25 @@ export class Runtime {
       ...(within.length > 0 ? { within } : {}),
     });
   }
+}
+
+/** What `Runtime.replay` takes: the trace, and its module as bytes or a file. */
+export interface ReplayOptions {
+  readonly trace: RecordedTrace;
+  /** A `.wasm` or `.wat` file (read as `RunModuleOptions.file` reads it), or `source`. */
+  readonly file?: string;
+  readonly source?: Uint8Array;
+  /** A name for messages. Default: the file's name, else `module`. */
+  readonly name?: string;
+  readonly format?: ModuleFormat;
+}
+
+/** The name a run's messages use: the given one, else the file's, else `module`. */
+function runName(options: {
+  readonly name?: string | undefined;
+  readonly file?: string | undefined;
+}): string {
+  return options.name ?? (options.file === undefined ? 'module' : basename(options.file));
 }
 
 function kvReport(kv: KvLease): RunKvReport {

@@ -23,6 +23,9 @@ export {
   WAT_NESTING_LIMIT,
 } from './module/moduleSource';
 export type { CompiledModule, CompileModuleOptions, ModuleFormat, ModuleLimits } from './module/moduleSource';
+export { readModuleFile, readModuleBytes, moduleFileKind, moduleFileFormat } from './module/moduleFile';
+export { checkModuleSize } from './module/moduleSize';
+export type { ModuleFile, ModuleFileKind } from './module/moduleFile';
 export { ModuleCache } from './module/moduleCache';
 export { readWasmModuleInfo } from './module/wasmModuleInfo';
 export type {
@@ -144,7 +147,7 @@ export type {
   EventCapability,
   ForgeCallCapability,
 } from './plugins/capability';
-export { packageGrant } from './plugins/packageGrant';
+export { packageGrant, grantBounds, narrowedSpec } from './plugins/packageGrant';
 export type { PackageGrant } from './plugins/packageGrant';
 export { CapabilitySet } from './plugins/capabilitySet';
 export { CapabilityEnforcer, requiredCapabilities } from './plugins/capabilityEnforcer';
@@ -158,6 +161,8 @@ export type { CallPluginSyscallOptions, PluginCallAnswer } from './plugins/callP
 export { PluginHost, defaultPluginLimits } from './plugins/pluginHost';
 export type { PluginHostOptions, PluginInfo, PluginInvokeResult, PluginLimits } from './plugins/pluginHost';
 export { WasmerBackend, runWasmerCommand } from './wasmer/wasmerBackend';
+export { runWasmerFile } from './wasmer/wasmerFile';
+export type { WasmerFileOptions } from './wasmer/wasmerFile';
 export type { WasmerCommandOptions, WasmerRunResult } from './wasmer/wasmerBackend';
 export { defaultWasmerMountLimits } from './wasmer/wasmerMounts';
 export type { WasmerMount, WasmerMountLimits, WasmerWriteBack } from './wasmer/wasmerMounts';

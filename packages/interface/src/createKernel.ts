@@ -4,11 +4,12 @@ import {
   systemClock,
   type Clock,
   type KernelId,
+  storageLimits,
   type StoragePort,
 } from '@forgeone/common';
 import { parseRuntimeConfig, type RuntimeConfig, type RuntimeConfigInput } from '@forgeone/config';
 import { Runtime } from '@forgeone/core';
-import type { AuditLog } from '@forgeone/trust';
+import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 
 export interface CreateKernelOptions {
   /** Configuration; validated here, defaults filled in. */
@@ -20,6 +21,12 @@ export interface CreateKernelOptions {
    * log `audit`). Flushed at shutdown, before the store is closed; the store stays the caller's.
    */
   readonly audit?: AuditLog;
+  /**
+   * Instead of `audit`: the store a run audit log is kept in (log `audit`, appended in big
+   * batches so that a flood of calls costs few transactions). Closed at shutdown, after the log,
+   * unless it is `store` (closed then anyway).
+   */
+  readonly auditStore?: StoragePort;
   readonly clock?: Clock;
   readonly events?: KernelEventBus;
 }
@@ -41,13 +48,17 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
   const config = parseRuntimeConfig(options.config ?? {});
   const clock = options.clock ?? systemClock;
   const events = options.events ?? new KernelEventBus();
+  const audit =
+    options.audit ??
+    (options.auditStore &&
+      new AuditLog(options.auditStore, { log: DEFAULT_AUDIT_LOG, maxBatch: storageLimits.maxAppendBatch }));
   const runtime = new Runtime({
     clock,
     events,
     limits: config.limits,
     mode: config.mode,
     ...(options.store ? { store: options.store } : {}),
-    ...(options.audit ? { audit: options.audit } : {}),
+    ...(audit ? { audit } : {}),
   });
   let stopped = false;
   return {
@@ -63,7 +74,8 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
       events.emit('kernel.shutdown', { reason });
       // Workers first (they may still report), then the store they report into.
       await runtime.close();
-      await options.audit?.close().catch(() => undefined);
+      await audit?.close().catch(() => undefined);
+      if (options.auditStore !== options.store) await options.auditStore?.close();
       await options.store?.close();
       events.removeAll();
     },

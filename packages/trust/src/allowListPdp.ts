@@ -11,6 +11,41 @@ export interface AllowListOptions {
 const ENTRY = /^[a-z][a-z0-9_]*\.(?:\*|[a-z][a-z0-9_]*)$/;
 
 /**
+ * Checks allow-list entries without building a PDP, as the AllowListPdp built from them would:
+ * each is `<namespace>.<name>` or `<namespace>.*` and, with `knownSyscalls`, names a syscall that
+ * exists (else FORGE_POLICY_UNKNOWN_SYSCALL). Returns the entries trimmed.
+ */
+export function checkAllowList(entries: Iterable<string>, options: AllowListOptions = {}): string[] {
+  const known = options.knownSyscalls ? new Set(options.knownSyscalls) : undefined;
+  const list: string[] = [];
+  for (const raw of entries) {
+    const entry = raw.trim();
+    if (!ENTRY.test(entry)) {
+      throw new ForgeError(
+        'FORGE_POLICY_UNKNOWN_SYSCALL',
+        `'${raw}' is not a syscall name; expected <namespace>.<name> such as forge.log, or <namespace>.*`,
+        { details: { entry: raw } },
+      );
+    }
+    const [namespace] = entry.split('.') as [string, string];
+    if (known) {
+      const matches = entry.endsWith('.*')
+        ? [...known].some((name) => name.startsWith(`${namespace}.`))
+        : known.has(entry);
+      if (!matches) {
+        throw new ForgeError(
+          'FORGE_POLICY_UNKNOWN_SYSCALL',
+          `unknown syscall '${entry}' in the allow-list; known: ${[...known].sort().join(', ')}`,
+          { details: { entry } },
+        );
+      }
+    }
+    list.push(entry);
+  }
+  return list;
+}
+
+/**
  * The simplest zero-trust PDP: default deny, allow exactly the listed syscalls. Entries are exact
  * names (`forge.log`) or a whole namespace (`wasi.*`). Decisions are precomputed per name, so
  * `decide` is one map lookup.
@@ -24,35 +59,11 @@ export class AllowListPdp implements PolicyDecisionPoint {
   readonly decidesBySyscallOnly = true;
 
   constructor(entries: Iterable<string>, options: AllowListOptions = {}) {
-    const known = options.knownSyscalls ? new Set(options.knownSyscalls) : undefined;
-    const list: string[] = [];
-    for (const raw of entries) {
-      const entry = raw.trim();
-      if (!ENTRY.test(entry)) {
-        throw new ForgeError(
-          'FORGE_POLICY_UNKNOWN_SYSCALL',
-          `'${raw}' is not a syscall name; expected <namespace>.<name> such as forge.log, or <namespace>.*`,
-          { details: { entry: raw } },
-        );
-      }
-      const [namespace] = entry.split('.') as [string, string];
-      if (known) {
-        const matches = entry.endsWith('.*')
-          ? [...known].some((name) => name.startsWith(`${namespace}.`))
-          : known.has(entry);
-        if (!matches) {
-          throw new ForgeError(
-            'FORGE_POLICY_UNKNOWN_SYSCALL',
-            `unknown syscall '${entry}' in the allow-list; known: ${[...known].sort().join(', ')}`,
-            { details: { entry } },
-          );
-        }
-      }
-      if (entry.endsWith('.*')) this.#namespaces.add(namespace);
+    this.entries = checkAllowList(entries, options);
+    for (const entry of this.entries) {
+      if (entry.endsWith('.*')) this.#namespaces.add(entry.slice(0, -2));
       else this.#exact.add(entry);
-      list.push(entry);
     }
-    this.entries = list;
   }
 
   decide(request: SyscallRequest): Decision {

@@ -77,7 +77,7 @@ export { compareDna } from './dnaDeviation';
 export type { DnaComparison, SyscallShift } from './dnaDeviation';
 
 // Enforcement.
-export { AllowListPdp } from './allowListPdp';
+export { AllowListPdp, checkAllowList } from './allowListPdp';
 export type { AllowListOptions } from './allowListPdp';
 export { SyscallEnforcer } from './syscallEnforcer';
 export type {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kvSummaryLine } from '../commands/run';
+import { kvSummaryLine } from '../commands/runReport';
 import { cli } from './support/inProcess';
 
 /** Counts its runs in kv key `visits` (one ASCII digit) and emits the new count as `visit.counted`. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { packDirectory, sha256Hex, writePackageFile } from '@forgeone/crypto';
 import { printResult, type CliIo } from '../cliIo';
-import { cliPath } from './keygen';
+import { cliPath } from '../flagValues';
 
 export function registerPack(program: Command, io: CliIo): void {
   program

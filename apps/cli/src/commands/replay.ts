@@ -5,7 +5,6 @@ import { ForgeError } from '@forgeone/common';
 import { createKernel } from '@forgeone/interface';
 import { parseTraceJsonl, traceFileLimits } from '@forgeone/observer';
 import { CliExit, printJson, type CliIo } from '../cliIo';
-import { formatOf, readModuleFile } from './run';
 
 /** Largest trace file read (a trace is one JSON line per call): the trace format's own bound. */
 const MAX_TRACE_BYTES = traceFileLimits.maxFileBytes;
@@ -24,13 +23,11 @@ export function registerReplay(program: Command, io: CliIo): void {
       // Every field is checked (bounds included) before the module is even read: a bad trace is
       // one FORGE_TRACE_INVALID line naming its line and field, and nothing runs.
       const trace = parseTraceJsonl(await readTraceFile(resolve(io.cwd, tracePath)));
-      const source = await readModuleFile(resolve(io.cwd, modulePath));
       const kernel = await createKernel();
       try {
         const result = await kernel.runtime.replay({
-          source,
+          file: resolve(io.cwd, modulePath),
           name: basename(modulePath),
-          ...formatOf(modulePath),
           trace,
         });
         const { outcome, divergence, instance } = result;

@@ -20,7 +20,8 @@ import {
 } from '@forgeone/crypto';
 import { printResult, usageError, type CliIo } from '../cliIo';
 import { parseIntegerFlag } from '../flagValues';
-import { cliPath, passphraseSource } from './keygen';
+import { cliPath } from '../flagValues';
+import { passphraseSource } from '../passphrase';
 
 interface RoleFlags {
   key?: string[];

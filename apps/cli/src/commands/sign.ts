@@ -8,7 +8,8 @@ import {
   type PrivateKey,
 } from '@forgeone/crypto';
 import { printResult, usageError, type CliIo } from '../cliIo';
-import { cliPath, passphraseSource, repeatable } from './keygen';
+import { cliPath, repeatable } from '../flagValues';
+import { passphraseSource } from '../passphrase';
 
 export function registerSign(program: Command, io: CliIo): void {
   program

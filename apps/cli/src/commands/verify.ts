@@ -9,10 +9,9 @@ import {
   type ValidationResult,
 } from '@forgeone/crypto';
 import { CliExit, printJson, usageError, type CliIo } from '../cliIo';
-import { cliPath, repeatable } from './keygen';
+import { STATE_ENV, cliPath, repeatable } from '../flagValues';
 
 /** Environment variable naming the state database (installed versions, trusted root version). */
-export const STATE_ENV = 'FORGEONE_STATE';
 
 export function registerVerify(program: Command, io: CliIo): void {
   program

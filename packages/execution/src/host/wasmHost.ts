@@ -15,18 +15,19 @@ import {
   type TrustRoot,
   type VersionStore,
 } from '@forgeone/crypto';
+import {
+  defaultContainerLimits,
+  resolveLimits,
+  type ContainerLimits,
+  type ContainerLimitsInput,
+} from '@forgeone/config';
 import { parsedEnforcerSpec, type EnforcerSpec } from '../gate/enforcerSpec';
 import { worldNamespaces, type WorldSpec } from '../world/guestWorld';
 import { InlineInstance } from '../isolation/inlineInstance';
 import { newContainerId } from './internal/containerIds';
 import type { InvokeResult } from '../isolation/invokeExport';
 import { ModuleCache } from '../module/moduleCache';
-import {
-  defaultModuleLimits,
-  type CompiledModule,
-  type ModuleFormat,
-  type ModuleLimits,
-} from '../module/moduleSource';
+import type { CompiledModule, ModuleFormat } from '../module/moduleSource';
 import { droppedSeqRanges, type RecordedTrace } from '@forgeone/observer';
 import { checkReplayWrites, type ReplayDivergence } from '../replay/replaySyscalls';
 import {
@@ -39,29 +40,17 @@ import type { InstanceOptions, Isolation, WasmInstance } from '../isolation/wasm
 import { WorkerInstance } from '../isolation/workerInstance';
 import { WorkerPool, type WorkerPoolOptions } from '../isolation/workerPool';
 
-/** Every limit a host applies, with the defaults used when none is given. */
-export interface HostLimits extends ModuleLimits {
-  /** Wall-clock deadline of each call, ms. */
-  readonly timeoutMs: number;
-  /** Syscalls per second before the guest is stopped; 0 turns the limit off. */
-  readonly syscallsPerSecond: number;
-  /** Fuel per call (deterministic metering; modules are instrumented when set); 0: off. */
-  readonly fuel: number;
-}
+/** Every limit a host applies: config's ContainerLimits (their names and defaults are config's). */
+export type HostLimits = ContainerLimits;
 
-export const defaultHostLimits: HostLimits = {
-  ...defaultModuleLimits,
-  maxMemoryPages: 256,
-  maxTableElements: 65_536,
-  timeoutMs: 1000,
-  syscallsPerSecond: 100_000,
-  fuel: 0,
-};
+/** The limits of a host given none: config's `defaultContainerLimits`. */
+export const defaultHostLimits: HostLimits = defaultContainerLimits;
 
 export interface WasmHostOptions {
   /** Default isolation of instances. Default `worker`: the one that can stop any guest. */
   readonly isolation?: Isolation;
-  readonly limits?: Partial<HostLimits>;
+  /** Overrides of config's default container limits. */
+  readonly limits?: ContainerLimitsInput;
   readonly clock?: Clock;
   readonly events?: KernelEventBus;
   /** Trust root packages are verified against (or pass one to `loadPackage`). */
@@ -132,7 +121,7 @@ export class WasmHost {
 
   constructor(options: WasmHostOptions = {}) {
     this.#options = options;
-    this.limits = { ...defaultHostLimits, ...options.limits };
+    this.limits = resolveLimits(defaultContainerLimits, options.limits);
     this.isolation = options.isolation ?? 'worker';
     this.#clock = options.clock ?? systemClock;
     this.#cache = new ModuleCache(options.cacheSize ?? 64);
@@ -185,11 +174,11 @@ export class WasmHost {
   }
 
   async #compile(source: Uint8Array, name: string, format: ModuleFormat | undefined): Promise<LoadedModule> {
-    const { maxModuleBytes, maxImports, maxMemoryPages, maxTableElements } = this.limits;
+    const { maxModuleBytes, maxImports, memoryPages, maxTableElements } = this.limits;
     const compiled = await this.#cache.get(source, {
       name,
       ...(format ? { format } : {}),
-      limits: { maxModuleBytes, maxImports, maxMemoryPages, maxTableElements },
+      limits: { maxModuleBytes, maxImports, memoryPages, maxTableElements },
       namespaces: this.#namespaces,
       fuel: this.limits.fuel > 0,
     });

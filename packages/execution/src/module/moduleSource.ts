@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ForgeError } from '@forgeone/common';
+import { defaultModuleLimits, resolveLimits, type ContainerLimitsInput } from '@forgeone/config';
 import type wabtFactory from 'wabt';
 import { instrumentFuel } from './fuelMetering';
+import { checkModuleSize } from './moduleSize';
 import { WasmFormatError } from './internal/wasmReader';
 import { findWatOverNesting } from './internal/watNesting';
 import { isReservedExport, routeMemoryGrow } from './wasmCodeRewrite';
@@ -10,29 +12,14 @@ import { readWasmModuleInfo, type WasmModuleInfo } from './wasmModuleInfo';
 
 export type ModuleFormat = 'wasm' | 'wat';
 
-/** Size limits applied before any parsing, so a hostile file cannot make the host do large work. */
-export interface ModuleLimits {
-  /** Largest accepted module (binary or text), bytes. Default 64 MiB. */
-  readonly maxModuleBytes: number;
-  /** Most imports a module may declare. Default 1,024. */
-  readonly maxImports: number;
-  /** Largest linear memory in 64 KiB pages, enforced even when the module declares no maximum. Default 65,536 (4 GiB). */
-  readonly maxMemoryPages: number;
-  /** Largest table, in elements, enforced like memory. Default 1,000,000. */
-  readonly maxTableElements: number;
-}
-
-export const defaultModuleLimits: ModuleLimits = {
-  maxModuleBytes: 64 * 1024 * 1024,
-  maxImports: 1024,
-  maxMemoryPages: 65_536,
-  maxTableElements: 1_000_000,
-};
+// The limits and their defaults are config's (one name each, end to end); re-exported for compileModule's callers.
+export { defaultModuleLimits } from '@forgeone/config';
+export type { ModuleLimits } from '@forgeone/config';
 
 export interface CompileModuleOptions {
   readonly name?: string;
   readonly format?: ModuleFormat;
-  readonly limits?: Partial<ModuleLimits>;
+  readonly limits?: ContainerLimitsInput;
   /** Import namespaces the host knows; any other import (or any non-function import) is refused. */
   readonly namespaces?: readonly string[];
   /** Instrument the module for deterministic fuel metering (see instrumentFuel). */
@@ -165,15 +152,9 @@ export async function compileModule(
   source: Uint8Array,
   options: CompileModuleOptions = {},
 ): Promise<CompiledModule> {
-  const limits = { ...defaultModuleLimits, ...options.limits };
+  const limits = resolveLimits(defaultModuleLimits, options.limits);
   const name = options.name ?? 'module';
-  if (source.byteLength > limits.maxModuleBytes) {
-    throw new ForgeError(
-      'FORGE_WASM_LIMIT',
-      `${name} is ${source.byteLength} bytes, over the module size limit of ${limits.maxModuleBytes}`,
-      { details: { limit: 'moduleBytes', max: limits.maxModuleBytes } },
-    );
-  }
+  checkModuleSize(source.byteLength, limits.maxModuleBytes, name);
   const format = options.format ?? detectFormat(source);
   const binary: Uint8Array<ArrayBuffer> = new Uint8Array(
     format === 'wat' ? await watToWasm(source, name) : source,

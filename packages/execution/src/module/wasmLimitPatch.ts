@@ -2,13 +2,20 @@ import { ForgeError } from '@forgeone/common';
 import { encodeU32, readSections, WasmReader } from './internal/wasmReader';
 import { readLimits, type WasmLimits } from './wasmModuleInfo';
 
-/** The host's caps on what a module may declare. */
-export interface WasmMemoryLimits {
-  /** Largest linear memory, in 64 KiB pages. */
-  readonly maxMemoryPages: number;
+/** The host's caps on what a module may declare (named as in ContainerLimits). */
+export type WasmMemoryLimits = {
   /** Largest table, in elements. */
   readonly maxTableElements: number;
-}
+} & (
+  | {
+      /** Largest linear memory, in 64 KiB pages. */
+      readonly memoryPages: number;
+    }
+  | {
+      /** @deprecated The name before 0.2: use `memoryPages`. */
+      readonly maxMemoryPages: number;
+    }
+);
 
 const MEMORY = 5;
 const TABLE = 4;
@@ -60,6 +67,7 @@ function checkTable(limits: WasmLimits, index: number, cap: number): void {
  * already over a cap, and 64-bit memories. Expects a module that passed `WebAssembly.validate`.
  */
 export function applyWasmLimits(bytes: Uint8Array, caps: WasmMemoryLimits): Uint8Array {
+  const memoryPages = 'memoryPages' in caps ? caps.memoryPages : caps.maxMemoryPages;
   const sections = readSections(bytes);
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let changed = false;
@@ -92,8 +100,8 @@ export function applyWasmLimits(bytes: Uint8Array, caps: WasmMemoryLimits): Uint
         body.push(...typeBytes, ...encodeLimits(limits, caps.maxTableElements));
       } else {
         const limits = readLimits(reader);
-        checkMemory(limits, i, caps.maxMemoryPages);
-        body.push(...encodeLimits(limits, caps.maxMemoryPages));
+        checkMemory(limits, i, memoryPages);
+        body.push(...encodeLimits(limits, memoryPages));
       }
     }
     parts.push(Uint8Array.from([section.id, ...encodeU32(body.length), ...body]));

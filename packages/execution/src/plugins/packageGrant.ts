@@ -1,6 +1,6 @@
 import { ForgeError } from '@forgeone/common';
 import type { PackageManifest } from '@forgeone/crypto';
-import type { SyscallBound } from '@forgeone/trust';
+import type { EnforcerSpec, SyscallBound } from '@forgeone/trust';
 import { worldSyscallNames } from '../world/guestWorld';
 import type { PortablePreopen } from '../world/guestWorld';
 import { capabilityCovers, formatCapability, isManifestPath, parseCapability } from './capability';
@@ -41,6 +41,19 @@ export function packageGrant(
   }
   const within = { owner: `package ${manifest.name}@${manifest.version}'s manifest`, syscalls };
   return kv === undefined ? { within } : { within, kv };
+}
+
+/**
+ * The bounds a package's grant puts over an enforcer built from objects (a pdp or an enforcer):
+ * none without a grant.
+ */
+export function grantBounds(grant: PackageGrant | undefined): SyscallBound[] {
+  return grant ? [grant.within] : [];
+}
+
+/** `spec` narrowed to the grant: its bound added to the spec's own (the spec as given without one). */
+export function narrowedSpec(spec: EnforcerSpec, grant: PackageGrant | undefined): EnforcerSpec {
+  return grant ? { ...spec, within: [...(spec.within ?? []), grant.within] } : spec;
 }
 
 /**

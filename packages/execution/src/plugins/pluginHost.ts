@@ -253,7 +253,7 @@ export class PluginHost {
     }
     const compiled = await compileModule(source.module, {
       name: `${manifest.name}@${manifest.version}`,
-      limits: { maxModuleBytes: this.#limits.maxModuleBytes, maxMemoryPages: this.#limits.maxMemoryPages },
+      limits: { maxModuleBytes: this.#limits.maxModuleBytes, memoryPages: this.#limits.maxMemoryPages },
       namespaces: ['forge', 'wasi_snapshot_preview1'],
     });
     for (const entry of manifest.entryPoints) {

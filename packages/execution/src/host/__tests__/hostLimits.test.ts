@@ -36,14 +36,14 @@ const HELLO = wat(`(module (import "forge" "log" (func $log (param i32 i32) (res
 
 describe.each(['inline', 'worker'] as const)('hostile modules against the limits (%s)', (isolation) => {
   it('memory: growth past the cap fails inside the guest even when the module declares no maximum', async () => {
-    const h = host(isolation, { maxMemoryPages: 4 });
+    const h = host(isolation, { memoryPages: 4 });
     const run = await h.run(await h.loadModule(MEMORY_BOMB));
     expect(run.outcome.status).toBe('returned');
     expect(run.values).toEqual([{ type: 'i32', value: 4 }]);
   });
 
   it('memory: a module that starts above the cap is refused before it runs', async () => {
-    const h = host(isolation, { maxMemoryPages: 4 });
+    const h = host(isolation, { memoryPages: 4 });
     await expect(h.loadModule(wat('(module (memory 5 10))'))).rejects.toMatchObject({
       code: 'FORGE_LIMIT_MEMORY',
     });

@@ -108,7 +108,7 @@ describe.each(['inline', 'worker'] as const)('how a run ends (%s)', (isolation) 
 
 describe('the deadline of a worker guest', () => {
   it('holds while the guest grows its memory page by page (the run ends; the worker is stopped behind it)', async () => {
-    const h = host('worker', { timeoutMs: 1000, maxMemoryPages: 4096 });
+    const h = host('worker', { timeoutMs: 1000, memoryPages: 4096 });
     const run = await h.run(await h.loadModule(GROW_THEN_SPIN));
     expect(run.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_LIMIT_TIMEOUT' } });
   }, 15_000);
