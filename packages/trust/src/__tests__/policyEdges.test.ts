@@ -131,7 +131,8 @@ describe('policy limits keep loading near-linear', () => {
     const codes = result.ok ? [] : result.issues.map((issue) => issue.code);
     expect(codes).toHaveLength(policyLimits.patterns);
     expect(codes).toContain('FORGE_POLICY_TOO_LARGE');
-    expect(new Set(codes)).toEqual(new Set(['FORGE_POLICY_UNSAFE_REGEX', 'FORGE_POLICY_TOO_LARGE']));
+    // The first may be refused as unsafe (its own timeout) or as too large (it used the budget up).
+    for (const code of codes) expect(['FORGE_POLICY_UNSAFE_REGEX', 'FORGE_POLICY_TOO_LARGE']).toContain(code);
     const tooLarge = result.ok ? undefined : result.issues.find((i) => i.code === 'FORGE_POLICY_TOO_LARGE');
     expect(tooLarge?.message).toMatch(
       /took more than 1000 ms to analyse together; use fewer or simpler patterns/,

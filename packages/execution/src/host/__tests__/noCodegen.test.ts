@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 // gate must take the same path there as anywhere (it generates no code), and trace alike.
 
 const run = promisify(execFile);
-const dist = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
+const dist = pathToFileURL(fileURLToPath(new URL('../../../dist/index.js', import.meta.url))).href;
 
 /** A guest making 5,000 hot calls of forge.clock_now and one denied forge.log, run in a child process. */
 const script = (isolation: string) => `
