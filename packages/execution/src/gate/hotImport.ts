@@ -5,6 +5,7 @@ import type { GateRateWindow } from './rateWindow';
 import type { GateSlot } from './gateSlot';
 import type { GuestMemory, MemoryWriteSink } from './guestMemory';
 import type { WasmValue } from './syscallDefinition';
+import { compiledHotImports } from './compiledHotImport';
 
 /** A function a guest imports. */
 export type GuestImport = (...args: WasmValue[]) => WasmValue | undefined;
@@ -65,17 +66,41 @@ export interface HotGate {
 }
 
 /**
+ * The hot import of a slot, as this process makes them, chosen once at start-up: compiled per
+ * slot where the process allows code generation, else the closures below.
+ */
+export function hotImport(gate: HotGate, slot: GateSlot): GuestImport | undefined {
+  return linking(gate, slot);
+}
+
+let linking: (gate: HotGate, slot: GateSlot) => GuestImport | undefined =
+  compiledHotImports ?? closureHotImport;
+
+/**
+ * For tests that compare the two paths in one process: gates link their imports with the closures
+ * until the returned function is called.
+ */
+export function linkWithClosures(): () => void {
+  const previous = linking;
+  linking = closureHotImport;
+  return () => {
+    linking = previous;
+  };
+}
+
+/**
  * The function the guest imports for a slot of up to four params: a closure of its arity, which
  * declares exactly the import's params (V8 calls it without adapting arguments) and takes the hot
  * path itself. The hot path, for a call whose decision the enforcer promised for every call
  * (`slot.hot`) within the gate's budget: checkpoint, stamp, execute with host writes captured,
  * record and learn through the recorder's hot entry point. Anything else (the first call, a timed
  * call, a re-entrant call, the end of a rate window, an exit) goes to the gate's general path.
- * Plain closures, not generated code: a zero-trust host runs under
- * `--disallow-code-generation-from-strings`, and takes this same path there.
+ * Plain closures: the reference implementation of the hot path, and the path of every gate where
+ * code generation is refused (`--disallow-code-generation-from-strings`). Where it is allowed, the
+ * same steps are compiled per slot (compiledHotImport.ts, which says why).
  * Undefined for a slot of more params: the gate's general path serves its calls.
  */
-export function hotImport(gate: HotGate, slot: GateSlot): GuestImport | undefined {
+export function closureHotImport(gate: HotGate, slot: GateSlot): GuestImport | undefined {
   switch (slot.params.length) {
     case 0:
       return hot0(gate, slot);
@@ -96,14 +121,14 @@ export function hotImport(gate: HotGate, slot: GateSlot): GuestImport | undefine
 function hot0(gate: HotGate, slot: GateSlot): GuestImport {
   const { calls, timing, memory, writes, recorder, checkpoint } = gate;
   const { definition, invocation, params } = slot;
-  const coarseNow = timing.coarseNow;
+  const coarse = timing.coarse;
   const events = gate.events;
   return () => {
     if (!slot.hot || slot.busy || --calls.left < 0) return gate.general(slot, slot.take(0, 0, 0, 0));
 
     if (checkpoint !== undefined) checkpoint();
-    if (coarseNow !== undefined) {
-      const now = coarseNow();
+    if (coarse !== undefined) {
+      const now = coarse.coarseNow();
       if (now !== timing.time) timing.stamp(now);
     }
     memory.writeSink = writes;
@@ -129,14 +154,14 @@ function hot0(gate: HotGate, slot: GateSlot): GuestImport {
 function hot1(gate: HotGate, slot: GateSlot): GuestImport {
   const { calls, timing, memory, writes, recorder, checkpoint } = gate;
   const { definition, invocation, params } = slot;
-  const coarseNow = timing.coarseNow;
+  const coarse = timing.coarse;
   const events = gate.events;
   return (a: WasmValue) => {
     if (!slot.hot || slot.busy || --calls.left < 0) return gate.general(slot, slot.take(a, 0, 0, 0));
     params[0] = a;
     if (checkpoint !== undefined) checkpoint();
-    if (coarseNow !== undefined) {
-      const now = coarseNow();
+    if (coarse !== undefined) {
+      const now = coarse.coarseNow();
       if (now !== timing.time) timing.stamp(now);
     }
     memory.writeSink = writes;
@@ -162,15 +187,15 @@ function hot1(gate: HotGate, slot: GateSlot): GuestImport {
 function hot2(gate: HotGate, slot: GateSlot): GuestImport {
   const { calls, timing, memory, writes, recorder, checkpoint } = gate;
   const { definition, invocation, params } = slot;
-  const coarseNow = timing.coarseNow;
+  const coarse = timing.coarse;
   const events = gate.events;
   return (a: WasmValue, b: WasmValue) => {
     if (!slot.hot || slot.busy || --calls.left < 0) return gate.general(slot, slot.take(a, b, 0, 0));
     params[0] = a;
     params[1] = b;
     if (checkpoint !== undefined) checkpoint();
-    if (coarseNow !== undefined) {
-      const now = coarseNow();
+    if (coarse !== undefined) {
+      const now = coarse.coarseNow();
       if (now !== timing.time) timing.stamp(now);
     }
     memory.writeSink = writes;
@@ -196,7 +221,7 @@ function hot2(gate: HotGate, slot: GateSlot): GuestImport {
 function hot3(gate: HotGate, slot: GateSlot): GuestImport {
   const { calls, timing, memory, writes, recorder, checkpoint } = gate;
   const { definition, invocation, params } = slot;
-  const coarseNow = timing.coarseNow;
+  const coarse = timing.coarse;
   const events = gate.events;
   return (a: WasmValue, b: WasmValue, c: WasmValue) => {
     if (!slot.hot || slot.busy || --calls.left < 0) return gate.general(slot, slot.take(a, b, c, 0));
@@ -204,8 +229,8 @@ function hot3(gate: HotGate, slot: GateSlot): GuestImport {
     params[1] = b;
     params[2] = c;
     if (checkpoint !== undefined) checkpoint();
-    if (coarseNow !== undefined) {
-      const now = coarseNow();
+    if (coarse !== undefined) {
+      const now = coarse.coarseNow();
       if (now !== timing.time) timing.stamp(now);
     }
     memory.writeSink = writes;
@@ -231,7 +256,7 @@ function hot3(gate: HotGate, slot: GateSlot): GuestImport {
 function hot4(gate: HotGate, slot: GateSlot): GuestImport {
   const { calls, timing, memory, writes, recorder, checkpoint } = gate;
   const { definition, invocation, params } = slot;
-  const coarseNow = timing.coarseNow;
+  const coarse = timing.coarse;
   const events = gate.events;
   return (a: WasmValue, b: WasmValue, c: WasmValue, d: WasmValue) => {
     if (!slot.hot || slot.busy || --calls.left < 0) return gate.general(slot, slot.take(a, b, c, d));
@@ -240,8 +265,8 @@ function hot4(gate: HotGate, slot: GateSlot): GuestImport {
     params[2] = c;
     params[3] = d;
     if (checkpoint !== undefined) checkpoint();
-    if (coarseNow !== undefined) {
-      const now = coarseNow();
+    if (coarse !== undefined) {
+      const now = coarse.coarseNow();
       if (now !== timing.time) timing.stamp(now);
     }
     memory.writeSink = writes;

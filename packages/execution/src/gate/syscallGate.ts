@@ -72,6 +72,20 @@ export interface SyscallGateOptions {
 type Args = Readonly<Record<string, SyscallArg>>;
 
 /** A call past its decision: what recording it needs besides its result. */
+const NO_PARAMS: readonly WasmValue[] = [];
+
+/** The CallRecord a gate fills for each call of its general path (never kept by the recorder). */
+class ScratchRecord implements CallRecord {
+  syscall: CallRecord['syscall'] = { name: '' };
+  decision: Decision = { action: 'deny', reasons: [] };
+  executed = false;
+  args: Args | undefined = undefined;
+  params: readonly WasmValue[] = NO_PARAMS;
+  result: WasmValue | undefined = undefined;
+  durationNs = -1;
+  outcome: Ending = undefined;
+}
+
 interface DecidedCall {
   readonly slot: GateSlot;
   readonly params: readonly WasmValue[];
@@ -110,6 +124,7 @@ export class SyscallGate {
   /** How the guest asked to end (an exit, or a denied exit): re-thrown on any later call. */
   #exit: GuestExit | ForgeError | undefined;
   readonly #slots = new Map<SyscallDefinition, GateSlot>();
+  readonly #record = new ScratchRecord();
 
   constructor(options: SyscallGateOptions) {
     this.#enforcer = options.enforcer;
@@ -365,17 +380,19 @@ export class SyscallGate {
    */
   #finish(call: DecidedCall, executed: boolean, result: WasmValue | undefined, ending: Ending): void {
     const { slot, started } = call;
-    const record: CallRecord = {
-      syscall: slot.recorded,
-      decision: call.decision,
-      executed,
-      args: call.args,
-      params: call.params,
-      result,
-      durationNs: started === undefined ? -1 : this.#timing.stop(slot, started),
-      outcome: ending,
-    };
+    // One record object per gate, filled per call: the recorder copies what it keeps.
+    const record = this.#record;
+    record.syscall = slot.recorded;
+    record.decision = call.decision;
+    record.executed = executed;
+    record.args = call.args;
+    record.params = call.params;
+    record.result = result;
+    record.durationNs = started === undefined ? -1 : this.#timing.stop(slot, started);
+    record.outcome = ending;
     this.#recorder.record(record);
+    record.args = undefined;
+    record.params = NO_PARAMS;
     const events = this.#events;
     if (events !== undefined && events.hasListeners('syscall.decided')) {
       events.emit('syscall.decided', {

@@ -23,6 +23,8 @@ import {
   runInstance,
   type SyscallDefinition,
 } from '../../index';
+import { linkWithClosures } from '../hotImport';
+import { OWN_AFTER, compiledHotImports } from '../compiledHotImport';
 
 const allowOnly = (...names: string[]): PolicyDecisionPoint => ({
   decide: (req): Decision =>
@@ -416,6 +418,9 @@ describe('SyscallGate: fast path, arities and timing', () => {
       ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
     });
     const compiled = await compileModule(new TextEncoder().encode(wat), { format: 'wat' });
+    // Where code generation is refused the gate links with the closures (chosen at start-up; here
+    // for one gate), and the Function constructor throws.
+    const restore = options.refuseCodegen === true ? linkWithClosures() : undefined;
     if (options.refuseCodegen === true) {
       vi.stubGlobal('Function', function refused() {
         throw new EvalError('Code generation from strings disallowed for this context');
@@ -425,6 +430,7 @@ describe('SyscallGate: fast path, arities and timing', () => {
     try {
       imports = gate.imports(definitions);
     } finally {
+      restore?.();
       if (options.refuseCodegen === true) vi.unstubAllGlobals();
     }
     const instance = new WebAssembly.Instance(compiled.module, imports);
@@ -549,7 +555,11 @@ describe('SyscallGate: fast path, arities and timing', () => {
     expect(sampled[1]!.writes).toEqual([{ ptr: 8, bytes: Buffer.from([0, 0, 0, 0]).toString('base64') }]);
   });
 
-  it('traces the same where code cannot be generated: the gate generates none', async () => {
+  it('links with the compiled hot imports where code generation is allowed, else the closures', () => {
+    expect(compiledHotImports === undefined).toBe(process.env.FORGEONE_HOST_CODEGEN === 'off');
+  });
+
+  it('traces the same where code cannot be generated: the closures generate none', async () => {
     const traceWith = async (a: string, b: string, refuse: boolean) => {
       const clock = new ManualClock(1_700_000_000_000);
       const definitions = [
@@ -580,8 +590,11 @@ describe('SyscallGate: fast path, arities and timing', () => {
     // b's calls are hot (many thousands of them); a, which moves the clock by a millisecond, is
     // timed on every call and never hot.
     const CALLS = 5_000;
+    // The closures (the reference path) generate no code: the Function constructor throws, and
+    // the guest runs and is traced to the end.
     const refused = await traceWith('nogen_a', 'nogen_b', true);
-    // The gate generates no code: with the Function constructor watched, none is built.
+    // The compiled path gives the same trace; with the Function constructor watched, it compiled
+    // the busy slot's own import (b makes more than OWN_AFTER hot calls).
     let compiled = 0;
     const RealFunction = Function;
     vi.stubGlobal(
@@ -599,7 +612,9 @@ describe('SyscallGate: fast path, arities and timing', () => {
     } finally {
       vi.unstubAllGlobals();
     }
-    expect(compiled).toBe(0);
+    // (Under FORGEONE_HOST_CODEGEN=off, the execution-closures project, both runs take the closures.)
+    expect(compiled > 0).toBe(compiledHotImports !== undefined);
+    expect(CALLS).toBeGreaterThan(OWN_AFTER);
     expect(refused.events).toHaveLength(2 * CALLS);
     expect(refused.events).toEqual(generated.events);
     expect(refused.calls).toBe(2 * CALLS);
