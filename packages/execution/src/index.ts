@@ -12,6 +12,8 @@ export { SyscallGate } from './gate/syscallGate';
 export type { SyscallGateOptions } from './gate/syscallGate';
 export { ForgeErrno } from './forge/forgeErrno';
 export { forgeSyscalls, forgeSyscallNames } from './forge/forgeSyscalls';
+export { hostFunction } from './forge/hostFunction';
+export type { HostFunctionSpec } from './forge/hostFunction';
 export type { ForgeSyscallOptions } from './forge/forgeSyscalls';
 export type { SyscallRateLimit } from './gate/syscallGate';
 export {
