@@ -71,7 +71,6 @@ export interface SyscallGateOptions {
 
 type Args = Readonly<Record<string, SyscallArg>>;
 
-/** A call past its decision: what recording it needs besides its result. */
 const NO_PARAMS: readonly WasmValue[] = [];
 
 /** The CallRecord a gate fills for each call of its general path (never kept by the recorder). */
@@ -86,6 +85,7 @@ class ScratchRecord implements CallRecord {
   outcome: Ending = undefined;
 }
 
+/** A call past its decision: what recording it needs besides its result. */
 interface DecidedCall {
   readonly slot: GateSlot;
   readonly params: readonly WasmValue[];
