@@ -1,5 +1,5 @@
 import type { GateSlot } from './gateSlot';
-import type { GuestImport, HotGate } from './hotImport';
+import type { GuestImport, HotGate } from './hotGate';
 
 /**
  * The one module of the host that generates code from strings. It compiles the same hot path as

@@ -16,7 +16,8 @@ import {
 } from '@forgeone/observer';
 import { GateCallTiming } from './callTiming';
 import { reuseIfPromised } from './decisionReuse';
-import { HotCallBudget, hotImport, type GuestImport, type HotGate } from './hotImport';
+import { HotCallBudget, type GuestImport, type HotGate } from './hotGate';
+import { hotImport } from './hotImport';
 import { GateRateWindow, type SyscallRateLimit } from './rateWindow';
 import { GateSlot, LazyInvocation } from './gateSlot';
 import { GuestFault } from './guestMemory';
