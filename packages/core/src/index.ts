@@ -27,3 +27,5 @@ export { FairSharePolicy } from './scheduler/fairSharePolicy';
 export type { FairShareOptions } from './scheduler/fairSharePolicy';
 export { BinaryHeap } from './scheduler/binaryHeap';
 export type { SchedulerResources } from './scheduler/schedulerResources';
+export { readWorkloadFile, parseWorkloadText } from './scheduler/workloadFile';
+export type { WorkloadFile, WorkloadSpec } from './scheduler/workloadFile';

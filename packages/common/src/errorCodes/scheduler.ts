@@ -15,4 +15,6 @@ export const schedulerErrorCodes = {
   FORGE_SCHEDULE_FILE_INVALID:
     'A workload file is not valid: not YAML, an unknown field or priority, a missing name or module, or a bad run option (the message names file, line and field).',
   FORGE_SCHEDULE_MODULE_MISSING: 'A workload file names a module or package file that does not exist.',
+  FORGE_SCHEDULE_INCOMPLETE:
+    '`forgeone schedule` ran its workloads and not every one succeeded (some failed or were cancelled); the report says which and why.',
 } as const;
