@@ -23,9 +23,11 @@ export function checkDependencies(batch: readonly DependencyNode[], known: (id: 
     }
     byId.set(node.id, node);
   }
+  let inside = false;
   for (const node of batch) {
     for (const dep of node.dependsOn ?? []) {
-      if (!byId.has(dep) && !known(dep)) {
+      if (byId.has(dep)) inside = true;
+      else if (!known(dep)) {
         throw new ForgeError(
           'FORGE_SCHEDULER_UNKNOWN_DEPENDENCY',
           `workload '${node.id}' depends on '${dep}', which is not a submitted workload`,
@@ -34,7 +36,8 @@ export function checkDependencies(batch: readonly DependencyNode[], known: (id: 
       }
     }
   }
-  const cycle = findCycle(byId);
+  // Only dependencies inside the batch can close a cycle.
+  const cycle = inside ? findCycle(byId) : undefined;
   if (cycle !== undefined) {
     throw new ForgeError(
       'FORGE_SCHEDULER_CYCLE',
@@ -52,7 +55,7 @@ function findCycle(nodes: ReadonlyMap<string, DependencyNode>): string[] | undef
   const ON_PATH = 1;
   const color = new Map<string, number>();
   for (const start of nodes.keys()) {
-    if (color.has(start)) continue;
+    if (color.has(start) || (nodes.get(start)!.dependsOn ?? []).length === 0) continue;
     // The path from `start`, each step with the index of the next dependency to look at.
     const path: Array<{ id: string; next: number }> = [{ id: start, next: 0 }];
     color.set(start, ON_PATH);

@@ -21,6 +21,7 @@ import type {
 export const DEFAULT_MAX_QUEUE_DEPTH = 10_000;
 /** Default number of finished workloads remembered (for `dependsOn` and `result`). */
 export const DEFAULT_RETAIN_FINISHED = 100_000;
+const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);
 /** How often a scheduler whose next workload does not fit, with none of its own running, asks again. */
 const RESOURCE_RETRY_MS = 20;
 
@@ -71,8 +72,9 @@ interface Entry<P, T> {
   readonly workload: Workload<P>;
   state: WorkloadState;
   /** Dependencies not yet succeeded. */
-  readonly waitingOn: Set<string>;
-  dependents: Array<Entry<P, T>>;
+  /** Dependencies not yet succeeded (made only for a workload that has some). */
+  waitingOn: Set<string> | undefined;
+  dependents: Array<Entry<P, T>> | undefined;
   startOrder: number | null;
   startedAt: number;
   controller: AbortController | undefined;
@@ -161,14 +163,14 @@ export class Scheduler<P = unknown, T = unknown> {
       for (const id of entry.workload.dependsOn) {
         const dep = this.#entry(id)!;
         if (dep.state === 'succeeded') continue;
-        entry.waitingOn.add(id);
+        (entry.waitingOn ??= new Set()).add(id);
         if (dep.state === 'failed' || dep.state === 'cancelled') cancelled.push([dep, entry]);
-        else dep.dependents.push(entry);
+        else (dep.dependents ??= []).push(entry);
       }
     }
     for (const [dep, entry] of cancelled) this.#cancelDependents(dep, [entry]);
     for (const entry of added)
-      if (entry.state === 'blocked' && entry.waitingOn.size === 0) this.#enqueue(entry, now);
+      if (entry.state === 'blocked' && !entry.waitingOn?.size) this.#enqueue(entry, now);
     this.#schedulePump();
     return added.map((entry) => ({ id: entry.workload.id, done: entry.done }));
   }
@@ -201,7 +203,7 @@ export class Scheduler<P = unknown, T = unknown> {
       state: entry.state as QueuedWorkloadInfo['state'],
       priority: entry.workload.priority,
       tenant: entry.workload.tenant,
-      waitingOn: [...entry.waitingOn],
+      waitingOn: entry.waitingOn ? [...entry.waitingOn] : [],
       submittedAt: entry.workload.submittedAt,
       startOrder: entry.startOrder,
     }));
@@ -263,7 +265,11 @@ export class Scheduler<P = unknown, T = unknown> {
       priority: input.priority ?? 'normal',
       tenant,
       identity: input.identity ?? tenant,
-      dependsOn: [...(input.dependsOn ?? [])],
+      // Copied: the caller's array may change after submission; none shares one empty list.
+      dependsOn:
+        input.dependsOn === undefined || input.dependsOn.length === 0
+          ? NO_DEPENDENCIES
+          : [...input.dependsOn],
       ...(input.resources ? { resources: input.resources } : {}),
       payload: input.payload,
       submittedAt: now,
@@ -274,8 +280,8 @@ export class Scheduler<P = unknown, T = unknown> {
     const entry: Entry<P, T> = {
       workload,
       state: 'blocked',
-      waitingOn: new Set(),
-      dependents: [],
+      waitingOn: undefined,
+      dependents: undefined,
       startOrder: null,
       startedAt: 0,
       controller: undefined,
@@ -401,13 +407,13 @@ export class Scheduler<P = unknown, T = unknown> {
       ...(result.value === undefined ? {} : { value: result.value }),
     });
     this.#policy.finished?.(entry.workload, now - entry.startedAt);
-    const dependents = entry.dependents;
-    entry.dependents = [];
+    const dependents = entry.dependents ?? [];
+    entry.dependents = undefined;
     if (state === 'succeeded') {
       for (const dependent of dependents) {
         if (dependent.state !== 'blocked') continue;
-        dependent.waitingOn.delete(entry.workload.id);
-        if (dependent.waitingOn.size === 0) this.#enqueue(dependent, now);
+        dependent.waitingOn?.delete(entry.workload.id);
+        if (!dependent.waitingOn?.size) this.#enqueue(dependent, now);
       }
     } else {
       this.#cancelDependents(entry, dependents);
@@ -421,8 +427,8 @@ export class Scheduler<P = unknown, T = unknown> {
     if (entry.state === 'blocked') this.#blocked--;
     this.#waiting--;
     this.#finishUnstarted(entry, reason);
-    const dependents = entry.dependents;
-    entry.dependents = [];
+    const dependents = entry.dependents ?? [];
+    entry.dependents = undefined;
     this.#cancelDependents(entry, dependents);
     this.#notifyIdle();
   }
@@ -445,8 +451,8 @@ export class Scheduler<P = unknown, T = unknown> {
       this.#blocked--;
       this.#waiting--;
       this.#finishUnstarted(entry, reason);
-      for (const next of entry.dependents) stack.push([entry, next]);
-      entry.dependents = [];
+      for (const next of entry.dependents ?? []) stack.push([entry, next]);
+      entry.dependents = undefined;
     }
     this.#notifyIdle();
   }

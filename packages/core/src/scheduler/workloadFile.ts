@@ -140,14 +140,16 @@ export function parseWorkloadText(text: string, file: string): WorkloadFile {
 
   const result = WorkloadFileSchema.safeParse(source.value);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
+    // An unknown field says most about what was meant: reported before what it left missing.
+    const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!;
     const path = issue.path.map((step) => (typeof step === 'symbol' ? String(step) : step));
     const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     // An unknown field is reported at the field itself, named.
     if (unknownKeys.length > 0) {
       fail('FORGE_SCHEDULE_FILE_INVALID', [...path, unknownKeys[0]!], `unknown field (${fieldsOf(path)})`);
     }
-    fail('FORGE_SCHEDULE_FILE_INVALID', path, issue.message);
+    const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
+    fail('FORGE_SCHEDULE_FILE_INVALID', path, missing ? 'a required field is missing' : issue.message);
   }
   const entries = result.data!.workloads;
   const base = dirname(resolve(file));
