@@ -13,6 +13,7 @@ import {
   type WorkloadFile,
   type WorkloadSpec,
 } from '@forgeone/core';
+import { defaultContainerLimits } from '@forgeone/config';
 import { loadTrustRoot, readRootFile, type TrustRoot } from '@forgeone/crypto';
 import type { PortablePreopen } from '@forgeone/execution';
 import { createKernel } from '@forgeone/interface';
@@ -231,6 +232,12 @@ function submitAll(
         priority: job.spec.priority,
         tenant: job.spec.tenant,
         dependsOn: job.spec.dependsOn,
+        // What it will hold while it runs, for a scheduler given the kernel's resource manager.
+        resources: {
+          identity: `tenant:${job.spec.tenant}`,
+          memoryPages: job.spec.memoryPages ?? defaultContainerLimits.memoryPages,
+          worker: true,
+        },
         payload: job,
       })),
     );
