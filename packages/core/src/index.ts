@@ -1,3 +1,31 @@
 export { Runtime } from './runtime';
 export type { RuntimeDeps, RunModuleOptions, ReplayOptions, RunReport, RunKvReport } from './runtime';
 export type { KvNamespaceChanges } from './kvNamespaces';
+
+// item 5: scheduler
+export { Scheduler, DEFAULT_MAX_QUEUE_DEPTH, DEFAULT_RETAIN_FINISHED } from './scheduler/scheduler';
+export type { SchedulerOptions, SchedulerContext, WorkloadHandle } from './scheduler/scheduler';
+export { priorities, priorityRank } from './scheduler/priority';
+export type { Priority } from './scheduler/priority';
+export type {
+  Workload,
+  WorkloadInput,
+  WorkloadState,
+  FinalState,
+  ExecutorResult,
+  WorkloadExecutor,
+  WorkloadResult,
+  QueuedWorkloadInfo,
+} from './scheduler/workload';
+export { policyNames } from './scheduler/schedulingPolicy';
+export type { SchedulingPolicy, PolicyName } from './scheduler/schedulingPolicy';
+export { createPolicy } from './scheduler/createPolicy';
+export type { SchedulingPolicyChoice, PolicyTuning } from './scheduler/createPolicy';
+export { FifoPolicy } from './scheduler/fifoPolicy';
+export { PriorityPolicy, DEFAULT_AGING_MS } from './scheduler/priorityPolicy';
+export { FairSharePolicy } from './scheduler/fairSharePolicy';
+export type { FairShareOptions } from './scheduler/fairSharePolicy';
+export { BinaryHeap } from './scheduler/binaryHeap';
+export type { SchedulerResources } from './scheduler/schedulerResources';
+export { readWorkloadFile, parseWorkloadText } from './scheduler/workloadFile';
+export type { WorkloadFile, WorkloadSpec } from './scheduler/workloadFile';

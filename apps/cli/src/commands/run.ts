@@ -238,7 +238,7 @@ function parseEnv(entries: readonly string[]): Record<string, string> {
   return env;
 }
 
-function parseDir(io: CliIo, spec: string): PortablePreopen {
+export function parseDir(io: CliIo, spec: string): PortablePreopen {
   const parts = spec.split(':');
   const readOnly = parts.length === 3 && parts[2] === 'ro';
   if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !readOnly) || !parts[0] || !parts[1]) {

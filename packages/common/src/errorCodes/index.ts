@@ -7,6 +7,7 @@ import { executionErrorCodes } from './execution';
 import { observerErrorCodes } from './observer';
 import { storageErrorCodes } from './storage';
 import { trustErrorCodes } from './trust';
+import { schedulerErrorCodes } from './scheduler';
 
 /**
  * Every error code ForgeOne can raise, with what it means. Codes are stable API: users and tests
@@ -22,6 +23,7 @@ export const forgeErrorCodes = {
   ...executionErrorCodes,
   ...coreErrorCodes,
   ...daemonErrorCodes,
+  ...schedulerErrorCodes,
 } as const;
 
 /** The closed union of ForgeOne error codes. */
