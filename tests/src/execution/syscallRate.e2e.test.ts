@@ -58,12 +58,12 @@ describe('forgeone run --syscall-rate and --syscall-burst (end to end)', () => {
 
   it('--syscall-burst narrows the window: the same calls over a high rate but a small burst are stopped', () => {
     const guest = clockCaller(50_000);
-    // 1,000,000/s in windows of 50 calls (50 µs): a guest calling flat out uses one up in less.
-    const burst = run(guest, '--syscall-rate', '1000000', '--syscall-burst', '50');
+    // 100,000/s in windows of 100 calls (1 ms): a guest calling flat out uses one up far sooner.
+    const burst = run(guest, '--syscall-rate', '100000', '--syscall-burst', '100');
     expect(burst.code).toBe(1);
     expect(ending(burst).ended).toBe('trapped (FORGE_LIMIT_SYSCALL_RATE)');
     // The same calls at the same rate with the default burst (a one-second window) are not stopped.
-    const wide = run(guest, '--syscall-rate', '1000000');
+    const wide = run(guest, '--syscall-rate', '100000');
     expect(wide.code).toBe(0);
     expect(ending(wide)).toEqual({ ended: 'returned, exit code 0', calls: 50_000 });
     // --syscall-rate 0 turns the limit off.
