@@ -65,19 +65,20 @@ export const defaultModuleLimits: ModuleLimits = Object.freeze({
 });
 
 /** The values a configured or given limit may take (inclusive), for every limit. */
-export const limitBounds: { readonly [K in keyof ContainerLimits]: { readonly min: number; readonly max: number } } =
-  Object.freeze({
-    timeoutMs: Object.freeze({ min: 1, max: 3_600_000 }),
-    memoryPages: Object.freeze({ min: 1, max: 65_536 }),
-    maxModuleBytes: Object.freeze({ min: 8, max: 1024 * 1024 * 1024 }),
-    maxImports: Object.freeze({ min: 0, max: 100_000 }),
-    maxTableElements: Object.freeze({ min: 0, max: 10_000_000 }),
-    syscallsPerSecond: Object.freeze({ min: 0, max: 1_000_000_000 }),
-    syscallBurst: Object.freeze({ min: 0, max: 1_000_000_000 }),
-    // stdio (3) and at least one preopen.
-    maxOpenFds: Object.freeze({ min: 4, max: 1_048_576 }),
-    fuel: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  });
+export const limitBounds: {
+  readonly [K in keyof ContainerLimits]: { readonly min: number; readonly max: number };
+} = Object.freeze({
+  timeoutMs: Object.freeze({ min: 1, max: 3_600_000 }),
+  memoryPages: Object.freeze({ min: 1, max: 65_536 }),
+  maxModuleBytes: Object.freeze({ min: 8, max: 1024 * 1024 * 1024 }),
+  maxImports: Object.freeze({ min: 0, max: 100_000 }),
+  maxTableElements: Object.freeze({ min: 0, max: 10_000_000 }),
+  syscallsPerSecond: Object.freeze({ min: 0, max: 1_000_000_000 }),
+  syscallBurst: Object.freeze({ min: 0, max: 1_000_000_000 }),
+  // stdio (3) and at least one preopen.
+  maxOpenFds: Object.freeze({ min: 4, max: 1_048_576 }),
+  fuel: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+});
 
 /** The names of every container limit, in the order the docs list them. */
 export const containerLimitNames = Object.freeze(

@@ -135,14 +135,14 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
       ['--max-imports', 'maxImports', '64', 'the wasmer SDK resolves imports itself'],
       ['--max-table-elements', 'maxTableElements', '1024', 'the wasmer SDK does not limit tables per run'],
     ] as const
-  ).map(
-    ([option, key, value, why]): RunOptionSupport => ({
-      option,
-      key,
-      example: [option, value],
-      refused: [{ when: WASMER, why: key === 'syscallRate' || key === 'syscallBurst' ? `${why}: ${NO_GATE}` : why }],
-    }),
-  ),
+  ).map(([option, key, value, why]): RunOptionSupport => ({
+    option,
+    key,
+    example: [option, value],
+    refused: [
+      { when: WASMER, why: key === 'syscallRate' || key === 'syscallBurst' ? `${why}: ${NO_GATE}` : why },
+    ],
+  })),
   {
     option: '--isolation',
     key: 'isolation',

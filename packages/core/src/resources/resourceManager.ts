@@ -54,8 +54,12 @@ export class ResourceManager implements ResourceAdmission {
     if (checked.worker) this.#workers += 1;
     this.#perIdentity.set(checked.identity, (this.#perIdentity.get(checked.identity) ?? 0) + 1);
     this.#next += 1;
-    const allocation = new LiveAllocation(`alloc-${this.#next}`, checked, this.budgets.cpuMs, this.#now, (a) =>
-      this.#free(a),
+    const allocation = new LiveAllocation(
+      `alloc-${this.#next}`,
+      checked,
+      this.budgets.cpuMs,
+      this.#now,
+      (a) => this.#free(a),
     );
     this.#live.set(allocation.id, allocation);
     return allocation;

@@ -76,7 +76,12 @@ describe('ResourceManager', () => {
       expect(refusal(() => manager.allocate(bad)).code).toBe('FORGE_INVALID_INPUT');
       expect(() => manager.fits(bad)).toThrow(ForgeError);
     }
-    for (const budgets of [{ memoryPages: 0 }, { workers: 1.5 }, { cpuMs: -1 }, { containersPerIdentity: 2e6 }]) {
+    for (const budgets of [
+      { memoryPages: 0 },
+      { workers: 1.5 },
+      { cpuMs: -1 },
+      { containersPerIdentity: 2e6 },
+    ]) {
       const error = refusal(() => new ResourceManager(budgets));
       expect(error.code).toBe('FORGE_INVALID_INPUT');
       expect(error.message).toMatch(/^invalid resources\./);

@@ -119,7 +119,8 @@ describe('Runtime.runModule under the resource manager', () => {
         (error: unknown) => error,
       );
     expect(killed).toBe(true);
-    const code = crashed instanceof ForgeError ? crashed.code : (crashed as { error?: ForgeError }).error?.code;
+    const code =
+      crashed instanceof ForgeError ? crashed.code : (crashed as { error?: ForgeError }).error?.code;
     expect(code).toBe('FORGE_WORKER_FAILED');
     idle(runtime.usage());
     const after = await runtime.runModule({ source: logThen(''), policy, isolation: 'worker' });
@@ -134,11 +135,15 @@ describe('Runtime.runModule under the resource manager', () => {
       .catch((error: unknown) => error);
     expect(big).toBeInstanceOf(ForgeError);
     expect((big as ForgeError).code).toBe('FORGE_RESOURCE_EXHAUSTED');
-    expect((big as ForgeError).details).toMatchObject({ budget: 'memoryPages', requested: 101, available: 100 });
+    expect((big as ForgeError).details).toMatchObject({
+      budget: 'memoryPages',
+      requested: 101,
+      available: 100,
+    });
     expect(launched).toEqual([]);
-    // One container per identity: a second launch while the first runs is refused, another identity is not.
+    // One container per identity: a second launch while the first runs is refused, one after it ends is not.
     let second: unknown;
-    let other: string | undefined;
+
     const first = await runtime.runModule({
       source: logThen(''),
       policy,
@@ -147,7 +152,12 @@ describe('Runtime.runModule under the resource manager', () => {
       limits: { memoryPages: 1 },
       onLog: () => {
         second = runtime
-          .runModule({ source: logThen(''), policy, identity: { subject: 'user:bob' }, limits: { memoryPages: 1 } })
+          .runModule({
+            source: logThen(''),
+            policy,
+            identity: { subject: 'user:bob' },
+            limits: { memoryPages: 1 },
+          })
           .catch((error: unknown) => error);
       },
     });
@@ -155,7 +165,7 @@ describe('Runtime.runModule under the resource manager', () => {
     const refused = (await second) as ForgeError;
     expect(refused.code).toBe('FORGE_RESOURCE_EXHAUSTED');
     expect(refused.details).toMatchObject({ budget: 'containersPerIdentity', identity: 'user:bob' });
-    other = (
+    const other = (
       await runtime.runModule({
         source: logThen(''),
         policy,
