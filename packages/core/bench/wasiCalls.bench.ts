@@ -123,4 +123,5 @@ afterAll(async () => {
     );
   }
   await host.close();
-});
+  // Minutes on a shared machine: well past the project's hook timeout.
+}, 1_800_000);

@@ -261,19 +261,20 @@ export class Runtime {
       checkAllowList(options.policy.policy.allow ?? [], { knownSyscalls: worldSyscallNames() });
     const isolation: Isolation = objects ? 'inline' : (options.isolation ?? this.#deps.isolation ?? 'worker');
     const host = this.#host(options.limits ?? {});
-    // Admitted (or refused, FORGE_RESOURCE_EXHAUSTED) before a worker or the module is touched.
-    const allocation = this.#resources.allocate({
-      identity: identity.subject,
-      memoryPages: host.limits.memoryPages,
-      worker: isolation === 'worker',
-    });
     // Starting the worker overlaps with verifying and compiling, and with reading the namespace.
     if (isolation === 'worker') void host.prewarm().catch(() => undefined);
     const kvLease = this.#leaseKv(options);
     // A failed module load must not leave the namespace read unobserved.
     kvLease?.catch(() => undefined);
     let kv: KvLease | undefined;
+    let allocation: Allocation | undefined;
     try {
+      // Admitted (or refused, FORGE_RESOURCE_EXHAUSTED) before the module is read or instantiated.
+      allocation = this.#resources.allocate({
+        identity: identity.subject,
+        memoryPages: host.limits.memoryPages,
+        worker: isolation === 'worker',
+      });
       const module = await this.#load(host, options);
       kv = await kvLease;
       return await this.#execute(host, module, options, { identity, isolation, objects, allocation }, kv);
@@ -285,7 +286,7 @@ export class Runtime {
       throw error;
     } finally {
       // Every way out: a trap, a deadline, a crashed worker, a refused load (the host has ended the guest).
-      allocation.release();
+      allocation?.release();
     }
   }
 

@@ -177,6 +177,21 @@ describe('Runtime.runModule under the resource manager', () => {
     idle(runtime.usage());
   });
 
+  it('holds nothing after a run that fails before its guest starts', async () => {
+    const { runtime } = kernel();
+    const broken = await runtime
+      .runModule({ source: wat('(module (func'), policy })
+      .catch((error: unknown) => error);
+    expect((broken as ForgeError).code).toBe('FORGE_WAT_INVALID');
+    idle(runtime.usage());
+    // A kv namespace without a store is refused before anything is allocated.
+    const noStore = await runtime
+      .runModule({ source: logThen(''), policy, kv: { namespace: 'app' } })
+      .catch((error: unknown) => error);
+    expect((noStore as ForgeError).code).toBe('FORGE_INVALID_INPUT');
+    idle(runtime.usage());
+  });
+
   it("cuts a run's deadline to its cpuMs budget and charges the time", async () => {
     for (const isolation of ['worker', 'inline'] as const) {
       const { runtime } = kernel({ cpuMs: 300 });
