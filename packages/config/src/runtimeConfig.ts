@@ -1,34 +1,58 @@
 import { z } from 'zod';
 import { parseWith } from '@forgeone/common';
-import { defaultContainerLimits as defaults, limitBounds as bounds } from './limits';
+import { defaultContainerLimits as defaults, limitBounds as bounds, limitsProblem } from './limits';
+import {
+  defaultResourceBudgets as defaultBudgets,
+  resourceBudgetBounds as budgetBounds,
+} from './resourceBudgets';
 
-/** The kernel's configured limits (the rest of ContainerLimits keep their defaults). */
+/** An integer field within its bounds, defaulting to `fallback`. */
+function bounded(bound: { readonly min: number; readonly max: number }, fallback: number) {
+  return z.number().int().min(bound.min).max(bound.max).default(fallback);
+}
+
+/** The kernel's configured limits: every ContainerLimits field, each with its default and bounds. */
 export const LimitsSchema = z
   .object({
     /** Wall-clock deadline per guest call, ms. */
-    timeoutMs: z
-      .number()
-      .int()
-      .min(bounds.timeoutMs.min)
-      .max(bounds.timeoutMs.max)
-      .default(defaults.timeoutMs),
+    timeoutMs: bounded(bounds.timeoutMs, defaults.timeoutMs),
     /** Maximum linear memory, in 64 KiB pages. */
-    memoryPages: z
-      .number()
-      .int()
-      .min(bounds.memoryPages.min)
-      .max(bounds.memoryPages.max)
-      .default(defaults.memoryPages),
+    memoryPages: bounded(bounds.memoryPages, defaults.memoryPages),
     /** Largest accepted module, bytes. */
-    maxModuleBytes: z
-      .number()
-      .int()
-      .min(bounds.maxModuleBytes.min)
-      .max(bounds.maxModuleBytes.max)
-      .default(defaults.maxModuleBytes),
+    maxModuleBytes: bounded(bounds.maxModuleBytes, defaults.maxModuleBytes),
+    /** Most imports a module may declare. */
+    maxImports: bounded(bounds.maxImports, defaults.maxImports),
+    /** Largest table, in elements. */
+    maxTableElements: bounded(bounds.maxTableElements, defaults.maxTableElements),
+    /** Sustained syscalls per second before the guest is stopped; 0: off. */
+    syscallsPerSecond: bounded(bounds.syscallsPerSecond, defaults.syscallsPerSecond),
+    /** Calls one rate window allows; 0: as many as syscallsPerSecond. */
+    syscallBurst: bounded(bounds.syscallBurst, defaults.syscallBurst),
+    /** Open WASI descriptors, stdio and preopens included. */
+    maxOpenFds: bounded(bounds.maxOpenFds, defaults.maxOpenFds),
+    /** Fuel per call; 0: off. */
+    fuel: bounded(bounds.fuel, defaults.fuel),
+  })
+  .strict()
+  .superRefine((limits, context) => {
+    const problem = limitsProblem(limits);
+    if (problem) context.addIssue({ code: 'custom', path: [problem.limit], message: problem.problem });
+  });
+export type Limits = z.output<typeof LimitsSchema>;
+
+/** The kernel-wide budgets of the resource manager. */
+export const ResourceBudgetsSchema = z
+  .object({
+    /** Memory pages across every live container (each reserves its memoryPages limit). */
+    memoryPages: bounded(budgetBounds.memoryPages, defaultBudgets.memoryPages),
+    /** Containers holding a worker thread at once. */
+    workers: bounded(budgetBounds.workers, defaultBudgets.workers),
+    /** Live containers of one identity at once. */
+    containersPerIdentity: bounded(budgetBounds.containersPerIdentity, defaultBudgets.containersPerIdentity),
+    /** Wall-clock ms a container's calls may take together; 0: off. */
+    cpuMs: bounded(budgetBounds.cpuMs, defaultBudgets.cpuMs),
   })
   .strict();
-export type Limits = z.output<typeof LimitsSchema>;
 
 /** Where the kernel keeps durable state. */
 export const StorageConfigSchema = z.discriminatedUnion('kind', [
@@ -43,6 +67,8 @@ export const RuntimeConfigSchema = z
     /** enforce: block what policy refuses; audit: decide and record but allow; permissive: allow, record refusals. */
     mode: z.enum(['enforce', 'audit', 'permissive']).default('enforce'),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
+    /** Kernel-wide budgets every launch is admitted against (the resource manager's). */
+    resources: ResourceBudgetsSchema.default(ResourceBudgetsSchema.parse({})),
     storage: StorageConfigSchema.default({ kind: 'memory' }),
     log: z
       .object({

@@ -2,7 +2,7 @@ export { Runtime } from './runtime';
 export type { RuntimeDeps, RunModuleOptions, ReplayOptions, RunReport, RunKvReport } from './runtime';
 export type { KvNamespaceChanges } from './kvNamespaces';
 
-// item 5: scheduler
+// Scheduler
 export { Scheduler, DEFAULT_MAX_QUEUE_DEPTH, DEFAULT_RETAIN_FINISHED } from './scheduler/scheduler';
 export type { SchedulerOptions, SchedulerContext, WorkloadHandle } from './scheduler/scheduler';
 export { priorities, priorityRank } from './scheduler/priority';
@@ -29,3 +29,16 @@ export { BinaryHeap } from './scheduler/binaryHeap';
 export type { SchedulerResources } from './scheduler/schedulerResources';
 export { readWorkloadFile, parseWorkloadText } from './scheduler/workloadFile';
 export type { WorkloadFile, WorkloadSpec } from './scheduler/workloadFile';
+
+// Resource manager
+export { ResourceManager } from './resources/resourceManager';
+export type { ResourceManagerOptions } from './resources/resourceManager';
+export { cpuAccountOf } from './resources/cpuAccount';
+export type { CpuAccount } from './resources/cpuAccount';
+export type {
+  Allocation,
+  BudgetName,
+  ResourceAdmission,
+  ResourceRequest,
+} from './resources/resourceAdmission';
+export type { BudgetUse, ResourceUsage } from './resources/resourceUsage';

@@ -59,6 +59,10 @@ import {
 } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { RunAudit } from './runAudit';
+import { ResourceManager } from './resources/resourceManager';
+import { cpuBudgetOption } from './resources/cpuAccount';
+import type { Allocation, ResourceAdmission } from './resources/resourceAdmission';
+import type { ResourceUsage } from './resources/resourceUsage';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -77,6 +81,11 @@ export interface RuntimeDeps {
    * are durable; a log that cannot be written fails the run (FORGE_STORAGE_IO).
    */
   readonly audit?: AuditLog;
+  /**
+   * Admits every run against the kernel's budgets (memory pages, workers, containers per identity,
+   * CPU ms); released however the run ends. Default: a ResourceManager with config's default budgets.
+   */
+  readonly resources?: ResourceAdmission;
 }
 
 export interface RunModuleOptions {
@@ -202,8 +211,17 @@ export class Runtime {
   readonly #deps: RuntimeDeps;
   readonly #hosts = new Map<string, WasmHost>();
 
+  readonly #resources: ResourceAdmission;
+
   constructor(deps: RuntimeDeps) {
     this.#deps = deps;
+    this.#resources = deps.resources ?? new ResourceManager();
+  }
+
+  /** Live use of the kernel's budgets (undefined when the given admission reports none). */
+  usage(): ResourceUsage | undefined {
+    const admission = this.#resources as Partial<ResourceManager>;
+    return typeof admission.usage === 'function' ? admission.usage() : undefined;
   }
 
   /** Names of every syscall a guest can import from this runtime (forge.* and wasi.*). */
@@ -249,16 +267,26 @@ export class Runtime {
     // A failed module load must not leave the namespace read unobserved.
     kvLease?.catch(() => undefined);
     let kv: KvLease | undefined;
+    let allocation: Allocation | undefined;
     try {
+      // Admitted (or refused, FORGE_RESOURCE_EXHAUSTED) before the module is read or instantiated.
+      allocation = this.#resources.allocate({
+        identity: identity.subject,
+        memoryPages: host.limits.memoryPages,
+        worker: isolation === 'worker',
+      });
       const module = await this.#load(host, options);
       kv = await kvLease;
-      return await this.#execute(host, module, options, { identity, isolation, objects }, kv);
+      return await this.#execute(host, module, options, { identity, isolation, objects, allocation }, kv);
     } catch (error) {
       // The guest may have written before the host gave up on it: keep what it was told succeeded.
       // Either way the namespace is given back (also when the module never loaded).
       if (kv !== undefined) await kv.close().catch(() => undefined);
       else void kvLease?.then((lease) => lease.close()).catch(() => undefined);
       throw error;
+    } finally {
+      // Every way out: a trap, a deadline, a crashed worker, a refused load (the host has ended the guest).
+      allocation?.release();
     }
   }
 
@@ -267,7 +295,12 @@ export class Runtime {
     host: WasmHost,
     module: LoadedModule,
     options: RunModuleOptions,
-    { identity, isolation, objects }: { identity: IdentityContext; isolation: Isolation; objects: boolean },
+    {
+      identity,
+      isolation,
+      objects,
+      allocation,
+    }: { identity: IdentityContext; isolation: Isolation; objects: boolean; allocation: Allocation },
     kv: KvLease | undefined,
   ): Promise<RunReport> {
     const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
@@ -320,6 +353,8 @@ export class Runtime {
         ...(options.wasi ? { wasi: options.wasi } : {}),
         entry,
         args,
+        // What is left of the container's CPU budget bounds its calls together.
+        ...cpuBudgetOption(allocation),
         ...(options.results ? { results: options.results } : {}),
         onLog: (message) => {
           logs.push(message);
@@ -467,8 +502,7 @@ export class Runtime {
 
   /** One host per set of limits (each keeps its compiled-module cache); all share the worker pool. */
   #host(overrides: ContainerLimitsInput): WasmHost {
-    const { timeoutMs, memoryPages, maxModuleBytes } = this.#deps.limits;
-    const merged = resolveLimits<ContainerLimitsInput>({ timeoutMs, memoryPages, maxModuleBytes }, overrides);
+    const merged = resolveLimits<ContainerLimitsInput>(this.#deps.limits, overrides);
     const key = JSON.stringify(merged);
     let host = this.#hosts.get(key);
     if (host === undefined) {

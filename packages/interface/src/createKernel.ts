@@ -8,7 +8,7 @@ import {
   type StoragePort,
 } from '@forgeone/common';
 import { parseRuntimeConfig, type RuntimeConfig, type RuntimeConfigInput } from '@forgeone/config';
-import { Runtime } from '@forgeone/core';
+import { ResourceManager, Runtime } from '@forgeone/core';
 import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 
 export interface CreateKernelOptions {
@@ -57,6 +57,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     events,
     limits: config.limits,
     mode: config.mode,
+    resources: new ResourceManager(config.resources),
     ...(options.store ? { store: options.store } : {}),
     ...(audit ? { audit } : {}),
   });

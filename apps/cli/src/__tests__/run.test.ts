@@ -27,6 +27,15 @@ describe('forgeone run (in process)', () => {
       ['--memory-pages', 'lots'],
       ['--isolation', 'thread'],
       ['--backend', 'spidermonkey'],
+      ['--syscall-rate', '1e6'],
+      ['--syscall-rate', '-1'],
+      ['--syscall-burst', '1.5'],
+      ['--syscall-burst', '10', '--syscall-rate', '0'],
+      ['--max-open-fds', '3'],
+      ['--fuel', '0x10'],
+      ['--max-module-bytes', '7'],
+      ['--max-imports', '100001'],
+      ['--max-table-elements', 'many'],
     ]) {
       const run = await cli(['run', 'add.wat', ...flags], dir);
       expect(run.code).toBe(2);

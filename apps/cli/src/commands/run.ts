@@ -1,7 +1,13 @@
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SqliteStore, enforcementModes, openStateStore, type StoragePort } from '@forgeone/common';
-import { defaultContainerLimits, limitBounds } from '@forgeone/config';
+import {
+  defaultContainerLimits,
+  limitBounds,
+  limitsProblem,
+  type ContainerLimits,
+  type ContainerLimitsInput,
+} from '@forgeone/config';
 import { loadTrustRoot, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
 import { DEFAULT_AUDIT_LOG, enforcerSpecFromPolicyFile } from '@forgeone/trust';
@@ -80,6 +86,41 @@ export function registerRun(program: Command, io: CliIo): void {
       '--memory-pages <n>',
       `most 64 KiB pages of linear memory (default ${defaultContainerLimits.memoryPages})`,
       integerFlag('--memory-pages', limitBounds.memoryPages.min, limitBounds.memoryPages.max),
+    )
+    .option(
+      '--syscall-rate <n>',
+      `syscalls per second before the guest is stopped, FORGE_LIMIT_SYSCALL_RATE (0: off; default ${defaultContainerLimits.syscallsPerSecond})`,
+      limitFlag('--syscall-rate', 'syscallsPerSecond'),
+    )
+    .option(
+      '--syscall-burst <n>',
+      'calls one rate window allows: stopped past <n> calls within <n>/rate seconds (default: the rate, a one-second window)',
+      limitFlag('--syscall-burst', 'syscallBurst'),
+    )
+    .option(
+      '--max-open-fds <n>',
+      `open WASI descriptors, stdio and preopens included (default ${defaultContainerLimits.maxOpenFds})`,
+      limitFlag('--max-open-fds', 'maxOpenFds'),
+    )
+    .option(
+      '--fuel <n>',
+      'fuel per call: the guest is stopped after about <n> instructions, FORGE_LIMIT_FUEL (0: off, the default)',
+      limitFlag('--fuel', 'fuel'),
+    )
+    .option(
+      '--max-module-bytes <n>',
+      `largest module accepted, bytes (default ${defaultContainerLimits.maxModuleBytes})`,
+      limitFlag('--max-module-bytes', 'maxModuleBytes'),
+    )
+    .option(
+      '--max-imports <n>',
+      `most imports the module may declare (default ${defaultContainerLimits.maxImports})`,
+      limitFlag('--max-imports', 'maxImports'),
+    )
+    .option(
+      '--max-table-elements <n>',
+      `largest table, in elements (default ${defaultContainerLimits.maxTableElements})`,
+      limitFlag('--max-table-elements', 'maxTableElements'),
     )
     .addOption(
       new Option('--isolation <mode>', 'where the guest runs')
@@ -187,10 +228,7 @@ export function registerRun(program: Command, io: CliIo): void {
           name: basename(modulePath),
           policy,
           isolation: flags.isolation,
-          limits: {
-            ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
-            ...(flags.memoryPages === undefined ? {} : { memoryPages: flags.memoryPages }),
-          },
+          limits: runLimits(flags),
           wasi,
           ...(flags.call ? { entry: flags.call } : {}),
           ...(flags.args ? { argText: flags.args } : {}),
@@ -227,6 +265,43 @@ export function registerRun(program: Command, io: CliIo): void {
       }
     });
 }
+
+/** A container limit's flag: a decimal integer within config's bounds for that limit. */
+function limitFlag(flag: string, limit: keyof ContainerLimits): (text: string) => number {
+  return integerFlag(flag, limitBounds[limit].min, limitBounds[limit].max);
+}
+
+/** The limits the run's flags set, by config's names (a burst without a rate is refused by the host). */
+function runLimits(flags: RunFlags): ContainerLimitsInput {
+  const given: Partial<Record<keyof ContainerLimits, number | undefined>> = {
+    timeoutMs: flags.timeout,
+    memoryPages: flags.memoryPages,
+    syscallsPerSecond: flags.syscallRate,
+    syscallBurst: flags.syscallBurst,
+    maxOpenFds: flags.maxOpenFds,
+    fuel: flags.fuel,
+    maxModuleBytes: flags.maxModuleBytes,
+    maxImports: flags.maxImports,
+    maxTableElements: flags.maxTableElements,
+  };
+  const limits = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+  const problem = limitsProblem(limits);
+  if (problem !== undefined) throw usageError(`${LIMIT_FLAGS[problem.limit]}: ${problem.problem}`);
+  return limits;
+}
+
+/** The flag of each container limit, for messages. */
+const LIMIT_FLAGS: Record<keyof ContainerLimits, string> = {
+  timeoutMs: '--timeout',
+  memoryPages: '--memory-pages',
+  syscallsPerSecond: '--syscall-rate',
+  syscallBurst: '--syscall-burst (with --syscall-rate 0)',
+  maxOpenFds: '--max-open-fds',
+  fuel: '--fuel',
+  maxModuleBytes: '--max-module-bytes',
+  maxImports: '--max-imports',
+  maxTableElements: '--max-table-elements',
+};
 
 function parseEnv(entries: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};

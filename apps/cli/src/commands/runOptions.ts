@@ -12,6 +12,13 @@ export interface RunFlags {
   args?: string[];
   timeout?: number;
   memoryPages?: number;
+  syscallRate?: number;
+  syscallBurst?: number;
+  maxOpenFds?: number;
+  fuel?: number;
+  maxModuleBytes?: number;
+  maxImports?: number;
+  maxTableElements?: number;
   isolation: 'inline' | 'worker';
   backend: 'v8' | 'wasmer';
   trace?: string;
@@ -118,6 +125,24 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
     example: ['--memory-pages', '64'],
     refused: [{ when: WASMER, why: 'the wasmer SDK does not limit linear memory per run' }],
   },
+  ...(
+    [
+      ['--syscall-rate', 'syscallRate', '500000', 'the syscall rate is counted by the gate'],
+      ['--syscall-burst', 'syscallBurst', '1000', 'the syscall rate is counted by the gate'],
+      ['--max-open-fds', 'maxOpenFds', '64', "its WASI is the SDK's own, whose descriptors are not counted"],
+      ['--fuel', 'fuel', '1000000', 'fuel is metered by instrumenting the module for V8'],
+      ['--max-module-bytes', 'maxModuleBytes', '1048576', 'the wasmer SDK reads the module itself'],
+      ['--max-imports', 'maxImports', '64', 'the wasmer SDK resolves imports itself'],
+      ['--max-table-elements', 'maxTableElements', '1024', 'the wasmer SDK does not limit tables per run'],
+    ] as const
+  ).map(([option, key, value, why]): RunOptionSupport => ({
+    option,
+    key,
+    example: [option, value],
+    refused: [
+      { when: WASMER, why: key === 'syscallRate' || key === 'syscallBurst' ? `${why}: ${NO_GATE}` : why },
+    ],
+  })),
   {
     option: '--isolation',
     key: 'isolation',

@@ -8,4 +8,6 @@ export const coreErrorCodes = {
     'A run option cannot be honoured by the chosen backend, isolation, mode or module kind; it is refused before anything runs, never ignored.',
   FORGE_CAPABILITY_NOT_GRANTED:
     "A run asked to give a package a resource (a preopened directory) its manifest's capabilities do not grant.",
+  FORGE_RESOURCE_EXHAUSTED:
+    "A launch (or a container's next call) does not fit a kernel-wide budget; details.budget names it (memoryPages, workers, containersPerIdentity, cpuMs), with details.requested and details.available.",
 } as const;

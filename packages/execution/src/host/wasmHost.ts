@@ -17,12 +17,14 @@ import {
 } from '@forgeone/crypto';
 import {
   defaultContainerLimits,
+  limitsProblem,
   resolveLimits,
   type ContainerLimits,
   type ContainerLimitsInput,
 } from '@forgeone/config';
 import { parsedEnforcerSpec, type EnforcerSpec } from '../gate/enforcerSpec';
 import { worldNamespaces, type WorldSpec } from '../world/guestWorld';
+import { defaultWasiLimits } from '../wasi/wasiOptions';
 import { InlineInstance } from '../isolation/inlineInstance';
 import { newContainerId } from './internal/containerIds';
 import type { InvokeResult } from '../isolation/invokeExport';
@@ -88,6 +90,11 @@ export interface HostRunOptions extends HostInstanceOptions {
   readonly results?: ResultKind;
   /** Overrides the host's deadline for this run, ms. */
   readonly timeoutMs?: number;
+  /**
+   * The most wall-clock ms the run's calls take together (its start function, then the entry):
+   * each call's deadline is cut to what is left of it (the entry gets at least 1 ms). A CPU budget.
+   */
+  readonly budgetMs?: number;
 }
 
 /** What a replay produced: the run, how many recorded calls it replayed, and where it diverged. */
@@ -122,6 +129,12 @@ export class WasmHost {
   constructor(options: WasmHostOptions = {}) {
     this.#options = options;
     this.limits = resolveLimits(defaultContainerLimits, options.limits);
+    const problem = limitsProblem(this.limits);
+    if (problem !== undefined) {
+      throw new ForgeError('FORGE_INVALID_INPUT', `invalid limits.${problem.limit}: ${problem.problem}`, {
+        details: { field: `limits.${problem.limit}` },
+      });
+    }
     this.isolation = options.isolation ?? 'worker';
     this.#clock = options.clock ?? systemClock;
     this.#cache = new ModuleCache(options.cacheSize ?? 64);
@@ -211,7 +224,10 @@ export class WasmHost {
 
   /** Instantiates, calls one export under the host's deadline, and terminates. */
   async run(module: LoadedModule, options: HostRunOptions = {}): Promise<HostRunResult> {
-    const timeoutMs = options.timeoutMs ?? this.limits.timeoutMs;
+    const deadline = options.timeoutMs ?? this.limits.timeoutMs;
+    const budget = options.budgetMs;
+    const startedAt = performance.now();
+    const timeoutMs = budget === undefined ? deadline : Math.max(1, Math.min(deadline, Math.floor(budget)));
     // The start function gets the run's deadline too.
     const instance = await this.instantiate(
       module,
@@ -220,8 +236,12 @@ export class WasmHost {
     try {
       if (instance.startOutcome !== undefined)
         return { instance, outcome: instance.startOutcome, values: [] };
+      const left =
+        budget === undefined
+          ? timeoutMs
+          : Math.max(1, Math.min(timeoutMs, Math.floor(budget - (performance.now() - startedAt))));
       const result = await instance.invoke(options.entry ?? '_start', options.args ?? [], {
-        timeoutMs,
+        timeoutMs: left,
         ...(options.results ? { results: options.results } : {}),
         ...(this.limits.fuel > 0 ? { fuel: this.limits.fuel } : {}),
       });
@@ -306,9 +326,17 @@ export class WasmHost {
   #worldSpec(options: HostInstanceOptions): WorldSpec {
     // Parsed once per spec object: callers launching many instances pass the same one.
     const enforcer = parsedEnforcerSpec(options.enforcer ?? denyAll);
+    const { syscallsPerSecond, syscallBurst, maxOpenFds } = this.limits;
     const rate =
       options.rateLimit ??
-      (this.limits.syscallsPerSecond > 0 ? { perSecond: this.limits.syscallsPerSecond } : undefined);
+      (syscallsPerSecond > 0
+        ? { perSecond: syscallsPerSecond, ...(syscallBurst > 0 ? { burst: syscallBurst } : {}) }
+        : undefined);
+    // The container's handle limit, unless the caller set the WASI one itself.
+    const wasi =
+      maxOpenFds === defaultWasiLimits.maxOpenFds && options.wasi?.limits?.maxOpenFds === undefined
+        ? options.wasi
+        : { ...options.wasi, limits: { maxOpenFds, ...options.wasi?.limits } };
     return {
       containerId: options.containerId ?? newContainerId(this.#clock),
       identity:
@@ -319,7 +347,7 @@ export class WasmHost {
           : parseWith(IdentityContextSchema, options.identity, 'identity'),
       enforcer,
       ...(rate && { rateLimit: rate }),
-      ...(options.wasi && { wasi: options.wasi }),
+      ...(wasi && { wasi }),
       ...(options.replay && { replay: options.replay }),
       ...(options.recordWrites !== undefined && { recordWrites: options.recordWrites }),
       ...(options.durationSampling !== undefined && { durationSampling: options.durationSampling }),

@@ -1,4 +1,5 @@
 import { ForgeError, type Clock } from '@forgeone/common';
+import { defaultContainerLimits } from '@forgeone/config';
 import type { VirtualFileSystem } from './vfs/virtualFileSystem';
 
 /** Where the guest's stdout or stderr goes: kept in memory, and passed live to `sink`. */
@@ -34,7 +35,7 @@ export type WasiPreopen =
 
 /** Bounds on what one guest can make the host do. */
 export interface WasiLimits {
-  /** Open descriptors, stdio and preopens included (EMFILE past it). */
+  /** Open descriptors, stdio and preopens included (EMFILE past it); a host routes its `maxOpenFds` here. */
   readonly maxOpenFds: number;
   /** Size a file may reach through writes, truncation or allocation (EFBIG past it). */
   readonly maxFileSize: number;
@@ -78,7 +79,8 @@ export interface WasiOptions {
 
 /** The limits used when none are given. */
 export const defaultWasiLimits: WasiLimits = {
-  maxOpenFds: 1024,
+  // A container limit: config names it and owns its default (`ContainerLimits.maxOpenFds`).
+  maxOpenFds: defaultContainerLimits.maxOpenFds,
   maxFileSize: 1024 * 1024 * 1024,
   maxMemoryFsBytes: 64 * 1024 * 1024,
   maxMemoryFsNodes: 65_536,
