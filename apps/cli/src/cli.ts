@@ -11,6 +11,7 @@ import { registerVerify } from './commands/verify';
 import { registerInspect } from './commands/inspect';
 import { registerPolicy } from './commands/policy';
 import { registerAudit } from './commands/audit';
+import { registerBoot } from './commands/boot';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -29,6 +30,7 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerInspect,
   registerPolicy,
   registerAudit,
+  registerBoot,
 ];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */

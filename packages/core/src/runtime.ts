@@ -59,6 +59,9 @@ import {
 } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { RunAudit } from './runAudit';
+import { DEBUG_TRACE_CAPACITY, launchKindOf, launchRefusal, traceAll } from './boot/bootMode';
+import type { BootContext } from './boot/bootContext';
+import { DebugTraces } from './boot/debugTraces';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -77,6 +80,12 @@ export interface RuntimeDeps {
    * are durable; a log that cannot be written fails the run (FORGE_STORAGE_IO).
    */
   readonly audit?: AuditLog;
+  /**
+   * What the kernel booted with (`boot`): its mode decides whether a run may start (recovery:
+   * no package; maintenance: nothing new) and whether every run is traced and kept (debug, in
+   * `store`). Without it the runtime behaves as booted in normal mode.
+   */
+  readonly boot?: BootContext;
 }
 
 export interface RunModuleOptions {
@@ -204,7 +213,15 @@ export class Runtime {
 
   constructor(deps: RuntimeDeps) {
     this.#deps = deps;
+    if (deps.boot !== undefined && traceAll(deps.boot.mode)) this.#debugTraces = new DebugTraces(deps.store);
   }
+
+  /** The traces a debug-mode kernel keeps of its runs (undefined in other modes). */
+  get debugTraces(): DebugTraces | undefined {
+    return this.#debugTraces;
+  }
+
+  readonly #debugTraces: DebugTraces | undefined;
 
   /** Names of every syscall a guest can import from this runtime (forge.* and wasi.*). */
   syscallNames(): string[] {
@@ -213,6 +230,9 @@ export class Runtime {
 
   /** Runs one module to completion and reports what happened. */
   runModule(options: RunModuleOptions): Promise<RunReport> {
+    // The boot mode is asked first: a refused launch reads and starts nothing.
+    const refusal = launchRefusal(this.#deps.boot?.mode ?? 'normal', { kind: launchKindOf(options) });
+    if (refusal !== undefined) return Promise.reject(refusal);
     // Tracked so that close() returns only once every run has ended and kept its kv writes.
     const run = this.#runModule(options);
     const settled = run.then(
@@ -328,7 +348,11 @@ export class Runtime {
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
         ...(onTraceBatch ? { onTraceBatch } : {}),
-        ...(options.traceCapacity === undefined ? {} : { traceCapacity: options.traceCapacity }),
+        ...(this.#debugTraces
+          ? { traceCapacity: Math.max(options.traceCapacity ?? 0, DEBUG_TRACE_CAPACITY) }
+          : options.traceCapacity === undefined
+            ? {}
+            : { traceCapacity: options.traceCapacity }),
         ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
         onEvent: (event) => {
           events.push(event);
@@ -359,6 +383,8 @@ export class Runtime {
     const trace = recorded.events;
     // Likewise every decision of the run, before the run is reported.
     await audit?.finish(trace);
+    // A debug kernel keeps every run for replay, before it is reported.
+    await this.#debugTraces?.keep(instance.containerId, recorded);
     return {
       containerId: instance.containerId,
       moduleSha256: module.sha256,

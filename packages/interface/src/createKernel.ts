@@ -8,7 +8,7 @@ import {
   type StoragePort,
 } from '@forgeone/common';
 import { parseRuntimeConfig, type RuntimeConfig, type RuntimeConfigInput } from '@forgeone/config';
-import { Runtime } from '@forgeone/core';
+import { Runtime, boot, type BootContext, type BootOptions } from '@forgeone/core';
 import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 
 export interface CreateKernelOptions {
@@ -29,6 +29,13 @@ export interface CreateKernelOptions {
   readonly auditStore?: StoragePort;
   readonly clock?: Clock;
   readonly events?: KernelEventBus;
+  /**
+   * Boots the kernel before anything else (`boot` of @forgeone/core): the trust anchor, the
+   * self-test against `store`, a `boot` entry in the audit log, and the mode the runtime then
+   * honours. A refused boot throws its code and composes nothing. The clock, store and audit log
+   * are the kernel's.
+   */
+  readonly boot?: Omit<BootOptions, 'clock' | 'store' | 'audit'>;
 }
 
 /** A composed kernel: a value, not global state. Build as many as you like. */
@@ -39,6 +46,8 @@ export interface Kernel {
   readonly events: KernelEventBus;
   readonly runtime: Runtime;
   readonly store: StoragePort | undefined;
+  /** What the kernel booted with, when it was composed with `boot`. */
+  readonly boot: BootContext | undefined;
   /** Stops the kernel and closes the store it was given. Idempotent. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -52,6 +61,14 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     options.audit ??
     (options.auditStore &&
       new AuditLog(options.auditStore, { log: DEFAULT_AUDIT_LOG, maxBatch: storageLimits.maxAppendBatch }));
+  const booted =
+    options.boot &&
+    (await boot({
+      ...options.boot,
+      clock,
+      ...(options.store ? { store: options.store } : {}),
+      ...(audit ? { audit } : {}),
+    }));
   const runtime = new Runtime({
     clock,
     events,
@@ -59,6 +76,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     mode: config.mode,
     ...(options.store ? { store: options.store } : {}),
     ...(audit ? { audit } : {}),
+    ...(booted ? { boot: booted } : {}),
   });
   let stopped = false;
   return {
@@ -68,6 +86,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     events,
     runtime,
     store: options.store,
+    boot: booted,
     async shutdown(reason = 'shutdown') {
       if (stopped) return;
       stopped = true;

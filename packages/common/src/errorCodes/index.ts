@@ -1,3 +1,4 @@
+import { bootErrorCodes } from './boot';
 import { commonErrorCodes } from './common';
 import { configErrorCodes } from './config';
 import { coreErrorCodes } from './core';
@@ -21,6 +22,7 @@ export const forgeErrorCodes = {
   ...observerErrorCodes,
   ...executionErrorCodes,
   ...coreErrorCodes,
+  ...bootErrorCodes,
   ...daemonErrorCodes,
 } as const;
 
