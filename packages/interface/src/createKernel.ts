@@ -35,8 +35,11 @@ export interface CreateKernelOptions {
    * honours. A refused boot throws its code and composes nothing. The clock, store and audit log
    * are the kernel's.
    */
-  readonly boot?: Omit<BootOptions, 'clock' | 'store' | 'audit'>;
+  readonly boot?: KernelBootOptions;
 }
+
+/** What `createKernel({ boot })` takes: the boot parameters; the clock, store and audit log are the kernel's. */
+export type KernelBootOptions = Omit<BootOptions, 'clock' | 'store' | 'audit'>;
 
 /** A composed kernel: a value, not global state. Build as many as you like. */
 export interface Kernel {
