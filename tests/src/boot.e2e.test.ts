@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '@forgeone/common';
 import { AuditLog, isKernelAuditEntry } from '@forgeone/trust';
-import { forgeone, hasStackTrace, type CliRun } from './support/cli';
+import { forgeone, hasStackTrace, repoRoot, type CliRun } from './support/cli';
 
 // `forgeone boot` through the built CLI, on roots made by the CLI itself.
 const dir = mkdtempSync(join(tmpdir(), 'forge-e2e-boot-'));
@@ -16,7 +17,12 @@ const run = (...args: string[]): CliRun => {
 };
 const errorLines = (result: CliRun) => result.stderr.trim().split('\n');
 const modes = ['normal', 'recovery', 'debug', 'maintenance'] as const;
-const json = (result: CliRun) => JSON.parse(result.stdout) as Record<string, any>;
+interface BootJson {
+  readonly ok: boolean;
+  readonly code: string;
+  readonly boot?: { readonly auditSeq: number | null; readonly root: { readonly keyIds: string[] } | null };
+}
+const json = (result: CliRun) => JSON.parse(result.stdout) as BootJson;
 
 /** A root of keys a and b (`need` ed25519 signatures), signed by `signers`. */
 const initRoot = (out: string, signers: string[], options: { need?: number; expires?: string } = {}) => {
@@ -109,14 +115,14 @@ describe('forgeone boot with a good root', () => {
           auditSeq: 1,
         },
       });
-      expect(data['boot'].root.keyIds).toHaveLength(2);
+      expect(data.boot?.root?.keyIds).toHaveLength(2);
     });
   }
 
   it('audits the boot in --state, chained with what is there, and keeps the root version', async () => {
     expect(run('boot', '--root', 'good.json', '--state', 'state').code).toBe(0);
     const second = json(run('boot', '--root', 'good.json', '--state', 'state', '--mode', 'debug', '--json'));
-    expect(second['boot'].auditSeq).toBe(2);
+    expect(second.boot?.auditSeq).toBe(2);
     const store = await SqliteStore.openReadOnly(join(dir, 'state', 'kernel.db'));
     try {
       const log = new AuditLog(store);
@@ -145,6 +151,26 @@ describe('forgeone boot with a good root', () => {
     const result = run('boot', '--root', 'bad-list.json');
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/revocation: {2}unknown: the revocation list does not verify/);
+  });
+});
+
+describe('the Boot section of the core README', () => {
+  it('has an example that runs', () => {
+    const coreDir = join(repoRoot, 'packages', 'core');
+    const section = readFileSync(join(coreDir, 'README.md'), 'utf8').split(/^## Boot\s*$/m)[1] ?? '';
+    const example = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example, 'packages/core/README.md needs a ```js block under "## Boot"').toBeTruthy();
+    // Inside the package, so that it imports the packages by name as a user would.
+    const file = join(coreDir, `.readme-boot-${process.pid}.mjs`);
+    writeFileSync(file, example!);
+    try {
+      const result = spawnSync(process.execPath, [file], { cwd: coreDir, encoding: 'utf8', timeout: 60_000 });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.stdout).toBe('recovery 1 valid true 1\nFORGE_KERNEL_RECOVERY\n');
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 });
 
