@@ -11,6 +11,7 @@ export {
   launchRefusal,
   launchKindOf,
   traceAll,
+  traceCapacityFor,
   drainsRunning,
 } from './boot/bootMode';
 export type { BootMode, LaunchRequest } from './boot/bootMode';

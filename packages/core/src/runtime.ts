@@ -59,7 +59,7 @@ import {
 } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { RunAudit } from './runAudit';
-import { DEBUG_TRACE_CAPACITY, launchKindOf, launchRefusal, traceAll } from './boot/bootMode';
+import { launchKindOf, launchRefusal, traceAll, traceCapacityFor } from './boot/bootMode';
 import type { BootContext } from './boot/bootContext';
 import { DebugTraces } from './boot/debugTraces';
 
@@ -325,6 +325,7 @@ export class Runtime {
             options.onTraceBatch?.(batch);
             audit.add(batch);
           };
+    const traceCapacity = traceCapacityFor(this.#deps.boot?.mode ?? 'normal', options.traceCapacity);
     let run: Awaited<ReturnType<WasmHost['run']>>;
     try {
       if (this.#closing) {
@@ -348,11 +349,7 @@ export class Runtime {
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
         ...(onTraceBatch ? { onTraceBatch } : {}),
-        ...(this.#debugTraces
-          ? { traceCapacity: Math.max(options.traceCapacity ?? 0, DEBUG_TRACE_CAPACITY) }
-          : options.traceCapacity === undefined
-            ? {}
-            : { traceCapacity: options.traceCapacity }),
+        ...(traceCapacity === undefined ? {} : { traceCapacity }),
         ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
         onEvent: (event) => {
           events.push(event);

@@ -49,6 +49,11 @@ export function traceAll(mode: BootMode): boolean {
   return mode === 'debug';
 }
 
+/** A run's trace capacity under `mode`: in debug mode at least DEBUG_TRACE_CAPACITY, else what it asked for. */
+export function traceCapacityFor(mode: BootMode, asked: number | undefined): number | undefined {
+  return traceAll(mode) ? Math.max(asked ?? 0, DEBUG_TRACE_CAPACITY) : asked;
+}
+
 /** Whether running containers are to drain (finish, take nothing new) rather than keep serving. */
 export function drainsRunning(mode: BootMode): boolean {
   return mode === 'maintenance';

@@ -9,6 +9,8 @@ import {
   launchKindOf,
   launchRefusal,
   traceAll,
+  traceCapacityFor,
+  DEBUG_TRACE_CAPACITY,
   DEBUG_TRACES_NAMESPACE,
   type BootMode,
 } from '../../index';
@@ -48,6 +50,13 @@ describe('launchRefusal', () => {
   it('traces everything only in debug mode and drains only in maintenance mode', () => {
     expect(bootModes.filter(traceAll)).toEqual(['debug']);
     expect(bootModes.filter(drainsRunning)).toEqual(['maintenance']);
+  });
+
+  it("raises a run's trace capacity in debug mode only", () => {
+    expect(traceCapacityFor('debug', undefined)).toBe(DEBUG_TRACE_CAPACITY);
+    expect(traceCapacityFor('debug', 4 * DEBUG_TRACE_CAPACITY)).toBe(4 * DEBUG_TRACE_CAPACITY);
+    expect(traceCapacityFor('normal', undefined)).toBeUndefined();
+    expect(traceCapacityFor('recovery', 10)).toBe(10);
   });
 
   it('tells a package launch from a module launch', () => {
