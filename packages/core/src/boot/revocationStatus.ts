@@ -20,8 +20,10 @@ export type RevocationSource = 'embedded' | 'file' | 'document' | 'none';
  * - `valid`: the list was read and verified (or none was issued: `source: 'none'`) and the root's
  *   root role still meets its threshold without the keys it revokes: boot.
  * - `revoked`: the root stands only on revoked keys: boot is refused (FORGE_BOOT_ROOT_REVOKED).
- * - `unknown`: the list could not be read or does not verify (`reason` says why), or there is no
- *   root to check it against: boot, and say so; refused under `requireRevocation`.
+ * - `unknown`: the list could not be read or does not verify (`reason` says why), the root carries
+ *   none where the store trusted one before (it may have been stripped: the list is not covered by
+ *   the root's signatures), or there is no root to check it against: boot, and say so; refused
+ *   under `requireRevocation`.
  */
 export type RevocationStatus =
   | {
@@ -69,10 +71,21 @@ export async function checkRevocation(
   if ('unknown' in read) return { status: read.unknown, trustRoot: await load(anchor, undefined, deps) };
   const { source, document } = read;
   if (document === undefined) {
-    return {
-      status: { status: 'valid', source, version: 0, revokedKeyIds: [] },
-      trustRoot: await load(anchor, undefined, deps),
-    };
+    try {
+      // Checked against the store as it is: no list where one was trusted before is not "none issued".
+      const trustRoot = await load(anchor, undefined, deps, { listVersion: 'checked' });
+      return { status: { status: 'valid', source, version: 0, revokedKeyIds: [] }, trustRoot };
+    } catch (error) {
+      if (!(isForgeError(error) && error.code === 'FORGE_REVOCATION_ROLLBACK')) throw error;
+      return {
+        status: {
+          status: 'unknown',
+          source,
+          reason: `no revocation list was given, but list v${String(error.details['trusted'])} was trusted before: it may have been removed from the root`,
+        },
+        trustRoot: await load(anchor, undefined, deps),
+      };
+    }
   }
   let trustRoot: TrustRoot;
   try {
@@ -126,11 +139,17 @@ async function readRevocations(anchor: TrustAnchor, params: BootParameters): Pro
 
 /**
  * Loads the anchor through crypto's `loadTrustRoot`, so that the store's rollback protection
- * applies. Without a list the root alone is checked against the store: a list that cannot be
- * read is an unknown status, not a rolled-back list (which only a list that verifies can be).
+ * applies. Without a list the root alone is checked against the store (unless `listVersion:
+ * 'checked'`): a list that cannot be read is an unknown status, not a rolled-back list.
  */
-function load(anchor: TrustAnchor, revocations: unknown, deps: Deps): Promise<TrustRoot> {
-  const store = deps.store && (revocations === undefined ? rootVersionsOnly(deps.store) : deps.store);
+function load(
+  anchor: TrustAnchor,
+  revocations: unknown,
+  deps: Deps,
+  { listVersion }: { readonly listVersion?: 'checked' } = {},
+): Promise<TrustRoot> {
+  const hide = revocations === undefined && listVersion !== 'checked';
+  const store = deps.store && (hide ? rootVersionsOnly(deps.store) : deps.store);
   return loadTrustRoot(anchor.chain, {
     clock: deps.clock,
     ...(deps.registry ? { registry: deps.registry } : {}),

@@ -248,6 +248,12 @@ describe('revocation status', () => {
     await s.run({ root: withList });
     const context = await s.run({ root: makeRoot({ signers }), revocationsPath: join(dir, 'gone.json') });
     expect(context.revocation.status).toBe('unknown');
+    // The list stripped from the root (it is not covered by the root's signatures): not "none issued".
+    const stripped = await s.run({ root: makeRoot({ signers }) });
+    expect(stripped.revocation).toMatchObject({ status: 'unknown', source: 'none' });
+    expect(stripped.revocation.status === 'unknown' && stripped.revocation.reason).toContain(
+      'list v1 was trusted before',
+    );
     await s.run({ root: revoke(makeRoot({ signers }), [keyA], [keyB], 'again', 2) });
     expect((await refusal(s.run({ root: withList }))).code).toBe('FORGE_REVOCATION_ROLLBACK');
   });
