@@ -12,6 +12,7 @@ import { registerInspect } from './commands/inspect';
 import { registerPolicy } from './commands/policy';
 import { registerAudit } from './commands/audit';
 import { registerSchedule } from './commands/schedule';
+import { registerBoot } from './commands/boot';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -31,6 +32,7 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerPolicy,
   registerAudit,
   registerSchedule,
+  registerBoot,
 ];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */

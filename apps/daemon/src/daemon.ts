@@ -8,7 +8,7 @@ import {
   type Logger,
   type StoragePort,
 } from '@forgeone/common';
-import { createApiServer, createKernel, type Kernel } from '@forgeone/interface';
+import { createApiServer, createKernel, type Kernel, type KernelBootOptions } from '@forgeone/interface';
 
 export interface DaemonOptions {
   readonly host: string;
@@ -16,6 +16,8 @@ export interface DaemonOptions {
   /** Directory for durable state (SQLite). Without it, state lives in memory and is lost on exit. */
   readonly dataDir?: string;
   readonly logger?: Logger;
+  /** How the kernel boots (mode, trust root); `forgeone boot` boots the same way, as a check. */
+  readonly boot?: KernelBootOptions;
 }
 
 export interface RunningDaemon {
@@ -45,7 +47,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   } else {
     store = new MemoryStore();
   }
-  const kernel = await createKernel({ store });
+  let kernel: Kernel;
+  try {
+    // The boot is audited into the store, as `forgeone boot --state` audits it.
+    kernel = await createKernel({ store, auditStore: store, boot: options.boot ?? {} });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const app = createApiServer({ kernel });
   let address: string;
   try {
@@ -54,7 +63,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await kernel.shutdown('listen failed');
     throw listenError(error, options.host, options.port);
   }
-  logger.info({ address, kernel: kernel.id, store: store.kind }, 'forgeoned listening');
+  logger.info(
+    {
+      address,
+      kernel: kernel.id,
+      store: store.kind,
+      mode: kernel.boot?.mode,
+      root: kernel.boot?.root?.version ?? null,
+    },
+    'forgeoned listening',
+  );
   let stopping: Promise<void> | undefined;
   return {
     kernel,

@@ -1,5 +1,7 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createLogger, toForgeError } from '@forgeone/common';
+import { bootModes, type BootMode } from '@forgeone/core';
 import { startDaemon } from './daemon';
 
 const logger = createLogger({ name: 'forgeoned' });
@@ -15,11 +17,17 @@ const program = new Command('forgeoned')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'port to listen on (0 picks a free one)', port, 7460)
   .option('--data-dir <dir>', 'directory for durable state (SQLite); memory only when omitted')
+  .option('--root <root.json>', 'the trust root to boot on (default: none, a development kernel)')
+  .addOption(
+    new Option('--mode <mode>', 'the boot mode (check a boot first with `forgeone boot`)')
+      .choices([...bootModes])
+      .default('normal'),
+  )
   .exitOverride()
   .configureOutput({ writeErr: () => undefined });
 
 async function main(): Promise<void> {
-  let flags: { host: string; port: number; dataDir?: string };
+  let flags: { host: string; port: number; dataDir?: string; root?: string; mode: BootMode };
   try {
     flags = program.parse(process.argv).opts();
   } catch (error) {
@@ -28,7 +36,12 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const daemon = await startDaemon({ ...flags, logger });
+  const { root, mode, ...listen } = flags;
+  const daemon = await startDaemon({
+    ...listen,
+    logger,
+    boot: { mode, ...(root === undefined ? {} : { rootPath: resolve(root), rootSource: root }) },
+  });
   // The address on stdout lets supervisors and tests find a daemon started with --port 0.
   process.stdout.write(`forgeoned listening on ${daemon.address}\n`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -63,6 +63,9 @@ import { ResourceManager } from './resources/resourceManager';
 import { cpuBudgetOption } from './resources/cpuAccount';
 import type { Allocation, ResourceAdmission } from './resources/resourceAdmission';
 import type { ResourceUsage } from './resources/resourceUsage';
+import { launchKindOf, launchRefusal, traceAll, traceCapacityFor } from './boot/bootMode';
+import type { BootContext } from './boot/bootContext';
+import { DebugTraces } from './boot/debugTraces';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -86,6 +89,12 @@ export interface RuntimeDeps {
    * CPU ms); released however the run ends. Default: a ResourceManager with config's default budgets.
    */
   readonly resources?: ResourceAdmission;
+  /**
+   * What the kernel booted with (`boot`): its mode decides whether a run may start (recovery:
+   * no package; maintenance: nothing new) and whether every run is traced and kept (debug, in
+   * `store`). Without it the runtime behaves as booted in normal mode.
+   */
+  readonly boot?: BootContext;
 }
 
 export interface RunModuleOptions {
@@ -216,6 +225,7 @@ export class Runtime {
   constructor(deps: RuntimeDeps) {
     this.#deps = deps;
     this.#resources = deps.resources ?? new ResourceManager();
+    if (deps.boot !== undefined && traceAll(deps.boot.mode)) this.#debugTraces = new DebugTraces(deps.store);
   }
 
   /** Live use of the kernel's budgets (undefined when the given admission reports none). */
@@ -224,6 +234,13 @@ export class Runtime {
     return typeof admission.usage === 'function' ? admission.usage() : undefined;
   }
 
+  /** The traces a debug-mode kernel keeps of its runs (undefined in other modes). */
+  get debugTraces(): DebugTraces | undefined {
+    return this.#debugTraces;
+  }
+
+  readonly #debugTraces: DebugTraces | undefined;
+
   /** Names of every syscall a guest can import from this runtime (forge.* and wasi.*). */
   syscallNames(): string[] {
     return worldSyscallNames();
@@ -231,6 +248,9 @@ export class Runtime {
 
   /** Runs one module to completion and reports what happened. */
   runModule(options: RunModuleOptions): Promise<RunReport> {
+    // The boot mode is asked first: a refused launch reads and starts nothing.
+    const refusal = launchRefusal(this.#deps.boot?.mode ?? 'normal', { kind: launchKindOf(options) });
+    if (refusal !== undefined) return Promise.reject(refusal);
     // Tracked so that close() returns only once every run has ended and kept its kv writes.
     const run = this.#runModule(options);
     const settled = run.then(
@@ -338,6 +358,7 @@ export class Runtime {
             options.onTraceBatch?.(batch);
             audit.add(batch);
           };
+    const traceCapacity = traceCapacityFor(this.#deps.boot?.mode ?? 'normal', options.traceCapacity);
     let run: Awaited<ReturnType<WasmHost['run']>>;
     try {
       if (this.#closing) {
@@ -363,7 +384,7 @@ export class Runtime {
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
         ...(onTraceBatch ? { onTraceBatch } : {}),
-        ...(options.traceCapacity === undefined ? {} : { traceCapacity: options.traceCapacity }),
+        ...(traceCapacity === undefined ? {} : { traceCapacity }),
         ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
         onEvent: (event) => {
           events.push(event);
@@ -394,6 +415,8 @@ export class Runtime {
     const trace = recorded.events;
     // Likewise every decision of the run, before the run is reported.
     await audit?.finish(trace);
+    // A debug kernel keeps every run for replay, before it is reported.
+    await this.#debugTraces?.keep(instance.containerId, recorded);
     return {
       containerId: instance.containerId,
       moduleSha256: module.sha256,

@@ -79,6 +79,8 @@ export {
   verifyRevocationList,
 } from './revocationList';
 export type { RevocationSigned, RevocationDocument } from './revocationList';
+export { rootStanding } from './rootStanding';
+export type { RootStanding } from './rootStanding';
 
 export { PackageManifestSchema, PackageSourceSchema, PACKAGE_NAME_PATTERN } from './packageManifest';
 export type { PackageManifest, PackageSource, ContentHash } from './packageManifest';

@@ -98,6 +98,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     uptimeMs: kernel.clock.now() - startedAt,
   }));
 
+  // What the kernel booted with (mode, trust root, revocation status, self-test); null if it did not boot.
+  app.get(`/${API_VERSION}/boot`, async () => ({ ok: true, boot: kernel.boot ?? null }));
+
   const selfTest = sharedSelfTest(kernel, limits.selfTestCacheMs);
   app.get(`/${API_VERSION}/selftest`, async (_request, reply) => {
     const report = await selfTest();

@@ -8,7 +8,7 @@ import {
   type StoragePort,
 } from '@forgeone/common';
 import { parseRuntimeConfig, type RuntimeConfig, type RuntimeConfigInput } from '@forgeone/config';
-import { ResourceManager, Runtime } from '@forgeone/core';
+import { ResourceManager, Runtime, boot, type BootContext, type BootOptions } from '@forgeone/core';
 import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 
 export interface CreateKernelOptions {
@@ -29,7 +29,17 @@ export interface CreateKernelOptions {
   readonly auditStore?: StoragePort;
   readonly clock?: Clock;
   readonly events?: KernelEventBus;
+  /**
+   * Boots the kernel before anything else (`boot` of @forgeone/core): the trust anchor, the
+   * self-test against `store`, a `boot` entry in the audit log, and the mode the runtime then
+   * honours. A refused boot throws its code and composes nothing. The clock, store and audit log
+   * are the kernel's.
+   */
+  readonly boot?: KernelBootOptions;
 }
+
+/** What `createKernel({ boot })` takes: the boot parameters; the clock, store and audit log are the kernel's. */
+export type KernelBootOptions = Omit<BootOptions, 'clock' | 'store' | 'audit'>;
 
 /** A composed kernel: a value, not global state. Build as many as you like. */
 export interface Kernel {
@@ -39,6 +49,8 @@ export interface Kernel {
   readonly events: KernelEventBus;
   readonly runtime: Runtime;
   readonly store: StoragePort | undefined;
+  /** What the kernel booted with, when it was composed with `boot`. */
+  readonly boot: BootContext | undefined;
   /** Stops the kernel and closes the store it was given. Idempotent. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -52,6 +64,14 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     options.audit ??
     (options.auditStore &&
       new AuditLog(options.auditStore, { log: DEFAULT_AUDIT_LOG, maxBatch: storageLimits.maxAppendBatch }));
+  const booted =
+    options.boot &&
+    (await boot({
+      ...options.boot,
+      clock,
+      ...(options.store ? { store: options.store } : {}),
+      ...(audit ? { audit } : {}),
+    }));
   const runtime = new Runtime({
     clock,
     events,
@@ -60,6 +80,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     resources: new ResourceManager(config.resources),
     ...(options.store ? { store: options.store } : {}),
     ...(audit ? { audit } : {}),
+    ...(booted ? { boot: booted } : {}),
   });
   let stopped = false;
   return {
@@ -69,6 +90,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     events,
     runtime,
     store: options.store,
+    boot: booted,
     async shutdown(reason = 'shutdown') {
       if (stopped) return;
       stopped = true;

@@ -1,4 +1,4 @@
 export { createKernel } from './createKernel';
-export type { CreateKernelOptions, Kernel } from './createKernel';
+export type { CreateKernelOptions, Kernel, KernelBootOptions } from './createKernel';
 export { createApiServer, API_VERSION, defaultApiServerLimits } from './apiServer';
 export type { ApiServerOptions, ApiServerLimits } from './apiServer';

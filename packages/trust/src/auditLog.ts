@@ -7,7 +7,7 @@ import {
   type StoragePort,
 } from '@forgeone/common';
 import { canonicalJson, sha256Hex } from '@forgeone/crypto';
-import type { AuditEntryInput } from './auditEntry';
+import type { AuditEntry } from './kernelAuditEntry';
 
 /** The `prev` of the first entry. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -20,7 +20,7 @@ export interface AuditRecord {
   readonly prev: string;
   /** SHA-256 of this entry's canonical bytes `{ v, seq, prev, entry }` (RFC 8785 JSON). */
   readonly hash: string;
-  readonly entry: AuditEntryInput;
+  readonly entry: AuditEntry;
 }
 
 /** The result of `verify`: the chain is intact up to `head`, or the first broken entry. */
@@ -55,7 +55,7 @@ export interface VerifyOptions {
   readonly anchor?: { readonly seq: number; readonly hash: string };
 }
 
-type StoredAudit = { v: number; seq: number; prev: string; entry: AuditEntryInput; hash: string };
+type StoredAudit = { v: number; seq: number; prev: string; entry: AuditEntry; hash: string };
 
 function hashOf(body: { v: number; seq: number; prev: string; entry: unknown }): string {
   return sha256Hex(canonicalJson(body));
@@ -82,7 +82,8 @@ function isStoredAudit(data: JsonValue): data is JsonValue & StoredAudit {
 export const DEFAULT_AUDIT_LOG = 'audit';
 
 /**
- * The durable, hash-chained audit log of enforcement decisions, over the storage port. `enqueue`
+ * The durable, hash-chained audit log of enforcement decisions (and of kernel events such as a
+ * boot: `KernelAuditEntry`), over the storage port. `enqueue`
  * is synchronous and cheap (the hot path); `flush` makes everything enqueued durable and resolves
  * only then. Each entry carries the SHA-256 of the one before, so `verify` finds any entry that
  * was changed, removed or reordered. One AuditLog should own a log; several processes appending
@@ -95,7 +96,7 @@ export class AuditLog {
   readonly #maxBatch: number;
   readonly #maxDelayMs: number;
   readonly #onError: ((error: ForgeError) => void) | undefined;
-  #buffer: AuditEntryInput[] = [];
+  #buffer: AuditEntry[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #tail: Promise<unknown> = Promise.resolve();
   #head: { seq: number; hash: string } | undefined;
@@ -121,7 +122,7 @@ export class AuditLog {
   }
 
   /** Buffers one entry (synchronous); it is written by the next flush, at the latest after `maxDelayMs`. */
-  enqueue(entry: AuditEntryInput): void {
+  enqueue(entry: AuditEntry): void {
     if (this.#closed) throw new ForgeError('FORGE_STORAGE_CLOSED', 'the audit log was closed');
     this.#buffer.push(entry);
     if (this.#buffer.length >= this.#maxBatch) {
@@ -153,7 +154,7 @@ export class AuditLog {
   }
 
   /** Appends entries and resolves with their sequence numbers once they are durable. */
-  async append(entries: readonly AuditEntryInput[]): Promise<{ firstSeq: number; lastSeq: number }> {
+  async append(entries: readonly AuditEntry[]): Promise<{ firstSeq: number; lastSeq: number }> {
     if (this.#closed) throw new ForgeError('FORGE_STORAGE_CLOSED', 'the audit log was closed');
     this.#buffer.push(...entries);
     const { lastSeq } = await this.flush();
@@ -186,7 +187,7 @@ export class AuditLog {
     this.flush().catch((error: unknown) => this.#onError?.(toForgeError(error, 'FORGE_STORAGE_IO')));
   }
 
-  async #write(batch: readonly AuditEntryInput[]): Promise<{ lastSeq: number }> {
+  async #write(batch: readonly AuditEntry[]): Promise<{ lastSeq: number }> {
     if (batch.length === 0) return { lastSeq: this.#head?.seq ?? (await this.#store.logHead(this.log)) };
     const result = await this.#store.transaction(async (tx) => {
       const head = await tx.logHead(this.log);

@@ -102,6 +102,8 @@ export type { PendingApproval, ApprovalOutcome, ApprovalEvent, ApprovalQueueOpti
 // Audit log.
 export { auditEntryOf } from './auditEntry';
 export type { AuditEntryInput, AuditReason } from './auditEntry';
+export { isKernelAuditEntry } from './kernelAuditEntry';
+export type { AuditEntry, KernelAuditEntry } from './kernelAuditEntry';
 export { AuditLog, verifyAuditChain, isAuditRecordData, AUDIT_GENESIS, DEFAULT_AUDIT_LOG } from './auditLog';
 export type { AuditRecord, AuditVerification, AuditLogOptions, VerifyOptions } from './auditLog';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '@forgeone/common';
-import { AuditLog } from '@forgeone/trust';
+import { AuditLog, isKernelAuditEntry, type AuditEntryInput } from '@forgeone/trust';
 import { cli } from './support/inProcess';
 
 /** Prints "hi" (allowed with --allow wasi.fd_write), reads the clock three times (denied), then `end`. */
@@ -32,7 +32,11 @@ function workdir(): string {
 async function auditOf(path: string) {
   const store = await SqliteStore.openReadOnly(path);
   try {
-    return (await new AuditLog(store).read()).map((r) => r.entry);
+    // A run's log holds its decisions only: a kernel entry (a boot) here would be a defect.
+    return (await new AuditLog(store).read()).map((r): AuditEntryInput => {
+      if (isKernelAuditEntry(r.entry)) throw new Error(`unexpected kernel entry ${r.entry.kernel}`);
+      return r.entry;
+    });
   } finally {
     await store.close();
   }

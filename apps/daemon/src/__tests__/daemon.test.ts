@@ -51,6 +51,22 @@ describe('forgeoned', () => {
     expect(await daemon.exited).toBe(0);
   });
 
+  it('boots in the --mode given and serves the boot context on /v1/boot', async () => {
+    const daemon = start(['--mode', 'maintenance']);
+    const address = await daemon.address;
+    const body = await (await fetch(`${address}/v1/boot`)).json();
+    expect(body).toMatchObject({ ok: true, boot: { mode: 'maintenance', root: null, auditSeq: 1 } });
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+  });
+
+  it('does not start when its boot is refused: one coded line, exit 1', async () => {
+    const daemon = start(['--root', join(tmpdir(), 'forgeoned-no-such-root.json')]);
+    expect(await daemon.exited).toBe(1);
+    expect(daemon.stderr().trim()).toMatch(/^FORGE_ROOT_IO: boot refused: /);
+    expect(daemon.stderr().trim().split('\n')).toHaveLength(1);
+  });
+
   it('refuses a bad flag with one coded line', async () => {
     const daemon = start(['--port', 'eighty']);
     expect(await daemon.exited).toBe(2);
@@ -113,8 +129,9 @@ describe('forgeoned', () => {
       const rows = ['logs', 'records', 'blobs'].map(
         (table) => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number,
       );
-      // The self-test keeps one record and no log entries, whatever the number of calls.
-      expect(rows).toEqual([0, 1, 0]);
+      // The self-test keeps one record and no log entries, whatever the number of calls; the one
+      // log entry is the boot's audit entry.
+      expect(rows).toEqual([1, 1, 0]);
     } finally {
       db.close();
     }

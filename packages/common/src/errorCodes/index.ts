@@ -1,3 +1,4 @@
+import { bootErrorCodes } from './boot';
 import { commonErrorCodes } from './common';
 import { configErrorCodes } from './config';
 import { coreErrorCodes } from './core';
@@ -22,6 +23,7 @@ export const forgeErrorCodes = {
   ...observerErrorCodes,
   ...executionErrorCodes,
   ...coreErrorCodes,
+  ...bootErrorCodes,
   ...daemonErrorCodes,
   ...schedulerErrorCodes,
 } as const;

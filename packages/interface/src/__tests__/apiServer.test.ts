@@ -31,6 +31,20 @@ describe('API server', () => {
     expect(response.json()).toMatchObject({ ok: true });
   });
 
+  it('answers /v1/boot with the boot context (null for a kernel composed without boot)', async () => {
+    kernel = await createKernel({ boot: { mode: 'maintenance' } });
+    const response = await createApiServer({ kernel }).inject({ method: 'GET', url: '/v1/boot' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      ok: true,
+      boot: { mode: 'maintenance', root: null, revocation: { status: 'unknown' }, selfTest: { ok: true } },
+    });
+    await kernel.shutdown();
+    kernel = await createKernel();
+    const unbooted = await createApiServer({ kernel }).inject({ method: 'GET', url: '/v1/boot' });
+    expect(unbooted.json()).toEqual({ ok: true, boot: null });
+  });
+
   it('answers unknown routes and methods with a coded 404', async () => {
     kernel = await createKernel();
     const app = createApiServer({ kernel });

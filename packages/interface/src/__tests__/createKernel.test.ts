@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ForgeError, type StoragePort } from '@forgeone/common';
+import { ForgeError, MemoryStore, type StoragePort } from '@forgeone/common';
+import { AuditLog } from '@forgeone/trust';
 import { createKernel } from '../index';
 
 describe('createKernel', () => {
@@ -14,6 +15,27 @@ describe('createKernel', () => {
     });
     expect(report.outcome.status).toBe('returned');
     await kernel.shutdown();
+  });
+
+  it('boots before composing when given boot options: the runtime honours the mode, the boot is audited', async () => {
+    const store = new MemoryStore();
+    const kernel = await createKernel({ store, auditStore: store, boot: { mode: 'recovery' } });
+    expect(kernel.boot).toMatchObject({ mode: 'recovery', root: null, auditSeq: 1 });
+    await expect(
+      kernel.runtime.runModule({
+        file: 'app.forgepkg',
+        policy: { mode: 'enforce', policy: { kind: 'allow-list', allow: [] } },
+      }),
+    ).rejects.toMatchObject({ code: 'FORGE_KERNEL_RECOVERY' });
+    const [record] = await new AuditLog(store).read();
+    expect(record?.entry).toMatchObject({ kernel: 'boot', facts: { outcome: 'booted', mode: 'recovery' } });
+    await kernel.shutdown();
+  });
+
+  it('refuses to compose a kernel whose boot is refused', async () => {
+    await expect(createKernel({ boot: { rootPath: '/nonexistent/root.json' } })).rejects.toMatchObject({
+      code: 'FORGE_ROOT_IO',
+    });
   });
 
   it('gives each kernel its own state', async () => {
