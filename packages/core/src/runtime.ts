@@ -21,9 +21,6 @@ import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto'
 import {
   WasmHost,
   checkKvConfig,
-  grantBounds,
-  narrowedSpec,
-  packageGrant,
   parseKvDurability,
   parseTypedArgs,
   readModuleFile,
@@ -44,13 +41,7 @@ import {
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import {
-  SyscallEnforcer,
-  boundedEnforcer,
-  checkAllowList,
-  type AuditLog,
-  type SyscallBound,
-} from '@forgeone/trust';
+import { checkAllowList, type AuditLog } from '@forgeone/trust';
 import {
   summarizeTrace,
   type RecordedTrace,
@@ -59,6 +50,15 @@ import {
 } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { RunAudit } from './runAudit';
+import { guestEnforcement } from './guestEnforcement';
+import type { ResourceAdmission } from './resources/resourceAdmission';
+import {
+  ContainerManager,
+  type ContainerInvokeOptions,
+  type StopOptions,
+} from './container/containerManager';
+import type { ContainerConfig } from './container/containerConfig';
+import type { ContainerFilter, ContainerInfo } from './container/containerInfo';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -77,6 +77,8 @@ export interface RuntimeDeps {
    * are durable; a log that cannot be written fails the run (FORGE_STORAGE_IO).
    */
   readonly audit?: AuditLog;
+  /** Asked for an allocation at each container launch (see `ResourceAdmission`). */
+  readonly resources?: ResourceAdmission;
 }
 
 export interface RunModuleOptions {
@@ -204,6 +206,50 @@ export class Runtime {
 
   constructor(deps: RuntimeDeps) {
     this.#deps = deps;
+    this.#containers = new ContainerManager({
+      ...deps,
+      host: (limits) => this.#host(limits),
+      load: (host, source) => this.#load(host, source),
+    });
+  }
+
+  // containers (issue 14 item 2): each method is the ContainerManager's
+  readonly #containers: ContainerManager;
+  /** The containers' manager, for what is not wrapped here (quarantine, release, terminate). */
+  get containers(): ContainerManager {
+    return this.#containers;
+  }
+  /** Launches a long-lived container (a command runs `_start`; a service serves `invoke`). */
+  launchContainer(config: ContainerConfig): Promise<ContainerId> {
+    return this.#containers.launch(config);
+  }
+  /** A container's registry entry. */
+  get(id: ContainerId): Promise<ContainerInfo> {
+    return this.#containers.get(id);
+  }
+  /** The registry's containers that match `filter`. */
+  list(filter?: ContainerFilter): Promise<ContainerInfo[]> {
+    return this.#containers.list(filter);
+  }
+  /** Calls a service container's export. */
+  invoke(id: ContainerId, entry: string, args?: readonly TypedValue[], options?: ContainerInvokeOptions) {
+    return this.#containers.invoke(id, entry, args, options);
+  }
+  /** Pauses a container at its next syscall. */
+  pause(id: ContainerId): Promise<ContainerInfo> {
+    return this.#containers.pause(id);
+  }
+  /** Resumes a paused container. */
+  resume(id: ContainerId): Promise<ContainerInfo> {
+    return this.#containers.resume(id);
+  }
+  /** Stops a container gracefully, then terminates it past `deadlineMs`. */
+  stop(id: ContainerId, options?: StopOptions): Promise<ContainerInfo> {
+    return this.#containers.stop(id, options);
+  }
+  /** Removes a stopped or failed container from the registry. */
+  remove(id: ContainerId): Promise<void> {
+    return this.#containers.remove(id);
   }
 
   /** Names of every syscall a guest can import from this runtime (forge.* and wasi.*). */
@@ -270,16 +316,12 @@ export class Runtime {
     { identity, isolation, objects }: { identity: IdentityContext; isolation: Isolation; objects: boolean },
     kv: KvLease | undefined,
   ): Promise<RunReport> {
-    const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
-    // A package gets no more than its manifest, whoever decides its calls (spec, pdp or enforcer).
-    const grant = manifest
-      ? packageGrant(manifest, {
-          kvNamespace: options.kv?.namespace,
-          ...(options.wasi?.preopens ? { preopens: options.wasi.preopens } : {}),
-        })
-      : undefined;
-    const bounds = grantBounds(grant);
-    const policy = options.policy && narrowedSpec(options.policy, grant);
+    const { manifest, policy, enforcerInstance } = guestEnforcement(
+      module,
+      options,
+      { kvNamespace: options.kv?.namespace, preopens: options.wasi?.preopens },
+      this.#deps.mode,
+    );
     const startedAt = this.#deps.clock.now();
     const entry = options.entry ?? '_start';
     const args =
@@ -314,9 +356,7 @@ export class Runtime {
         containerId,
         isolation,
         identity,
-        ...(objects
-          ? { enforcerInstance: this.#enforcer(options, bounds) }
-          : { enforcer: policy as EnforcerSpec }),
+        ...(objects ? { enforcerInstance: enforcerInstance! } : { enforcer: policy as EnforcerSpec }),
         ...(options.wasi ? { wasi: options.wasi } : {}),
         entry,
         args,
@@ -396,6 +436,7 @@ export class Runtime {
   async close(): Promise<void> {
     this.#closing = true;
     try {
+      await this.#containers.close();
       await Promise.all([...this.#hosts.values()].map((host) => host.close()));
       this.#hosts.clear();
       await Promise.all(this.#running);
@@ -485,15 +526,6 @@ export class Runtime {
   }
 
   #pool: WorkerPool | undefined;
-
-  #enforcer(options: RunModuleOptions, within: readonly SyscallBound[]): SyscallEnforcerPort {
-    if (options.enforcer) return boundedEnforcer(options.enforcer, within);
-    return new SyscallEnforcer({
-      pdp: options.pdp!,
-      mode: options.mode ?? this.#deps.mode,
-      ...(within.length > 0 ? { within } : {}),
-    });
-  }
 }
 
 /** What `Runtime.replay` takes: the trace, and its module as bytes or a file. */

@@ -1,5 +1,6 @@
 import { commonErrorCodes } from './common';
 import { configErrorCodes } from './config';
+import { containerErrorCodes } from './container';
 import { coreErrorCodes } from './core';
 import { cryptoErrorCodes } from './crypto';
 import { daemonErrorCodes } from './daemon';
@@ -21,6 +22,7 @@ export const forgeErrorCodes = {
   ...observerErrorCodes,
   ...executionErrorCodes,
   ...coreErrorCodes,
+  ...containerErrorCodes,
   ...daemonErrorCodes,
 } as const;
 

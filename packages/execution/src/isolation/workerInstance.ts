@@ -365,7 +365,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         if (call === undefined) return;
         this.#pending.delete(message.id);
         call.deadline?.clear();
-        if (this.state === 'running') this.transition('return');
+        if (this.state === 'running' || this.state === 'paused') this.transition('return');
         call.reject(fromWireError(message.error));
         return;
       }
