@@ -32,7 +32,8 @@ const WAT = `(module
     (drop (call $now (i32.const 8)))))`;
 const policy: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: ['forge.clock_now'] } };
 const source = await watToWasm(WAT);
-const pool = new WorkerPool({ warm: 2 });
+// Room for a round of worker launches (each holds a worker until the round's cleanup).
+const pool = new WorkerPool({ warm: 2, maxWorkers: 16 });
 const runtime = new Runtime({
   clock: systemClock,
   events: new KernelEventBus(),
@@ -62,6 +63,14 @@ const inlineId = await runtime.launchContainer({ source, policy, isolation: 'inl
 const workerId = await runtime.launchContainer({ source, policy, isolation: 'worker' });
 const direct = (await WebAssembly.instantiate(rawModule, rawImports)).exports['noop'] as () => void;
 const inlineInvoke = () => runtime.invoke(inlineId, 'noop');
+// Trusted code: the deadline checked at syscalls only, without V8's per-call watchdog thread.
+const trustedId = await runtime.launchContainer({
+  source,
+  policy,
+  isolation: 'inline',
+  inlineDeadline: 'syscalls',
+});
+const trustedInvoke = () => runtime.invoke(trustedId, 'noop');
 const workerInvoke = () => runtime.invoke(workerId, 'noop');
 const echo = new Worker(new URL('./echoWorker.mjs', import.meta.url));
 const roundTrip = () =>
@@ -75,8 +84,14 @@ describe('containers', () => {
   bench('raw WebAssembly.instantiate (compiled module)', async () => {
     await rawInstantiate();
   });
-  bench('launchContainer (service), inline', launch('inline'), { teardown: cleanup });
-  bench('launchContainer (service), worker', launch('worker'), { teardown: cleanup });
+  bench('launchContainer (service) + stop + remove, inline', async () => {
+    await launch('inline')();
+    await cleanup();
+  });
+  bench('launchContainer (service) + stop + remove, worker', async () => {
+    await launch('worker')();
+    await cleanup();
+  });
   bench('direct call of an export (JS API)', () => direct());
   bench('invoke, inline', async () => {
     await inlineInvoke();
@@ -101,6 +116,17 @@ afterAll(async () => {
     await paired('(b) invoke noop, inline     / awaited direct JS call', async () => direct(), inlineInvoke, {
       block: 1000,
     }),
+    await paired('(b) invoke noop, inline, deadline at syscalls / direct JS call', direct, trustedInvoke, {
+      block: 1000,
+    }),
+    await paired(
+      '(b) invoke noop, inline, deadline at syscalls / awaited direct',
+      async () => direct(),
+      trustedInvoke,
+      {
+        block: 1000,
+      },
+    ),
     await paired('(b) invoke noop, worker     / bare postMessage round trip', roundTrip, workerInvoke, {
       block: 50,
     }),
@@ -152,4 +178,4 @@ afterAll(async () => {
   await echo.terminate();
   await runtime.close();
   await pool.close();
-});
+}, 600_000);

@@ -9,6 +9,7 @@ import {
   TRAP,
   allow,
   containerRuntime,
+  endlessLimits,
   statesOf,
 } from './support/containerGuests';
 
@@ -164,7 +165,12 @@ describe.each(['inline', 'worker'] as const)('a command container (%s)', (isolat
   // (Inline, an endless command holds the thread until its deadline: that one is the worker's.)
   it('refuses invoke: a command runs _start only', async () => {
     const { runtime } = open();
-    const id = await runtime.launchContainer({ source: ENDLESS, policy: allow, isolation: 'worker' });
+    const id = await runtime.launchContainer({
+      source: ENDLESS,
+      policy: allow,
+      isolation: 'worker',
+      limits: endlessLimits,
+    });
     await expect(runtime.invoke(id, '_start')).rejects.toMatchObject({
       code: 'FORGE_CONTAINER_STATE',
       details: { action: 'invoke', kind: 'command' },
@@ -197,11 +203,21 @@ describe('pause and stop at the syscall boundary (worker)', () => {
 
   it('stops an endless command past its deadline, and stops a paused one too', async () => {
     const { runtime, states } = open();
-    const id = await runtime.launchContainer({ source: ENDLESS, policy: allow, isolation: 'worker' });
+    const id = await runtime.launchContainer({
+      source: ENDLESS,
+      policy: allow,
+      isolation: 'worker',
+      limits: endlessLimits,
+    });
     const stopped = await runtime.stop(id, { deadlineMs: 50 });
     expect(stopped).toMatchObject({ state: 'stopped' });
     expect(statesOf(states, id)).toEqual(['created', 'starting', 'running', 'stopping', 'stopped']);
-    const other = await runtime.launchContainer({ source: ENDLESS, policy: allow, isolation: 'worker' });
+    const other = await runtime.launchContainer({
+      source: ENDLESS,
+      policy: allow,
+      isolation: 'worker',
+      limits: endlessLimits,
+    });
     await runtime.pause(other);
     expect((await runtime.stop(other, { deadlineMs: 20 })).state).toBe('stopped');
   });

@@ -3,7 +3,7 @@ import { WorkerPool, type PooledWorker } from '@forgeone/execution';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../index';
 import type { Allocation, ResourceAdmission, ResourceRequest } from '../resources/resourceAdmission';
-import { COMMAND, ENDLESS, SERVICE, allow, containerRuntime } from './support/containerGuests';
+import { COMMAND, ENDLESS, SERVICE, allow, containerRuntime, endlessLimits } from './support/containerGuests';
 
 /**
  * A counting stand-in for the resource manager (built on another branch): it grants everything
@@ -144,7 +144,12 @@ describe('containers and the resource admission (counting fake; the real manager
     const admission = new CountingAdmission();
     const { runtime } = containerRuntime({ resources: admission, store: new MemoryStore() });
     const a = await runtime.launchContainer({ source: SERVICE, policy: allow, isolation: 'inline' });
-    const b = await runtime.launchContainer({ source: ENDLESS, policy: allow, isolation: 'worker' });
+    const b = await runtime.launchContainer({
+      source: ENDLESS,
+      policy: allow,
+      isolation: 'worker',
+      limits: endlessLimits,
+    });
     const c = await runtime.launchContainer({ source: SERVICE, policy: allow, isolation: 'worker' });
     await runtime.pause(c);
     const d = await runtime.launchContainer({ source: SERVICE, policy: allow, isolation: 'inline' });

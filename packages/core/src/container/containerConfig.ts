@@ -61,6 +61,12 @@ export interface ContainerConfig extends ContainerSource {
   };
   /** Limits over the kernel's (`timeoutMs` is each call's deadline, `memoryPages`, `fuel`...). */
   readonly limits?: ContainerLimitsInput;
+  /**
+   * Inline isolation: how a call's deadline is kept. `watchdog` (default): V8 stops the guest
+   * wherever it is (~0.1 ms more per call); `syscalls`: checked only when the guest calls the host
+   * (cheapest; a guest looping without calling runs on — trusted code only).
+   */
+  readonly inlineDeadline?: 'watchdog' | 'syscalls';
   readonly onLog?: (message: string) => void;
   readonly onStdout?: (bytes: Uint8Array) => void;
   readonly onStderr?: (bytes: Uint8Array) => void;
@@ -115,6 +121,19 @@ export function checkContainerConfig(
       },
     );
   }
+  if (
+    config.inlineDeadline !== undefined &&
+    config.inlineDeadline !== 'watchdog' &&
+    config.inlineDeadline !== 'syscalls'
+  ) {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      `inlineDeadline must be watchdog or syscalls, not ${String(config.inlineDeadline)}`,
+      {
+        details: { field: 'inlineDeadline' },
+      },
+    );
+  }
   // Objects cannot cross into a worker: asking for one with them is refused, not ignored.
   if (objects && config.isolation === 'worker') {
     throw new ForgeError(
@@ -124,6 +143,15 @@ export function checkContainerConfig(
     );
   }
   const isolation: Isolation = objects ? 'inline' : (config.isolation ?? defaultIsolation);
+  if (config.inlineDeadline !== undefined && isolation !== 'inline') {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      'inlineDeadline applies to inline isolation only (a worker is stopped by terminating it)',
+      {
+        details: { field: 'inlineDeadline' },
+      },
+    );
+  }
   return { identity, isolation, objects };
 }
 

@@ -132,7 +132,7 @@ export class ContainerManager {
     args: readonly TypedValue[] = [],
     options: ContainerInvokeOptions = {},
   ): Promise<InvokeResult> {
-    const c = await this.#container(id);
+    const c = this.#live.get(id) ?? (await this.#container(id));
     if (c.info.kind === 'command') {
       throw new ForgeError(
         'FORGE_CONTAINER_STATE',
@@ -329,6 +329,7 @@ export class ContainerManager {
         identity,
         ...(objects ? { enforcerInstance: enforcerInstance! } : { enforcer: policy as EnforcerSpec }),
         ...(config.wasi ? { wasi: config.wasi } : {}),
+        ...(config.inlineDeadline ? { inlineDeadline: config.inlineDeadline } : {}),
         ...(config.onLog ? { onLog: config.onLog } : {}),
         ...(config.onStdout ? { onStdout: config.onStdout } : {}),
         ...(config.onStderr ? { onStderr: config.onStderr } : {}),
@@ -405,7 +406,9 @@ export class ContainerManager {
       }
       throw error;
     }
-    await this.#settle(c, result.outcome, c.info.kind === 'command');
+    // A service's call that returned changes nothing.
+    if (result.outcome.status !== 'returned' || c.info.kind === 'command')
+      await this.#settle(c, result.outcome, c.info.kind === 'command');
     return result;
   }
 
@@ -511,6 +514,10 @@ export class ContainerManager {
       reason: reason ?? state,
     });
     await c.audit?.finish(c.instance?.trace() ?? []).catch(() => undefined);
+    // Its entry is the registry's now: the instance (its memory, its trace) is let go.
+    c.instance = undefined;
+    c.host = undefined;
+    this.#live.delete(id);
   }
 
   async #container(id: ContainerId): Promise<LiveContainer> {

@@ -24,6 +24,8 @@ export class LiveContainer {
   #queue: Promise<unknown> = Promise.resolve();
   #hold: { readonly promise: Promise<void>; readonly release: () => void } | undefined;
   #inFlight = false;
+  /** Calls waiting behind the one in flight. */
+  #queued = 0;
   #refusal: ForgeError | undefined;
   #blockedWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
@@ -39,19 +41,35 @@ export class LiveContainer {
 
   /** Runs `call` after every call queued before it, once the container is not held. */
   enqueue<T>(call: () => Promise<T>): Promise<T> {
+    // Nothing ahead of it: it starts now (the common case, without a turn of the queue).
+    if (this.#queued === 0 && !this.#inFlight && this.#hold === undefined && this.#refusal === undefined) {
+      const run = this.#run(call);
+      this.#queue = run.catch(() => undefined);
+      return run;
+    }
+    this.#queued += 1;
     const run = this.#queue.then(async () => {
+      this.#queued -= 1;
       while (this.#hold !== undefined && this.#refusal === undefined) await this.#hold.promise;
       if (this.#refusal !== undefined) throw this.#refusal;
-      this.#inFlight = true;
-      try {
-        return await call();
-      } finally {
-        this.#inFlight = false;
-        this.#wake();
-      }
+      return this.#run(call);
     });
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  #run<T>(call: () => Promise<T>): Promise<T> {
+    this.#inFlight = true;
+    let running: Promise<T>;
+    try {
+      running = call();
+    } catch (error) {
+      running = Promise.reject(error as Error);
+    }
+    return running.finally(() => {
+      this.#inFlight = false;
+      this.#wake();
+    });
   }
 
   /** The next call waits until `unhold` (the call in flight is the instance's to stop). */
@@ -100,6 +118,7 @@ export class LiveContainer {
   }
 
   #wake(): void {
+    if (this.#blockedWaiters.length === 0 && this.#idleWaiters.length === 0) return;
     const waiters = [...this.#blockedWaiters, ...this.#idleWaiters];
     this.#blockedWaiters = [];
     this.#idleWaiters = [];

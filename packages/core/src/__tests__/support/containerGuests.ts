@@ -59,6 +59,9 @@ export const ENDLESS = encode(`(module
   (memory (export "memory") 1)
   (func (export "_start") (loop $l (drop (call $now (i32.const 8))) (br $l))))`);
 
+/** Limits under which ENDLESS runs until it is stopped (no syscall rate, a long deadline). */
+export const endlessLimits = { syscallsPerSecond: 0, timeoutMs: 600_000 } as const;
+
 export const allow: EnforcerSpec = {
   mode: 'enforce',
   policy: { kind: 'allow-list', allow: ['forge.clock_now', 'wasi.proc_exit'] },
