@@ -34,9 +34,14 @@ const policy: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', al
 const source = await watToWasm(WAT);
 // Room for a round of worker launches (each holds a worker until the round's cleanup).
 const pool = new WorkerPool({ warm: 2, maxWorkers: 16 });
+const events = new KernelEventBus();
+// A container that fails here spoils its figures: say why at once.
+events.on('container.state', (e) => {
+  if (e.state === 'failed') console.log(`container ${e.name} failed: ${e.reason ?? ''}`);
+});
 const runtime = new Runtime({
   clock: systemClock,
-  events: new KernelEventBus(),
+  events,
   limits: defaultRuntimeConfig().limits,
   mode: 'enforce',
   pool,
@@ -59,8 +64,10 @@ const cleanup = async () => {
   }
 };
 
-const inlineId = await runtime.launchContainer({ source, policy, isolation: 'inline' });
-const workerId = await runtime.launchContainer({ source, policy, isolation: 'worker' });
+// A generous call deadline: on a loaded machine a stall must not end the container under test.
+const limits = { timeoutMs: 600_000 };
+const inlineId = await runtime.launchContainer({ source, policy, isolation: 'inline', limits });
+const workerId = await runtime.launchContainer({ source, policy, isolation: 'worker', limits });
 const direct = (await WebAssembly.instantiate(rawModule, rawImports)).exports['noop'] as () => void;
 const inlineInvoke = () => runtime.invoke(inlineId, 'noop');
 // Trusted code: the deadline checked at syscalls only, without V8's per-call watchdog thread.
@@ -69,6 +76,7 @@ const trustedId = await runtime.launchContainer({
   policy,
   isolation: 'inline',
   inlineDeadline: 'syscalls',
+  limits,
 });
 const trustedInvoke = () => runtime.invoke(trustedId, 'noop');
 const workerInvoke = () => runtime.invoke(workerId, 'noop');

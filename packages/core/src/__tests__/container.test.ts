@@ -201,6 +201,23 @@ describe('pause and stop at the syscall boundary (worker)', () => {
     expect((await call).values).toEqual([i32(7)]);
   });
 
+  it('a pause right after a resume still resolves once the guest is blocked again', async () => {
+    const { runtime } = open();
+    const id = await runtime.launchContainer({
+      source: SERVICE,
+      policy: allow,
+      isolation: 'worker',
+      limits: endlessLimits,
+    });
+    const call = runtime.invoke(id, 'spin', [i32(2_000_000_000)]).catch((error: unknown) => error);
+    for (let i = 0; i < 30; i += 1) {
+      expect((await runtime.pause(id)).state).toBe('paused');
+      await runtime.resume(id);
+    }
+    await runtime.stop(id, { deadlineMs: 0 });
+    expect(await call).toMatchObject({ code: 'FORGE_INSTANCE_STATE' });
+  });
+
   it('stops an endless command past its deadline, and stops a paused one too', async () => {
     const { runtime, states } = open();
     const id = await runtime.launchContainer({

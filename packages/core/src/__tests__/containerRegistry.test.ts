@@ -4,8 +4,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore, openStateStore } from '@forgeone/common';
+import { AuditLog } from '@forgeone/trust';
 import { describe, expect, it } from 'vitest';
 import { SERVICE, allow, containerRuntime } from './support/containerGuests';
+
+describe('the audit log of containers', () => {
+  it.each(['inline', 'worker'] as const)(
+    'appends every call a %s container made, once it ended',
+    async (isolation) => {
+      const store = new MemoryStore();
+      const audit = new AuditLog(store);
+      const { runtime } = containerRuntime({ audit });
+      const id = await runtime.launchContainer({ source: SERVICE, policy: allow, isolation });
+      await runtime.invoke(id, 'spin', [{ type: 'i32', value: 3 }]);
+      await runtime.invoke(id, 'spin', [{ type: 'i32', value: 2 }]);
+      await runtime.stop(id);
+      const records = await audit.read();
+      expect(records).toHaveLength(5);
+      expect(JSON.stringify(records)).toContain(id);
+      expect((await audit.verify()).ok).toBe(true);
+      await runtime.close();
+    },
+  );
+});
 
 describe('the container registry in the store', () => {
   it('a new runtime on the same store lists every container; the live ones show failed("interrupted")', async () => {
