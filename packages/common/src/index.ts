@@ -16,7 +16,7 @@ export type { Clock } from './clock';
 export { adoptCoarseClock, coarseClockBuffer, coarseNow, COARSE_CLOCK_TICK_MS } from './coarseClock';
 
 export { KernelEventBus } from './kernelEvents';
-export type { KernelEvents } from './kernelEvents';
+export type { KernelEvents, ContainerStateEvent, ContainerStateName } from './kernelEvents';
 
 export { createLogger, getTracer, withSpan } from './telemetry';
 export type { Logger, LoggerOptions } from './telemetry';

@@ -2,10 +2,30 @@ import { EventEmitter } from 'eventemitter3';
 import type { ContainerId } from './ids';
 import type { Decision, SyscallRequest } from './syscall';
 
+/** The states of a long-lived container (@forgeone/core's transition table says how they connect). */
+export type ContainerStateName =
+  'created' | 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'failed' | 'quarantined';
+
+/** One state change of a container, as published and as stored in the container registry. */
+export interface ContainerStateEvent {
+  readonly containerId: ContainerId;
+  readonly name: string;
+  readonly state: ContainerStateName;
+  /** The state it left; null for the first (`created`). */
+  readonly previous: ContainerStateName | null;
+  /** Why it failed or was quarantined (a code or a sentence), or `interrupted` after a crash. */
+  readonly reason?: string;
+  /** When the container was created and when this change happened, ms since the epoch. */
+  readonly created_at: number;
+  readonly updated_at: number;
+}
+
 /** Every event a kernel publishes, with its payload. */
 export interface KernelEvents {
   'container.launched': { containerId: ContainerId; subject: string };
   'container.exited': { containerId: ContainerId; exitCode: number | null; reason: string };
+  /** A long-lived container changed state (every change, in order). */
+  'container.state': ContainerStateEvent;
   'syscall.decided': { request: SyscallRequest; decision: Decision; enforced: boolean };
   'container.quarantined': { containerId: ContainerId; reason: string };
   /** A guest's `forge.emit_event`: a dot-separated name and a copy of its payload bytes. */

@@ -71,3 +71,22 @@ export type { RevocationStatus, RevocationSource } from './boot/revocationStatus
 export { bootAuditEntry } from './boot/bootAudit';
 export { DebugTraces, DEBUG_TRACES_NAMESPACE } from './boot/debugTraces';
 export type { KeptTrace } from './boot/debugTraces';
+
+// Containers
+export {
+  ContainerManager,
+  DEFAULT_STOP_DEADLINE_MS,
+  DEFAULT_CLOSE_DEADLINE_MS,
+} from './container/containerManager';
+export type { ContainerManagerDeps, ContainerInvokeOptions, StopOptions } from './container/containerManager';
+export type { ContainerConfig, ContainerSource } from './container/containerConfig';
+export type { ContainerInfo, ContainerFilter, ContainerKind } from './container/containerInfo';
+export {
+  containerStates,
+  containerActions,
+  containerTransitions,
+  nextContainerState,
+  isTerminal,
+} from './container/containerState';
+export type { ContainerState, ContainerAction, ContainerTarget } from './container/containerState';
+export { CONTAINER_REGISTRY_NAMESPACE } from './container/containerRegistry';

@@ -21,9 +21,6 @@ import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto'
 import {
   WasmHost,
   checkKvConfig,
-  grantBounds,
-  narrowedSpec,
-  packageGrant,
   parseKvDurability,
   parseTypedArgs,
   readModuleFile,
@@ -44,13 +41,7 @@ import {
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import {
-  SyscallEnforcer,
-  boundedEnforcer,
-  checkAllowList,
-  type AuditLog,
-  type SyscallBound,
-} from '@forgeone/trust';
+import { checkAllowList, type AuditLog } from '@forgeone/trust';
 import {
   summarizeTrace,
   type RecordedTrace,
@@ -66,6 +57,14 @@ import type { ResourceUsage } from './resources/resourceUsage';
 import { launchKindOf, launchRefusal, traceAll, traceCapacityFor } from './boot/bootMode';
 import type { BootContext } from './boot/bootContext';
 import { DebugTraces } from './boot/debugTraces';
+import { guestEnforcement } from './guestEnforcement';
+import {
+  ContainerManager,
+  type ContainerInvokeOptions,
+  type StopOptions,
+} from './container/containerManager';
+import type { ContainerConfig } from './container/containerConfig';
+import type { ContainerFilter, ContainerInfo } from './container/containerInfo';
 
 export interface RuntimeDeps {
   readonly clock: Clock;
@@ -226,6 +225,54 @@ export class Runtime {
     this.#deps = deps;
     this.#resources = deps.resources ?? new ResourceManager();
     if (deps.boot !== undefined && traceAll(deps.boot.mode)) this.#debugTraces = new DebugTraces(deps.store);
+    this.#containers = new ContainerManager({
+      ...deps,
+      resources: this.#resources,
+      host: (limits) => this.#host(limits),
+      load: (host, source) => this.#load(host, source),
+    });
+  }
+
+  // Containers: each method is the ContainerManager's.
+  readonly #containers: ContainerManager;
+  /** The containers' manager, for what is not wrapped here (quarantine, release, terminate). */
+  get containers(): ContainerManager {
+    return this.#containers;
+  }
+  /** Launches a long-lived container (a command runs `_start`; a service serves `invoke`). */
+  launchContainer(config: ContainerConfig): Promise<ContainerId> {
+    // As for a run: the boot mode is asked first (maintenance launches nothing, recovery no package).
+    const refusal = launchRefusal(this.#deps.boot?.mode ?? 'normal', { kind: launchKindOf(config) });
+    if (refusal !== undefined) return Promise.reject(refusal);
+    return this.#containers.launch(config);
+  }
+  /** A container's registry entry. */
+  get(id: ContainerId): Promise<ContainerInfo> {
+    return this.#containers.get(id);
+  }
+  /** The registry's containers that match `filter`. */
+  list(filter?: ContainerFilter): Promise<ContainerInfo[]> {
+    return this.#containers.list(filter);
+  }
+  /** Calls a service container's export. */
+  invoke(id: ContainerId, entry: string, args?: readonly TypedValue[], options?: ContainerInvokeOptions) {
+    return this.#containers.invoke(id, entry, args, options);
+  }
+  /** Pauses a container at its next syscall. */
+  pause(id: ContainerId): Promise<ContainerInfo> {
+    return this.#containers.pause(id);
+  }
+  /** Resumes a paused container. */
+  resume(id: ContainerId): Promise<ContainerInfo> {
+    return this.#containers.resume(id);
+  }
+  /** Stops a container gracefully, then terminates it past `deadlineMs`. */
+  stop(id: ContainerId, options?: StopOptions): Promise<ContainerInfo> {
+    return this.#containers.stop(id, options);
+  }
+  /** Removes a stopped or failed container from the registry. */
+  remove(id: ContainerId): Promise<void> {
+    return this.#containers.remove(id);
   }
 
   /** Live use of the kernel's budgets (undefined when the given admission reports none). */
@@ -323,16 +370,12 @@ export class Runtime {
     }: { identity: IdentityContext; isolation: Isolation; objects: boolean; allocation: Allocation },
     kv: KvLease | undefined,
   ): Promise<RunReport> {
-    const manifest = 'manifest' in module ? (module as { manifest: PackageManifest }).manifest : undefined;
-    // A package gets no more than its manifest, whoever decides its calls (spec, pdp or enforcer).
-    const grant = manifest
-      ? packageGrant(manifest, {
-          kvNamespace: options.kv?.namespace,
-          ...(options.wasi?.preopens ? { preopens: options.wasi.preopens } : {}),
-        })
-      : undefined;
-    const bounds = grantBounds(grant);
-    const policy = options.policy && narrowedSpec(options.policy, grant);
+    const { manifest, policy, enforcerInstance } = guestEnforcement(
+      module,
+      options,
+      { kvNamespace: options.kv?.namespace, preopens: options.wasi?.preopens },
+      this.#deps.mode,
+    );
     const startedAt = this.#deps.clock.now();
     const entry = options.entry ?? '_start';
     const args =
@@ -368,9 +411,7 @@ export class Runtime {
         containerId,
         isolation,
         identity,
-        ...(objects
-          ? { enforcerInstance: this.#enforcer(options, bounds) }
-          : { enforcer: policy as EnforcerSpec }),
+        ...(objects ? { enforcerInstance: enforcerInstance! } : { enforcer: policy as EnforcerSpec }),
         ...(options.wasi ? { wasi: options.wasi } : {}),
         entry,
         args,
@@ -454,6 +495,7 @@ export class Runtime {
   async close(): Promise<void> {
     this.#closing = true;
     try {
+      await this.#containers.close();
       await Promise.all([...this.#hosts.values()].map((host) => host.close()));
       this.#hosts.clear();
       await Promise.all(this.#running);
@@ -542,15 +584,6 @@ export class Runtime {
   }
 
   #pool: WorkerPool | undefined;
-
-  #enforcer(options: RunModuleOptions, within: readonly SyscallBound[]): SyscallEnforcerPort {
-    if (options.enforcer) return boundedEnforcer(options.enforcer, within);
-    return new SyscallEnforcer({
-      pdp: options.pdp!,
-      mode: options.mode ?? this.#deps.mode,
-      ...(within.length > 0 ? { within } : {}),
-    });
-  }
 }
 
 /** What `Runtime.replay` takes: the trace, and its module as bytes or a file. */

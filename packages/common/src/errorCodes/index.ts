@@ -1,6 +1,7 @@
 import { bootErrorCodes } from './boot';
 import { commonErrorCodes } from './common';
 import { configErrorCodes } from './config';
+import { containerErrorCodes } from './container';
 import { coreErrorCodes } from './core';
 import { cryptoErrorCodes } from './crypto';
 import { daemonErrorCodes } from './daemon';
@@ -24,6 +25,7 @@ export const forgeErrorCodes = {
   ...executionErrorCodes,
   ...coreErrorCodes,
   ...bootErrorCodes,
+  ...containerErrorCodes,
   ...daemonErrorCodes,
   ...schedulerErrorCodes,
 } as const;

@@ -222,6 +222,15 @@ export class WasmHost {
     return instance;
   }
 
+  /** Terminates an instance of this host and forgets it (a long-lived one, ended before `close`). */
+  async dispose(instance: WasmInstance): Promise<void> {
+    try {
+      await instance.terminate();
+    } finally {
+      this.#live.delete(instance);
+    }
+  }
+
   /** Instantiates, calls one export under the host's deadline, and terminates. */
   async run(module: LoadedModule, options: HostRunOptions = {}): Promise<HostRunResult> {
     const deadline = options.timeoutMs ?? this.limits.timeoutMs;

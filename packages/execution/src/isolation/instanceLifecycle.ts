@@ -24,7 +24,15 @@ export const instanceTransitions: Readonly<
     pause: 'paused',
     terminate: 'terminated',
   },
-  paused: { resume: 'running', terminate: 'terminated', trap: 'trapped' },
+  // A call may end before it reaches the syscall at which a pause would stop it: the pause then
+  // holds between calls (resume leads to `created`).
+  paused: {
+    resume: 'running',
+    return: 'paused',
+    exit: 'terminated',
+    terminate: 'terminated',
+    trap: 'trapped',
+  },
   trapped: { terminate: 'terminated' },
   terminated: {},
 };

@@ -32,6 +32,8 @@ const laneTail = new TraceTailWriter(lane.tail);
 function failNoLane(): never {
   throw new Error('hostWorker must be started by a WorkerPool (its workerData has no lane)');
 }
+/** How often a paused guest repeats that it is paused (see waitWhilePaused). */
+const PAUSED_REPEAT_MS = 10;
 const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 
 let current:
@@ -137,7 +139,14 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
   tail.reset();
   const waitWhilePaused = (reason: string) => {
     post({ type: 'paused', reason });
-    while (Atomics.load(control, 0) === 1) Atomics.wait(control, 0, 1);
+    // A resume and a new pause can both land before this thread waits (the resume's notify is
+    // then lost and the flag reads paused again): the main thread's new pause waits for a word
+    // that this thread, still blocked, would never send. So while paused it says so again every
+    // PAUSED_REPEAT_MS (the main thread ignores the words it did not wait for).
+    while (Atomics.load(control, 0) === 1) {
+      Atomics.wait(control, 0, 1, PAUSED_REPEAT_MS);
+      if (Atomics.load(control, 0) === 1) post({ type: 'paused', reason });
+    }
   };
   const compiled = compiledOf(message.module);
   const world = createGuestWorld(

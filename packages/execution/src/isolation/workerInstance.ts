@@ -365,7 +365,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         if (call === undefined) return;
         this.#pending.delete(message.id);
         call.deadline?.clear();
-        if (this.state === 'running') this.transition('return');
+        if (this.state === 'running' || this.state === 'paused') this.transition('return');
         call.reject(fromWireError(message.error));
         return;
       }
@@ -408,8 +408,13 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
           );
           return;
         }
+        // Posted before a resume that this thread has made since: the guest runs, and its
+        // deadline keeps counting.
+        if (message.reason === 'paused' && this.state !== 'paused') return;
         for (const call of this.#pending.values()) call.deadline?.pause();
-        if (this.state === 'running') this.transition('pause');
+        // A pause the main thread asked for is in the state already (and may have been resumed
+        // since this word was posted); only a worker's own pause (a quarantine held) moves it.
+        if (this.state === 'running' && message.reason !== 'paused') this.transition('pause');
         this.#options.onPaused?.(message.reason);
         return;
       }

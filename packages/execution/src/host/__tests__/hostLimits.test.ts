@@ -189,6 +189,23 @@ describe('worker isolation: pause, operator approval, audit', () => {
     expect(instance.state).toBe('terminated');
   });
 
+  it('a call that returns before reaching a syscall leaves the pause holding between calls', async () => {
+    const h = host('worker');
+    const QUICK = wat(`(module (func (export "f") (result i32) (local $i i32)
+      (loop (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if 0 (i32.lt_u (local.get $i) (i32.const 20000000))))
+      (local.get $i)))`);
+    const instance = await h.instantiate(await h.loadModule(QUICK), { enforcer: allow() });
+    const call = instance.invoke('f');
+    instance.pause();
+    expect((await call).values).toEqual([{ type: 'i32', value: 20_000_000 }]);
+    expect(instance.state).toBe('paused');
+    instance.resume();
+    expect(instance.state).toBe('created');
+    expect((await instance.invoke('f')).outcome.status).toBe('returned');
+    await instance.terminate();
+  });
+
   it('asks the operator on the main thread while the guest waits, and denies on timeout', async () => {
     const h = host('worker');
     const module = await h.loadModule(HELLO);

@@ -36,6 +36,9 @@ describe('instance state machine', () => {
   it('resumes a pause between calls back to created', () => {
     expect(nextInstanceState('paused', 'resume', false)).toBe('created');
     expect(nextInstanceState('paused', 'resume', true)).toBe('running');
+    // A call that ended before the syscall its pause waited for: the pause holds between calls.
+    expect(nextInstanceState('paused', 'return')).toBe('paused');
+    expect(nextInstanceState('paused', 'exit')).toBe('terminated');
     expect(() => nextInstanceState('created', 'return')).toThrow(/cannot return an instance that is created/);
   });
 });

@@ -1,0 +1,183 @@
+import {
+  ForgeError,
+  IdentityContextSchema,
+  parseWith,
+  type EnforcementMode,
+  type IdentityContext,
+  type IdentityContextInput,
+  type PolicyDecisionPoint,
+  type SyscallEnforcerPort,
+} from '@forgeone/common';
+import type { ContainerLimitsInput } from '@forgeone/config';
+import {
+  worldSyscallNames,
+  type EnforcerSpec,
+  type GuestEvent,
+  type Isolation,
+  type ModuleFormat,
+  type PortablePreopen,
+  type TypedValue,
+} from '@forgeone/execution';
+import { checkAllowList } from '@forgeone/trust';
+import type { TrustRoot, VersionStore } from '@forgeone/crypto';
+import type { ContainerKind } from './containerInfo';
+
+/** Where a container's module comes from: read as `runModule` reads its module. */
+export interface ContainerSource {
+  /** A `.forgepkg`, `.wasm` or `.wat` file. */
+  readonly file?: string;
+  /** Module bytes, binary or text: the development path (no signature). */
+  readonly source?: Uint8Array;
+  /** A ForgePkg, verified against `trustRoot` before anything runs. */
+  readonly package?: Uint8Array;
+  readonly trustRoot?: TrustRoot;
+  readonly versionStore?: VersionStore;
+  /** A name for messages and the registry. Default: the file's name, else `module`. */
+  readonly name?: string;
+  readonly format?: ModuleFormat;
+}
+
+/** A long-lived container: its module, who decides its calls, what it sees, where it runs. */
+export interface ContainerConfig extends ContainerSource {
+  /**
+   * `command` runs `_start` once, to completion; `service` stays up for `invoke`. Default: from
+   * the exports (`_initialize`, or no `_start`: a service; else a command).
+   */
+  readonly kind?: ContainerKind;
+  /** Who decides (as in `runModule`): a spec in any isolation; a `pdp` or `enforcer` runs it inline. */
+  readonly policy?: EnforcerSpec;
+  readonly pdp?: PolicyDecisionPoint;
+  readonly enforcer?: SyscallEnforcerPort;
+  readonly mode?: EnforcementMode;
+  readonly identity?: IdentityContextInput;
+  readonly isolation?: Isolation;
+  /** Typed arguments of a command's `_start` (none for WASI programs). */
+  readonly args?: readonly TypedValue[];
+  readonly wasi?: {
+    readonly args?: readonly string[];
+    readonly env?: Readonly<Record<string, string>>;
+    readonly preopens?: readonly PortablePreopen[];
+    readonly stdin?: Uint8Array | string;
+  };
+  /** Limits over the kernel's (`timeoutMs` is each call's deadline, `memoryPages`, `fuel`...). */
+  readonly limits?: ContainerLimitsInput;
+  /**
+   * Inline isolation: how a call's deadline is kept. `watchdog` (default): V8 stops the guest
+   * wherever it is (~0.1 ms more per call); `syscalls`: checked only when the guest calls the host
+   * (cheapest; a guest looping without calling runs on — trusted code only).
+   */
+  readonly inlineDeadline?: 'watchdog' | 'syscalls';
+  readonly onLog?: (message: string) => void;
+  readonly onStdout?: (bytes: Uint8Array) => void;
+  readonly onStderr?: (bytes: Uint8Array) => void;
+  readonly onEvent?: (event: GuestEvent) => void;
+}
+
+/** A launch's config, checked: who it runs as, where, and whether its decider is an object. */
+export interface CheckedConfig {
+  readonly identity: IdentityContext;
+  readonly isolation: Isolation;
+  /** The decider is a pdp or an enforcer object (the guest runs inline). */
+  readonly objects: boolean;
+}
+
+/** Checks what a launch was given before anything is read or loaded; one coded error per problem. */
+export function checkContainerConfig(
+  config: ContainerConfig,
+  defaultIsolation: Isolation,
+  fallbackName: string,
+): CheckedConfig {
+  if (typeof config !== 'object' || config === null) {
+    throw new ForgeError('FORGE_INVALID_INPUT', 'launchContainer needs a config object');
+  }
+  const identity = parseWith(
+    IdentityContextSchema,
+    config.identity ?? { subject: `module:${fallbackName}` },
+    'identity',
+  );
+  const objects = config.pdp !== undefined || config.enforcer !== undefined;
+  if (!objects && config.policy === undefined) {
+    throw new ForgeError('FORGE_INVALID_INPUT', 'launchContainer needs a policy, a pdp or an enforcer', {
+      details: { field: 'policy' },
+    });
+  }
+  if (!objects && config.policy?.policy?.kind === 'allow-list')
+    checkAllowList(config.policy.policy.allow ?? [], { knownSyscalls: worldSyscallNames() });
+  if (config.kind !== undefined && config.kind !== 'command' && config.kind !== 'service') {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      `container kind must be command or service, not ${String(config.kind)}`,
+      {
+        details: { field: 'kind' },
+      },
+    );
+  }
+  if (config.isolation !== undefined && config.isolation !== 'inline' && config.isolation !== 'worker') {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      `isolation must be inline or worker, not ${String(config.isolation)}`,
+      {
+        details: { field: 'isolation' },
+      },
+    );
+  }
+  if (
+    config.inlineDeadline !== undefined &&
+    config.inlineDeadline !== 'watchdog' &&
+    config.inlineDeadline !== 'syscalls'
+  ) {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      `inlineDeadline must be watchdog or syscalls, not ${String(config.inlineDeadline)}`,
+      {
+        details: { field: 'inlineDeadline' },
+      },
+    );
+  }
+  // Objects cannot cross into a worker: asking for one with them is refused, not ignored.
+  if (objects && config.isolation === 'worker') {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      'a pdp or enforcer object runs its container inline: give a policy (spec) for worker isolation',
+      { details: { field: 'isolation' } },
+    );
+  }
+  const isolation: Isolation = objects ? 'inline' : (config.isolation ?? defaultIsolation);
+  if (config.inlineDeadline !== undefined && isolation !== 'inline') {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      'inlineDeadline applies to inline isolation only (a worker is stopped by terminating it)',
+      {
+        details: { field: 'inlineDeadline' },
+      },
+    );
+  }
+  return { identity, isolation, objects };
+}
+
+/** What decides between a command and a service, from the module's exports. */
+export function containerKindOf(config: ContainerConfig, exportNames: readonly string[]): ContainerKind {
+  const hasStart = exportNames.includes('_start');
+  const reactor = exportNames.includes('_initialize') || !hasStart;
+  if (config.kind === 'command' && !hasStart) {
+    throw new ForgeError('FORGE_WASM_EXPORT_MISSING', 'a command container needs a _start export', {
+      details: { export: '_start' },
+    });
+  }
+  return config.kind ?? (reactor ? 'service' : 'command');
+}
+
+/** Checks `stop`'s deadline: a whole number of ms, 0 or more. */
+export function checkDeadlineMs(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2_147_483_647) {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      `stop deadlineMs must be a whole number of ms >= 0, not ${String(value)}`,
+      {
+        details: { field: 'deadlineMs' },
+      },
+    );
+  }
+  return value;
+}
