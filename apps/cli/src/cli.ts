@@ -13,6 +13,7 @@ import { registerPolicy } from './commands/policy';
 import { registerAudit } from './commands/audit';
 import { registerSchedule } from './commands/schedule';
 import { registerBoot } from './commands/boot';
+import { registerQuarantine } from './commands/quarantine';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -33,6 +34,7 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerAudit,
   registerSchedule,
   registerBoot,
+  registerQuarantine,
 ];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */

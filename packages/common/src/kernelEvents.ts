@@ -28,6 +28,21 @@ export interface KernelEvents {
   'container.state': ContainerStateEvent;
   'syscall.decided': { request: SyscallRequest; decision: Decision; enforced: boolean };
   'container.quarantined': { containerId: ContainerId; reason: string };
+  /** A quarantine record was made (the redzone holds the container, or keeps the record of a run). */
+  'quarantine.recorded': {
+    containerId: ContainerId;
+    reason: string;
+    firedRules: readonly string[];
+    /** When the stay ends by termination if nobody releases it, ms since the epoch. */
+    deadline: number;
+  };
+  /** A quarantine ended: released (the container runs again) or terminated (by whom, or `redzone` past its time). */
+  'quarantine.resolved': {
+    containerId: ContainerId;
+    state: 'released' | 'terminated';
+    by?: string;
+    note?: string;
+  };
   /** A guest's `forge.emit_event`: a dot-separated name and a copy of its payload bytes. */
   'guest.event': { containerId: ContainerId; name: string; payload: Uint8Array };
   'policy.reloaded': { version: string };

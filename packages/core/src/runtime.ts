@@ -41,7 +41,7 @@ import {
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import { checkAllowList, type AuditLog } from '@forgeone/trust';
+import { checkAllowList, type AuditLog, type QuarantineRecord } from '@forgeone/trust';
 import {
   summarizeTrace,
   type RecordedTrace,
@@ -58,9 +58,11 @@ import { launchKindOf, launchRefusal, traceAll, traceCapacityFor } from './boot/
 import type { BootContext } from './boot/bootContext';
 import { DebugTraces } from './boot/debugTraces';
 import { guestEnforcement } from './guestEnforcement';
+import { quarantineInputOf, quarantineReasonOf } from './quarantine/quarantineInput';
 import {
   ContainerManager,
   type ContainerInvokeOptions,
+  type QuarantineOptions,
   type StopOptions,
 } from './container/containerManager';
 import type { ContainerConfig } from './container/containerConfig';
@@ -94,6 +96,11 @@ export interface RuntimeDeps {
    * `store`). Without it the runtime behaves as booted in normal mode.
    */
   readonly boot?: BootContext;
+  /**
+   * How long a quarantine may hold a container before it is terminated, and how often that is
+   * checked. Records (runs' and containers') live in `store`, namespace `redzone`.
+   */
+  readonly quarantine?: QuarantineOptions;
 }
 
 export interface RunModuleOptions {
@@ -212,6 +219,11 @@ export interface RunReport {
   readonly manifest?: PackageManifest;
   /** The run as a replayable trace (header, calls, end). */
   readonly recorded: RecordedTrace;
+  /**
+   * When a policy quarantined the run: its redzone record (reason, rules that fired, DNA), kept in
+   * the runtime's store under the run's container id. The guest was stopped at that call.
+   */
+  readonly quarantine?: QuarantineRecord;
 }
 
 /** Runs guest modules: verify or compile (cached), wire every import through one gate, run, report. */
@@ -241,9 +253,6 @@ export class Runtime {
   }
   /** Launches a long-lived container (a command runs `_start`; a service serves `invoke`). */
   launchContainer(config: ContainerConfig): Promise<ContainerId> {
-    // As for a run: the boot mode is asked first (maintenance launches nothing, recovery no package).
-    const refusal = launchRefusal(this.#deps.boot?.mode ?? 'normal', { kind: launchKindOf(config) });
-    if (refusal !== undefined) return Promise.reject(refusal);
     return this.#containers.launch(config);
   }
   /** A container's registry entry. */
@@ -458,6 +467,24 @@ export class Runtime {
     await audit?.finish(trace);
     // A debug kernel keeps every run for replay, before it is reported.
     await this.#debugTraces?.keep(instance.containerId, recorded);
+    // A run a policy quarantined has ended; the record of why stays, to inspect and resolve.
+    const quarantine =
+      outcome.status === 'trapped' && outcome.error.code === 'FORGE_CONTAINER_QUARANTINED'
+        ? await this.#containers.redzone.quarantine(
+            quarantineInputOf(instance.containerId, quarantineReasonOf(outcome.error), {
+              trace,
+              dna: instance.dna(),
+            }),
+          )
+        : undefined;
+    if (quarantine) {
+      this.#deps.events.emit('quarantine.recorded', {
+        containerId: instance.containerId,
+        reason: quarantine.reason,
+        firedRules: quarantine.firedRules,
+        deadline: quarantine.deadline,
+      });
+    }
     return {
       containerId: instance.containerId,
       moduleSha256: module.sha256,
@@ -474,6 +501,7 @@ export class Runtime {
       ...(kv ? { kv: kvReport(kv) } : {}),
       ...(manifest ? { manifest } : {}),
       recorded,
+      ...(quarantine ? { quarantine } : {}),
     };
   }
 

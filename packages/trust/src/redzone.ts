@@ -197,6 +197,28 @@ export class Redzone {
     return record;
   }
 
+  /**
+   * Keeps a record another redzone made (a run's, made in memory, moved into the state that keeps
+   * it). A container already held here is refused, as `quarantine` refuses it.
+   */
+  async keep(record: QuarantineRecord): Promise<QuarantineRecord> {
+    ExecutionDnaSchema.parse(record.dna);
+    const stored = await this.#store.getRecord(this.#namespace, record.containerId);
+    const previous = stored?.value as QuarantineRecord | undefined;
+    if (previous && HELD.has(previous.state) && !this.#overdue(previous)) {
+      throw new ForgeError(
+        'FORGE_REDZONE_TRANSITION',
+        `container ${record.containerId} is already quarantined (${previous.state}); release or terminate it first`,
+        { details: { containerId: record.containerId, state: previous.state } },
+      );
+    }
+    const kept: QuarantineRecord = { ...record, count: (previous?.count ?? 0) + 1 };
+    await this.#store.putRecord(this.#namespace, record.containerId, kept as unknown as JsonValue, {
+      expectedVersion: stored?.version ?? 0,
+    });
+    return kept;
+  }
+
   /** The container's record (after applying an overdue termination), if it was ever quarantined. */
   async get(containerId: string): Promise<QuarantineRecord | undefined> {
     const stored = await this.#store.getRecord(this.#namespace, containerId);

@@ -19,15 +19,18 @@ describe('forgeone run --policy (the example report-plugin policy)', () => {
   it.each(['worker', 'inline'])(
     'enforce (%s): reads /data, is refused /etc, is quarantined when it scans',
     (isolation) => {
-      const run = forgeone(['run', guest, '--policy', policy, ...dirs, '--isolation', isolation]);
-      expect(run.code).toBe(1);
+      // Run where its quarantine record may go: the default state, ./.forgeone of the working directory.
+      const run = forgeone(['run', guest, '--policy', policy, ...dirs, '--isolation', isolation], {
+        cwd: root,
+      });
+      expect(run.code).toBe(3);
       expect(run.stdout).toContain('opened /data/report.txt');
       expect(run.stdout).toMatch(/wasi\.path_open\s+deny\s+-> 76\s+the plugin may only look inside \/data/);
       expect(run.stdout).toMatch(
         /wasi\.path_open\s+quarantine\s+-> 76\s+the plugin is scanning the file system/,
       );
-      expect(run.stderr.trim()).toBe(
-        'FORGE_CONTAINER_QUARANTINED: container quarantined: the plugin is scanning the file system',
+      expect(run.stderr.trim()).toMatch(
+        /^FORGE_CONTAINER_QUARANTINED: container quarantined: the plugin is scanning the file system; quarantine record \S+ kept in .*\.forgeone \(forgeone quarantine show \S+\)$/,
       );
       // It stopped at the quarantine: far fewer than the 20 probes it wanted.
       expect(run.stdout.match(/refused \/etc\/passwd/g)?.length ?? 0).toBeLessThan(20);

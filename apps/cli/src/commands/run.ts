@@ -10,7 +10,12 @@ import {
 } from '@forgeone/config';
 import { loadTrustRoot, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
-import { DEFAULT_AUDIT_LOG, enforcerSpecFromPolicyFile } from '@forgeone/trust';
+import {
+  DEFAULT_AUDIT_LOG,
+  Redzone,
+  enforcerSpecFromPolicyFile,
+  type QuarantineRecord,
+} from '@forgeone/trust';
 import {
   allSyscallNames,
   checkKvConfig,
@@ -138,7 +143,7 @@ export function registerRun(program: Command, io: CliIo): void {
     )
     .option(
       '--state <dir>',
-      `the state: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}). It keeps --kv namespaces (else in ./${DEFAULT_STATE_DIR}) and the audit log of the run's decisions, and a .forgepkg is checked against the versions installed in it (\`verify --install\`): an older one is refused (FORGE_PKG_ROLLBACK)`,
+      `the state: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}). It keeps --kv namespaces and the records of quarantined runs (else in ./${DEFAULT_STATE_DIR}) and the audit log of the run's decisions, and a .forgepkg is checked against the versions installed in it (\`verify --install\`): an older one is refused (FORGE_PKG_ROLLBACK)`,
     )
     .option(
       '--audit <file.db>',
@@ -186,10 +191,8 @@ export function registerRun(program: Command, io: CliIo): void {
       // installed package versions: a package older than the one installed is refused, as
       // `verify` refuses it.
       const hasState = flags.state !== undefined || Boolean(io.env(STATE_ENV));
-      const store =
-        flags.kv !== undefined || hasState
-          ? await openStateStore(resolve(io.cwd, flags.state ?? (io.env(STATE_ENV) || DEFAULT_STATE_DIR)))
-          : undefined;
+      const stateDir = resolve(io.cwd, flags.state ?? (io.env(STATE_ENV) || DEFAULT_STATE_DIR));
+      const store = flags.kv !== undefined || hasState ? await openStateStore(stateDir) : undefined;
       // Decisions go to --audit's store, else to the state's: a run with state keeps its audit trail.
       let auditStore: StoragePort | undefined;
       let kernel: Awaited<ReturnType<typeof createKernel>>;
@@ -258,12 +261,28 @@ export function registerRun(program: Command, io: CliIo): void {
         stderr.end();
         // The file, the text report and --json are the same record of the calls: the report's.
         if (flags.trace) writeTraceFile(resolve(io.cwd, flags.trace), report);
+        // A quarantine's record is kept in the state, the default one when the run had none.
+        if (report.quarantine && store === undefined) await keepQuarantineRecord(stateDir, report.quarantine);
         printRunReport(io, report);
-        exitAsGuest(io, report.outcome);
+        exitAsGuest(
+          io,
+          report.outcome,
+          report.quarantine && { record: report.quarantine.containerId, where: stateDir },
+        );
       } finally {
         await kernel.shutdown();
       }
     });
+}
+
+/** Keeps a run's quarantine record (made in the kernel's memory) in the state at `dir`. */
+async function keepQuarantineRecord(dir: string, record: QuarantineRecord): Promise<void> {
+  const store = await openStateStore(dir);
+  try {
+    await new Redzone(store).keep(record);
+  } finally {
+    await store.close();
+  }
 }
 
 /** A container limit's flag: a decimal integer within config's bounds for that limit. */

@@ -24,8 +24,29 @@ function outcomeFields(outcome: RunReport['outcome']) {
   };
 }
 
-/** Ends the command as the guest ended: its error's code and line when it trapped, else its exit code. */
-export function exitAsGuest(io: CliIo, outcome: RunReport['outcome']): void {
+/** The exit code of a run a policy quarantined (a trap is 1, a usage error 2, an exit its own code). */
+export const EXIT_QUARANTINED = 3;
+
+/**
+ * Ends the command as the guest ended: its error's code and line when it trapped, else its exit
+ * code. A run a policy quarantined names its record and where it is kept, and exits 3.
+ */
+export function exitAsGuest(
+  io: CliIo,
+  outcome: RunReport['outcome'],
+  quarantine?: { record: string; where: string },
+): void {
+  if (
+    outcome.status === 'trapped' &&
+    quarantine !== undefined &&
+    outcome.error.code === 'FORGE_CONTAINER_QUARANTINED'
+  ) {
+    if (!io.json)
+      io.err(
+        `${outcome.error.toLine()}; quarantine record ${quarantine.record} kept in ${quarantine.where} (forgeone quarantine show ${quarantine.record})`,
+      );
+    throw new CliExit(EXIT_QUARANTINED, outcome.error.code);
+  }
   if (outcome.status === 'trapped') {
     if (!io.json) io.err(outcome.error.toLine());
     throw new CliExit(1, outcome.error.code);
@@ -68,6 +89,7 @@ export function printRunReport(io: CliIo, report: RunReport): void {
         payload: Buffer.from(e.payload).toString('base64'),
       })),
       ...(report.kv ? { kv: report.kv } : {}),
+      ...(report.quarantine ? { quarantine: quarantineJson(report.quarantine) } : {}),
     });
     return;
   }
@@ -89,6 +111,25 @@ export function printRunReport(io: CliIo, report: RunReport): void {
       ? `trapped (${outcome.error.code})`
       : `${outcome.status}, exit code ${outcome.exitCode}`;
   io.out(`--- ${ended} ---`);
+  const q = report.quarantine;
+  if (q !== undefined) {
+    const rules = q.firedRules.length > 0 ? q.firedRules.join(', ') : 'none named';
+    io.out(
+      `--- quarantined: ${q.reason} (record ${q.containerId}, rules ${rules}; held until ${new Date(q.deadline).toISOString()}) ---`,
+    );
+  }
+}
+
+/** A quarantine record in a run's JSON report: what it says, not the DNA it keeps (`quarantine show`). */
+function quarantineJson(record: NonNullable<RunReport['quarantine']>) {
+  return {
+    record: record.containerId,
+    state: record.state,
+    reason: record.reason,
+    firedRules: record.firedRules,
+    quarantinedAt: record.quarantinedAt,
+    deadline: record.deadline,
+  };
 }
 
 /** The report of a `--backend wasmer` run: its output (or JSON), without calls, which it does not gate. */

@@ -1,5 +1,7 @@
 import {
   ForgeError,
+  MemoryStore,
+  emptyExecutionDna,
   newId,
   toForgeError,
   type Clock,
@@ -20,8 +22,11 @@ import type {
   WasmHost,
   WasmInstance,
 } from '@forgeone/execution';
-import type { AuditLog } from '@forgeone/trust';
+import { Redzone, type AuditLog } from '@forgeone/trust';
+import { launchKindOf, launchRefusal } from '../boot/bootMode';
+import type { BootContext } from '../boot/bootContext';
 import { guestEnforcement } from '../guestEnforcement';
+import { quarantineInputOf, quarantineReasonOf } from '../quarantine/quarantineInput';
 import type { ResourceAdmission } from '../resources/resourceAdmission';
 import { RunAudit } from '../runAudit';
 import {
@@ -56,10 +61,22 @@ export interface ContainerManagerDeps {
   readonly resources?: ResourceAdmission;
   /** How long `close` lets each container's call in flight finish. Default 2,000 ms. */
   readonly closeDeadlineMs?: number;
+  /** What the kernel booted with: its mode may refuse a launch (maintenance: all; recovery: packages). */
+  readonly boot?: BootContext;
+  /** The redzone's bounds: records live in `store` (namespace `redzone`). */
+  readonly quarantine?: QuarantineOptions;
   /** The host for a container's limits (hosts keep the compiled-module cache). */
   host(limits: ContainerLimitsInput): WasmHost;
   /** Reads, verifies and compiles a container's module (as `runModule` does). */
   load(host: WasmHost, source: ContainerSource): Promise<LoadedModule>;
+}
+
+/** How long a quarantine may hold a container, and how often overdue ones are terminated. */
+export interface QuarantineOptions {
+  /** Longest stay before the container is terminated. Default 15 minutes (the redzone's). */
+  readonly maxQuarantineMs?: number;
+  /** How often stays past their time are looked for. Default 1,000 ms. */
+  readonly expiryIntervalMs?: number;
 }
 
 /** Options of `stop`. */
@@ -86,10 +103,27 @@ export class ContainerManager {
   readonly #live = new Map<ContainerId, LiveContainer>();
   readonly #launching = new Set<Promise<unknown>>();
   #closing = false;
+  readonly #redzone: Redzone;
+  #stopExpiry: (() => void) | undefined;
 
   constructor(deps: ContainerManagerDeps) {
     this.#deps = deps;
     this.#registry = new ContainerRegistry(deps.store);
+    const maxQuarantineMs = deps.quarantine?.maxQuarantineMs;
+    this.#redzone = new Redzone(deps.store ?? new MemoryStore(), {
+      clock: deps.clock,
+      ...(maxQuarantineMs === undefined ? {} : { maxQuarantineMs }),
+      onRelease: (record) => this.#released(record.containerId as ContainerId),
+      onTerminate: (record) => this.#terminated(record.containerId as ContainerId),
+    });
+  }
+
+  /**
+   * The quarantine records (`ls`, `show`, analysis, remediation). Releasing or terminating through
+   * it acts on the container as `release` and `terminate` do.
+   */
+  get redzone(): Redzone {
+    return this.#redzone;
   }
 
   /** Launches a container and resolves with its id once it runs (a command's `_start` then runs on). */
@@ -166,8 +200,10 @@ export class ContainerManager {
   }
 
   /**
-   * Quarantines a running or paused container (for the redzone): held at its next syscall, with
-   * `reason`, until `release` (running again) or `terminate` (stopped).
+   * Quarantines a running or paused container (an operator's request; a policy's `quarantine`
+   * decision does the same by itself): held at its next syscall, with `reason`, its DNA and the
+   * rules that fired kept in a redzone record, until `release` (running again) or `terminate`
+   * (stopped) — or the maximum quarantine time, which terminates it.
    */
   async quarantine(id: ContainerId, reason: string): Promise<ContainerInfo> {
     if (typeof reason !== 'string' || reason.length === 0) {
@@ -181,22 +217,25 @@ export class ContainerManager {
     this.#deps.events.emit('container.quarantined', { containerId: id, reason });
     await moved;
     await c.whenBlocked();
+    await this.#record(c, reason);
     return c.info;
   }
 
-  /** Releases a quarantined container: it runs again. */
-  async release(id: ContainerId): Promise<ContainerInfo> {
+  /** Releases a quarantined container (and its redzone record): it runs again. */
+  async release(id: ContainerId, by?: string): Promise<ContainerInfo> {
     const c = await this.#container(id);
-    const moved = this.#move(c, 'release');
-    this.#unhold(c);
-    await moved;
+    nextContainerState(c.info.state, 'release', id);
+    if (await this.#redzone.isSuspended(id)) await this.#redzone.release(id, by);
+    else await this.#released(id);
     return c.info;
   }
 
-  /** Ends a quarantined container at once: stopped, without the grace of `stop`. */
-  async terminate(id: ContainerId): Promise<ContainerInfo> {
+  /** Ends a quarantined container at once (and its redzone record): stopped, without the grace of `stop`. */
+  async terminate(id: ContainerId, by?: string): Promise<ContainerInfo> {
     const c = await this.#container(id);
-    await this.#move(c, 'terminate');
+    nextContainerState(c.info.state, 'terminate', id);
+    if (await this.#redzone.isSuspended(id)) await this.#redzone.terminate(id, 'terminated', by);
+    else await this.#terminated(id);
     await c.ended;
     return c.info;
   }
@@ -234,6 +273,8 @@ export class ContainerManager {
    */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#stopExpiry?.();
+    this.#stopExpiry = undefined;
     try {
       await Promise.all(this.#launching);
       const deadlineMs = this.#deps.closeDeadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS;
@@ -258,13 +299,15 @@ export class ContainerManager {
   // --- launch ---------------------------------------------------------------------------------
 
   /**
-   * Where the boot mode's launch check goes (h-boot: recovery refuses packages, maintenance
-   * refuses every launch). It throws the refusal; nothing is loaded or allocated before it.
+   * The boot mode's launch check (recovery refuses packages, maintenance every launch), and a
+   * closing runtime's. It throws the refusal; nothing is loaded or allocated before it.
    */
-  #admit(_config: ContainerConfig): void {
+  #admit(config: ContainerConfig): void {
     if (this.#closing) {
       throw new ForgeError('FORGE_KERNEL_STATE', 'the runtime is closing: no container can be launched now');
     }
+    const refusal = launchRefusal(this.#deps.boot?.mode ?? 'normal', { kind: launchKindOf(config) });
+    if (refusal !== undefined) throw refusal;
   }
 
   async #launch(config: ContainerConfig): Promise<ContainerId> {
@@ -335,7 +378,14 @@ export class ContainerManager {
         ...(config.onStderr ? { onStderr: config.onStderr } : {}),
         ...(config.onEvent ? { onEvent: config.onEvent } : {}),
         ...(audit ? { onTraceBatch: (batch) => audit.add(batch) } : {}),
-        onPaused: () => c.notePaused(),
+        // A quarantine is the redzone's to end: the guest is held at its syscall (worker) or its
+        // call cut there (inline), and the container kept for a release.
+        holdQuarantined: true,
+        onPaused: (reason) => {
+          c.notePaused();
+          if (reason.startsWith('quarantined:'))
+            void this.#quarantinedByPolicy(c, reason.slice('quarantined:'.length).trim());
+        },
       });
     } catch (error) {
       // Nothing of it runs: it failed with the error's code, and gives back what it held.
@@ -406,6 +456,17 @@ export class ContainerManager {
       }
       throw error;
     }
+    const { outcome } = result;
+    if (
+      outcome.status === 'trapped' &&
+      outcome.error.code === 'FORGE_CONTAINER_QUARANTINED' &&
+      !instanceEnded(c.instance)
+    ) {
+      // Inline: the policy's quarantine cut this call at its syscall; the container is held.
+      c.cut = c.info.kind === 'command';
+      await this.#quarantinedByPolicy(c, quarantineReasonOf(outcome.error));
+      return result;
+    }
     // A service's call that returned changes nothing.
     if (result.outcome.status !== 'returned' || c.info.kind === 'command')
       await this.#settle(c, result.outcome, c.info.kind === 'command');
@@ -418,6 +479,57 @@ export class ContainerManager {
     if (outcome.status === 'trapped') await this.#move(c, 'fail', { reason: outcome.error.code });
     else if (outcome.status === 'exited' || command)
       await this.#move(c, 'exit', { exitCode: outcome.exitCode });
+  }
+
+  // --- quarantine ------------------------------------------------------------------------------
+
+  /** A policy decided `quarantine`: the container is held and the record made, as an operator's would be. */
+  async #quarantinedByPolicy(c: LiveContainer, reason: string): Promise<void> {
+    if (c.info.state !== 'running' && c.info.state !== 'paused') return;
+    try {
+      c.hold();
+      await this.#move(c, 'quarantine', { reason });
+      await this.#record(c, reason);
+    } catch {
+      // The container ended meanwhile (stopped, failed): nothing is left to hold.
+    }
+  }
+
+  /** The redzone record of a held container: reason, rules that fired, DNA; expiry starts watching. */
+  async #record(c: LiveContainer, reason: string): Promise<void> {
+    const instance = c.instance;
+    const record = await this.#redzone.quarantine(
+      quarantineInputOf(c.info.id, reason, {
+        trace: instance?.trace() ?? [],
+        dna: instance?.dna() ?? emptyExecutionDna(c.info.id),
+      }),
+    );
+    this.#deps.events.emit('quarantine.recorded', {
+      containerId: c.info.id,
+      reason,
+      firedRules: record.firedRules,
+      deadline: record.deadline,
+    });
+    this.#stopExpiry ??= this.#redzone.startExpiry(this.#deps.quarantine?.expiryIntervalMs ?? 1_000);
+  }
+
+  /** The redzone released the record: the container runs again (an inline command whose call was cut ends). */
+  async #released(id: ContainerId): Promise<void> {
+    const c = this.#live.get(id);
+    if (c === undefined || c.info.state !== 'quarantined') return;
+    await this.#move(c, 'release');
+    this.#unhold(c);
+    this.#deps.events.emit('quarantine.resolved', { containerId: id, state: 'released' });
+    if (c.cut) await this.#move(c, 'exit', { exitCode: null });
+  }
+
+  /** The redzone terminated the record (an operator, a remediation, or its maximum time): the container stops. */
+  async #terminated(id: ContainerId): Promise<void> {
+    const c = this.#live.get(id);
+    this.#deps.events.emit('quarantine.resolved', { containerId: id, state: 'terminated' });
+    if (c === undefined || c.info.state !== 'quarantined') return;
+    await this.#move(c, 'terminate');
+    await c.ended;
   }
 
   // --- pause, stop ----------------------------------------------------------------------------
@@ -497,6 +609,9 @@ export class ContainerManager {
   /** Everything a container holds is given back, on every way out: instance, allocation, audit. */
   async #end(c: LiveContainer): Promise<void> {
     const { id, state, reason, exitCode } = c.info;
+    // A record still held (the container was stopped, failed, or the kernel closed) ends with it.
+    if (await this.#redzone.isSuspended(id).catch(() => false))
+      await this.#redzone.terminate(id, `the container is ${state}`, 'kernel').catch(() => undefined);
     c.refuse(
       new ForgeError('FORGE_CONTAINER_STATE', `container ${id} is ${state}`, {
         details: { state, action: 'invoke', containerId: id },

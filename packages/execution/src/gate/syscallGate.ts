@@ -363,7 +363,7 @@ export class SyscallGate {
       return;
     }
     throw new ForgeError('FORGE_CONTAINER_QUARANTINED', `container quarantined: ${reason}`, {
-      details: { containerId: this.#context.containerId },
+      details: { containerId: this.#context.containerId, reason },
     });
   }
 

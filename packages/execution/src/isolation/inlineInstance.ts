@@ -47,6 +47,8 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
   #deadlineCountdown = DEADLINE_CHECK_EVERY;
   /** Deadlines are enforced by V8 (`callWithDeadline`), not only at syscalls. */
   readonly #watchdog: boolean;
+  /** A quarantine cuts the call at its syscall and keeps the instance for a release (`holdQuarantined`). */
+  readonly #holdQuarantined: boolean;
 
   constructor(
     compiled: CompiledModule,
@@ -80,6 +82,7 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
       compiled.imports,
     );
     this.#watchdog = options.inlineDeadline !== 'syscalls';
+    this.#holdQuarantined = options.holdQuarantined === true;
     const instantiate = () => instantiateGuest(compiled, this.#world.imports, this.#world.memory);
     const startTimeoutMs = options.startTimeoutMs;
     let instance: WebAssembly.Instance | ReturnType<typeof instantiateGuest>;
@@ -157,7 +160,10 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     } finally {
       if (this.state !== 'terminated') this.#world.recorder.flush();
     }
-    this.settle(result.outcome);
+    // A synchronous guest cannot wait at its syscall: the quarantined call is unwound there, and
+    // with a redzone holding the container the instance (memory, globals) is kept for a release.
+    if (this.#holdQuarantined && isQuarantine(result.outcome)) this.transition('return');
+    else this.settle(result.outcome);
     return result;
   }
 
@@ -220,4 +226,8 @@ function syncApprover(
     const answer = approver(request, decision);
     return answer === 'allow' ? 'allow' : 'deny';
   };
+}
+
+function isQuarantine(outcome: InvokeResult['outcome']): boolean {
+  return outcome.status === 'trapped' && outcome.error.code === 'FORGE_CONTAINER_QUARANTINED';
 }

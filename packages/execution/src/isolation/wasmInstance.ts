@@ -52,8 +52,10 @@ export interface InstanceOptions {
   /** Called when the guest is paused (by `pause()` or, with `holdQuarantined`, a quarantine). */
   readonly onPaused?: (reason: string) => void;
   /**
-   * Keep a quarantined guest suspended until `resume()` or `terminate()` (worker isolation; a
-   * redzone decides). Default: stop it at once with FORGE_CONTAINER_QUARANTINED.
+   * A redzone decides what a quarantine does: worker isolation keeps the guest suspended at its
+   * syscall until `resume()` or `terminate()`; inline, the call is unwound at that syscall (the
+   * outcome says FORGE_CONTAINER_QUARANTINED) and the instance stays usable for later calls.
+   * Default: the instance is stopped at once with FORGE_CONTAINER_QUARANTINED.
    */
   readonly holdQuarantined?: boolean;
   /**

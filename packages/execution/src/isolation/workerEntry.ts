@@ -1,7 +1,13 @@
 // The isolation worker: runs one guest instance at a time for the main thread's WasmHost. Built as
 // its own entry (dist/hostWorker.js); it holds no state beyond the instance it is lent for.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { adoptCoarseClock, systemClock, type JsonValue, type SyscallRequest } from '@forgeone/common';
+import {
+  adoptCoarseClock,
+  systemClock,
+  type ExecutionDNA,
+  type JsonValue,
+  type SyscallRequest,
+} from '@forgeone/common';
 import { parsedEnforcerSpec, type EnforcerSpec } from '../gate/enforcerSpec';
 import { BridgedKvBackend } from './bridgedKvBackend';
 import { createGuestWorld, type GuestWorld } from '../world/guestWorld';
@@ -137,8 +143,8 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
   const { trace } = lane;
   const tail = laneTail;
   tail.reset();
-  const waitWhilePaused = (reason: string) => {
-    post({ type: 'paused', reason });
+  const waitWhilePaused = (reason: string, dna?: ExecutionDNA) => {
+    post({ type: 'paused', reason, ...(dna === undefined ? {} : { dna }) });
     // A resume and a new pause can both land before this thread waits (the resume's notify is
     // then lost and the flag reads paused again): the main thread's new pause waits for a word
     // that this thread, still blocked, would never send. So while paused it says so again every
@@ -179,7 +185,8 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
         // The main thread may stop this worker for good: hand over the trace up to this call first.
         sendTrace();
         Atomics.store(control, 0, 1);
-        waitWhilePaused(`quarantined: ${reason}`);
+        // With the DNA up to this call: the worker may be stopped here, before any result says it.
+        waitWhilePaused(`quarantined: ${reason}`, world.dna.snapshot());
       },
       checkpoint: () => {
         if (Atomics.load(control, 0) === 1) waitWhilePaused('paused');

@@ -398,13 +398,16 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         // Without someone to decide (a redzone holding it), a quarantined guest is stopped at once:
         // a suspended guest that nobody will ever release is a hang, not a safe state.
         this.#drainTrace();
+        if (message.dna !== undefined) this.#dna = message.dna;
         if (message.reason.startsWith('quarantined:') && !this.#options.holdQuarantined) {
           const calls = [...this.#pending.values()];
           this.#pending.clear();
           const reason = message.reason.slice('quarantined:'.length).trim();
           void this.#stop(
             calls,
-            new ForgeError('FORGE_CONTAINER_QUARANTINED', `container quarantined: ${reason}`),
+            new ForgeError('FORGE_CONTAINER_QUARANTINED', `container quarantined: ${reason}`, {
+              details: { containerId: this.containerId, reason },
+            }),
           );
           return;
         }

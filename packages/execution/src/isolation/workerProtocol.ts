@@ -80,7 +80,7 @@ export type FromWorker =
   | { readonly type: 'stdout'; readonly bytes: Uint8Array }
   | { readonly type: 'stderr'; readonly bytes: Uint8Array }
   | { readonly type: 'audit'; readonly entry: JsonValue }
-  | { readonly type: 'paused'; readonly reason: string }
+  | { readonly type: 'paused'; readonly reason: string; readonly dna?: ExecutionDNA }
   /** A guest's kv call; the worker waits on the bridge until the main thread applied it and answered `id`. */
   | { readonly type: 'kv'; readonly id: number; readonly request: KvRequest }
   | { readonly type: 'event'; readonly name: string; readonly payload: Uint8Array }
