@@ -498,6 +498,7 @@ export class ContainerManager {
   /** The redzone record of a held container: reason, rules that fired, DNA; expiry starts watching. */
   async #record(c: LiveContainer, reason: string): Promise<void> {
     const instance = c.instance;
+    c.recorded = true;
     const record = await this.#redzone.quarantine(
       quarantineInputOf(c.info.id, reason, {
         trace: instance?.trace() ?? [],
@@ -609,9 +610,6 @@ export class ContainerManager {
   /** Everything a container holds is given back, on every way out: instance, allocation, audit. */
   async #end(c: LiveContainer): Promise<void> {
     const { id, state, reason, exitCode } = c.info;
-    // A record still held (the container was stopped, failed, or the kernel closed) ends with it.
-    if (await this.#redzone.isSuspended(id).catch(() => false))
-      await this.#redzone.terminate(id, `the container is ${state}`, 'kernel').catch(() => undefined);
     c.refuse(
       new ForgeError('FORGE_CONTAINER_STATE', `container ${id} is ${state}`, {
         details: { state, action: 'invoke', containerId: id },
@@ -623,6 +621,9 @@ export class ContainerManager {
       // Best effort: the instance is gone either way.
     }
     releaseOf(c);
+    // A record still held (the container was stopped, failed, or the kernel closed) ends with it.
+    if (c.recorded && (await this.#redzone.isSuspended(id).catch(() => false)))
+      await this.#redzone.terminate(id, `the container is ${state}`, 'kernel').catch(() => undefined);
     this.#deps.events.emit('container.exited', {
       containerId: id,
       exitCode: exitCode ?? null,

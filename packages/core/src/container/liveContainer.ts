@@ -19,6 +19,8 @@ export class LiveContainer {
   audit: RunAudit | undefined;
   /** Deadline and fuel of each call (the host's limits). */
   callOptions: InvokeCallOptions = {};
+  /** A redzone record was made for it (its end then ends a record still held). */
+  recorded = false;
   /** An inline command whose `_start` a quarantine cut: released, it has nothing left to run and ends. */
   cut = false;
   /** Resolves once the container ended and gave back what it held (set when it reaches a terminal state). */
