@@ -17,7 +17,7 @@ import {
   type SyscallEnforcerPort,
 } from '@forgeone/common';
 import { resolveLimits, type ContainerLimitsInput, type Limits } from '@forgeone/config';
-import type { PackageManifest, TrustRoot, VersionStore } from '@forgeone/crypto';
+import type { PackageManifest } from '@forgeone/crypto';
 import {
   WasmHost,
   checkKvConfig,
@@ -65,7 +65,7 @@ import {
   type QuarantineOptions,
   type StopOptions,
 } from './container/containerManager';
-import type { ContainerConfig } from './container/containerConfig';
+import type { ContainerConfig, ContainerSource } from './container/containerConfig';
 import type { ContainerFilter, ContainerInfo } from './container/containerInfo';
 
 export interface RuntimeDeps {
@@ -103,23 +103,8 @@ export interface RuntimeDeps {
   readonly quarantine?: QuarantineOptions;
 }
 
-export interface RunModuleOptions {
-  /**
-   * A module file instead of bytes: a `.forgepkg` is read and run as `package`, a `.wasm` or
-   * `.wat` as `source` (format from the extension), refused before it is read when it is over the
-   * module size limit (FORGE_WASM_LIMIT), missing (FORGE_WASM_NOT_FOUND) or empty.
-   */
-  readonly file?: string;
-  /** The module, binary or WebAssembly text: raw bytes, the development path (no signature). */
-  readonly source?: Uint8Array;
-  /** A ForgePkg instead of `source`: verified against `trustRoot` before anything runs. */
-  readonly package?: Uint8Array;
-  readonly trustRoot?: TrustRoot;
-  readonly versionStore?: VersionStore;
-  /** A name for messages. Default: the file's name (`file`), else `module`. */
-  readonly name?: string;
-  /** Binary or text; detected from the bytes when omitted. */
-  readonly format?: ModuleFormat;
+/** A run: its module (`ContainerSource`, read as a container's is), who decides, what it sees. */
+export interface RunModuleOptions extends ContainerSource {
   /**
    * Who decides. `policy` (JSON) works in every isolation; a `pdp` (applied in `mode`) or a whole
    * `enforcer` object runs the guest inline, since objects cannot cross into a worker. One is required.

@@ -168,13 +168,7 @@ export class Redzone {
     const baseline = input.baseline === undefined ? undefined : ExecutionDnaSchema.parse(input.baseline);
     const stored = await this.#store.getRecord(this.#namespace, input.containerId);
     const previous = stored?.value as QuarantineRecord | undefined;
-    if (previous && HELD.has(previous.state) && !this.#overdue(previous)) {
-      throw new ForgeError(
-        'FORGE_REDZONE_TRANSITION',
-        `container ${input.containerId} is already quarantined (${previous.state}); release or terminate it first`,
-        { details: { containerId: input.containerId, state: previous.state } },
-      );
-    }
+    this.#refuseHeld(input.containerId, previous);
     const now = this.#clock.now();
     const record: QuarantineRecord = {
       containerId: input.containerId,
@@ -205,13 +199,7 @@ export class Redzone {
     ExecutionDnaSchema.parse(record.dna);
     const stored = await this.#store.getRecord(this.#namespace, record.containerId);
     const previous = stored?.value as QuarantineRecord | undefined;
-    if (previous && HELD.has(previous.state) && !this.#overdue(previous)) {
-      throw new ForgeError(
-        'FORGE_REDZONE_TRANSITION',
-        `container ${record.containerId} is already quarantined (${previous.state}); release or terminate it first`,
-        { details: { containerId: record.containerId, state: previous.state } },
-      );
-    }
+    this.#refuseHeld(record.containerId, previous);
     const kept: QuarantineRecord = { ...record, count: (previous?.count ?? 0) + 1 };
     await this.#store.putRecord(this.#namespace, record.containerId, kept as unknown as JsonValue, {
       expectedVersion: stored?.version ?? 0,
@@ -334,6 +322,17 @@ export class Redzone {
     const timer = setInterval(() => void this.expire().catch(() => undefined), intervalMs);
     timer.unref?.();
     return () => clearInterval(timer);
+  }
+
+  /** A container still held (and not past its time) gets no second record. */
+  #refuseHeld(containerId: string, previous: QuarantineRecord | undefined): void {
+    if (previous && HELD.has(previous.state) && !this.#overdue(previous)) {
+      throw new ForgeError(
+        'FORGE_REDZONE_TRANSITION',
+        `container ${containerId} is already quarantined (${previous.state}); release or terminate it first`,
+        { details: { containerId, state: previous.state } },
+      );
+    }
   }
 
   #overdue(record: QuarantineRecord): boolean {

@@ -24,7 +24,11 @@ import type { ContainerKind } from './containerInfo';
 
 /** Where a container's module comes from: read as `runModule` reads its module. */
 export interface ContainerSource {
-  /** A `.forgepkg`, `.wasm` or `.wat` file. */
+  /**
+   * A module file instead of bytes: a `.forgepkg` is read as `package`, a `.wasm` or `.wat` as
+   * `source` (format from the extension), refused before it is read when it is over the module
+   * size limit (FORGE_WASM_LIMIT), missing (FORGE_WASM_NOT_FOUND) or empty.
+   */
   readonly file?: string;
   /** Module bytes, binary or text: the development path (no signature). */
   readonly source?: Uint8Array;
@@ -34,6 +38,7 @@ export interface ContainerSource {
   readonly versionStore?: VersionStore;
   /** A name for messages and the registry. Default: the file's name, else `module`. */
   readonly name?: string;
+  /** Binary or text; detected from the bytes when omitted. */
   readonly format?: ModuleFormat;
 }
 

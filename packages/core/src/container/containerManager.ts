@@ -516,11 +516,11 @@ export class ContainerManager {
 
   /** The redzone released the record: the container runs again (an inline command whose call was cut ends). */
   async #released(id: ContainerId): Promise<void> {
+    this.#deps.events.emit('quarantine.resolved', { containerId: id, state: 'released' });
     const c = this.#live.get(id);
     if (c === undefined || c.info.state !== 'quarantined') return;
     await this.#move(c, 'release');
     this.#unhold(c);
-    this.#deps.events.emit('quarantine.resolved', { containerId: id, state: 'released' });
     if (c.cut) await this.#move(c, 'exit', { exitCode: null });
   }
 

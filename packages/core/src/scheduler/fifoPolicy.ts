@@ -1,4 +1,4 @@
-import { BinaryHeap, type HeapNode } from './binaryHeap';
+import { WorkloadHeap } from './workloadHeap';
 import type { SchedulingPolicy } from './schedulingPolicy';
 import type { Workload } from './workload';
 
@@ -10,8 +10,7 @@ interface Entry {
 /** First ready, first started: priority and tenant are ignored. */
 export class FifoPolicy implements SchedulingPolicy {
   readonly name = 'fifo';
-  readonly #heap = new BinaryHeap<Entry>((a, b) => a.order < b.order);
-  readonly #nodes = new Map<string, HeapNode<Entry>>();
+  readonly #heap = new WorkloadHeap<Entry>((a, b) => a.order < b.order);
   #order = 0;
 
   get size(): number {
@@ -19,23 +18,18 @@ export class FifoPolicy implements SchedulingPolicy {
   }
 
   add(workload: Workload): void {
-    this.#nodes.set(workload.id, this.#heap.push({ workload, order: this.#order++ }));
+    this.#heap.push({ workload, order: this.#order++ });
   }
 
   remove(workload: Workload): boolean {
-    const node = this.#nodes.get(workload.id);
-    if (node === undefined) return false;
-    this.#nodes.delete(workload.id);
-    return this.#heap.remove(node);
+    return this.#heap.remove(workload);
   }
 
   peek(): Workload | undefined {
-    return this.#heap.peek()?.workload;
+    return this.#heap.peek();
   }
 
   take(): Workload | undefined {
-    const entry = this.#heap.pop();
-    if (entry !== undefined) this.#nodes.delete(entry.workload.id);
-    return entry?.workload;
+    return this.#heap.take();
   }
 }

@@ -1,5 +1,5 @@
 import { ForgeError } from '@forgeone/common';
-import { BinaryHeap, type HeapNode } from './binaryHeap';
+import { WorkloadHeap } from './workloadHeap';
 import { priorityRank } from './priority';
 import type { SchedulingPolicy } from './schedulingPolicy';
 import type { Workload } from './workload';
@@ -45,8 +45,7 @@ export function checkAgingMs(agingMs: number): number {
  */
 export class PriorityPolicy implements SchedulingPolicy {
   readonly name: string = 'priority';
-  readonly #heap = new BinaryHeap<AgedEntry>(agedBefore);
-  readonly #nodes = new Map<string, HeapNode<AgedEntry>>();
+  readonly #heap = new WorkloadHeap<AgedEntry>(agedBefore);
   readonly #agingMs: number;
   #order = 0;
 
@@ -60,23 +59,18 @@ export class PriorityPolicy implements SchedulingPolicy {
 
   add(workload: Workload, now: number): void {
     const entry = { workload, key: agedKey(workload, now, this.#agingMs), order: this.#order++ };
-    this.#nodes.set(workload.id, this.#heap.push(entry));
+    this.#heap.push(entry);
   }
 
   remove(workload: Workload): boolean {
-    const node = this.#nodes.get(workload.id);
-    if (node === undefined) return false;
-    this.#nodes.delete(workload.id);
-    return this.#heap.remove(node);
+    return this.#heap.remove(workload);
   }
 
   peek(): Workload | undefined {
-    return this.#heap.peek()?.workload;
+    return this.#heap.peek();
   }
 
   take(): Workload | undefined {
-    const entry = this.#heap.pop();
-    if (entry !== undefined) this.#nodes.delete(entry.workload.id);
-    return entry?.workload;
+    return this.#heap.take();
   }
 }
