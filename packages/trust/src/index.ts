@@ -108,7 +108,9 @@ export { AuditLog, verifyAuditChain, isAuditRecordData, AUDIT_GENESIS, DEFAULT_A
 export type { AuditRecord, AuditVerification, AuditLogOptions, VerifyOptions } from './auditLog';
 
 // Redzone.
-export { Redzone, redzoneStates, redzoneTransitions } from './redzone';
+export { Redzone } from './redzone';
+export type { SnapshotPort, RedzoneOptions } from './redzone';
+export { redzoneStates, redzoneTransitions } from './redzoneRecord';
 export type {
   RedzoneState,
   RedzoneAction,
@@ -117,6 +119,4 @@ export type {
   QuarantineRecord,
   QuarantineHistoryEntry,
   QuarantineInput,
-  SnapshotPort,
-  RedzoneOptions,
-} from './redzone';
+} from './redzoneRecord';

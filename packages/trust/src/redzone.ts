@@ -3,111 +3,20 @@ import {
   ForgeError,
   systemClock,
   type Clock,
-  type ExecutionDNA,
   type JsonValue,
   type StoragePort,
+  type StoredRecord,
 } from '@forgeone/common';
-import { compareDna, type SyscallShift } from './dnaDeviation';
-
-export const redzoneStates = ['active', 'analyzing', 'remediating', 'released', 'terminated'] as const;
-/** Where a quarantined container is: held (active, analyzing, remediating) or done (released, terminated). */
-export type RedzoneState = (typeof redzoneStates)[number];
-export type RedzoneAction = 'analyze' | 'remediate' | 'release' | 'terminate' | 'expire';
-
-/**
- * Every allowed transition. A container is suspended in the first three states; `released` and
- * `terminated` are final (a released container quarantined again gets a new record). `expire` is
- * the automatic termination after the maximum quarantine time.
- */
-export const redzoneTransitions: Readonly<
-  Record<RedzoneState, Readonly<Partial<Record<RedzoneAction, RedzoneState>>>>
-> = {
-  active: {
-    analyze: 'analyzing',
-    remediate: 'remediating',
-    release: 'released',
-    terminate: 'terminated',
-    expire: 'terminated',
-  },
-  analyzing: {
-    analyze: 'analyzing',
-    remediate: 'remediating',
-    release: 'released',
-    terminate: 'terminated',
-    expire: 'terminated',
-  },
-  remediating: {
-    remediate: 'remediating',
-    release: 'released',
-    terminate: 'terminated',
-    expire: 'terminated',
-  },
-  released: {},
-  terminated: {},
-};
-
-/** A remediation applied to a quarantined container. */
-export type Remediation =
-  | { readonly kind: 'revoke-capability'; readonly capability: string }
-  | { readonly kind: 'restore-snapshot'; readonly snapshotId: string }
-  | { readonly kind: 'terminate' };
-
-/** What the analysis found. */
-export interface RedzoneAnalysis {
-  readonly analyzedAt: number;
-  /** Total variation distance of the DNA from its baseline, in [0, 1] (0 without a baseline). */
-  readonly deviation: number;
-  /** The syscalls whose share moved most, largest first (at most 10). */
-  readonly deviations: readonly SyscallShift[];
-  readonly newSyscalls: readonly string[];
-  readonly deniedRatio: number;
-  readonly baselineDeniedRatio: number;
-  readonly firedRules: readonly string[];
-  /** What made up the anomaly, largest first: the detector's own breakdown, else the DNA shifts. */
-  readonly anomalyContributions: readonly { readonly source: string; readonly value: number }[];
-  /** The findings as sentences, for operators. */
-  readonly summary: readonly string[];
-}
-
-export interface QuarantineHistoryEntry {
-  readonly at: number;
-  readonly from: RedzoneState | null;
-  readonly to: RedzoneState;
-  readonly action: RedzoneAction | 'quarantine';
-  readonly by?: string;
-  readonly note?: string;
-}
-
-/** One container's stay in the redzone, as persisted. */
-export interface QuarantineRecord {
-  readonly containerId: string;
-  readonly state: RedzoneState;
-  readonly reason: string;
-  readonly firedRules: readonly string[];
-  readonly dna: ExecutionDNA;
-  readonly baseline?: ExecutionDNA;
-  readonly anomaly?: { readonly score: number; readonly contributions?: Readonly<Record<string, number>> };
-  readonly quarantinedAt: number;
-  /** Terminated automatically when still held at this time. */
-  readonly deadline: number;
-  /** How many times this container has been quarantined (this stay included). */
-  readonly count: number;
-  readonly analysis?: RedzoneAnalysis;
-  readonly remediations: readonly (Remediation & { readonly at: number; readonly by?: string })[];
-  readonly revokedCapabilities: readonly string[];
-  readonly history: readonly QuarantineHistoryEntry[];
-}
-
-export interface QuarantineInput {
-  readonly containerId: string;
-  readonly reason: string;
-  /** The container's execution DNA at the time. */
-  readonly dna: ExecutionDNA;
-  readonly baseline?: ExecutionDNA;
-  /** Rules (`node/rule`) that fired on the way here. */
-  readonly firedRules?: readonly string[];
-  readonly anomaly?: { readonly score: number; readonly contributions?: Readonly<Record<string, number>> };
-}
+import { analyse } from './redzoneAnalysis';
+import {
+  redzoneTransitions,
+  type QuarantineInput,
+  type QuarantineRecord,
+  type RedzoneAction,
+  type RedzoneAnalysis,
+  type RedzoneState,
+  type Remediation,
+} from './redzoneRecord';
 
 /** Restores a container from a snapshot (the observer's snapshot store, once it exists). */
 export interface SnapshotPort {
@@ -149,6 +58,10 @@ export class Redzone {
   readonly #maxMs: number;
   readonly #options: RedzoneOptions;
   readonly #namespace: string;
+  /** Held records by container id, with their deadline: what `expire` reads instead of every record. */
+  readonly #heldIndex: string;
+  /** Records written before the index existed are indexed by the first `expire` of a process. */
+  #indexChecked = false;
   readonly #waiters = new Map<string, ((state: 'released' | 'terminated') => void)[]>();
 
   constructor(store: StoragePort, options: RedzoneOptions = {}) {
@@ -160,6 +73,7 @@ export class Redzone {
     }
     this.#options = options;
     this.#namespace = options.namespace ?? 'redzone';
+    this.#heldIndex = `${this.#namespace}.held`;
   }
 
   /** Quarantines a container: a new record in state `active`. A container already held is refused. */
@@ -185,9 +99,7 @@ export class Redzone {
       revokedCapabilities: [],
       history: [{ at: now, from: null, to: 'active', action: 'quarantine', note: input.reason }],
     };
-    await this.#store.putRecord(this.#namespace, input.containerId, record as unknown as JsonValue, {
-      expectedVersion: stored?.version ?? 0,
-    });
+    await this.#put(record, stored?.version ?? 0);
     return record;
   }
 
@@ -201,9 +113,7 @@ export class Redzone {
     const previous = stored?.value as QuarantineRecord | undefined;
     this.#refuseHeld(record.containerId, previous);
     const kept: QuarantineRecord = { ...record, count: (previous?.count ?? 0) + 1 };
-    await this.#store.putRecord(this.#namespace, record.containerId, kept as unknown as JsonValue, {
-      expectedVersion: stored?.version ?? 0,
-    });
+    await this.#put(kept, stored?.version ?? 0);
     return kept;
   }
 
@@ -218,20 +128,12 @@ export class Redzone {
   /** Every record, optionally only those in one state. */
   async list(filter: { state?: RedzoneState } = {}): Promise<QuarantineRecord[]> {
     const out: QuarantineRecord[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.#store.listRecords(this.#namespace, {
-        ...(after ? { after } : {}),
-        limit: 1000,
-      });
-      for (const stored of page) {
-        const record = stored.value as unknown as QuarantineRecord;
-        const current = this.#overdue(record) ? await this.#expire(record.containerId) : record;
-        if (filter.state === undefined || current.state === filter.state) out.push(current);
-      }
-      if (page.length < 1000) return out;
-      after = page[page.length - 1]!.key;
+    for await (const stored of this.#pages(this.#namespace)) {
+      const record = stored.value as unknown as QuarantineRecord;
+      const current = this.#overdue(record) ? await this.#expire(record.containerId) : record;
+      if (filter.state === undefined || current.state === filter.state) out.push(current);
     }
+    return out;
   }
 
   /** True while the container is held (it must not run). */
@@ -295,14 +197,30 @@ export class Redzone {
     return record;
   }
 
-  /** Terminates every record held past its deadline; returns them. */
+  /**
+   * Terminates every record held past its deadline; returns them. It reads the index of held
+   * records (kept in the same transaction as each record), not every record ever made.
+   */
   async expire(): Promise<QuarantineRecord[]> {
-    const before = this.#clock.now();
-    const all = await this.list();
-    return all.filter(
-      (r) =>
-        r.state === 'terminated' && r.history.at(-1)?.action === 'expire' && r.history.at(-1)!.at >= before,
-    );
+    if (!this.#indexChecked) {
+      await this.#indexHeld();
+      this.#indexChecked = true;
+    }
+    const now = this.#clock.now();
+    const expired: QuarantineRecord[] = [];
+    for await (const entry of this.#pages(this.#heldIndex)) {
+      const deadline = (entry.value as { deadline?: unknown }).deadline;
+      if (typeof deadline === 'number' && deadline > now) continue;
+      const stored = await this.#store.getRecord(this.#namespace, entry.key);
+      const record = stored?.value as QuarantineRecord | undefined;
+      if (record === undefined || !HELD.has(record.state)) {
+        // An entry left by a store written outside this class: the record is not held.
+        await this.#store.deleteRecord(this.#heldIndex, entry.key);
+        continue;
+      }
+      if (this.#overdue(record)) expired.push(await this.#expire(record.containerId));
+    }
+    return expired;
   }
 
   /** Resolves when the container is released or terminated (immediately if it already is). */
@@ -322,6 +240,41 @@ export class Redzone {
     const timer = setInterval(() => void this.expire().catch(() => undefined), intervalMs);
     timer.unref?.();
     return () => clearInterval(timer);
+  }
+
+  /** A record and its place in the held index, written together (compare-and-set on the record). */
+  async #put(record: QuarantineRecord, expectedVersion: number): Promise<void> {
+    await this.#store.transaction(async (tx) => {
+      await tx.putRecord(this.#namespace, record.containerId, record as unknown as JsonValue, {
+        expectedVersion,
+      });
+      if (HELD.has(record.state)) {
+        await tx.putRecord(this.#heldIndex, record.containerId, { deadline: record.deadline });
+      } else {
+        await tx.deleteRecord(this.#heldIndex, record.containerId);
+      }
+    });
+  }
+
+  /** Adds to the index every held record that is missing from it (a state from an older version). */
+  async #indexHeld(): Promise<void> {
+    for await (const stored of this.#pages(this.#namespace)) {
+      const record = stored.value as unknown as QuarantineRecord;
+      if (!HELD.has(record.state)) continue;
+      if (await this.#store.getRecord(this.#heldIndex, record.containerId)) continue;
+      await this.#store.putRecord(this.#heldIndex, record.containerId, { deadline: record.deadline });
+    }
+  }
+
+  /** Every record of `namespace`, a page at a time (a page read ahead of what its caller changes). */
+  async *#pages(namespace: string): AsyncGenerator<StoredRecord> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#store.listRecords(namespace, { ...(after ? { after } : {}), limit: 1000 });
+      yield* page;
+      if (page.length < 1000) return;
+      after = page[page.length - 1]!.key;
+    }
   }
 
   /** A container still held (and not past its time) gets no second record. */
@@ -391,9 +344,7 @@ export class Redzone {
         },
       ],
     };
-    await this.#store.putRecord(this.#namespace, containerId, next as unknown as JsonValue, {
-      expectedVersion: stored.version,
-    });
+    await this.#put(next, stored.version);
     return next;
   }
 
@@ -408,57 +359,4 @@ function notFound(containerId: string): ForgeError {
   return new ForgeError('FORGE_REDZONE_NOT_FOUND', `container ${containerId} has no quarantine record`, {
     details: { containerId },
   });
-}
-
-function percent(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
-}
-
-function analyse(record: QuarantineRecord, now: number): RedzoneAnalysis {
-  const comparison = record.baseline ? compareDna(record.dna, record.baseline) : undefined;
-  const total = record.dna.totalCalls;
-  const deniedRatio = total > 0 ? record.dna.deniedCalls / total : 0;
-  const deviations = comparison?.shifts.slice(0, 10) ?? [];
-  const contributions = record.anomaly?.contributions
-    ? Object.entries(record.anomaly.contributions).map(([source, value]) => ({ source, value }))
-    : [
-        ...deviations.map((s) => ({ source: `syscall ${s.syscall}`, value: s.contribution })),
-        ...(comparison && deniedRatio > comparison.baselineDeniedRatio
-          ? [{ source: 'refused calls', value: deniedRatio - comparison.baselineDeniedRatio }]
-          : []),
-      ];
-  contributions.sort((a, b) => b.value - a.value);
-  const summary: string[] = [`quarantined: ${record.reason}`];
-  if (comparison) {
-    summary.push(
-      `behaviour deviates ${percent(comparison.deviation)} from the baseline (total variation distance)`,
-    );
-    for (const shift of deviations.slice(0, 3)) {
-      summary.push(
-        `${shift.syscall}: ${percent(shift.observed)} of calls, baseline ${percent(shift.baseline)}`,
-      );
-    }
-    if (comparison.newSyscalls.length > 0)
-      summary.push(`never seen in the baseline: ${comparison.newSyscalls.join(', ')}`);
-  } else {
-    const top = Object.entries(record.dna.syscallCounts)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 3)
-      .map(([name, count]) => `${name} x${count}`);
-    summary.push(`no baseline to compare with; most frequent calls: ${top.join(', ') || 'none'}`);
-  }
-  summary.push(`${record.dna.deniedCalls} of ${total} calls were refused (${percent(deniedRatio)})`);
-  if (record.firedRules.length > 0) summary.push(`rules that fired: ${record.firedRules.join(', ')}`);
-  if (record.anomaly) summary.push(`anomaly score ${record.anomaly.score.toFixed(3)}`);
-  return {
-    analyzedAt: now,
-    deviation: comparison?.deviation ?? 0,
-    deviations,
-    newSyscalls: comparison?.newSyscalls ?? [],
-    deniedRatio,
-    baselineDeniedRatio: comparison?.baselineDeniedRatio ?? 0,
-    firedRules: record.firedRules,
-    anomalyContributions: contributions,
-    summary,
-  };
 }

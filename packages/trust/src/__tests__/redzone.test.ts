@@ -96,6 +96,55 @@ describe('Redzone', () => {
     expect(record?.history.map((h) => h.action)).toEqual(['quarantine', 'analyze', 'expire']);
     await expect(second.release('ctr_a')).rejects.toThrow(/terminated after its maximum quarantine time/);
   });
+
+  it('expiry reads only the held records, however many stays are over', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore();
+    const redzone = new Redzone(store, { clock, maxQuarantineMs: MAX_MS });
+    for (let i = 0; i < 50; i += 1) {
+      await redzone.quarantine({ containerId: `ctr_old${i}`, reason: 'r', dna: dna({}) });
+      await redzone.release(`ctr_old${i}`);
+    }
+    await redzone.quarantine({ containerId: 'ctr_held', reason: 'r', dna: dna({}) });
+    expect((await redzone.expire()).length).toBe(0);
+    const read: string[] = [];
+    const getRecord = store.getRecord.bind(store);
+    const listRecords = store.listRecords.bind(store);
+    store.getRecord = async (namespace, key) => {
+      read.push(`${namespace}/${key}`);
+      return getRecord(namespace, key);
+    };
+    store.listRecords = async (namespace, options) => {
+      const page = await listRecords(namespace, options);
+      read.push(...page.map((r) => `${namespace}/${r.key}`));
+      return page;
+    };
+    clock.advance(MAX_MS);
+    expect((await redzone.expire()).map((r) => r.containerId)).toEqual(['ctr_held']);
+    expect(read.filter((key) => key.includes('ctr_old'))).toEqual([]);
+    expect(read).toContain('redzone.held/ctr_held');
+    // Nothing held any more: the index is empty and a released record stays released.
+    expect(await store.listRecords('redzone.held')).toEqual([]);
+    expect((await redzone.get('ctr_old0'))?.state).toBe('released');
+  });
+
+  it('indexes held records written before the index existed, so they still expire', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore();
+    const older = new Redzone(store, { clock, maxQuarantineMs: MAX_MS });
+    await older.quarantine({ containerId: 'ctr_a', reason: 'r', dna: dna({}) });
+    // A state directory from before the index: the record alone.
+    await store.deleteRecord('redzone.held', 'ctr_a');
+    const terminated: string[] = [];
+    const redzone = new Redzone(store, {
+      clock,
+      maxQuarantineMs: MAX_MS,
+      onTerminate: (r) => void terminated.push(r.containerId),
+    });
+    clock.advance(MAX_MS);
+    expect((await redzone.expire()).map((r) => r.containerId)).toEqual(['ctr_a']);
+    expect(terminated).toEqual(['ctr_a']);
+  });
 });
 
 // ---- model-based: random sequences of operator actions and time against a model of the table ----
