@@ -51,7 +51,8 @@ import {
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { RunAudit } from './runAudit';
 import { ResourceManager } from './resources/resourceManager';
-import { cpuBudgetOption } from './resources/cpuAccount';
+import { cpuAccountOf, cpuBudgetOption } from './resources/cpuAccount';
+import { checkHeldAllocation } from './resources/heldAllocation';
 import type { Allocation, ResourceAdmission } from './resources/resourceAdmission';
 import type { ResourceUsage } from './resources/resourceUsage';
 import { launchKindOf, launchRefusal, traceAll, traceCapacityFor } from './boot/bootMode';
@@ -132,6 +133,12 @@ export interface RunModuleOptions extends ContainerSource {
   readonly isolation?: Isolation;
   /** Per-run limits over the kernel's, by config's names (`timeoutMs`, `memoryPages`, `fuel`, ...). */
   readonly limits?: ContainerLimitsInput;
+  /**
+   * An allocation this kernel's resource manager already granted the run (a scheduler's, passed to
+   * its executor): the run holds it instead of asking for its own, and its owner releases it. It
+   * must cover the run: the same identity, at least the run's memory pages, a worker if it runs in one.
+   */
+  readonly allocation?: Allocation;
   /** Receives each `forge.log` message as it happens. */
   readonly onLog?: (message: string) => void;
   /** Receives the guest's stdout and stderr as they are written. */
@@ -269,6 +276,11 @@ export class Runtime {
     return this.#containers.remove(id);
   }
 
+  /** The kernel's resource manager: what a scheduler running work on this kernel admits with. */
+  get resources(): ResourceAdmission {
+    return this.#resources;
+  }
+
   /** Live use of the kernel's budgets (undefined when the given admission reports none). */
   usage(): ResourceUsage | undefined {
     const admission = this.#resources as Partial<ResourceManager>;
@@ -331,14 +343,22 @@ export class Runtime {
     let allocation: Allocation | undefined;
     try {
       // Admitted (or refused, FORGE_RESOURCE_EXHAUSTED) before the module is read or instantiated.
-      allocation = this.#resources.allocate({
+      const request = {
         identity: identity.subject,
         memoryPages: host.limits.memoryPages,
         worker: isolation === 'worker',
-      });
+      };
+      if (options.allocation === undefined) allocation = this.#resources.allocate(request);
+      else checkHeldAllocation(options.allocation, request);
       const module = await this.#load(host, options);
       kv = await kvLease;
-      return await this.#execute(host, module, options, { identity, isolation, objects, allocation }, kv);
+      return await this.#execute(
+        host,
+        module,
+        options,
+        { identity, isolation, objects, allocation: allocation ?? options.allocation! },
+        kv,
+      );
     } catch (error) {
       // The guest may have written before the host gave up on it: keep what it was told succeeded.
       // Either way the namespace is given back (also when the module never loaded).
@@ -347,7 +367,9 @@ export class Runtime {
       throw error;
     } finally {
       // Every way out: a trap, a deadline, a crashed worker, a refused load (the host has ended the guest).
+      // A held allocation stays with its owner; only the call charged to its CPU budget ends.
       allocation?.release();
+      if (options.allocation !== undefined) cpuAccountOf(options.allocation)?.endCall();
     }
   }
 

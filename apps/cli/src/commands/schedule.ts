@@ -8,6 +8,7 @@ import {
   Scheduler,
   policyNames,
   readWorkloadFile,
+  type Allocation,
   type PolicyName,
   type RunReport,
   type WorkloadFile,
@@ -90,7 +91,11 @@ export function registerSchedule(program: Command, io: CliIo): void {
         policy: flags.policy,
         concurrency: flags.concurrency ?? availableParallelism(),
         maxQueueDepth: flags.queueDepth ?? DEFAULT_MAX_QUEUE_DEPTH,
-        executor: async ({ payload }) => runJob(io, kernel.runtime, payload, trustRoot, store),
+        // The kernel's budgets (workers, memory pages, containers per tenant) admit each workload
+        // before it starts; the run holds the scheduler's allocation, so it is counted once.
+        resources: kernel.runtime.resources,
+        executor: async ({ payload }, _signal, allocation) =>
+          runJob(io, kernel.runtime, payload, { trustRoot, store, allocation }),
       });
       io.onInterrupt?.({
         stop: async (signal) => {
@@ -175,8 +180,15 @@ async function runJob(
   io: CliIo,
   runtime: Awaited<ReturnType<typeof createKernel>>['runtime'],
   { spec, preopens }: Job,
-  trustRoot: TrustRoot | undefined,
-  store: StoragePort | undefined,
+  {
+    trustRoot,
+    store,
+    allocation,
+  }: {
+    trustRoot: TrustRoot | undefined;
+    store: StoragePort | undefined;
+    allocation: Allocation | undefined;
+  },
 ) {
   const prefix = (line: string) => `[${spec.name}] ${line}`;
   const stdout = lineWriter((line) => printGuestLine(io, 'out', prefix(line)));
@@ -202,6 +214,7 @@ async function runJob(
           }),
       ...(trustRoot ? { trustRoot } : {}),
       ...(store ? { versionStore: store } : {}),
+      ...(allocation ? { allocation } : {}),
     });
     const { outcome } = report;
     return outcome.status === 'trapped'

@@ -1,7 +1,7 @@
 import { ForgeError } from '@forgeone/common';
 import { defaultResourceBudgets, resourceBudgetBounds, type ResourceBudgets } from '@forgeone/config';
 import type { CpuAccount } from './cpuAccount';
-import type { Allocation, ResourceAdmission, ResourceRequest } from './resourceAdmission';
+import type { Allocation, BudgetName, ResourceAdmission, ResourceRequest } from './resourceAdmission';
 import { resourceExhausted, type Shortfall } from './resourceExhausted';
 import type { ResourceUsage } from './resourceUsage';
 
@@ -68,6 +68,18 @@ export class ResourceManager implements ResourceAdmission {
   /** Whether `request` would be granted now. */
   fits(request: ResourceRequest): boolean {
     return this.#shortfall(checkRequest(request)) === undefined;
+  }
+
+  /**
+   * The budget `request` exceeds even with nothing else allocated (a scheduler refuses such a
+   * workload at submission instead of holding it for good), or undefined when it could fit.
+   */
+  exceeds(request: ResourceRequest): BudgetName | undefined {
+    const { memoryPages, worker } = checkRequest(request);
+    if (this.budgets.containersPerIdentity < 1) return 'containersPerIdentity';
+    if (worker && this.budgets.workers < 1) return 'workers';
+    if (memoryPages > this.budgets.memoryPages) return 'memoryPages';
+    return undefined;
   }
 
   /** Live use of every budget. */

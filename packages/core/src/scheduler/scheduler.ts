@@ -366,7 +366,7 @@ export class Scheduler<P = unknown, T = unknown> {
     this.#running++;
     let run: Promise<ExecutorResult<T>>;
     try {
-      run = this.#executor(entry.workload, entry.controller.signal);
+      run = this.#executor(entry.workload, entry.controller.signal, allocation);
     } catch (error) {
       run = Promise.reject(error);
     }

@@ -1,4 +1,4 @@
-import type { ResourceRequest } from '../resources/resourceAdmission';
+import type { Allocation, ResourceRequest } from '../resources/resourceAdmission';
 import type { Priority } from './priority';
 
 /** What a caller submits: a named piece of work and how it is to be scheduled. */
@@ -48,12 +48,16 @@ export interface ExecutorResult<T = unknown> {
 
 /**
  * Runs one workload. The scheduler does not know how work runs: the CLI passes one that calls
- * `Runtime.runModule`. `signal` aborts when the workload is cancelled while it runs. A rejection
- * is a failure whose reason is the error's message.
+ * `Runtime.runModule`. `signal` aborts when the workload is cancelled while it runs. `allocation`
+ * is what the scheduler's resource manager granted the workload (when it has one and the workload
+ * asked for `resources`): hand it to the run (`RunModuleOptions.allocation`) so that the work is
+ * counted once; the scheduler releases it when the workload ends. A rejection is a failure whose
+ * reason is the error's message.
  */
 export type WorkloadExecutor<P = unknown, T = unknown> = (
   workload: Workload<P>,
   signal: AbortSignal,
+  allocation: Allocation | undefined,
 ) => Promise<ExecutorResult<T>>;
 
 /** How one workload ended. */
