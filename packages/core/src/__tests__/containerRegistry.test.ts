@@ -67,6 +67,28 @@ describe('the container registry in the store', () => {
     await second.runtime.close();
   });
 
+  it('a container held in quarantine when its kernel died: interrupted, and its redzone record ended', async () => {
+    const store = new MemoryStore();
+    const first = containerRuntime({ store });
+    const held = await first.runtime.launchContainer({
+      source: SERVICE,
+      policy: allow,
+      isolation: 'inline',
+      name: 'held',
+    });
+    await first.runtime.containers.quarantine(held, 'looks like a scan');
+    expect((await first.runtime.containers.redzone.get(held))?.state).toBe('active');
+    // The first kernel is never closed: to the second, it died with the container held.
+    const second = containerRuntime({ store });
+    expect((await second.runtime.get(held)).state).toBe('failed');
+    const record = await second.runtime.containers.redzone.get(held);
+    expect(record?.state).toBe('terminated');
+    expect(record?.history.at(-1)).toMatchObject({ action: 'terminate', by: 'kernel' });
+    expect(await store.listRecords('redzone.held')).toEqual([]);
+    await first.runtime.close();
+    await second.runtime.close();
+  });
+
   it('refuses a registry record that is not a container', async () => {
     const store = new MemoryStore();
     await store.putRecord('containers', 'ctr_x', { hello: 'world' });

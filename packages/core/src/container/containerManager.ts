@@ -104,6 +104,7 @@ export class ContainerManager {
   readonly #launching = new Set<Promise<unknown>>();
   #closing = false;
   readonly #redzone: Redzone;
+  #recovery: Promise<void> | undefined;
   #stopExpiry: (() => void) | undefined;
 
   constructor(deps: ContainerManagerDeps) {
@@ -646,8 +647,22 @@ export class ContainerManager {
     return new LiveContainer(info);
   }
 
+  /**
+   * The registry as the last kernel left it. A container that was held in quarantine when that
+   * kernel died is interrupted like the others, and its redzone record is ended with it (else it
+   * would stay active, holding nothing, until its maximum time).
+   */
   #recovered(): Promise<void> {
-    return this.#registry.recover(() => this.#deps.clock.now());
+    this.#recovery ??= this.#registry
+      .recover(() => this.#deps.clock.now())
+      .then(async (ids) => {
+        for (const id of ids) {
+          if (await this.#redzone.isSuspended(id)) {
+            await this.#redzone.terminate(id, 'the kernel stopped while the container was held', 'kernel');
+          }
+        }
+      });
+    return this.#recovery;
   }
 }
 

@@ -15,7 +15,7 @@ export class ContainerRegistry {
   readonly #infos = new Map<ContainerId, ContainerInfo>();
   /** Store writes, one after the other (a later state must never be overwritten by an earlier one). */
   #writes: Promise<void> = Promise.resolve();
-  #recovered: Promise<void> | undefined;
+  #recovered: Promise<readonly ContainerId[]> | undefined;
 
   constructor(store: StoragePort | undefined) {
     this.#store = store;
@@ -24,16 +24,17 @@ export class ContainerRegistry {
   /**
    * Reads the stored registry once. A container the store shows in a live state belonged to a
    * kernel that ended without stopping it (killed, crashed): it is marked `failed("interrupted")`
-   * at `now`, in memory and in the store.
+   * at `now`, in memory and in the store. Resolves to the ids so marked.
    */
-  recover(now: () => number): Promise<void> {
+  recover(now: () => number): Promise<readonly ContainerId[]> {
     this.#recovered ??= this.#recover(now);
     return this.#recovered;
   }
 
-  async #recover(now: () => number): Promise<void> {
+  async #recover(now: () => number): Promise<readonly ContainerId[]> {
     const store = this.#store;
-    if (store === undefined) return;
+    const interruptedIds: ContainerId[] = [];
+    if (store === undefined) return interruptedIds;
     let after: string | undefined;
     for (;;) {
       const page = await store.listRecords(CONTAINER_REGISTRY_NAMESPACE, {
@@ -61,9 +62,10 @@ export class ContainerRegistry {
           };
           this.#infos.set(info.id, interrupted);
           await this.put(interrupted);
+          interruptedIds.push(info.id);
         }
       }
-      if (page.length < 1000) return;
+      if (page.length < 1000) return interruptedIds;
       after = page.at(-1)!.key;
     }
   }
