@@ -76,6 +76,21 @@ function fileOf(entry: FdEntry): FileFd {
   return fail(entry.kind === 'dir' ? Errno.ISDIR : Errno.SPIPE);
 }
 
+/** The most one host read asks for; a larger guest read takes several. */
+const READ_CHUNK = 65_536;
+/** Host reads land here first (calls run one at a time on a thread). */
+const readScratch = new Uint8Array(READ_CHUNK);
+
+function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
 /** Reads from `entry` into the guest buffers; `position` undefined means the descriptor's offset. */
 function readInto(
   state: WasiState,
@@ -94,16 +109,17 @@ function readInto(
   } else {
     const file = fileOf(entry);
     const at = position ?? file.position;
-    const size = file.file.stat().size;
-    // Never allocate more than the file can give, whatever buffer the guest offers.
-    const temp = new Uint8Array(size > at ? Math.min(want, Number(size - at)) : 0);
+    // Read in chunks through one scratch buffer, so that memory follows what the file gives,
+    // never the buffer the guest offers (and no fstat per read to learn the file's size).
+    const chunks: Uint8Array[] = [];
     let got = 0;
-    while (got < temp.byteLength) {
-      const n = file.file.read(temp.subarray(got), at + BigInt(got));
+    while (got < want) {
+      const n = file.file.read(readScratch.subarray(0, Math.min(READ_CHUNK, want - got)), at + BigInt(got));
       if (n <= 0) break;
+      chunks.push(readScratch.slice(0, n));
       got += n;
     }
-    data = temp.subarray(0, got);
+    data = chunks.length === 1 ? chunks[0]! : concatChunks(chunks, got);
     if (position === undefined) file.position = at + BigInt(got);
   }
   scatter(memory, buffers, data);
