@@ -60,8 +60,8 @@ export class Redzone {
   readonly #namespace: string;
   /** Held records by container id, with their deadline: what `expire` reads instead of every record. */
   readonly #heldIndex: string;
-  /** Records written before the index existed are indexed by the first `expire` of a process. */
-  #indexChecked = false;
+  /** Records written before the index existed are indexed once, by the first `expire` of a process. */
+  #indexing: Promise<void> | undefined;
   readonly #waiters = new Map<string, ((state: 'released' | 'terminated') => void)[]>();
 
   constructor(store: StoragePort, options: RedzoneOptions = {}) {
@@ -202,10 +202,12 @@ export class Redzone {
    * records (kept in the same transaction as each record), not every record ever made.
    */
   async expire(): Promise<QuarantineRecord[]> {
-    if (!this.#indexChecked) {
-      await this.#indexHeld();
-      this.#indexChecked = true;
-    }
+    // Shared by an expiry that starts while the first is still indexing; retried after a failure.
+    this.#indexing ??= this.#indexHeld().catch((error: unknown) => {
+      this.#indexing = undefined;
+      throw error;
+    });
+    await this.#indexing;
     const now = this.#clock.now();
     const expired: QuarantineRecord[] = [];
     for await (const entry of this.#pages(this.#heldIndex)) {

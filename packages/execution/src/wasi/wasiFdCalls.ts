@@ -81,16 +81,6 @@ const READ_CHUNK = 65_536;
 /** Host reads land here first (calls run one at a time on a thread). */
 const readScratch = new Uint8Array(READ_CHUNK);
 
-function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
-
 /** Reads from `entry` into the guest buffers; `position` undefined means the descriptor's offset. */
 function readInto(
   state: WasiState,
@@ -119,7 +109,7 @@ function readInto(
       chunks.push(readScratch.slice(0, n));
       got += n;
     }
-    data = chunks.length === 1 ? chunks[0]! : concatChunks(chunks, got);
+    data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
     if (position === undefined) file.position = at + BigInt(got);
   }
   scatter(memory, buffers, data);
