@@ -14,6 +14,7 @@ import { registerAudit } from './commands/audit';
 import { registerSchedule } from './commands/schedule';
 import { registerBoot } from './commands/boot';
 import { registerQuarantine } from './commands/quarantine';
+import { registerTrace } from './commands/trace';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -35,6 +36,7 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerSchedule,
   registerBoot,
   registerQuarantine,
+  registerTrace,
 ];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */

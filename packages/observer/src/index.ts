@@ -7,5 +7,20 @@ export { CallRecorder } from './callRecorder';
 export type { CallRecord, CallRecorderOptions, RecordedSyscall, WriteCapture } from './callRecorder';
 export { DnaTracker } from './dnaTracker';
 export type { LazyTraceArgs } from './internal/traceColumns';
-export { traceToJsonl, parseTraceJsonl, traceFileLimits } from './traceFile';
-export type { RecordedTrace, TraceFileHeader, TraceFileEnd } from './traceFile';
+export { traceFileLimits } from './traceFile/traceFileSchema';
+export type {
+  RecordedTrace,
+  TraceFileHeader,
+  TraceFileEnd,
+  TraceSignature,
+} from './traceFile/traceFileSchema';
+export { traceToJsonl, traceLines, signTraceHead, TRACE_FORMAT_VERSION } from './traceFile/traceWriter';
+export type { TraceWriteOptions } from './traceFile/traceWriter';
+export { TraceReader } from './traceFile/traceReader';
+export type { TraceRecord } from './traceFile/traceReader';
+export { parseTraceJsonl, readTraceFile } from './traceFile/parseTrace';
+export type { ParsedTrace } from './traceFile/parseTrace';
+export { traceFileRecords } from './traceFile/traceFileStream';
+export { verifyTraceFile, verifyTraceSignature } from './traceFile/traceVerify';
+export { signTraceFile } from './traceFile/traceSign';
+export type { TraceVerification, VerifyTraceOptions } from './traceFile/traceVerify';

@@ -132,6 +132,16 @@ describe('forgeone run: WASI programs (end to end)', () => {
     second.params[0] = 12345;
     lines[2] = JSON.stringify(second);
     writeFileSync(trace, `${lines.join('\n')}\n`);
+    // The trace is hash-chained: the edited record is refused before anything runs.
+    const refused = forgeone(['replay', trace, PROGRAM]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^FORGE_TRACE_TAMPERED: trace line 3: /);
+    // Without the chain (a format-1 file), the edit reaches replay, which finds where the run departs.
+    const unchained = lines.map((line) => {
+      const { hash: _hash, ...record } = JSON.parse(line) as Record<string, unknown>;
+      return JSON.stringify(record['kind'] === 'header' ? { ...record, version: 1 } : record);
+    });
+    writeFileSync(trace, `${unchained.join('\n')}\n`);
     const replay = forgeone(['replay', trace, PROGRAM]);
     expect(replay.code).toBe(1);
     expect(replay.stderr.trim()).toMatch(/^FORGE_REPLAY_DIVERGED: replay diverged at call #2 \(args\)/);

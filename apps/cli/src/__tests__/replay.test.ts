@@ -30,13 +30,24 @@ async function record(isolation: 'inline' | 'worker'): Promise<string[]> {
   return readFileSync(trace, 'utf8').trim().split('\n');
 }
 
+/**
+ * `lines` as a format-1 trace: no hash chain, so an edit is not refused as tampering and reaches
+ * the checks replay makes of every trace (a chained trace edited the same way is refused earlier).
+ */
+function unchained(lines: string[]): string[] {
+  return lines.map((line) => {
+    const { hash: _hash, ...record } = JSON.parse(line) as Record<string, unknown>;
+    return JSON.stringify(record['kind'] === 'header' ? { ...record, version: 1 } : record);
+  });
+}
+
 /** Writes `lines` with the clock call's recorded write replaced, and replays them. */
-async function replayWithWrite(lines: string[], write: { ptr: number; bytes: string }) {
+async function replayWithWrite(lines: string[], write: { ptr: number; bytes: string }, chained = false) {
   const index = lines.findIndex((line) => line.includes('"wasi.clock_time_get"'));
   const record = JSON.parse(lines[index]!) as { writes: unknown[] };
   record.writes = [write];
   const edited = lines.map((line, i) => (i === index ? JSON.stringify(record) : line));
-  writeFileSync(join(dir, 'edited.jsonl'), `${edited.join('\n')}\n`);
+  writeFileSync(join(dir, 'edited.jsonl'), `${(chained ? edited : unchained(edited)).join('\n')}\n`);
   return { run: await cli(['replay', 'edited.jsonl', 'clock.wat'], dir), line: index + 1 };
 }
 
@@ -68,6 +79,20 @@ describe('forgeone replay of a tampered trace', () => {
     expect(run).toMatchObject({ code: 1, out: [] });
     expect(run.err).toEqual([
       `FORGE_TRACE_INVALID: trace line ${line} (call #${line - 1}): writes.0: [65532, 65540) lies past the end of memory (65536 bytes at that call)`,
+    ]);
+  });
+
+  it('refuses an edited record of a hash-chained trace before anything runs', async () => {
+    const { run, line } = await replayWithWrite(
+      await record('inline'),
+      { ptr: 512, bytes: 'AQIDBAUGBwg=' },
+      true,
+    );
+    expect(run).toMatchObject({ code: 1, out: [] });
+    expect(run.err).toEqual([
+      expect.stringMatching(
+        new RegExp(`^FORGE_TRACE_TAMPERED: trace line ${line}: the record does not match its hash`),
+      ),
     ]);
   });
 

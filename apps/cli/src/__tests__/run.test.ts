@@ -56,9 +56,9 @@ describe('forgeone run (in process)', () => {
     expect(help.out.join('\n')).toMatch(/replay \[options\] <trace\.jsonl> <module>/);
   });
 
-  it('reports a missing trace with FORGE_TRACE_INVALID', async () => {
+  it('reports a missing trace with FORGE_TRACE_NOT_FOUND', async () => {
     const run = await cli(['replay', 'nope.jsonl', 'add.wat'], dir);
     expect(run.code).toBe(1);
-    expect(run.err[0]).toMatch(/^FORGE_TRACE_INVALID: cannot read .*nope\.jsonl: ENOENT/);
+    expect(run.err[0]).toMatch(/^FORGE_TRACE_NOT_FOUND: .*nope\.jsonl: no such trace file$/);
   });
 });

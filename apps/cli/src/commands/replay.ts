@@ -1,13 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ForgeError } from '@forgeone/common';
 import { createKernel } from '@forgeone/interface';
-import { parseTraceJsonl, traceFileLimits } from '@forgeone/observer';
+import { readTraceFile } from '@forgeone/observer';
 import { CliExit, printJson, type CliIo } from '../cliIo';
-
-/** Largest trace file read (a trace is one JSON line per call): the trace format's own bound. */
-const MAX_TRACE_BYTES = traceFileLimits.maxFileBytes;
 
 /** `forgeone replay <trace.jsonl> <module>`: re-run a module from its recorded trace. */
 export function registerReplay(program: Command, io: CliIo): void {
@@ -20,9 +16,9 @@ export function registerReplay(program: Command, io: CliIo): void {
     .argument('<module>', 'the .wasm or .wat file that was recorded')
     .option('--json', 'print the replay report as JSON')
     .action(async (tracePath: string, modulePath: string) => {
-      // Every field is checked (bounds included) before the module is even read: a bad trace is
-      // one FORGE_TRACE_INVALID line naming its line and field, and nothing runs.
-      const trace = parseTraceJsonl(await readTraceFile(resolve(io.cwd, tracePath)));
+      // Every field is checked (bounds and hash chain included) before the module is even read: a
+      // bad trace is one FORGE_TRACE_INVALID (or _TAMPERED) line naming its line, and nothing runs.
+      const trace = await readTraceFile(resolve(io.cwd, tracePath));
       const kernel = await createKernel();
       try {
         const result = await kernel.runtime.replay({
@@ -73,24 +69,4 @@ export function registerReplay(program: Command, io: CliIo): void {
         await kernel.shutdown();
       }
     });
-}
-
-async function readTraceFile(path: string): Promise<string> {
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new ForgeError('FORGE_TRACE_INVALID', `${path} is not a file`);
-    if (info.size > MAX_TRACE_BYTES) {
-      throw new ForgeError(
-        'FORGE_TRACE_INVALID',
-        `${path} is ${info.size} bytes, over the trace size limit of ${MAX_TRACE_BYTES}`,
-      );
-    }
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if (error instanceof ForgeError) throw error;
-    throw new ForgeError(
-      'FORGE_TRACE_INVALID',
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
 }

@@ -30,7 +30,7 @@ import { newContainerId } from './internal/containerIds';
 import type { InvokeResult } from '../isolation/invokeExport';
 import { ModuleCache } from '../module/moduleCache';
 import type { CompiledModule, ModuleFormat } from '../module/moduleSource';
-import { droppedSeqRanges, type RecordedTrace } from '@forgeone/observer';
+import { TRACE_FORMAT_VERSION, droppedSeqRanges, type RecordedTrace } from '@forgeone/observer';
 import { checkReplayWrites, type ReplayDivergence } from '../replay/replaySyscalls';
 import {
   typedValuesFromJson,
@@ -400,7 +400,7 @@ export function recordedTraceOf(
   return {
     header: {
       format: 'forgeone-trace',
-      version: 1,
+      version: TRACE_FORMAT_VERSION,
       module: module.sha256,
       entry: call.entry ?? '_start',
       args: typedValuesToJson(call.args ?? []),

@@ -5,7 +5,7 @@ import { parseTraceJsonl, traceToJsonl, type RecordedTrace } from '../index';
 const trace: RecordedTrace = {
   header: {
     format: 'forgeone-trace',
-    version: 1,
+    version: 2,
     module: 'a'.repeat(64),
     entry: '_start',
     args: [{ type: 'i64', value: '5' }],
@@ -44,8 +44,15 @@ describe('trace files (JSONL)', () => {
     const lines = traceToJsonl(trace).trim().split('\n');
     expect(() => parseTraceJsonl([lines[0], '{"kind":"call","seq":2}'].join('\n'))).toThrow(/trace line 2/);
     expect(() => parseTraceJsonl('{}')).toThrow(expect.objectContaining({ code: 'FORGE_TRACE_INVALID' }));
+    // Reordered records break the hash chain at the first one out of place.
     expect(() => parseTraceJsonl([lines[0], lines[2], lines[1]].join('\n'))).toThrow(
-      /trace line 3: records after the end/,
+      expect.objectContaining({
+        code: 'FORGE_TRACE_TAMPERED',
+        message: expect.stringMatching(/^trace line 2: /),
+      }),
+    );
+    expect(() => parseTraceJsonl([lines[0], lines[1], lines[2], lines[1]].join('\n'))).toThrow(
+      /trace line 4: records after the end/,
     );
   });
 

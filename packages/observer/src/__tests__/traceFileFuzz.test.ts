@@ -6,7 +6,7 @@ import { parseTraceJsonl, traceToJsonl, type RecordedTrace } from '../index';
 const valid: RecordedTrace = {
   header: {
     format: 'forgeone-trace',
-    version: 1,
+    version: 2,
     module: 'b'.repeat(64),
     entry: '_start',
     args: [{ type: 'i64', value: '-5' }],
@@ -46,14 +46,15 @@ const valid: RecordedTrace = {
 const lines = traceToJsonl(valid).trim().split('\n');
 const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
-/** Parses `text`; a failure must be a FORGE_TRACE_INVALID ForgeError naming a line, nothing else. */
+/** Parses `text`; a failure must be a FORGE_TRACE_INVALID or _TAMPERED ForgeError naming a line, nothing else. */
 function parseOrCode(text: string): RecordedTrace | undefined {
   try {
     return parseTraceJsonl(text);
   } catch (error) {
     expect(isForgeError(error), String(error)).toBe(true);
+    // Malformed, or well-formed but off the hash chain: both name the first bad line.
     expect(error).toMatchObject({
-      code: 'FORGE_TRACE_INVALID',
+      code: expect.stringMatching(/^FORGE_TRACE_(INVALID|TAMPERED)$/),
       message: expect.stringMatching(/^trace line \d+: /),
     });
     expect((error as Error).message).not.toContain('\n');
@@ -96,7 +97,7 @@ describe('trace reader fuzz (property)', () => {
     expect(parseOrCode(lines.join('\n'))?.events).toHaveLength(2);
   });
 
-  it('a field of any record set to any JSON value: a trace or FORGE_TRACE_INVALID, never another error', () => {
+  it('a field of any record set to any JSON value: a trace or FORGE_TRACE_INVALID/_TAMPERED, never another error', () => {
     fc.assert(
       fc.property(
         fc.nat({ max: records.length - 1 }),
@@ -127,7 +128,7 @@ describe('trace reader fuzz (property)', () => {
     );
   });
 
-  it('lines cut, duplicated, dropped, swapped or replaced by garbage: a trace or FORGE_TRACE_INVALID', () => {
+  it('lines cut, duplicated, dropped, swapped or replaced by garbage: a trace or FORGE_TRACE_INVALID/_TAMPERED', () => {
     const line = fc.oneof(
       fc.constantFrom(...lines),
       fc.string({ maxLength: 40 }),

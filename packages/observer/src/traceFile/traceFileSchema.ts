@@ -1,12 +1,16 @@
 import { z } from 'zod';
-import { ForgeError, decisionActions, type JsonValue } from '@forgeone/common';
-import type { TraceEvent } from './traceEvent';
-import type { SeqRange } from './traceSummary';
+import { decisionActions, type JsonValue } from '@forgeone/common';
+import type { TraceEvent } from '../traceEvent';
+import type { SeqRange } from '../traceSummary';
 
 /** What a trace file says about the run it recorded (its first line). */
 export interface TraceFileHeader {
   readonly format: 'forgeone-trace';
-  readonly version: 1;
+  /**
+   * The file format: 2 (hash-chained, what `traceToJsonl` writes) or 1 (an older file without a chain;
+   * it is read, but `verifyTrace` cannot vouch for it).
+   */
+  readonly version: 1 | 2;
   /** SHA-256 of the module that ran: replay refuses another one. */
   readonly module: string;
   /** Export that was called and its arguments (JSON form of the typed values). */
@@ -27,6 +31,15 @@ export interface TraceFileEnd {
   readonly dropped: number;
   /** Which sequence numbers were dropped, as inclusive `[from, to]` ranges (present when `dropped` > 0). */
   readonly droppedSeqs?: readonly SeqRange[];
+}
+
+/** A signature over a trace's last hash, by a kernel key (the optional last line of a file). */
+export interface TraceSignature {
+  readonly algorithm: string;
+  /** Key id (`keyId(algorithm, publicKey)` of @forgeone/crypto) of the key that signed. */
+  readonly keyId: string;
+  /** The signature, base64. */
+  readonly signature: string;
 }
 
 /** A whole recorded run: header, every call in order, and how it ended. */
@@ -106,10 +119,10 @@ const TypedArg = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('string'), value: Text(1024 * 1024) }),
 ]);
 
-const HeaderSchema = z.strictObject({
+export const HeaderSchema = z.strictObject({
   kind: z.literal('header'),
   format: z.literal('forgeone-trace'),
-  version: z.literal(1),
+  version: z.union([z.literal(1), z.literal(2)]),
   module: z.string().regex(/^[0-9a-f]{64}$/, 'expected the module SHA-256 in lowercase hex'),
   entry: Text(1024),
   args: z.array(TypedArg).max(1024),
@@ -124,7 +137,7 @@ const Write = z
     path: ['bytes'],
   });
 
-const EventSchema = z
+export const EventSchema = z
   .strictObject({
     kind: z.literal('call'),
     seq: z.number().int().min(1),
@@ -171,7 +184,7 @@ const EventSchema = z
       fail('result', 'an exit records its exit code (0 to 2^32-1)');
   });
 
-const EndSchema = z.strictObject({
+export const EndSchema = z.strictObject({
   kind: z.literal('end'),
   status: z.enum(['returned', 'exited', 'trapped']),
   exitCode: z.number().int().nullable(),
@@ -187,101 +200,10 @@ const EndSchema = z.strictObject({
     .optional(),
 });
 
-const toJson = (_key: string, value: unknown): unknown =>
-  typeof value === 'bigint' ? value.toString() : value;
-
-/** One JSON line per record: the header, each call, then the end (bigints as decimal strings). */
-export function traceToJsonl(trace: RecordedTrace): string {
-  const lines = [JSON.stringify({ kind: 'header', ...trace.header }, toJson)];
-  for (const event of trace.events) lines.push(JSON.stringify({ kind: 'call', ...event }, toJson));
-  if (trace.end) lines.push(JSON.stringify({ kind: 'end', ...trace.end }, toJson));
-  return `${lines.join('\n')}\n`;
-}
-
-/** One line, whatever the message held: it is printed as `CODE: message`. */
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').slice(0, 300);
-
-function invalid(line: number, message: string, field?: string): never {
-  throw new ForgeError(
-    'FORGE_TRACE_INVALID',
-    `trace line ${line}: ${field === undefined ? '' : `${field}: `}${oneLine(message)}`,
-    { details: { line, ...(field === undefined ? {} : { field }) } },
-  );
-}
-
-/** The first issue of a failed parse, as the field it names and what is wrong with it. */
-function firstIssue(error: z.ZodError): { field: string; message: string } {
-  const issue = error.issues[0];
-  return { field: issue?.path.map(String).join('.') || '(record)', message: issue?.message ?? 'invalid' };
-}
-
-/**
- * Parses a JSONL trace, every field checked with its bounds (see {@link traceFileLimits}): the
- * header, calls numbered 1, 2, 3... and at most one end record. FORGE_TRACE_INVALID names the
- * first bad line and field. Blank lines are refused except for the final newline.
- */
-export function parseTraceJsonl(text: string): RecordedTrace {
-  if (text.length > traceFileLimits.maxFileBytes)
-    invalid(1, `the trace is over ${traceFileLimits.maxFileBytes} bytes`);
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) invalid(1, 'the trace is empty');
-  if (lines.length > traceFileLimits.maxEvents + 2)
-    invalid(traceFileLimits.maxEvents + 3, `a trace holds at most ${traceFileLimits.maxEvents} calls`);
-  let header: TraceFileHeader | undefined;
-  let end: TraceFileEnd | undefined;
-  const events: TraceEvent[] = [];
-  for (const [index, raw] of lines.entries()) {
-    const number = index + 1;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.length > traceFileLimits.maxLineChars)
-      invalid(number, `the line is over ${traceFileLimits.maxLineChars} characters`);
-    if (line.trim() === '') invalid(number, 'blank line');
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      invalid(number, 'not JSON');
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-      invalid(number, 'a record is a JSON object');
-    const kind = (value as { kind?: unknown }).kind;
-    if (index === 0) {
-      if (kind !== 'header') invalid(number, 'the first line is not a forgeone trace header', 'kind');
-      const parsed = HeaderSchema.safeParse(value);
-      if (!parsed.success) {
-        const { field, message } = firstIssue(parsed.error);
-        invalid(number, `bad trace header (${message})`, field);
-      }
-      const { kind: _kind, ...rest } = parsed.data;
-      header = rest;
-      continue;
-    }
-    if (end !== undefined) invalid(number, 'records after the end record');
-    if (kind === 'end') {
-      const parsed = EndSchema.safeParse(value);
-      if (!parsed.success) {
-        const { field, message } = firstIssue(parsed.error);
-        invalid(number, `bad end record (${message})`, field);
-      }
-      const { kind: _kind, code, droppedSeqs, ...rest } = parsed.data;
-      end = {
-        ...rest,
-        ...(code === undefined ? {} : { code }),
-        ...(droppedSeqs === undefined ? {} : { droppedSeqs }),
-      };
-      continue;
-    }
-    if (kind !== 'call') invalid(number, 'expected a call or end record', 'kind');
-    const parsed = EventSchema.safeParse(value);
-    if (!parsed.success) {
-      const { field, message } = firstIssue(parsed.error);
-      invalid(number, `bad call record (${message})`, field);
-    }
-    const { kind: _kind, ...event } = parsed.data;
-    if (event.seq !== events.length + 1)
-      invalid(number, `expected seq ${events.length + 1}, found ${event.seq}`, 'seq');
-    events.push(event as TraceEvent);
-  }
-  return { header: header!, events, end };
-}
+export const SignatureSchema = z.strictObject({
+  kind: z.literal('signature'),
+  algorithm: z.string().regex(/^[a-z0-9-]{1,32}$/, 'expected an algorithm name such as ed25519'),
+  keyId: z.string().regex(/^[0-9a-f]{64}$/, 'expected a key id (64 hex digits)'),
+  // The largest signature of the registered algorithms (SLH-DSA-SHA2-128f, 17,088 bytes) with room.
+  signature: Base64.max(32 * 1024),
+});

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { readPrivateKeyFile, readPublicKeyFile } from '@forgeone/crypto';
+import { signTraceFile, verifyTraceFile, type TraceVerification } from '@forgeone/observer';
+import { printResult, type CliIo } from '../cliIo';
+import { cliPath } from '../flagValues';
+import { passphraseSource } from '../passphrase';
+
+/** What a verification found, in one line. */
+function verifiedLine(path: string, result: TraceVerification): string {
+  const signature = result.signature;
+  const signed =
+    signature === undefined
+      ? 'not signed'
+      : signature.verified
+        ? `signed by ${signature.algorithm} key ${signature.keyId.slice(0, 16)}… (verified)`
+        : `signed by ${signature.algorithm} key ${signature.keyId.slice(0, 16)}… (not checked: give --key)`;
+  return `${path}: intact, ${result.calls} call(s) in ${result.records} chained record(s), head ${result.head.slice(0, 16)}…; ${signed}`;
+}
+
+const verificationData = (path: string, result: TraceVerification) => ({
+  path,
+  records: result.records,
+  calls: result.calls,
+  head: result.head,
+  signature: result.signature ?? null,
+});
+
+/** `forgeone trace verify|sign`: the integrity of trace files written by `run --trace`. */
+export function registerTrace(program: Command, io: CliIo): void {
+  const trace = program.command('trace').description('verify and sign trace files written by `run --trace`');
+
+  trace
+    .command('verify')
+    .description(
+      'check a trace file: every record against its hash chain, the end record, and with --key the signature; exits 0 only when it holds',
+    )
+    .argument('<trace.jsonl>', 'trace written by `forgeone run --trace`')
+    .option('--key <file.pub>', 'the kernel public key the trace must be signed by')
+    .option('--json', 'print a JSON result')
+    .action(async (file: string, flags: { key?: string }) => {
+      const path = cliPath(io, file);
+      const key = flags.key === undefined ? undefined : await readPublicKeyFile(cliPath(io, flags.key));
+      const result = await verifyTraceFile(path, key === undefined ? {} : { key });
+      printResult(io, { message: verifiedLine(file, result), data: verificationData(path, result) });
+    });
+
+  trace
+    .command('sign')
+    .description('sign a trace file in place with a kernel key, after checking its chain')
+    .argument('<trace.jsonl>', 'trace written by `forgeone run --trace`')
+    .requiredOption('--key <file.key>', 'the kernel private key')
+    .option('--json', 'print a JSON result')
+    .action(async (file: string, flags: { key: string }) => {
+      const path = cliPath(io, file);
+      const key = await readPrivateKeyFile(cliPath(io, flags.key), { passphrase: passphraseSource(io) });
+      const result = await signTraceFile(path, key);
+      printResult(io, { message: verifiedLine(file, result), data: verificationData(path, result) });
+    });
+}
