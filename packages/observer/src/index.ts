@@ -24,3 +24,17 @@ export { traceFileRecords } from './traceFile/traceFileStream';
 export { verifyTraceFile, verifyTraceSignature } from './traceFile/traceVerify';
 export { signTraceFile } from './traceFile/traceSign';
 export type { TraceVerification, VerifyTraceOptions } from './traceFile/traceVerify';
+export { TraceDna } from './traceDna';
+export { alignSequences } from './diff/sequenceAlignment';
+export type { AlignedRun, Alignment, AlignOptions } from './diff/sequenceAlignment';
+export { DiffSide, diffSides, diffTraces } from './diff/traceDiff';
+export type {
+  CountDelta,
+  DiffCall,
+  DiffField,
+  DiffOptions,
+  DiffSideSummary,
+  TraceDiff,
+  TraceDiffEntry,
+} from './diff/traceDiff';
+export { diffTraceFiles } from './diff/diffTraceFiles';

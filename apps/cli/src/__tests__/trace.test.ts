@@ -21,6 +21,17 @@ writeFileSync(
       (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
       (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`,
 );
+// The same program with one more call in the middle: a clock read between the two writes.
+writeFileSync(
+  join(dir, 'clock2.wat'),
+  readFileSync(join(dir, 'clock.wat'), 'utf8').replace(
+    `(drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (drop (call $write`,
+    `(drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 600)))
+      (drop (call $write`,
+  ),
+);
 let lines: string[] = [];
 
 beforeAll(async () => {
@@ -96,5 +107,45 @@ describe('forgeone trace verify | sign', () => {
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.out[0]!)).toMatchObject({ ok: false, code: 'FORGE_TRACE_NOT_FOUND' });
     expect((await cli(['trace', 'verify'], dir)).code).toBe(2);
+  });
+});
+
+describe('forgeone trace diff', () => {
+  it('aligns two real runs: the one inserted call is the only difference, with its DNA delta', async () => {
+    const run = await cli(
+      ['run', 'clock2.wat', '--allow', 'wasi.*', '--isolation', 'inline', '--trace', 't2.jsonl'],
+      dir,
+    );
+    expect(run.code).toBe(0);
+    const diff = await cli(['trace', 'diff', 't.jsonl', 't2.jsonl'], dir);
+    expect(diff.code).toBe(0);
+    expect(diff.out[0]).toBe(
+      't.jsonl (4 calls) -> t2.jsonl (5 calls): 4 same, 1 inserted, 0 deleted, 0 changed (0 with another decision)',
+    );
+    expect(diff.out).toContain('+ b#4  wasi.clock_time_get {"clockId":0} allow -> 0');
+    expect(diff.out).toContain('dna: wasi.clock_time_get 2 -> 3');
+    expect(diff.out[1]).toMatch(/^modules differ: a [0-9a-f]{16}…, b [0-9a-f]{16}…$/);
+    const json = await cli(['trace', 'diff', 't.jsonl', 't2.jsonl', '--json'], dir);
+    expect(JSON.parse(json.out[0]!)).toMatchObject({
+      ok: true,
+      same: 4,
+      inserted: 1,
+      entries: [{ kind: 'inserted', b: { seq: 4 } }],
+    });
+    const same = await cli(['trace', 'diff', 't.jsonl', 't.jsonl'], dir);
+    expect(same.out).toEqual([
+      't.jsonl (4 calls) -> t.jsonl (4 calls): 4 same, 0 inserted, 0 deleted, 0 changed (0 with another decision)',
+    ]);
+  });
+
+  it('refuses a bad trace or flag with one line', async () => {
+    writeFileSync(join(dir, 'junk.jsonl'), 'not a trace\n');
+    const junk = await cli(['trace', 'diff', 't.jsonl', 'junk.jsonl'], dir);
+    expect(junk).toMatchObject({
+      code: 1,
+      err: [expect.stringMatching(/^FORGE_TRACE_INVALID: trace line 1: not JSON$/)],
+    });
+    expect((await cli(['trace', 'diff', 't.jsonl', 't.jsonl', '--limit', '-1'], dir)).code).toBe(2);
+    expect((await cli(['trace', 'diff', 't.jsonl'], dir)).code).toBe(2);
   });
 });

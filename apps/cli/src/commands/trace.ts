@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { readPrivateKeyFile, readPublicKeyFile } from '@forgeone/crypto';
-import { signTraceFile, verifyTraceFile, type TraceVerification } from '@forgeone/observer';
+import { diffTraceFiles, signTraceFile, verifyTraceFile, type TraceVerification } from '@forgeone/observer';
 import { printResult, type CliIo } from '../cliIo';
-import { cliPath } from '../flagValues';
+import { cliPath, parseIntegerFlag } from '../flagValues';
+import { traceDiffLines } from './traceDiffReport';
 import { passphraseSource } from '../passphrase';
 
 /** What a verification found, in one line. */
@@ -25,9 +26,14 @@ const verificationData = (path: string, result: TraceVerification) => ({
   signature: result.signature ?? null,
 });
 
-/** `forgeone trace verify|sign`: the integrity of trace files written by `run --trace`. */
+/** Most differences `trace diff` lists by default. */
+const DEFAULT_DIFF_LIMIT = 200;
+
+/** `forgeone trace verify|sign|diff`: trace files written by `run --trace`. */
 export function registerTrace(program: Command, io: CliIo): void {
-  const trace = program.command('trace').description('verify and sign trace files written by `run --trace`');
+  const trace = program
+    .command('trace')
+    .description('verify, sign and compare trace files written by `run --trace`');
 
   trace
     .command('verify')
@@ -55,5 +61,24 @@ export function registerTrace(program: Command, io: CliIo): void {
       const key = await readPrivateKeyFile(cliPath(io, flags.key), { passphrase: passphraseSource(io) });
       const result = await signTraceFile(path, key);
       printResult(io, { message: verifiedLine(file, result), data: verificationData(path, result) });
+    });
+
+  trace
+    .command('diff')
+    .description(
+      'compare two traces: calls aligned as sequences (one inserted call shifts nothing after it), then inserted, deleted and changed calls, decision changes and DNA deltas',
+    )
+    .argument('<a.jsonl>', 'the first trace')
+    .argument('<b.jsonl>', 'the trace to compare it with')
+    .option('--limit <n>', `most differences listed (default ${DEFAULT_DIFF_LIMIT})`)
+    .option('--json', 'print the diff as JSON')
+    .action(async (fileA: string, fileB: string, flags: { limit?: string }) => {
+      const limit =
+        flags.limit === undefined
+          ? DEFAULT_DIFF_LIMIT
+          : parseIntegerFlag(flags.limit, '--limit', 0, 1_000_000);
+      const diff = await diffTraceFiles(cliPath(io, fileA), cliPath(io, fileB), { limit });
+      const lines = traceDiffLines(fileA, fileB, diff);
+      printResult(io, { message: lines[0]!, lines, data: { ...diff } });
     });
 }
