@@ -3,6 +3,7 @@ export type { ForgeErrorDetails, ForgeErrorOptions } from './forgeError';
 export { forgeErrorCodes } from './errorCodes/index';
 export type { ForgeErrorCode } from './errorCodes/index';
 export { parseWith } from './parse';
+export { displayText } from './displayText';
 export { isCanonicalGuestPath, guestPathArgs, GUEST_PATH_SEGMENT, MAX_GUEST_PATH_LENGTH } from './guestPath';
 
 export { IdentityContextSchema, TrustVectorSchema, assuranceLevels } from './identity';

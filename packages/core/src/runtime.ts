@@ -43,7 +43,7 @@ import {
 } from '@forgeone/execution';
 import { checkAllowList, type AuditLog, type QuarantineRecord } from '@forgeone/trust';
 import {
-  summarizeTrace,
+  traceCallCounts,
   type RecordedTrace,
   type TraceEvent,
   type TraceSummaryRow,
@@ -502,7 +502,7 @@ export class Runtime {
       stdout: instance.stdout(),
       stderr: instance.stderr(),
       trace,
-      summary: summarizeTrace(trace),
+      summary: traceCallCounts(trace),
       dna: instance.dna(),
       events,
       ...(kv ? { kv: kvReport(kv) } : {}),

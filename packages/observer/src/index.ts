@@ -1,6 +1,6 @@
 export { TraceRecorder } from './traceRecorder';
 export type { TraceRecorderOptions } from './traceRecorder';
-export { summarizeTrace, droppedSeqRanges } from './traceSummary';
+export { traceCallCounts, droppedSeqRanges } from './traceSummary';
 export type { TraceSummaryRow, SeqRange } from './traceSummary';
 export type { TraceEvent, MemoryWrite } from './traceEvent';
 export { CallRecorder } from './callRecorder';
@@ -38,3 +38,15 @@ export type {
   TraceDiffEntry,
 } from './diff/traceDiff';
 export { diffTraceFiles } from './diff/diffTraceFiles';
+export { LlmSummarySchema } from './summary/llmSummary';
+export type { LlmSummary } from './summary/llmSummary';
+export {
+  summarizeTrace,
+  summarizeTraceFile,
+  formatSummary,
+  summaryBudgetLimits,
+  DEFAULT_SUMMARY_BUDGET,
+  SUMMARY_TOKENIZER,
+} from './summary/summarizeTrace';
+export type { SummaryOptions } from './summary/summarizeTrace';
+export type { SummaryInput } from './summary/summaryFacts';

@@ -27,7 +27,7 @@ export function droppedSeqRanges(events: readonly { readonly seq: number }[], la
 }
 
 /** Calls per syscall and decision of a list of events, in order of first appearance. */
-export function summarizeTrace(events: readonly TraceEvent[]): TraceSummaryRow[] {
+export function traceCallCounts(events: readonly TraceEvent[]): TraceSummaryRow[] {
   const rows = new Map<string, { calls: number; byAction: Partial<Record<DecisionAction, number>> }>();
   for (const event of events) {
     let row = rows.get(event.syscall);

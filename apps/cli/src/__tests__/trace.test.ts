@@ -149,3 +149,45 @@ describe('forgeone trace diff', () => {
     expect((await cli(['trace', 'diff', 't.jsonl'], dir)).code).toBe(2);
   });
 });
+
+describe('forgeone trace summarize', () => {
+  it('summarises a real run within its budget, citing the calls, as text and as JSON', async () => {
+    const text = await cli(['trace', 'summarize', 't.jsonl'], dir);
+    expect(text.code).toBe(0);
+    expect(text.out[0]).toBe('# Run summary');
+    expect(text.out).toContain('- It returned with code 0 after 4 calls, 0 refused [#1–#4].');
+    expect(text.out).toContain('- wasi.fd_write ×2 (6 bytes) [#3–#4]');
+    expect(text.out.at(-1)).toMatch(/^\(\d+ of 2,000 tokens, o200k_base\)$/);
+    const json = await cli(['trace', 'summarize', 't.jsonl', '--format', 'json', '--budget', '300'], dir);
+    const summary = JSON.parse(json.out[0]!) as {
+      budget: number;
+      tokens: number;
+      outcome: { calls: number };
+    };
+    expect(summary).toMatchObject({ budget: 300, outcome: { calls: 4 } });
+    expect(summary.tokens).toBeLessThanOrEqual(300);
+  });
+
+  it('keeps a secret named by --secret-env out of the summary', async () => {
+    const secret = 'stdout';
+    const run = await cli(['trace', 'summarize', 't.jsonl', '--secret-env', 'APP_TOKEN'], dir, {
+      APP_TOKEN: secret,
+    });
+    expect(run.out.join('\n')).not.toContain(secret);
+    expect(run.out).toContain('- file `<[redacted]>` — wasi.fd_write ×2 [#3, #4]');
+  });
+
+  it('refuses a budget out of bounds or a bad trace with one line', async () => {
+    writeFileSync(join(dir, 'junk.jsonl'), 'not a trace\n');
+    expect(await cli(['trace', 'summarize', 't.jsonl', '--budget', '0'], dir)).toMatchObject({
+      code: 2,
+      err: [expect.stringMatching(/^FORGE_CLI_USAGE: --budget /)],
+    });
+    expect((await cli(['trace', 'summarize', 't.jsonl', '--budget', '99999999999'], dir)).code).toBe(2);
+    expect((await cli(['trace', 'summarize', 't.jsonl', '--format', 'yaml'], dir)).code).toBe(2);
+    expect(await cli(['trace', 'summarize', 'junk.jsonl'], dir)).toMatchObject({
+      code: 1,
+      err: [expect.stringMatching(/^FORGE_TRACE_INVALID: trace line 1: /)],
+    });
+  });
+});

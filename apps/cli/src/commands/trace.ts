@@ -1,6 +1,16 @@
 import type { Command } from 'commander';
 import { readPrivateKeyFile, readPublicKeyFile } from '@forgeone/crypto';
-import { diffTraceFiles, signTraceFile, verifyTraceFile, type TraceVerification } from '@forgeone/observer';
+import {
+  DEFAULT_SUMMARY_BUDGET,
+  diffTraceFiles,
+  formatSummary,
+  signTraceFile,
+  summarizeTraceFile,
+  summaryBudgetLimits,
+  verifyTraceFile,
+  type TraceVerification,
+} from '@forgeone/observer';
+import { Option } from 'commander';
 import { printResult, type CliIo } from '../cliIo';
 import { cliPath, parseIntegerFlag } from '../flagValues';
 import { traceDiffLines } from './traceDiffReport';
@@ -29,11 +39,11 @@ const verificationData = (path: string, result: TraceVerification) => ({
 /** Most differences `trace diff` lists by default. */
 const DEFAULT_DIFF_LIMIT = 200;
 
-/** `forgeone trace verify|sign|diff`: trace files written by `run --trace`. */
+/** `forgeone trace verify|sign|diff|summarize`: trace files written by `run --trace`. */
 export function registerTrace(program: Command, io: CliIo): void {
   const trace = program
     .command('trace')
-    .description('verify, sign and compare trace files written by `run --trace`');
+    .description('verify, sign, compare and summarise trace files written by `run --trace`');
 
   trace
     .command('verify')
@@ -81,4 +91,38 @@ export function registerTrace(program: Command, io: CliIo): void {
       const lines = traceDiffLines(fileA, fileB, diff);
       printResult(io, { message: lines[0]!, lines, data: { ...diff } });
     });
+
+  trace
+    .command('summarize')
+    .description(
+      'summarise a run for a person or a language model, within a token budget: what ran, how it ended, refused calls with their reasons, anomalies, files and kv keys, phases, frequent calls — each citing its sequence numbers',
+    )
+    .argument('<trace.jsonl>', 'trace written by `forgeone run --trace`')
+    .option(
+      '--budget <tokens>',
+      `most tokens the summary takes, counted with o200k_base (default ${DEFAULT_SUMMARY_BUDGET}; ${summaryBudgetLimits.min} to ${summaryBudgetLimits.max})`,
+    )
+    .addOption(
+      new Option('--format <format>', 'Markdown text or JSON (schema LlmSummarySchema)')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .option('--secret-env <name...>', 'environment variables whose values must never appear in the summary')
+    .action(
+      async (file: string, flags: { budget?: string; format: 'text' | 'json'; secretEnv?: string[] }) => {
+        const budget =
+          flags.budget === undefined
+            ? DEFAULT_SUMMARY_BUDGET
+            : parseIntegerFlag(flags.budget, '--budget', summaryBudgetLimits.min, summaryBudgetLimits.max);
+        const secrets = (flags.secretEnv ?? [])
+          .map((name) => io.env(name) ?? '')
+          .filter((value) => value !== '');
+        const summary = await summarizeTraceFile(cliPath(io, file), {
+          budget,
+          format: flags.format,
+          secrets,
+        });
+        for (const line of formatSummary(summary, flags.format).replace(/\n$/, '').split('\n')) io.out(line);
+      },
+    );
 }

@@ -1,5 +1,7 @@
 /** Codes raised by @forgeone/observer: traces, replay and snapshots. */
 export const observerErrorCodes = {
+  FORGE_SUMMARY_BUDGET:
+    'The token budget of a summary is out of bounds, or too small for what ran and how it ended.',
   FORGE_TRACE_INVALID: 'A trace file or record is malformed.',
   FORGE_TRACE_NOT_FOUND: 'The trace file named does not exist.',
   FORGE_TRACE_TAMPERED:

@@ -1,7 +1,7 @@
 import type { Decision, SyscallArg } from '@forgeone/common';
 import { TraceChunk, type LazyTraceArgs, type TraceTemplate } from './traceColumns';
 import type { TraceEvent } from '../traceEvent';
-import { summarizeTrace, type TraceSummaryRow } from '../traceSummary';
+import { traceCallCounts, type TraceSummaryRow } from '../traceSummary';
 import { TraceStage, STAGE_ROW } from './traceStage';
 
 export interface TraceRecorderOptions {
@@ -275,7 +275,7 @@ export class TraceRing {
 
   /** Calls per syscall and decision, in order of first appearance. */
   summary(): TraceSummaryRow[] {
-    return summarizeTrace(this.events());
+    return traceCallCounts(this.events());
   }
 
   #stored(): number {
