@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { ForgeError, type ForgeErrorCode } from '@forgeone/common';
 import type { TraceEvent } from '../traceEvent';
 import { chainHash, unchainLine } from './traceChain';
+import { fastCallRecord } from './fastCallRecord';
 import {
   EndSchema,
   EventSchema,
@@ -135,8 +136,12 @@ export class TraceReader {
       };
     } else {
       if (kind !== 'call') invalid(number, 'expected a call or end record', 'kind');
-      const { kind: _kind, ...event } = parsed(EventSchema, value, number, 'call record');
-      record = { kind: 'call', event: event as TraceEvent };
+      const fast = fastCallRecord(value);
+      if (fast !== undefined) record = { kind: 'call', event: fast };
+      else {
+        const { kind: _kind, ...event } = parsed(EventSchema, value, number, 'call record');
+        record = { kind: 'call', event: event as TraceEvent };
+      }
     }
     if (this.#version === 2) this.#follow(line, claimed, number);
     if (record.kind === 'end') this.#ended = true;
