@@ -10,7 +10,13 @@ import {
   type WasiOptions,
   type WasiOutputOptions,
 } from './wasiOptions';
-import { checkPathText, joinGuestPath, resolvePath, type ResolvedPath } from './vfs/pathResolver';
+import {
+  checkPathText,
+  joinGuestPath,
+  resolvePath,
+  type ResolvedPath,
+  type ResolveOptions,
+} from './vfs/pathResolver';
 import type { VfsDirEntry, VfsDirectory, VfsFile } from './vfs/virtualFileSystem';
 
 interface FdCommon {
@@ -155,12 +161,18 @@ export class WasiState {
   readonly sleep: (ms: number) => void;
   readonly random: (target: Uint8Array) => void;
   readonly startNs: bigint;
+  /** The two ways a path is resolved under these limits (made once, not per call). */
+  readonly #resolveFollowing: ResolveOptions;
+  readonly #resolveNotFollowing: ResolveOptions;
 
   constructor(
     options: WasiOptions,
     readonly limits: WasiLimits,
   ) {
     this.fds = new FdTable(limits.maxOpenFds);
+    const { maxSymlinkHops, maxPathBytes } = limits;
+    this.#resolveFollowing = { followFinal: true, maxSymlinkHops, maxPathBytes };
+    this.#resolveNotFollowing = { followFinal: false, maxSymlinkHops, maxPathBytes };
     this.args = options.args ?? [];
     this.env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
     this.stdin =
@@ -210,11 +222,7 @@ export class WasiState {
   }
 
   resolve(dir: DirFd, path: string, followFinal: boolean): ResolvedPath {
-    return resolvePath(dir.dir, path, {
-      followFinal,
-      maxSymlinkHops: this.limits.maxSymlinkHops,
-      maxPathBytes: this.limits.maxPathBytes,
-    });
+    return resolvePath(dir.dir, path, followFinal ? this.#resolveFollowing : this.#resolveNotFollowing);
   }
 
   /** The guest path a resolution names, e.g. `/data/a/b`. */

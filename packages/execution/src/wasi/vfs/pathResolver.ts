@@ -35,7 +35,12 @@ function byteLength(text: string): number {
 /** Checks a guest path (or symlink target) before any lookup; throws the errno a guest expects. */
 export function checkPathText(path: string, maxPathBytes: number): void {
   if (path === '') fail(Errno.NOENT, 'empty path');
-  if (path.length > maxPathBytes || encoder.encode(path).byteLength > maxPathBytes) fail(Errno.NAMETOOLONG);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only a path that might be too long is measured.
+  if (
+    path.length > maxPathBytes ||
+    (path.length * 3 > maxPathBytes && Buffer.byteLength(path, 'utf8') > maxPathBytes)
+  )
+    fail(Errno.NAMETOOLONG);
   if (path.includes('\0')) fail(Errno.INVAL, 'path contains a NUL byte');
   if (path.startsWith('/'))
     fail(Errno.NOTCAPABLE, 'absolute paths are not allowed: paths are relative to a directory descriptor');
