@@ -126,9 +126,13 @@ function writeFrom(
   if (entry.kind === 'stdio') {
     if (entry.stream === 0) fail(Errno.BADF);
     if (position !== undefined) fail(Errno.SPIPE);
-    return (entry.stream === 1 ? state.stdout : state.stderr).append(
-      gather(memory, buffers, limits.maxIoBytes),
-    );
+    const output = entry.stream === 1 ? state.stdout : state.stderr;
+    // One buffer (the usual write) goes from a live view: append copies what it keeps.
+    if (buffers.length === 1) {
+      const only = buffers[0]!;
+      return output.append(memory.view(only.ptr, Math.min(only.len, limits.maxIoBytes)));
+    }
+    return output.append(gather(memory, buffers, limits.maxIoBytes));
   }
   const file = fileOf(entry);
   const append = position === undefined && (file.flags & Fdflags.APPEND) !== 0;

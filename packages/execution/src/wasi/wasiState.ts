@@ -101,7 +101,8 @@ export class FdTable {
 
 /** Captured guest output with a byte cap and an optional live sink. */
 export class OutputCapture {
-  readonly #chunks: Uint8Array[] = [];
+  /** What was taken so far, in one buffer that grows by doubling up to the cap (no array per write). */
+  #buffer = new Uint8Array(0);
   #size = 0;
   readonly #max: number;
   readonly #sink: ((bytes: Uint8Array) => void) | undefined;
@@ -116,21 +117,22 @@ export class OutputCapture {
     if (bytes.byteLength === 0) return 0;
     const room = this.#max - this.#size;
     if (room <= 0) fail(Errno.FBIG, 'output limit reached');
-    const taken = bytes.byteLength <= room ? bytes.slice() : bytes.slice(0, room);
-    this.#chunks.push(taken);
-    this.#size += taken.byteLength;
+    const taken = bytes.byteLength <= room ? bytes : bytes.subarray(0, room);
+    const size = this.#size + taken.byteLength;
+    if (size > this.#buffer.byteLength) {
+      const grown = new Uint8Array(Math.min(this.#max, Math.max(size, 2 * this.#buffer.byteLength, 256)));
+      grown.set(this.#buffer.subarray(0, this.#size));
+      this.#buffer = grown;
+    }
+    this.#buffer.set(taken, this.#size);
+    this.#size = size;
+    // The sink gets a copy of its own: nothing it does changes what was captured.
     this.#sink?.(taken.slice());
     return taken.byteLength;
   }
 
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let offset = 0;
-    for (const chunk of this.#chunks) {
-      out.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return out;
+    return this.#buffer.slice(0, this.#size);
   }
 }
 
@@ -227,6 +229,11 @@ export class WasiState {
 
   /** The guest path a resolution names, e.g. `/data/a/b`. */
   guestPathOf(dir: DirFd, resolved: ResolvedPath): string {
+    if (resolved.components.length === 0 && resolved.name !== null) {
+      // A name right in the directory (the usual open), as joinGuestPath would put it.
+      const base = dir.guestPath;
+      return base.endsWith('/') ? `${base}${resolved.name}` : `${base}/${resolved.name}`;
+    }
     const parts = resolved.name === null ? resolved.components : [...resolved.components, resolved.name];
     return joinGuestPath(dir.guestPath, parts);
   }

@@ -26,6 +26,8 @@ export interface ResolvedPath {
 }
 
 const MAX_COMPONENT_BYTES = 255;
+const NO_COMPONENTS: readonly string[] = Object.freeze([]);
+const noRelease = (): void => undefined;
 const encoder = new TextEncoder();
 
 function byteLength(text: string): number {
@@ -65,6 +67,11 @@ function pendingOf(path: string): { pending: string[]; trailingSlash: boolean } 
  */
 export function resolvePath(base: VfsDirectory, path: string, options: ResolveOptions): ResolvedPath {
   checkPathText(path, options.maxPathBytes);
+  if (!options.followFinal && path !== '.' && path !== '..' && !path.includes('/')) {
+    // One plain component, not followed: the walk below would look nothing up and end here too.
+    if (byteLength(path) > MAX_COMPONENT_BYTES) fail(Errno.NAMETOOLONG);
+    return { parent: base, name: path, trailingSlash: false, components: NO_COMPONENTS, release: noRelease };
+  }
   const walk = pendingOf(path);
   const { pending } = walk;
   let trailingSlash = walk.trailingSlash;
