@@ -95,6 +95,11 @@ export class GuestMemory {
     return this.#bytes.slice(ptr >>> 0, (ptr >>> 0) + len);
   }
 
+  /** Throws GuestFault unless `len` bytes at `ptr` are inside memory (nothing is allocated). */
+  check(ptr: number, len: number): void {
+    this.#check(ptr >>> 0, len);
+  }
+
   /** A live view (no copy) of `len` bytes at `ptr`; valid until the guest runs again. */
   view(ptr: number, len: number): Uint8Array {
     this.#check(ptr >>> 0, len);

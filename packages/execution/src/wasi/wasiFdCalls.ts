@@ -21,6 +21,7 @@ import {
   gather,
   readIovecs,
   scatter,
+  scatterAt,
   StructWriter,
   totalLength,
   u64,
@@ -90,30 +91,27 @@ function readInto(
   position: bigint | undefined,
 ): number {
   const want = totalLength(buffers, state.limits.maxIoBytes);
-  let data: Uint8Array;
   if (entry.kind === 'stdio') {
     if (entry.stream !== 0) fail(Errno.BADF);
     if (position !== undefined) fail(Errno.SPIPE);
-    data = state.stdin.subarray(state.stdinOffset, state.stdinOffset + want);
+    const data = state.stdin.subarray(state.stdinOffset, state.stdinOffset + want);
     state.stdinOffset += data.byteLength;
-  } else {
-    const file = fileOf(entry);
-    const at = position ?? file.position;
-    // Read in chunks through one scratch buffer, so that memory follows what the file gives,
-    // never the buffer the guest offers (and no fstat per read to learn the file's size).
-    const chunks: Uint8Array[] = [];
-    let got = 0;
-    while (got < want) {
-      const n = file.file.read(readScratch.subarray(0, Math.min(READ_CHUNK, want - got)), at + BigInt(got));
-      if (n <= 0) break;
-      chunks.push(readScratch.slice(0, n));
-      got += n;
-    }
-    data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
-    if (position === undefined) file.position = at + BigInt(got);
+    scatter(memory, buffers, data);
+    return data.byteLength;
   }
-  scatter(memory, buffers, data);
-  return data.byteLength;
+  const file = fileOf(entry);
+  const at = position ?? file.position;
+  // Read in chunks through one scratch buffer, straight from there into the guest buffers, so that
+  // memory follows what the file gives, never the buffer the guest offers (and no fstat per read).
+  let got = 0;
+  while (got < want) {
+    const n = file.file.read(readScratch.subarray(0, Math.min(READ_CHUNK, want - got)), at + BigInt(got));
+    if (n <= 0) break;
+    scatterAt(memory, buffers, readScratch.subarray(0, n), got);
+    got += n;
+  }
+  if (position === undefined) file.position = at + BigInt(got);
+  return got;
 }
 
 /** Writes the guest buffers to `entry`; `position` undefined means the offset (or the end with APPEND). */
@@ -128,9 +126,13 @@ function writeFrom(
   if (entry.kind === 'stdio') {
     if (entry.stream === 0) fail(Errno.BADF);
     if (position !== undefined) fail(Errno.SPIPE);
-    return (entry.stream === 1 ? state.stdout : state.stderr).append(
-      gather(memory, buffers, limits.maxIoBytes),
-    );
+    const output = entry.stream === 1 ? state.stdout : state.stderr;
+    // One buffer (the usual write) goes from a live view: append copies what it keeps.
+    if (buffers.length === 1) {
+      const only = buffers[0]!;
+      return output.append(memory.view(only.ptr, Math.min(only.len, limits.maxIoBytes)));
+    }
+    return output.append(gather(memory, buffers, limits.maxIoBytes));
   }
   const file = fileOf(entry);
   const append = position === undefined && (file.flags & Fdflags.APPEND) !== 0;
@@ -154,7 +156,9 @@ export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDe
   const fdOnly = (args: readonly WasmValue[]) => describeFd(state, args[0]);
   const io = (args: readonly WasmValue[], memory: GuestMemory) => {
     const buffers = readIovecs(memory, args[1], args[2], state.limits.maxIovecs);
-    return { ...describeFd(state, args[0]), bytes: totalLength(buffers, Number.MAX_SAFE_INTEGER) };
+    const described = describeFd(state, args[0]);
+    described.bytes = totalLength(buffers, Number.MAX_SAFE_INTEGER);
+    return described;
   };
   return defineWasiCalls(only, {
     fd_advise: () => ({
@@ -231,7 +235,7 @@ export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDe
       decode: fdOnly,
       run(args, memory) {
         const entry = state.fd(u32(args[0]), Rights.FD_FILESTAT_GET);
-        memory.view(u32(args[1]), Sizes.FILESTAT);
+        memory.check(u32(args[1]), Sizes.FILESTAT);
         memory.write(u32(args[1]), encodeFilestat(statOfEntry(entry)));
       },
     }),
@@ -262,7 +266,7 @@ export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDe
       run(args, memory) {
         const entry = state.fd(u32(args[0]), Rights.FD_READ | Rights.FD_SEEK);
         const buffers = readIovecs(memory, args[1], args[2], state.limits.maxIovecs);
-        memory.view(u32(args[4]), 4);
+        memory.check(u32(args[4]), 4);
         memory.writeU32(u32(args[4]), readInto(state, memory, entry, buffers, offsetOf(args[3])));
       },
     }),
@@ -296,7 +300,7 @@ export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDe
       run(args, memory) {
         const entry = state.fd(u32(args[0]), Rights.FD_WRITE | Rights.FD_SEEK);
         const buffers = readIovecs(memory, args[1], args[2], state.limits.maxIovecs);
-        memory.view(u32(args[4]), 4);
+        memory.check(u32(args[4]), 4);
         memory.writeU32(u32(args[4]), writeFrom(state, memory, entry, buffers, offsetOf(args[3])));
       },
     }),
@@ -306,7 +310,7 @@ export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDe
       run(args, memory) {
         const entry = state.fd(u32(args[0]), Rights.FD_READ);
         const buffers = readIovecs(memory, args[1], args[2], state.limits.maxIovecs);
-        memory.view(u32(args[3]), 4);
+        memory.check(u32(args[3]), 4);
         memory.writeU32(u32(args[3]), readInto(state, memory, entry, buffers, undefined));
       },
     }),
@@ -319,8 +323,8 @@ export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDe
         const bufPtr = u32(args[1]);
         const bufLen = u32(args[2]);
         const cookie = u64(args[3]);
-        memory.view(bufPtr, bufLen);
-        memory.view(u32(args[4]), 4);
+        memory.check(bufPtr, bufLen);
+        memory.check(u32(args[4]), 4);
         if (cookie === 0n || entry.listing === undefined)
           entry.listing = entry.dir.entries(state.limits.maxDirEntries);
         const self = entry.dir.stat();
@@ -373,7 +377,7 @@ export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDe
         const whence = u32(args[2]);
         const right = offset === 0n && whence === Whence.CUR ? Rights.FD_TELL : Rights.FD_SEEK;
         const file = fileOf(state.fd(u32(args[0]), right));
-        memory.view(u32(args[3]), 8);
+        memory.check(u32(args[3]), 8);
         let base: bigint;
         if (whence === Whence.SET) base = 0n;
         else if (whence === Whence.CUR) base = file.position;
@@ -407,7 +411,7 @@ export function fdCalls(state: WasiState, only?: ReadonlySet<string>): SyscallDe
       run(args, memory) {
         const entry = state.fd(u32(args[0]), Rights.FD_WRITE);
         const buffers = readIovecs(memory, args[1], args[2], state.limits.maxIovecs);
-        memory.view(u32(args[3]), 4);
+        memory.check(u32(args[3]), 4);
         memory.writeU32(u32(args[3]), writeFrom(state, memory, entry, buffers, undefined));
       },
     }),

@@ -21,14 +21,14 @@ export function readIovecs(
   const n = u32(count);
   if (n > maxIovecs) fail(Errno.INVAL, `more than ${maxIovecs} iovecs`);
   const base = u32(ptr);
-  memory.view(base, n * Sizes.IOVEC);
+  memory.check(base, n * Sizes.IOVEC);
   const buffers: GuestBuffer[] = [];
   for (let i = 0; i < n; i += 1) {
     const buffer = {
       ptr: memory.readU32(base + i * Sizes.IOVEC),
       len: memory.readU32(base + i * Sizes.IOVEC + 4),
     };
-    memory.view(buffer.ptr, buffer.len);
+    memory.check(buffer.ptr, buffer.len);
     buffers.push(buffer);
   }
   return buffers;
@@ -56,12 +56,31 @@ export function gather(memory: GuestMemory, buffers: readonly GuestBuffer[], max
 
 /** Writes `data` across the guest buffers in order (recorded writes). */
 export function scatter(memory: GuestMemory, buffers: readonly GuestBuffer[], data: Uint8Array): void {
+  scatterAt(memory, buffers, data, 0);
+}
+
+/**
+ * Copies `data` into the guest buffers as the bytes from `at` on of what they hold together (for
+ * reads that arrive in several chunks); whatever does not fit is dropped.
+ */
+export function scatterAt(
+  memory: GuestMemory,
+  buffers: readonly GuestBuffer[],
+  data: Uint8Array,
+  at: number,
+): void {
+  let start = 0;
   let offset = 0;
   for (const buffer of buffers) {
     if (offset >= data.byteLength) break;
-    const len = Math.min(buffer.len, data.byteLength - offset);
-    if (len > 0) memory.write(buffer.ptr, data.subarray(offset, offset + len));
-    offset += len;
+    const end = start + buffer.len;
+    if (end > at + offset) {
+      const skip = at + offset - start;
+      const len = Math.min(buffer.len - skip, data.byteLength - offset);
+      if (len > 0) memory.write(buffer.ptr + skip, data.subarray(offset, offset + len));
+      offset += len;
+    }
+    start = end;
   }
 }
 

@@ -20,7 +20,7 @@ import { u32 } from '../gate/internal/wasmValues';
 import type { DirFd, FdEntry, WasiState } from './wasiState';
 import { timesOf } from './wasiTimes';
 import { checkPathText, type ResolvedPath } from './vfs/pathResolver';
-import type { VfsStat } from './vfs/virtualFileSystem';
+import type { VfsDirectory, VfsFile, VfsOpened, VfsStat } from './vfs/virtualFileSystem';
 
 const encoder = new TextEncoder();
 
@@ -147,7 +147,7 @@ export function pathCalls(state: WasiState, only?: ReadonlySet<string>): Syscall
       decode: onePath(lookedPath02),
       run(args, memory, decoded) {
         const dir = state.dir(u32(args[0]), Rights.PATH_FILESTAT_GET);
-        memory.view(u32(args[4]), Sizes.FILESTAT);
+        memory.check(u32(args[4]), Sizes.FILESTAT);
         const stat = withPath(memory, args, decoded, lookedPath02, dir, (resolved) => {
           const found = lstatOrUndefined(resolved) ?? fail(Errno.NOENT);
           if (resolved.trailingSlash && found.filetype !== Filetype.DIRECTORY) fail(Errno.NOTDIR);
@@ -225,7 +225,7 @@ export function pathCalls(state: WasiState, only?: ReadonlySet<string>): Syscall
           (truncate ? Rights.PATH_FILESTAT_SET_SIZE : 0n);
         const dir = state.dir(u32(args[0]), needed);
         const fdPtr = u32(args[8]);
-        memory.view(fdPtr, 4);
+        memory.check(fdPtr, 4);
         state.fds.reserve();
         const base = u64(args[5]) & dir.rightsInheriting;
         const inheriting = u64(args[6]) & dir.rightsInheriting;
@@ -233,50 +233,71 @@ export function pathCalls(state: WasiState, only?: ReadonlySet<string>): Syscall
         const read = (base & (Rights.FD_READ | Rights.FD_READDIR)) !== 0n || !write;
         const entry = withPath(memory, args, decoded, lookedPath02, dir, (resolved): FdEntry => {
           const guestPath = state.guestPathOf(dir, resolved);
-          const fileEntry = (name: string, creating: boolean): FdEntry => ({
+          const fileEntry = (file: VfsFile): FdEntry => ({
             kind: 'file',
-            file: resolved.parent.openFile(name, {
-              create: creating,
-              exclusive: creating && (oflags & Oflags.EXCL) !== 0,
-              truncate,
-              read,
-              write: write || truncate,
-            }),
+            file,
             guestPath,
             position: 0n,
             flags: fdflags,
             rightsBase: base & FILE_RIGHTS,
             rightsInheriting: inheriting,
           });
-          const found = lstatOrUndefined(resolved);
+          const openFile = (name: string, creating: boolean): FdEntry =>
+            fileEntry(
+              resolved.parent.openFile(name, {
+                create: creating,
+                exclusive: creating && (oflags & Oflags.EXCL) !== 0,
+                truncate,
+                read,
+                write: write || truncate,
+              }),
+            );
           const name = resolved.name;
+          const dirEntry = (handle: VfsDirectory): FdEntry => ({
+            kind: 'dir',
+            dir: handle,
+            guestPath,
+            depth: dir.depth + resolved.components.length + (name === null ? 0 : 1),
+            preopenName: undefined,
+            listing: undefined,
+            flags: fdflags,
+            rightsBase: base & DIRECTORY_RIGHTS,
+            rightsInheriting: inheriting,
+          });
+          if ((oflags & ~Oflags.DIRECTORY) === 0 && name !== null && !resolved.trailingSlash) {
+            // The common open of something that exists: one open, no lstat first. Only NOENT and
+            // a file under O_DIRECTORY are final here (what the long way answers too); anything
+            // else (a symlink, a directory for writing...) is looked at below.
+            let opened: VfsOpened | undefined;
+            try {
+              opened = resolved.parent.openExisting(name, read, write);
+            } catch (error) {
+              if (errnoOf(error) === Errno.NOENT) throw error;
+            }
+            if (opened?.kind === 'dir') return dirEntry(opened.dir);
+            if (opened !== undefined) {
+              if ((oflags & Oflags.DIRECTORY) === 0) return fileEntry(opened.file);
+              opened.file.close();
+              fail(Errno.NOTDIR);
+            }
+          }
+          const found = lstatOrUndefined(resolved);
           if (found === undefined) {
             if (!create || name === null) fail(Errno.NOENT);
             if ((oflags & Oflags.DIRECTORY) !== 0)
               fail(Errno.INVAL, 'cannot create a directory with path_open');
             if (resolved.trailingSlash) fail(Errno.ISDIR);
-            return fileEntry(name, true);
+            return openFile(name, true);
           }
           if (create && (oflags & Oflags.EXCL) !== 0) fail(Errno.EXIST);
           if (found.filetype === Filetype.SYMBOLIC_LINK)
             fail(Errno.LOOP, 'the path names a symlink and symlink_follow is not set');
           if (found.filetype === Filetype.DIRECTORY) {
             if (truncate || write) fail(Errno.ISDIR);
-            const handle = name === null ? resolved.parent.reopen() : resolved.parent.openDirectory(name);
-            return {
-              kind: 'dir',
-              dir: handle,
-              guestPath,
-              depth: dir.depth + resolved.components.length + (name === null ? 0 : 1),
-              preopenName: undefined,
-              listing: undefined,
-              flags: fdflags,
-              rightsBase: base & DIRECTORY_RIGHTS,
-              rightsInheriting: inheriting,
-            };
+            return dirEntry(name === null ? resolved.parent.reopen() : resolved.parent.openDirectory(name));
           }
           if ((oflags & Oflags.DIRECTORY) !== 0 || resolved.trailingSlash) fail(Errno.NOTDIR);
-          return fileEntry(nameOf(resolved, Errno.ISDIR), false);
+          return openFile(nameOf(resolved, Errno.ISDIR), false);
         });
         memory.writeU32(fdPtr, state.fds.insert(entry));
       },
@@ -288,8 +309,8 @@ export function pathCalls(state: WasiState, only?: ReadonlySet<string>): Syscall
         const dir = state.dir(u32(args[0]), Rights.PATH_READLINK);
         const bufPtr = u32(args[3]);
         const bufLen = u32(args[4]);
-        memory.view(bufPtr, bufLen);
-        memory.view(u32(args[5]), 4);
+        memory.check(bufPtr, bufLen);
+        memory.check(u32(args[5]), 4);
         const target = withPath(memory, args, decoded, atPath01, dir, (resolved) =>
           resolved.parent.readlink(nameOf(resolved, Errno.INVAL)),
         );

@@ -28,8 +28,8 @@ function writeStringList(
 ): void {
   const encoded = strings.map((text) => encoder.encode(`${text}\0`));
   const total = encoded.reduce((sum, bytes) => sum + bytes.byteLength, 0);
-  memory.view(listPtr, strings.length * 4);
-  memory.view(bufPtr, total);
+  memory.check(listPtr, strings.length * 4);
+  memory.check(bufPtr, total);
   const buffer = new Uint8Array(total);
   const pointers = new StructWriter(strings.length * 4);
   let offset = 0;
@@ -48,8 +48,8 @@ function writeSizes(
   countPtr: number,
   sizePtr: number,
 ): void {
-  memory.view(countPtr, 4);
-  memory.view(sizePtr, 4);
+  memory.check(countPtr, 4);
+  memory.check(sizePtr, 4);
   memory.writeU32(countPtr, strings.length);
   memory.writeU32(
     sizePtr,
@@ -119,9 +119,9 @@ function pollOneoff(state: WasiState, memory: GuestMemory, args: readonly WasmVa
   const count = u32(args[2]);
   const neventsPtr = u32(args[3]);
   if (count === 0 || count > state.limits.maxPollSubscriptions) fail(Errno.INVAL);
-  memory.view(inPtr, count * Sizes.SUBSCRIPTION);
-  memory.view(outPtr, count * Sizes.EVENT);
-  memory.view(neventsPtr, 4);
+  memory.check(inPtr, count * Sizes.SUBSCRIPTION);
+  memory.check(outPtr, count * Sizes.EVENT);
+  memory.check(neventsPtr, 4);
   const ready: PendingEvent[] = [];
   const clocks: { userdata: bigint; clockId: number; deadline: bigint }[] = [];
   for (let i = 0; i < count; i += 1) {
@@ -221,7 +221,7 @@ export function processCalls(state: WasiState, only?: ReadonlySet<string>): Sysc
       params: ['i32', 'i64', 'i32'],
       decode: (args) => ({ clockId: u32(args[0]) }),
       run(args, memory) {
-        memory.view(u32(args[2]), 8);
+        memory.check(u32(args[2]), 8);
         memory.writeU64(u32(args[2]), timeOf(state, u32(args[0])));
       },
     }),
@@ -253,7 +253,7 @@ export function processCalls(state: WasiState, only?: ReadonlySet<string>): Sysc
       run(args, memory) {
         const ptr = u32(args[0]);
         const len = u32(args[1]);
-        memory.view(ptr, len);
+        memory.check(ptr, len);
         const chunk = new Uint8Array(Math.min(len, RANDOM_CHUNK));
         for (let offset = 0; offset < len; offset += RANDOM_CHUNK) {
           const part = chunk.subarray(0, Math.min(RANDOM_CHUNK, len - offset));

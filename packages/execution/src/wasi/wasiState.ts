@@ -10,7 +10,13 @@ import {
   type WasiOptions,
   type WasiOutputOptions,
 } from './wasiOptions';
-import { checkPathText, joinGuestPath, resolvePath, type ResolvedPath } from './vfs/pathResolver';
+import {
+  checkPathText,
+  joinGuestPath,
+  resolvePath,
+  type ResolvedPath,
+  type ResolveOptions,
+} from './vfs/pathResolver';
 import type { VfsDirEntry, VfsDirectory, VfsFile } from './vfs/virtualFileSystem';
 
 interface FdCommon {
@@ -95,7 +101,8 @@ export class FdTable {
 
 /** Captured guest output with a byte cap and an optional live sink. */
 export class OutputCapture {
-  readonly #chunks: Uint8Array[] = [];
+  /** What was taken so far, in one buffer that grows by doubling up to the cap (no array per write). */
+  #buffer = new Uint8Array(0);
   #size = 0;
   readonly #max: number;
   readonly #sink: ((bytes: Uint8Array) => void) | undefined;
@@ -110,21 +117,22 @@ export class OutputCapture {
     if (bytes.byteLength === 0) return 0;
     const room = this.#max - this.#size;
     if (room <= 0) fail(Errno.FBIG, 'output limit reached');
-    const taken = bytes.byteLength <= room ? bytes.slice() : bytes.slice(0, room);
-    this.#chunks.push(taken);
-    this.#size += taken.byteLength;
+    const taken = bytes.byteLength <= room ? bytes : bytes.subarray(0, room);
+    const size = this.#size + taken.byteLength;
+    if (size > this.#buffer.byteLength) {
+      const grown = new Uint8Array(Math.min(this.#max, Math.max(size, 2 * this.#buffer.byteLength, 256)));
+      grown.set(this.#buffer.subarray(0, this.#size));
+      this.#buffer = grown;
+    }
+    this.#buffer.set(taken, this.#size);
+    this.#size = size;
+    // The sink gets a copy of its own: nothing it does changes what was captured.
     this.#sink?.(taken.slice());
     return taken.byteLength;
   }
 
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let offset = 0;
-    for (const chunk of this.#chunks) {
-      out.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return out;
+    return this.#buffer.slice(0, this.#size);
   }
 }
 
@@ -155,12 +163,18 @@ export class WasiState {
   readonly sleep: (ms: number) => void;
   readonly random: (target: Uint8Array) => void;
   readonly startNs: bigint;
+  /** The two ways a path is resolved under these limits (made once, not per call). */
+  readonly #resolveFollowing: ResolveOptions;
+  readonly #resolveNotFollowing: ResolveOptions;
 
   constructor(
     options: WasiOptions,
     readonly limits: WasiLimits,
   ) {
     this.fds = new FdTable(limits.maxOpenFds);
+    const { maxSymlinkHops, maxPathBytes } = limits;
+    this.#resolveFollowing = { followFinal: true, maxSymlinkHops, maxPathBytes };
+    this.#resolveNotFollowing = { followFinal: false, maxSymlinkHops, maxPathBytes };
     this.args = options.args ?? [];
     this.env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
     this.stdin =
@@ -210,15 +224,16 @@ export class WasiState {
   }
 
   resolve(dir: DirFd, path: string, followFinal: boolean): ResolvedPath {
-    return resolvePath(dir.dir, path, {
-      followFinal,
-      maxSymlinkHops: this.limits.maxSymlinkHops,
-      maxPathBytes: this.limits.maxPathBytes,
-    });
+    return resolvePath(dir.dir, path, followFinal ? this.#resolveFollowing : this.#resolveNotFollowing);
   }
 
   /** The guest path a resolution names, e.g. `/data/a/b`. */
   guestPathOf(dir: DirFd, resolved: ResolvedPath): string {
+    if (resolved.components.length === 0 && resolved.name !== null) {
+      // A name right in the directory (the usual open), as joinGuestPath would put it.
+      const base = dir.guestPath;
+      return base.endsWith('/') ? `${base}${resolved.name}` : `${base}/${resolved.name}`;
+    }
     const parts = resolved.name === null ? resolved.components : [...resolved.components, resolved.name];
     return joinGuestPath(dir.guestPath, parts);
   }

@@ -7,6 +7,7 @@ import {
   type VfsDirEntry,
   type VfsDirectory,
   type VfsFile,
+  type VfsOpened,
   type VfsOpenFileOptions,
   type VfsStat,
   type VirtualFileSystem,
@@ -52,8 +53,8 @@ const nsToSeconds = (ns: bigint): number => Number(ns) / 1e9;
  * A file system over one host directory. Every lookup is one component below a directory
  * descriptor this object opened itself (on Linux through `/proc/self/fd/<fd>/<name>`, which the
  * kernel resolves like `openat`), symlinks are never followed by the kernel (O_NOFOLLOW, lstat,
- * lutimes), and every descriptor opened is re-checked to really lie under the root, so a path
- * swapped by another process between check and use cannot lead outside.
+ * lutimes), and (with the portable path anchor) every descriptor opened is re-checked to really lie
+ * under the root, so a path swapped by another process between check and use cannot lead outside.
  */
 class HostFileSystem implements VirtualFileSystem {
   readonly kind = 'host';
@@ -89,20 +90,29 @@ class HostFileSystem implements VirtualFileSystem {
     if (this.readOnly) fail(Errno.ROFS, 'the file system is read-only');
   }
 
-  /** Closes `fd` and throws unless it refers to something under the root. */
+  /**
+   * Closes `fd` and throws unless it refers to something under the root.
+   *
+   * With the procfd anchor there is nothing to check, so this costs nothing there: every open is
+   * `/proc/self/fd/<held>/<name>` with `name` one component (`assertEntryName`: no `/`, not `.`
+   * or `..`) and `O_NOFOLLOW`, or `/proc/self/fd/<held>` itself, so what it opens is the held
+   * directory or an entry directly in it, never anything else. A held directory that another host
+   * process moves out of the preopen stays what the guest holds (cap-std semantics, as for every
+   * other call on it: lstat, mkdir, rename, readdir); `..` from it is still refused by the resolver
+   * and its new surroundings cannot be named. The path anchor re-checks, since a path can be
+   * swapped between check and use.
+   */
   verify(fd: number, expectedPath: string): void {
+    if (this.procFd) return;
     let inside: boolean;
     try {
-      let real: string;
-      if (this.procFd) {
-        real = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      } else {
-        real = fs.realpathSync(expectedPath);
-        const opened = fs.fstatSync(fd, { bigint: true });
-        const named = fs.lstatSync(real, { bigint: true });
-        if (opened.ino !== named.ino || opened.dev !== named.dev) real = '';
-      }
-      inside = this.rootReal === '/' || real === this.rootReal || real.startsWith(`${this.rootReal}/`);
+      const real = fs.realpathSync(expectedPath);
+      const opened = fs.fstatSync(fd, { bigint: true });
+      const named = fs.lstatSync(real, { bigint: true });
+      inside =
+        opened.ino === named.ino &&
+        opened.dev === named.dev &&
+        (this.rootReal === '/' || real === this.rootReal || real.startsWith(`${this.rootReal}/`));
     } catch {
       inside = false;
     }
@@ -244,12 +254,36 @@ class HostDirectory implements VfsDirectory {
       throw error;
     }
     fileSystem.verify(fd, path);
-    const stats = fs.fstatSync(fd, { bigint: true });
-    if (!stats.isFile()) {
-      fs.closeSync(fd);
-      fail(stats.isDirectory() ? Errno.ISDIR : Errno.ACCES, 'only regular files can be opened');
+    let stats: fs.Stats | undefined;
+    try {
+      stats = fs.fstatSync(fd);
+    } finally {
+      if (stats?.isFile() !== true) fs.closeSync(fd);
     }
+    if (!stats.isFile())
+      fail(stats.isDirectory() ? Errno.ISDIR : Errno.ACCES, 'only regular files can be opened');
     return new HostFile(fileSystem, fd);
+  }
+
+  openExisting(name: string, read: boolean, write: boolean): VfsOpened {
+    const path = this.at(name);
+    const fileSystem = this.fileSystem;
+    if (write) fileSystem.assertWritable();
+    const access = write ? (read ? C.O_RDWR : C.O_WRONLY) : C.O_RDONLY;
+    // One open tells what is there: ENOENT, ELOOP (a symlink), EISDIR (a directory for writing).
+    const fd = fs.openSync(path, access | C.O_NOFOLLOW | C.O_NONBLOCK);
+    fileSystem.verify(fd, path);
+    let kind: 'file' | 'dir' | undefined;
+    try {
+      const stats = fs.fstatSync(fd);
+      if (stats.isFile()) kind = 'file';
+      else if (stats.isDirectory() && !write) kind = 'dir';
+    } finally {
+      if (kind === undefined) fs.closeSync(fd);
+    }
+    if (kind === 'file') return { kind, file: new HostFile(fileSystem, fd) };
+    if (kind === 'dir') return { kind, dir: new HostDirectory(fileSystem, fd, `${this.hostPath}/${name}`) };
+    return fail(Errno.ACCES, 'only regular files and directories can be opened');
   }
 
   readlink(name: string): string {

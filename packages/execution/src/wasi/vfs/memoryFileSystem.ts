@@ -5,6 +5,7 @@ import {
   type VfsDirEntry,
   type VfsDirectory,
   type VfsFile,
+  type VfsOpened,
   type VfsOpenFileOptions,
   type VfsStat,
   type VirtualFileSystem,
@@ -238,6 +239,14 @@ class MemoryDirectory implements VfsDirectory {
     const file = new MemoryFile(fs, node, options.write);
     if (options.truncate) file.truncate(0n);
     return file;
+  }
+
+  openExisting(name: string, read: boolean, write: boolean): VfsOpened {
+    const node = this.#get(name);
+    if (node.kind === 'dir' && !write)
+      return { kind: 'dir', dir: new MemoryDirectory(this.fileSystem, node) };
+    const options = { create: false, exclusive: false, truncate: false, read, write };
+    return { kind: 'file', file: this.openFile(name, options) };
   }
 
   readlink(name: string): string {

@@ -26,6 +26,8 @@ export interface ResolvedPath {
 }
 
 const MAX_COMPONENT_BYTES = 255;
+const NO_COMPONENTS: readonly string[] = Object.freeze([]);
+const noRelease = (): void => undefined;
 const encoder = new TextEncoder();
 
 function byteLength(text: string): number {
@@ -35,7 +37,12 @@ function byteLength(text: string): number {
 /** Checks a guest path (or symlink target) before any lookup; throws the errno a guest expects. */
 export function checkPathText(path: string, maxPathBytes: number): void {
   if (path === '') fail(Errno.NOENT, 'empty path');
-  if (path.length > maxPathBytes || encoder.encode(path).byteLength > maxPathBytes) fail(Errno.NAMETOOLONG);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only a path that might be too long is measured.
+  if (
+    path.length > maxPathBytes ||
+    (path.length * 3 > maxPathBytes && Buffer.byteLength(path, 'utf8') > maxPathBytes)
+  )
+    fail(Errno.NAMETOOLONG);
   if (path.includes('\0')) fail(Errno.INVAL, 'path contains a NUL byte');
   if (path.startsWith('/'))
     fail(Errno.NOTCAPABLE, 'absolute paths are not allowed: paths are relative to a directory descriptor');
@@ -60,6 +67,11 @@ function pendingOf(path: string): { pending: string[]; trailingSlash: boolean } 
  */
 export function resolvePath(base: VfsDirectory, path: string, options: ResolveOptions): ResolvedPath {
   checkPathText(path, options.maxPathBytes);
+  if (!options.followFinal && path !== '.' && path !== '..' && !path.includes('/')) {
+    // One plain component, not followed: the walk below would look nothing up and end here too.
+    if (byteLength(path) > MAX_COMPONENT_BYTES) fail(Errno.NAMETOOLONG);
+    return { parent: base, name: path, trailingSlash: false, components: NO_COMPONENTS, release: noRelease };
+  }
   const walk = pendingOf(path);
   const { pending } = walk;
   let trailingSlash = walk.trailingSlash;

@@ -29,6 +29,10 @@ export interface VfsOpenFileOptions {
   readonly write: boolean;
 }
 
+/** What `openExisting` opened: a regular file, or a directory. */
+export type VfsOpened =
+  { readonly kind: 'file'; readonly file: VfsFile } | { readonly kind: 'dir'; readonly dir: VfsDirectory };
+
 /**
  * A handle on one directory. Every method takes a single `name` that the caller has already
  * checked with `assertEntryName` (no `/`, no NUL, not `.` or `..`), so a file system only ever
@@ -45,6 +49,13 @@ export interface VfsDirectory {
   /** A second, independent handle on this same directory. */
   reopen(): VfsDirectory;
   openFile(name: string, options: VfsOpenFileOptions): VfsFile;
+  /**
+   * Opens the existing `name` in one step (no create, no truncate), never following a final
+   * symlink: a regular file for `read` / `write`, or, when `write` is false, a directory. NOENT
+   * when there is nothing by that name; any other errno (a symlink, a directory opened for writing,
+   * a device, a read-only file system) leaves the caller to find out what is there the long way.
+   */
+  openExisting(name: string, read: boolean, write: boolean): VfsOpened;
   readlink(name: string): string;
   mkdir(name: string): void;
   rmdir(name: string): void;
