@@ -1,6 +1,7 @@
 import { ForgeError, isForgeError } from '@forgeone/common';
 import { FUEL_GLOBAL_EXPORT } from '../module/fuelMetering';
-import { linkMemoryGrow } from '../module/internal/growTable';
+import type { DeadlineMeter } from '../module/deadlineMeter';
+import { linkHostTable } from '../module/internal/hostTable';
 import { checkImports, type CompiledModule } from '../module/moduleSource';
 import type { GuestMemory } from '../gate/guestMemory';
 import { GuestExit, type WasmValue } from '../gate/syscallDefinition';
@@ -20,6 +21,8 @@ export interface RunInstanceOptions {
   /** Export to call. Default `_start`. */
   readonly entry?: string;
   readonly args?: readonly WasmValue[];
+  /** Stops a deadline-metered module's start function and call at the deadline it was armed with. */
+  readonly meter?: DeadlineMeter;
 }
 
 /** Refuses an export that does not exist or is not a function, naming the ones that do. */
@@ -38,21 +41,23 @@ export function assertFunctionExport(compiled: CompiledModule, entry: string): v
 
 /**
  * Instantiates with the gate's imports and binds guest memory; a start function that traps or
- * exits comes back as an outcome. Throws only when the host refuses the module (imports).
+ * exits comes back as an outcome (one stopped by `meter`, armed with its deadline, as
+ * FORGE_LIMIT_TIMEOUT). Throws only when the host refuses the module (imports).
  */
 export function instantiateGuest(
   compiled: CompiledModule,
   imports: WebAssembly.Imports,
   memory: GuestMemory,
+  meter?: DeadlineMeter,
 ): WebAssembly.Instance | RunOutcome {
   checkImports(compiled, imports);
   let instance: WebAssembly.Instance;
   try {
     instance = new WebAssembly.Instance(compiled.module, imports);
-    // A module whose memory.grow goes through the host had its start function held back until now.
-    linkMemoryGrow(instance)?.();
+    // A module rewritten for the host had its start function held back until its table is filled.
+    linkHostTable(instance, meter)?.();
   } catch (error) {
-    return guestFailure(error);
+    return guestFailure(error, undefined, meter, 'its start function');
   }
   const exportedMemory = instance.exports.memory;
   memory.bind(exportedMemory instanceof WebAssembly.Memory ? exportedMemory : undefined);
@@ -68,14 +73,14 @@ export function runInstance(options: RunInstanceOptions): RunOutcome {
   const { compiled, imports, memory } = options;
   const entry = options.entry ?? '_start';
   assertFunctionExport(compiled, entry);
-  const instance = instantiateGuest(compiled, imports, memory);
+  const instance = instantiateGuest(compiled, imports, memory, options.meter);
   if (!(instance instanceof WebAssembly.Instance)) return instance;
   const fn = instance.exports[entry] as (...args: WasmValue[]) => WasmValue | undefined;
   try {
     const value = fn(...(options.args ?? []));
     return { status: 'returned', exitCode: 0, value };
   } catch (error) {
-    return guestFailure(error);
+    return guestFailure(error, undefined, options.meter);
   }
 }
 
@@ -96,7 +101,8 @@ export interface InvokeResult {
 
 /**
  * Calls an export with typed values (bytes and strings through `forge_alloc`, README "Passing bytes
- * and strings"). Guest failures become the outcome; wrong arguments throw FORGE_INVOKE_ARGS.
+ * and strings"). Guest failures become the outcome (a call `meter` stopped: FORGE_LIMIT_TIMEOUT);
+ * wrong arguments throw FORGE_INVOKE_ARGS.
  */
 export function invokeExport(
   compiled: CompiledModule,
@@ -105,6 +111,7 @@ export function invokeExport(
   entry: string,
   args: readonly TypedValue[],
   options: InvokeOptions = {},
+  meter?: DeadlineMeter,
 ): InvokeResult {
   assertFunctionExport(compiled, entry);
   const signature = compiled.info?.exports.find((e) => e.name === entry)?.signature;
@@ -124,14 +131,14 @@ export function invokeExport(
     });
   } catch (error) {
     if (isForgeError(error) && error.code === 'FORGE_INVOKE_ARGS') throw error;
-    return { outcome: guestFailure(error, fuelGlobal), values: [], ...fuelLeft() };
+    return { outcome: guestFailure(error, fuelGlobal, meter), values: [], ...fuelLeft() };
   }
   const fn = instance.exports[entry] as (...values: WasmValue[]) => unknown;
   let value: unknown;
   try {
     value = fn(...raw);
   } catch (error) {
-    return { outcome: guestFailure(error, fuelGlobal), values: [], ...fuelLeft() };
+    return { outcome: guestFailure(error, fuelGlobal, meter), values: [], ...fuelLeft() };
   }
   const values = liftResult(value, options.results ?? 'values', signature, memory);
   const first = values[0];
@@ -161,14 +168,25 @@ export function deadlineError(
   );
 }
 
-/** Turns whatever a guest call threw into an outcome; only link errors are the host's to throw. */
-export function guestFailure(error: unknown, fuel?: WebAssembly.Global): RunOutcome {
+/**
+ * Turns whatever a guest call threw into an outcome; only link errors are the host's to throw. A
+ * call its `meter` stopped ran past its deadline (`what`: the call, its start function).
+ */
+export function guestFailure(
+  error: unknown,
+  fuel?: WebAssembly.Global,
+  meter?: DeadlineMeter,
+  what?: string,
+): RunOutcome {
   const trapped = (code: ConstructorParameters<typeof ForgeError>[0], message: string): RunOutcome => ({
     status: 'trapped',
     exitCode: null,
     error: new ForgeError(code, message, { cause: error }),
   });
   if (error instanceof GuestExit) return { status: 'exited', exitCode: error.exitCode };
+  if (meter?.expired === true) {
+    return { status: 'trapped', exitCode: null, error: deadlineError(meter.timeoutMs ?? 0, what) };
+  }
   if (isForgeError(error)) return { status: 'trapped', exitCode: null, error };
   if (error instanceof WebAssembly.RuntimeError) {
     if (fuel !== undefined && (fuel.value as bigint) < 0n) {
