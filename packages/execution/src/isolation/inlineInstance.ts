@@ -7,7 +7,14 @@ import {
 } from '@forgeone/common';
 import type { TraceEvent } from '@forgeone/observer';
 import { createGuestWorld, type GuestWorld, type WorldSpec } from '../world/guestWorld';
-import { deadlineError, instantiateGuest, invokeExport, type InvokeResult } from './invokeExport';
+import {
+  callExport,
+  deadlineError,
+  instantiateGuest,
+  prepareExport,
+  type ExportCall,
+  type InvokeResult,
+} from './invokeExport';
 import { DeadlineExpired, callWithDeadline } from './internal/inlineDeadline';
 import { DeadlineMeter } from '../module/deadlineMeter';
 import type { CompiledModule } from '../module/moduleSource';
@@ -65,6 +72,8 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
   readonly #mode: DeadlineMode;
   /** The module's deadline checks call it (armed only in `metered` mode: otherwise it never stops the guest). */
   readonly #meter = new DeadlineMeter();
+  /** Exports looked up on their first call. */
+  readonly #exports = new Map<string, ExportCall>();
   /** A quarantine cuts the call at its syscall and keeps the instance for a release (`holdQuarantined`). */
   readonly #holdQuarantined: boolean;
 
@@ -153,7 +162,11 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     args: readonly TypedValue[] = [],
     options: InvokeCallOptions = {},
   ): Promise<InvokeResult> {
-    return new Promise((resolve) => resolve(this.invokeSync(entry, args, options)));
+    try {
+      return Promise.resolve(this.invokeSync(entry, args, options));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** `invoke` without the promise (inline only): the cheapest way to call a guest. */
@@ -167,15 +180,16 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     const meter = this.#meter;
     let result: InvokeResult;
     try {
+      const prepared = this.#exports.get(entry) ?? this.#prepare(instance, entry);
       if (this.#mode === 'metered') {
         // No clock read here: the meter starts the call's clock at its first check.
         meter.arm(timeoutMs);
-        result = invokeExport(this.#compiled, instance, this.#world.memory, entry, args, options, meter);
+        result = callExport(prepared, this.#world.memory, args, options, meter);
       } else {
         this.#deadlineNs =
           timeoutMs === undefined ? 0n : this.#clock.monotonicNs() + BigInt(timeoutMs) * 1_000_000n;
         this.#deadlineCountdown = 0;
-        const call = () => invokeExport(this.#compiled, instance, this.#world.memory, entry, args, options);
+        const call = () => callExport(prepared, this.#world.memory, args, options);
         result =
           timeoutMs !== undefined && this.#mode === 'watchdog' ? callWithDeadline(call, timeoutMs) : call();
       }
@@ -204,6 +218,12 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     if (this.#holdQuarantined && isQuarantine(result.outcome)) this.transition('return');
     else this.settle(result.outcome);
     return result;
+  }
+
+  #prepare(instance: WebAssembly.Instance, entry: string): ExportCall {
+    const prepared = prepareExport(this.#compiled, instance, entry);
+    this.#exports.set(entry, prepared);
+    return prepared;
   }
 
   #checkDeadline(): void {

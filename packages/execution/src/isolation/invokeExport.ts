@@ -6,6 +6,7 @@ import { checkImports, type CompiledModule } from '../module/moduleSource';
 import type { GuestMemory } from '../gate/guestMemory';
 import { GuestExit, type WasmValue } from '../gate/syscallDefinition';
 import { ALLOC_EXPORT, liftResult, lowerArgs, type ResultKind, type TypedValue } from './typedValue';
+import type { WasmSignature } from '../module/wasmModuleInfo';
 
 /** How a guest run ended. */
 export type RunOutcome =
@@ -99,6 +100,42 @@ export interface InvokeResult {
   readonly fuelLeft?: number;
 }
 
+/** One export of one instance, looked up once (prepareExport): what each call of it needs. */
+export interface ExportCall {
+  readonly entry: string;
+  readonly fn: (...values: WasmValue[]) => unknown;
+  readonly signature: WasmSignature | undefined;
+  readonly alloc: ((len: number) => unknown) | undefined;
+  readonly fuelGlobal: WebAssembly.Global | undefined;
+  /** The export takes no parameters: a call without arguments needs no lowering. */
+  readonly takesNothing: boolean;
+}
+
+/** Looks an export up for calls (FORGE_WASM_EXPORT_MISSING when it is not a function). */
+export function prepareExport(
+  compiled: CompiledModule,
+  instance: WebAssembly.Instance,
+  entry: string,
+): ExportCall {
+  assertFunctionExport(compiled, entry);
+  const signature = compiled.info?.exports.find((e) => e.name === entry)?.signature;
+  const fuelGlobal = compiled.fuel
+    ? (instance.exports[FUEL_GLOBAL_EXPORT] as WebAssembly.Global | undefined)
+    : undefined;
+  const alloc = instance.exports[ALLOC_EXPORT];
+  return {
+    entry,
+    fn: instance.exports[entry] as (...values: WasmValue[]) => unknown,
+    signature,
+    alloc: typeof alloc === 'function' ? (alloc as (len: number) => unknown) : undefined,
+    fuelGlobal,
+    takesNothing: signature !== undefined && signature.params.length === 0,
+  };
+}
+
+const NO_VALUES: readonly WasmValue[] = Object.freeze([]);
+const NO_RESULTS: readonly TypedValue[] = Object.freeze([]);
+
 /**
  * Calls an export with typed values (bytes and strings through `forge_alloc`, README "Passing bytes
  * and strings"). Guest failures become the outcome (a call `meter` stopped: FORGE_LIMIT_TIMEOUT);
@@ -113,40 +150,60 @@ export function invokeExport(
   options: InvokeOptions = {},
   meter?: DeadlineMeter,
 ): InvokeResult {
-  assertFunctionExport(compiled, entry);
-  const signature = compiled.info?.exports.find((e) => e.name === entry)?.signature;
-  const fuelGlobal = compiled.fuel
-    ? (instance.exports[FUEL_GLOBAL_EXPORT] as WebAssembly.Global | undefined)
-    : undefined;
+  return callExport(prepareExport(compiled, instance, entry), memory, args, options, meter);
+}
+
+/** `invokeExport` of an export already looked up: the per-call work only. */
+export function callExport(
+  call: ExportCall,
+  memory: GuestMemory,
+  args: readonly TypedValue[],
+  options: InvokeOptions,
+  meter?: DeadlineMeter,
+): InvokeResult {
+  const { fuelGlobal, signature } = call;
   if (fuelGlobal) fuelGlobal.value = BigInt(Math.max(0, Math.floor(options.fuel ?? Number.MAX_SAFE_INTEGER)));
-  const fuelLeft = () => (fuelGlobal ? { fuelLeft: Math.max(0, Number(fuelGlobal.value as bigint)) } : {});
-  const alloc = instance.exports[ALLOC_EXPORT];
-  let raw: WasmValue[];
-  try {
-    raw = lowerArgs(args, {
-      export: entry,
-      signature,
-      memory,
-      alloc: typeof alloc === 'function' ? (alloc as (len: number) => unknown) : undefined,
-    });
-  } catch (error) {
-    if (isForgeError(error) && error.code === 'FORGE_INVOKE_ARGS') throw error;
-    return { outcome: guestFailure(error, fuelGlobal, meter), values: [], ...fuelLeft() };
+  let raw: readonly WasmValue[];
+  if (args.length === 0 && call.takesNothing) raw = NO_VALUES;
+  else {
+    try {
+      raw = lowerArgs(args, { export: call.entry, signature, memory, alloc: call.alloc });
+    } catch (error) {
+      if (isForgeError(error) && error.code === 'FORGE_INVOKE_ARGS') throw error;
+      return failedCall(error, fuelGlobal, meter);
+    }
   }
-  const fn = instance.exports[entry] as (...values: WasmValue[]) => unknown;
   let value: unknown;
   try {
-    value = fn(...raw);
+    value = raw.length === 0 ? call.fn() : call.fn(...raw);
   } catch (error) {
-    return { outcome: guestFailure(error, fuelGlobal, meter), values: [], ...fuelLeft() };
+    return failedCall(error, fuelGlobal, meter);
   }
-  const values = liftResult(value, options.results ?? 'values', signature, memory);
+  const results = options.results ?? 'values';
+  const values =
+    value === undefined && results === 'values'
+      ? (NO_RESULTS as TypedValue[])
+      : liftResult(value, results, signature, memory);
   const first = values[0];
   const rawFirst =
     first && (first.type === 'i32' || first.type === 'i64' || first.type === 'f32' || first.type === 'f64')
       ? first.value
       : undefined;
-  return { outcome: { status: 'returned', exitCode: 0, value: rawFirst }, values, ...fuelLeft() };
+  const outcome: RunOutcome = { status: 'returned', exitCode: 0, value: rawFirst };
+  return fuelGlobal ? { outcome, values, fuelLeft: fuelLeftOf(fuelGlobal) } : { outcome, values };
+}
+
+function failedCall(
+  error: unknown,
+  fuelGlobal: WebAssembly.Global | undefined,
+  meter: DeadlineMeter | undefined,
+): InvokeResult {
+  const outcome = guestFailure(error, fuelGlobal, meter);
+  return fuelGlobal ? { outcome, values: [], fuelLeft: fuelLeftOf(fuelGlobal) } : { outcome, values: [] };
+}
+
+function fuelLeftOf(fuel: WebAssembly.Global): number {
+  return Math.max(0, Number(fuel.value as bigint));
 }
 
 /**
