@@ -40,7 +40,8 @@ export type {
 } from './module/wasmModuleInfo';
 export { applyWasmLimits } from './module/wasmLimitPatch';
 export type { WasmMemoryLimits } from './module/wasmLimitPatch';
-export { routeMemoryGrow, RESERVED_EXPORT_PREFIX } from './module/wasmCodeRewrite';
+export { rewriteModuleCode, routeMemoryGrow, RESERVED_EXPORT_PREFIX } from './module/wasmCodeRewrite';
+export type { CodeRewriteOptions, RewrittenModule } from './module/wasmCodeRewrite';
 export { instrumentFuel, FUEL_GLOBAL_EXPORT } from './module/fuelMetering';
 export { runInstance, invokeExport } from './isolation/invokeExport';
 export type { RunOutcome, RunInstanceOptions, InvokeOptions, InvokeResult } from './isolation/invokeExport';

@@ -7,8 +7,16 @@ import {
 } from '@forgeone/common';
 import type { TraceEvent } from '@forgeone/observer';
 import { createGuestWorld, type GuestWorld, type WorldSpec } from '../world/guestWorld';
-import { deadlineError, instantiateGuest, invokeExport, type InvokeResult } from './invokeExport';
+import {
+  callExport,
+  deadlineError,
+  instantiateGuest,
+  prepareExport,
+  type ExportCall,
+  type InvokeResult,
+} from './invokeExport';
 import { DeadlineExpired, callWithDeadline } from './internal/inlineDeadline';
+import { DeadlineMeter } from '../module/deadlineMeter';
 import type { CompiledModule } from '../module/moduleSource';
 import type { ReplayCursor } from '../replay/replaySyscalls';
 import type { TypedValue } from './typedValue';
@@ -28,12 +36,28 @@ function timedOut(timeoutMs: number, what?: string): InvokeResult['outcome'] {
   return { status: 'trapped', exitCode: null, error: deadlineError(timeoutMs, what) };
 }
 
+/** How an inline instance keeps deadlines (InstanceOptions.inlineDeadline, resolved for its module). */
+type DeadlineMode = 'metered' | 'watchdog' | 'syscalls';
+
+function deadlineModeOf(asked: InstanceOptions['inlineDeadline'], compiled: CompiledModule): DeadlineMode {
+  if (asked === 'metered' && compiled.deadlineMetered !== true) {
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      "inlineDeadline 'metered' needs a module compiled with deadline metering (the default), and one that does not wait on a shared memory; use 'watchdog'",
+      { details: { field: 'inlineDeadline' } },
+    );
+  }
+  return asked ?? (compiled.deadlineMetered === true ? 'metered' : 'watchdog');
+}
+
 /**
  * A guest on the calling thread: the cheapest isolation, and it blocks this thread while it runs.
- * A call's deadline (and the start function's, `startTimeoutMs`) is enforced by V8 wherever the
- * guest is (`inlineDeadline: 'watchdog'`, the default: ~0.1 ms per timed call), after which the
- * instance is terminated; with `inlineDeadline: 'syscalls'` it is checked only when the guest calls
- * the host, so a guest looping without calling is stopped only by fuel — trusted code only.
+ * A call's deadline (and the start function's, `startTimeoutMs`) is enforced wherever the guest
+ * is, after which the instance is terminated: by the checks compiled into the module
+ * (`inlineDeadline: 'metered'`, the default for a module compiled with deadline metering: no cost
+ * per call), or by V8's watchdog (`'watchdog'`, the default for other modules: ~0.1 ms per timed
+ * call). With `'syscalls'` it is checked only when the guest calls the host, so a guest looping
+ * without calling is stopped only by fuel — trusted code only.
  */
 export class InlineInstance extends InstanceBase implements WasmInstance {
   readonly isolation = 'inline';
@@ -45,8 +69,11 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
   readonly #clock: Clock;
   #deadlineNs = 0n;
   #deadlineCountdown = DEADLINE_CHECK_EVERY;
-  /** Deadlines are enforced by V8 (`callWithDeadline`), not only at syscalls. */
-  readonly #watchdog: boolean;
+  readonly #mode: DeadlineMode;
+  /** The module's deadline checks call it (armed only in `metered` mode: otherwise it never stops the guest). */
+  readonly #meter = new DeadlineMeter();
+  /** Exports looked up on their first call. */
+  readonly #exports = new Map<string, ExportCall>();
   /** A quarantine cuts the call at its syscall and keeps the instance for a release (`holdQuarantined`). */
   readonly #holdQuarantined: boolean;
 
@@ -81,16 +108,25 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
       },
       compiled.imports,
     );
-    this.#watchdog = options.inlineDeadline !== 'syscalls';
     this.#holdQuarantined = options.holdQuarantined === true;
-    const instantiate = () => instantiateGuest(compiled, this.#world.imports, this.#world.memory);
+    let mode: DeadlineMode;
+    try {
+      mode = deadlineModeOf(options.inlineDeadline, compiled);
+    } catch (error) {
+      this.#world.close();
+      throw error;
+    }
+    this.#mode = mode;
+    const meter = this.#meter;
+    const instantiate = () => instantiateGuest(compiled, this.#world.imports, this.#world.memory, meter);
     const startTimeoutMs = options.startTimeoutMs;
     let instance: WebAssembly.Instance | ReturnType<typeof instantiateGuest>;
     try {
       // The module's start function runs here: a guest looping in it is stopped like a call.
       // (Only a module with a start function runs guest code here: the others skip the ~0.1 ms.)
+      if (mode === 'metered') meter.arm(startTimeoutMs);
       instance =
-        startTimeoutMs !== undefined && this.#watchdog && compiled.info?.hasStart !== false
+        startTimeoutMs !== undefined && mode === 'watchdog' && compiled.info?.hasStart !== false
           ? callWithDeadline(instantiate, startTimeoutMs)
           : instantiate();
     } catch (error) {
@@ -126,7 +162,11 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     args: readonly TypedValue[] = [],
     options: InvokeCallOptions = {},
   ): Promise<InvokeResult> {
-    return new Promise((resolve) => resolve(this.invokeSync(entry, args, options)));
+    try {
+      return Promise.resolve(this.invokeSync(entry, args, options));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** `invoke` without the promise (inline only): the cheapest way to call a guest. */
@@ -136,16 +176,23 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
       throw new ForgeError('FORGE_INSTANCE_STATE', `cannot invoke an instance that is ${this.state}`);
     }
     this.transition('invoke');
-    this.#deadlineNs =
-      options.timeoutMs === undefined
-        ? 0n
-        : this.#clock.monotonicNs() + BigInt(options.timeoutMs) * 1_000_000n;
-    this.#deadlineCountdown = 0;
-    const call = () => invokeExport(this.#compiled, instance, this.#world.memory, entry, args, options);
     const timeoutMs = options.timeoutMs;
+    const meter = this.#meter;
     let result: InvokeResult;
     try {
-      result = timeoutMs !== undefined && this.#watchdog ? callWithDeadline(call, timeoutMs) : call();
+      const prepared = this.#exports.get(entry) ?? this.#prepare(instance, entry);
+      if (this.#mode === 'metered') {
+        // No clock read here: the meter starts the call's clock at its first check.
+        meter.arm(timeoutMs);
+        result = callExport(prepared, this.#world.memory, args, options, meter);
+      } else {
+        this.#deadlineNs =
+          timeoutMs === undefined ? 0n : this.#clock.monotonicNs() + BigInt(timeoutMs) * 1_000_000n;
+        this.#deadlineCountdown = 0;
+        const call = () => callExport(prepared, this.#world.memory, args, options);
+        result =
+          timeoutMs !== undefined && this.#mode === 'watchdog' ? callWithDeadline(call, timeoutMs) : call();
+      }
     } catch (error) {
       if (error instanceof DeadlineExpired) {
         // V8 unwound the guest and its gate mid-call: nothing of it may run again.
@@ -160,6 +207,12 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     } finally {
       if (this.state !== 'terminated') this.#world.recorder.flush();
     }
+    if (meter.expired) {
+      // Stopped in the middle of its work, as the watchdog would: nothing of it may run again.
+      this.transition('terminate');
+      this.#world.close();
+      return { outcome: result.outcome, values: [] };
+    }
     // A synchronous guest cannot wait at its syscall: the quarantined call is unwound there, and
     // with a redzone holding the container the instance (memory, globals) is kept for a release.
     if (this.#holdQuarantined && isQuarantine(result.outcome)) this.transition('return');
@@ -167,7 +220,15 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     return result;
   }
 
+  #prepare(instance: WebAssembly.Instance, entry: string): ExportCall {
+    const prepared = prepareExport(this.#compiled, instance, entry);
+    this.#exports.set(entry, prepared);
+    return prepared;
+  }
+
   #checkDeadline(): void {
+    // Metered, the module's own checks stop the guest; a syscall only starts the call's clock.
+    if (this.#mode === 'metered') return this.#meter.start();
     if (this.#deadlineNs === 0n || --this.#deadlineCountdown > 0) return;
     this.#deadlineCountdown = DEADLINE_CHECK_EVERY;
     if (this.#clock.monotonicNs() > this.#deadlineNs) {

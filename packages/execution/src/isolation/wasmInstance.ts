@@ -65,12 +65,16 @@ export interface InstanceOptions {
    */
   readonly startTimeoutMs?: number;
   /**
-   * Inline isolation: how a deadline is enforced. `watchdog` (default): V8 stops the guest wherever
-   * it is, even in a loop that never calls the host, and the instance is terminated; each timed
-   * call costs ~0.1 ms more. `syscalls`: checked only when the guest calls the host (cheapest; a
-   * guest looping without calling runs on: trusted code only).
+   * Inline isolation: how a deadline is enforced. `metered` (the default for a module compiled
+   * with deadline metering, which compileModule does unless told not to): the checks compiled into
+   * the module stop the guest wherever it is, even in a loop that never calls the host, at no cost
+   * per call (a tight loop pays a few per cent; a deadline is overshot by about a millisecond at
+   * most); refused for a module without them. `watchdog` (the default for other modules): V8 stops
+   * the guest wherever it is; each timed call costs ~0.1 ms more. Either way the instance is
+   * terminated. `syscalls`: checked only when the guest calls the host (a guest looping without
+   * calling runs on: trusted code only).
    */
-  readonly inlineDeadline?: 'watchdog' | 'syscalls';
+  readonly inlineDeadline?: 'metered' | 'watchdog' | 'syscalls';
   /** More capabilities (inline isolation only). */
   readonly extraDefinitions?: readonly SyscallDefinition[];
   /**
@@ -124,8 +128,8 @@ export interface WasmInstance {
 export interface InvokeCallOptions extends InvokeOptions {
   /**
    * Wall-clock deadline of this call in ms. Past it the guest is stopped (FORGE_LIMIT_TIMEOUT) and
-   * the instance terminated: a worker is destroyed; inline, V8 stops the code (or, with
-   * `inlineDeadline: 'syscalls'`, the next syscall fails).
+   * the instance terminated: a worker is destroyed; inline, the module's deadline checks or V8
+   * stop the code (or, with `inlineDeadline: 'syscalls'`, the next syscall fails).
    */
   readonly timeoutMs?: number;
 }

@@ -3,7 +3,7 @@ import { compileModule, type CompileModuleOptions, type CompiledModule } from '.
 
 /**
  * Compiled modules by the SHA-256 of their source (and the options that change the compiled code:
- * limits, namespaces, fuel), least recently used evicted first. Compiling is the expensive step of
+ * limits, namespaces, fuel, deadline metering), least recently used evicted first. Compiling is the expensive step of
  * a launch; a cached module instantiates in microseconds. Failures are not cached.
  */
 export class ModuleCache {
@@ -21,6 +21,7 @@ export class ModuleCache {
           options.limits ?? {},
           options.namespaces ?? null,
           options.fuel === true,
+          options.deadlineMetering !== false,
         ]),
       )
       .digest('hex');

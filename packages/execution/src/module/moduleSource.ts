@@ -6,7 +6,7 @@ import { instrumentFuel } from './fuelMetering';
 import { checkModuleSize } from './moduleSize';
 import { WasmFormatError } from './internal/wasmReader';
 import { findWatOverNesting } from './internal/watNesting';
-import { isReservedExport, routeMemoryGrow } from './wasmCodeRewrite';
+import { isReservedExport, rewriteModuleCode } from './wasmCodeRewrite';
 import { applyWasmLimits } from './wasmLimitPatch';
 import { readWasmModuleInfo, type WasmModuleInfo } from './wasmModuleInfo';
 
@@ -24,6 +24,12 @@ export interface CompileModuleOptions {
   readonly namespaces?: readonly string[];
   /** Instrument the module for deterministic fuel metering (see instrumentFuel). */
   readonly fuel?: boolean;
+  /**
+   * Meter call deadlines in the module's code (rewriteModuleCode's `meterDeadline`): what lets
+   * inline isolation stop a guest at its deadline without V8's per-call watchdog. Default true;
+   * false compiles the code as given (inline deadlines then need the watchdog).
+   */
+  readonly deadlineMetering?: boolean;
 }
 
 /** A validated, compiled module, identified by the SHA-256 of its binary. */
@@ -35,6 +41,12 @@ export interface CompiledModule {
   readonly info?: WasmModuleInfo;
   /** True when compiled with fuel metering. */
   readonly fuel?: boolean;
+  /**
+   * True when every function entry and loop header checks the call's deadline (a DeadlineMeter
+   * then stops the guest). False when metering was turned off or the module waits on a shared
+   * memory, where no check in the code can interrupt it.
+   */
+  readonly deadlineMetered?: boolean;
   readonly imports: readonly WebAssembly.ModuleImportDescriptor[];
   readonly exports: readonly WebAssembly.ModuleExportDescriptor[];
 }
@@ -190,14 +202,14 @@ export async function compileModule(
     if (!(error instanceof WasmFormatError)) throw error;
     throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });
   }
-  let routed: Uint8Array;
+  let routed: ReturnType<typeof rewriteModuleCode>;
   try {
-    routed = routeMemoryGrow(limited, name);
+    routed = rewriteModuleCode(limited, name, { meterDeadline: options.deadlineMetering !== false });
   } catch (error) {
     if (!(error instanceof WasmFormatError)) throw error;
     throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });
   }
-  const runnable = options.fuel === true ? await instrumentFuel(routed, name) : routed;
+  const runnable = options.fuel === true ? await instrumentFuel(routed.bytes, name) : routed.bytes;
   const module = await WebAssembly.compile(new Uint8Array(runnable));
   return {
     module,
@@ -206,6 +218,7 @@ export async function compileModule(
     exports: WebAssembly.Module.exports(module).filter((e) => !isReservedExport(e.name)),
     info,
     fuel: options.fuel === true,
+    deadlineMetered: routed.metered,
   };
 }
 

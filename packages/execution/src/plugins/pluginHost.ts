@@ -18,6 +18,7 @@ import { forgeKvSyscalls } from '../forge/forgeKvSyscalls';
 import { forgeSyscalls } from '../forge/forgeSyscalls';
 import { deadlineError, runInstance, type RunOutcome } from '../isolation/invokeExport';
 import { DeadlineExpired, callWithDeadline } from '../isolation/internal/inlineDeadline';
+import { DeadlineMeter } from '../module/deadlineMeter';
 import { checkImports, compileModule, type CompiledModule } from '../module/moduleSource';
 import type { SyscallDefinition } from '../gate/syscallDefinition';
 import { assembleWorld } from '../world/assembleWorld';
@@ -136,7 +137,11 @@ export class PluginHost {
   readonly #limits: PluginLimits;
   readonly #plugins = new Map<string, LoadedPlugin>();
   /** The invocations in progress, outermost first (a plugin calling a plugin nests them). */
-  readonly #active: { readonly plugin: LoadedPlugin; readonly wasi: WasiPreview1 | undefined }[] = [];
+  readonly #active: {
+    readonly plugin: LoadedPlugin;
+    readonly wasi: WasiPreview1 | undefined;
+    readonly meter: DeadlineMeter | undefined;
+  }[] = [];
 
   constructor(options: PluginHostOptions) {
     this.#options = options;
@@ -340,6 +345,10 @@ export class PluginHost {
 
   #run(plugin: LoadedPlugin, entry: string, input: Uint8Array): PluginInvokeResult {
     const { definitions, wasi } = this.#definitions(plugin);
+    const timeoutMs = this.#limits.timeoutMs;
+    // A module with deadline checks compiled in is stopped by them (no watchdog thread per run);
+    // its clock starts now, so that a plugin it calls cannot use up its time unnoticed.
+    const meter = plugin.compiled.deadlineMetered === true ? new DeadlineMeter() : undefined;
     const world = assembleWorld({
       containerId: plugin.info.containerId,
       identity: plugin.identity,
@@ -349,23 +358,44 @@ export class PluginHost {
       recorder: plugin.recorder,
       dna: plugin.dna,
       ...(wasi && { wasi }),
-      ...(this.#options.events && { gate: { events: this.#options.events } }),
+      gate: {
+        ...(this.#options.events && { events: this.#options.events }),
+        // Past its deadline (seen when a plugin it called returned), the next syscall stops it.
+        ...(meter && {
+          checkpoint: () => {
+            if (meter.expired) throw new DeadlineExpired(timeoutMs);
+          },
+        }),
+      },
     });
     plugin.buffers.begin(input);
     plugin.running = true;
     const depth = this.#active.length;
-    this.#active.push({ plugin, wasi });
+    this.#active.push({ plugin, wasi, meter });
     try {
       const run = () =>
-        runInstance({ compiled: plugin.compiled, imports: world.imports, memory: world.memory, entry });
+        runInstance({
+          compiled: plugin.compiled,
+          imports: world.imports,
+          memory: world.memory,
+          entry,
+          ...(meter && { meter }),
+        });
       let outcome: RunOutcome;
-      try {
-        outcome = callWithDeadline(run, this.#limits.timeoutMs);
-      } catch (error) {
-        if (!(error instanceof DeadlineExpired)) throw error;
-        const name = plugin.info.name;
-        const stopped = deadlineError(error.timeoutMs, entry, `plugin ${name}`, { plugin: name });
-        outcome = { status: 'trapped', exitCode: null, error: stopped };
+      const name = plugin.info.name;
+      const stopped = () => deadlineError(timeoutMs, entry, `plugin ${name}`, { plugin: name });
+      if (meter) {
+        meter.arm(timeoutMs);
+        meter.start();
+        outcome = run();
+        if (meter.expired) outcome = { status: 'trapped', exitCode: null, error: stopped() };
+      } else {
+        try {
+          outcome = callWithDeadline(run, timeoutMs);
+        } catch (error) {
+          if (!(error instanceof DeadlineExpired)) throw error;
+          outcome = { status: 'trapped', exitCode: null, error: stopped() };
+        }
       }
       const code =
         outcome.status === 'returned'
@@ -375,7 +405,7 @@ export class PluginHost {
             : null;
       return { outcome, code, output: plugin.buffers.output() };
     } finally {
-      // Also ends the invocations this one was calling: when its deadline stops them, V8 unwinds
+      // Also ends the invocations this one was calling: when V8's watchdog stops them, it unwinds
       // their frames without running their `finally` blocks.
       this.#unwind(depth);
     }
@@ -404,6 +434,8 @@ export class PluginHost {
     if (!offered) return { kind: 'not-found' };
     if (callee.running || this.#active.length >= this.#limits.maxCallDepth) return { kind: 'busy' };
     const result = this.#run(callee, target.export, input);
+    // The caller's deadline may have passed while the callee ran: its next syscall or check stops it.
+    this.#active.at(-1)?.meter?.pastDeadline();
     if (result.code === null) return { kind: 'failed' };
     return { kind: 'returned', code: result.code, output: result.output };
   }

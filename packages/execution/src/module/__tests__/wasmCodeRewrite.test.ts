@@ -140,7 +140,7 @@ describe('routeMemoryGrow', () => {
       const exports = WebAssembly.Module.exports(new WebAssembly.Module(new Uint8Array(routed))).map(
         (e) => e.name,
       );
-      expect(exports).toEqual(expect.arrayContaining(['__forge_grow_table', '__forge_memory']));
+      expect(exports).toEqual(expect.arrayContaining(['__forge_host_table', '__forge_memory']));
       const native = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.run as () => number;
       expect(await run(bytes)).toBe(native());
     },
@@ -188,7 +188,7 @@ describe('routeMemoryGrow', () => {
     const module = new WebAssembly.Module(new Uint8Array(routed));
     expect(WebAssembly.Module.exports(module)).toEqual([
       { name: 'run', kind: 'function' },
-      { name: '__forge_grow_table', kind: 'table' },
+      { name: '__forge_host_table', kind: 'table' },
       { name: '__forge_memory', kind: 'memory' },
     ]);
     expect(routed.byteLength - bytes.byteLength).toBeLessThan(64);

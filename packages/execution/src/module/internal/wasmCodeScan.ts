@@ -57,25 +57,62 @@ export interface GrowSite {
   readonly memory: number;
 }
 
+/** Where a `loop`'s body starts (just past its block type), and how many instructions it holds. */
+export interface LoopSite {
+  readonly at: number;
+  weight: number;
+}
+
+/** What the rewriter needs of one function body. */
+export interface BodyScan {
+  /** Offset of the first instruction (past the locals). */
+  readonly codeStart: number;
+  readonly grows: GrowSite[] | undefined;
+  readonly loops: LoopSite[] | undefined;
+  /** Instructions in the body, bulk memory and table operations and memory.grow counted as BULK_WEIGHT each. */
+  readonly weight: number;
+  /** The body waits on a shared memory (`memory.atomic.wait32/64`), which no code check can interrupt. */
+  readonly waits: boolean;
+}
+
+const LOOP = 0x03;
+const BLOCK = 0x02;
+const IF = 0x04;
+const TRY = 0x06;
+const END = 0x0b;
+const DELEGATE = 0x18;
+/** One bulk operation may touch a whole memory: it counts as this many instructions. */
+export const BULK_WEIGHT = 1024;
+/** memory.init, memory.copy, memory.fill, table.init, table.copy, table.grow, table.fill. */
+const BULK_OPS: ReadonlySet<number> = new Set([0x08, 0x0a, 0x0b, 0x0c, 0x0e, 0x0f, 0x11]);
+
 /**
  * Decodes one function body (`start`..`end`: its locals, then its code) instruction by instruction
- * and returns where its `memory.grow` instructions lie. Throws UnknownOpcodeError for an opcode
- * outside the table of wasmOpcodes, WasmFormatError for a truncated body.
+ * and returns where its `memory.grow` instructions and `loop` bodies lie. Throws
+ * UnknownOpcodeError for an opcode outside the table of wasmOpcodes, WasmFormatError for a
+ * truncated body.
  */
 export function scanFunctionBody(
   bytes: Uint8Array,
   start: number,
   end: number,
   functionIndex: number,
-): GrowSite[] | undefined {
-  let sites: GrowSite[] | undefined;
+): BodyScan {
+  let grows: GrowSite[] | undefined;
+  let loops: LoopSite[] | undefined;
+  // Per open block: the loop it is (its site and the weight when it opened), or undefined.
+  const open: (readonly [LoopSite, number] | undefined)[] = [];
+  let weight = 0;
+  let waits = false;
   let at = start;
   const groups = u32At(bytes, at, end);
   at = skipLeb(bytes, at, end);
   for (let i = 0; i < groups; i += 1) at = skipValType(bytes, skipLeb(bytes, at, end), end);
+  const codeStart = at;
   while (at < end) {
     const opStart = at;
     const op = bytes[at++]!;
+    weight += 1;
     let imm = OPCODES[op]!;
     let prefix: number | undefined;
     let sub = op;
@@ -84,11 +121,24 @@ export function scanFunctionBody(
       sub = u32At(bytes, at, end);
       at = skipLeb(bytes, at, end);
       imm = immediateOf(prefix, sub);
+      if (prefix === 0xfc && BULK_OPS.has(sub)) weight += BULK_WEIGHT - 1;
+      else if (prefix === 0xfe && (sub === 0x01 || sub === 0x02)) waits = true;
     }
     switch (imm) {
       case Imm.NONE:
+        if (prefix === undefined && op === END) {
+          const closed = open.pop();
+          if (closed) closed[0].weight = weight - closed[1];
+        }
         break;
       case Imm.BLOCK_TYPE:
+        at = skipValType(bytes, at, end);
+        if (op === LOOP) {
+          const site: LoopSite = { at, weight: 0 };
+          (loops ??= []).push(site);
+          open.push([site, weight]);
+        } else if (op === BLOCK || op === IF || op === TRY) open.push(undefined);
+        break;
       case Imm.HEAP_TYPE:
         at = skipValType(bytes, at, end);
         break;
@@ -97,8 +147,12 @@ export function scanFunctionBody(
         if (op === MEMORY_GROW && prefix === undefined) {
           const memory = u32At(bytes, at, end);
           at = skipLeb(bytes, at, end);
-          (sites ??= []).push({ start: opStart, end: at, memory });
+          (grows ??= []).push({ start: opStart, end: at, memory });
+          // A call to the host, which may throw and catch: weighed like a bulk operation.
+          weight += BULK_WEIGHT - 1;
         } else {
+          // `delegate` ends its `try` as `end` would.
+          if (op === DELEGATE && prefix === undefined) open.pop();
           at = skipLeb(bytes, at, end);
         }
         break;
@@ -141,5 +195,5 @@ export function scanFunctionBody(
     }
   }
   if (at !== end) throw new WasmFormatError(`function ${functionIndex} runs past its body`);
-  return sites;
+  return { codeStart, grows, loops, weight, waits };
 }
