@@ -16,7 +16,7 @@ import { deadlineError, type InvokeResult } from './invokeExport';
 import type { CompiledModule } from '../module/moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
 import { readTraceTail } from './traceTail';
-import { resetLane, type WorkerLane } from './workerLane';
+import { noteTraceTaken, resetLane, type WorkerLane } from './workerLane';
 import type { TypedValue } from './typedValue';
 import {
   InstanceBase,
@@ -241,6 +241,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     for (;;) {
       const received = receiveMessageOnPort(this.#lane.port);
       if (received === undefined) return;
+      noteTraceTaken(this.#lane);
       this.#onTrace(received.message as FromWorker);
     }
   }
