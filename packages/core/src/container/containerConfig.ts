@@ -86,6 +86,34 @@ export interface CheckedConfig {
   readonly objects: boolean;
 }
 
+/** Identities of launches that gave none, by subject: parsed once each (frozen: shared by every launch). */
+const defaultIdentities = new Map<string, IdentityContext>();
+const MAX_DEFAULT_IDENTITIES = 256;
+
+/**
+ * The launch's identity, parsed and deep-frozen (the host then takes it without parsing it again).
+ * One given by the caller is parsed each time: the caller may change its object between launches.
+ */
+function identityOf(given: unknown, fallbackName: string): IdentityContext {
+  if (given !== undefined) return deepFreeze(parseWith(IdentityContextSchema, given, 'identity'));
+  const subject = `module:${fallbackName}`;
+  let identity = defaultIdentities.get(subject);
+  if (identity === undefined) {
+    identity = deepFreeze(parseWith(IdentityContextSchema, { subject }, 'identity'));
+    if (defaultIdentities.size >= MAX_DEFAULT_IDENTITIES) defaultIdentities.clear();
+    defaultIdentities.set(subject, identity);
+  }
+  return identity;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
 /** Checks what a launch was given before anything is read or loaded; one coded error per problem. */
 export function checkContainerConfig(
   config: ContainerConfig,
@@ -95,11 +123,7 @@ export function checkContainerConfig(
   if (typeof config !== 'object' || config === null) {
     throw new ForgeError('FORGE_INVALID_INPUT', 'launchContainer needs a config object');
   }
-  const identity = parseWith(
-    IdentityContextSchema,
-    config.identity ?? { subject: `module:${fallbackName}` },
-    'identity',
-  );
+  const identity = identityOf(config.identity, fallbackName);
   const objects = config.pdp !== undefined || config.enforcer !== undefined;
   if (!objects && config.policy === undefined) {
     throw new ForgeError('FORGE_INVALID_INPUT', 'launchContainer needs a policy, a pdp or an enforcer', {
