@@ -20,6 +20,7 @@ import {
 } from '@forgeone/execution';
 import { checkAllowList } from '@forgeone/trust';
 import type { TrustRoot, VersionStore } from '@forgeone/crypto';
+import type { Allocation } from '../resources/resourceAdmission';
 import type { ContainerKind } from './containerInfo';
 
 /** Where a container's module comes from: read as `runModule` reads its module. */
@@ -66,6 +67,12 @@ export interface ContainerConfig extends ContainerSource {
   };
   /** Limits over the kernel's (`timeoutMs` is each call's deadline, `memoryPages`, `fuel`...). */
   readonly limits?: ContainerLimitsInput;
+  /**
+   * An allocation this kernel's resource manager already granted (a scheduler's, handed over as
+   * `runModule` takes one): the container holds it instead of asking for its own, and leaves it
+   * with its owner when it ends. FORGE_RESOURCE_MISMATCH when it does not cover the container.
+   */
+  readonly allocation?: Allocation;
   /**
    * Inline isolation: how a call's deadline is kept. `watchdog` (default): V8 stops the guest
    * wherever it is (~0.1 ms more per call); `syscalls`: checked only when the guest calls the host

@@ -2,6 +2,8 @@ import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/com
 import type { EnforcerSpec } from '@forgeone/execution';
 import { launchKindOf, launchRefusal } from '../boot/bootMode';
 import { guestEnforcement } from '../guestEnforcement';
+import { checkHeldAllocation } from '../resources/heldAllocation';
+import type { Allocation } from '../resources/resourceAdmission';
 import { RunAudit } from '../runAudit';
 import type { ContainerCalls } from './containerCalls';
 import { checkContainerConfig, containerKindOf, type ContainerConfig } from './containerConfig';
@@ -84,12 +86,17 @@ export class ContainerLauncher {
       { preopens: config.wasi?.preopens },
       this.#deps.mode,
     );
-    // A refusal (FORGE_RESOURCE_EXHAUSTED naming the budget) propagates: nothing was started.
-    const allocation = this.#deps.resources?.allocate({
+    // A refusal (FORGE_RESOURCE_EXHAUSTED naming the budget, FORGE_RESOURCE_MISMATCH for a held
+    // allocation that does not cover it) propagates: nothing was started.
+    const request = {
       identity: identity.subject,
       memoryPages: host.limits.memoryPages,
       worker: isolation === 'worker',
-    });
+    };
+    // A held allocation is its owner's to release: the container keeps only its own.
+    let allocation: Allocation | undefined;
+    if (config.allocation === undefined) allocation = this.#deps.resources?.allocate(request);
+    else checkHeldAllocation(config.allocation, request);
     const now = this.#deps.clock.now();
     const id = newId('container', now);
     const c = new LiveContainer({
