@@ -117,8 +117,10 @@ export class ContainerLauncher {
       ...(host.limits.fuel > 0 ? { fuel: host.limits.fuel } : {}),
     };
     try {
-      await this.#set.created(c);
-      await this.#set.move(c, 'start');
+      // Created and starting are told to no caller: they reach the store with the launch's end
+      // (running, failed or stopped), one write per launch.
+      this.#set.created(c);
+      await this.#set.move(c, 'start', { durable: false });
       this.#deps.events.emit('container.launched', { containerId: id, subject: identity.subject });
       if (this.#deps.audit) {
         c.audit = new RunAudit(this.#deps.audit, {
