@@ -4,11 +4,16 @@
 //     same compiled module, paired, inline and worker;
 // (b) invoke of an export that makes no syscall vs a direct call through the JS API (inline) and a
 //     bare postMessage round trip to a worker (worker);
-// (d) pause-to-blocked and resume-to-running latency (worker), median and p99.
+// (d) pause-to-blocked and resume-to-running latency (worker and inline), median and p99.
+// (a) is measured on the bench's runtime (registry in memory) and again on one whose registry is a
+// SQLite store in a temp dir (the kernel's default): each state change is written before it resolves.
 // vitest prints its own summary; the paired figures are printed after the run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, bench, describe } from 'vitest';
-import { KernelEventBus, systemClock, type ContainerId } from '@forgeone/common';
+import { KernelEventBus, SqliteStore, systemClock, type ContainerId } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
 import { WasmHost, WorkerPool, watToWasm, type EnforcerSpec } from '@forgeone/execution';
 import { Runtime } from '../src/index';
@@ -52,17 +57,33 @@ const rawModule = (await new WasmHost({ development: true, isolation: 'inline' }
 const rawImports = { forge: { clock_now: () => 0 } };
 const rawInstantiate = () => WebAssembly.instantiate(rawModule, rawImports);
 
-const launched: ContainerId[] = [];
-const launch = (isolation: 'inline' | 'worker') => async () => {
-  launched.push(await runtime.launchContainer({ source, name: 'bench', policy, isolation }));
-};
-/** Untimed: the containers a round launched are stopped and removed. */
-const cleanup = async () => {
-  for (const id of launched.splice(0)) {
-    await runtime.stop(id);
-    await runtime.remove(id);
-  }
-};
+const stateDir = mkdtempSync(join(tmpdir(), 'forge-bench-'));
+const sqliteStore = await SqliteStore.open(join(stateDir, 'state.db'));
+const sqliteRuntime = new Runtime({
+  clock: systemClock,
+  events,
+  limits: defaultRuntimeConfig().limits,
+  mode: 'enforce',
+  pool,
+  store: sqliteStore,
+});
+
+/** Launches on `on` (the containers it launched are stopped and removed by `cleanup`, untimed). */
+function launcher(on: Runtime) {
+  const launched: ContainerId[] = [];
+  const launch = (isolation: 'inline' | 'worker') => async () => {
+    launched.push(await on.launchContainer({ source, name: 'bench', policy, isolation }));
+  };
+  const cleanup = async () => {
+    for (const id of launched.splice(0)) {
+      await on.stop(id);
+      await on.remove(id);
+    }
+  };
+  return { launch, cleanup };
+}
+const { launch, cleanup } = launcher(runtime);
+const sqlite = launcher(sqliteRuntime);
 
 // A generous call deadline: on a loaded machine a stall must not end the container under test.
 const limits = { timeoutMs: 600_000 };
@@ -120,6 +141,24 @@ afterAll(async () => {
       rounds: 20,
       block: 5,
     }),
+    await paired(
+      '(a) launch service, inline, SQLite registry / raw',
+      rawInstantiate,
+      sqlite.launch('inline'),
+      {
+        cleanup: sqlite.cleanup,
+      },
+    ),
+    await paired(
+      '(a) launch service, worker, SQLite registry / raw',
+      rawInstantiate,
+      sqlite.launch('worker'),
+      {
+        cleanup: sqlite.cleanup,
+        rounds: 20,
+        block: 5,
+      },
+    ),
     await paired('(b) invoke noop, inline     / direct JS call', direct, inlineInvoke, { block: 1000 }),
     await paired('(b) invoke noop, inline     / awaited direct JS call', async () => direct(), inlineInvoke, {
       block: 1000,
@@ -153,7 +192,10 @@ afterAll(async () => {
     isolation: 'worker',
     limits: { syscallsPerSecond: 0, timeoutMs: 3_600_000 },
   });
-  const spinning = runtime.invoke(spinner, 'spin', [{ type: 'i32', value: 2_000_000_000 }]);
+  // Ended by the stop below (FORGE_INSTANCE_STATE): awaited then.
+  const spinning = runtime
+    .invoke(spinner, 'spin', [{ type: 'i32', value: 2_000_000_000 }])
+    .catch(() => undefined);
   const pauseNs: number[] = [];
   for (let i = 0; i < 200; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -163,7 +205,7 @@ afterAll(async () => {
     await runtime.resume(spinner);
   }
   await runtime.stop(spinner, { deadlineMs: 0 });
-  await spinning.catch(() => undefined);
+  await spinning;
   const resumeNs: number[] = [];
   const held = await runtime.launchContainer({
     source,
@@ -183,7 +225,28 @@ afterAll(async () => {
   console.log('\n(d) pause and resume, worker isolation');
   printLatency('pause() until the guest is blocked at its next syscall', pauseNs);
   printLatency('resume() until the held call has run on and returned', resumeNs);
+
+  // Inline: the guest runs on this thread, so a pause takes effect between calls (the next call
+  // waits); resume-to-running is from resume() to the result of a call that waited for it.
+  const inlinePauseNs: number[] = [];
+  const inlineResumeNs: number[] = [];
+  for (let i = 0; i < 200; i += 1) {
+    const start = process.hrtime.bigint();
+    await runtime.pause(inlineId);
+    inlinePauseNs.push(Number(process.hrtime.bigint() - start));
+    const call = runtime.invoke(inlineId, 'last', [{ type: 'i32', value: 1_000 }]);
+    const resumed = process.hrtime.bigint();
+    await runtime.resume(inlineId);
+    await call;
+    inlineResumeNs.push(Number(process.hrtime.bigint() - resumed));
+  }
+  console.log('\n(d) pause and resume, inline isolation');
+  printLatency('pause() of a service between calls', inlinePauseNs);
+  printLatency('resume() until the call that waited has run and returned', inlineResumeNs);
   await echo.terminate();
   await runtime.close();
+  await sqliteRuntime.close();
+  await sqliteStore.close();
+  rmSync(stateDir, { recursive: true, force: true });
   await pool.close();
 }, 600_000);

@@ -78,12 +78,8 @@ export {
   DEFAULT_STOP_DEADLINE_MS,
   DEFAULT_CLOSE_DEADLINE_MS,
 } from './container/containerManager';
-export type {
-  ContainerManagerDeps,
-  ContainerInvokeOptions,
-  QuarantineOptions,
-  StopOptions,
-} from './container/containerManager';
+export type { ContainerInvokeOptions, StopOptions } from './container/containerManager';
+export type { ContainerManagerDeps, QuarantineOptions } from './container/containerDeps';
 export { firedRulesOf } from './quarantine/quarantineInput';
 export type { ContainerConfig, ContainerSource } from './container/containerConfig';
 export type { ContainerInfo, ContainerFilter, ContainerKind } from './container/containerInfo';

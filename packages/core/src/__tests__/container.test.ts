@@ -218,6 +218,30 @@ describe('pause and stop at the syscall boundary (worker)', () => {
     expect(await call).toMatchObject({ code: 'FORGE_INSTANCE_STATE' });
   });
 
+  it('a guest making syscalls as fast as it can does not starve the kernel, and pauses at once', async () => {
+    const { runtime } = open();
+    const id = await runtime.launchContainer({
+      source: SERVICE,
+      policy: allow,
+      isolation: 'worker',
+      limits: endlessLimits,
+    });
+    const call = runtime.invoke(id, 'spin', [i32(2_000_000_000)]).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The kernel's thread is busy elsewhere for a second while the guest's trace keeps coming:
+    // once free, its timers and its pause must not wait behind a backlog of that trace.
+    const busyUntil = Date.now() + 1_000;
+    while (Date.now() < busyUntil);
+    const freed = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(Date.now() - freed).toBeLessThan(500);
+    expect((await runtime.pause(id)).state).toBe('paused');
+    expect(Date.now() - freed).toBeLessThan(1_000);
+    await runtime.resume(id);
+    await runtime.stop(id, { deadlineMs: 0 });
+    expect(await call).toMatchObject({ code: 'FORGE_INSTANCE_STATE' });
+  });
+
   it('stops an endless command past its deadline, and stops a paused one too', async () => {
     const { runtime, states } = open();
     const id = await runtime.launchContainer({

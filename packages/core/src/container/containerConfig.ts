@@ -20,6 +20,7 @@ import {
 } from '@forgeone/execution';
 import { checkAllowList } from '@forgeone/trust';
 import type { TrustRoot, VersionStore } from '@forgeone/crypto';
+import type { Allocation } from '../resources/resourceAdmission';
 import type { ContainerKind } from './containerInfo';
 
 /** Where a container's module comes from: read as `runModule` reads its module. */
@@ -67,6 +68,12 @@ export interface ContainerConfig extends ContainerSource {
   /** Limits over the kernel's (`timeoutMs` is each call's deadline, `memoryPages`, `fuel`...). */
   readonly limits?: ContainerLimitsInput;
   /**
+   * An allocation this kernel's resource manager already granted (a scheduler's, handed over as
+   * `runModule` takes one): the container holds it instead of asking for its own, and leaves it
+   * with its owner when it ends. FORGE_RESOURCE_MISMATCH when it does not cover the container.
+   */
+  readonly allocation?: Allocation;
+  /**
    * Inline isolation: how a call's deadline is kept. `watchdog` (default): V8 stops the guest
    * wherever it is (~0.1 ms more per call); `syscalls`: checked only when the guest calls the host
    * (cheapest; a guest looping without calling runs on — trusted code only).
@@ -86,6 +93,34 @@ export interface CheckedConfig {
   readonly objects: boolean;
 }
 
+/** Identities of launches that gave none, by subject: parsed once each (frozen: shared by every launch). */
+const defaultIdentities = new Map<string, IdentityContext>();
+const MAX_DEFAULT_IDENTITIES = 256;
+
+/**
+ * The launch's identity, parsed and deep-frozen (the host then takes it without parsing it again).
+ * One given by the caller is parsed each time: the caller may change its object between launches.
+ */
+function identityOf(given: unknown, fallbackName: string): IdentityContext {
+  if (given !== undefined) return deepFreeze(parseWith(IdentityContextSchema, given, 'identity'));
+  const subject = `module:${fallbackName}`;
+  let identity = defaultIdentities.get(subject);
+  if (identity === undefined) {
+    identity = deepFreeze(parseWith(IdentityContextSchema, { subject }, 'identity'));
+    if (defaultIdentities.size >= MAX_DEFAULT_IDENTITIES) defaultIdentities.clear();
+    defaultIdentities.set(subject, identity);
+  }
+  return identity;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
 /** Checks what a launch was given before anything is read or loaded; one coded error per problem. */
 export function checkContainerConfig(
   config: ContainerConfig,
@@ -95,11 +130,7 @@ export function checkContainerConfig(
   if (typeof config !== 'object' || config === null) {
     throw new ForgeError('FORGE_INVALID_INPUT', 'launchContainer needs a config object');
   }
-  const identity = parseWith(
-    IdentityContextSchema,
-    config.identity ?? { subject: `module:${fallbackName}` },
-    'identity',
-  );
+  const identity = identityOf(config.identity, fallbackName);
   const objects = config.pdp !== undefined || config.enforcer !== undefined;
   if (!objects && config.policy === undefined) {
     throw new ForgeError('FORGE_INVALID_INPUT', 'launchContainer needs a policy, a pdp or an enforcer', {

@@ -78,6 +78,15 @@ export class ContainerRegistry {
     return this.#infos.values();
   }
 
+  /**
+   * Records `info` in memory only: a state no caller is told of (a launch's `created` and
+   * `starting`), which the next `put` of the container supersedes in the store. A kernel that
+   * dies before that `put` leaves no entry: nobody was given the container's id.
+   */
+  note(info: ContainerInfo): void {
+    this.#infos.set(info.id, info);
+  }
+
   /** Records `info` (in memory at once); resolves once the store has it. */
   put(info: ContainerInfo): Promise<void> {
     this.#infos.set(info.id, info);

@@ -90,6 +90,31 @@ export class LiveContainer {
     hold?.release();
   }
 
+  /** Holds the container: the next call waits, and the call in flight stops at its next syscall. */
+  pauseGuest(): void {
+    this.hold();
+    const instance = this.instance;
+    if (instance !== undefined && (instance.state === 'created' || instance.state === 'running'))
+      instance.pause();
+  }
+
+  /** Lets the guest held at its syscall run on, and the next call start. */
+  resumeGuest(): void {
+    if (this.instance?.state === 'paused') this.instance.resume();
+    this.unhold();
+  }
+
+  /** Gives the allocation back (once; a faulty manager must not keep a container from ending). */
+  releaseAllocation(): void {
+    const allocation = this.allocation;
+    this.allocation = undefined;
+    try {
+      allocation?.release();
+    } catch {
+      // The container ends all the same.
+    }
+  }
+
   /** Calls not yet started are refused with `error` from now on (a stop, an end). */
   refuse(error: ForgeError): void {
     this.#refusal ??= error;

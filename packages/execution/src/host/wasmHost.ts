@@ -353,7 +353,7 @@ export class WasmHost {
           ? (defaultIdentity ??= deepFreeze(
               parseWith(IdentityContextSchema, { subject: 'guest' }, 'identity'),
             ))
-          : parseWith(IdentityContextSchema, options.identity, 'identity'),
+          : identityOf(options.identity),
       enforcer,
       ...(rate && { rateLimit: rate }),
       ...(wasi && { wasi }),
@@ -367,6 +367,30 @@ export class WasmHost {
 
 /** The identity of a guest launched without one, parsed once (frozen: every such world shares it). */
 let defaultIdentity: IdentityContext | undefined;
+
+/** Identities parsed here, by the object they were parsed from (deep-frozen ones only: they cannot change). */
+const parsedIdentities = new WeakMap<object, IdentityContext>();
+
+/**
+ * A guest's identity, parsed. A deep-frozen one (a kernel launching containers passes the one it
+ * parsed, frozen, each time) is parsed once: a zod parse was a fifth of a container's launch.
+ */
+function identityOf(given: IdentityContext): IdentityContext {
+  if (!isDeepFrozen(given)) return parseWith(IdentityContextSchema, given, 'identity');
+  let identity = parsedIdentities.get(given);
+  if (identity === undefined) {
+    identity = deepFreeze(parseWith(IdentityContextSchema, given, 'identity'));
+    parsedIdentities.set(given, identity);
+  }
+  return identity;
+}
+
+function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (!Object.isFrozen(value)) return false;
+  for (const child of Object.values(value)) if (!isDeepFrozen(child)) return false;
+  return true;
+}
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

@@ -16,7 +16,7 @@ import { isReservedExport } from '../module/wasmCodeRewrite';
 import type { CompiledModule } from '../module/moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { TraceTailWriter } from './traceTail';
-import { laneEndsOf } from './workerLane';
+import { MAX_TRACE_MESSAGES_IN_FLIGHT, TRACE_TAKEN_WORD, laneEndsOf } from './workerLane';
 import {
   toWireError,
   toWireOutcome,
@@ -50,6 +50,22 @@ let current:
       trace: MessagePort;
     }
   | undefined;
+
+/** Trace messages posted for the current instance (the main thread counts those it took in the lane). */
+let tracePosted = 0;
+
+/**
+ * Waits (the guest is at a syscall) until the main thread has taken all but
+ * MAX_TRACE_MESSAGES_IN_FLIGHT of the trace messages posted: a guest cannot post faster than the
+ * main thread reads, whatever its rate of calls.
+ */
+function waitForTraceRoom(): void {
+  for (;;) {
+    const taken = Atomics.load(laneControl, TRACE_TAKEN_WORD);
+    if (tracePosted - taken <= MAX_TRACE_MESSAGES_IN_FLIGHT) return;
+    Atomics.wait(laneControl, TRACE_TAKEN_WORD, taken, 50);
+  }
+}
 
 /**
  * Hands the main thread the events it has not seen yet, on the instance's trace port: the main
@@ -143,6 +159,7 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
   const { trace } = lane;
   const tail = laneTail;
   tail.reset();
+  tracePosted = 0;
   const waitWhilePaused = (reason: string, dna?: ExecutionDNA) => {
     post({ type: 'paused', reason, ...(dna === undefined ? {} : { dna }) });
     // A resume and a new pause can both land before this thread waits (the resume's notify is
@@ -167,6 +184,8 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       onTraceBatch: (events) => {
         trace.postMessage({ type: 'trace', events } satisfies FromWorker);
         tail.posted(events);
+        tracePosted += 1;
+        waitForTraceRoom();
       },
       ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
       ...(kv ? { kv } : {}),

@@ -16,7 +16,7 @@ import { deadlineError, type InvokeResult } from './invokeExport';
 import type { CompiledModule } from '../module/moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
 import { readTraceTail } from './traceTail';
-import { resetLane, type WorkerLane } from './workerLane';
+import { noteTraceTaken, resetLane, type WorkerLane } from './workerLane';
 import type { TypedValue } from './typedValue';
 import {
   InstanceBase,
@@ -241,6 +241,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     for (;;) {
       const received = receiveMessageOnPort(this.#lane.port);
       if (received === undefined) return;
+      noteTraceTaken(this.#lane);
       this.#onTrace(received.message as FromWorker);
     }
   }
@@ -524,11 +525,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     worker.off('message', this.#onMessage);
     worker.off('error', this.#onError);
     worker.off('exit', this.#onExit);
-    // Let a guest blocked in a pause run on to its end (or to the terminate). (A guest waiting on
-    // the bridge is inside a call, so its worker is destroyed; its question is never claimed.)
-    Atomics.store(this.#control, 0, 0);
-    Atomics.notify(this.#control, 0);
     if (destroy) {
+      // A guest held at a syscall (paused, quarantined) stays held until the terminate ends it:
+      // let go, it would make calls of its own past a quarantine, and their events could reach
+      // the record read below. (A guest waiting on the bridge is inside a call, so its worker is
+      // destroyed too; its question is never claimed.)
       // The terminate is asked for now; the record is closed at once too: calls the worker's gate
       // saw that have not reached the trace port by now are counted as dropped, not waited for.
       const stopped = this.#pooled.destroy();
@@ -536,6 +537,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       await stopped;
       return;
     }
+    // Not in a call: nothing is held, and the next instance starts with the flag clear.
+    Atomics.store(this.#control, 0, 0);
+    Atomics.notify(this.#control, 0);
     // A worker handles its messages in order: it drops this instance before it reads the next
     // one's `instantiate`, so it can be lent again at once, without a round trip.
     worker.postMessage({ type: 'dispose' } satisfies ToWorker);

@@ -12,6 +12,7 @@ export interface WorkerLane {
   /**
    * Word 0: 0 run, 1 paused. Word 1: calls the gate saw (written by the worker). A float64 at
    * START_TIME_OFFSET: when the worker started the guest (Date.now(), written by the worker).
+   * Word TRACE_TAKEN_WORD (after it): trace messages this thread has taken off the port.
    */
   readonly control: Int32Array;
   /** The worker's newest events not yet posted (see traceTail.ts). */
@@ -20,6 +21,23 @@ export interface WorkerLane {
   readonly port: MessagePort;
   /** The borrowing instance's handler of trace messages (none between loans). */
   sink: ((message: FromWorker) => void) | undefined;
+}
+
+/** Index (Int32) of the control word that counts the trace messages the main thread has taken. */
+export const TRACE_TAKEN_WORD = START_TIME_OFFSET / 4 + 2;
+
+/**
+ * How many trace messages a worker may have posted that the main thread has not taken yet: past
+ * it the guest waits at its syscall. Without the bound, a guest making millions of calls a second
+ * posts batches faster than the main thread can take them, and the main thread (every container's,
+ * the kernel's) spends all its time on that queue, which grows without end.
+ */
+export const MAX_TRACE_MESSAGES_IN_FLIGHT = 4;
+
+/** Counts a trace message taken off the port, and wakes a worker waiting for room. */
+export function noteTraceTaken(lane: WorkerLane): void {
+  Atomics.add(lane.control, TRACE_TAKEN_WORD, 1);
+  Atomics.notify(lane.control, TRACE_TAKEN_WORD);
 }
 
 /** The worker's side of a lane, sent in its workerData. */
@@ -31,7 +49,7 @@ export interface WorkerLaneEnds {
 
 /** A lane and the ends to hand the worker (its port goes in the Worker's transferList). */
 export function createWorkerLane(): { lane: WorkerLane; ends: WorkerLaneEnds } {
-  const control = new SharedArrayBuffer(START_TIME_OFFSET + 8);
+  const control = new SharedArrayBuffer((TRACE_TAKEN_WORD + 1) * 4);
   const tail = createTraceTail();
   const channel = new MessageChannel();
   const lane: WorkerLane = {
@@ -40,16 +58,20 @@ export function createWorkerLane(): { lane: WorkerLane; ends: WorkerLaneEnds } {
     port: channel.port1,
     sink: undefined,
   };
-  channel.port1.on('message', (message: FromWorker) => lane.sink?.(message));
+  channel.port1.on('message', (message: FromWorker) => {
+    noteTraceTaken(lane);
+    lane.sink?.(message);
+  });
   channel.port1.unref();
   return { lane, ends: { control, tail, trace: channel.port2 } };
 }
 
-/** Clears what the last loan left (run flag, call count, start time, tail) for the next instance. */
+/** Clears what the last loan left (run flag, call count, start time, trace count, tail) for the next instance. */
 export function resetLane(lane: WorkerLane): void {
   Atomics.store(lane.control, 0, 0);
   Atomics.store(lane.control, 1, 0);
   new Float64Array(lane.control.buffer, START_TIME_OFFSET, 1)[0] = 0;
+  Atomics.store(lane.control, TRACE_TAKEN_WORD, 0);
   Atomics.store(new Int32Array(lane.tail, 0, 1), 0, 0);
 }
 

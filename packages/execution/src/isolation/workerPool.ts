@@ -59,6 +59,8 @@ export class WorkerPool {
   readonly #waiting: ((worker: Worker) => void)[] = [];
   readonly #lanes = new WeakMap<Worker, WorkerLane>();
   #alive = 0;
+  /** Workers a prewarm is starting (not idle yet). */
+  #warming = 0;
   #closed = false;
 
   constructor(options: WorkerPoolOptions = {}) {
@@ -75,11 +77,19 @@ export class WorkerPool {
 
   /** Starts idle workers up to the warm count, so that the next instance does not wait for a thread. */
   async prewarm(): Promise<void> {
+    // Counting the workers other prewarms are starting: each launch asks for a prewarm, and while
+    // the warm ones are lent, every launch would otherwise start `warm` more threads (each costs
+    // milliseconds of CPU to boot) until the pool reached its maximum.
     const starting: Promise<Worker>[] = [];
-    while (this.#idle.length + starting.length < this.#warm && this.#alive + starting.length < this.#max) {
+    while (this.#idle.length + this.#warming + starting.length < this.#warm && this.#alive < this.#max) {
       starting.push(this.#spawn());
     }
-    for (const worker of await Promise.all(starting)) this.#park(worker);
+    this.#warming += starting.length;
+    try {
+      for (const worker of await Promise.all(starting)) this.#park(worker);
+    } finally {
+      this.#warming -= starting.length;
+    }
   }
 
   /** A worker for one instance: an idle one, a new one, or the next one released. */

@@ -1,0 +1,181 @@
+import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/common';
+import type { EnforcerSpec } from '@forgeone/execution';
+import { launchKindOf, launchRefusal } from '../boot/bootMode';
+import { guestEnforcement } from '../guestEnforcement';
+import { checkHeldAllocation } from '../resources/heldAllocation';
+import type { Allocation } from '../resources/resourceAdmission';
+import { RunAudit } from '../runAudit';
+import type { ContainerCalls } from './containerCalls';
+import { checkContainerConfig, containerKindOf, type ContainerConfig } from './containerConfig';
+import type { ContainerManagerDeps } from './containerDeps';
+import type { ContainerQuarantine } from './containerQuarantine';
+import type { ContainerSet } from './containerSet';
+import { isTerminal } from './containerState';
+import { LiveContainer } from './liveContainer';
+
+/**
+ * Launch of containers: admitted (boot mode, a closing kernel), loaded (verified or development
+ * module, compiled once per host), allocated, instantiated and started; a command's `_start` then
+ * runs on. Every way out of a failed launch ends the container and gives back what it held.
+ */
+export class ContainerLauncher {
+  readonly #deps: ContainerManagerDeps;
+  readonly #set: ContainerSet;
+  readonly #calls: ContainerCalls;
+  readonly #quarantine: ContainerQuarantine;
+  readonly #launching = new Set<Promise<unknown>>();
+  /** Set while the kernel closes: launches are refused. */
+  closing = false;
+
+  constructor(
+    deps: ContainerManagerDeps,
+    set: ContainerSet,
+    calls: ContainerCalls,
+    quarantine: ContainerQuarantine,
+  ) {
+    this.#deps = deps;
+    this.#set = set;
+    this.#calls = calls;
+    this.#quarantine = quarantine;
+  }
+
+  /** Launches a container and resolves with its id once it runs. */
+  launch(config: ContainerConfig): Promise<ContainerId> {
+    const launch = this.#launch(config);
+    const settled = launch.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#launching.add(settled);
+    void settled.then(() => this.#launching.delete(settled));
+    return launch;
+  }
+
+  /** Resolves once every launch under way has ended (launched or refused). */
+  async drained(): Promise<void> {
+    await Promise.all(this.#launching);
+  }
+
+  /**
+   * The boot mode's launch check (recovery refuses packages, maintenance every launch), and a
+   * closing runtime's. It throws the refusal; nothing is loaded or allocated before it.
+   */
+  #admit(config: ContainerConfig): void {
+    if (this.closing) {
+      throw new ForgeError('FORGE_KERNEL_STATE', 'the runtime is closing: no container can be launched now');
+    }
+    const refusal = launchRefusal(this.#deps.boot?.mode ?? 'normal', { kind: launchKindOf(config) });
+    if (refusal !== undefined) throw refusal;
+  }
+
+  async #launch(config: ContainerConfig): Promise<ContainerId> {
+    this.#admit(config);
+    const checked = checkContainerConfig(config, this.#deps.isolation ?? 'worker', config.name ?? 'module');
+    const { identity, isolation, objects } = checked;
+    await this.#set.recovered();
+    const host = this.#deps.host(config.limits ?? {});
+    if (isolation === 'worker') void host.prewarm().catch(() => undefined);
+    const module = await this.#deps.load(host, config);
+    const kind = containerKindOf(
+      config,
+      module.exports.map((e) => e.name),
+    );
+    const { policy, enforcerInstance } = guestEnforcement(
+      module,
+      config,
+      { preopens: config.wasi?.preopens },
+      this.#deps.mode,
+    );
+    // A refusal (FORGE_RESOURCE_EXHAUSTED naming the budget, FORGE_RESOURCE_MISMATCH for a held
+    // allocation that does not cover it) propagates: nothing was started.
+    const request = {
+      identity: identity.subject,
+      memoryPages: host.limits.memoryPages,
+      worker: isolation === 'worker',
+    };
+    // A held allocation is its owner's to release: the container keeps only its own.
+    let allocation: Allocation | undefined;
+    if (config.allocation === undefined) allocation = this.#deps.resources?.allocate(request);
+    else checkHeldAllocation(config.allocation, request);
+    const now = this.#deps.clock.now();
+    const id = newId('container', now);
+    const c = new LiveContainer({
+      id,
+      name: config.name ?? module.name,
+      kind,
+      isolation,
+      subject: identity.subject,
+      moduleSha256: module.sha256,
+      state: 'created',
+      created_at: now,
+      updated_at: now,
+    });
+    c.allocation = allocation;
+    c.host = host;
+    c.callOptions = {
+      timeoutMs: host.limits.timeoutMs,
+      ...(host.limits.fuel > 0 ? { fuel: host.limits.fuel } : {}),
+    };
+    try {
+      // Created and starting are told to no caller: they reach the store with the launch's end
+      // (running, failed or stopped), one write per launch.
+      this.#set.created(c);
+      await this.#set.move(c, 'start', { durable: false });
+      this.#deps.events.emit('container.launched', { containerId: id, subject: identity.subject });
+      if (this.#deps.audit) {
+        c.audit = new RunAudit(this.#deps.audit, {
+          containerId: id,
+          identity,
+          mode: objects ? (config.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
+        });
+      }
+      const audit = c.audit;
+      c.instance = await host.instantiate(module, {
+        containerId: id,
+        isolation,
+        identity,
+        ...(objects ? { enforcerInstance: enforcerInstance! } : { enforcer: policy as EnforcerSpec }),
+        ...(config.wasi ? { wasi: config.wasi } : {}),
+        ...(config.inlineDeadline ? { inlineDeadline: config.inlineDeadline } : {}),
+        ...(config.onLog ? { onLog: config.onLog } : {}),
+        ...(config.onStdout ? { onStdout: config.onStdout } : {}),
+        ...(config.onStderr ? { onStderr: config.onStderr } : {}),
+        ...(config.onEvent ? { onEvent: config.onEvent } : {}),
+        ...(audit ? { onTraceBatch: (batch) => audit.add(batch) } : {}),
+        // A quarantine is the redzone's to end: the guest is held at its syscall (worker) or its
+        // call cut there (inline), and the container kept for a release.
+        holdQuarantined: true,
+        onPaused: (reason) => {
+          c.notePaused();
+          if (reason.startsWith('quarantined:'))
+            void this.#quarantine.byPolicy(c, reason.slice('quarantined:'.length).trim());
+        },
+      });
+    } catch (error) {
+      // Nothing of it runs: it failed with the error's code, and gives back what it held.
+      if (!isTerminal(c.info.state))
+        await this.#set.move(c, 'fail', { reason: toForgeError(error).code }).catch(() => undefined);
+      await c.ended;
+      throw error;
+    }
+    const start = c.instance.startOutcome;
+    if (start !== undefined) {
+      // The module's start function trapped or exited: launched, and ended at once.
+      await this.#calls.settle(c, start, kind === 'command');
+      return id;
+    }
+    if (kind === 'service' && module.exports.some((e) => e.name === '_initialize')) {
+      const init = await c.enqueue(() => c.instance!.invoke('_initialize', [], c.callOptions));
+      if (init.outcome.status !== 'returned') {
+        await this.#calls.settle(c, init.outcome, false);
+        return id;
+      }
+    }
+    await this.#set.move(c, 'started');
+    if (kind === 'command') {
+      // The command runs on; its end (exit, trap, stop) is its container's end.
+      void this.#calls.call(c, '_start', config.args ?? [], undefined).catch(() => undefined);
+    }
+    return id;
+  }
+}
