@@ -1,5 +1,12 @@
 import { ForgeError, toForgeError } from '@forgeone/common';
-import type { InvokeResult, ResultKind, RunOutcome, TypedValue, WasmInstance } from '@forgeone/execution';
+import {
+  InlineInstance,
+  type InvokeResult,
+  type ResultKind,
+  type RunOutcome,
+  type TypedValue,
+  type WasmInstance,
+} from '@forgeone/execution';
 import { quarantineReasonOf } from '../quarantine/quarantineInput';
 import type { ContainerQuarantine } from './containerQuarantine';
 import type { ContainerSet } from './containerSet';
@@ -40,26 +47,54 @@ export class ContainerCalls {
     return this.call(c, entry, args, results);
   }
 
-  /** Runs one call in the container's queue; its ending (trap, exit, quarantine) moves the container. */
-  async call(
+  /**
+   * Runs one call in the container's queue; its ending (trap, exit, quarantine) moves the container.
+   * An idle inline container runs it at once, synchronously: a service's call that returns then
+   * costs one resolved promise.
+   */
+  call(
     c: LiveContainer,
     entry: string,
     args: readonly TypedValue[],
     results: ResultKind | undefined,
   ): Promise<InvokeResult> {
-    let result: InvokeResult;
-    try {
-      result = await c.enqueue(() => {
-        const instance = c.instance!;
+    const instance = c.instance;
+    if (instance instanceof InlineInstance && !instanceEnded(instance)) {
+      let now: { readonly value: InvokeResult } | undefined;
+      try {
+        now = c.runNow(() =>
+          instance.invokeSync(entry, args, results ? { ...c.callOptions, results } : c.callOptions),
+        );
+      } catch (error) {
+        return this.#ending(c, Promise.reject(error as Error));
+      }
+      if (now !== undefined) {
+        const result = now.value;
+        if (result.outcome.status === 'returned' && c.info.kind === 'service') return Promise.resolve(result);
+        return this.#ending(c, Promise.resolve(result));
+      }
+    }
+    return this.#ending(
+      c,
+      c.enqueue(() => {
+        const queued = c.instance!;
         // A worker that died between calls: its container failed, and this call is refused.
-        if (instance.state === 'terminated' || instance.state === 'trapped') {
+        if (instanceEnded(queued)) {
           throw new ForgeError(
             'FORGE_WORKER_FAILED',
             `container ${c.info.id} lost its instance between calls`,
           );
         }
-        return instance.invoke(entry, args, results ? { ...c.callOptions, results } : c.callOptions);
-      });
+        return queued.invoke(entry, args, results ? { ...c.callOptions, results } : c.callOptions);
+      }),
+    );
+  }
+
+  /** What a call's result or failure does to its container, once it has it. */
+  async #ending(c: LiveContainer, running: Promise<InvokeResult>): Promise<InvokeResult> {
+    let result: InvokeResult;
+    try {
+      result = await running;
     } catch (error) {
       // A wrong argument or a missing export leaves the instance as it was; anything that ended it fails it.
       if (!isTerminal(c.info.state) && c.info.state !== 'stopping' && instanceEnded(c.instance)) {

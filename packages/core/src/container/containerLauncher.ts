@@ -117,10 +117,11 @@ export class ContainerLauncher {
       ...(host.limits.fuel > 0 ? { fuel: host.limits.fuel } : {}),
     };
     try {
-      // Created and starting are told to no caller: they reach the store with the launch's end
-      // (running, failed or stopped), one write per launch.
+      // `created` is told to no caller and nothing has run: it reaches the store with `starting`.
+      // `starting` is written before the guest runs any code (its start function, _initialize),
+      // so a kernel killed during a launch leaves the container in the registry, interrupted.
       this.#set.created(c);
-      await this.#set.move(c, 'start', { durable: false });
+      await this.#set.move(c, 'start');
       this.#deps.events.emit('container.launched', { containerId: id, subject: identity.subject });
       if (this.#deps.audit) {
         c.audit = new RunAudit(this.#deps.audit, {

@@ -88,14 +88,21 @@ export class ContainerManager {
    * comes back as the outcome and fails the container; a wrong argument or missing export is
    * the caller's error and leaves it running.
    */
-  async invoke(
+  invoke(
     id: ContainerId,
     entry: string,
     args: readonly TypedValue[] = [],
     options: ContainerInvokeOptions = {},
   ): Promise<InvokeResult> {
-    const c = this.#set.live.get(id) ?? (await this.#set.container(id));
-    return this.#calls.invoke(c, entry, args, options.results);
+    // Not async: a live container's call adds no promise of its own (see ContainerCalls.call).
+    const live = this.#set.live.get(id);
+    if (live === undefined)
+      return this.#set.container(id).then((c) => this.#calls.invoke(c, entry, args, options.results));
+    try {
+      return this.#calls.invoke(live, entry, args, options.results);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** Pauses a running container: the next call waits, the call in flight stops at its next syscall. */

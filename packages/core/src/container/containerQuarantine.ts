@@ -31,13 +31,26 @@ export class ContainerQuarantine {
   }
 
   /** An operator's quarantine of a running or paused container, once it is held and recorded. */
-  async quarantine(c: LiveContainer, reason: string): Promise<void> {
+  quarantine(c: LiveContainer, reason: string): Promise<void> {
     const moved = this.#set.move(c, 'quarantine', { reason });
     c.pauseGuest();
     this.#deps.events.emit('container.quarantined', { containerId: c.info.id, reason });
-    await moved;
-    await c.whenBlocked();
-    await this.#record(c, reason);
+    return this.#recording(c, async () => {
+      await moved;
+      await c.whenBlocked();
+      await this.#record(c, reason);
+    });
+  }
+
+  /**
+   * Runs the steps from `quarantined` to its record being written, as the container's `recording`:
+   * an operator's release or terminate that comes meanwhile (the state already says quarantined)
+   * waits for them, else it would find no record to resolve and the record would be left behind.
+   */
+  #recording(c: LiveContainer, steps: () => Promise<void>): Promise<void> {
+    const done = steps();
+    c.recording = done.catch(() => undefined);
+    return done;
   }
 
   /** A policy decided `quarantine`: the container is held and the record made, as an operator's would be. */
@@ -45,8 +58,10 @@ export class ContainerQuarantine {
     if (c.info.state !== 'running' && c.info.state !== 'paused') return;
     try {
       c.hold();
-      await this.#set.move(c, 'quarantine', { reason });
-      await this.#record(c, reason);
+      await this.#recording(c, async () => {
+        await this.#set.move(c, 'quarantine', { reason });
+        await this.#record(c, reason);
+      });
     } catch {
       // The container ended meanwhile (stopped, failed): nothing is left to hold.
     }
@@ -56,6 +71,7 @@ export class ContainerQuarantine {
   async release(c: LiveContainer, by: string | undefined): Promise<ContainerInfo> {
     const id = c.info.id;
     nextContainerState(c.info.state, 'release', id);
+    await c.recording;
     if (await this.redzone.isSuspended(id)) await this.redzone.release(id, by);
     else await this.#released(id);
     return c.info;
@@ -65,6 +81,7 @@ export class ContainerQuarantine {
   async terminate(c: LiveContainer, by: string | undefined): Promise<ContainerInfo> {
     const id = c.info.id;
     nextContainerState(c.info.state, 'terminate', id);
+    await c.recording;
     if (await this.redzone.isSuspended(id)) await this.redzone.terminate(id, 'terminated', by);
     else await this.#terminated(id);
     await c.ended;
@@ -99,8 +116,8 @@ export class ContainerQuarantine {
 
   /** The redzone record of a held container: reason, rules that fired, DNA; expiry starts watching. */
   async #record(c: LiveContainer, reason: string): Promise<void> {
-    const instance = c.instance;
     c.recorded = true;
+    const instance = c.instance;
     const record = await this.redzone.quarantine(
       quarantineInputOf(c.info.id, reason, {
         trace: instance?.trace() ?? [],

@@ -17,11 +17,6 @@ export interface ContainerSetHooks {
 export interface MoveExtra {
   readonly reason?: string;
   readonly exitCode?: number | null;
-  /**
-   * False for a state that no caller is told of (a launch's way to `running`): kept in memory and
-   * published, written to the store with the next durable move (one write per launch, not three).
-   */
-  readonly durable?: boolean;
 }
 
 /**
@@ -61,7 +56,7 @@ export class ContainerSet {
     return new LiveContainer(info);
   }
 
-  /** A new container's first state: published, and in the registry (in memory: see `MoveExtra.durable`). */
+  /** A new container's first state: published, and in the registry in memory (the store gets it with `starting`). */
   created(c: LiveContainer): void {
     const { info } = c;
     this.live.set(info.id, c);
@@ -104,11 +99,6 @@ export class ContainerSet {
       created_at: info.created_at,
       updated_at: info.updated_at,
     });
-    // A terminal state is always written: it is what a later kernel must read.
-    if (extra.durable === false && !isTerminal(next)) {
-      this.registry.note(info);
-      return Promise.resolve();
-    }
     const persisted = this.registry.put(info);
     if (isTerminal(next)) c.ended = this.#end(c);
     return persisted;

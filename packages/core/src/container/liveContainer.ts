@@ -21,6 +21,8 @@ export class LiveContainer {
   callOptions: InvokeCallOptions = {};
   /** A redzone record was made for it (its end then ends a record still held). */
   recorded = false;
+  /** The redzone record being written (settled once it is, failed or not): release and terminate wait for it. */
+  recording: Promise<void> | undefined;
   /** An inline command whose `_start` a quarantine cut: released, it has nothing left to run and ends. */
   cut = false;
   /** Resolves once the container ended and gave back what it held (set when it reaches a terminal state). */
@@ -60,6 +62,22 @@ export class LiveContainer {
     });
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Runs a synchronous `call` at once when nothing is queued or running and the container is not
+   * held (an idle inline service: no promise, no turn of the queue); undefined when it must queue.
+   */
+  runNow<T>(call: () => T): { readonly value: T } | undefined {
+    if (this.#queued !== 0 || this.#inFlight || this.#hold !== undefined || this.#refusal !== undefined)
+      return undefined;
+    this.#inFlight = true;
+    try {
+      return { value: call() };
+    } finally {
+      this.#inFlight = false;
+      this.#wake();
+    }
   }
 
   #run<T>(call: () => Promise<T>): Promise<T> {
