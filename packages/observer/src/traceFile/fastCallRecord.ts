@@ -96,23 +96,11 @@ function writes(value: unknown): boolean {
 /** The call record `value` (its `kind` removed) when it is plainly valid; undefined when the schema must judge. */
 export function fastCallRecord(value: Record<string, unknown>): TraceEvent | undefined {
   for (const key in value) if (!KEYS.has(key)) return undefined;
-  const {
-    kind: _kind,
-    seq,
-    syscall,
-    params,
-    action,
-    executed,
-    result,
-    durationNs,
-    time,
-    outcome,
-    ...rest
-  } = value;
   if (value['kind'] !== 'call') return undefined;
+  const { seq, syscall, params, action, executed, result, durationNs, time, outcome } = value;
   if (!Number.isSafeInteger(seq) || (seq as number) < 1) return undefined;
   if (typeof syscall !== 'string' || syscall.length > 256 || !SYSCALL.test(syscall)) return undefined;
-  if (!args(rest['args']) || !reasons(rest['reasons'])) return undefined;
+  if (!args(value['args']) || !reasons(value['reasons'])) return undefined;
   if (params !== undefined) {
     if (!Array.isArray(params) || params.length > 64) return undefined;
     // Indexed, not `every`: a hole in an array is a value to check, not one to skip.
@@ -122,7 +110,7 @@ export function fastCallRecord(value: Record<string, unknown>): TraceEvent | und
   if (result !== null && !wasmValue(result)) return undefined;
   if (!Number.isSafeInteger(durationNs) || (durationNs as number) < -1) return undefined;
   if (!finite(time) || time < 0) return undefined;
-  const recorded = rest['writes'];
+  const recorded = value['writes'];
   if (recorded !== undefined && !writes(recorded)) return undefined;
   if (outcome !== undefined && !OUTCOMES.has(outcome)) return undefined;
   // What the gate records always holds together (the schema's refinements; any doubt: the schema).

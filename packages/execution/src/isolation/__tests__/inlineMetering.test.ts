@@ -1,28 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import wabtFactory from 'wabt';
+import { wat } from '../../__tests__/support/testWat';
 import { compileModule, WasmHost } from '../../index';
-
-const wabt = await wabtFactory();
-const FEATURES = {
-  exceptions: true,
-  threads: true,
-  bulk_memory: true,
-  reference_types: true,
-  tail_call: true,
-  multi_value: true,
-  sign_extension: true,
-  mutable_globals: true,
-};
-
-function wat(text: string): Uint8Array<ArrayBuffer> {
-  const parsed = wabt.parseWat('test.wat', text, FEATURES);
-  try {
-    parsed.resolveNames();
-    return new Uint8Array(parsed.toBinary({ log: false }).buffer);
-  } finally {
-    parsed.destroy();
-  }
-}
 
 const hosts: WasmHost[] = [];
 function host(): WasmHost {

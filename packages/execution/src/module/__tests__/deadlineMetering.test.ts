@@ -1,30 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import wabtFactory from 'wabt';
+import { wat } from '../../__tests__/support/testWat';
 import { compileModule, GuestMemory, rewriteModuleCode, runInstance } from '../../index';
 import { DeadlineMeter, METER_TARGET_MS } from '../deadlineMeter';
-
-const wabt = await wabtFactory();
-const FEATURES = {
-  exceptions: true,
-  threads: true,
-  bulk_memory: true,
-  reference_types: true,
-  tail_call: true,
-  multi_value: true,
-  sign_extension: true,
-  mutable_globals: true,
-};
-
-function wat(text: string): Uint8Array<ArrayBuffer> {
-  const parsed = wabt.parseWat('test.wat', text, FEATURES);
-  try {
-    parsed.resolveNames();
-    return new Uint8Array(parsed.toBinary({ log: false }).buffer);
-  } finally {
-    parsed.destroy();
-  }
-}
 
 describe('rewriteModuleCode with meterDeadline', () => {
   it('leaves a module instantiated without the host running as it was (its table holds fallbacks)', () => {

@@ -1,33 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import wabtFactory from 'wabt';
+import { wat } from '../../__tests__/support/testWat';
 import { compileModule, GuestMemory, routeMemoryGrow, runInstance, WasmHost } from '../../index';
 import { Imm, immediateOf } from '../internal/wasmOpcodes';
-
-const wabt = await wabtFactory();
-const FEATURES = {
-  exceptions: true,
-  simd: true,
-  threads: true,
-  bulk_memory: true,
-  reference_types: true,
-  tail_call: true,
-  multi_value: true,
-  sat_float_to_int: true,
-  sign_extension: true,
-  mutable_globals: true,
-};
-
-function wat(text: string): Uint8Array<ArrayBuffer> {
-  const parsed = wabt.parseWat('test.wat', text, FEATURES);
-  try {
-    // No wabt validate (it refuses shared memories whatever the features): V8 validates every module here.
-    parsed.resolveNames();
-    return new Uint8Array(parsed.toBinary({ log: false }).buffer);
-  } finally {
-    parsed.destroy();
-  }
-}
 
 /** Instantiates a routed module and fills its grow table the way the host does (through runInstance). */
 async function run(binary: Uint8Array, entry = 'run', imports: WebAssembly.Imports = {}): Promise<unknown> {
