@@ -55,6 +55,7 @@ import { cpuAccountOf, cpuBudgetOption } from './resources/cpuAccount';
 import { checkHeldAllocation } from './resources/heldAllocation';
 import type { Allocation, ResourceAdmission } from './resources/resourceAdmission';
 import type { ResourceUsage } from './resources/resourceUsage';
+import { runContextOf } from './runContext';
 import { launchKindOf, launchRefusal, traceAll, traceCapacityFor } from './boot/bootMode';
 import type { BootContext } from './boot/bootContext';
 import { DebugTraces } from './boot/debugTraces';
@@ -468,7 +469,18 @@ export class Runtime {
     // kept. A store that fails here fails the run: its report would claim writes that are not there.
     if (kv) await kv.close();
     // One record of the calls: the report's list, its summary and the replayable trace are the same.
-    const recorded = recordedTraceOf(run, module, { entry, args, recordedAt: startedAt });
+    const recorded = recordedTraceOf(run, module, {
+      entry,
+      args,
+      recordedAt: startedAt,
+      run: runContextOf(module, {
+        identity,
+        spec: objects ? undefined : (policy as EnforcerSpec),
+        mode: options.mode ?? this.#deps.mode,
+        isolation,
+        limits: host.limits,
+      }),
+    });
     const trace = recorded.events;
     // Likewise every decision of the run, before the run is reported.
     await audit?.finish(trace);

@@ -11,6 +11,7 @@ export { traceFileLimits } from './traceFile/traceFileSchema';
 export type {
   RecordedTrace,
   TraceFileHeader,
+  TraceRunContext,
   TraceFileEnd,
   TraceSignature,
 } from './traceFile/traceFileSchema';

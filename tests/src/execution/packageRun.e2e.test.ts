@@ -104,6 +104,61 @@ describe('forgeone run <file.forgepkg> (end to end)', () => {
     expect(result.stdout).toContain('from the host');
   });
 
+  it('records in its trace what ran: package, signer, identity, grant and limits; --trace-key signs it', () => {
+    expect(run('keygen', '--alg', 'ed25519', '--out', 'kernel').code).toBe(0);
+    const result = run(
+      'run',
+      reader,
+      '--root',
+      'root.json',
+      '--allow',
+      'forge.log,wasi.*',
+      '--dir',
+      `${data}:/data:ro`,
+      '--memory-pages',
+      '8',
+      '--trace',
+      'reader.jsonl',
+      '--trace-key',
+      'kernel.key',
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const header = JSON.parse(readFileSync(join(dir, 'reader.jsonl'), 'utf8').split('\n')[0]!) as {
+      run: Record<string, unknown>;
+    };
+    expect(header.run).toMatchObject({
+      package: {
+        name: 'reader',
+        version: '1.0.0',
+        signers: [{ algorithm: 'ed25519', keyId: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+      },
+      identity: { subject: expect.any(String) },
+      capabilities: ['forge.log', 'wasi.*', 'fs:read:/data'],
+      decider: 'allow-list',
+      mode: 'enforce',
+      isolation: 'worker',
+      limits: expect.objectContaining({ memoryPages: 8 }),
+    });
+    const verified = run('trace', 'verify', 'reader.jsonl', '--key', 'kernel.pub');
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain('(verified)');
+    const summary = run('trace', 'summarize', 'reader.jsonl');
+    expect(summary.code, summary.stderr).toBe(0);
+    expect(summary.stdout).toContain('## What ran');
+    expect(summary.stdout).toContain('- Package: `reader@1.0.0` [header]');
+    expect(summary.stdout).toMatch(/- Signed by: `ed25519:[0-9a-f]{16}` \[header\]/);
+    expect(summary.stdout).toContain('- Granted: `forge.log`, `wasi.*`, `fs:read:/data` [header]');
+    expect(summary.stdout).toMatch(/- Limits: .*`memoryPages 8`/);
+    // A key is read before the guest runs: a bad one stops the run and writes no trace.
+    const bad = run('run', reader, '--root', 'root.json', '--trace', 'none.jsonl', '--trace-key', 'ed.pub');
+    expect(bad.code).not.toBe(0);
+    expect(firstLine(bad)).toMatch(/^FORGE_[A-Z_]+: /);
+    expect(bad.stdout).not.toContain('hello');
+    const alone = run('run', reader, '--root', 'root.json', '--trace-key', 'kernel.key');
+    expect(alone.code).toBe(2);
+    expect(firstLine(alone)).toMatch(/^FORGE_CLI_USAGE: --trace-key signs the --trace file/);
+  });
+
   it('narrows the allow-list to the manifest: a syscall the package did not ask for is denied', () => {
     const src = packAndSign('quiet', ['wasi.*', 'fs:read:/data']);
     const result = run(

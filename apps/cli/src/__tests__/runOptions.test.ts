@@ -66,6 +66,7 @@ const EXPECTED_REFUSALS: Record<string, ReadonlyArray<Record<string, readonly un
   '--state': [WASMER],
   '--audit': [WASMER],
   '--trace': [WASMER],
+  '--trace-key': [WASMER],
   '--json': [],
   '[guestArgs...]': [],
 };

@@ -8,7 +8,7 @@ import {
   type ContainerLimits,
   type ContainerLimitsInput,
 } from '@forgeone/config';
-import { loadTrustRoot, readRootFile } from '@forgeone/crypto';
+import { loadTrustRoot, readPrivateKeyFile, readRootFile } from '@forgeone/crypto';
 import { createKernel } from '@forgeone/interface';
 import {
   DEFAULT_AUDIT_LOG,
@@ -28,6 +28,7 @@ import {
 import { printGuestLine, usageError, type CliIo } from '../cliIo';
 import { STATE_ENV, integerFlag, parseGuestPath } from '../flagValues';
 import { lineWriter } from '../guestLines';
+import { passphraseSource } from '../passphrase';
 import { checkRunOptions, optionGiven, type RunContext, type RunFlags } from './runOptions';
 import {
   exitAsGuest,
@@ -150,6 +151,10 @@ export function registerRun(program: Command, io: CliIo): void {
       `append every decision to the hash-chained audit log (log "${DEFAULT_AUDIT_LOG}") of this SQLite store; a run with state appends to <state>/kernel.db without it`,
     )
     .option('--trace <out.jsonl>', 'write every call (replayable with `forgeone replay`) to this file')
+    .option(
+      '--trace-key <file.key>',
+      'sign the --trace file with this kernel key (check it with `forgeone trace verify --key`)',
+    )
     .option('--json', 'print the run report as JSON')
     .action(async (modulePath: string, guestArgs: string[], flags: RunFlags, command: Command) => {
       const file = resolve(io.cwd, modulePath);
@@ -183,6 +188,13 @@ export function registerRun(program: Command, io: CliIo): void {
       }
       if (context.module === 'package' && flags.root === undefined)
         throw usageError('a .forgepkg runs only after it verifies: give --root <root.json>');
+      if (flags.traceKey !== undefined && flags.trace === undefined)
+        throw usageError('--trace-key signs the --trace file: give --trace <out.jsonl> too');
+      // A key that cannot be read or unlocked stops the run before the guest starts.
+      const traceKey =
+        flags.traceKey === undefined
+          ? undefined
+          : await readPrivateKeyFile(resolve(io.cwd, flags.traceKey), { passphrase: passphraseSource(io) });
       // A bad name is one coded line, before any state directory is created.
       if (flags.kv !== undefined) checkKvConfig(flags.kv);
       const kvDurability =
@@ -260,7 +272,7 @@ export function registerRun(program: Command, io: CliIo): void {
         stdout.end();
         stderr.end();
         // The file, the text report and --json are the same record of the calls: the report's.
-        if (flags.trace) writeTraceFile(resolve(io.cwd, flags.trace), report);
+        if (flags.trace) writeTraceFile(resolve(io.cwd, flags.trace), report, traceKey);
         // A quarantine's record is kept in the state, the default one when the run had none.
         if (report.quarantine && store === undefined) await keepQuarantineRecord(stateDir, report.quarantine);
         printRunReport(io, report);

@@ -22,6 +22,7 @@ export interface RunFlags {
   isolation: 'inline' | 'worker';
   backend: 'v8' | 'wasmer';
   trace?: string;
+  traceKey?: string;
   json?: boolean;
   kv?: string;
   kvDurability?: string;
@@ -187,6 +188,12 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
     key: 'trace',
     example: ['--trace', '{dir}/trace.jsonl'],
     refused: [{ when: WASMER, why: `no call is recorded: ${NO_GATE}` }],
+  },
+  {
+    option: '--trace-key',
+    key: 'traceKey',
+    example: ['--trace', '{dir}/trace.jsonl', '--trace-key', '{dir}/kernel.key'],
+    refused: [{ when: WASMER, why: `no call is recorded, so there is no trace to sign: ${NO_GATE}` }],
   },
   { option: '--json', key: 'json', example: ['--json'], refused: [] },
   { option: '[guestArgs...]', example: ['--', 'guest-arg'], refused: [] },

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { ForgeError } from '@forgeone/common';
+import type { PrivateKey } from '@forgeone/crypto';
 import type { KvNamespaceChanges, RunKvReport, RunReport } from '@forgeone/core';
 import { forgeKvSyscallNames, type TypedValue, type WasmerRunResult } from '@forgeone/execution';
 import { traceToJsonl } from '@forgeone/observer';
@@ -217,9 +218,11 @@ function payloadText(payload: Uint8Array): string {
 }
 
 /** Writes `--trace`: the report's recorded trace (every call, however it was streamed), as JSON lines. */
-export function writeTraceFile(path: string, report: RunReport): void {
+export function writeTraceFile(path: string, report: RunReport, key?: PrivateKey): void {
+  // Signing needs the end record, which every finished run has: a failure here is not the disk's.
+  const text = traceToJsonl(report.recorded, key === undefined ? {} : { sign: key });
   try {
-    writeFileSync(path, traceToJsonl(report.recorded), { mode: 0o600 });
+    writeFileSync(path, text, { mode: 0o600 });
   } catch (error) {
     throw new ForgeError(
       'FORGE_TRACE_INVALID',

@@ -30,7 +30,12 @@ import { newContainerId } from './internal/containerIds';
 import type { InvokeResult } from '../isolation/invokeExport';
 import { ModuleCache } from '../module/moduleCache';
 import type { CompiledModule, ModuleFormat } from '../module/moduleSource';
-import { TRACE_FORMAT_VERSION, droppedSeqRanges, type RecordedTrace } from '@forgeone/observer';
+import {
+  TRACE_FORMAT_VERSION,
+  droppedSeqRanges,
+  type RecordedTrace,
+  type TraceRunContext,
+} from '@forgeone/observer';
 import { checkReplayWrites, type ReplayDivergence } from '../replay/replaySyscalls';
 import {
   typedValuesFromJson,
@@ -77,6 +82,8 @@ export interface LoadedModule extends CompiledModule {
 /** A module loaded from a verified ForgePkg. */
 export interface LoadedPackage extends LoadedModule {
   readonly manifest: PackageManifest;
+  /** The keys whose signatures verified (key id and algorithm). */
+  readonly signers: ReadonlyArray<{ readonly keyId: string; readonly algorithm: string }>;
 }
 
 export interface HostInstanceOptions extends InstanceOptions {
@@ -183,7 +190,11 @@ export class WasmHost {
       options.name ?? `${manifest.name}@${manifest.version}`,
       format,
     );
-    return { ...loaded, manifest };
+    return {
+      ...loaded,
+      manifest,
+      signers: result.signers.map(({ keyId, algorithm }) => ({ keyId, algorithm })),
+    };
   }
 
   async #compile(source: Uint8Array, name: string, format: ModuleFormat | undefined): Promise<LoadedModule> {
@@ -416,7 +427,7 @@ function declaredMemoryBytes(module: LoadedModule): number {
 export function recordedTraceOf(
   run: HostRunResult,
   module: LoadedModule,
-  call: { entry?: string; args?: readonly TypedValue[]; recordedAt: number },
+  call: { entry?: string; args?: readonly TypedValue[]; recordedAt: number; run?: TraceRunContext },
 ): RecordedTrace {
   const { outcome, instance } = run;
   const events = instance.trace();
@@ -430,6 +441,7 @@ export function recordedTraceOf(
       args: typedValuesToJson(call.args ?? []),
       containerId: instance.containerId,
       recordedAt: call.recordedAt,
+      ...(call.run === undefined ? {} : { run: call.run }),
     },
     events,
     end: {

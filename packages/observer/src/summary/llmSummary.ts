@@ -51,6 +51,18 @@ export const LlmSummarySchema = z.strictObject({
       actual: z.string(),
     })
     .optional(),
+  /**
+   * What the run was and was allowed (from the trace header, when it records it): the package and
+   * the keys that signed it, the identity, the granted capabilities, who decided, the limits.
+   */
+  grant: z.array(
+    z.strictObject({
+      kind: z.enum(['package', 'signers', 'identity', 'capabilities', 'decider', 'limits']),
+      values: z.array(z.string()).max(16),
+      /** Values past the first 16, counted. */
+      more: z.number().int().positive().optional(),
+    }),
+  ),
   /** Every refused call, grouped by syscall, decision and reasons, rarest first. */
   refusals: z.array(
     z.strictObject({

@@ -3,6 +3,7 @@ import { ForgeError } from '@forgeone/common';
 import { traceFileRecords } from '../traceFile/traceFileStream';
 import type { TraceRecord } from '../traceFile/traceReader';
 import type { LlmSummary } from './llmSummary';
+import { grantLine } from './summaryGrant';
 import { SummaryFactsBuilder, type SummaryFacts, type SummaryInput } from './summaryFacts';
 import {
   anomalyLine,
@@ -42,9 +43,10 @@ const tokens = (text: string) => countTokens!(text, { disallowedSpecial: new Set
 
 type ListSection = Exclude<SectionName, 'divergence'>;
 /** The sections in the order the budget fills them: rare and decisive facts before frequent ones. */
-const ORDER: readonly ListSection[] = ['refusals', 'anomalies', 'resources', 'phases', 'topCalls'];
+const ORDER: readonly ListSection[] = ['refusals', 'grant', 'anomalies', 'resources', 'phases', 'topCalls'];
 const LINES: { [K in ListSection]: (item: LlmSummary[K][number]) => string } = {
   refusals: refusalLine,
+  grant: grantLine,
   anomalies: anomalyLine,
   resources: resourceLine,
   phases: phaseLine,
@@ -85,6 +87,7 @@ function fit(facts: SummaryFacts, budget: number, format: 'text' | 'json'): LlmS
     tokens: 0,
     ...rest,
     refusals: [],
+    grant: [],
     anomalies: [],
     resources: [],
     phases: [],
@@ -99,7 +102,7 @@ function fit(facts: SummaryFacts, budget: number, format: 'text' | 'json'): LlmS
   const everything: Record<string, number> = { ...untracked };
   for (const name of ORDER) everything[name] = (everything[name] ?? 0) + facts[name].length;
   const base = counted({ ...empty, cut: cutOf(everything) }, format).tokens;
-  const kept = { refusals: [], anomalies: [], resources: [], phases: [], topCalls: [] } as {
+  const kept = { refusals: [], grant: [], anomalies: [], resources: [], phases: [], topCalls: [] } as {
     [K in ListSection]: LlmSummary[K][number][];
   };
   const omitted: Record<string, number> = { ...untracked };

@@ -1,3 +1,4 @@
+import { grantItems } from './summaryGrant';
 import { displayText, type DecisionAction, type JsonValue, type SyscallArg } from '@forgeone/common';
 import type { TraceEvent } from '../traceEvent';
 import type { TraceRecord } from '../traceFile/traceReader';
@@ -244,6 +245,7 @@ export class SummaryFactsBuilder {
               actual: this.clean(divergence.actual),
             },
           }),
+      grant: grantItems(header?.run, (text, max) => this.clean(text, max)),
       // Rarest first: a refusal seen once is never crowded out by one seen a million times.
       refusals: [...this.#groups.values()]
         .sort((a, b) => a.count - b.count || a.first - b.first)

@@ -1,4 +1,5 @@
 import type { LlmSummary } from './llmSummary';
+import { grantLine } from './summaryGrant';
 
 type Refusal = LlmSummary['refusals'][number];
 type Anomaly = LlmSummary['anomalies'][number];
@@ -26,6 +27,7 @@ export function citation(
 export const sectionTitles = {
   divergence: 'Divergence',
   refusals: 'Refused calls',
+  grant: 'What ran',
   anomalies: 'Anomalies',
   resources: 'Files and kv keys',
   phases: 'Phases',
@@ -100,6 +102,7 @@ export function renderMarkdown(s: LlmSummary): string {
     if (items.length > 0) lines.push(`## ${sectionTitles[name]}`, ...items.map(line));
   };
   section('refusals', s.refusals, refusalLine);
+  section('grant', s.grant, grantLine);
   section('anomalies', s.anomalies, anomalyLine);
   section('resources', s.resources, resourceLine);
   section('phases', s.phases, phaseLine);

@@ -19,6 +19,39 @@ export interface TraceFileHeader {
   readonly containerId: string;
   /** Wall-clock time the run started (ms since the epoch). */
   readonly recordedAt: number;
+  /** What ran and under which grant (absent in traces written before it was recorded). */
+  readonly run?: TraceRunContext;
+}
+
+/**
+ * What ran, for whom and within which bounds: the part of a trace header a reader (or a summary)
+ * needs to tell what the run was allowed to do. Written by the kernel from what it verified.
+ */
+export interface TraceRunContext {
+  /** The verified package, when the run was of one (a development module has none). */
+  readonly package?: {
+    readonly name: string;
+    readonly version: string;
+    /** The keys whose signatures verified, by key id and algorithm. */
+    readonly signers: ReadonlyArray<{ readonly keyId: string; readonly algorithm: string }>;
+  };
+  /** Who the calls were decided for. */
+  readonly identity: {
+    readonly subject: string;
+    readonly tenant?: string;
+    readonly roles?: readonly string[];
+  };
+  /**
+   * What the run was granted: a package's manifest capabilities, else the allow-list given
+   * (`--allow`); empty when a policy document or decision point decided alone.
+   */
+  readonly capabilities: readonly string[];
+  /** Who decided: `allow-list`, `policy:<name>` or `decision-point`, in which enforcement mode. */
+  readonly decider: string;
+  readonly mode: string;
+  readonly isolation: 'inline' | 'worker';
+  /** The host limits the run had (memory pages, deadline ms, rate, fuel...), by config's names. */
+  readonly limits: Readonly<Record<string, number>>;
 }
 
 /** How the recorded run ended (the last line). */
@@ -119,6 +152,37 @@ const TypedArg = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('string'), value: Text(1024 * 1024) }),
 ]);
 
+const Name = Text(256);
+
+const RunContextSchema = z.strictObject({
+  package: z
+    .strictObject({
+      name: Name,
+      version: Text(128),
+      signers: z
+        .array(
+          z.strictObject({
+            keyId: z.string().regex(/^[0-9a-f]{64}$/, 'expected a key id (64 hex digits)'),
+            algorithm: z.string().regex(/^[a-z0-9-]{1,32}$/, 'expected an algorithm name such as ed25519'),
+          }),
+        )
+        .max(64),
+    })
+    .optional(),
+  identity: z.strictObject({
+    subject: Name,
+    tenant: Name.optional(),
+    roles: z.array(Name).max(64).optional(),
+  }),
+  capabilities: z.array(Text(1024)).max(1024),
+  decider: Name,
+  mode: z.string().regex(/^[a-z-]{1,32}$/, 'expected an enforcement mode such as enforce'),
+  isolation: z.enum(['inline', 'worker']),
+  limits: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'expected a limit name'), z.number().finite())
+    .refine((limits) => Object.keys(limits).length <= 64, 'over 64 limits'),
+});
+
 export const HeaderSchema = z.strictObject({
   kind: z.literal('header'),
   format: z.literal('forgeone-trace'),
@@ -128,6 +192,7 @@ export const HeaderSchema = z.strictObject({
   args: z.array(TypedArg).max(1024),
   containerId: Text(256),
   recordedAt: z.number().nonnegative(),
+  run: RunContextSchema.optional(),
 });
 
 const Write = z

@@ -160,7 +160,8 @@ export class TraceReader {
     const { kind: _kind, ...header } = parsed(HeaderSchema, value, number, 'trace header');
     if (header.version === 2) this.#follow(line, claimed, number);
     this.#version = header.version;
-    return { kind: 'header', header };
+    // Parsed JSON holds no `undefined`: an optional field is there with a value, or absent.
+    return { kind: 'header', header: header as TraceFileHeader };
   }
 
   #signature(value: Record<string, unknown>, number: number): TraceRecord {

@@ -8,6 +8,7 @@ import {
   type TraceEvent,
   type TraceRecord,
   type TraceFileEnd,
+  type TraceRunContext,
 } from '../../index';
 
 const tokens = (text: string) => countTokens(text, { disallowedSpecial: new Set() });
@@ -19,6 +20,7 @@ function* records(
   calls: Iterable<Call>,
   end: TraceFileEnd | null = { status: 'exited', exitCode: 0, dropped: 0 },
   containerId = 'ctr_sum',
+  run?: TraceRunContext,
 ): Generator<TraceRecord> {
   yield {
     kind: 'header',
@@ -30,6 +32,7 @@ function* records(
       args: [{ type: 'string', value: 'hello' }],
       containerId,
       recordedAt: 1_800_000_000_000,
+      ...(run === undefined ? {} : { run }),
     },
   };
   let seq = 0;
@@ -197,6 +200,41 @@ describe('summarizeTrace', () => {
       expect(printed).toContain('[redacted]');
       expect(summary.outcome.status).toBe('unfinished');
     }
+  });
+
+  it('says what ran and under which grant, from the header: hostile values escaped, secrets redacted', async () => {
+    const canary = 'CANARY-grant-secret';
+    const run: TraceRunContext = {
+      package: {
+        name: 'acme/report',
+        version: '1.2.0',
+        signers: [{ algorithm: 'ed25519', keyId: 'b'.repeat(64) }],
+      },
+      identity: { subject: 'pkg:acme/report@1.2.0', tenant: `t-${canary}`, roles: ['\u001b[31mroot'] },
+      capabilities: Array.from({ length: 40 }, (_, i) => `fs:read:/data/${i}`),
+      decider: 'allow-list',
+      mode: 'enforce',
+      isolation: 'worker',
+      limits: { memoryPages: 8, timeoutMs: 1000 },
+    };
+    const summary = await summarizeTrace(records([{ syscall: 'wasi.fd_write' }], undefined, 'ctr_g', run), {
+      secrets: [canary],
+    });
+    expect(LlmSummarySchema.parse(summary)).toEqual(summary);
+    const text = formatSummary(summary);
+    expect(text).toContain('## What ran\n- Package: `acme/report@1.2.0` [header]');
+    expect(text).toContain(`- Signed by: \`ed25519:${'b'.repeat(16)}\` [header]`);
+    expect(text).toContain('(+24 more) [header]');
+    expect(text).toContain('- Limits: `memoryPages 8`, `timeoutMs 1000` [header]');
+    expect(text).not.toContain(canary);
+    expect(text).toContain('\\u001b[31mroot');
+    expect(summary.grant.find((g) => g.kind === 'capabilities')).toMatchObject({ more: 24 });
+    // The grant is a section like the others: under a small budget it is cut, and said to be.
+    const small = await summarizeTrace(records([{ syscall: 'wasi.fd_write' }], undefined, 'ctr_g', run), {
+      budget: 120,
+    });
+    expect(tokens(formatSummary(small))).toBeLessThanOrEqual(120);
+    expect(small.grant.length + (small.cut.find((c) => c.section === 'grant')?.omitted ?? 0)).toBe(6);
   });
 
   it('is deterministic, and refuses a budget out of bounds with one coded line', async () => {
