@@ -1,8 +1,8 @@
 // `trace diff` of two 100,000-call traces (issue 15, speed (e)) beside the floor of merely reading
 // and checking both files (the hash chain included), in the same run. Run:
 // `npx vitest bench --run --project observer packages/observer/bench/traceDiff.bench.ts`.
-// The process's resident memory after one diff is printed before the benchmark runs.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The peak RSS of a process doing only the diff is printed first (build first).
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, bench, describe } from 'vitest';
@@ -13,6 +13,7 @@ import {
   type RecordedTrace,
   type TraceEvent,
 } from '../src/index';
+import { peakRssMb } from './peakMemory';
 
 const CALLS = 100_000;
 const dir = mkdtempSync(join(tmpdir(), 'forgeone-bench-diff-'));
@@ -62,8 +63,9 @@ const a = write('a', false);
 const b = write('b', true);
 
 const diff = await diffTraceFiles(a, b);
+const rss = peakRssMb('await observer.diffTraceFiles(args[0], args[1]);', [a, b]);
 console.log(
-  `trace diff of ${CALLS} vs ${diff.b.calls} calls: ${diff.same} same, ${diff.inserted} inserted, ${diff.deleted} deleted, ${diff.changed} changed; process RSS after it ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`,
+  `trace diff of ${CALLS} vs ${diff.b.calls} calls: ${diff.same} same, ${diff.inserted} inserted, ${diff.deleted} deleted, ${diff.changed} changed; peak RSS of a process that diffs them ${rss.task.toFixed(0)} MB, that does nothing ${rss.idle.toFixed(0)} MB (each file is ${(statSync(a).size / 1e6).toFixed(0)} MB)`,
 );
 
 describe(`two traces of ${CALLS} calls`, () => {
