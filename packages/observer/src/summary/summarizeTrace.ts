@@ -18,8 +18,11 @@ import {
 /** The tokenizer budgets are counted with (gpt-tokenizer's default encoding, as GPT-4o counts). */
 export const SUMMARY_TOKENIZER = 'o200k_base';
 export const DEFAULT_SUMMARY_BUDGET = 2000;
-/** The budget's bounds: below the smallest a summary's head needs, above any context window. */
-export const summaryBudgetLimits = { min: 64, max: 1_000_000 } as const;
+/**
+ * The budget's bounds: the smallest always holds a shortened head and the line saying what was cut
+ * (as JSON too); the largest is above any context window.
+ */
+export const summaryBudgetLimits = { min: 256, max: 1_000_000 } as const;
 
 /** How a summary is written. */
 export interface SummaryOptions extends SummaryInput {
@@ -69,23 +72,17 @@ function counted(summary: LlmSummary, format: 'text' | 'json'): LlmSummary {
   return current;
 }
 
-/**
- * Chooses what fits `budget`: the head (what ran, how it ended) and a replay's divergence always;
- * then the items of each section in order, refusals first, frequent calls last, each item kept only
- * when it fits whole (the head is measured with the line that says everything else was cut, so
- * that line always fits). Every item left out is counted in `cut`. The printed summary is counted
- * again at the end and items are dropped from the last section until it fits: the budget is
- * never exceeded.
- */
-function fit(facts: SummaryFacts, budget: number, format: 'text' | 'json'): LlmSummary {
-  const { untracked, ...rest } = facts;
-  const empty: LlmSummary = {
+type Head = Omit<SummaryFacts, 'untracked' | ListSection>;
+
+/** A summary of `head` with every section empty. */
+function emptyOf(head: Head, budget: number): LlmSummary {
+  return {
     format: 'forgeone-summary',
     version: 1,
     tokenizer: SUMMARY_TOKENIZER,
     budget,
     tokens: 0,
-    ...rest,
+    ...head,
     refusals: [],
     grant: [],
     anomalies: [],
@@ -94,14 +91,54 @@ function fit(facts: SummaryFacts, budget: number, format: 'text' | 'json'): LlmS
     topCalls: [],
     cut: [],
   };
-  const cutOf = (omitted: Record<string, number>) =>
-    Object.entries(omitted)
-      .filter(([, n]) => n > 0)
-      .map(([section, n]) => ({ section, omitted: n }));
+}
+
+const cutOf = (omitted: Record<string, number>) =>
+  Object.entries(omitted)
+    .filter(([, n]) => n > 0)
+    .map(([section, n]) => ({ section, omitted: n }));
+
+/** Longest name a shortened head keeps (entry, container id). */
+const SHORT_NAME = 40;
+
+/** The head shortened for a small budget: no export arguments, short names, two dropped ranges. */
+function compactHead(head: Head): Head {
+  const short = (text: string) => (text.length > SHORT_NAME ? `${text.slice(0, SHORT_NAME - 1)}…` : text);
+  const { droppedSeqs, ...outcome } = head.outcome;
+  return {
+    ...head,
+    run: { ...head.run, entry: short(head.run.entry), containerId: short(head.run.containerId), args: [] },
+    outcome: droppedSeqs === undefined ? head.outcome : { ...outcome, droppedSeqs: droppedSeqs.slice(0, 2) },
+  };
+}
+
+/**
+ * Chooses what fits `budget`: the head (what ran, how it ended) and a replay's divergence always
+ * (a head too long for the budget is shortened first: see `compactHead`; what it lost is counted
+ * under `cut`); then the items of each section in order, refusals first, frequent calls last, each
+ * item kept only when it fits whole (the head is measured with the line that says everything else
+ * was cut, so that line always fits). Every item left out is counted in `cut`. The printed summary
+ * is counted again at the end and items are dropped from the last section until it fits: the
+ * budget is never exceeded.
+ */
+function fit(facts: SummaryFacts, budget: number, format: 'text' | 'json'): LlmSummary {
+  const { untracked: tracked, ...full } = facts;
+  const untracked: Record<string, number> = { ...tracked };
   // The least a summary can be: its head, and the line saying that everything else was cut.
-  const everything: Record<string, number> = { ...untracked };
-  for (const name of ORDER) everything[name] = (everything[name] ?? 0) + facts[name].length;
-  const base = counted({ ...empty, cut: cutOf(everything) }, format).tokens;
+  const everything = () => {
+    const all: Record<string, number> = { ...untracked };
+    for (const name of ORDER) all[name] = (all[name] ?? 0) + facts[name].length;
+    return all;
+  };
+  let head: Head = full;
+  if (counted({ ...emptyOf(head, budget), cut: cutOf(everything()) }, format).tokens > budget) {
+    head = compactHead(head);
+    if (full.run.args.length > 0) untracked['args'] = full.run.args.length;
+    const dropped = (full.outcome.droppedSeqs?.length ?? 0) - (head.outcome.droppedSeqs?.length ?? 0);
+    if (dropped > 0) untracked['droppedSeqs'] = dropped;
+  }
+  const empty = emptyOf(head, budget);
+  const base = counted({ ...empty, cut: cutOf(everything()) }, format).tokens;
   const kept = { refusals: [], grant: [], anomalies: [], resources: [], phases: [], topCalls: [] } as {
     [K in ListSection]: LlmSummary[K][number][];
   };
