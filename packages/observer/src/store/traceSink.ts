@@ -72,7 +72,7 @@ export class TraceSink {
   readonly #entryEvents: number;
   readonly #entryBytes: number;
   #index: TraceIndex;
-  readonly #held: HeldEntry[];
+  #held: HeldEntry[];
   #pending: TraceEvent[] = [];
   /** The highest seq taken (queued or counted as lost): a batch seen twice is taken once. */
   #through: number;
@@ -231,7 +231,14 @@ export class TraceSink {
     return write;
   }
 
-  /** One transaction: up to ENTRIES_PER_WRITE entries, the retention trim, the index. */
+  /**
+   * One write: up to ENTRIES_PER_WRITE entries appended (one atomic append), then the index (its
+   * acknowledged seq, counts and the retention's trimmed fact), then the trim itself. No
+   * transaction spans them, so a kv commit of another call never finds the store held by a trace;
+   * in this order a crash between two steps never hides anything: entries past the index's
+   * acknowledged seq are extra, and entries the index already counts as trimmed are skipped by
+   * readers until the next trim removes them.
+   */
   async #write(): Promise<void> {
     const take = this.#pending.splice(0, ENTRIES_PER_WRITE * this.#entryEvents);
     const entries: { data: JsonValue; bytes: number; first: number; last: number; count: number }[] = [];
@@ -240,69 +247,67 @@ export class TraceSink {
     this.#lostSince = false;
     const through = take.length > 0 ? take[take.length - 1]!.seq : this.#index.acknowledgedSeq;
     const before = this.#index;
+    let { events, bytes, entries: count } = before.stored;
     try {
-      await this.#store
-        .transaction(async (tx) => {
-          const held = [...this.#held];
-          let { events, bytes, entries: count } = before.stored;
-          if (entries.length > 0) {
-            const { firstSeq } = await tx.append(
-              this.#log,
-              entries.map((e) => e.data),
-            );
-            entries.forEach((e, i) => {
-              held.push({
-                logSeq: firstSeq + i,
-                first: e.first,
-                last: e.last,
-                count: e.count,
-                bytes: e.bytes,
-              });
-              events += e.count;
-              bytes += e.bytes;
-              count += 1;
-            });
-          }
-          let trimmed = before.trimmed;
-          let drop = 0;
-          const { maxEvents, maxBytes } = before.retention;
-          while (drop < held.length && (events > maxEvents || bytes > maxBytes)) {
-            const oldest = held[drop]!;
-            trimmed = {
-              fromSeq: trimmed?.fromSeq ?? oldest.first,
-              toSeq: oldest.last,
-              events: (trimmed?.events ?? 0) + oldest.count,
-              bytes: (trimmed?.bytes ?? 0) + oldest.bytes,
-            };
-            events -= oldest.count;
-            bytes -= oldest.bytes;
-            count -= 1;
-            drop += 1;
-          }
-          if (drop > 0) await tx.trimLog(this.#log, held[drop - 1]!.logSeq + 1);
-          // Every seq below the first still queued is written, trimmed, lost or was never handed over.
-          const queued = this.#pending[0];
-          const covered = queued === undefined ? Math.max(through, this.#lostThrough()) : queued.seq - 1;
-          const next: TraceIndex = {
-            ...this.#index,
-            updatedAt: this.#clock.now(),
-            acknowledgedSeq: Math.max(before.acknowledgedSeq, covered),
-            stored: { events, bytes, entries: count },
-            trimmed,
-          };
-          await tx.putRecord(TRACE_INDEX_NAMESPACE, before.containerId, traceIndexJson(next));
-          // Committed only when the transaction resolves; the sink's view moves after it.
-          return { next, held: held.slice(drop) };
-        })
-        .then(({ next, held }) => {
-          this.#index = { ...next, lost: this.#index.lost, end: this.#index.end };
-          this.#held.splice(0, this.#held.length, ...held);
+      if (entries.length > 0) {
+        const { firstSeq } = await this.#store.append(
+          this.#log,
+          entries.map((e) => e.data),
+        );
+        entries.forEach((e, i) => {
+          this.#held.push({
+            logSeq: firstSeq + i,
+            first: e.first,
+            last: e.last,
+            count: e.count,
+            bytes: e.bytes,
+          });
+          events += e.count;
+          bytes += e.bytes;
+          count += 1;
         });
+      }
     } catch (error) {
       this.#failure = toForgeError(error);
       // Nothing of this write is in the store: its events are counted as lost, never silently gone.
       for (const entry of entries) this.#loseRange(entry.first, entry.last);
       this.#lostSince = false;
+      return;
+    }
+    let trimmed = before.trimmed;
+    let drop = 0;
+    const { maxEvents, maxBytes } = before.retention;
+    while (drop < this.#held.length && (events > maxEvents || bytes > maxBytes)) {
+      const oldest = this.#held[drop]!;
+      trimmed = {
+        fromSeq: trimmed?.fromSeq ?? oldest.first,
+        toSeq: oldest.last,
+        events: (trimmed?.events ?? 0) + oldest.count,
+        bytes: (trimmed?.bytes ?? 0) + oldest.bytes,
+      };
+      events -= oldest.count;
+      bytes -= oldest.bytes;
+      count -= 1;
+      drop += 1;
+    }
+    // Every seq below the first still queued is written, trimmed, lost or was never handed over.
+    const queued = this.#pending[0];
+    const covered = queued === undefined ? Math.max(through, this.#lostThrough()) : queued.seq - 1;
+    const next: TraceIndex = {
+      ...this.#index,
+      updatedAt: this.#clock.now(),
+      acknowledgedSeq: Math.max(before.acknowledgedSeq, covered),
+      stored: { events, bytes, entries: count },
+      trimmed,
+    };
+    try {
+      await this.#store.putRecord(TRACE_INDEX_NAMESPACE, before.containerId, traceIndexJson(next));
+      // Lost ranges and the end noted meanwhile stay: the next write takes them.
+      this.#index = { ...next, lost: this.#index.lost, end: this.#index.end };
+      const dropped = this.#held.splice(0, drop);
+      if (dropped.length > 0) await this.#store.trimLog(this.#log, dropped[dropped.length - 1]!.logSeq + 1);
+    } catch (error) {
+      this.#failure = toForgeError(error);
     }
   }
 

@@ -73,6 +73,8 @@ export class TraceStore {
         if (meta.first <= previous)
           throw corruptEntry(index.log, entry.seq, 'its events do not come after the entry before');
         previous = meta.last;
+        // Counted as trimmed already (a crash between the index and the trim): not kept.
+        if (meta.last <= trimmedThrough(index)) continue;
         if (meta.first > checked.toSeq) return { events };
         if (!entryMayMatch(checked, meta)) continue;
         const decoded = decodeTraceEntry(entry.data, index.log, entry.seq).events;
@@ -112,6 +114,7 @@ export class TraceStore {
     const gaps: SeqRange[] = [];
     let next = 1;
     for await (const entry of this.#entries(index.log)) {
+      if (traceEntryMeta(entry.data, index.log, entry.seq).last <= trimmedThrough(index)) continue;
       for (const event of decodeTraceEntry(entry.data, index.log, entry.seq).events) {
         if (event.seq < next)
           throw corruptEntry(index.log, entry.seq, 'its events do not come after the entry before');
@@ -194,6 +197,11 @@ export class TraceStore {
     }
     return lo;
   }
+}
+
+/** The highest seq the index counts as trimmed (0 when none). */
+function trimmedThrough(index: TraceIndex): number {
+  return index.trimmed?.toSeq ?? 0;
 }
 
 function withMissing(index: TraceIndex): StoredTraceInfo {
