@@ -54,7 +54,16 @@ interface HeldEntry {
   readonly bytes: number;
 }
 
-/** Entries appended in one transaction, at most. */
+/** A log entry ready to append. */
+interface EncodedEntry {
+  readonly data: JsonValue;
+  readonly bytes: number;
+  readonly first: number;
+  readonly last: number;
+  readonly count: number;
+}
+
+/** Entries appended in one write, at most. */
 const ENTRIES_PER_WRITE = 64;
 
 /**
@@ -73,7 +82,14 @@ export class TraceSink {
   readonly #entryBytes: number;
   #index: TraceIndex;
   #held: HeldEntry[];
-  #pending: TraceEvent[] = [];
+  /**
+   * Queued, oldest first: full batches already encoded as entries (compact: a string of columns, not
+   * thousands of objects kept alive until the write), then the events of the batch being filled.
+   */
+  #queued: EncodedEntry[] = [];
+  #partial: TraceEvent[] = [];
+  /** Events queued (in entries and the partial batch). */
+  #queuedEvents = 0;
   /** The highest seq taken (queued or counted as lost): a batch seen twice is taken once. */
   #through: number;
   /** Lost ranges not yet written to the index. */
@@ -94,7 +110,8 @@ export class TraceSink {
     this.#held = held;
     this.#through = index.acknowledgedSeq;
     this.#entryEvents = Math.min(traceStoreLimits.entryEvents, index.retention.maxEvents);
-    this.#entryBytes = Math.min(storageLimits.maxValueBytes, index.retention.maxBytes);
+    // A little under the store's limit: the size is worked out, not measured by the store itself.
+    this.#entryBytes = Math.min(storageLimits.maxValueBytes - 4096, index.retention.maxBytes);
   }
 
   /**
@@ -137,7 +154,7 @@ export class TraceSink {
 
   /** Events queued, not yet written. */
   get pending(): number {
-    return this.#pending.length;
+    return this.#queuedEvents;
   }
 
   /** Events counted as lost (queue full, an event over the entry limit, or a failed write). */
@@ -161,13 +178,13 @@ export class TraceSink {
    */
   add(events: readonly TraceEvent[]): void {
     if (this.#ended) return;
-    let room = this.#maxPending - this.#pending.length;
     for (const event of events) {
       if (event.seq <= this.#through) continue;
       this.#through = event.seq;
-      if (room > 0) {
-        this.#pending.push(event);
-        room -= 1;
+      if (this.#queuedEvents < this.#maxPending) {
+        this.#partial.push(event);
+        this.#queuedEvents += 1;
+        if (this.#partial.length >= this.#entryEvents) this.#seal();
       } else this.#loseRange(event.seq, event.seq);
     }
     this.#schedule();
@@ -175,7 +192,7 @@ export class TraceSink {
 
   /** Writes everything queued; resolves with `acknowledgedSeq` (rejects when a write failed). */
   async flush(): Promise<number> {
-    while (this.#pending.length > 0 || this.#lostSince || this.#writing !== undefined) {
+    while (this.#queuedEvents > 0 || this.#lostSince || this.#writing !== undefined) {
       if (this.#writing !== undefined) await this.#writing;
       else await this.#startWrite();
     }
@@ -217,7 +234,7 @@ export class TraceSink {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      if (this.#writing === undefined && (this.#pending.length > 0 || this.#lostSince))
+      if (this.#writing === undefined && (this.#queuedEvents > 0 || this.#lostSince))
         void this.#startWrite().catch(() => undefined);
     });
   }
@@ -225,7 +242,7 @@ export class TraceSink {
   #startWrite(): Promise<void> {
     const write = this.#write().finally(() => {
       this.#writing = undefined;
-      if (this.#pending.length > 0) this.#schedule();
+      if (this.#queuedEvents > 0) this.#schedule();
     });
     this.#writing = write;
     return write;
@@ -240,12 +257,11 @@ export class TraceSink {
    * readers until the next trim removes them.
    */
   async #write(): Promise<void> {
-    const take = this.#pending.splice(0, ENTRIES_PER_WRITE * this.#entryEvents);
-    const entries: { data: JsonValue; bytes: number; first: number; last: number; count: number }[] = [];
-    for (let at = 0; at < take.length; at += this.#entryEvents)
-      this.#encode(take.slice(at, at + this.#entryEvents), entries);
+    if (this.#queued.length === 0) this.#seal();
+    const entries = this.#queued.splice(0, ENTRIES_PER_WRITE);
+    for (const entry of entries) this.#queuedEvents -= entry.count;
     this.#lostSince = false;
-    const through = take.length > 0 ? take[take.length - 1]!.seq : this.#index.acknowledgedSeq;
+    const through = entries.length > 0 ? entries[entries.length - 1]!.last : this.#index.acknowledgedSeq;
     const before = this.#index;
     let { events, bytes, entries: count } = before.stored;
     try {
@@ -291,8 +307,8 @@ export class TraceSink {
       drop += 1;
     }
     // Every seq below the first still queued is written, trimmed, lost or was never handed over.
-    const queued = this.#pending[0];
-    const covered = queued === undefined ? Math.max(through, this.#lostThrough()) : queued.seq - 1;
+    const queued = this.#queued[0]?.first ?? this.#partial[0]?.seq;
+    const covered = queued === undefined ? Math.max(through, this.#lostThrough()) : queued - 1;
     const next: TraceIndex = {
       ...this.#index,
       updatedAt: this.#clock.now(),
@@ -317,15 +333,23 @@ export class TraceSink {
     return ranges === undefined || ranges.length === 0 ? 0 : ranges[ranges.length - 1]![1];
   }
 
-  /** Encodes `events` as entries under the byte limit (halving a batch that is over it). */
-  #encode(
-    events: readonly TraceEvent[],
-    out: { data: JsonValue; bytes: number; first: number; last: number; count: number }[],
-  ): void {
+  /** Encodes the batch being filled into queued entries. */
+  #seal(): void {
+    const events = this.#partial;
     if (events.length === 0) return;
-    const data = encodeTraceEntry(events);
-    const json = JSON.stringify(data);
-    const bytes = Buffer.byteLength(json, 'utf8');
+    this.#partial = [];
+    const before = this.#queued.length;
+    this.#encode(events, this.#queued);
+    let kept = 0;
+    for (let i = before; i < this.#queued.length; i += 1) kept += this.#queued[i]!.count;
+    // What did not fit an entry was counted as lost by #encode.
+    this.#queuedEvents -= events.length - kept;
+  }
+
+  /** Encodes `events` as entries under the byte limit (halving a batch that is over it). */
+  #encode(events: readonly TraceEvent[], out: EncodedEntry[]): void {
+    if (events.length === 0) return;
+    const { data, bytes } = encodeTraceEntry(events);
     const first = events[0]!.seq;
     const last = events[events.length - 1]!.seq;
     if (bytes <= this.#entryBytes) {
@@ -356,7 +380,7 @@ async function heldEntries(store: StoragePort, log: string): Promise<HeldEntry[]
         first: meta.first,
         last: meta.last,
         count: meta.count,
-        bytes: JSON.stringify(entry.data).length,
+        bytes: Buffer.byteLength(JSON.stringify(entry.data), 'utf8'),
       });
     }
     if (page.length < 256) return held;

@@ -261,9 +261,12 @@ describe('TraceStore', () => {
   });
 
   it('gives FORGE_TRACE_STORE_CORRUPT, not a crash, for a damaged or hostile store', async () => {
+    const first = (await (await filled(3)).readLog('trace/ctr_test'))[0]!.data as object;
     const damaged = [
       { v: 1 },
       'not an entry',
+      { ...first, c: '{"s":[0' },
+      { ...first, c: '{"s":[0,1,2]}' },
       { ...((await (await filled(3)).readLog('trace/ctr_test'))[0]!.data as object), n: 99 },
     ];
     for (const data of damaged) {
@@ -275,9 +278,10 @@ describe('TraceStore', () => {
     }
     // An event edited into something the gate never records (an allowed call that did not run).
     const store = await filled(3);
-    const entry = (await store.readLog('trace/ctr_test'))[0]!.data as { c: { x: number[] } };
-    entry.c.x[0] = 0;
-    await store.append('trace/ctr_test', [entry as never]);
+    const entry = (await store.readLog('trace/ctr_test'))[0]!.data as { c: string };
+    const columns = JSON.parse(entry.c) as { x: number[] };
+    columns.x[0] = 0;
+    await store.append('trace/ctr_test', [{ ...entry, c: JSON.stringify(columns) }]);
     await store.trimLog('trace/ctr_test', 2);
     await expect(all(new TraceStore(store), 'ctr_test')).rejects.toMatchObject({
       code: 'FORGE_TRACE_STORE_CORRUPT',
