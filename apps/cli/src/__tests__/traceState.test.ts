@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteStore, type JsonValue } from '@forgeone/common';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/inProcess';
 
@@ -76,7 +76,7 @@ describe('forgeone run --state keeps the trace; trace list | query | export | su
       dir,
     );
     expect(range.out).toEqual([
-      expect.stringMatching(/^#4  \S+  wasi\.fd_write  allow  -> 0/),
+      expect.stringMatching(/^#4 {2}\S+ {2}wasi\.fd_write {2}allow {2}-> 0/),
       '--- 1 call(s) ---',
     ]);
     const paged = await cli(['trace', 'query', '--state', 'state', '--container', id, '--limit', '3'], dir);
@@ -152,15 +152,23 @@ describe('forgeone run --state keeps the trace; trace list | query | export | su
   it('reports a kept trace edited outside ForgeOne as FORGE_TRACE_STORE_CORRUPT, and exports nothing', async () => {
     const run = await cli(['run', 'clock.wat', '--allow', 'wasi.fd_write', '--state', 'edited'], dir);
     const edited = /container (\S+),/.exec(run.out.find((l) => l.startsWith('--- trace kept'))!)![1]!;
-    const db = new Database(join(dir, 'edited', 'kernel.db'));
-    db.prepare('UPDATE logs SET data = replace(data, \'"deny"\', \'"allow"\') WHERE log = ?').run(
-      `trace/${edited}`,
-    );
-    db.close();
+    // Its one entry replaced by a copy whose denials say "allow" (a call allowed that never ran).
+    const store = await SqliteStore.open(join(dir, 'edited', 'kernel.db'));
+    const log = `trace/${edited}`;
+    const [entry] = await store.readLog(log);
+    await store.trimLog(log, (await store.logHead(log)) + 1);
+    await store.append(log, [
+      JSON.parse(JSON.stringify(entry!.data).replaceAll('"deny"', '"allow"')) as JsonValue,
+    ]);
+    await store.close();
     const query = await cli(['trace', 'query', '--state', 'edited', '--container', edited], dir);
     expect(query).toMatchObject({
       code: 1,
-      err: [expect.stringMatching(/^FORGE_TRACE_STORE_CORRUPT: trace log trace\/\S+, entry 1: /)],
+      err: [
+        expect.stringMatching(
+          /^FORGE_TRACE_STORE_CORRUPT: trace log trace\/\S+, entry \d+: event \d+: executed: an allowed call executes; /,
+        ),
+      ],
     });
     const exported = await cli(
       ['trace', 'export', '--state', 'edited', '--container', edited, '-o', 'bad.jsonl'],
