@@ -424,14 +424,6 @@ export class Runtime {
     const logs: string[] = [];
     const events: GuestEvent[] = [];
     const containerId = newId('container', startedAt);
-    this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
-    const audit =
-      this.#deps.audit &&
-      new RunAudit(this.#deps.audit, {
-        containerId,
-        identity,
-        mode: objects ? (options.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
-      });
     const traceSettings = durableTraceSettings(
       this.#deps.store,
       this.#deps.durableTraces,
@@ -453,6 +445,14 @@ export class Runtime {
         },
         traceSettings,
       ));
+    this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
+    const audit =
+      this.#deps.audit &&
+      new RunAudit(this.#deps.audit, {
+        containerId,
+        identity,
+        mode: objects ? (options.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
+      });
     const onTraceBatch =
       audit === undefined && sink === undefined
         ? options.onTraceBatch
