@@ -34,7 +34,8 @@ function compareCodePoints(a: string, b: string): number {
 
 /** Keeps everything in maps; a transaction records how to undo each write. */
 class MemoryEngine implements StorageEngine {
-  readonly #logs = new Map<string, RawLogEntry[]>();
+  /** Per log: the entries kept, and the seq of the first of them (entries below it were trimmed). */
+  readonly #logs = new Map<string, { base: number; entries: RawLogEntry[] }>();
   readonly #records = new Map<string, Map<string, StoredValue>>();
   readonly #blobs = new Map<string, Uint8Array>();
   #undo: (() => void)[] | undefined;
@@ -44,26 +45,47 @@ class MemoryEngine implements StorageEngine {
   }
 
   append(log: string, json: readonly string[], time: number): { firstSeq: number; lastSeq: number } {
-    let entries = this.#logs.get(log);
-    if (!entries) {
-      entries = [];
-      this.#logs.set(log, entries);
+    let stored = this.#logs.get(log);
+    if (!stored) {
+      stored = { base: 1, entries: [] };
+      this.#logs.set(log, stored);
     }
-    const list = entries;
-    const firstSeq = list.length + 1;
+    const list = stored.entries;
+    const kept = list.length;
+    const firstSeq = stored.base + kept;
     for (const [i, data] of json.entries()) list.push({ seq: firstSeq + i, time, json: data });
     this.#onRollback(() => {
-      list.length = firstSeq - 1;
+      list.length = kept;
     });
-    return { firstSeq, lastSeq: list.length };
+    return { firstSeq, lastSeq: firstSeq + json.length - 1 };
   }
 
   readLog(log: string, fromSeq: number, limit: number): RawLogEntry[] {
-    return (this.#logs.get(log) ?? []).slice(fromSeq - 1, fromSeq - 1 + limit);
+    const stored = this.#logs.get(log);
+    if (!stored) return [];
+    const from = Math.max(0, fromSeq - stored.base);
+    return stored.entries.slice(from, from + limit);
   }
 
   logHead(log: string): number {
-    return this.#logs.get(log)?.length ?? 0;
+    const stored = this.#logs.get(log);
+    return stored ? stored.base - 1 + stored.entries.length : 0;
+  }
+
+  trimLog(log: string, beforeSeq: number): number {
+    const stored = this.#logs.get(log);
+    if (!stored) return 0;
+    const before = Math.min(beforeSeq, stored.base + stored.entries.length);
+    const count = Math.max(0, before - stored.base);
+    if (count === 0) return 0;
+    const removed = stored.entries.splice(0, count);
+    const base = stored.base;
+    stored.base += count;
+    this.#onRollback(() => {
+      stored.entries.unshift(...removed);
+      stored.base = base;
+    });
+    return count;
   }
 
   getRecord(namespace: string, key: string): RawRecord | undefined {

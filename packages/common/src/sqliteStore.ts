@@ -63,6 +63,17 @@ const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // trimLog: the lowest seq still kept per trimmed log, so that the head survives a trim of every
+    // entry and sequence numbers are never reused.
+    version: 2,
+    sql: `
+      CREATE TABLE log_trims (
+        log TEXT PRIMARY KEY NOT NULL,
+        before_seq INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 const DRIVER_HINT = 'install it next to @forgeone/common with `npm install better-sqlite3@12`';
@@ -148,13 +159,18 @@ class SqliteEngine implements StorageEngine {
     (log: string, json: readonly string[], time: number) => number
   >;
   readonly #commitRecords: BetterSqlite3.Transaction<(ns: string, writes: readonly RawWrite[]) => void>;
+  readonly #trimLog: BetterSqlite3.Transaction<(log: string, beforeSeq: number) => number>;
   readonly #putChecked: BetterSqlite3.Transaction<
     (ns: string, key: string, json: string, expectedVersion: number | undefined) => PutOutcome
   >;
 
-  constructor(db: Database, path: string) {
+  /** False for a read-only open of a store from before trimLog (schema 1): nothing was trimmed there. */
+  readonly #trims: boolean;
+
+  constructor(db: Database, path: string, trims = true) {
     this.#db = db;
     this.#path = path;
+    this.#trims = trims;
     // Called inside a running transaction, better-sqlite3 makes these savepoints, so each call stays atomic.
     this.#appendAll = db.transaction((log: string, json: readonly string[], time: number) => {
       const head = this.logHead(log);
@@ -173,6 +189,17 @@ class SqliteEngine implements StorageEngine {
         if (json === undefined) remove.run(ns, key);
         else upsert.run(ns, key, json);
       }
+    });
+    this.#trimLog = db.transaction((log: string, beforeSeq: number) => {
+      const before = Math.min(beforeSeq, this.logHead(log) + 1);
+      const removed = this.#stmt('DELETE FROM logs WHERE log = ? AND seq < ?').run(log, before).changes;
+      if (removed > 0) {
+        this.#stmt(
+          'INSERT INTO log_trims (log, before_seq) VALUES (?, ?) ' +
+            'ON CONFLICT (log) DO UPDATE SET before_seq = MAX(before_seq, excluded.before_seq)',
+        ).run(log, before);
+      }
+      return removed;
     });
     this.#putChecked = db.transaction(
       (ns: string, key: string, json: string, expectedVersion: number | undefined) => {
@@ -214,7 +241,17 @@ class SqliteEngine implements StorageEngine {
   }
 
   logHead(log: string): number {
-    return this.#stmt('SELECT COALESCE(MAX(seq), 0) FROM logs WHERE log = ?').pluck().get(log) as number;
+    const last = this.#stmt('SELECT COALESCE(MAX(seq), 0) FROM logs WHERE log = ?')
+      .pluck()
+      .get(log) as number;
+    if (!this.#trims) return last;
+    const before = this.#stmt('SELECT before_seq FROM log_trims WHERE log = ?').pluck().get(log) as
+      number | undefined;
+    return before === undefined ? last : Math.max(last, before - 1);
+  }
+
+  trimLog(log: string, beforeSeq: number): number {
+    return this.#trimLog.immediate(log, beforeSeq);
   }
 
   getRecord(namespace: string, key: string): RawRecord | undefined {
@@ -399,20 +436,24 @@ export class SqliteStore extends EngineStore {
     } catch (err) {
       throw describeSqliteFailure(err, 'open', path);
     }
+    let trims: boolean;
     try {
       // No journal_mode or synchronous pragma: either would be a write (or need one).
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      checkSchema(db, path);
+      trims = checkSchema(db, path);
     } catch (err) {
       db.close();
       throw isForgeError(err) ? err : describeSqliteFailure(err, 'open', path);
     }
-    return new SqliteStore(new SqliteEngine(db, path), path, 'full', options.clock ?? systemClock);
+    return new SqliteStore(new SqliteEngine(db, path, trims), path, 'full', options.clock ?? systemClock);
   }
 }
 
-/** A read-only open's check that `db` is a ForgeOne store this version can read (no migration). */
-function checkSchema(db: Database, path: string): void {
+/**
+ * A read-only open's check that `db` is a ForgeOne store this version can read (no migration);
+ * true when it has the table of trimmed logs (schema 2 on).
+ */
+function checkSchema(db: Database, path: string): boolean {
   const tables = new Set(
     db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[],
   );
@@ -425,4 +466,5 @@ function checkSchema(db: Database, path: string): void {
     );
   }
   schemaVersion(db, path, migrations[migrations.length - 1]!.version);
+  return tables.has('log_trims');
 }

@@ -56,8 +56,18 @@ export interface StorageOps {
   append(log: string, data: readonly JsonValue[]): Promise<{ firstSeq: number; lastSeq: number }>;
   /** Entries of `log` in sequence order. */
   readLog(log: string, options?: ReadLogOptions): Promise<LogEntry[]>;
-  /** The last sequence number of `log`, 0 when it is empty. */
+  /**
+   * The last sequence number ever given in `log`, 0 when nothing was appended. Trimming does not
+   * lower it: sequence numbers are never reused.
+   */
   logHead(log: string): Promise<number>;
+  /**
+   * Deletes the entries of `log` whose seq is below `beforeSeq` (a retention bound: the oldest go
+   * first, never a range in the middle) and resolves with how many went; durable when it resolves.
+   * The head stays, so later appends go on numbering after it. `beforeSeq` past the head + 1 is
+   * taken as the head + 1 (an append cannot be trimmed before it exists).
+   */
+  trimLog(log: string, beforeSeq: number): Promise<number>;
 
   getRecord(namespace: string, key: string): Promise<StoredRecord | undefined>;
   /** Writes a record and returns its new version. */

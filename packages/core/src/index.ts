@@ -1,5 +1,6 @@
 export { Runtime } from './runtime';
 export type { RuntimeDeps, RunModuleOptions, ReplayOptions, RunReport, RunKvReport } from './runtime';
+export type { DurableTraceOptions, StoredTraceReport } from './durableTrace';
 export type { KvNamespaceChanges } from './kvNamespaces';
 
 // Scheduler

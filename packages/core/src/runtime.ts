@@ -25,6 +25,7 @@ import {
   parseTypedArgs,
   readModuleFile,
   recordedTraceOf,
+  typedValuesToJson,
   worldSyscallNames,
   type EnforcerSpec,
   type GuestEvent,
@@ -50,6 +51,14 @@ import {
 } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { RunAudit } from './runAudit';
+import {
+  durableTraceSettings,
+  openDurableTrace,
+  storedTraceReport,
+  traceEndOf,
+  type DurableTraceOptions,
+  type StoredTraceReport,
+} from './durableTrace';
 import { ResourceManager } from './resources/resourceManager';
 import { cpuAccountOf, cpuBudgetOption } from './resources/cpuAccount';
 import { checkHeldAllocation } from './resources/heldAllocation';
@@ -103,6 +112,12 @@ export interface RuntimeDeps {
    * checked. Records (runs' and containers') live in `store`, namespace `redzone`.
    */
   readonly quarantine?: QuarantineOptions;
+  /**
+   * Every run's and container's trace kept in `store` (log `trace/<containerId>`, index `traces`),
+   * flushed in batches off the guest's path, with a retention bound; read back with observer's
+   * TraceStore. On by default when there is a store; `false` turns it off.
+   */
+  readonly durableTraces?: false | DurableTraceOptions;
 }
 
 /** A run: its module (`ContainerSource`, read as a container's is), who decides, what it sees. */
@@ -147,6 +162,11 @@ export interface RunModuleOptions extends ContainerSource {
   readonly onStderr?: (bytes: Uint8Array) => void;
   /** Receives every trace event, in batches (e.g. to stream them to a store). */
   readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
+  /**
+   * The run's durable trace in the kernel's store (over the kernel's `durableTraces`): `false`
+   * keeps none; an object sets its retention (refused on a kernel without a store).
+   */
+  readonly durableTrace?: false | DurableTraceOptions;
   /**
    * Most calls the report keeps (default 65,536): older ones are dropped, and the report's
    * `recorded.end` says how many and which sequence numbers.
@@ -212,6 +232,8 @@ export interface RunReport {
   readonly manifest?: PackageManifest;
   /** The run as a replayable trace (header, calls, end). */
   readonly recorded: RecordedTrace;
+  /** Where the run's trace is kept in the store (absent when durable traces are off). */
+  readonly storedTrace?: StoredTraceReport;
   /**
    * When a policy quarantined the run: its redzone record (reason, rules that fired, DNA), kept in
    * the runtime's store under the run's container id. The guest was stopped at that call.
@@ -403,6 +425,27 @@ export class Runtime {
     const logs: string[] = [];
     const events: GuestEvent[] = [];
     const containerId = newId('container', startedAt);
+    const traceSettings = durableTraceSettings(
+      this.#deps.store,
+      this.#deps.durableTraces,
+      options.durableTrace,
+      'runModule',
+    );
+    // Opened before the guest starts: every batch the recorder hands over goes to the store, in the
+    // background (the guest never waits for it), and the index says the run is there even if it dies.
+    const sink =
+      traceSettings &&
+      (await openDurableTrace(
+        this.#deps.store!,
+        {
+          module: module.sha256,
+          entry,
+          args: typedValuesToJson(args),
+          containerId,
+          recordedAt: startedAt,
+        },
+        traceSettings,
+      ));
     this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
     const audit =
       this.#deps.audit &&
@@ -412,11 +455,12 @@ export class Runtime {
         mode: objects ? (options.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
       });
     const onTraceBatch =
-      audit === undefined
+      audit === undefined && sink === undefined
         ? options.onTraceBatch
         : (batch: readonly TraceEvent[]) => {
             options.onTraceBatch?.(batch);
-            audit.add(batch);
+            audit?.add(batch);
+            sink?.add(batch);
           };
     const traceCapacity = traceCapacityFor(this.#deps.boot?.mode ?? 'normal', options.traceCapacity);
     let run: Awaited<ReturnType<WasmHost['run']>>;
@@ -457,6 +501,10 @@ export class Runtime {
       });
       // The calls handed over before the host failed were decided: they are audited all the same.
       await audit?.finish().catch(() => undefined);
+      // And kept: the stored trace ends with the failure's code.
+      await sink
+        ?.close({ status: 'trapped', exitCode: null, code: toForgeError(error).code })
+        .catch(() => undefined);
       throw error;
     }
     const { instance, outcome } = run;
@@ -484,6 +532,9 @@ export class Runtime {
     const trace = recorded.events;
     // Likewise every decision of the run, before the run is reported.
     await audit?.finish(trace);
+    // And its durable trace: the report's calls beyond the last batch, and how it ended. A store
+    // that cannot take it fails the run, as a kv store does: the report would claim a stored trace.
+    await sink?.close(traceEndOf(outcome), trace);
     // A debug kernel keeps every run for replay, before it is reported.
     await this.#debugTraces?.keep(instance.containerId, recorded);
     // A run a policy quarantined has ended; the record of why stays, to inspect and resolve.
@@ -520,6 +571,7 @@ export class Runtime {
       ...(kv ? { kv: kvReport(kv) } : {}),
       ...(manifest ? { manifest } : {}),
       recorded,
+      ...(sink ? { storedTrace: storedTraceReport(sink) } : {}),
       ...(quarantine ? { quarantine } : {}),
     };
   }

@@ -51,3 +51,12 @@ export {
 } from './summary/summarizeTrace';
 export type { SummaryOptions } from './summary/summarizeTrace';
 export type { SummaryInput } from './summary/summaryFacts';
+export { TraceSink } from './store/traceSink';
+export type { TraceSinkOptions, TraceSinkEnd } from './store/traceSink';
+export { TraceStore } from './store/traceStore';
+export type { TracePage, StoredTraceInfo } from './store/traceStore';
+export type { TraceQuery } from './store/traceQuery';
+export { traceStoreLimits, checkTraceRetention } from './store/traceRetention';
+export type { TraceRetention } from './store/traceRetention';
+export { TRACE_INDEX_NAMESPACE, traceLogName } from './store/traceIndex';
+export type { TraceIndex, StoredTraceHeader, TraceTrimmed, TraceLost } from './store/traceIndex';

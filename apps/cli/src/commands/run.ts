@@ -30,6 +30,7 @@ import { STATE_ENV, integerFlag, parseGuestPath } from '../flagValues';
 import { lineWriter } from '../guestLines';
 import { passphraseSource } from '../passphrase';
 import { checkRunOptions, optionGiven, type RunContext, type RunFlags } from './runOptions';
+import { storedTraceLine } from './traceState';
 import {
   exitAsGuest,
   kvInterruptSummary,
@@ -276,6 +277,8 @@ export function registerRun(program: Command, io: CliIo): void {
         // A quarantine's record is kept in the state, the default one when the run had none.
         if (report.quarantine && store === undefined) await keepQuarantineRecord(stateDir, report.quarantine);
         printRunReport(io, report);
+        // Where the run's trace is kept: its container id is what `trace query|export` take.
+        if (report.storedTrace && !io.json) io.out(storedTraceLine(report.storedTrace, stateDir));
         exitAsGuest(
           io,
           report.outcome,

@@ -5,6 +5,7 @@ import {
   diffTraceFiles,
   formatSummary,
   signTraceFile,
+  summarizeTrace,
   summarizeTraceFile,
   summaryBudgetLimits,
   verifyTraceFile,
@@ -15,6 +16,13 @@ import { printResult, type CliIo } from '../cliIo';
 import { cliPath, parseIntegerFlag } from '../flagValues';
 import { traceDiffLines } from './traceDiffReport';
 import { passphraseSource } from '../passphrase';
+import {
+  checkSummarySource,
+  registerTraceStateCommands,
+  stateFlagHelp,
+  withTraceStore,
+  gapLines,
+} from './traceState';
 
 /** What a verification found, in one line. */
 function verifiedLine(path: string, result: TraceVerification): string {
@@ -43,7 +51,9 @@ const DEFAULT_DIFF_LIMIT = 200;
 export function registerTrace(program: Command, io: CliIo): void {
   const trace = program
     .command('trace')
-    .description('verify, sign, compare and summarise trace files written by `run --trace`');
+    .description(
+      'verify, sign, compare and summarise trace files written by `run --trace`; list, query and export the traces runs kept in a state (`run --state`)',
+    );
 
   trace
     .command('verify')
@@ -97,7 +107,9 @@ export function registerTrace(program: Command, io: CliIo): void {
     .description(
       'summarise a run for a person or a language model, within a token budget: what ran, how it ended, refused calls with their reasons, anomalies, files and kv keys, phases, frequent calls — each citing its sequence numbers',
     )
-    .argument('<trace.jsonl>', 'trace written by `forgeone run --trace`')
+    .argument('[trace.jsonl]', 'trace written by `forgeone run --trace` (or give --container and --state)')
+    .option('--container <id>', 'summarise the trace a run kept in --state instead (its container id)')
+    .option('--state <dir>', stateFlagHelp)
     .option(
       '--budget <tokens>',
       `most tokens the summary takes, counted with o200k_base (default ${DEFAULT_SUMMARY_BUDGET}; ${summaryBudgetLimits.min} to ${summaryBudgetLimits.max})`,
@@ -109,7 +121,17 @@ export function registerTrace(program: Command, io: CliIo): void {
     )
     .option('--secret-env <name...>', 'environment variables whose values must never appear in the summary')
     .action(
-      async (file: string, flags: { budget?: string; format: 'text' | 'json'; secretEnv?: string[] }) => {
+      async (
+        file: string | undefined,
+        flags: {
+          budget?: string;
+          format: 'text' | 'json';
+          secretEnv?: string[];
+          container?: string;
+          state?: string;
+        },
+      ) => {
+        checkSummarySource(file, flags.container);
         const budget =
           flags.budget === undefined
             ? DEFAULT_SUMMARY_BUDGET
@@ -117,12 +139,19 @@ export function registerTrace(program: Command, io: CliIo): void {
         const secrets = (flags.secretEnv ?? [])
           .map((name) => io.env(name) ?? '')
           .filter((value) => value !== '');
-        const summary = await summarizeTraceFile(cliPath(io, file), {
-          budget,
-          format: flags.format,
-          secrets,
-        });
+        const options = { budget, format: flags.format, secrets };
+        const container = flags.container;
+        const summary =
+          container === undefined
+            ? await summarizeTraceFile(cliPath(io, file!), options)
+            : await withTraceStore(io, flags, async (traces) => {
+                // What retention trimmed or a full queue lost is said, not left out in silence.
+                for (const line of gapLines(await traces.info(container))) io.err(line);
+                return summarizeTrace(traces.records(container), options);
+              });
         for (const line of formatSummary(summary, flags.format).replace(/\n$/, '').split('\n')) io.out(line);
       },
     );
+
+  registerTraceStateCommands(trace, io);
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, ManualClock } from '../index';
+import { describeLogTrimContract } from './logTrimContract';
 import { describeStorageContract } from './storageContract';
 
 describeStorageContract('MemoryStore', async (clock) => new MemoryStore({ clock }));
+describeLogTrimContract('MemoryStore', async (clock) => new MemoryStore({ clock }));
 
 describe('MemoryStore', () => {
   it('reports its kind and forgets everything on close', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, SqliteStore } from '../index';
+import { describeLogTrimContract } from './logTrimContract';
 import { describeStorageContract, expectForgeError } from './storageContract';
 
 const dir = mkdtempSync(join(tmpdir(), 'forgeone-sqlite-'));
@@ -15,6 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // The contract runs on real files (WAL, synchronous=FULL), the configuration users get.
 describeStorageContract('SqliteStore', (clock) => SqliteStore.open(newPath(), { clock }));
+describeLogTrimContract('SqliteStore', (clock) => SqliteStore.open(newPath(), { clock }));
 
 describe('SqliteStore', () => {
   it('keeps everything across close and reopen', async () => {
@@ -46,7 +48,7 @@ describe('SqliteStore', () => {
     const raw = new Database(path, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.prepare('SELECT version FROM forge_schema_version').pluck().all()).toEqual([1]);
+      expect(raw.prepare('SELECT version FROM forge_schema_version').pluck().all()).toEqual([1, 2]);
     } finally {
       raw.close();
     }
@@ -167,5 +169,34 @@ describe('SqliteStore', () => {
     expect(await waiter.append('audit', ['after'])).toEqual({ firstSeq: 2, lastSeq: 2 });
     await holder.close();
     await waiter.close();
+  });
+});
+
+describe('SqliteStore: a store from before trimLog (schema 1)', () => {
+  function schemaOneStore(): string {
+    const path = newPath();
+    const raw = new Database(path);
+    raw.exec(`
+      CREATE TABLE forge_schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT;
+      INSERT INTO forge_schema_version VALUES (1, 0);
+      CREATE TABLE logs (log TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (log, seq)) STRICT;
+      CREATE TABLE records (ns TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key)) STRICT;
+      CREATE TABLE blobs (digest TEXT PRIMARY KEY NOT NULL, bytes BLOB NOT NULL, size INTEGER NOT NULL) STRICT;
+      INSERT INTO logs VALUES ('t', 1, 0, '"a"'), ('t', 2, 0, '"b"');
+    `);
+    raw.close();
+    return path;
+  }
+
+  it('is read as it is read-only, and migrated (entries kept) when opened to write', async () => {
+    const path = schemaOneStore();
+    const reader = await SqliteStore.openReadOnly(path);
+    expect(await reader.logHead('t')).toBe(2);
+    await reader.close();
+    const store = await SqliteStore.open(path);
+    expect(await store.trimLog('t', 2)).toBe(1);
+    expect((await store.readLog('t')).map((e) => e.data)).toEqual(['b']);
+    expect(await store.logHead('t')).toBe(2);
+    await store.close();
   });
 });

@@ -15,6 +15,7 @@ import type {
 import { StoreGate, type TransactionScope } from './storeGate';
 import {
   checkAppendBatch,
+  checkBeforeSeq,
   checkBlob,
   checkDigest,
   checkExpectedVersion,
@@ -59,6 +60,8 @@ export interface StorageEngine {
   append(log: string, json: readonly string[], time: number): { firstSeq: number; lastSeq: number };
   readLog(log: string, fromSeq: number, limit: number): RawLogEntry[];
   logHead(log: string): number;
+  /** Deletes entries below `beforeSeq` (at most head + 1) and returns how many went; the head stays. */
+  trimLog(log: string, beforeSeq: number): number;
   getRecord(namespace: string, key: string): RawRecord | undefined;
   putRecord(namespace: string, key: string, json: string, expectedVersion: number | undefined): PutOutcome;
   deleteRecord(namespace: string, key: string): boolean;
@@ -164,6 +167,12 @@ class EngineOps {
   logHead(log: unknown): number {
     const name = checkName('log', log);
     return this.#call('logHead', (engine) => engine.logHead(name));
+  }
+
+  trimLog(log: unknown, beforeSeq: unknown): number {
+    const name = checkName('log', log);
+    const before = checkBeforeSeq(beforeSeq);
+    return this.#call('trimLog', (engine) => engine.trimLog(name, before));
   }
 
   getRecord(namespace: unknown, key: unknown): StoredRecord | undefined {
@@ -289,6 +298,7 @@ function transactionHandle(ops: EngineOps, scope: TransactionScope): StorageTran
     append: (log, data) => run(scope, 'append', () => ops.append(log, data)),
     readLog: (log, options) => run(scope, 'readLog', () => ops.readLog(log, options)),
     logHead: (log) => run(scope, 'logHead', () => ops.logHead(log)),
+    trimLog: (log, beforeSeq) => run(scope, 'trimLog', () => ops.trimLog(log, beforeSeq)),
     getRecord: (ns, key) => run(scope, 'getRecord', () => ops.getRecord(ns, key)),
     putRecord: (ns, key, value, options) =>
       run(scope, 'putRecord', () => ops.putRecord(ns, key, value, options)),
@@ -325,6 +335,10 @@ export abstract class EngineStore implements StoragePort {
 
   logHead(log: string): Promise<number> {
     return this.#gate.run('logHead', () => this.#ops.logHead(log));
+  }
+
+  trimLog(log: string, beforeSeq: number): Promise<number> {
+    return this.#gate.run('trimLog', () => this.#ops.trimLog(log, beforeSeq));
   }
 
   getRecord(namespace: string, key: string): Promise<StoredRecord | undefined> {

@@ -228,6 +228,11 @@ export function checkFromSeq(fromSeq: unknown): number {
   return checkInteger('fromSeq', fromSeq, 1, Number.MAX_SAFE_INTEGER);
 }
 
+/** Checks trimLog's `beforeSeq`. */
+export function checkBeforeSeq(beforeSeq: unknown): number {
+  return checkInteger('beforeSeq', beforeSeq, 1, Number.MAX_SAFE_INTEGER);
+}
+
 /** Checks putRecord's `expectedVersion` (0 = must not exist). */
 export function checkExpectedVersion(version: unknown): number | undefined {
   if (version === undefined) return undefined;

@@ -3,6 +3,7 @@ import type { ContainerLimitsInput } from '@forgeone/config';
 import type { Isolation, LoadedModule, WasmHost } from '@forgeone/execution';
 import type { AuditLog } from '@forgeone/trust';
 import type { BootContext } from '../boot/bootContext';
+import type { DurableTraceOptions } from '../durableTrace';
 import type { ResourceAdmission } from '../resources/resourceAdmission';
 import type { ContainerSource } from './containerConfig';
 
@@ -17,6 +18,11 @@ export interface ContainerManagerDeps {
   readonly store?: StoragePort;
   /** Where every container's decisions are appended, however it ends. */
   readonly audit?: AuditLog;
+  /**
+   * Every container's trace kept in `store` (observer's TraceSink; on by default when there is a
+   * store, `false` turns it off), closed however the container ends.
+   */
+  readonly durableTraces?: false | DurableTraceOptions;
   /** Asked for an allocation at each launch; every allocation is released on every way out. */
   readonly resources?: ResourceAdmission;
   /** How long `close` lets each container's call in flight finish. Default 2,000 ms. */

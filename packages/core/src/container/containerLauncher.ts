@@ -1,5 +1,6 @@
 import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/common';
 import type { EnforcerSpec } from '@forgeone/execution';
+import type { TraceEvent } from '@forgeone/observer';
 import { launchKindOf, launchRefusal } from '../boot/bootMode';
 import { guestEnforcement } from '../guestEnforcement';
 import { checkHeldAllocation } from '../resources/heldAllocation';
@@ -10,6 +11,7 @@ import { checkContainerConfig, containerKindOf, type ContainerConfig } from './c
 import type { ContainerManagerDeps } from './containerDeps';
 import type { ContainerQuarantine } from './containerQuarantine';
 import type { ContainerSet } from './containerSet';
+import type { ContainerTraces } from './containerTraces';
 import { isTerminal } from './containerState';
 import { LiveContainer } from './liveContainer';
 
@@ -23,6 +25,7 @@ export class ContainerLauncher {
   readonly #set: ContainerSet;
   readonly #calls: ContainerCalls;
   readonly #quarantine: ContainerQuarantine;
+  readonly #traces: ContainerTraces;
   readonly #launching = new Set<Promise<unknown>>();
   /** Set while the kernel closes: launches are refused. */
   closing = false;
@@ -32,11 +35,13 @@ export class ContainerLauncher {
     set: ContainerSet,
     calls: ContainerCalls,
     quarantine: ContainerQuarantine,
+    traces: ContainerTraces,
   ) {
     this.#deps = deps;
     this.#set = set;
     this.#calls = calls;
     this.#quarantine = quarantine;
+    this.#traces = traces;
   }
 
   /** Launches a container and resolves with its id once it runs. */
@@ -131,6 +136,21 @@ export class ContainerLauncher {
         });
       }
       const audit = c.audit;
+      // Its durable trace, opened before the guest runs any code; closed however it ends.
+      const stored = await this.#traces.open(id, {
+        module: module.sha256,
+        entry: kind === 'command' ? '_start' : '_initialize',
+        recordedAt: now,
+      });
+      const onTraceBatch =
+        audit === undefined
+          ? stored
+          : stored === undefined
+            ? (batch: readonly TraceEvent[]) => audit.add(batch)
+            : (batch: readonly TraceEvent[]) => {
+                audit.add(batch);
+                stored(batch);
+              };
       c.instance = await host.instantiate(module, {
         containerId: id,
         isolation,
@@ -142,7 +162,7 @@ export class ContainerLauncher {
         ...(config.onStdout ? { onStdout: config.onStdout } : {}),
         ...(config.onStderr ? { onStderr: config.onStderr } : {}),
         ...(config.onEvent ? { onEvent: config.onEvent } : {}),
-        ...(audit ? { onTraceBatch: (batch) => audit.add(batch) } : {}),
+        ...(onTraceBatch ? { onTraceBatch } : {}),
         // A quarantine is the redzone's to end: the guest is held at its syscall (worker) or its
         // call cut there (inline), and the container kept for a release.
         holdQuarantined: true,

@@ -8,6 +8,7 @@ import { matchesFilter, type ContainerFilter, type ContainerInfo } from './conta
 import { ContainerLauncher } from './containerLauncher';
 import { ContainerQuarantine, checkQuarantineReason } from './containerQuarantine';
 import { ContainerSet, containerNotFound } from './containerSet';
+import { ContainerTraces } from './containerTraces';
 
 export type { ContainerManagerDeps, QuarantineOptions } from './containerDeps';
 
@@ -40,17 +41,23 @@ export class ContainerManager {
   readonly #quarantine: ContainerQuarantine;
   readonly #calls: ContainerCalls;
   readonly #launcher: ContainerLauncher;
+  readonly #traces: ContainerTraces;
 
   constructor(deps: ContainerManagerDeps) {
     this.#deps = deps;
+    this.#traces = new ContainerTraces(deps);
     // The set asks the quarantine (made next) about records when a container ends or is recovered.
     this.#set = new ContainerSet(deps, {
-      ended: (c) => this.#quarantine.ended(c),
+      ended: async (c) => {
+        await this.#quarantine.ended(c);
+        // The trace is the last thing of the container kept: its calls up to the end are in the store.
+        await this.#traces.close(c.info, c.instance?.trace() ?? []);
+      },
       interrupted: (ids) => this.#quarantine.interrupted(ids),
     });
     this.#quarantine = new ContainerQuarantine(deps, this.#set);
     this.#calls = new ContainerCalls(this.#set, this.#quarantine);
-    this.#launcher = new ContainerLauncher(deps, this.#set, this.#calls, this.#quarantine);
+    this.#launcher = new ContainerLauncher(deps, this.#set, this.#calls, this.#quarantine, this.#traces);
   }
 
   /**
