@@ -425,6 +425,14 @@ export class Runtime {
     const logs: string[] = [];
     const events: GuestEvent[] = [];
     const containerId = newId('container', startedAt);
+    // What ran and under which grant: the trace header says it, in the store and in the file.
+    const runContext = runContextOf(module, {
+      identity,
+      spec: objects ? undefined : (policy as EnforcerSpec),
+      mode: options.mode ?? this.#deps.mode,
+      isolation,
+      limits: host.limits,
+    });
     const traceSettings = durableTraceSettings(
       this.#deps.store,
       this.#deps.durableTraces,
@@ -443,6 +451,7 @@ export class Runtime {
           args: typedValuesToJson(args),
           containerId,
           recordedAt: startedAt,
+          run: runContext,
         },
         traceSettings,
       ));
@@ -521,13 +530,7 @@ export class Runtime {
       entry,
       args,
       recordedAt: startedAt,
-      run: runContextOf(module, {
-        identity,
-        spec: objects ? undefined : (policy as EnforcerSpec),
-        mode: options.mode ?? this.#deps.mode,
-        isolation,
-        limits: host.limits,
-      }),
+      run: runContext,
     });
     const trace = recorded.events;
     // Likewise every decision of the run, before the run is reported.

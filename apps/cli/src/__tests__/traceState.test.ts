@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore, type JsonValue } from '@forgeone/common';
@@ -107,6 +107,19 @@ describe('forgeone run --state keeps the trace; trace list | query | export | su
     const text = summary.out.join('\n');
     expect(text).toContain('wasi.clock_time_get');
     expect(text).toContain(id);
+    // The stored header says what ran, as a file's does: the grant, who decided, the limits.
+    const header = JSON.parse(readFileSync(join(dir, 't.jsonl'), 'utf8').split('\n')[0]!) as {
+      run?: Record<string, unknown>;
+    };
+    expect(header.run).toMatchObject({
+      capabilities: ['wasi.fd_write'],
+      decider: 'allow-list',
+      isolation: 'worker',
+      limits: expect.objectContaining({ memoryPages: expect.any(Number) }),
+    });
+    expect((JSON.parse(text) as { grant: { kind: string }[] }).grant.map((g) => g.kind)).toContain(
+      'capabilities',
+    );
   });
 
   it('gives one line with a code and a non-zero exit for bad input, and writes nothing', async () => {

@@ -1,3 +1,4 @@
+import { runContextOf } from '../runContext';
 import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/common';
 import type { EnforcerSpec } from '@forgeone/execution';
 import type { TraceEvent } from '@forgeone/observer';
@@ -141,6 +142,13 @@ export class ContainerLauncher {
         module: module.sha256,
         entry: kind === 'command' ? '_start' : '_initialize',
         recordedAt: now,
+        run: runContextOf(module, {
+          identity,
+          spec: objects ? undefined : (policy as EnforcerSpec),
+          mode: config.mode ?? this.#deps.mode,
+          isolation,
+          limits: host.limits,
+        }),
       });
       const onTraceBatch =
         audit === undefined

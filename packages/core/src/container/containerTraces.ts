@@ -1,5 +1,5 @@
 import type { ContainerId } from '@forgeone/common';
-import type { TraceEvent, TraceSink, TraceSinkEnd } from '@forgeone/observer';
+import type { TraceEvent, TraceRunContext, TraceSink, TraceSinkEnd } from '@forgeone/observer';
 import { durableTraceSettings, openDurableTrace } from '../durableTrace';
 import type { ContainerManagerDeps } from './containerDeps';
 import type { ContainerInfo } from './containerInfo';
@@ -33,7 +33,7 @@ export class ContainerTraces {
   /** Opens a launching container's trace (undefined when durable traces are off or there is no store). */
   async open(
     id: ContainerId,
-    header: { module: string; entry: string; recordedAt: number },
+    header: { module: string; entry: string; recordedAt: number; run?: TraceRunContext },
   ): Promise<((batch: readonly TraceEvent[]) => void) | undefined> {
     const store = this.#deps.store;
     const settings = durableTraceSettings(store, this.#deps.durableTraces, undefined, 'launchContainer');

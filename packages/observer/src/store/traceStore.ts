@@ -3,7 +3,7 @@ import type { PrivateKey } from '@forgeone/crypto';
 import type { TraceEvent } from '../traceEvent';
 import { chainLine } from '../traceFile/traceChain';
 import type { TraceRecord } from '../traceFile/traceReader';
-import type { TraceFileEnd } from '../traceFile/traceFileSchema';
+import type { TraceFileEnd, TraceFileHeader } from '../traceFile/traceFileSchema';
 import { signTraceHead, TRACE_FORMAT_VERSION } from '../traceFile/traceWriter';
 import type { SeqRange } from '../traceSummary';
 import { parseTraceIndex, readTraceIndex, TRACE_INDEX_NAMESPACE, type TraceIndex } from './traceIndex';
@@ -109,7 +109,8 @@ export class TraceStore {
     const index = await this.info(containerId);
     yield {
       kind: 'header',
-      header: { format: 'forgeone-trace', version: TRACE_FORMAT_VERSION, ...index.header },
+      // Read back as JSON and checked: an optional field is there with a value, or absent.
+      header: { format: 'forgeone-trace', version: TRACE_FORMAT_VERSION, ...index.header } as TraceFileHeader,
     };
     const gaps: SeqRange[] = [];
     let next = 1;
