@@ -50,3 +50,25 @@ export {
 } from './summary/summarizeTrace';
 export type { SummaryOptions } from './summary/summarizeTrace';
 export type { SummaryInput } from './summary/summaryFacts';
+export {
+  SNAPSHOT_PAGE_BYTES,
+  SNAPSHOT_MAX_PAGES,
+  SNAPSHOT_FORMAT_VERSION,
+  SnapshotContextSchema,
+  SnapshotManifestSchema,
+} from './snapshot/snapshotContext';
+export type {
+  SnapshotContext,
+  SnapshotManifest,
+  SnapshotGlobal,
+  SnapshotFd,
+  SnapshotHostState,
+  SnapshotChunk,
+  SnapshotSignature,
+  MemoryRegion,
+} from './snapshot/snapshotContext';
+export { encodeSnapshot, SNAPSHOT_MAGIC } from './snapshot/snapshotEncode';
+export type { EncodeSnapshotOptions, EncodedSnapshot } from './snapshot/snapshotEncode';
+export { decodeSnapshot, signSnapshot, MAX_MANIFEST_BYTES } from './snapshot/snapshotDecode';
+export type { DecodeSnapshotOptions, DecodedSnapshot } from './snapshot/snapshotDecode';
+export { verifySnapshotSignature, snapshotSignatureMessage } from './snapshot/snapshotSign';
