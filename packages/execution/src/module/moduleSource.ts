@@ -6,7 +6,7 @@ import { instrumentFuel } from './fuelMetering';
 import { checkModuleSize } from './moduleSize';
 import { WasmFormatError } from './internal/wasmReader';
 import { findWatOverNesting } from './internal/watNesting';
-import { exposeModuleState, type ModuleState } from './stateExports';
+import { exposeModuleState, globalCount, type ModuleState } from './stateExports';
 import { isReservedExport, rewriteModuleCode } from './wasmCodeRewrite';
 import { applyWasmLimits } from './wasmLimitPatch';
 import { readWasmModuleInfo, type WasmModuleInfo } from './wasmModuleInfo';
@@ -222,7 +222,7 @@ export async function compileModule(
   let exposed: ReturnType<typeof exposeModuleState> | undefined;
   if (options.snapshots ?? process.env.FORGEONE_SNAPSHOT_EXPORTS === 'on') {
     try {
-      exposed = exposeModuleState(routed.bytes);
+      exposed = exposeModuleState(routed.bytes, globalCount(limited));
     } catch (error) {
       if (!(error instanceof WasmFormatError)) throw error;
       throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });

@@ -8,6 +8,7 @@ import {
   exportEntry,
   GLOBAL,
   IMPORT,
+  importCounts,
   section,
 } from './internal/wasmSections';
 import { readLimits } from './wasmModuleInfo';
@@ -132,6 +133,17 @@ function mutableGlobals(
   return found;
 }
 
+/** How many globals a module has, imported and defined: the first index one added to it gets. */
+export function globalCount(bytes: Uint8Array): number {
+  const sections = readSections(bytes);
+  const imports = sections.find((s) => s.id === IMPORT);
+  const globals = sections.find((s) => s.id === GLOBAL);
+  return (
+    importCounts(bytes, imports).globals +
+    (globals === undefined ? 0 : new WasmReader(bytes, globals.contentStart, globals.end).u32())
+  );
+}
+
 /** Names of the module's exports, and the index of the table exported as HOST_TABLE_EXPORT. */
 function exportsOf(bytes: Uint8Array, exports: WasmSection | undefined) {
   const names = new Set<string>();
@@ -197,10 +209,14 @@ function hasMemory(bytes: Uint8Array, sections: readonly WasmSection[]): boolean
  * changes (`table.set/grow/init/copy/fill`), whose contents a snapshot cannot map back to
  * functions. Run it after rewriteModuleCode (which refuses reserved names from the guest).
  */
-export function exposeModuleState(bytes: Uint8Array): { bytes: Uint8Array; state: ModuleState } {
+export function exposeModuleState(
+  bytes: Uint8Array,
+  /** Globals from this index on are the host's (rewriteModuleCode's deadline countdown): left out. */
+  hostGlobalsFrom = Number.POSITIVE_INFINITY,
+): { bytes: Uint8Array; state: ModuleState } {
   const sections = readSections(bytes);
   const find = (id: number) => sections.find((s) => s.id === id);
-  const globals = mutableGlobals(bytes, find(IMPORT), find(GLOBAL));
+  const globals = mutableGlobals(bytes, find(IMPORT), find(GLOBAL)).filter((g) => g.index < hostGlobalsFrom);
   const { names, hostTable } = exportsOf(bytes, find(EXPORT));
   const tableWrites = tableWritesOf(bytes, find(CODE), hostTable);
   const memory = hasMemory(bytes, sections);

@@ -100,8 +100,16 @@ export const SnapshotChunkSchema = z
       .int()
       .min(1)
       .max(SNAPSHOT_PAGE_BYTES + 1024),
+    /**
+     * SHA-256 of the deflated bytes as stored (deflate only): a deflate stream can end in padding
+     * bits that inflate ignores, so the page's digest alone would miss an edit there.
+     */
+    packed: hex(64).optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => (c.encoding === 'deflate') === (c.packed !== undefined), {
+    message: 'a deflated chunk, and only one, has the digest of its stored bytes',
+  });
 export type SnapshotChunk = z.output<typeof SnapshotChunkSchema>;
 
 /** The manifest of a `.fsnap` file: its context, the memory's page map and its chunks. */

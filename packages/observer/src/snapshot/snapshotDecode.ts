@@ -12,6 +12,7 @@ import { z } from 'zod';
 import {
   SNAPSHOT_PAGE_BYTES,
   SnapshotManifestSchema,
+  type MemoryRegion,
   type SnapshotContext,
   type SnapshotManifest,
   type SnapshotSignature,
@@ -56,6 +57,8 @@ export interface DecodedSnapshot {
   readonly fileBytes: number;
   /** Writes the memory into `target` (at least memoryByteLength long): every page, zero pages zeroed. */
   copyMemoryInto(target: Uint8Array): void;
+  /** The pages that are not all zero, in order, as regions of the memory (views: do not modify). */
+  regions(): MemoryRegion[];
 }
 
 function invalid(message: string, details: Record<string, string | number> = {}): ForgeError {
@@ -89,6 +92,14 @@ function readTrailer(bytes: Uint8Array, blobsEnd: number): SnapshotSignature | u
   }
   const signature = SignatureSchema.safeParse(parsed);
   if (!signature.success) throw invalid('its signature is malformed');
+  // Written in one form only: lenient base64 or JSON would let an edit through unseen.
+  const { algorithm, keyId, signature: value } = signature.data;
+  const exact = JSON.stringify({ algorithm, keyId, signature: value });
+  if (
+    Buffer.from(bytes.subarray(blobsEnd, blobsEnd + length)).toString('utf8') !== exact ||
+    Buffer.from(value, 'base64').toString('base64') !== value
+  )
+    throw invalid('its signature is not in canonical form');
   return signature.data;
 }
 
@@ -157,6 +168,8 @@ export function decodeSnapshot(bytes: Uint8Array, options: DecodeSnapshotOptions
     at += chunk.length;
     let page: Uint8Array = stored;
     if (chunk.encoding === 'deflate') {
+      if (createHash('sha256').update(stored).digest('hex') !== chunk.packed)
+        throw invalid(`chunk ${index} does not match its digest`, { chunk: index });
       try {
         page = inflateRawSync(stored, { maxOutputLength: SNAPSHOT_PAGE_BYTES });
       } catch {
@@ -210,6 +223,13 @@ export function decodeSnapshot(bytes: Uint8Array, options: DecodeSnapshotOptions
         if (chunk < 0) target.fill(0, offset, offset + SNAPSHOT_PAGE_BYTES);
         else target.set(contents[chunk]!, offset);
       }
+    },
+    regions(): MemoryRegion[] {
+      const regions: MemoryRegion[] = [];
+      pages.forEach((chunk, page) => {
+        if (chunk >= 0) regions.push({ offset: page * SNAPSHOT_PAGE_BYTES, bytes: contents[chunk]! });
+      });
+      return regions;
     },
   };
 }

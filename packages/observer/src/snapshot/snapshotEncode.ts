@@ -87,7 +87,16 @@ export function encodeSnapshot(
       const packed = deflate ? deflateRawSync(view, { level: 1 }) : undefined;
       // A page deflate does not shrink is kept raw.
       const body = packed !== undefined && packed.byteLength < SNAPSHOT_PAGE_BYTES ? packed : view;
-      chunks.push({ sha256, encoding: body === view ? 'raw' : 'deflate', length: body.byteLength });
+      chunks.push(
+        body === view
+          ? { sha256, encoding: 'raw', length: body.byteLength }
+          : {
+              sha256,
+              encoding: 'deflate',
+              length: body.byteLength,
+              packed: createHash('sha256').update(body).digest('hex'),
+            },
+      );
       stored.push(body);
     }
     pages[page] = chunk;
