@@ -78,7 +78,7 @@ describe('forgeone run --snapshot-out / --from-snapshot', () => {
     );
     expect(small.err).toEqual([expect.stringMatching(/^FORGE_SNAPSHOT_LIMIT: /)]);
     const bytes = readFileSync(join(dir, 's.fsnap'));
-    bytes[bytes.byteLength - 100] ^= 1;
+    bytes[bytes.byteLength - 100] = bytes[bytes.byteLength - 100]! ^ 1;
     writeFileSync(join(dir, 'tampered.fsnap'), bytes);
     const tampered = await cli(
       ['run', 'service.wat', ...INLINE, '--from-snapshot', 'tampered.fsnap', '--call', 'next'],

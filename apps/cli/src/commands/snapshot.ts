@@ -131,6 +131,10 @@ export async function runWithSnapshot(io: CliIo, run: SnapshotRun): Promise<void
       printJson(io, {
         ok: outcome.status === 'returned',
         code: outcome.status === 'trapped' ? outcome.error.code : 'OK',
+        message:
+          outcome.status === 'trapped'
+            ? outcome.error.message
+            : `${outcome.status} with code ${outcome.exitCode}`,
         status: outcome.status,
         exitCode: outcome.exitCode,
         module: module.sha256,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { wat } from '../../__tests__/support/testWat';
+
+/** A module from bytes the rewriters returned (typed for any buffer). */
+const moduleOf = (bytes: Uint8Array) => new WebAssembly.Module(new Uint8Array(bytes));
 import {
   compileModule,
   exposeModuleState,
@@ -33,7 +36,7 @@ describe('exposeModuleState', () => {
     ]);
     expect(state.memory).toBe(true);
     expect(state.tableWrites).toEqual([]);
-    const names = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
+    const names = WebAssembly.Module.exports(moduleOf(bytes)).map((e) => e.name);
     expect(names).toEqual([
       'bump',
       'grow',
@@ -58,10 +61,7 @@ describe('exposeModuleState', () => {
     const source = wat(MODULE);
     const imports = { forge: { log: () => undefined } };
     const plain = new WebAssembly.Instance(new WebAssembly.Module(source), imports);
-    const exposed = new WebAssembly.Instance(
-      new WebAssembly.Module(exposeModuleState(source).bytes),
-      imports,
-    );
+    const exposed = new WebAssembly.Instance(moduleOf(exposeModuleState(source).bytes), imports);
     const call = (i: WebAssembly.Instance, name: string) => (i.exports[name] as () => number)();
     for (const name of ['bump', 'bump', 'grow', 'grow', 'bump'])
       expect(call(exposed, name)).toBe(call(plain, name));
@@ -74,9 +74,7 @@ describe('exposeModuleState', () => {
   it('reuses the memory export of a module rewritten for memory.grow, and finds the tables the code changes', async () => {
     const rewritten = rewriteModuleCode(wat(MODULE)).bytes;
     const { bytes } = exposeModuleState(rewritten);
-    const memories = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).filter(
-      (e) => e.kind === 'memory',
-    );
+    const memories = WebAssembly.Module.exports(moduleOf(bytes)).filter((e) => e.kind === 'memory');
     expect(memories.map((m) => m.name)).toEqual([STATE_MEMORY_EXPORT]);
     const writes = exposeModuleState(
       wat(`(module (table $t0 1 funcref) (table $t1 2 funcref) (table $t2 2 funcref) (elem $e func $f) (func $f)

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeSnapshot } from '@forgeone/observer';
 import { wat } from '../../__tests__/support/testWat';
-import { InlineInstance, WasmHost, type EnforcerSpec, type HostInstanceOptions } from '../../index';
+import { WasmHost, type EnforcerSpec, type HostInstanceOptions, type InlineInstance } from '../../index';
 
 const allowWrite: EnforcerSpec = {
   mode: 'enforce',
