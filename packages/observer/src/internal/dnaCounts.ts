@@ -191,7 +191,9 @@ export class DnaCounts {
     if (this.#total > 0 || this.#pendingCount > 0)
       throw new RangeError('the tracker has counted calls already');
     for (const [name, count] of Object.entries(dna.syscallCounts)) {
-      this.#counts[this.slot(name).index] = count;
+      // The slot first: taking one may grow (replace) the arrays.
+      const { index } = this.slot(name);
+      this.#counts[index] = count;
     }
     for (const [pair, n] of Object.entries(dna.transitions)) {
       // Names hold no '>' in practice; the split that names two known syscalls is taken.
