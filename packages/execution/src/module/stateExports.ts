@@ -53,6 +53,8 @@ export interface ModuleState {
   readonly tableWrites: readonly number[];
   /** Memory 0 is exported as STATE_MEMORY_EXPORT (false: the module has no memory). */
   readonly memory: boolean;
+  /** Memories the module has, imported and defined (a snapshot holds memory 0 only: more is refused). */
+  readonly memories: number;
 }
 
 const TYPES: Readonly<Record<number, StateGlobalType>> = {
@@ -176,17 +178,20 @@ function tableWritesOf(bytes: Uint8Array, code: WasmSection | undefined, hostTab
   return [...written].sort((a, b) => a - b);
 }
 
-function hasMemory(bytes: Uint8Array, sections: readonly WasmSection[]): boolean {
-  if (sections.some((s) => s.id === 5 && new WasmReader(bytes, s.contentStart, s.end).u32() > 0)) return true;
+function memoryCount(bytes: Uint8Array, sections: readonly WasmSection[]): number {
+  const defined = sections.find((s) => s.id === 5);
+  let count = defined === undefined ? 0 : new WasmReader(bytes, defined.contentStart, defined.end).u32();
   const imports = sections.find((s) => s.id === IMPORT);
-  if (imports === undefined) return false;
+  if (imports === undefined) return count;
   const reader = new WasmReader(bytes, imports.contentStart, imports.end);
   for (let n = reader.u32(); n > 0; n -= 1) {
     reader.take(reader.u32());
     reader.take(reader.u32());
     const kind = reader.byte();
-    if (kind === 0x02) return true;
-    if (kind === 0x00) reader.u32();
+    if (kind === 0x02) {
+      count += 1;
+      readLimits(reader);
+    } else if (kind === 0x00) reader.u32();
     else if (kind === 0x01) {
       const code = reader.byte();
       if (code === 0x63 || code === 0x64) reader.skipS33();
@@ -197,7 +202,7 @@ function hasMemory(bytes: Uint8Array, sections: readonly WasmSection[]): boolean
       reader.u32();
     }
   }
-  return false;
+  return count;
 }
 
 /**
@@ -219,14 +224,15 @@ export function exposeModuleState(
   const globals = mutableGlobals(bytes, find(IMPORT), find(GLOBAL)).filter((g) => g.index < hostGlobalsFrom);
   const { names, hostTable } = exportsOf(bytes, find(EXPORT));
   const tableWrites = tableWritesOf(bytes, find(CODE), hostTable);
-  const memory = hasMemory(bytes, sections);
+  const memories = memoryCount(bytes, sections);
+  const memory = memories > 0;
   // A v128 or reference global is not exported (JS cannot read a v128; a reference cannot be
   // stored): a snapshot of such a module is refused, naming the global.
   const added = globals
     .filter((g) => g.type !== 'v128' && g.type !== 'ref')
     .map((g) => exportEntry(stateGlobalName(g.index), 0x03, g.index));
   if (memory && !names.has(STATE_MEMORY_EXPORT)) added.push(exportEntry(STATE_MEMORY_EXPORT, 0x02, 0));
-  const state: ModuleState = { globals, tableWrites, memory };
+  const state: ModuleState = { globals, tableWrites, memory, memories };
   if (added.length === 0) return { bytes, state };
   const replaced = new Map([[EXPORT, section(EXPORT, appendEntries(bytes, find(EXPORT), added))]]);
   return { bytes: assemble(bytes, sections, replaced, -1), state };

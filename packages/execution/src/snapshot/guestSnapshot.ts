@@ -108,6 +108,9 @@ export function captureGuest(
       `table ${table}`,
       `table ${table}: the module changes it at run time (table.set/grow/init/copy/fill), and a snapshot cannot map its functions back`,
     );
+  // (The V8 of this Node refuses a second memory when it compiles; one with multi-memory would not.)
+  if (state.memories > 1)
+    throw unsupported('memory 1', `memory 1 of ${state.memories}: a snapshot holds a module's memory 0 only`);
   if (world.replay !== undefined) throw unsupported('replay', 'a replaying instance');
   const globals = state.globals.map((g) => ({
     index: g.index,

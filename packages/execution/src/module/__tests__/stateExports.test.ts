@@ -35,6 +35,7 @@ describe('exposeModuleState', () => {
       { index: 4, type: 'i32' },
     ]);
     expect(state.memory).toBe(true);
+    expect(state.memories).toBe(1);
     expect(state.tableWrites).toEqual([]);
     const names = WebAssembly.Module.exports(moduleOf(bytes)).map((e) => e.name);
     expect(names).toEqual([
