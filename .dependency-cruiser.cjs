@@ -25,10 +25,11 @@ const executionFolders = {
   wasi: ['module', 'gate'],
   replay: ['module', 'gate'],
   world: ['module', 'gate', 'forge', 'wasi', 'replay'],
-  isolation: ['module', 'gate', 'forge', 'wasi', 'replay', 'world'],
-  plugins: ['module', 'gate', 'forge', 'wasi', 'replay', 'world', 'isolation'],
-  wasmer: ['module', 'gate', 'forge', 'wasi', 'replay', 'world', 'isolation', 'plugins'],
-  host: ['module', 'gate', 'forge', 'wasi', 'replay', 'world', 'isolation', 'plugins', 'wasmer'],
+  snapshot: ['module', 'gate', 'forge', 'wasi', 'replay', 'world'],
+  isolation: ['module', 'gate', 'forge', 'wasi', 'replay', 'world', 'snapshot'],
+  plugins: ['module', 'gate', 'forge', 'wasi', 'replay', 'world', 'snapshot', 'isolation'],
+  wasmer: ['module', 'gate', 'forge', 'wasi', 'replay', 'world', 'snapshot', 'isolation', 'plugins'],
+  host: ['module', 'gate', 'forge', 'wasi', 'replay', 'world', 'snapshot', 'isolation', 'plugins', 'wasmer'],
 };
 const executionSrc = '^packages/execution/src/';
 const executionTests = '(^|/)__tests__/';

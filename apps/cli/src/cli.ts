@@ -15,6 +15,7 @@ import { registerSchedule } from './commands/schedule';
 import { registerBoot } from './commands/boot';
 import { registerQuarantine } from './commands/quarantine';
 import { registerTrace } from './commands/trace';
+import { registerSnapshot } from './commands/snapshot';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -37,6 +38,7 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerBoot,
   registerQuarantine,
   registerTrace,
+  registerSnapshot,
 ];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */

@@ -169,3 +169,13 @@ export type { WasmerFileOptions } from './wasmer/wasmerFile';
 export type { WasmerCommandOptions, WasmerRunResult } from './wasmer/wasmerBackend';
 export { defaultWasmerMountLimits } from './wasmer/wasmerMounts';
 export type { WasmerMount, WasmerMountLimits, WasmerWriteBack } from './wasmer/wasmerMounts';
+export {
+  exposeModuleState,
+  reservedGlobalIndex,
+  stateGlobalName,
+  STATE_GLOBAL_PREFIX,
+  STATE_MEMORY_EXPORT,
+} from './module/stateExports';
+export type { ModuleState, StateGlobal, StateGlobalType } from './module/stateExports';
+export { captureGuest, restoreGuest, ON_RESTORE_EXPORT } from './snapshot/guestSnapshot';
+export type { CapturedGuest, SnapshotIdentity } from './snapshot/guestSnapshot';

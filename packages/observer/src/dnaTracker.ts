@@ -15,6 +15,14 @@ export class DnaTracker {
     counts.set(this, this.#counts);
   }
 
+  /**
+   * Goes on from a profile captured earlier (a restored snapshot's); only before any call was
+   * observed (RangeError otherwise, or for a profile that names an unknown syscall in a transition).
+   */
+  restore(dna: ExecutionDNA): void {
+    this.#counts.load(dna);
+  }
+
   /** A JSON-safe copy of the profile as it stands. */
   snapshot(): ExecutionDNA {
     return this.#counts.snapshot();

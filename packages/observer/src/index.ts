@@ -60,3 +60,25 @@ export { traceStoreLimits, checkTraceRetention } from './store/traceRetention';
 export type { TraceRetention } from './store/traceRetention';
 export { TRACE_INDEX_NAMESPACE, traceLogName } from './store/traceIndex';
 export type { TraceIndex, StoredTraceHeader, TraceTrimmed, TraceLost } from './store/traceIndex';
+export {
+  SNAPSHOT_PAGE_BYTES,
+  SNAPSHOT_MAX_PAGES,
+  SNAPSHOT_FORMAT_VERSION,
+  SnapshotContextSchema,
+  SnapshotManifestSchema,
+} from './snapshot/snapshotContext';
+export type {
+  SnapshotContext,
+  SnapshotManifest,
+  SnapshotGlobal,
+  SnapshotFd,
+  SnapshotHostState,
+  SnapshotChunk,
+  SnapshotSignature,
+  MemoryRegion,
+} from './snapshot/snapshotContext';
+export { encodeSnapshot, SNAPSHOT_MAGIC } from './snapshot/snapshotEncode';
+export type { EncodeSnapshotOptions, EncodedSnapshot } from './snapshot/snapshotEncode';
+export { decodeSnapshot, signSnapshot, MAX_MANIFEST_BYTES } from './snapshot/snapshotDecode';
+export type { DecodeSnapshotOptions, DecodedSnapshot } from './snapshot/snapshotDecode';
+export { verifySnapshotSignature, snapshotSignatureMessage } from './snapshot/snapshotSign';

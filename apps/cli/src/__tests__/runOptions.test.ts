@@ -38,6 +38,8 @@ writeFileSync(
 );
 
 const WASMER = { backend: ['wasmer'] };
+/** Snapshots: v8, inline isolation, a raw module, no kv namespace. */
+const SNAPSHOT = [WASMER, { isolation: ['worker'] }, { module: ['package'] }, { kv: [true] }];
 /** The support table, written out: for each option, the contexts that refuse it. */
 const EXPECTED_REFUSALS: Record<string, ReadonlyArray<Record<string, readonly unknown[]>>> = {
   '<module>.forgepkg': [WASMER],
@@ -68,6 +70,10 @@ const EXPECTED_REFUSALS: Record<string, ReadonlyArray<Record<string, readonly un
   '--trace': [WASMER],
   '--trace-key': [WASMER],
   '--json': [],
+  '--snapshot-out': SNAPSHOT,
+  '--from-snapshot': SNAPSHOT,
+  '--snapshot-key': SNAPSHOT,
+  '--snapshot-sign': SNAPSHOT,
   '[guestArgs...]': [],
 };
 

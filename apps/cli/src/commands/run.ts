@@ -29,7 +29,8 @@ import { printGuestLine, usageError, type CliIo } from '../cliIo';
 import { STATE_ENV, integerFlag, parseGuestPath } from '../flagValues';
 import { lineWriter } from '../guestLines';
 import { passphraseSource } from '../passphrase';
-import { checkRunOptions, optionGiven, type RunContext, type RunFlags } from './runOptions';
+import { checkRunOptions, checkSnapshotRun, optionGiven, type RunContext, type RunFlags } from './runOptions';
+import { runWithSnapshot } from './snapshot';
 import { storedTraceLine } from './traceState';
 import {
   exitAsGuest,
@@ -157,6 +158,16 @@ export function registerRun(program: Command, io: CliIo): void {
       'sign the --trace file with this kernel key (check it with `forgeone trace verify --key`)',
     )
     .option('--json', 'print the run report as JSON')
+    .option(
+      '--snapshot-out <s.fsnap>',
+      'after the call, capture the container (memory, globals, WASI descriptors, DNA, trace position) into this snapshot file (inline isolation)',
+    )
+    .option(
+      '--from-snapshot <s.fsnap>',
+      'start the container from this snapshot (checked: same module, intact, within the limits), then make the --call',
+    )
+    .option('--snapshot-key <file.pub>', 'the kernel public key the --from-snapshot file must be signed by')
+    .option('--snapshot-sign <file.key>', 'sign the --snapshot-out file with this kernel private key')
     .action(async (modulePath: string, guestArgs: string[], flags: RunFlags, command: Command) => {
       const file = resolve(io.cwd, modulePath);
       const context: RunContext = {
@@ -169,6 +180,7 @@ export function registerRun(program: Command, io: CliIo): void {
       // Before anything is read or run: an option this run cannot honour is refused, not ignored.
       const source = (key: keyof RunFlags) => command.getOptionValueSource(key);
       checkRunOptions(context, (row) => optionGiven(row, { flags, source, context, guestArgs }));
+      checkSnapshotRun(flags, source);
       const wasi = {
         args: [basename(modulePath), ...guestArgs],
         env: parseEnv(flags.env),
@@ -237,6 +249,22 @@ export function registerRun(program: Command, io: CliIo): void {
             : await enforcerSpecFromPolicyFile(resolve(io.cwd, flags.policy), flags.mode, {
                 knownSyscalls: allSyscallNames(),
               });
+        if (flags.snapshotOut !== undefined || flags.fromSnapshot !== undefined) {
+          await runWithSnapshot(io, {
+            file,
+            name: basename(modulePath),
+            policy,
+            limits: runLimits(flags),
+            wasi,
+            ...(flags.call !== undefined && { call: flags.call }),
+            ...(flags.args !== undefined && { args: flags.args }),
+            ...(flags.snapshotOut !== undefined && { snapshotOut: flags.snapshotOut }),
+            ...(flags.fromSnapshot !== undefined && { fromSnapshot: flags.fromSnapshot }),
+            ...(flags.snapshotKey !== undefined && { snapshotKey: flags.snapshotKey }),
+            ...(flags.snapshotSign !== undefined && { snapshotSign: flags.snapshotSign }),
+          });
+          return;
+        }
         const stdout = lineWriter((line) => printGuestLine(io, 'out', line));
         const stderr = lineWriter((line) => printGuestLine(io, 'err', line));
         const report = await kernel.runtime.runModule({

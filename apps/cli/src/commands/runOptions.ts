@@ -28,6 +28,10 @@ export interface RunFlags {
   kvDurability?: string;
   state?: string;
   audit?: string;
+  snapshotOut?: string;
+  fromSnapshot?: string;
+  snapshotKey?: string;
+  snapshotSign?: string;
 }
 
 /** What a run's options are honoured or refused against. */
@@ -196,8 +200,68 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
     refused: [{ when: WASMER, why: `no call is recorded, so there is no trace to sign: ${NO_GATE}` }],
   },
   { option: '--json', key: 'json', example: ['--json'], refused: [] },
+  ...(
+    [
+      ['--snapshot-out', 'snapshotOut', ['--call', 'answer', '--snapshot-out', '{dir}/s.fsnap']],
+      ['--from-snapshot', 'fromSnapshot', ['--call', 'answer', '--from-snapshot', '{dir}/s.fsnap']],
+      [
+        '--snapshot-key',
+        'snapshotKey',
+        ['--from-snapshot', '{dir}/s.fsnap', '--call', 'answer', '--snapshot-key', '{dir}/k.pub'],
+      ],
+      [
+        '--snapshot-sign',
+        'snapshotSign',
+        ['--snapshot-out', '{dir}/s.fsnap', '--snapshot-sign', '{dir}/k.key'],
+      ],
+    ] as const
+  ).map(([option, key, example]): RunOptionSupport => ({
+    option,
+    key,
+    example,
+    refused: [
+      { when: WASMER, why: 'it runs the guest in an engine whose memory and globals the host cannot read' },
+      {
+        when: { isolation: ['worker'] },
+        why: 'snapshots are captured and restored in inline isolation only (add --isolation inline)',
+      },
+      { when: { module: ['package'] }, why: 'snapshots of a .forgepkg are not supported yet: run its .wasm' },
+      {
+        when: { kv: [true] },
+        why: 'a kv namespace lives in the state, not in the snapshot: run without --kv',
+      },
+    ],
+  })),
   { option: '[guestArgs...]', example: ['--', 'guest-arg'], refused: [] },
 ];
+
+/** Options a run with --snapshot-out or --from-snapshot does not honour, and why (the run keeps no state). */
+const SNAPSHOT_RUN_REFUSALS: ReadonlyArray<readonly [keyof RunFlags, string, string]> = [
+  ['state', '--state', 'a snapshot run keeps no state directory'],
+  ['audit', '--audit', 'a snapshot run keeps no audit log'],
+  ['trace', '--trace', 'a snapshot run writes no trace file yet'],
+  ['kvDurability', '--kv-durability', 'a snapshot run has no --kv namespace'],
+];
+
+/**
+ * Refuses (FORGE_CLI_UNSUPPORTED_OPTION) options a snapshot run cannot honour, and the snapshot
+ * options that need another one (--snapshot-key without --from-snapshot, --snapshot-sign without
+ * --snapshot-out).
+ */
+export function checkSnapshotRun(flags: RunFlags, source: (key: keyof RunFlags) => string | undefined): void {
+  const refuse = (option: string, with_: string, why: string) =>
+    new ForgeError('FORGE_CLI_UNSUPPORTED_OPTION', `${option} cannot be honoured with ${with_}: ${why}`, {
+      details: { option },
+    });
+  if (flags.snapshotKey !== undefined && flags.fromSnapshot === undefined)
+    throw refuse('--snapshot-key', 'no --from-snapshot', 'it is the key the snapshot read must be signed by');
+  if (flags.snapshotSign !== undefined && flags.snapshotOut === undefined)
+    throw refuse('--snapshot-sign', 'no --snapshot-out', 'it signs the snapshot written');
+  if (flags.snapshotOut === undefined && flags.fromSnapshot === undefined) return;
+  const given = flags.snapshotOut !== undefined ? '--snapshot-out' : '--from-snapshot';
+  for (const [key, option, why] of SNAPSHOT_RUN_REFUSALS)
+    if (source(key) === 'cli') throw refuse(option, given, why);
+}
 
 /** What the command line of one run gave, for deciding which rows apply to it. */
 export interface GivenRun {

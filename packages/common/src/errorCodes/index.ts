@@ -7,6 +7,7 @@ import { cryptoErrorCodes } from './crypto';
 import { daemonErrorCodes } from './daemon';
 import { executionErrorCodes } from './execution';
 import { observerErrorCodes } from './observer';
+import { snapshotErrorCodes } from './snapshot';
 import { storageErrorCodes } from './storage';
 import { trustErrorCodes } from './trust';
 import { schedulerErrorCodes } from './scheduler';
@@ -22,6 +23,7 @@ export const forgeErrorCodes = {
   ...configErrorCodes,
   ...trustErrorCodes,
   ...observerErrorCodes,
+  ...snapshotErrorCodes,
   ...executionErrorCodes,
   ...coreErrorCodes,
   ...bootErrorCodes,

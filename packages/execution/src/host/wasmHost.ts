@@ -72,6 +72,8 @@ export interface WasmHostOptions {
   readonly pool?: WorkerPool | WorkerPoolOptions;
   /** Compiled modules kept. Default 64. */
   readonly cacheSize?: number;
+  /** Compile modules for snapshots (CompileModuleOptions.snapshots). */
+  readonly snapshots?: boolean;
 }
 
 /** A module ready to instantiate: compiled (cached by SHA-256), limits applied. */
@@ -205,6 +207,7 @@ export class WasmHost {
       limits: { maxModuleBytes, maxImports, memoryPages, maxTableElements },
       namespaces: this.#namespaces,
       fuel: this.limits.fuel > 0,
+      ...(this.#options.snapshots !== undefined && { snapshots: this.#options.snapshots }),
     });
     return { ...compiled, name };
   }

@@ -5,7 +5,18 @@ import {
   type ExecutionDNA,
   type KernelEventBus,
 } from '@forgeone/common';
-import type { TraceEvent } from '@forgeone/observer';
+import {
+  encodeSnapshot,
+  type EncodeSnapshotOptions,
+  type EncodedSnapshot,
+  type TraceEvent,
+} from '@forgeone/observer';
+import {
+  ON_RESTORE_EXPORT,
+  captureGuest,
+  restoreGuest,
+  type SnapshotIdentity,
+} from '../snapshot/guestSnapshot';
 import { createGuestWorld, type GuestWorld, type WorldSpec } from '../world/guestWorld';
 import {
   callExport,
@@ -63,6 +74,11 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
   readonly isolation = 'inline';
   readonly containerId: ContainerId;
   readonly startOutcome: InvokeResult['outcome'] | undefined;
+  /** The id of the snapshot it started from, if any. */
+  readonly restoredFrom: string | undefined;
+  /** How its `forge_on_restore` call ended, when it started from a snapshot and has that export. */
+  readonly restoreOutcome: InvokeResult['outcome'] | undefined;
+  readonly #identity: Omit<SnapshotIdentity, 'now'>;
   readonly #compiled: CompiledModule;
   readonly #world: GuestWorld;
   readonly #instance: WebAssembly.Instance | undefined;
@@ -87,6 +103,12 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     super();
     this.containerId = spec.containerId;
     this.#compiled = compiled;
+    this.#identity = {
+      containerId: spec.containerId,
+      ...(options.moduleName !== undefined && { name: options.moduleName }),
+      ...(options.moduleVersion !== undefined && { version: options.moduleVersion }),
+      ...(options.kv !== undefined && { kvNamespace: options.kv.namespace }),
+    };
     this.#clock = clock;
     const onGuestEvent = guestEventSink(options, events);
     this.#world = createGuestWorld(
@@ -137,16 +159,65 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
         throw error;
       }
     }
+    const snapshot = options.fromSnapshot;
     if (instance instanceof WebAssembly.Instance) {
       this.#instance = instance;
       this.startOutcome = undefined;
+      if (snapshot !== undefined) {
+        try {
+          restoreGuest(instance, compiled, this.#world, snapshot, { ...this.#identity, now: clock.now() });
+        } catch (error) {
+          this.#world.close();
+          throw error;
+        }
+      }
     } else {
+      if (snapshot !== undefined) {
+        // The start function ended the guest before the restore: nothing of the snapshot was restored.
+        this.#world.close();
+        throw new ForgeError(
+          'FORGE_SNAPSHOT_STATE',
+          `the module's start function ${instance.status === 'trapped' ? `trapped (${instance.error.message})` : 'exited'} before the snapshot could be restored`,
+          instance.status === 'trapped' ? { cause: instance.error } : {},
+        );
+      }
       this.#instance = undefined;
       this.startOutcome = instance;
       this.transition('invoke');
       this.settle(instance);
       this.#world.recorder.flush();
     }
+    this.restoredFrom = snapshot?.id;
+    // Right after a restore, before any other call: the guest may reseed what it keeps in memory.
+    this.restoreOutcome =
+      snapshot !== undefined &&
+      compiled.exports.some((e) => e.name === ON_RESTORE_EXPORT && e.kind === 'function')
+        ? this.invokeSync(
+            ON_RESTORE_EXPORT,
+            [],
+            options.startTimeoutMs === undefined ? {} : { timeoutMs: options.startTimeoutMs },
+          ).outcome
+        : undefined;
+  }
+
+  /**
+   * Captures the instance between calls (not while paused mid-call, trapped or terminated) as a
+   * `.fsnap` snapshot: see captureGuest for what it holds and what it refuses.
+   */
+  captureSnapshot(options: EncodeSnapshotOptions = {}): EncodedSnapshot {
+    const instance = this.#instance;
+    if (instance === undefined || this.state !== 'created' || this.callInFlight)
+      throw new ForgeError(
+        'FORGE_SNAPSHOT_STATE',
+        `cannot snapshot an instance that is ${this.state}: only between calls`,
+        { details: { state: this.state } },
+      );
+    this.#world.recorder.flush();
+    const captured = captureGuest(instance, this.#compiled, this.#world, {
+      ...this.#identity,
+      now: this.#clock.now(),
+    });
+    return encodeSnapshot(captured.context, captured.memory, options);
   }
 
   get replay(): ReplayCursor | undefined {

@@ -7,7 +7,7 @@ import type {
   SyscallEnforcerPort,
   SyscallRequest,
 } from '@forgeone/common';
-import type { TraceEvent } from '@forgeone/observer';
+import type { DecodedSnapshot, EncodeSnapshotOptions, EncodedSnapshot, TraceEvent } from '@forgeone/observer';
 import type { EnforcerSpec } from '../gate/enforcerSpec';
 import type { GuestEvent } from '../forge/forgeEventSyscalls';
 import type { KvBackend } from '../forge/forgeKvBackend';
@@ -97,6 +97,16 @@ export interface InstanceOptions {
   }) => void;
   /** Receives each `forge.emit_event` event (worker isolation: as it happens, fire-and-forget). */
   readonly onEvent?: (event: GuestEvent) => void;
+  /**
+   * Starts from this snapshot (decodeSnapshot): restored right after instantiation, into a module
+   * compiled with `snapshots` whose SHA-256 it names, then the module's `forge_on_restore` export
+   * is called when it has one. Inline isolation only (worker isolation refuses it with
+   * FORGE_SNAPSHOT_UNSUPPORTED).
+   */
+  readonly fromSnapshot?: DecodedSnapshot;
+  /** The module's name and version as a snapshot records them (restore refuses another version). */
+  readonly moduleName?: string;
+  readonly moduleVersion?: string;
 }
 
 /** A running guest: call its exports, pause, resume, terminate; read its trace and DNA. */
@@ -123,6 +133,12 @@ export interface WasmInstance {
   stderr(): Uint8Array;
   /** The replay's progress, for instances created with `replay`. */
   readonly replay: ReplayCursor | undefined;
+  /**
+   * Captures the instance between calls as a `.fsnap` snapshot (memory, mutable globals, WASI
+   * descriptors, DNA, trace position). Inline isolation, modules compiled with `snapshots`;
+   * whatever cannot be captured is refused with a code (FORGE_SNAPSHOT_UNSUPPORTED, _STATE).
+   */
+  captureSnapshot(options?: EncodeSnapshotOptions): EncodedSnapshot;
 }
 
 export interface InvokeCallOptions extends InvokeOptions {

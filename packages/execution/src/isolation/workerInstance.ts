@@ -8,7 +8,7 @@ import {
   type SyscallRequest,
 } from '@forgeone/common';
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { TraceRecorder, type TraceEvent } from '@forgeone/observer';
+import { TraceRecorder, type EncodedSnapshot, type TraceEvent } from '@forgeone/observer';
 import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, answerKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from '../forge/forgeEventSyscalls';
 import type { WorldSpec } from '../world/guestWorld';
@@ -154,6 +154,10 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     events?: KernelEventBus,
   ): Promise<WorkerInstance> {
     const instance = new WorkerInstance(pooled, spec, options, events);
+    if (options.fromSnapshot !== undefined) {
+      await instance.#detach(false);
+      throw snapshotInWorker();
+    }
     let deadline: Deadline | undefined;
     const reply = await new Promise<
       Extract<FromWorker, { type: 'instantiated' | 'failed' }> | 'expired' | 'unprepared'
@@ -295,6 +299,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       );
     }
     await this.#detach(busy);
+  }
+
+  /** Snapshots are taken inline only: a worker's memory would have to cross to this thread mid-life. */
+  captureSnapshot(): EncodedSnapshot {
+    throw snapshotInWorker();
   }
 
   trace(): TraceEvent[] {
@@ -579,4 +588,12 @@ function wireModuleOf(compiled: CompiledModule): WireModule {
     wireModules.set(compiled, wire);
   }
   return wire;
+}
+
+function snapshotInWorker(): ForgeError {
+  return new ForgeError(
+    'FORGE_SNAPSHOT_UNSUPPORTED',
+    'snapshots are captured and restored in inline isolation only; use isolation inline',
+    { details: { what: 'isolation worker' } },
+  );
 }

@@ -3,7 +3,7 @@ import { compileModule, type CompileModuleOptions, type CompiledModule } from '.
 
 /**
  * Compiled modules by the SHA-256 of their source (and the options that change the compiled code:
- * limits, namespaces, fuel, deadline metering), least recently used evicted first. Compiling is the expensive step of
+ * limits, namespaces, fuel, deadline metering, snapshots), least recently used evicted first. Compiling is the expensive step of
  * a launch; a cached module instantiates in microseconds. Failures are not cached.
  */
 export class ModuleCache {
@@ -22,6 +22,7 @@ export class ModuleCache {
           options.namespaces ?? null,
           options.fuel === true,
           options.deadlineMetering !== false,
+          options.snapshots ?? null,
         ]),
       )
       .digest('hex');

@@ -6,6 +6,7 @@ import { instrumentFuel } from './fuelMetering';
 import { checkModuleSize } from './moduleSize';
 import { WasmFormatError } from './internal/wasmReader';
 import { findWatOverNesting } from './internal/watNesting';
+import { exposeModuleState, globalCount, type ModuleState } from './stateExports';
 import { isReservedExport, rewriteModuleCode } from './wasmCodeRewrite';
 import { applyWasmLimits } from './wasmLimitPatch';
 import { readWasmModuleInfo, type WasmModuleInfo } from './wasmModuleInfo';
@@ -30,6 +31,13 @@ export interface CompileModuleOptions {
    * false compiles the code as given (inline deadlines then need the watchdog).
    */
   readonly deadlineMetering?: boolean;
+  /**
+   * Expose the module's state for snapshots (exposeModuleState: every mutable global and memory 0
+   * exported under reserved names; nothing else changes). Default false, or true when the
+   * environment has FORGEONE_SNAPSHOT_EXPORTS=on (how the conformance tests run on instrumented
+   * modules).
+   */
+  readonly snapshots?: boolean;
 }
 
 /** A validated, compiled module, identified by the SHA-256 of its binary. */
@@ -47,6 +55,8 @@ export interface CompiledModule {
    * memory, where no check in the code can interrupt it.
    */
   readonly deadlineMetered?: boolean;
+  /** What the module exposes to snapshots; undefined when it was compiled without `snapshots`. */
+  readonly state?: ModuleState;
   readonly imports: readonly WebAssembly.ModuleImportDescriptor[];
   readonly exports: readonly WebAssembly.ModuleExportDescriptor[];
 }
@@ -209,7 +219,17 @@ export async function compileModule(
     if (!(error instanceof WasmFormatError)) throw error;
     throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });
   }
-  const runnable = options.fuel === true ? await instrumentFuel(routed.bytes, name) : routed.bytes;
+  let exposed: ReturnType<typeof exposeModuleState> | undefined;
+  if (options.snapshots ?? process.env.FORGEONE_SNAPSHOT_EXPORTS === 'on') {
+    try {
+      exposed = exposeModuleState(routed.bytes, globalCount(limited));
+    } catch (error) {
+      if (!(error instanceof WasmFormatError)) throw error;
+      throw new ForgeError('FORGE_WASM_INVALID', `${name}: ${error.message}`, { cause: error });
+    }
+  }
+  const rewritten = exposed?.bytes ?? routed.bytes;
+  const runnable = options.fuel === true ? await instrumentFuel(rewritten, name) : rewritten;
   const module = await WebAssembly.compile(new Uint8Array(runnable));
   return {
     module,
@@ -219,6 +239,7 @@ export async function compileModule(
     info,
     fuel: options.fuel === true,
     deadlineMetered: routed.metered,
+    ...(exposed && { state: exposed.state }),
   };
 }
 

@@ -7,6 +7,7 @@ import { checkWasiOptions, defaultWasiLimits, type WasiOptions, type WasiPreopen
 import { pathCalls } from './wasiPathCalls';
 import { processCalls } from './wasiProcessCalls';
 import { WasiState } from './wasiState';
+import { captureWasiState, restoreWasiState, type WasiSnapshot } from './wasiSnapshot';
 import { createHostFileSystem } from './vfs/hostFileSystem';
 import { createMemoryFileSystem } from './vfs/memoryFileSystem';
 import type { VfsDirectory, VirtualFileSystem } from './vfs/virtualFileSystem';
@@ -26,6 +27,10 @@ export interface WasiPreview1 {
   openFdCount(): number;
   /** Closes every descriptor (and the host handles behind them); call when the guest is done. */
   close(): void;
+  /** The descriptor table for a snapshot (FORGE_SNAPSHOT_UNSUPPORTED for what cannot be captured). */
+  captureState(): WasiSnapshot | null;
+  /** Rebuilds the descriptor table from a snapshot's (before the guest runs again). */
+  restoreState(snapshot: WasiSnapshot): void;
 }
 
 const callGroups = [processCalls, fdCalls, pathCalls] as const;
@@ -116,5 +121,7 @@ export function createWasiPreview1(options: WasiOptions = {}, only?: ReadonlySet
     stderr: () => state.stderr.bytes(),
     openFdCount: () => fds.size,
     close: () => state.closeAll(),
+    captureState: () => captureWasiState(state, options.preopens ?? []),
+    restoreState: (snapshot) => restoreWasiState(state, snapshot),
   };
 }

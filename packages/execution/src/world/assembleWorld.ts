@@ -1,4 +1,10 @@
-import type { Clock, ContainerId, IdentityContext, SyscallEnforcerPort } from '@forgeone/common';
+import {
+  ForgeError,
+  type Clock,
+  type ContainerId,
+  type IdentityContext,
+  type SyscallEnforcerPort,
+} from '@forgeone/common';
 import type { DnaTracker, TraceRecorder } from '@forgeone/observer';
 import { GuestMemory } from '../gate/guestMemory';
 import type { SyscallDefinition } from '../gate/syscallDefinition';
@@ -46,6 +52,13 @@ const noWasi: WasiPreview1 = {
   stderr: () => noOutput,
   openFdCount: () => 0,
   close: () => undefined,
+  captureState: () => null,
+  restoreState: () => {
+    throw new ForgeError(
+      'FORGE_SNAPSHOT_MISMATCH',
+      'the snapshot has WASI descriptors, and this module imports no WASI function',
+    );
+  },
 };
 
 /**

@@ -120,3 +120,33 @@ describe('DnaTracker (property)', () => {
     );
   });
 });
+
+describe('DnaTracker.restore (a snapshot restored)', () => {
+  it('goes on from a captured profile as the original tracker goes on (property)', () => {
+    const call = fc.record({
+      name: fc.integer({ min: 0, max: 12 }).map((i) => `ns.c${i}`),
+      denied: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(call, { maxLength: 40 }), fc.array(call, { maxLength: 40 }), (before, after) => {
+        const original = new DnaCounts('ctr_r');
+        before.forEach((c, i) => original.observe(c.name, c.denied, 100 + i));
+        const restored = new DnaCounts('ctr_r');
+        restored.load(original.snapshot());
+        expect(restored.snapshot()).toEqual(original.snapshot());
+        after.forEach((c, i) => {
+          original.observe(c.name, c.denied, 200 + i);
+          restored.observe(c.name, c.denied, 200 + i);
+        });
+        expect(restored.snapshot()).toEqual(original.snapshot());
+      }),
+    );
+  });
+
+  it('refuses a tracker that has counted already', () => {
+    const tracker = new DnaTracker('ctr_r');
+    const counts = new DnaCounts('ctr_r');
+    counts.observe('forge.log', false, 1);
+    expect(() => counts.load(tracker.snapshot())).toThrow(RangeError);
+  });
+});

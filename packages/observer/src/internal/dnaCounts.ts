@@ -182,6 +182,39 @@ export class DnaCounts {
     this.#width = width;
   }
 
+  /**
+   * Takes on a profile captured earlier (a snapshot's), so that a restored container's DNA goes
+   * on from where it was. Only before anything was observed: a tracker that counted throws.
+   */
+  load(dna: ExecutionDNA): void {
+    if (this.#stages.length > 0) this.#settle();
+    if (this.#total > 0 || this.#pendingCount > 0)
+      throw new RangeError('the tracker has counted calls already');
+    for (const [name, count] of Object.entries(dna.syscallCounts)) {
+      // The slot first: taking one may grow (replace) the arrays.
+      const { index } = this.slot(name);
+      this.#counts[index] = count;
+    }
+    for (const [pair, n] of Object.entries(dna.transitions)) {
+      // Names hold no '>' in practice; the split that names two known syscalls is taken.
+      let from: DnaSlot | undefined;
+      let to: DnaSlot | undefined;
+      for (let at = pair.indexOf('>'); at >= 0 && to === undefined; at = pair.indexOf('>', at + 1)) {
+        const a = this.#slots.get(pair.slice(0, at));
+        const b = this.#slots.get(pair.slice(at + 1));
+        if (a !== undefined && b !== undefined) [from, to] = [a, b];
+      }
+      if (from === undefined || to === undefined)
+        throw new RangeError(`transition '${pair}' names an unknown syscall`);
+      this.#transitions[from.index * this.#width + to.index] = n;
+    }
+    this.#total = dna.totalCalls;
+    this.#denied = dna.deniedCalls;
+    this.#previous = dna.lastSyscall === null ? -1 : (this.#slots.get(dna.lastSyscall)?.index ?? -1);
+    this.#firstSeen = dna.firstSeen ?? 0;
+    this.#lastSeen = dna.lastSeen ?? 0;
+  }
+
   /** A JSON-safe copy of the profile as it stands. */
   snapshot(): ExecutionDNA {
     if (this.#stages.length > 0) this.#settle();

@@ -15,6 +15,12 @@ export class UnknownOpcodeError extends WasmFormatError {
 }
 
 const MEMORY_GROW = 0x40;
+const TABLE_SET = 0x26;
+/** table.init (elem, table), table.copy (dst, src), table.grow, table.fill: the table each writes is their last, first, only, only immediate. */
+const TABLE_INIT = 0x0c;
+const TABLE_COPY = 0x0e;
+const TABLE_GROW = 0x0f;
+const TABLE_FILL = 0x11;
 
 /** Skips a LEB128 (signed or unsigned, up to 64 bits) at `at`; returns the offset after it. */
 function skipLeb(bytes: Uint8Array, at: number, end: number): number {
@@ -73,6 +79,8 @@ export interface BodyScan {
   readonly weight: number;
   /** The body waits on a shared memory (`memory.atomic.wait32/64`), which no code check can interrupt. */
   readonly waits: boolean;
+  /** Tables the body changes (`table.set/grow/init/copy/fill`, by table index); undefined when none. */
+  readonly tableWrites: number[] | undefined;
 }
 
 const LOOP = 0x03;
@@ -104,6 +112,7 @@ export function scanFunctionBody(
   const open: (readonly [LoopSite, number] | undefined)[] = [];
   let weight = 0;
   let waits = false;
+  let tableWrites: number[] | undefined;
   let at = start;
   const groups = u32At(bytes, at, end);
   at = skipLeb(bytes, at, end);
@@ -121,9 +130,13 @@ export function scanFunctionBody(
       sub = u32At(bytes, at, end);
       at = skipLeb(bytes, at, end);
       imm = immediateOf(prefix, sub);
-      if (prefix === 0xfc && BULK_OPS.has(sub)) weight += BULK_WEIGHT - 1;
-      else if (prefix === 0xfe && (sub === 0x01 || sub === 0x02)) waits = true;
-    }
+      if (prefix === 0xfc && BULK_OPS.has(sub)) {
+        weight += BULK_WEIGHT - 1;
+        if (sub === TABLE_INIT) (tableWrites ??= []).push(u32At(bytes, skipLeb(bytes, at, end), end));
+        else if (sub === TABLE_COPY || sub === TABLE_GROW || sub === TABLE_FILL)
+          (tableWrites ??= []).push(u32At(bytes, at, end));
+      } else if (prefix === 0xfe && (sub === 0x01 || sub === 0x02)) waits = true;
+    } else if (op === TABLE_SET) (tableWrites ??= []).push(u32At(bytes, at, end));
     switch (imm) {
       case Imm.NONE:
         if (prefix === undefined && op === END) {
@@ -195,5 +208,5 @@ export function scanFunctionBody(
     }
   }
   if (at !== end) throw new WasmFormatError(`function ${functionIndex} runs past its body`);
-  return { codeStart, grows, loops, weight, waits };
+  return { codeStart, grows, loops, weight, waits, tableWrites };
 }
