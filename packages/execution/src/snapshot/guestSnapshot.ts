@@ -112,6 +112,12 @@ export function captureGuest(
   if (state.memories > 1)
     throw unsupported('memory 1', `memory 1 of ${state.memories}: a snapshot holds a module's memory 0 only`);
   if (world.replay !== undefined) throw unsupported('replay', 'a replaying instance');
+  // A restore instantiates the module afresh: its start function would run again, host calls and all.
+  if (compiled.info?.hasStart === true)
+    throw unsupported(
+      'start function',
+      'a module with a start function: a restore would run it again in the new instance, with every host call it makes',
+    );
   const globals = state.globals.map((g) => ({
     index: g.index,
     type: g.type as SnapshotGlobal['type'],

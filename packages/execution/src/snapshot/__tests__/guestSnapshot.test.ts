@@ -171,6 +171,18 @@ describe('snapshots of inline instances', () => {
     );
   });
 
+  it('refuses a module with a start function (a restore would run it, and its host calls, again)', async () => {
+    const { instance } = await started(
+      host(),
+      wat(`(module (global $n (mut i32) (i32.const 0))
+        (func $init (global.set $n (i32.const 1))) (start $init)
+        (func (export "n") (result i32) (global.get $n)))`),
+    );
+    expect(() => instance.captureSnapshot()).toThrow(
+      expect.objectContaining({ code: 'FORGE_SNAPSHOT_UNSUPPORTED', details: { what: 'start function' } }),
+    );
+  });
+
   it('captures a module whose tables the code never changes', async () => {
     const h = host();
     const bytes = wat(`(module (table 2 funcref) (global $n (mut i32) (i32.const 0))
