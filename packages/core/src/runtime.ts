@@ -524,6 +524,15 @@ export class Runtime {
   }
 
   /**
+   * Steps through a recorded trace against its module (see ForensicContext): replay to a call,
+   * read the guest's memory, globals and WASI descriptors there, continue. Inline, as `replay`.
+   */
+  async forensics(options: ReplayOptions) {
+    const host = this.#host({});
+    return host.forensics(await this.#load(host, options, 'module'), options.trace);
+  }
+
+  /**
    * Ends every running guest and the isolation workers, and resolves once every run has ended
    * (each has then closed its kv namespace: every write it was told succeeded is in the store).
    */

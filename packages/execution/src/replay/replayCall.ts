@@ -46,10 +46,14 @@ export function callsBefore(
   return events.slice(Math.max(0, end - count), end).map(replayCallOf);
 }
 
-/** A call as one line: `#3 wasi.fd_read(fd=4, ...) -> 0`. */
-export function replayCallLine(call: ReplayCall): string {
-  const args = Object.entries(call.args)
+/**
+ * A call as one line: `#3 wasi.fd_read(fd=4, ...) -> 0`. Arguments can be long guest text (paths):
+ * past `maxArgsChars` they are cut, with an ellipsis.
+ */
+export function replayCallLine(call: ReplayCall, maxArgsChars = 160): string {
+  let args = Object.entries(call.args)
     .map(([key, value]) => `${key}=${typeof value === 'string' ? JSON.stringify(value) : String(value)}`)
     .join(', ');
+  if (args.length > maxArgsChars) args = `${args.slice(0, maxArgsChars)}…`;
   return `#${call.seq} ${call.syscall}(${args}) -> ${call.result === null ? 'none' : call.result}`;
 }

@@ -73,11 +73,13 @@ export function replayFdTable(events: readonly TraceEvent[], seq: number): Repla
     const fd = num(p[0]);
     const entry = fds.get(fd);
     switch (event.syscall) {
-      case 'wasi.fd_prestat_get':
+      case 'wasi.fd_prestat_get': {
+        // The gate records the preopen's name as the call's `path`; fd_prestat_dir_name's bytes say it too.
+        const path = event.args['path'];
         if (entry === undefined) {
           fds.set(fd, {
             kind: 'preopen',
-            path: null,
+            path: typeof path === 'string' ? path : null,
             openedAt: event.seq,
             rightsBase: null,
             rightsInheriting: null,
@@ -86,6 +88,7 @@ export function replayFdTable(events: readonly TraceEvent[], seq: number): Repla
           });
         }
         break;
+      }
       case 'wasi.fd_prestat_dir_name': {
         const name = written(event, num(p[1]), num(p[2]));
         if (entry !== undefined && name !== undefined) entry.path = name.toString('utf8');

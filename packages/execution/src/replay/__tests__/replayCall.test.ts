@@ -48,6 +48,9 @@ describe('callsBefore', () => {
       '#3 wasi.clock_time_get(id=0, precision="1", path="a \\"b\\"") -> 18446744073709551615',
     );
     expect(replayCallLine(replayCallOf(call(1, { result: null })))).toBe('#1 wasi.random_get(len=8) -> none');
+    expect(replayCallLine(replayCallOf(call(2, { args: { path: 'x'.repeat(500) } })), 20)).toBe(
+      `#2 wasi.random_get(path="${'x'.repeat(14)}…) -> 0`,
+    );
   });
 });
 

@@ -42,6 +42,11 @@ describe('replayFdTable', () => {
   const events = [
     call('fd_prestat_get', [3, 100], [[100, Buffer.from([0, 0, 0, 0, 4, 0, 0, 0])]]),
     call('fd_prestat_dir_name', [3, 200, 4], [[200, Buffer.from('/tmp')]]),
+    // A second preopen whose name the gate recorded as the call's path.
+    call('fd_prestat_get', [4, 100], [[100, Buffer.from([0, 0, 0, 0, 2, 0, 0, 0])]], {
+      args: { path: '/x' },
+    }),
+    call('fd_close', [4]),
     call('path_open', [3, 0, 0, 5, 0, 6n, 0n, 0, 300], [[300, u32(4)]], { args: { path: '/tmp/a.txt' } }),
     call('fd_read', [4, 16, 1, 24], [[24, u32(10)]]),
     call('fd_seek', [4, 2n, 1, 32], [[32, u64(12n)]]),
@@ -62,23 +67,24 @@ describe('replayFdTable', () => {
     ]);
     expect(at(1)[3]).toMatchObject({ fd: 3, kind: 'preopen', path: null, openedAt: 1 });
     expect(at(2)[3]).toMatchObject({ path: '/tmp' });
-    expect(at(3)[4]).toEqual({
+    expect(at(3)[4]).toMatchObject({ fd: 4, kind: 'preopen', path: '/x', openedAt: 3 });
+    expect(at(5)[4]).toEqual({
       fd: 4,
       kind: 'file',
       path: '/tmp/a.txt',
-      openedAt: 3,
+      openedAt: 5,
       rightsBase: '0x6',
       rightsInheriting: '0x0',
       fdflags: 0,
       offset: '0',
     });
-    expect(at(4)[4]?.offset).toBe('10');
-    expect(at(5)[4]?.offset).toBe('12');
-    expect(at(6)[4]?.offset).toBe('15');
-    expect(at(7)).toHaveLength(5);
+    expect(at(6)[4]?.offset).toBe('10');
+    expect(at(7)[4]?.offset).toBe('12');
+    expect(at(8)[4]?.offset).toBe('15');
+    expect(at(9)).toHaveLength(5);
     // Opened as a directory with APPEND: its offset is not known from the trace.
-    expect(at(8)[5]).toMatchObject({ fd: 5, kind: 'dir', path: '/tmp/d', fdflags: 1, offset: null });
-    expect(at(9).map((f) => f.fd)).toEqual([0, 1, 2, 3, 4, 9]);
-    expect(at(10).map((f) => f.fd)).toEqual([0, 1, 2, 3, 9]);
+    expect(at(10)[5]).toMatchObject({ fd: 5, kind: 'dir', path: '/tmp/d', fdflags: 1, offset: null });
+    expect(at(11).map((f) => f.fd)).toEqual([0, 1, 2, 3, 4, 9]);
+    expect(at(12).map((f) => f.fd)).toEqual([0, 1, 2, 3, 9]);
   });
 });
