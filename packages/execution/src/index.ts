@@ -61,7 +61,13 @@ export type { GuestWorld, WorldSpec, WorldHooks, PortablePreopen } from './world
 export { replaySyscalls, reexecuteOutput } from './replay/replaySyscalls';
 export type { ReplayDivergence, ReplayCursor, ReplaySyscallsOptions } from './replay/replaySyscalls';
 export { ForensicContext } from './replay/forensicContext';
-export type { ReplayUntil, ReplayPoint, ReplayDiverged, ReplayRunToPoint } from './replay/forensicContext';
+export type {
+  ReplayUntil,
+  ReplayPoint,
+  ReplayDiverged,
+  ReplayRunToPoint,
+  ReplayOutcome,
+} from './replay/forensicContext';
 export { replayCallLine, DIVERGENCE_CONTEXT_CALLS } from './replay/replayCall';
 export type { ReplayCall, ReplayArg } from './replay/replayCall';
 export { replayFdTable } from './replay/replayFdTable';

@@ -1,12 +1,21 @@
 import { ForgeError } from '@forgeone/common';
 import type { RecordedTrace, TraceEvent } from '@forgeone/observer';
 import type { GuestMemory } from '../gate/guestMemory';
-import type { RunOutcome } from '../isolation/invokeExport';
 import { guestGlobals, type GuestGlobal } from './guestGlobals';
 import { readMemoryRegion, type MemoryRegion } from './memoryRegion';
 import { replayCallOf, type ReplayCall } from './replayCall';
 import { replayFdTable, type ReplayFd } from './replayFdTable';
 import type { ReplayDivergence } from './replaySyscalls';
+
+/**
+ * How the replayed guest ended: the host's RunOutcome, seen structurally (replay sits below
+ * isolation in the package's layers).
+ */
+export interface ReplayOutcome {
+  readonly status: 'returned' | 'exited' | 'trapped';
+  readonly exitCode: number | null;
+  readonly error?: ForgeError;
+}
 
 /** Where to stop: a call's seq, or the name of a syscall (its next call after the current point). */
 export type ReplayUntil = number | string;
@@ -15,7 +24,7 @@ export type ReplayUntil = number | string;
 export interface ReplayRunToPoint {
   readonly stopped: TraceEvent | undefined;
   readonly divergence: ReplayDivergence | undefined;
-  readonly outcome: RunOutcome;
+  readonly outcome: ReplayOutcome;
   readonly replayed: number;
   readonly exports: WebAssembly.Exports | undefined;
   readonly memory: GuestMemory;
@@ -49,7 +58,7 @@ export interface ReplayPoint {
 export interface ReplayDiverged {
   readonly kind: 'diverged';
   readonly divergence: ReplayDivergence;
-  readonly outcome: RunOutcome;
+  readonly outcome: ReplayOutcome;
   readonly replayed: number;
   readonly stdout: Uint8Array;
   readonly stderr: Uint8Array;
