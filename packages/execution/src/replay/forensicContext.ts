@@ -146,6 +146,15 @@ export class ForensicContext {
       };
       return { kind: 'diverged', divergence, outcome: run.outcome, replayed, stdout, stderr, logs };
     }
+    if (exports === undefined) {
+      // Memory and globals exist only once instantiation finished: a point inside the start
+      // function would show an empty guest, which is not what it was.
+      throw new ForgeError(
+        'FORGE_INSTANCE_STATE',
+        `call #${seq} is made by the module's start function, before the guest's memory and globals can be read; stop at a later call`,
+        { details: { seq } },
+      );
+    }
     this.#position = seq;
     const events = this.#trace.events;
     return {

@@ -166,6 +166,28 @@ describe('ForensicContext', () => {
     expect(point.readMemory(65_535, 1).length).toBe(1);
   });
 
+  it('refuses a stop inside the start function, where the guest cannot be read yet', async () => {
+    const source = wat(`(module
+      (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+      (memory (export "memory") 1)
+      (global (export "g") (mut i32) (i32.const 1))
+      (func $init (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 64))))
+      (start $init)
+      (func (export "_start") (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 128)))))`);
+    const h = host(new ManualClock(5));
+    const module = await h.loadModule(source);
+    const run = await h.run(module, { enforcer: allWasi });
+    const context = h.forensics(module, recordedTraceOf(run, module, { recordedAt: 1 }));
+    await expect(context.step(1)).rejects.toMatchObject({
+      code: 'FORGE_INSTANCE_STATE',
+      message: expect.stringContaining("call #1 is made by the module's start function"),
+    });
+    expect(context.position).toBe(0);
+    const after = stopped(await context.step(2));
+    expect(after.memorySize).toBe(65_536);
+    expect(after.globals()).toEqual([{ index: null, names: ['g'], value: 1 }]);
+  });
+
   it('reports a divergence before the stop point with the calls before it', async () => {
     const trace = await record();
     const events = trace.events.map((e) => (e.seq === 6 ? { ...e, params: [2, 32, 1, 48] } : e));
