@@ -307,7 +307,11 @@ export class WasmHost {
       const cursor = run.instance.replay!;
       const stopped = cursor.stopped;
       const divergence = stopped === undefined ? cursor.finish() : undefined;
-      const { exports, memory } = (run.instance as InlineInstance).inspection;
+      // #replayRun runs inline: the instance is this host's InlineInstance.
+      if (!(run.instance instanceof InlineInstance)) {
+        throw new ForgeError('FORGE_INTERNAL', 'a forensic replay ran outside inline isolation');
+      }
+      const { exports, memory } = run.instance.inspection;
       return {
         stopped,
         divergence,
