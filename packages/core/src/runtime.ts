@@ -591,6 +591,16 @@ export class Runtime {
   }
 
   /**
+   * Steps through a recorded trace against its module (see ForensicContext): replay to a call,
+   * read the guest's memory, globals and WASI descriptors there, continue. Inline, as `replay`.
+   */
+  async forensics(options: ReplayOptions) {
+    // Compiled to expose every mutable global (as snapshots do), so that a stop point shows them all.
+    const host = this.#host({}, { snapshots: true });
+    return host.forensics(await this.#load(host, options, 'module'), options.trace);
+  }
+
+  /**
    * Ends every running guest and the isolation workers, and resolves once every run has ended
    * (each has then closed its kv namespace: every write it was told succeeded is in the store).
    */
@@ -668,14 +678,15 @@ export class Runtime {
   }
 
   /** One host per set of limits (each keeps its compiled-module cache); all share the worker pool. */
-  #host(overrides: ContainerLimitsInput): WasmHost {
+  #host(overrides: ContainerLimitsInput, options: { snapshots?: boolean } = {}): WasmHost {
     const merged = resolveLimits<ContainerLimitsInput>(this.#deps.limits, overrides);
-    const key = JSON.stringify(merged);
+    const key = `${options.snapshots === true ? 'state:' : ''}${JSON.stringify(merged)}`;
     let host = this.#hosts.get(key);
     if (host === undefined) {
       host = new WasmHost({
         development: true,
         limits: merged,
+        ...(options.snapshots === true && { snapshots: true }),
         clock: this.#deps.clock,
         events: this.#deps.events,
         pool: (this.#pool ??= this.#deps.pool ?? new WorkerPool()),

@@ -60,6 +60,22 @@ export { createGuestWorld, worldSyscallNames, worldNamespaces } from './world/gu
 export type { GuestWorld, WorldSpec, WorldHooks, PortablePreopen } from './world/guestWorld';
 export { replaySyscalls, reexecuteOutput } from './replay/replaySyscalls';
 export type { ReplayDivergence, ReplayCursor, ReplaySyscallsOptions } from './replay/replaySyscalls';
+export { ForensicContext } from './replay/forensicContext';
+export type {
+  ReplayUntil,
+  ReplayPoint,
+  ReplayDiverged,
+  ReplayRunToPoint,
+  ReplayOutcome,
+} from './replay/forensicContext';
+export { replayCallLine, DIVERGENCE_CONTEXT_CALLS } from './replay/replayCall';
+export type { ReplayCall, ReplayArg } from './replay/replayCall';
+export { replayFdTable } from './replay/replayFdTable';
+export type { ReplayFd } from './replay/replayFdTable';
+export { guestGlobals, reservedGlobalIndex, reservedGlobalName } from './replay/guestGlobals';
+export type { GuestGlobal } from './replay/guestGlobals';
+export { readMemoryRegion, MAX_REGION_BYTES } from './replay/memoryRegion';
+export type { MemoryRegion } from './replay/memoryRegion';
 export {
   SyncBridgeClient,
   answerBridge,
@@ -85,6 +101,7 @@ export type {
 } from './host/wasmHost';
 export type { WasmInstance, InstanceOptions, InvokeCallOptions, Isolation } from './isolation/wasmInstance';
 export { InlineInstance } from './isolation/inlineInstance';
+export type { GuestInspection } from './isolation/inlineInstance';
 export { DEFAULT_APPROVER_TIMEOUT_MS } from './isolation/workerInstance';
 
 export { createWasiPreview1 } from './wasi/wasiPreview1';

@@ -31,6 +31,10 @@ export const executionErrorCodes = {
   FORGE_WORKER_FAILED: 'The isolation worker failed or could not be started.',
   FORGE_REPLAY_DIVERGED:
     'A replay departed from its recorded trace (another call, other arguments, trace exhausted or left over).',
+  FORGE_REPLAY_RANGE:
+    'A replay was asked to stop where its trace has no call (a sequence past the end, or a syscall that does not occur there).',
+  FORGE_REPLAY_MEMORY:
+    'A guest memory region asked of a replay lies outside the memory, or is longer than the 1 MiB a dump may be.',
   FORGE_BACKEND_UNAVAILABLE: 'The requested execution backend is not available in this build.',
   FORGE_KV_CONFIG_INVALID:
     'A kv namespace name or quota is invalid; namespaces are 1-64 of a-z 0-9 . - starting with a letter or digit.',

@@ -37,6 +37,8 @@ import {
   type TraceRunContext,
 } from '@forgeone/observer';
 import { checkReplayWrites, type ReplayDivergence } from '../replay/replaySyscalls';
+import { callsBefore } from '../replay/replayCall';
+import { ForensicContext } from '../replay/forensicContext';
 import {
   typedValuesFromJson,
   typedValuesToJson,
@@ -285,31 +287,9 @@ export class WasmHost {
     trace: RecordedTrace,
     options: HostInstanceOptions = {},
   ): Promise<ReplayResult> {
-    if (trace.header.module !== module.sha256) {
-      throw new ForgeError(
-        'FORGE_REPLAY_DIVERGED',
-        `the trace was recorded from module ${trace.header.module.slice(0, 12)}..., not ${module.sha256.slice(0, 12)}...`,
-        { details: { kind: 'module' } },
-      );
-    }
-    if ((trace.end?.dropped ?? 0) > 0) {
-      throw new ForgeError(
-        'FORGE_TRACE_INVALID',
-        `the trace lost ${trace.end?.dropped} events when it was recorded; it cannot be replayed`,
-      );
-    }
-    checkReplayWrites(trace.events, declaredMemoryBytes(module));
-    const run = await this.run(module, {
-      ...options,
-      isolation: 'inline',
-      replay: trace.events,
-      entry: trace.header.entry,
-      args: typedValuesFromJson(trace.header.args),
-      rateLimit: { perSecond: Number.MAX_SAFE_INTEGER },
-    });
+    checkReplayable(module, trace);
+    const run = await this.#replayRun(module, trace, options);
     const cursor = run.instance.replay!;
-    // A recorded write that did not fit the memory: the trace is refused, not "diverged".
-    if (cursor.invalid !== undefined) throw cursor.invalid;
     let divergence = cursor.finish();
     const end = trace.end;
     const code = run.outcome.status === 'trapped' ? run.outcome.error.code : undefined;
@@ -323,9 +303,61 @@ export class WasmHost {
         seq: cursor.replayed,
         expected: `${end.status} ${end.code ?? end.exitCode}`,
         actual: `${run.outcome.status} ${code ?? run.outcome.exitCode}`,
+        before: callsBefore(trace.events, cursor.replayed, cursor.replayed + 1),
       };
     }
     return { ...run, divergence, replayed: cursor.replayed };
+  }
+
+  /**
+   * Steps through a recorded trace (see ForensicContext): each `step` replays the module inline
+   * from the start, as `replay` does, and stops it right after the call asked for, to read its
+   * memory, globals and WASI descriptors there. The same checks as `replay` first.
+   */
+  forensics(module: LoadedModule, trace: RecordedTrace, options: HostInstanceOptions = {}): ForensicContext {
+    checkReplayable(module, trace);
+    return new ForensicContext(trace, async (seq) => {
+      const run = await this.#replayRun(module, trace, { ...options, replayStopAfter: seq });
+      const cursor = run.instance.replay!;
+      const stopped = cursor.stopped;
+      const divergence = stopped === undefined ? cursor.finish() : undefined;
+      // #replayRun runs inline: the instance is this host's InlineInstance.
+      if (!(run.instance instanceof InlineInstance)) {
+        throw new ForgeError('FORGE_INTERNAL', 'a forensic replay ran outside inline isolation');
+      }
+      const { exports, memory } = run.instance.inspection;
+      return {
+        stopped,
+        divergence,
+        outcome: run.outcome,
+        replayed: cursor.replayed,
+        exports,
+        memory,
+        stdout: run.instance.stdout(),
+        stderr: run.instance.stderr(),
+        logs: run.instance.logs(),
+      };
+    });
+  }
+
+  /** One inline run of `module` answered from `trace`; refused as the trace when a recorded write did not fit. */
+  async #replayRun(
+    module: LoadedModule,
+    trace: RecordedTrace,
+    options: HostInstanceOptions,
+  ): Promise<HostRunResult> {
+    const run = await this.run(module, {
+      ...options,
+      isolation: 'inline',
+      replay: trace.events,
+      entry: trace.header.entry,
+      args: typedValuesFromJson(trace.header.args),
+      rateLimit: { perSecond: Number.MAX_SAFE_INTEGER },
+    });
+    // A recorded write that did not fit the memory: the trace is refused, not "diverged".
+    const invalid = run.instance.replay!.invalid;
+    if (invalid !== undefined) throw invalid;
+    return run;
   }
 
   /** Starts the warm workers now rather than on the first instance. */
@@ -372,6 +404,7 @@ export class WasmHost {
       ...(rate && { rateLimit: rate }),
       ...(wasi && { wasi }),
       ...(options.replay && { replay: options.replay }),
+      ...(options.replayStopAfter !== undefined && { replayStopAfter: options.replayStopAfter }),
       ...(options.recordWrites !== undefined && { recordWrites: options.recordWrites }),
       ...(options.durationSampling !== undefined && { durationSampling: options.durationSampling }),
       ...(options.traceCapacity !== undefined && { traceCapacity: options.traceCapacity }),
@@ -412,6 +445,27 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/**
+ * What a trace must be for `module` to replay it: recorded from this module (its SHA-256), with no
+ * event lost, and no recorded write past the largest memory the module can have.
+ */
+function checkReplayable(module: LoadedModule, trace: RecordedTrace): void {
+  if (trace.header.module !== module.sha256) {
+    throw new ForgeError(
+      'FORGE_REPLAY_DIVERGED',
+      `the trace was recorded from module ${trace.header.module.slice(0, 12)}..., not ${module.sha256.slice(0, 12)}...`,
+      { details: { kind: 'module' } },
+    );
+  }
+  if ((trace.end?.dropped ?? 0) > 0) {
+    throw new ForgeError(
+      'FORGE_TRACE_INVALID',
+      `the trace lost ${trace.end?.dropped} events when it was recorded; it cannot be replayed`,
+    );
+  }
+  checkReplayWrites(trace.events, declaredMemoryBytes(module));
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   restoreGuest,
   type SnapshotIdentity,
 } from '../snapshot/guestSnapshot';
+import type { GuestMemory } from '../gate/guestMemory';
 import { createGuestWorld, type GuestWorld, type WorldSpec } from '../world/guestWorld';
 import {
   callExport,
@@ -38,6 +39,12 @@ import {
   type InvokeCallOptions,
   type WasmInstance,
 } from './wasmInstance';
+
+/** What `InlineInstance.inspection` shows of a guest. */
+export interface GuestInspection {
+  readonly exports: WebAssembly.Exports | undefined;
+  readonly memory: GuestMemory;
+}
 
 /** Checks the syscall-boundary deadline every this many calls (reading the clock costs more than a call). */
 const DEADLINE_CHECK_EVERY = 32;
@@ -222,6 +229,14 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
 
   get replay(): ReplayCursor | undefined {
     return this.#world.replay;
+  }
+
+  /**
+   * The guest's exports and memory as they are now, for a replay's forensic reads (undefined
+   * exports when instantiation did not finish). Read only: nothing here may change the guest.
+   */
+  get inspection(): GuestInspection {
+    return { exports: this.#instance?.exports, memory: this.#world.memory };
   }
 
   get droppedEvents(): number {

@@ -34,6 +34,8 @@ export interface InstanceOptions {
   readonly rateLimit?: SyscallRateLimit;
   /** Replays a recorded trace instead of executing (inline isolation). */
   readonly replay?: readonly TraceEvent[];
+  /** With `replay`: stop the guest right after the recorded call of this seq (a forensic stop point). */
+  readonly replayStopAfter?: number;
   readonly recordWrites?: boolean;
   readonly durationSampling?: number;
   /** Events kept in memory; with `onTraceBatch` every event is also handed over, in batches. */

@@ -6,6 +6,7 @@ import {
   type SyscallDefinition,
   type WasmValue,
 } from '../gate/syscallDefinition';
+import { callsBefore, replayCallOf, type ReplayCall } from './replayCall';
 
 /** Where a replay first departed from its trace. */
 export interface ReplayDivergence {
@@ -17,6 +18,22 @@ export interface ReplayDivergence {
   readonly seq: number;
   readonly expected: string;
   readonly actual: string;
+  /** The recorded call concerned (its arguments and result), when there is one. */
+  readonly recorded?: ReplayCall;
+  /** The last calls replayed before it (at most ten), oldest first. */
+  readonly before: readonly ReplayCall[];
+}
+
+/**
+ * Thrown from inside the call a replay was told to stop after (`stopAfter`), once its result and
+ * memory writes are applied: it unwinds the guest so that its memory and globals can be read
+ * exactly as they were when that call returned. Not a ForgeError: it is no failure.
+ */
+export class ReplayStop extends Error {
+  override readonly name = 'ReplayStop';
+  constructor(readonly seq: number) {
+    super(`replay stopped after call #${seq}`);
+  }
 }
 
 /** Follows a replay through its trace. */
@@ -30,6 +47,8 @@ export interface ReplayCursor {
    * write that does not fit the memory as it is at that call. The replay is refused with it.
    */
   readonly invalid: ForgeError | undefined;
+  /** The recorded call the replay stopped after (`stopAfter`), once it was reached. */
+  readonly stopped: TraceEvent | undefined;
   /** Called once the guest is done: reports recorded calls never made (`leftover`). */
   finish(): ReplayDivergence | undefined;
 }
@@ -63,6 +82,8 @@ export interface ReplaySyscallsOptions {
    * Default: `forge.log`, and `wasi.fd_write` on fds 1 and 2.
    */
   readonly reexecute?: (event: TraceEvent) => boolean;
+  /** Stop the guest right after the recorded call of this seq is answered (see ReplayStop). */
+  readonly stopAfter?: number;
 }
 
 const rawText = (values: readonly (WasmValue | string)[] | undefined): string =>
@@ -94,7 +115,10 @@ export function replaySyscalls(
   let next = 0;
   let divergence: ReplayDivergence | undefined;
   let invalid: ForgeError | undefined;
-  const diverge = (found: ReplayDivergence): never => {
+  let stopped: TraceEvent | undefined;
+  const stopAfter = options.stopAfter;
+  const diverge = (kind: Omit<ReplayDivergence, 'before'>): never => {
+    const found = { ...kind, before: callsBefore(events, next, kind.seq) };
     divergence ??= found;
     throw new ForgeError(
       'FORGE_REPLAY_DIVERGED',
@@ -104,6 +128,11 @@ export function replaySyscalls(
   };
   // The recorded call a replayed call answers to, by the gate's decode/execute pair.
   let current: TraceEvent | undefined;
+  const stopIfAsked = (event: TraceEvent): void => {
+    if (event.seq !== stopAfter) return;
+    stopped = event;
+    throw new ReplayStop(event.seq);
+  };
 
   const replayed = definitions.map((real): SyscallDefinition => ({
     module: real.module,
@@ -115,6 +144,8 @@ export function replaySyscalls(
     faultResult: real.faultResult,
     ...(real.exits ? { exits: true } : {}),
     decode(args): Record<string, SyscallArg> {
+      // A guest that caught the stop's unwinding (exception handling) gets no further.
+      if (stopped !== undefined) throw new ReplayStop(stopped.seq);
       const event = events[next];
       const actual = `${real.syscall}${rawText(args)}`;
       if (event === undefined) {
@@ -126,6 +157,7 @@ export function replaySyscalls(
           seq: event.seq,
           expected: `${event.syscall}${rawText(event.params)}`,
           actual,
+          recorded: replayCallOf(event),
         });
       }
       if (
@@ -137,6 +169,7 @@ export function replaySyscalls(
           seq: event.seq,
           expected: `${event.syscall}${rawText(event.params)}`,
           actual,
+          recorded: replayCallOf(event),
         });
       }
       next += 1;
@@ -150,8 +183,15 @@ export function replaySyscalls(
         const result = real.execute(invocation);
         const recorded = event.result === null ? undefined : event.result;
         if (String(result) !== String(recorded)) {
-          diverge({ kind: 'result', seq: event.seq, expected: String(recorded), actual: String(result) });
+          diverge({
+            kind: 'result',
+            seq: event.seq,
+            expected: String(recorded),
+            actual: String(result),
+            recorded: replayCallOf(event),
+          });
         }
+        stopIfAsked(event);
         return result;
       }
       const writes = event.writes ?? [];
@@ -170,6 +210,7 @@ export function replaySyscalls(
         }
         memory.write(write.ptr, bytes);
       }
+      stopIfAsked(event);
       if (event.outcome === 'exit' && event.action !== 'allow' && !event.executed) {
         throw exitDeniedError(event.syscall, Number(event.result), event.reasons[0]?.message);
       }
@@ -194,14 +235,19 @@ export function replaySyscalls(
       get invalid() {
         return invalid;
       },
+      get stopped() {
+        return stopped;
+      },
       finish() {
         const left = events[next];
-        if (left !== undefined && divergence === undefined) {
+        if (left !== undefined && divergence === undefined && stopped === undefined) {
           divergence = {
             kind: 'leftover',
             seq: left.seq,
             expected: `${events.length - next} more call(s), next ${left.syscall}${rawText(left.params)}`,
             actual: 'the guest made no more calls',
+            recorded: replayCallOf(left),
+            before: callsBefore(events, next, left.seq),
           };
         }
         return divergence;

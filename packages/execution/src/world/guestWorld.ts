@@ -49,6 +49,8 @@ export interface WorldSpec {
   readonly traceBatchSize?: number;
   /** Replay these recorded calls instead of executing (see replaySyscalls). */
   readonly replay?: readonly TraceEvent[];
+  /** With `replay`: stop the guest right after the recorded call of this seq (ReplayStop). */
+  readonly replayStopAfter?: number;
 }
 
 /** Where a world reports to (in a worker, each becomes a message to the main thread). */
@@ -211,7 +213,11 @@ export function createGuestWorld(
     let replay: ReplayCursor | undefined;
     let enforcer: SyscallEnforcerPort;
     if (spec.replay !== undefined) {
-      const replayed = replaySyscalls(spec.replay, definitions);
+      const replayed = replaySyscalls(
+        spec.replay,
+        definitions,
+        spec.replayStopAfter === undefined ? {} : { stopAfter: spec.replayStopAfter },
+      );
       definitions = replayed.definitions;
       replay = replayed.cursor;
       enforcer = replayEnforcer;

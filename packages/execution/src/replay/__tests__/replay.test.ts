@@ -92,6 +92,34 @@ describe('record and replay', () => {
     expect(replay.outcome).toMatchObject({ status: 'trapped', error: { code: 'FORGE_REPLAY_DIVERGED' } });
   });
 
+  it('reports the recorded call and the calls before a divergence', async () => {
+    const { trace } = await record();
+    const events = trace.events.map((e) => (e.seq === 5 ? { ...e, params: [2, 32, 1, 44] } : e));
+    const h = host(new ManualClock(1));
+    const replay = await h.replay(await h.loadModule(READER), { ...trace, events });
+    expect(replay.divergence).toMatchObject({
+      kind: 'args',
+      seq: 5,
+      expected: 'wasi.fd_write(2, 32, 1, 44)',
+      actual: 'wasi.fd_write(1, 32, 1, 44)',
+      recorded: { seq: 5, syscall: 'wasi.fd_write', params: [2, 32, 1, 44], result: 0 },
+    });
+    expect(replay.divergence?.before.map((c) => [c.seq, c.syscall])).toEqual([
+      [1, 'wasi.path_open'],
+      [2, 'wasi.fd_read'],
+      [3, 'wasi.fd_write'],
+      [4, 'wasi.clock_time_get'],
+    ]);
+    expect(replay.divergence?.before[0]).toMatchObject({ args: { path: '/data/data.txt' }, result: 0 });
+    // A different ending: the calls before it are all of them.
+    const ended = await h.replay(await h.loadModule(READER), {
+      ...trace,
+      end: { ...trace.end!, exitCode: 8 },
+    });
+    expect(ended.divergence).toMatchObject({ kind: 'outcome', expected: 'exited 8', actual: 'exited 7' });
+    expect(ended.divergence?.before.map((c) => c.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('reports a trace exhausted and events left over', async () => {
     const { trace } = await record();
     const h = host(new ManualClock(1));
