@@ -72,10 +72,9 @@ export { replayCallLine, DIVERGENCE_CONTEXT_CALLS } from './replay/replayCall';
 export type { ReplayCall, ReplayArg } from './replay/replayCall';
 export { replayFdTable } from './replay/replayFdTable';
 export type { ReplayFd } from './replay/replayFdTable';
-export { guestGlobals, reservedGlobalIndex, reservedGlobalName } from './replay/guestGlobals';
+export { guestGlobals } from './replay/guestGlobals';
 export type { GuestGlobal } from './replay/guestGlobals';
 export { readMemoryRegion, MAX_REGION_BYTES } from './replay/memoryRegion';
-export type { MemoryRegion } from './replay/memoryRegion';
 export {
   SyncBridgeClient,
   answerBridge,

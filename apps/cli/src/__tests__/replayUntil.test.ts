@@ -52,7 +52,7 @@ describe('forgeone replay --until', () => {
     expect(run.out).toEqual([
       '--- stopped after call #4 of 6: #4 wasi.fd_read(fd=4, path="/data/note.txt", bytes=100) -> 0 ---',
       'globals:',
-      '  calls = 3',
+      '  calls [0] = 3',
       'fd table (as the recorded calls built it):',
       '  fd 0  stdio  <stdin>',
       '  fd 1  stdio  <stdout>',
@@ -75,7 +75,7 @@ describe('forgeone replay --until', () => {
       replayed: 6,
       recorded: 6,
       stopped: { seq: 6, syscall: 'wasi.clock_time_get', result: 0 },
-      globals: [{ index: null, names: ['calls'], value: 5 }],
+      globals: [{ index: 0, names: ['calls'], value: 5 }],
       memory: [
         { offset: 256, length: 6, hex: '736563726574', base64: Buffer.from('secret').toString('base64') },
       ],

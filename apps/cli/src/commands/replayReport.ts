@@ -45,7 +45,10 @@ export function stopPointLines(
   const globals = point.globals();
   lines.push(globals.length === 0 ? 'globals: none exported' : 'globals:');
   for (const g of globals) {
-    lines.push(`  ${g.names.join(', ')}${g.index === null ? '' : ` [${g.index}]`} = ${globalValue(g)}`);
+    const name = g.names.length > 0 ? g.names.join(', ') : `global ${g.index ?? '?'}`;
+    lines.push(
+      `  ${name}${g.index === null || g.names.length === 0 ? '' : ` [${g.index}]`} = ${globalValue(g)}`,
+    );
   }
   lines.push('fd table (as the recorded calls built it):');
   for (const fd of point.fdTable()) lines.push(fdLine(fd));

@@ -316,6 +316,11 @@ export class WasmHost {
    */
   forensics(module: LoadedModule, trace: RecordedTrace, options: HostInstanceOptions = {}): ForensicContext {
     checkReplayable(module, trace);
+    const globalIndex = new Map(
+      (module.info?.exports ?? [])
+        .filter((e) => e.kind === 'global' && e.index !== undefined)
+        .map((e) => [e.name, e.index!] as const),
+    );
     return new ForensicContext(trace, async (seq) => {
       const run = await this.#replayRun(module, trace, { ...options, replayStopAfter: seq });
       const cursor = run.instance.replay!;
@@ -332,6 +337,7 @@ export class WasmHost {
         outcome: run.outcome,
         replayed: cursor.replayed,
         exports,
+        globalIndex: (name: string) => globalIndex.get(name),
         memory,
         stdout: run.instance.stdout(),
         stderr: run.instance.stderr(),

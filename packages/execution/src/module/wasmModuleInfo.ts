@@ -34,6 +34,8 @@ export interface WasmExportInfo {
   readonly kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
   /** For a function export, its signature (when the type section is plain). */
   readonly signature?: WasmSignature;
+  /** For a global export, the global's index (imported globals first). */
+  readonly index?: number;
 }
 
 /** What the loader reads from a module's binary before compiling it. */
@@ -177,7 +179,12 @@ export function readWasmModuleInfo(bytes: Uint8Array): WasmModuleInfo {
           if (kind === undefined) throw new WasmFormatError(`unknown export kind ${kindCode}`);
           const index = reader.u32();
           const signature = kind === 'function' ? functionTypes[index] : undefined;
-          exports.push({ name, kind, ...(signature ? { signature } : {}) });
+          exports.push({
+            name,
+            kind,
+            ...(signature ? { signature } : {}),
+            ...(kind === 'global' ? { index } : {}),
+          });
         }
         break;
       }

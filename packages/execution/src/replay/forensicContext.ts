@@ -1,8 +1,8 @@
 import { ForgeError } from '@forgeone/common';
-import type { RecordedTrace, TraceEvent } from '@forgeone/observer';
+import type { MemoryRegion, RecordedTrace, TraceEvent } from '@forgeone/observer';
 import type { GuestMemory } from '../gate/guestMemory';
 import { guestGlobals, type GuestGlobal } from './guestGlobals';
-import { readMemoryRegion, type MemoryRegion } from './memoryRegion';
+import { readMemoryRegion } from './memoryRegion';
 import { replayCallOf, type ReplayCall } from './replayCall';
 import { replayFdTable, type ReplayFd } from './replayFdTable';
 import type { ReplayDivergence } from './replaySyscalls';
@@ -27,6 +27,8 @@ export interface ReplayRunToPoint {
   readonly outcome: ReplayOutcome;
   readonly replayed: number;
   readonly exports: WebAssembly.Exports | undefined;
+  /** The global index of a named export (from the module's export section). */
+  readonly globalIndex?: (name: string) => number | undefined;
   readonly memory: GuestMemory;
   readonly stdout: Uint8Array;
   readonly stderr: Uint8Array;
@@ -166,7 +168,7 @@ export class ForensicContext {
       stderr,
       logs,
       readMemory: (offset, length) => readMemoryRegion(memory, offset, length),
-      globals: () => (exports === undefined ? [] : guestGlobals(exports)),
+      globals: () => (exports === undefined ? [] : guestGlobals(exports, run.globalIndex)),
       fdTable: () => replayFdTable(events, seq),
     };
   }

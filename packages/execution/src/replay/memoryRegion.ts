@@ -1,12 +1,6 @@
 import { ForgeError } from '@forgeone/common';
+import type { MemoryRegion } from '@forgeone/observer';
 import type { GuestMemory } from '../gate/guestMemory';
-
-/** A copy of guest memory bytes at [offset, offset + length). */
-export interface MemoryRegion {
-  readonly offset: number;
-  readonly length: number;
-  readonly bytes: Uint8Array;
-}
 
 /** The most bytes one region may be read as (a dump is for reading, not for copying memories). */
 export const MAX_REGION_BYTES = 1024 * 1024;

@@ -134,9 +134,14 @@ export const SnapshotManifestSchema = z
   .strict();
 export type SnapshotManifest = z.output<typeof SnapshotManifestSchema>;
 
-/** A region of a guest's linear memory (what a snapshot restores page by page). */
+/**
+ * A copy of a region of a guest's linear memory, [offset, offset + length): what a snapshot
+ * restores page by page, and what a forensic replay reads at a stop point (one type for both).
+ */
 export interface MemoryRegion {
   readonly offset: number;
+  /** `bytes.length`. */
+  readonly length: number;
   readonly bytes: Uint8Array;
 }
 

@@ -227,7 +227,10 @@ export function decodeSnapshot(bytes: Uint8Array, options: DecodeSnapshotOptions
     regions(): MemoryRegion[] {
       const regions: MemoryRegion[] = [];
       pages.forEach((chunk, page) => {
-        if (chunk >= 0) regions.push({ offset: page * SNAPSHOT_PAGE_BYTES, bytes: contents[chunk]! });
+        if (chunk >= 0) {
+          const bytes = contents[chunk]!;
+          regions.push({ offset: page * SNAPSHOT_PAGE_BYTES, length: bytes.length, bytes });
+        }
       });
       return regions;
     },

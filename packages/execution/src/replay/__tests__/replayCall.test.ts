@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '@forgeone/observer';
 import { callsBefore, replayCallLine, replayCallOf } from '../replayCall';
-import { guestGlobals, reservedGlobalIndex, reservedGlobalName } from '../guestGlobals';
+import { guestGlobals } from '../guestGlobals';
+import { reservedGlobalIndex, stateGlobalName as reservedGlobalName } from '../../module/stateExports';
 
 const call = (seq: number, more: Partial<TraceEvent> = {}): TraceEvent => ({
   seq,
@@ -68,9 +69,17 @@ describe('guestGlobals', () => {
       plain: new WebAssembly.Global({ value: 'f64' }, 1.5),
     };
     expect(guestGlobals(exports)).toEqual([
-      { index: 0, names: ['__forge_global_0'], value: 9n },
-      { index: 2, names: ['counter', '__forge_global_2'], value: 7 },
+      { index: 0, names: [], value: 9n },
+      { index: 2, names: ['counter'], value: 7 },
       { index: null, names: ['plain'], value: 1.5 },
+    ]);
+    // V8 hands out a new Global per export: the export section's index ties two names to one global.
+    const twice: WebAssembly.Exports = {
+      counter: new WebAssembly.Global({ value: 'i32', mutable: true }, 7),
+      [reservedGlobalName(2)]: new WebAssembly.Global({ value: 'i32', mutable: true }, 7),
+    };
+    expect(guestGlobals(twice, (name) => (name === 'counter' ? 2 : undefined))).toEqual([
+      { index: 2, names: ['counter'], value: 7 },
     ]);
     expect(reservedGlobalIndex('__forge_global_12')).toBe(12);
     expect(reservedGlobalIndex('__forge_global_x')).toBeUndefined();
