@@ -1,11 +1,11 @@
 import {
   replayCallLine,
   type GuestGlobal,
-  type MemoryRegion,
   type ReplayDivergence,
   type ReplayFd,
   type ReplayPoint,
 } from '@forgeone/execution';
+import type { MemoryRegion } from '@forgeone/observer';
 
 const BYTES_PER_LINE = 16;
 
