@@ -12,7 +12,12 @@ import {
   section,
 } from './internal/wasmSections';
 import { readLimits } from './wasmModuleInfo';
-import { GROW_MEMORY_EXPORT, HOST_TABLE_EXPORT, RESERVED_EXPORT_PREFIX } from './wasmCodeRewrite';
+import {
+  GROW_MEMORY_EXPORT,
+  HOST_TABLE_EXPORT,
+  RESERVED_EXPORT_PREFIX,
+  skipImportDescription,
+} from './wasmCodeRewrite';
 
 /** Reserved export of mutable global N: `__forge_global_N` (N its index in the global index space). */
 export const STATE_GLOBAL_PREFIX = `${RESERVED_EXPORT_PREFIX}global_`;
@@ -106,21 +111,11 @@ function mutableGlobals(
     for (let n = reader.u32(); n > 0; n -= 1) {
       reader.take(reader.u32());
       reader.take(reader.u32());
-      const kind = reader.byte();
-      if (kind === 0x00) reader.u32();
-      else if (kind === 0x01) {
-        const code = reader.byte();
-        if (code === 0x63 || code === 0x64) reader.skipS33();
-        readLimits(reader);
-      } else if (kind === 0x02) readLimits(reader);
-      else if (kind === 0x03) {
-        const { type, mutable } = readGlobalType(reader);
+      skipImportDescription(reader, (r) => {
+        const { type, mutable } = readGlobalType(r);
         if (mutable) found.push({ index, type });
         index += 1;
-      } else if (kind === 0x04) {
-        reader.byte();
-        reader.u32();
-      } else throw new WasmFormatError(`import of kind 0x${kind.toString(16)} is not supported`);
+      });
     }
   }
   if (globals !== undefined) {

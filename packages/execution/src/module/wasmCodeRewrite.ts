@@ -93,7 +93,11 @@ function refuseReservedNames(bytes: Uint8Array, sections: readonly WasmSection[]
   }
 }
 
-function skipImportDescription(reader: WasmReader): void {
+/**
+ * Reads past one import's description (after its module and field names). A global import is read
+ * by `onGlobal` when given (its value type and mutability), else skipped.
+ */
+export function skipImportDescription(reader: WasmReader, onGlobal?: (reader: WasmReader) => void): void {
   const kind = reader.byte();
   if (kind === 0x00) reader.u32();
   else if (kind === 0x01) {
@@ -101,6 +105,7 @@ function skipImportDescription(reader: WasmReader): void {
     if (code === 0x63 || code === 0x64) reader.skipS33();
     skipLimits(reader);
   } else if (kind === 0x02) skipLimits(reader);
+  else if (kind === 0x03 && onGlobal !== undefined) onGlobal(reader);
   else if (kind === 0x03) {
     const code = reader.byte();
     if (code === 0x63 || code === 0x64) reader.skipS33();

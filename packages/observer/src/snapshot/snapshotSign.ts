@@ -1,5 +1,6 @@
 import { ForgeError } from '@forgeone/common';
 import { defaultAlgorithms, type AlgorithmRegistry, type PrivateKey, type PublicKey } from '@forgeone/crypto';
+import { signWithKernelKey, verifyKernelSignature } from '../internal/kernelSignature';
 import type { SnapshotSignature } from './snapshotContext';
 
 /** Marks the end of a signed snapshot: `<signature JSON><its length, u32 LE>FSIG`. */
@@ -14,11 +15,7 @@ export function snapshotSignatureMessage(id: string): Uint8Array {
 
 /** Signs a snapshot's id with a kernel key. */
 export function signSnapshotId(id: string, key: PrivateKey): SnapshotSignature {
-  return {
-    algorithm: key.algorithm,
-    keyId: key.keyId,
-    signature: Buffer.from(key.sign(snapshotSignatureMessage(id))).toString('base64'),
-  };
+  return signWithKernelKey(snapshotSignatureMessage(id), key);
 }
 
 /** Whether `signature` is a valid signature by `key` over the snapshot whose id is `id`. */
@@ -28,14 +25,7 @@ export function verifySnapshotSignature(
   key: PublicKey,
   registry: AlgorithmRegistry = defaultAlgorithms,
 ): boolean {
-  if (signature.algorithm !== key.algorithm || signature.keyId !== key.keyId) return false;
-  const algorithm = registry.find(key.algorithm);
-  if (algorithm === undefined) return false;
-  return algorithm.verify(
-    key.bytes,
-    snapshotSignatureMessage(id),
-    Buffer.from(signature.signature, 'base64'),
-  );
+  return verifyKernelSignature(snapshotSignatureMessage(id), signature, key, registry);
 }
 
 /** The bytes a signature adds at the end of a snapshot file. */

@@ -1,5 +1,6 @@
 import { ForgeError } from '@forgeone/common';
 import { defaultAlgorithms, type AlgorithmRegistry, type PublicKey } from '@forgeone/crypto';
+import { verifyKernelSignature } from '../internal/kernelSignature';
 import { traceSignatureMessage } from './traceChain';
 import { traceFileRecords } from './traceFileStream';
 import { TraceReader } from './traceReader';
@@ -30,10 +31,7 @@ export function verifyTraceSignature(
   key: PublicKey,
   registry: AlgorithmRegistry = defaultAlgorithms,
 ): boolean {
-  if (signature.algorithm !== key.algorithm || signature.keyId !== key.keyId) return false;
-  const algorithm = registry.find(key.algorithm);
-  if (algorithm === undefined) return false;
-  return algorithm.verify(key.bytes, traceSignatureMessage(head), Buffer.from(signature.signature, 'base64'));
+  return verifyKernelSignature(traceSignatureMessage(head), signature, key, registry);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ForgeError } from '@forgeone/common';
 import type { PrivateKey } from '@forgeone/crypto';
+import { signWithKernelKey } from '../internal/kernelSignature';
 import { chainLine, traceSignatureMessage } from './traceChain';
 import type { RecordedTrace, TraceSignature } from './traceFileSchema';
 
@@ -17,11 +18,7 @@ const toJson = (_key: string, value: unknown): unknown =>
 
 /** The signature line of a trace whose head hash is `head`, by `key`. */
 export function signTraceHead(head: string, key: PrivateKey): TraceSignature {
-  return {
-    algorithm: key.algorithm,
-    keyId: key.keyId,
-    signature: Buffer.from(key.sign(traceSignatureMessage(head))).toString('base64'),
-  };
+  return signWithKernelKey(traceSignatureMessage(head), key);
 }
 
 /**
