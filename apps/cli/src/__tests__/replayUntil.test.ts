@@ -158,5 +158,31 @@ describe('forgeone replay --until', () => {
         },
       });
     }
+    // --summary: the recorded run's summary, with the first divergence in it (text and JSON).
+    const text = await cli(['replay', 'edited.jsonl', 'reader.wat', '--summary', '--budget', '600'], dir);
+    expect(text.code).toBe(1);
+    expect(text.err).toEqual([expect.stringMatching(/^FORGE_REPLAY_DIVERGED: replay diverged at call #5/)]);
+    expect(text.out).toContain('## Divergence');
+    expect(text.out).toContainEqual(expect.stringMatching(/^- Replay diverged at #5 \(args\): .* \[#5\]$/));
+    expect(text.out.at(-1)).toMatch(/^\(\d+ of 600 tokens, o200k_base\)$/);
+    const json = await cli(['replay', 'edited.jsonl', 'reader.wat', '--summary', '--json'], dir);
+    expect(JSON.parse(json.out[0]!)).toMatchObject({
+      code: 'FORGE_REPLAY_DIVERGED',
+      summary: { format: 'forgeone-summary', divergence: { seq: 5, kind: 'args' }, budget: 2000 },
+    });
+  });
+
+  it('refuses --budget without --summary, --summary with --until, and a budget out of bounds', async () => {
+    for (const [flags, message] of [
+      [['--budget', '500'], '--budget sizes the --summary'],
+      [['--summary', '--until', '2'], '--summary summarises a whole replay'],
+      [['--summary', '--budget', '10'], '--budget'],
+    ] as const) {
+      const run = await cli(['replay', 'trace.jsonl', 'reader.wat', ...flags], dir);
+      expect(run.code, flags.join(' ')).not.toBe(0);
+      expect(run.out).toEqual([]);
+      expect(run.err).toEqual([expect.stringContaining(message)]);
+      expect(run.err[0]).toMatch(/^FORGE_[A-Z_]+: /);
+    }
   });
 });

@@ -7,10 +7,18 @@ import { readTraceFile, type RecordedTrace } from '@forgeone/observer';
 import { CliExit, printJson, type CliIo } from '../cliIo';
 import { parseDumpRange, parseUntil, type DumpRange } from './replayFlags';
 import { divergenceLines, stopPointJson, stopPointLines } from './replayReport';
+import { replaySummary, summaryBudgetFlag, summaryLines } from './replaySummary';
 
 interface ReplayFlags {
   readonly until?: string;
   readonly dumpMemory: string[];
+  readonly summary?: boolean;
+  readonly budget?: string;
+}
+
+/** What `--summary` asks for: a summary of the trace within `budget`, its divergence included. */
+interface SummaryAsk {
+  readonly budget: number;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -34,10 +42,27 @@ export function registerReplay(program: Command, io: CliIo): void {
       collect,
       [],
     )
+    .option(
+      '--summary',
+      'also summarise the recorded run (as `trace summarize` does), with the first divergence when the replay departed from it',
+    )
+    .option('--budget <tokens>', 'with --summary: most tokens the summary takes (default 2,000)')
     .option('--json', 'print the replay report as JSON')
     .action(async (tracePath: string, modulePath: string, flags: ReplayFlags) => {
       // Flags are checked before anything is read or run: a bad one is one coded line.
       const until = flags.until === undefined ? undefined : parseUntil(flags.until);
+      if (flags.budget !== undefined && flags.summary !== true)
+        throw new ForgeError('FORGE_INVALID_INPUT', '--budget sizes the --summary: give --summary too', {
+          details: { field: 'budget' },
+        });
+      if (flags.summary === true && until !== undefined)
+        throw new ForgeError(
+          'FORGE_INVALID_INPUT',
+          '--summary summarises a whole replay: it cannot be given with --until',
+          { details: { field: 'summary' } },
+        );
+      const summary: SummaryAsk | undefined =
+        flags.summary === true ? { budget: summaryBudgetFlag(flags.budget) } : undefined;
       const dumps = flags.dumpMemory.map(parseDumpRange);
       if (until === undefined && dumps.length > 0) {
         throw new ForgeError(
@@ -60,7 +85,7 @@ export function registerReplay(program: Command, io: CliIo): void {
           const step = await context.step(until);
           printOutput(io, step);
           if (step.kind === 'diverged') {
-            return diverged(io, trace, step.divergence, step, {
+            return await diverged(io, trace, step.divergence, step, {
               replayed: step.replayed,
               status: step.outcome.status,
               exitCode: step.outcome.exitCode,
@@ -89,12 +114,21 @@ export function registerReplay(program: Command, io: CliIo): void {
         const output = { stdout: instance.stdout(), stderr: instance.stderr(), logs: instance.logs() };
         printOutput(io, output);
         if (divergence) {
-          return diverged(io, trace, divergence, output, {
-            replayed: result.replayed,
-            status: outcome.status,
-            exitCode: outcome.exitCode,
-          });
+          return await diverged(
+            io,
+            trace,
+            divergence,
+            output,
+            {
+              replayed: result.replayed,
+              status: outcome.status,
+              exitCode: outcome.exitCode,
+            },
+            summary,
+          );
         }
+        const summarised =
+          summary && (await replaySummary(trace, undefined, summary.budget, io.json ? 'json' : 'text'));
         const message = `replayed ${result.replayed} of ${trace.events.length} call(s); ${outcome.status} with code ${outcome.status === 'trapped' ? outcome.error.code : outcome.exitCode}`;
         if (io.json) {
           printJson(io, {
@@ -107,8 +141,12 @@ export function registerReplay(program: Command, io: CliIo): void {
             status: outcome.status,
             exitCode: outcome.exitCode,
             ...outputJson(output),
+            ...(summarised ? { summary: summarised } : {}),
           });
-        } else io.out(`--- ${message} ---`);
+        } else {
+          io.out(`--- ${message} ---`);
+          if (summarised) for (const line of summaryLines(summarised)) io.out(line);
+        }
         if (outcome.status === 'trapped') {
           // As `run` does: the code and message of how the guest ended, on one line.
           if (!io.json) io.err(outcome.error.toLine());
@@ -143,14 +181,20 @@ function printOutput(io: CliIo, output: GuestOutput): void {
   if (stderr !== '') for (const line of stderr.replace(/\n$/, '').split('\n')) io.err(line);
 }
 
-/** Reports a divergence (both sides and the calls before it) and ends with FORGE_REPLAY_DIVERGED. */
-function diverged(
+/**
+ * Reports a divergence (both sides and the calls before it, and with `--summary` the recorded run's
+ * summary with the divergence in it) and ends with FORGE_REPLAY_DIVERGED.
+ */
+async function diverged(
   io: CliIo,
   trace: RecordedTrace,
   divergence: ReplayDivergence,
   output: GuestOutput,
   run: { readonly replayed: number; readonly status: string; readonly exitCode: number | null },
-): never {
+  summary?: SummaryAsk,
+): Promise<never> {
+  const summarised =
+    summary && (await replaySummary(trace, divergence, summary.budget, io.json ? 'json' : 'text'));
   const message = `replay diverged at call #${divergence.seq} (${divergence.kind}): expected ${divergence.expected}, got ${divergence.actual}`;
   if (io.json) {
     printJson(io, {
@@ -164,11 +208,13 @@ function diverged(
       status: run.status,
       exitCode: run.exitCode,
       ...outputJson(output),
+      ...(summarised ? { summary: summarised } : {}),
     });
     throw new CliExit(1, 'FORGE_REPLAY_DIVERGED');
   }
   // The report on stdout; stderr keeps its one coded line.
   for (const line of divergenceLines(divergence)) io.out(line);
+  if (summarised) for (const line of summaryLines(summarised)) io.out(line);
   throw new ForgeError('FORGE_REPLAY_DIVERGED', message, {
     details: { seq: divergence.seq, kind: divergence.kind },
   });
