@@ -72,7 +72,10 @@ async function runSequence(ops: readonly Op[], isolation: 'inline' | 'worker'): 
   const { runtime, states } = containerRuntime({ isolation });
   const ids: ContainerId[] = [];
   const model = new Map<ContainerId, Model>();
-  const pending: Promise<unknown>[] = [];
+  // Calls held by a pause or a quarantine, per container: a resume or release lets its own go.
+  const pending = new Map<ContainerId, Promise<unknown>[]>();
+  const hold = (id: ContainerId, call: Promise<unknown>) =>
+    pending.set(id, [...(pending.get(id) ?? []), call]);
   const refused = async (call: Promise<unknown>, code: string) => {
     await expect(call).rejects.toMatchObject({ code });
   };
@@ -104,7 +107,10 @@ async function runSequence(ops: readonly Op[], isolation: 'inline' | 'worker'): 
           if (state === 'running') await runtime.invoke(id, 'count');
           else if (live) {
             // Held: the call waits for a resume or release, or is refused by a stop.
-            pending.push(runtime.invoke(id, 'count').catch(() => undefined));
+            hold(
+              id,
+              runtime.invoke(id, 'count').catch(() => undefined),
+            );
           } else await refused(runtime.invoke(id, 'count'), 'FORGE_CONTAINER_STATE');
           break;
         case 'boom':
@@ -157,7 +163,14 @@ async function runSequence(ops: readonly Op[], isolation: 'inline' | 'worker'): 
           break;
       }
       // Calls released by a resume may still be running: the state is read once they are through.
-      if (step.op === 'resume' || step.op === 'release') await Promise.all(pending.splice(0));
+      // (Only this container's, and only when it was let go: a refused resume of a quarantined
+      // container leaves its calls held, and another container's held calls stay held.)
+      const released =
+        (step.op === 'resume' && state === 'paused') || (step.op === 'release' && state === 'quarantined');
+      if (released) {
+        await Promise.all(pending.get(id) ?? []);
+        pending.delete(id);
+      }
       const expected = model.get(id)!;
       if (expected === 'removed') await refused(runtime.get(id), 'FORGE_CONTAINER_NOT_FOUND');
       else expect((await runtime.get(id)).state).toBe(expected);
@@ -165,7 +178,7 @@ async function runSequence(ops: readonly Op[], isolation: 'inline' | 'worker'): 
   } finally {
     await runtime.close();
   }
-  await Promise.all(pending);
+  await Promise.all([...pending.values()].flat());
   // After close every container is terminal, and every change it went through is in the table.
   for (const info of await runtime.list()) expect(isTerminal(info.state)).toBe(true);
   for (const event of states) expect(allowedChange(event)).toBe(true);
