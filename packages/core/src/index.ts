@@ -1,5 +1,6 @@
 export { Runtime } from './runtime';
-export type { RuntimeDeps, RunModuleOptions, ReplayOptions, RunReport, RunKvReport } from './runtime';
+export type { RuntimeDeps } from './runtime';
+export type { RunModuleOptions, ReplayOptions, RunReport, RunKvReport } from './runTypes';
 export type { DurableTraceOptions, StoredTraceReport } from './durableTrace';
 export type { KvNamespaceChanges } from './kvNamespaces';
 
