@@ -165,10 +165,13 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     // A resume and a new pause can both land before this thread waits (the resume's notify is
     // then lost and the flag reads paused again): the main thread's new pause waits for a word
     // that this thread, still blocked, would never send. So while paused it says so again every
-    // PAUSED_REPEAT_MS (the main thread ignores the words it did not wait for).
+    // PAUSED_REPEAT_MS (the main thread ignores the words it did not wait for). A repeat only says
+    // "still blocked" (reason `paused`), never the quarantine again: one posted just before a
+    // release arrives after it, and would quarantine the released container anew while its guest
+    // runs on (its next calls then waited for a release that never came).
     while (Atomics.load(control, 0) === 1) {
       Atomics.wait(control, 0, 1, PAUSED_REPEAT_MS);
-      if (Atomics.load(control, 0) === 1) post({ type: 'paused', reason });
+      if (Atomics.load(control, 0) === 1) post({ type: 'paused', reason: 'paused' });
     }
   };
   const compiled = compiledOf(message.module);
