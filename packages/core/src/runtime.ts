@@ -31,9 +31,9 @@ import {
   WorkerPool,
 } from '@forgeone/execution';
 import { checkAllowList, type AuditLog } from '@forgeone/trust';
-import { traceCallCounts, type TraceEvent } from '@forgeone/observer';
+import { traceCallCounts } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
-import { RunAudit } from './runAudit';
+import { RunAudit, lazyBatchTaker } from './runAudit';
 import {
   durableTraceSettings,
   openDurableTrace,
@@ -325,14 +325,9 @@ export class Runtime {
         identity,
         mode: objects ? (options.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
       });
-    const onTraceBatch =
-      audit === undefined && sink === undefined
-        ? options.onTraceBatch
-        : (batch: readonly TraceEvent[]) => {
-            options.onTraceBatch?.(batch);
-            audit?.add(batch);
-            sink?.add(batch);
-          };
+    const onTraceBatch = options.onTraceBatch;
+    // The audit log and the durable trace take batches unbuilt: built off the guest's call path.
+    const onTraceLazyBatch = lazyBatchTaker(audit, sink);
     const traceCapacity = traceCapacityFor(this.#deps.boot?.mode ?? 'normal', options.traceCapacity);
     let run: Awaited<ReturnType<WasmHost['run']>>;
     try {
@@ -357,6 +352,7 @@ export class Runtime {
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
         ...(onTraceBatch ? { onTraceBatch } : {}),
+        ...(onTraceLazyBatch ? { onTraceLazyBatch } : {}),
         ...(traceCapacity === undefined ? {} : { traceCapacity }),
         ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
         onEvent: (event) => {

@@ -1,12 +1,11 @@
 import { runContextOf } from '../runContext';
 import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/common';
 import type { EnforcerSpec } from '@forgeone/execution';
-import type { TraceEvent } from '@forgeone/observer';
 import { launchKindOf, launchRefusal } from '../boot/bootMode';
 import { guestEnforcement } from '../guestEnforcement';
 import { checkHeldAllocation } from '../resources/heldAllocation';
 import type { Allocation } from '../resources/resourceAdmission';
-import { RunAudit } from '../runAudit';
+import { RunAudit, lazyBatchTaker } from '../runAudit';
 import type { ContainerCalls } from './containerCalls';
 import { checkContainerConfig, containerKindOf, type ContainerConfig } from './containerConfig';
 import type { ContainerManagerDeps } from './containerDeps';
@@ -150,15 +149,8 @@ export class ContainerLauncher {
           limits: host.limits,
         }),
       });
-      const onTraceBatch =
-        audit === undefined
-          ? stored
-          : stored === undefined
-            ? (batch: readonly TraceEvent[]) => audit.add(batch)
-            : (batch: readonly TraceEvent[]) => {
-                audit.add(batch);
-                stored(batch);
-              };
+      // The audit log and the durable trace take batches unbuilt: built off the guest's call path.
+      const onTraceLazyBatch = lazyBatchTaker(audit, stored && { add: stored });
       c.instance = await host.instantiate(module, {
         containerId: id,
         isolation,
@@ -170,7 +162,7 @@ export class ContainerLauncher {
         ...(config.onStdout ? { onStdout: config.onStdout } : {}),
         ...(config.onStderr ? { onStderr: config.onStderr } : {}),
         ...(config.onEvent ? { onEvent: config.onEvent } : {}),
-        ...(onTraceBatch ? { onTraceBatch } : {}),
+        ...(onTraceLazyBatch ? { onTraceLazyBatch } : {}),
         // A quarantine is the redzone's to end: the guest is held at its syscall (worker) or its
         // call cut there (inline), and the container kept for a release.
         holdQuarantined: true,

@@ -1,5 +1,5 @@
 import type { ContainerId } from '@forgeone/common';
-import type { TraceEvent, TraceRunContext, TraceSink, TraceSinkEnd } from '@forgeone/observer';
+import type { TraceBatch, TraceEvent, TraceRunContext, TraceSink, TraceSinkEnd } from '@forgeone/observer';
 import { durableTraceSettings, openDurableTrace } from '../durableTrace';
 import type { ContainerManagerDeps } from './containerDeps';
 import type { ContainerInfo } from './containerInfo';
@@ -30,11 +30,14 @@ export class ContainerTraces {
     this.#deps = deps;
   }
 
-  /** Opens a launching container's trace (undefined when durable traces are off or there is no store). */
+  /**
+   * Opens a launching container's trace (undefined when durable traces are off or there is no
+   * store): what takes its recorder's batches, unbuilt (`onTraceLazyBatch`).
+   */
   async open(
     id: ContainerId,
     header: { module: string; entry: string; recordedAt: number; run?: TraceRunContext },
-  ): Promise<((batch: readonly TraceEvent[]) => void) | undefined> {
+  ): Promise<((batch: TraceBatch) => void) | undefined> {
     const store = this.#deps.store;
     const settings = durableTraceSettings(store, this.#deps.durableTraces, undefined, 'launchContainer');
     if (store === undefined || settings === undefined) return undefined;

@@ -8,7 +8,7 @@ import {
   type SyscallRequest,
 } from '@forgeone/common';
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { TraceRecorder, type EncodedSnapshot, type TraceEvent } from '@forgeone/observer';
+import { TraceBatch, TraceRecorder, type EncodedSnapshot, type TraceEvent } from '@forgeone/observer';
 import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, answerKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from '../forge/forgeEventSyscalls';
 import type { WorldSpec } from '../world/guestWorld';
@@ -254,6 +254,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     if (message.type !== 'trace') return;
     for (const event of message.events) this.#trace.append(event);
     this.#options.onTraceBatch?.(message.events);
+    this.#options.onTraceLazyBatch?.(TraceBatch.of(message.events));
   };
 
   invoke(
@@ -565,7 +566,10 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     this.#drainTrace();
     const tail = readTraceTail(this.#lane.tail).filter((event) => event.seq >= this.#trace.nextSeq());
     for (const event of tail) this.#trace.append(event);
-    if (tail.length > 0) this.#options.onTraceBatch?.(tail);
+    if (tail.length > 0) {
+      this.#options.onTraceBatch?.(tail);
+      this.#options.onTraceLazyBatch?.(TraceBatch.of(tail));
+    }
     this.#trace.skipTo(Atomics.load(this.#control, 1) + 1);
     this.#lane.sink = undefined;
   }
