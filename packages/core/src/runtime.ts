@@ -31,7 +31,7 @@ import {
   WorkerPool,
 } from '@forgeone/execution';
 import { checkAllowList, type AuditLog } from '@forgeone/trust';
-import { traceCallCounts } from '@forgeone/observer';
+import { traceCallCounts, type EncodeSnapshotOptions, type EncodedSnapshot } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { RunAudit, lazyBatchTaker } from './runAudit';
 import {
@@ -117,7 +117,7 @@ export class Runtime {
     this.#containers = new ContainerManager({
       ...deps,
       resources: this.#resources,
-      host: (limits) => this.#host(limits),
+      host: (limits, options) => this.#host(limits, options),
       load: (host, source) => this.#load(host, source),
     });
   }
@@ -155,6 +155,10 @@ export class Runtime {
   /** Stops a container gracefully, then terminates it past `deadlineMs`. */
   stop(id: ContainerId, options?: StopOptions): Promise<ContainerInfo> {
     return this.#containers.stop(id, options);
+  }
+  /** See ContainerManager.snapshot. */
+  snapshot(id: ContainerId, options?: EncodeSnapshotOptions): Promise<EncodedSnapshot> {
+    return this.#containers.snapshot(id, options);
   }
   /** Removes a stopped or failed container from the registry. */
   remove(id: ContainerId): Promise<void> {

@@ -22,6 +22,7 @@ import { checkAllowList } from '@forgeone/trust';
 import type { TrustRoot, VersionStore } from '@forgeone/crypto';
 import type { Allocation } from '../resources/resourceAdmission';
 import type { ContainerKind } from './containerInfo';
+import type { ContainerSnapshotConfig } from './containerSnapshot';
 
 /** Where a container's module comes from: read as `runModule` reads its module. */
 export interface ContainerSource {
@@ -44,7 +45,7 @@ export interface ContainerSource {
 }
 
 /** A long-lived container: its module, who decides its calls, what it sees, where it runs. */
-export interface ContainerConfig extends ContainerSource {
+export interface ContainerConfig extends ContainerSource, ContainerSnapshotConfig {
   /**
    * `command` runs `_start` once, to completion; `service` stays up for `invoke`. Default: from
    * the exports (`_initialize`, or no `_start`: a service; else a command).

@@ -8,6 +8,7 @@ import type { Allocation } from '../resources/resourceAdmission';
 import { RunAudit, lazyBatchTaker } from '../runAudit';
 import type { ContainerCalls } from './containerCalls';
 import { checkContainerConfig, containerKindOf, type ContainerConfig } from './containerConfig';
+import { checkSnapshotConfig, launchSnapshot } from './containerSnapshot';
 import type { ContainerManagerDeps } from './containerDeps';
 import type { ContainerQuarantine } from './containerQuarantine';
 import type { ContainerSet } from './containerSet';
@@ -77,14 +78,17 @@ export class ContainerLauncher {
     this.#admit(config);
     const checked = checkContainerConfig(config, this.#deps.isolation ?? 'worker', config.name ?? 'module');
     const { identity, isolation, objects } = checked;
+    const snapshots = checkSnapshotConfig(config, isolation);
     await this.#set.recovered();
-    const host = this.#deps.host(config.limits ?? {});
+    const host = this.#deps.host(config.limits ?? {}, snapshots ? { snapshots } : {});
     if (isolation === 'worker') void host.prewarm().catch(() => undefined);
     const module = await this.#deps.load(host, config);
     const kind = containerKindOf(
       config,
       module.exports.map((e) => e.name),
     );
+    // Checked (intact, same module, within the limits, signed) before anything is allocated.
+    const snapshot = launchSnapshot(config, kind, module, host.limits.memoryPages * 65_536);
     const { policy, enforcerInstance } = guestEnforcement(
       module,
       config,
@@ -163,6 +167,8 @@ export class ContainerLauncher {
         ...(config.onStderr ? { onStderr: config.onStderr } : {}),
         ...(config.onEvent ? { onEvent: config.onEvent } : {}),
         ...(onTraceLazyBatch ? { onTraceLazyBatch } : {}),
+        ...(snapshots && { moduleName: module.name }),
+        ...(snapshot && { fromSnapshot: snapshot }),
         // A quarantine is the redzone's to end: the guest is held at its syscall (worker) or its
         // call cut there (inline), and the container kept for a release.
         holdQuarantined: true,
@@ -185,7 +191,18 @@ export class ContainerLauncher {
       await this.#calls.settle(c, start, kind === 'command');
       return id;
     }
-    if (kind === 'service' && module.exports.some((e) => e.name === '_initialize')) {
+    const restored = c.instance.restoreOutcome;
+    if (restored !== undefined && restored.status !== 'returned') {
+      // Its forge_on_restore trapped or exited: launched from the snapshot, and ended at once.
+      await this.#calls.settle(c, restored, false);
+      return id;
+    }
+    // A service started from a snapshot was initialised when it was captured.
+    if (
+      snapshot === undefined &&
+      kind === 'service' &&
+      module.exports.some((e) => e.name === '_initialize')
+    ) {
       const init = await c.enqueue(() => c.instance!.invoke('_initialize', [], c.callOptions));
       if (init.outcome.status !== 'returned') {
         await this.#calls.settle(c, init.outcome, false);

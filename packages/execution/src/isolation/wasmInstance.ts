@@ -130,6 +130,8 @@ export interface WasmInstance {
   readonly state: InstanceState;
   /** How instantiation ended when the start function trapped or exited (the instance is then unusable). */
   readonly startOutcome: InvokeResult['outcome'] | undefined;
+  /** Started `fromSnapshot`: how its `forge_on_restore` export ended, when it has one. */
+  readonly restoreOutcome?: InvokeResult['outcome'] | undefined;
   /** Calls an export with typed values. Limits hit and traps come back in the outcome. */
   invoke(entry: string, args?: readonly TypedValue[], options?: InvokeCallOptions): Promise<InvokeResult>;
   /** Stops the guest at its next syscall (worker), or refuses calls until `resume` (between calls). */

@@ -183,8 +183,9 @@ export class TraceSink {
   }
 
   /**
-   * Queues events (ascending seq; ones already taken are skipped; a seq skipped over is counted as
-   * lost) and schedules a write. Never waits and never throws for the store: past `maxPending` the
+   * Queues events (ascending seq; ones already taken are skipped; a seq skipped over after the
+   * first one taken is counted as lost: a trace may start past 1, a container restored from a
+   * snapshot goes on from its seq) and schedules a write. Never waits and never throws for the store: past `maxPending` the
    * newer events are counted as lost. A {@link TraceBatch} over a recorder's columns is only noted
    * here: its events are built and encoded when written, off the guest's call path; the sink
    * releases it then.
@@ -201,7 +202,8 @@ export class TraceSink {
     if (this.#lazy.length > 0 && (list.at(-1)?.seq ?? 0) > this.#through) this.#buildLazy(Infinity);
     for (const event of list) {
       if (event.seq <= this.#through) continue;
-      if (event.seq > this.#through + 1) this.#loseRange(this.#through + 1, event.seq - 1);
+      if (this.#through > 0 && event.seq > this.#through + 1)
+        this.#loseRange(this.#through + 1, event.seq - 1);
       this.#through = event.seq;
       if (this.#queuedEvents < this.#maxPending) {
         this.#partial.push(event);
@@ -220,7 +222,8 @@ export class TraceSink {
       batch.release();
       return;
     }
-    if (batch.firstSeq > this.#through + 1) this.#loseRange(this.#through + 1, batch.firstSeq - 1);
+    if (this.#through > 0 && batch.firstSeq > this.#through + 1)
+      this.#loseRange(this.#through + 1, batch.firstSeq - 1);
     this.#through = last;
     // A batch's seqs are contiguous (a ring's batch never spans a gap): its size is its range.
     const room = Math.max(0, this.#maxPending - this.#queuedEvents);
