@@ -128,4 +128,40 @@ describe('durable trace options', () => {
     expect(report.storedTrace).toBeUndefined();
     expect(await traces.list()).toEqual([]);
   });
+
+  it('a container takes its own durableTrace: false keeps none, retention is honoured, options need a store', async () => {
+    const { runtime, traces } = open();
+    const none = await runtime.launchContainer({
+      source: SERVICE,
+      policy: allow,
+      isolation: 'inline',
+      durableTrace: false,
+    });
+    const bounded = await runtime.launchContainer({
+      source: SERVICE,
+      policy: allow,
+      isolation: 'inline',
+      durableTrace: { retention: { maxEvents: 100 } },
+    });
+    await runtime.invoke(none, 'spin', [{ type: 'i32', value: 10 }]);
+    await runtime.invoke(bounded, 'spin', [{ type: 'i32', value: 3000 }]);
+    await runtime.stop(bounded);
+    await expect(traces.info(none)).rejects.toMatchObject({ code: 'FORGE_TRACE_STORE_NOT_FOUND' });
+    const info = await traces.info(bounded);
+    expect(info.retention.maxEvents).toBe(100);
+    expect(info.stored.events).toBeLessThanOrEqual(100);
+    expect(info.trimmed?.events).toBe(3000 - info.stored.events);
+    const { runtime: storeless } = containerRuntime();
+    opened.push(storeless);
+    const before = (await storeless.list()).length;
+    await expect(
+      storeless.launchContainer({
+        source: SERVICE,
+        policy: allow,
+        durableTrace: { retention: { maxEvents: 10 } },
+      }),
+    ).rejects.toMatchObject({ code: 'FORGE_INVALID_INPUT', details: { field: 'durableTrace' } });
+    // Refused before a container was made.
+    expect((await storeless.list()).length).toBe(before);
+  });
 });

@@ -23,6 +23,7 @@ import type { TrustRoot, VersionStore } from '@forgeone/crypto';
 import type { Allocation } from '../resources/resourceAdmission';
 import type { ContainerKind } from './containerInfo';
 import type { ContainerSnapshotConfig } from './containerSnapshot';
+import type { DurableTraceOptions } from '../durableTrace';
 
 /** Where a container's module comes from: read as `runModule` reads its module. */
 export interface ContainerSource {
@@ -84,6 +85,11 @@ export interface ContainerConfig extends ContainerSource, ContainerSnapshotConfi
   readonly onStdout?: (bytes: Uint8Array) => void;
   readonly onStderr?: (bytes: Uint8Array) => void;
   readonly onEvent?: (event: GuestEvent) => void;
+  /**
+   * The container's durable trace in the kernel's store (over the kernel's `durableTraces`):
+   * `false` keeps none; an object sets its retention (refused on a kernel without a store).
+   */
+  readonly durableTrace?: false | DurableTraceOptions;
 }
 
 /** A launch's config, checked: who it runs as, where, and whether its decider is an object. */

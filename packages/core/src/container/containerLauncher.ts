@@ -79,6 +79,7 @@ export class ContainerLauncher {
     const checked = checkContainerConfig(config, this.#deps.isolation ?? 'worker', config.name ?? 'module');
     const { identity, isolation, objects } = checked;
     const snapshots = checkSnapshotConfig(config, isolation);
+    const traceSettings = this.#traces.settings(config.durableTrace);
     await this.#set.recovered();
     const host = this.#deps.host(config.limits ?? {}, snapshots ? { snapshots } : {});
     if (isolation === 'worker') void host.prewarm().catch(() => undefined);
@@ -141,18 +142,22 @@ export class ContainerLauncher {
       }
       const audit = c.audit;
       // Its durable trace, opened before the guest runs any code; closed however it ends.
-      const stored = await this.#traces.open(id, {
-        module: module.sha256,
-        entry: kind === 'command' ? '_start' : '_initialize',
-        recordedAt: now,
-        run: runContextOf(module, {
-          identity,
-          spec: objects ? undefined : (policy as EnforcerSpec),
-          mode: config.mode ?? this.#deps.mode,
-          isolation,
-          limits: host.limits,
-        }),
-      });
+      const stored = await this.#traces.open(
+        id,
+        {
+          module: module.sha256,
+          entry: kind === 'command' ? '_start' : '_initialize',
+          recordedAt: now,
+          run: runContextOf(module, {
+            identity,
+            spec: objects ? undefined : (policy as EnforcerSpec),
+            mode: config.mode ?? this.#deps.mode,
+            isolation,
+            limits: host.limits,
+          }),
+        },
+        traceSettings,
+      );
       // The audit log and the durable trace take batches unbuilt: built off the guest's call path.
       const onTraceLazyBatch = lazyBatchTaker(audit, stored && { add: stored });
       c.instance = await host.instantiate(module, {
