@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '@forgeone/common';
 import { generateKeyPair } from '@forgeone/crypto';
 import { TraceStore } from '@forgeone/observer';
-import type { Runtime } from '../index';
+import type { ContainerConfig, Runtime } from '../index';
 import { COMMAND, SERVICE, allow, containerRuntime } from './support/containerGuests';
 
 const encode = (text: string) => new TextEncoder().encode(text);
@@ -39,6 +39,10 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((r) => r.close()));
 });
 
+/** An inline container of `source` (STATEFUL by default) with more of its config. */
+const inline = (rt: Runtime, config: Partial<ContainerConfig> = {}) =>
+  rt.launchContainer({ source: STATEFUL, policy: allow, isolation: 'inline', ...config });
+
 const value = async (
   rt: Runtime,
   id: Parameters<Runtime['invoke']>[0],
@@ -53,12 +57,7 @@ const value = async (
 describe('container snapshots (Runtime.snapshot, launchContainer({ fromSnapshot }))', () => {
   it('captures a running service between calls and starts a new one from it, state and all, without initialising it again', async () => {
     const rt = runtime();
-    const id = await rt.launchContainer({
-      source: STATEFUL,
-      policy: allow,
-      isolation: 'inline',
-      snapshots: true,
-    });
+    const id = await inline(rt, { snapshots: true });
     expect(await value(rt, id, 'bump', [i32(5)])).toBe(5);
     await rt.invoke(id, 'poke', [i32(777)]);
     const snapshot = await rt.snapshot(id);
@@ -66,24 +65,14 @@ describe('container snapshots (Runtime.snapshot, launchContainer({ fromSnapshot 
     // The original goes on independently.
     expect(await value(rt, id, 'bump', [i32(1)])).toBe(6);
 
-    const copy = await rt.launchContainer({
-      source: STATEFUL,
-      policy: allow,
-      isolation: 'inline',
-      fromSnapshot: snapshot.bytes,
-    });
+    const copy = await inline(rt, { fromSnapshot: snapshot.bytes });
     expect((await rt.get(copy)).state).toBe('running');
     expect(await value(rt, copy, 'bump', [i32(10)])).toBe(15);
     expect(await value(rt, copy, 'peek')).toBe(777);
     expect(await value(rt, copy, 'inits')).toBe(1);
     expect(await value(rt, copy, 'restores')).toBe(1);
     // A copy of the copy: the restore hook ran once more, on the restored count.
-    const again = await rt.launchContainer({
-      source: STATEFUL,
-      policy: allow,
-      isolation: 'inline',
-      fromSnapshot: (await rt.snapshot(copy)).bytes,
-    });
+    const again = await inline(rt, { fromSnapshot: (await rt.snapshot(copy)).bytes });
     expect(await value(rt, again, 'restores')).toBe(2);
     expect(await value(rt, again, 'bump', [i32(0)])).toBe(15);
   });
@@ -93,20 +82,10 @@ describe('container snapshots (Runtime.snapshot, launchContainer({ fromSnapshot 
     const made = containerRuntime({ store });
     opened.push(made.runtime);
     const rt = made.runtime;
-    const id = await rt.launchContainer({
-      source: SERVICE,
-      policy: allow,
-      isolation: 'inline',
-      snapshots: true,
-    });
+    const id = await inline(rt, { source: SERVICE, snapshots: true });
     await rt.invoke(id, 'spin', [i32(5)]);
     const { bytes } = await rt.snapshot(id);
-    const copy = await rt.launchContainer({
-      source: SERVICE,
-      policy: allow,
-      isolation: 'inline',
-      fromSnapshot: bytes,
-    });
+    const copy = await inline(rt, { source: SERVICE, fromSnapshot: bytes });
     await rt.invoke(copy, 'spin', [i32(3)]);
     await rt.stop(copy);
     const traces = new TraceStore(store);
@@ -120,22 +99,11 @@ describe('container snapshots (Runtime.snapshot, launchContainer({ fromSnapshot 
     const rt = runtime();
     const key = generateKeyPair('ed25519');
     const stranger = generateKeyPair('ed25519');
-    const id = await rt.launchContainer({
-      source: STATEFUL,
-      policy: allow,
-      isolation: 'inline',
-      snapshots: true,
-    });
+    const id = await inline(rt, { snapshots: true });
     const signed = await rt.snapshot(id, { sign: key });
     const unsigned = await rt.snapshot(id);
     const launch = (bytes: Uint8Array, snapshotKey = key.publicKey) =>
-      rt.launchContainer({
-        source: STATEFUL,
-        policy: allow,
-        isolation: 'inline',
-        fromSnapshot: bytes,
-        snapshotKey,
-      });
+      inline(rt, { fromSnapshot: bytes, snapshotKey });
     await expect(launch(signed.bytes)).resolves.toMatch(/^ctr_/);
     await expect(launch(signed.bytes, stranger.publicKey)).rejects.toMatchObject({
       code: 'FORGE_SNAPSHOT_SIGNATURE',
@@ -145,27 +113,17 @@ describe('container snapshots (Runtime.snapshot, launchContainer({ fromSnapshot 
 
   it('refuses a tampered snapshot, one of another module, and one over the memory limit, before anything runs', async () => {
     const rt = runtime();
-    const id = await rt.launchContainer({
-      source: STATEFUL,
-      policy: allow,
-      isolation: 'inline',
-      snapshots: true,
-    });
+    const id = await inline(rt, { snapshots: true });
     const { bytes } = await rt.snapshot(id);
     const tampered = bytes.slice();
     tampered[tampered.length - 1]! ^= 0xff;
     const launch = (from: Uint8Array, source = STATEFUL, limits = {}) =>
-      rt.launchContainer({ source, policy: allow, isolation: 'inline', fromSnapshot: from, limits });
+      inline(rt, { source, fromSnapshot: from, limits });
     await expect(launch(tampered)).rejects.toMatchObject({ code: 'FORGE_SNAPSHOT_INVALID' });
     await expect(launch(bytes.subarray(0, 100))).rejects.toMatchObject({ code: 'FORGE_SNAPSHOT_INVALID' });
     await expect(launch(bytes, SERVICE)).rejects.toMatchObject({ code: 'FORGE_SNAPSHOT_MISMATCH' });
     // Grown to 5 pages, then started under a limit of 3 (the module itself needs 2).
-    const grown = await rt.launchContainer({
-      source: STATEFUL,
-      policy: allow,
-      isolation: 'inline',
-      snapshots: true,
-    });
+    const grown = await inline(rt, { snapshots: true });
     await rt.invoke(grown, 'grow', [i32(3)]);
     const big = await rt.snapshot(grown);
     await expect(launch(big.bytes, STATEFUL, { memoryPages: 3 })).rejects.toMatchObject({
@@ -180,41 +138,21 @@ describe('container snapshots (Runtime.snapshot, launchContainer({ fromSnapshot 
     await expect(
       rt.launchContainer({ source: STATEFUL, policy: allow, isolation: 'worker', snapshots: true }),
     ).rejects.toMatchObject({ code: 'FORGE_INVALID_INPUT', details: { field: 'snapshots' } });
-    const plain = await rt.launchContainer({ source: STATEFUL, policy: allow, isolation: 'inline' });
+    const plain = await inline(rt);
     await expect(rt.snapshot(plain)).rejects.toMatchObject({ code: 'FORGE_SNAPSHOT_STATE' });
     const worker = await rt.launchContainer({ source: SERVICE, policy: allow, isolation: 'worker' });
     await expect(rt.snapshot(worker)).rejects.toMatchObject({ code: 'FORGE_SNAPSHOT_STATE' });
-    const command = await rt.launchContainer({
-      source: COMMAND,
-      policy: allow,
-      isolation: 'inline',
-      snapshots: true,
-    });
+    const command = await inline(rt, { source: COMMAND, snapshots: true });
     await expect(rt.snapshot(command)).rejects.toMatchObject({ code: 'FORGE_SNAPSHOT_STATE' });
-    const id = await rt.launchContainer({
-      source: STATEFUL,
-      policy: allow,
-      isolation: 'inline',
-      snapshots: true,
-    });
+    const id = await inline(rt, { snapshots: true });
     const { bytes } = await rt.snapshot(id);
-    await expect(
-      rt.launchContainer({
-        source: STATEFUL,
-        policy: allow,
-        isolation: 'inline',
-        kind: 'command',
-        fromSnapshot: bytes,
-      }),
-    ).rejects.toMatchObject({ code: expect.stringMatching(/^FORGE_(INVALID_INPUT|WASM_EXPORT_MISSING)$/) });
-    await expect(
-      rt.launchContainer({
-        source: STATEFUL,
-        policy: allow,
-        isolation: 'inline',
-        snapshotKey: generateKeyPair('ed25519').publicKey,
-      }),
-    ).rejects.toMatchObject({ code: 'FORGE_INVALID_INPUT', details: { field: 'snapshotKey' } });
+    await expect(inline(rt, { kind: 'command', fromSnapshot: bytes })).rejects.toMatchObject({
+      code: expect.stringMatching(/^FORGE_(INVALID_INPUT|WASM_EXPORT_MISSING)$/),
+    });
+    await expect(inline(rt, { snapshotKey: generateKeyPair('ed25519').publicKey })).rejects.toMatchObject({
+      code: 'FORGE_INVALID_INPUT',
+      details: { field: 'snapshotKey' },
+    });
     await rt.pause(id);
     await expect(rt.snapshot(id)).rejects.toMatchObject({ code: 'FORGE_SNAPSHOT_STATE' });
   });
