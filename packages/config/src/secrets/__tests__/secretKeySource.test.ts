@@ -37,9 +37,9 @@ describe('readSecretKeyFile', () => {
 
   it('refuses a file others may read, a symlink, a directory and a FIFO: FORGE_SECRET_KEY_FILE_UNSAFE', async () => {
     for (const mode of [0o644, 0o640, 0o604, 0o660, 0o606])
-      expect(await sync(() => readSecretKeyFile(keyFile(`m${mode.toString(8)}`, key.toString('hex'), mode)))).toBe(
-        'FORGE_SECRET_KEY_FILE_UNSAFE',
-      );
+      expect(
+        await sync(() => readSecretKeyFile(keyFile(`m${mode.toString(8)}`, key.toString('hex'), mode))),
+      ).toBe('FORGE_SECRET_KEY_FILE_UNSAFE');
     const target = keyFile('target', key.toString('hex'));
     symlinkSync(target, join(dir, 'link'));
     expect(await sync(() => readSecretKeyFile(join(dir, 'link')))).toBe('FORGE_SECRET_KEY_FILE_UNSAFE');
@@ -61,7 +61,9 @@ describe('readSecretKeyFile', () => {
       ['binary', key.toString('latin1')],
       ['huge', 'a'.repeat(5000)],
     ] as const)
-      expect(await sync(() => readSecretKeyFile(keyFile(name, text))), name).toBe('FORGE_SECRET_KEY_FILE_INVALID');
+      expect(await sync(() => readSecretKeyFile(keyFile(name, text))), name).toBe(
+        'FORGE_SECRET_KEY_FILE_INVALID',
+      );
   });
 
   it('a key file opens the store it made and no other', async () => {
@@ -70,15 +72,21 @@ describe('readSecretKeyFile', () => {
     await (await SecretStore.open(store, readSecretKeyFile(path))).set('a', 'v');
     expect((await (await SecretStore.open(store, readSecretKeyFile(path))).get('a')).reveal()).toBe('v');
     const other = keyFile('other-key', randomBytes(32).toString('base64'));
-    expect(await codeOf(() => SecretStore.open(store, readSecretKeyFile(other)))).toBe('FORGE_SECRET_KEY_WRONG');
+    expect(await codeOf(() => SecretStore.open(store, readSecretKeyFile(other)))).toBe(
+      'FORGE_SECRET_KEY_WRONG',
+    );
   });
 });
 
 describe('passphraseKeySource', () => {
   it('refuses an empty passphrase and out-of-bounds scrypt parameters', async () => {
     expect(await sync(() => passphraseKeySource(''))).toBe('FORGE_SECRET_KEY_MISSING');
-    expect(await sync(() => passphraseKeySource('pw', { logN: 9, r: 8, p: 1 }))).toBe('FORGE_SECRET_KDF_REFUSED');
-    expect(await sync(() => passphraseKeySource('pw', { logN: 20, r: 8, p: 1 }))).toBe('FORGE_SECRET_KDF_REFUSED');
+    expect(await sync(() => passphraseKeySource('pw', { logN: 9, r: 8, p: 1 }))).toBe(
+      'FORGE_SECRET_KDF_REFUSED',
+    );
+    expect(await sync(() => passphraseKeySource('pw', { logN: 20, r: 8, p: 1 }))).toBe(
+      'FORGE_SECRET_KDF_REFUSED',
+    );
     expect(passphraseKeySource('pw', { logN: 18, r: 8, p: 1 }).kind).toBe('passphrase');
   });
 });

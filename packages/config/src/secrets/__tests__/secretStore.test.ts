@@ -22,11 +22,24 @@ describe.each(storeKinds)('SecretStore over $kind', ({ make }) => {
     const secrets = await SecretStore.open(store, randomKey(), { clock });
     expect(await SecretStore.hasKey(store)).toBe(false);
     const first = await secrets.set('db.password', 'hunter2', { actor: 'ops', reason: 'initial' });
-    expect(first).toEqual({ name: 'db.password', version: 1, createdAt: 1_000, updatedAt: 1_000, actor: 'ops', reason: 'initial' });
+    expect(first).toEqual({
+      name: 'db.password',
+      version: 1,
+      createdAt: 1_000,
+      updatedAt: 1_000,
+      actor: 'ops',
+      reason: 'initial',
+    });
     expect(await SecretStore.hasKey(store)).toBe(true);
     clock.advance(500);
     const second = await secrets.set('db.password', 'correct horse ✓');
-    expect(second).toMatchObject({ version: 2, createdAt: 1_000, updatedAt: 1_500, actor: null, reason: null });
+    expect(second).toMatchObject({
+      version: 2,
+      createdAt: 1_000,
+      updatedAt: 1_500,
+      actor: null,
+      reason: null,
+    });
     await secrets.set('api-token', CANARY);
     expect((await secrets.get('db.password')).reveal()).toBe('correct horse ✓');
     expect((await secrets.resolve('api-token')).reveal()).toBe(CANARY);
@@ -72,10 +85,12 @@ describe.each(storeKinds)('SecretStore over $kind', ({ make }) => {
       expect(await codeOf(() => secrets.set('ok', value))).toBe('FORGE_SECRET_VALUE_INVALID');
     expect((await secrets.set('ok', 'é'.repeat(32 * 1024))).version).toBe(1); // exactly 64 KiB
     expect(await codeOf(() => secrets.set('ok', 'v', { actor: 'a\nb' }))).toBe('FORGE_SECRET_META_INVALID');
-    expect(await codeOf(() => secrets.set('ok', 'v', { reason: 'r'.repeat(201) }))).toBe('FORGE_SECRET_META_INVALID');
-    expect(
-      await codeOf(() => secrets.set('ok', 'v', { extra: 1 } as unknown as { actor: string })),
-    ).toBe('FORGE_SECRET_META_INVALID');
+    expect(await codeOf(() => secrets.set('ok', 'v', { reason: 'r'.repeat(201) }))).toBe(
+      'FORGE_SECRET_META_INVALID',
+    );
+    expect(await codeOf(() => secrets.set('ok', 'v', { extra: 1 } as unknown as { actor: string }))).toBe(
+      'FORGE_SECRET_META_INVALID',
+    );
   });
 
   it('a wrong key or passphrase is FORGE_SECRET_KEY_WRONG, and so is the other kind of key', async () => {
@@ -90,7 +105,9 @@ describe.each(storeKinds)('SecretStore over $kind', ({ make }) => {
   it('a passphrase store opens with the passphrase only, and its stored scrypt parameters are bounded', async () => {
     store = await make();
     await (await SecretStore.open(store, passphrase('right horse'))).set('a', CANARY);
-    expect(await codeOf(() => SecretStore.open(store, passphrase('wrong horse')))).toBe('FORGE_SECRET_KEY_WRONG');
+    expect(await codeOf(() => SecretStore.open(store, passphrase('wrong horse')))).toBe(
+      'FORGE_SECRET_KEY_WRONG',
+    );
     // The parameters come from the store, not the source: another cost still opens it.
     const other = await SecretStore.open(store, { kind: 'passphrase', passphrase: 'right horse' });
     expect((await other.get('a')).reveal()).toBe(CANARY);
@@ -99,7 +116,9 @@ describe.each(storeKinds)('SecretStore over $kind', ({ make }) => {
     expect(scrypt).toMatchObject(testScrypt);
     for (const absurd of [{ logN: 30 }, { logN: 20, r: 16 }, { p: 1000 }, { logN: 4 }, { r: 0 }]) {
       await store.putRecord(SECRETS_META_NAMESPACE, 'kek', { ...record, scrypt: { ...scrypt, ...absurd } });
-      expect(await codeOf(() => SecretStore.open(store, passphrase('right horse')))).toBe('FORGE_SECRET_KDF_REFUSED');
+      expect(await codeOf(() => SecretStore.open(store, passphrase('right horse')))).toBe(
+        'FORGE_SECRET_KDF_REFUSED',
+      );
     }
   });
 
@@ -129,7 +148,9 @@ describe.each(storeKinds)('SecretStore over $kind', ({ make }) => {
     const values = new Map(Array.from({ length: 25 }, (_, i) => [`s${i}`, `value ${i} ${CANARY}`] as const));
     for (const [name, value] of values) await secrets.set(name, value);
     const before = await secrets.list();
-    const ciphertexts = JSON.stringify((await store.listRecords(SECRETS_NAMESPACE)).map((r) => (r.value as { ciphertext: string }).ciphertext));
+    const ciphertexts = JSON.stringify(
+      (await store.listRecords(SECRETS_NAMESPACE)).map((r) => (r.value as { ciphertext: string }).ciphertext),
+    );
     const newKey = randomKey();
     expect(await secrets.rotateKey(newKey)).toEqual({ rewrapped: 25 });
     // The instance goes on with the new key; a fresh open needs it.
@@ -137,7 +158,13 @@ describe.each(storeKinds)('SecretStore over $kind', ({ make }) => {
     const reopened = await SecretStore.open(store, newKey);
     for (const [name, value] of values) expect((await reopened.get(name)).reveal()).toBe(value);
     expect(await reopened.list()).toEqual(before);
-    expect(JSON.stringify((await store.listRecords(SECRETS_NAMESPACE)).map((r) => (r.value as { ciphertext: string }).ciphertext))).toBe(ciphertexts);
+    expect(
+      JSON.stringify(
+        (await store.listRecords(SECRETS_NAMESPACE)).map(
+          (r) => (r.value as { ciphertext: string }).ciphertext,
+        ),
+      ),
+    ).toBe(ciphertexts);
     expect(await codeOf(() => SecretStore.open(store, oldKey))).toBe('FORGE_SECRET_KEY_WRONG');
     await reopened.set('after', 'rotation');
     expect((await (await SecretStore.open(store, newKey)).get('after')).reveal()).toBe('rotation');
@@ -163,7 +190,10 @@ describe.each(storeKinds)('SecretStore over $kind', ({ make }) => {
     const other = await SecretStore.open(store, key);
     await other.set('x', 'made elsewhere');
     expect((await early.get('x')).reveal()).toBe('made elsewhere');
-    const stranger = await SecretStore.open(new (await import('@forgeone/common')).MemoryStore(), randomKey());
+    const stranger = await SecretStore.open(
+      new (await import('@forgeone/common')).MemoryStore(),
+      randomKey(),
+    );
     expect(await stranger.list()).toEqual([]);
     const late = await SecretStore.open(store, randomKey()).catch((error: unknown) => error);
     expect(isForgeError(late) && late.code).toBe('FORGE_SECRET_KEY_WRONG');
@@ -242,7 +272,12 @@ describe('SecretValue', () => {
         () => secrets.set(`${CANARY} x`, 'x'),
         () => secrets.set('a', CANARY.repeat(5000)),
         () => SecretStore.open(store, randomKey()),
-      ].map((work) => work().then(() => undefined, (error: unknown) => error)),
+      ].map((work) =>
+        work().then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      ),
     );
     for (const error of errors) {
       expect(isForgeError(error)).toBe(true);
@@ -264,7 +299,10 @@ function withMethod<T extends object>(target: T, name: keyof T, method: unknown)
 }
 
 /** `store` whose transactions hand `fn` the transaction as `wrap` changes it. */
-function withTransaction(store: StoragePort, wrap: (tx: StorageTransaction) => StorageTransaction): StoragePort {
+function withTransaction(
+  store: StoragePort,
+  wrap: (tx: StorageTransaction) => StorageTransaction,
+): StoragePort {
   return withMethod(store, 'transaction', <T>(fn: (tx: StorageTransaction) => Promise<T>) =>
     store.transaction((tx) => fn(wrap(tx))),
   );
