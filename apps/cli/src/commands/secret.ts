@@ -27,14 +27,14 @@ interface SecretFlags {
 }
 
 /**
- * `forgeone secret set|list|rm|rotate-key`: secrets encrypted at rest in a state's kernel.db. A
+ * `forgeone secret set|list|check|rm|rotate-key`: secrets encrypted at rest in a state's kernel.db. A
  * value comes from standard input only — never argv, where shell history and `ps` would keep it —
  * and no command prints one.
  */
 export function registerSecret(program: Command, io: CliIo): void {
   const secret = program
     .command('secret')
-    .description('secrets encrypted at rest in a state: set (value from stdin), list, rm, rotate-key');
+    .description('secrets encrypted at rest in a state: set (value from stdin), list, check, rm, rotate-key');
   const common = (command: Command) =>
     command
       .addOption(
@@ -92,6 +92,30 @@ export function registerSecret(program: Command, io: CliIo): void {
       message: `${infos.length} secret(s)`,
       lines: infos.length === 0 ? ['no secrets in this state'] : infos.map(infoLine),
       data: { secrets: infos.map(infoJson) },
+    });
+  });
+
+  common(
+    secret
+      .command('check')
+      .description('decrypt every secret (or the names given) in memory to prove it intact; prints no value')
+      .argument('[names...]', 'only these secrets'),
+  ).action(async (names: string[], flags: SecretFlags) => {
+    const checked =
+      (await withSecrets(io, flags, { create: false, readOnly: true }, async (secrets) => {
+        const wanted = names.length > 0 ? names : (await secrets.list()).map((info) => info.name);
+        // get() authenticates the wrapped key and the ciphertext; the value is dropped unread.
+        for (const name of wanted) await secrets.get(name);
+        return wanted;
+      })) ?? [];
+    if (checked.length === 0 && names.length > 0)
+      throw new ForgeError(
+        'FORGE_SECRET_NOT_FOUND',
+        `no secret ${names[0] ?? ''}: the state holds no secrets`,
+      );
+    printResult(io, {
+      message: `${checked.length} secret(s) intact`,
+      data: { intact: checked },
     });
   });
 
