@@ -35,15 +35,11 @@ const noKeyEnv = {
 };
 
 function run(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
-  const result = forgeone(
-    args,
-    {
-      cwd: dir,
-      env: { ...noKeyEnv, ...options.env },
-      ...(options.input === undefined ? {} : { input: options.input }),
-    },
-    180_000,
-  );
+  const result = forgeone(args, {
+    cwd: dir,
+    env: { ...noKeyEnv, ...options.env },
+    ...(options.input === undefined ? {} : { input: options.input }),
+  });
   expect(hasStackTrace(result.stdout + result.stderr), result.stderr).toBe(false);
   outputs.push(result.stdout, result.stderr);
   return result;
