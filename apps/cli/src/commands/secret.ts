@@ -66,8 +66,7 @@ export function registerSecret(program: Command, io: CliIo): void {
         throw usageError(
           'secret set takes only <name>: the value is read from standard input, never from the command line (shell history and ps keep arguments)',
         );
-      await withSecrets(io, flags, { create: true }, async (secrets, fresh) => {
-        void fresh;
+      await withSecrets(io, flags, { create: true }, async (secrets) => {
         const value = await readValue(name);
         const info = await secrets.set(name, value, {
           ...(flags.actor === undefined ? {} : { actor: flags.actor }),

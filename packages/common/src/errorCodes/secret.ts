@@ -6,7 +6,8 @@ export const secretErrorCodes = {
     'A secret value is empty, larger than 64 KiB, or not text (valid UTF-8 without NUL). Nothing was stored.',
   FORGE_SECRET_META_INVALID:
     "A secret's actor or reason is longer than 200 characters or holds control characters. Nothing was stored.",
-  FORGE_SECRET_NOT_FOUND: 'No secret of that name is defined in the store (a `secret:<name>` reference to it cannot resolve).',
+  FORGE_SECRET_NOT_FOUND:
+    'No secret of that name is defined in the store (a `secret:<name>` reference to it cannot resolve).',
   FORGE_SECRET_KEY_MISSING:
     'No key-encryption key was given: pass a key file, or a passphrase (environment variable or a prompt on a terminal).',
   FORGE_SECRET_KEY_WRONG:
