@@ -94,7 +94,17 @@ describe('forgeone secret', () => {
       '2 secret(s) rewrapped',
     );
     fails(run(['secret', 'list', ...state, '--key-file', k1]), 'FORGE_SECRET_KEY_WRONG');
-    expect(run(['secret', 'check', ...state, '--key-file', k2, '--json']).code).toBe(0);
+    expect(JSON.parse(run(['secret', 'check', ...state, '--key-file', k2, '--json']).stdout)).toMatchObject({
+      ok: true,
+      intact: ['api.token', 'db-password'],
+    });
+    // And back, in JSON: every command's machine output is searched too.
+    const back = run(['secret', 'rotate-key', ...state, '--key-file', k2, '--new-key-file', k1, '--json']);
+    expect(JSON.parse(back.stdout)).toMatchObject({ ok: true, rewrapped: 2 });
+    const forth = run(['secret', 'rotate-key', ...state, '--key-file', k1, '--new-key-file', k2, '--json']);
+    expect(JSON.parse(forth.stdout)).toMatchObject({ ok: true, rewrapped: 2 });
+    const wrong = run(['secret', 'check', ...state, '--key-file', k1, '--json']);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ ok: false, code: 'FORGE_SECRET_KEY_WRONG' });
 
     // The values survived the rotation: read through the library with the new key.
     const store = await SqliteStore.open(join(dir, 'st', 'kernel.db'));
@@ -107,6 +117,11 @@ describe('forgeone secret', () => {
       'removed secret api.token',
     );
     fails(run(['secret', 'rm', 'api.token', ...state, '--key-file', k2]), 'FORGE_SECRET_NOT_FOUND');
+    const rmJson = run(['secret', 'rm', 'db-password', ...state, '--key-file', k2, '--json']);
+    expect(JSON.parse(rmJson.stdout)).toMatchObject({ ok: true, name: 'db-password' });
+    expect(JSON.parse(run(['secret', 'list', ...state, '--key-file', k2, '--json']).stdout).secrets).toEqual(
+      [],
+    );
     fails(run(['secret', 'check', 'api.token', ...state, '--key-file', k2]), 'FORGE_SECRET_NOT_FOUND');
 
     // The canary is in no output and in none of the state's bytes (database, WAL, shared memory).
