@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  existsSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
@@ -191,6 +192,11 @@ describe('forgeone secret', () => {
     fails(run(['secret', 'list', ...state, '--key-file', 'link.key']), 'FORGE_SECRET_KEY_FILE_UNSAFE');
     fails(run(['secret', 'list', ...state, '--key-file', 'absent.key']), 'FORGE_SECRET_KEY_FILE_INVALID');
     fails(run(['secret', 'rotate-key', ...state, '--key-file', k]), 'FORGE_SECRET_KEY_MISSING');
+    // A state with no secrets needs no key to say so, and is not created by asking.
+    const none = run(['secret', 'list', '--state', 'none']);
+    expect([none.code, none.stdout.trim()]).toEqual([0, 'no secrets in this state']);
+    expect(existsSync(join(dir, 'none'))).toBe(false);
+    fails(run(['secret', 'rm', 'x', '--state', 'none']), 'FORGE_SECRET_NOT_FOUND');
 
     // A flipped byte of the ciphertext in kernel.db: check names the secret, nothing decrypts.
     const store = await SqliteStore.open(join(dir, 'bad', 'kernel.db'));

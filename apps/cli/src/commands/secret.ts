@@ -159,8 +159,8 @@ export function registerSecret(program: Command, io: CliIo): void {
 
 /**
  * Opens the state's secrets with the key the flags give, runs `work`, closes the store. Without
- * `create`, a state that does not exist is not made (work is skipped: undefined) and the store is
- * opened read-only for `list`.
+ * `create`, a state that does not exist (or holds no secrets) is not made or changed: `work` is
+ * skipped and the result is undefined.
  */
 async function withSecrets<T>(
   io: CliIo,
@@ -178,6 +178,8 @@ async function withSecrets<T>(
   }
   try {
     const fresh = !(await SecretStore.hasKey(store));
+    // No secret was ever set here: nothing to list, check, remove or rotate, and no key to ask for.
+    if (fresh && !options.create) return undefined;
     const source = await keySource(io, flags.keyFile, SECRET_PASSPHRASE_ENV, 'Secret passphrase', fresh);
     return await work(await SecretStore.open(store, source));
   } finally {
