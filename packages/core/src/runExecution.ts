@@ -21,7 +21,7 @@ import { cpuBudgetOption } from './resources/cpuAccount';
 import type { Allocation } from './resources/resourceAdmission';
 import { RunAudit, lazyBatchTaker } from './runAudit';
 import { runContextOf } from './runContext';
-import type { RuntimeDeps } from './runtime';
+import type { RuntimeDeps } from './runtimeDeps';
 import type { RunKvReport, RunModuleOptions, RunReport } from './runTypes';
 
 /** What a run's execution reads of its runtime (the Runtime's, passed in: no global state). */

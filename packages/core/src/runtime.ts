@@ -1,15 +1,6 @@
 import { basename } from 'node:path';
-import {
-  ForgeError,
-  IdentityContextSchema,
-  parseWith,
-  type Clock,
-  type ContainerId,
-  type EnforcementMode,
-  type KernelEventBus,
-  type StoragePort,
-} from '@forgeone/common';
-import { resolveLimits, type ContainerLimitsInput, type Limits } from '@forgeone/config';
+import { ForgeError, IdentityContextSchema, parseWith, type ContainerId } from '@forgeone/common';
+import { resolveLimits, type ContainerLimitsInput } from '@forgeone/config';
 import {
   WasmHost,
   checkKvConfig,
@@ -22,11 +13,11 @@ import {
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import { checkAllowList, type AuditLog } from '@forgeone/trust';
+import { checkAllowList } from '@forgeone/trust';
 import type { EncodeSnapshotOptions, EncodedSnapshot } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { executeRun, type RunExecution } from './runExecution';
-import type { DurableTraceOptions } from './durableTrace';
+import type { RuntimeDeps } from './runtimeDeps';
 import { ResourceManager } from './resources/resourceManager';
 import { cpuAccountOf } from './resources/cpuAccount';
 import { checkHeldAllocation } from './resources/heldAllocation';
@@ -34,57 +25,14 @@ import type { Allocation, ResourceAdmission } from './resources/resourceAdmissio
 import type { ResourceUsage } from './resources/resourceUsage';
 import type { ReplayOptions, RunModuleOptions, RunReport } from './runTypes';
 import { launchKindOf, launchRefusal, traceAll } from './boot/bootMode';
-import type { BootContext } from './boot/bootContext';
 import { DebugTraces } from './boot/debugTraces';
 import {
   ContainerManager,
   type ContainerInvokeOptions,
-  type QuarantineOptions,
   type StopOptions,
 } from './container/containerManager';
 import type { ContainerConfig } from './container/containerConfig';
 import type { ContainerFilter, ContainerInfo } from './container/containerInfo';
-
-export interface RuntimeDeps {
-  readonly clock: Clock;
-  readonly events: KernelEventBus;
-  readonly limits: Limits;
-  readonly mode: EnforcementMode;
-  /** Isolation of runs that do not choose one. Default `worker`. */
-  readonly isolation?: Isolation;
-  /** Isolation workers shared with other runtimes (default: a pool of this runtime's own). */
-  readonly pool?: WorkerPool;
-  /** Durable state: where runs with a `kv` namespace keep it. */
-  readonly store?: StoragePort;
-  /**
-   * Where every run's decisions are appended (hash-chained), in every isolation and however the
-   * run ends: each call the gate recorded becomes one entry. A run resolves only once its entries
-   * are durable; a log that cannot be written fails the run (FORGE_STORAGE_IO).
-   */
-  readonly audit?: AuditLog;
-  /**
-   * Admits every run against the kernel's budgets (memory pages, workers, containers per identity,
-   * CPU ms); released however the run ends. Default: a ResourceManager with config's default budgets.
-   */
-  readonly resources?: ResourceAdmission;
-  /**
-   * What the kernel booted with (`boot`): its mode decides whether a run may start (recovery:
-   * no package; maintenance: nothing new) and whether every run is traced and kept (debug, in
-   * `store`). Without it the runtime behaves as booted in normal mode.
-   */
-  readonly boot?: BootContext;
-  /**
-   * How long a quarantine may hold a container before it is terminated, and how often that is
-   * checked. Records (runs' and containers') live in `store`, namespace `redzone`.
-   */
-  readonly quarantine?: QuarantineOptions;
-  /**
-   * Every run's and container's trace kept in `store` (log `trace/<containerId>`, index `traces`),
-   * flushed in batches off the guest's path, with a retention bound; read back with observer's
-   * TraceStore. On by default when there is a store; `false` turns it off.
-   */
-  readonly durableTraces?: false | DurableTraceOptions;
-}
 
 /** Runs guest modules: verify or compile (cached), wire every import through one gate, run, report. */
 export class Runtime {
