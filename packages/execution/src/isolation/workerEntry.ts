@@ -16,6 +16,7 @@ import { isReservedExport } from '../module/wasmCodeRewrite';
 import type { CompiledModule } from '../module/moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { TraceTailWriter } from './traceTail';
+import { encodeTraceBatch } from './internal/traceTailCodec';
 import { MAX_TRACE_MESSAGES_IN_FLIGHT, TRACE_TAKEN_WORD, laneEndsOf } from './workerLane';
 import {
   toWireError,
@@ -185,7 +186,8 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       // Events go to the main thread in batches, and those of the last few calls into the shared
       // tail (see TraceTailWriter): the worker may be terminated at any moment.
       onTraceBatch: (events) => {
-        trace.postMessage({ type: 'trace', events } satisfies FromWorker);
+        const batch = encodeTraceBatch(events);
+        trace.postMessage({ type: 'trace', batch } satisfies FromWorker, [batch]);
         tail.posted(events);
         tracePosted += 1;
         waitForTraceRoom();

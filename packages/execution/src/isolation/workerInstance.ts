@@ -16,6 +16,7 @@ import { deadlineError, type InvokeResult } from './invokeExport';
 import type { CompiledModule } from '../module/moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
 import { readTraceTail } from './traceTail';
+import { decodeTraceBatch } from './internal/traceTailCodec';
 import { noteTraceTaken, resetLane, type WorkerLane } from './workerLane';
 import type { TypedValue } from './typedValue';
 import {
@@ -252,8 +253,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
 
   readonly #onTrace = (message: FromWorker): void => {
     if (message.type !== 'trace') return;
-    for (const event of message.events) this.#trace.append(event);
-    this.#options.onTraceBatch?.(message.events);
+    const events = decodeTraceBatch(message.batch);
+    for (const event of events) this.#trace.append(event);
+    this.#options.onTraceBatch?.(events);
   };
 
   invoke(

@@ -6,7 +6,6 @@ import {
   type ForgeErrorDetails,
   type JsonValue,
 } from '@forgeone/common';
-import type { TraceEvent } from '@forgeone/observer';
 import type { KvRequest } from './bridgedKvBackend';
 import type { WorldSpec } from '../world/guestWorld';
 import type { InvokeOptions, RunOutcome } from './invokeExport';
@@ -75,7 +74,8 @@ export type FromWorker =
       readonly dna: ExecutionDNA;
     }
   | { readonly type: 'failed'; readonly id: number | undefined; readonly error: WireError }
-  | { readonly type: 'trace'; readonly events: readonly TraceEvent[] }
+  /** A batch of trace events, in the tail's binary form (see traceTailCodec.ts). */
+  | { readonly type: 'trace'; readonly batch: ArrayBuffer }
   | { readonly type: 'log'; readonly message: string }
   | { readonly type: 'stdout'; readonly bytes: Uint8Array }
   | { readonly type: 'stderr'; readonly bytes: Uint8Array }
