@@ -298,7 +298,7 @@ class TailReader {
       }
       event.writes = writes;
     }
-    if ((flags & HAS_OUTCOME) !== 0) event.outcome = this.#named() as TraceEvent['outcome'];
+    if ((flags & HAS_OUTCOME) !== 0) event.outcome = this.#named() as NonNullable<TraceEvent['outcome']>;
     return ordered(event);
   }
 
