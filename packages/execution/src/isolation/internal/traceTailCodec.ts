@@ -353,12 +353,9 @@ class TailReader {
       case T_LATIN1: {
         const n = this.#u32();
         const at = this.#take(n);
-        let text = '';
-        // In slices: String.fromCharCode takes its chars as arguments.
-        for (let i = 0; i < n; i += 8192) {
-          text += String.fromCharCode(...this.#bytes.subarray(at + i, at + Math.min(n, i + 8192)));
-        }
-        return text;
+        // Node's latin1 is ISO-8859-1 exactly (TextDecoder's 'latin1' is windows-1252).
+        const bytes = this.#bytes;
+        return Buffer.from(bytes.buffer, bytes.byteOffset + at, n).toString('latin1');
       }
       case T_UTF16: {
         const n = this.#u32();
