@@ -16,8 +16,7 @@ import { isReservedExport } from '../module/wasmCodeRewrite';
 import type { CompiledModule } from '../module/moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { OutputRingWriter } from './outputRing';
-import { TraceTailWriter } from './traceTail';
-import { encodeTraceBatch } from './internal/traceTailCodec';
+import { TraceTailWriter, encodeTraceBatch } from './traceTail';
 import { MAX_TRACE_MESSAGES_IN_FLIGHT, TRACE_TAKEN_WORD, laneEndsOf } from './workerLane';
 import {
   toWireError,

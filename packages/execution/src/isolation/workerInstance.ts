@@ -16,8 +16,7 @@ import { deadlineError, type InvokeResult } from './invokeExport';
 import type { CompiledModule } from '../module/moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
 import { OUTPUT_DELAY_MS, OutputRingReader, type OutputStream } from './outputRing';
-import { readTraceTail } from './traceTail';
-import { decodeTraceBatch } from './internal/traceTailCodec';
+import { decodeTraceBatch, readTraceTail } from './traceTail';
 import { noteTraceTaken, resetLane, type WorkerLane } from './workerLane';
 import type { TypedValue } from './typedValue';
 import {

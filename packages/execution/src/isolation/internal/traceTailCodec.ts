@@ -389,30 +389,3 @@ function ordered(event: TraceEvent): TraceEvent {
     ...(outcome !== undefined && { outcome }),
   };
 }
-
-/** Scratch room a worker encodes its batches into (grown when a batch needs more). */
-let batchScratch = new Uint8Array(256 * 1024);
-
-/**
- * A batch of events in the tail's binary form, in a buffer of its own (to transfer): cheaper for
- * the worker than a structured clone of the event objects, and the main thread decodes it at once.
- */
-export function encodeTraceBatch(events: readonly TraceEvent[]): ArrayBuffer {
-  for (;;) {
-    const encoder = new TailEncoder(batchScratch);
-    let whole = true;
-    for (const event of events) {
-      if (!encoder.write(event)) {
-        whole = false;
-        break;
-      }
-    }
-    if (whole) return batchScratch.slice(0, encoder.at).buffer;
-    batchScratch = new Uint8Array(batchScratch.length * 2);
-  }
-}
-
-/** The events of a batch `encodeTraceBatch` made. */
-export function decodeTraceBatch(buffer: ArrayBuffer): TraceEvent[] {
-  return decodeTail(new Uint8Array(buffer), buffer.byteLength);
-}
