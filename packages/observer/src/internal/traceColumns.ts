@@ -63,8 +63,30 @@ function packedArray<T>(length: number): (T | undefined)[] {
 /** Where a row's write is unpacked when read (then copied out as base64). */
 const rowWrite = new Uint8Array(ROW_MAX_WRITE);
 
-const toBase64 = (bytes: Uint8Array) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * Base64 of a write's bytes. Most writes are a few bytes (a result, a length): spelled out here,
+ * they cost a few string appends rather than a Buffer made and encoded per event.
+ */
+function toBase64(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n > 24) return Buffer.from(bytes.buffer, bytes.byteOffset, n).toString('base64');
+  let out = '';
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += BASE64[v >>> 18]! + BASE64[(v >>> 12) & 63]! + BASE64[(v >>> 6) & 63]! + BASE64[v & 63]!;
+  }
+  if (i + 1 === n) {
+    const v = bytes[i]! << 16;
+    out += `${BASE64[v >>> 18]!}${BASE64[(v >>> 12) & 63]!}==`;
+  } else if (i + 2 === n) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += `${BASE64[v >>> 18]!}${BASE64[(v >>> 12) & 63]!}${BASE64[(v >>> 6) & 63]!}=`;
+  }
+  return out;
+}
 
 /**
  * A fixed number of trace events stored column-wise in typed arrays: recording a call allocates
