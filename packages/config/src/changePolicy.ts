@@ -49,13 +49,17 @@ export interface ConfigChange<T = Record<string, unknown>> {
  */
 export interface ChangePolicy<T = Record<string, unknown>> {
   readonly name: string;
-  check(change: ConfigChange<T>): boolean | string | undefined | void | Promise<boolean | string | undefined | void>;
+  check(
+    change: ConfigChange<T>,
+  ): boolean | string | undefined | void | Promise<boolean | string | undefined | void>;
 }
 
 /** Whether a change touches `path` or anything under it. */
 export function touches(change: { readonly changes: readonly LeafChange[] }, path: string): boolean {
   const below = `${path}.`;
-  return change.changes.some((c) => c.path === path || c.path.startsWith(below) || path.startsWith(`${c.path}.`));
+  return change.changes.some(
+    (c) => c.path === path || c.path.startsWith(below) || path.startsWith(`${c.path}.`),
+  );
 }
 
 /** Whether the actor holds `role`. */

@@ -1,5 +1,21 @@
-import { ForgeError, MemoryStore, isForgeError, parseWith, systemClock, type Clock, type JsonValue, type StoragePort } from '@forgeone/common';
-import { ChangeMetaSchema, type ChangeKind, type ChangeMeta, type ChangePolicy, type ConfigChange, touches } from './changePolicy';
+import {
+  ForgeError,
+  MemoryStore,
+  isForgeError,
+  parseWith,
+  systemClock,
+  type Clock,
+  type JsonValue,
+  type StoragePort,
+} from '@forgeone/common';
+import {
+  ChangeMetaSchema,
+  type ChangeKind,
+  type ChangeMeta,
+  type ChangePolicy,
+  type ConfigChange,
+  touches,
+} from './changePolicy';
 import { ConfigHistory, type ConfigHistoryEntry } from './configHistory';
 import type { ConfigPath, ConfigPathValue } from './configPaths';
 import { displayPath, type ConfigSchema } from './configSchema';
@@ -47,7 +63,10 @@ const SYSTEM: ChangeMeta = { actor: { id: 'system', roles: ['system'] }, reason:
 
 function defaultReport(failure: SubscriberFailure): void {
   const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-  process.emitWarning(`config subscriber for ${failure.path} failed at version ${failure.version}: ${message}`, 'ForgeConfigWarning');
+  process.emitWarning(
+    `config subscriber for ${failure.path} failed at version ${failure.version}: ${message}`,
+    'ForgeConfigWarning',
+  );
 }
 
 /**
@@ -69,7 +88,13 @@ export class ConfigContext<T extends Record<string, unknown>> {
   #version: number;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(options: ConfigContextOptions<T>, history: ConfigHistory, value: T, version: number, policies: ChangePolicy<T>[]) {
+  private constructor(
+    options: ConfigContextOptions<T>,
+    history: ConfigHistory,
+    value: T,
+    version: number,
+    policies: ChangePolicy<T>[],
+  ) {
     this.schema = options.schema;
     this.#history = history;
     this.#policies = policies;
@@ -85,7 +110,9 @@ export class ConfigContext<T extends Record<string, unknown>> {
    * Opens the configuration: resumes at the store's last version when it has history, else
    * validates `initial` (and the value rules of the policies) and stores it as version 1.
    */
-  static async open<T extends Record<string, unknown>>(options: ConfigContextOptions<T>): Promise<ConfigContext<T>> {
+  static async open<T extends Record<string, unknown>>(
+    options: ConfigContextOptions<T>,
+  ): Promise<ConfigContext<T>> {
     const store = options.store ?? new MemoryStore();
     const history = new ConfigHistory(store, options.name);
     const policies: ChangePolicy<T>[] = [
@@ -101,9 +128,21 @@ export class ConfigContext<T extends Record<string, unknown>> {
     const value = deepFreeze(options.schema.parse(options.initial ?? {}));
     const meta = parseWith(ChangeMetaSchema, options.initialMeta ?? SYSTEM, 'change metadata');
     const context = new ConfigContext(options, history, value, 0, policies);
-    const change: ConfigChange<T> = { kind: 'initial', version: 1, actor: meta.actor, reason: meta.reason, changes: diffLeaves({}, value), before: value, after: value };
+    const change: ConfigChange<T> = {
+      kind: 'initial',
+      version: 1,
+      actor: meta.actor,
+      reason: meta.reason,
+      changes: diffLeaves({}, value),
+      before: value,
+      after: value,
+    };
     await context.#check(change);
-    await history.append({ ...change, time: context.#clock.now(), config: value as unknown as Record<string, JsonValue> });
+    await history.append({
+      ...change,
+      time: context.#clock.now(),
+      config: value as unknown as Record<string, JsonValue>,
+    });
     context.#version = 1;
     return context;
   }
@@ -127,7 +166,11 @@ export class ConfigContext<T extends Record<string, unknown>> {
   }
 
   /** Sets one value (validated as part of the whole next configuration) when every policy lets it. */
-  set<P extends ConfigPath<T>>(path: P, value: ConfigPathValue<T, P>, meta: ChangeMeta): Promise<ConfigChangeResult>;
+  set<P extends ConfigPath<T>>(
+    path: P,
+    value: ConfigPathValue<T, P>,
+    meta: ChangeMeta,
+  ): Promise<ConfigChangeResult>;
   set(path: string, value: unknown, meta: ChangeMeta): Promise<ConfigChangeResult>;
   set(path: string, value: unknown, meta: ChangeMeta): Promise<ConfigChangeResult> {
     return this.#serial(async () => {
@@ -182,7 +225,9 @@ export class ConfigContext<T extends Record<string, unknown>> {
     const info = this.schema.pathInfo(path);
     const name = secretReferenceName(this.#table[path]);
     if (!info.secret || name === undefined) {
-      throw new ForgeError('FORGE_CONFIG_UNKNOWN_PATH', `${displayPath(path)} holds no secret reference`, { details: { path } });
+      throw new ForgeError('FORGE_CONFIG_UNKNOWN_PATH', `${displayPath(path)} holds no secret reference`, {
+        details: { path },
+      });
     }
     return this.#resolve(path, name);
   }
@@ -197,9 +242,13 @@ export class ConfigContext<T extends Record<string, unknown>> {
 
   async #resolve(path: string, name: string): Promise<RevealedSecret> {
     if (!this.#secrets) {
-      throw new ForgeError('FORGE_CONFIG_SECRET_NO_RESOLVER', `${path} references secret ${name}, but no secret store was given`, {
-        details: { path, secret: name },
-      });
+      throw new ForgeError(
+        'FORGE_CONFIG_SECRET_NO_RESOLVER',
+        `${path} references secret ${name}, but no secret store was given`,
+        {
+          details: { path, secret: name },
+        },
+      );
     }
     let secret: RevealedSecret | undefined;
     try {
@@ -208,7 +257,8 @@ export class ConfigContext<T extends Record<string, unknown>> {
       if (isForgeError(cause)) throw cause;
       throw undefinedSecret(path, name, cause);
     }
-    if (secret === undefined || secret === null || typeof secret.reveal !== 'function') throw undefinedSecret(path, name);
+    if (secret === undefined || secret === null || typeof secret.reveal !== 'function')
+      throw undefinedSecret(path, name);
     return secret;
   }
 
@@ -224,9 +274,21 @@ export class ConfigContext<T extends Record<string, unknown>> {
     const changes = diffLeaves(this.#value, next);
     if (changes.length === 0) return { version: this.#version, changes };
     const before = this.#value;
-    const change: ConfigChange<T> = { kind, version: this.#version + 1, actor: meta.actor, reason: meta.reason, changes, before, after: next };
+    const change: ConfigChange<T> = {
+      kind,
+      version: this.#version + 1,
+      actor: meta.actor,
+      reason: meta.reason,
+      changes,
+      before,
+      after: next,
+    };
     await this.#check(change);
-    await this.#history.append({ ...change, time: this.#clock.now(), config: next as unknown as Record<string, JsonValue> });
+    await this.#history.append({
+      ...change,
+      time: this.#clock.now(),
+      config: next as unknown as Record<string, JsonValue>,
+    });
     // The swap: one assignment each, after everything that can fail.
     const oldTable = this.#table;
     this.#value = next;
@@ -258,7 +320,8 @@ export class ConfigContext<T extends Record<string, unknown>> {
       for (const fn of [...fns]) {
         try {
           const result = fn(this.#table[path], oldTable[path], change);
-          if (result instanceof Promise) result.catch((error: unknown) => this.#failed(path, change.version, error));
+          if (result instanceof Promise)
+            result.catch((error: unknown) => this.#failed(path, change.version, error));
         } catch (error) {
           this.#failed(path, change.version, error);
         }
@@ -276,13 +339,21 @@ export class ConfigContext<T extends Record<string, unknown>> {
 }
 
 function undefinedSecret(path: string, name: string, cause?: unknown): ForgeError {
-  return new ForgeError('FORGE_CONFIG_SECRET_UNDEFINED', `${path} references secret ${name}, which is not defined`, {
-    ...(cause === undefined ? {} : { cause }),
-    details: { path, secret: name },
-  });
+  return new ForgeError(
+    'FORGE_CONFIG_SECRET_UNDEFINED',
+    `${path} references secret ${name}, which is not defined`,
+    {
+      ...(cause === undefined ? {} : { cause }),
+      details: { path, secret: name },
+    },
+  );
 }
 
-function parseStored<T extends Record<string, unknown>>(schema: ConfigSchema<T>, config: unknown, version: number): T {
+function parseStored<T extends Record<string, unknown>>(
+  schema: ConfigSchema<T>,
+  config: unknown,
+  version: number,
+): T {
   try {
     return deepFreeze(schema.parse(config));
   } catch (cause) {

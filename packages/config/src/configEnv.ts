@@ -8,16 +8,28 @@ export const CONFIG_ENV_PREFIX = 'FORGEONE_';
 
 /** `limits.timeoutMs` → `FORGEONE_LIMITS__TIMEOUT_MS`: sections and fields split by `__`, words by `_`. */
 export function configEnvName(path: string): string {
-  return CONFIG_ENV_PREFIX + path.split('.').map((segment) => segment.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('__');
+  return (
+    CONFIG_ENV_PREFIX +
+    path
+      .split('.')
+      .map((segment) => segment.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+      .join('__')
+  );
 }
 
 /** A value given as text (environment or flag) turned into its setting's type, or why it cannot be. */
-export function coerceText(info: PathInfo, text: string): { ok: true; value: unknown } | { ok: false; problem: string } {
-  if (info.nullable && info.kind !== 'string' && text === 'null') return { ok: true, value: null };
+export function coerceText(
+  info: PathInfo,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; problem: string } {
+  if (info.nullable && text === 'null') return { ok: true, value: null };
   return coerceKind(info.kind, text);
 }
 
-function coerceKind(kind: LeafKind, text: string): { ok: true; value: unknown } | { ok: false; problem: string } {
+function coerceKind(
+  kind: LeafKind,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; problem: string } {
   switch (kind) {
     case 'number':
       return /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text.trim())
@@ -43,7 +55,11 @@ export interface TextLayer {
   readonly value: Record<string, unknown>;
   /** Dotted path → the variable name or flag text that set it. */
   readonly givenBy: ReadonlyMap<string, string>;
-  readonly problems: readonly { readonly code: ForgeErrorCode; readonly where: string; readonly message: string }[];
+  readonly problems: readonly {
+    readonly code: ForgeErrorCode;
+    readonly where: string;
+    readonly message: string;
+  }[];
 }
 
 /**
@@ -51,7 +67,10 @@ export interface TextLayer {
  * by the path's type); one with `__` that maps to none is FORGE_CONFIG_ENV_UNKNOWN; other
  * `FORGEONE_*` names (FORGEONE_STATE, FORGEONE_PASSPHRASE, ...) are not configuration and are left alone.
  */
-export function readEnvLayer(schema: ConfigSchema, env: Readonly<Record<string, string | undefined>>): TextLayer {
+export function readEnvLayer(
+  schema: ConfigSchema,
+  env: Readonly<Record<string, string | undefined>>,
+): TextLayer {
   const byName = new Map<string, string>();
   for (const path of schema.paths.keys()) byName.set(configEnvName(path), path);
   let value: Record<string, unknown> = {};
@@ -62,13 +81,22 @@ export function readEnvLayer(schema: ConfigSchema, env: Readonly<Record<string, 
     if (!name.startsWith(CONFIG_ENV_PREFIX) || text === undefined) continue;
     const path = byName.get(name);
     if (path === undefined) {
-      if (name.includes('__')) problems.push({ code: 'FORGE_CONFIG_ENV_UNKNOWN', where: `env ${name}`, message: 'names no setting' });
+      if (name.includes('__'))
+        problems.push({
+          code: 'FORGE_CONFIG_ENV_UNKNOWN',
+          where: `env ${name}`,
+          message: 'names no setting',
+        });
       continue;
     }
     const info = schema.paths.get(path)!;
     const coerced = coerceText(info, text);
     if (!coerced.ok) {
-      problems.push({ code: 'FORGE_CONFIG_ENV_INVALID', where: `env ${name}`, message: `${path}: ${coerced.problem}` });
+      problems.push({
+        code: 'FORGE_CONFIG_ENV_INVALID',
+        where: `env ${name}`,
+        message: `${path}: ${coerced.problem}`,
+      });
       continue;
     }
     value = withPath(value, path, coerced.value);

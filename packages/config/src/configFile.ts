@@ -1,10 +1,21 @@
 import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { ForgeError } from '@forgeone/common';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { flowDepthExceeds } from './internal/flowDepth';
+import {
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 
 /** Largest configuration file read (a real one is a few KB); a bigger one is refused unread. */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+/** Deepest nesting of flow collections accepted (a real file nests a few levels). */
+export const MAX_CONFIG_NESTING = 64;
 /** Most alias expansions a file may use: anchors are for sharing, not for exponential growth. */
 export const MAX_CONFIG_ALIAS_COUNT = 100;
 
@@ -25,7 +36,12 @@ export interface ParsedConfigFile {
   has(path: readonly string[]): boolean;
 }
 
-function fileError(code: ConstructorParameters<typeof ForgeError>[0], file: string, message: string, extra: Record<string, number> = {}): ForgeError {
+function fileError(
+  code: ConstructorParameters<typeof ForgeError>[0],
+  file: string,
+  message: string,
+  extra: Record<string, number> = {},
+): ForgeError {
   return new ForgeError(code, `${file}: ${message}`, { details: { file, ...extra } });
 }
 
@@ -40,11 +56,18 @@ export async function readConfigFileText(file: string): Promise<string> {
     info = await lstat(file);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw fileError('FORGE_CONFIG_FILE_NOT_FOUND', file, 'no such file');
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw fileError('FORGE_CONFIG_FILE_NOT_FOUND', file, 'no such file');
     throw fileError('FORGE_CONFIG_FILE_UNREADABLE', file, `cannot read it (${code ?? 'error'})`);
   }
-  if (info.isSymbolicLink()) throw fileError('FORGE_CONFIG_FILE_SYMLINK', file, 'is a symbolic link; give the real file');
-  if (!info.isFile()) throw fileError('FORGE_CONFIG_FILE_NOT_REGULAR', file, info.isDirectory() ? 'is a directory' : 'is not a regular file');
+  if (info.isSymbolicLink())
+    throw fileError('FORGE_CONFIG_FILE_SYMLINK', file, 'is a symbolic link; give the real file');
+  if (!info.isFile())
+    throw fileError(
+      'FORGE_CONFIG_FILE_NOT_REGULAR',
+      file,
+      info.isDirectory() ? 'is a directory' : 'is not a regular file',
+    );
   if (info.size > MAX_CONFIG_FILE_BYTES) throw tooLarge(file);
   let handle;
   try {
@@ -52,12 +75,14 @@ export async function readConfigFileText(file: string): Promise<string> {
     handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw fileError('FORGE_CONFIG_FILE_SYMLINK', file, 'is a symbolic link; give the real file');
+    if (code === 'ELOOP')
+      throw fileError('FORGE_CONFIG_FILE_SYMLINK', file, 'is a symbolic link; give the real file');
     if (code === 'ENOENT') throw fileError('FORGE_CONFIG_FILE_NOT_FOUND', file, 'no such file');
     throw fileError('FORGE_CONFIG_FILE_UNREADABLE', file, `cannot open it (${code ?? 'error'})`);
   }
   try {
-    if (!(await handle.stat()).isFile()) throw fileError('FORGE_CONFIG_FILE_NOT_REGULAR', file, 'is not a regular file');
+    if (!(await handle.stat()).isFile())
+      throw fileError('FORGE_CONFIG_FILE_NOT_REGULAR', file, 'is not a regular file');
     const buffer = Buffer.alloc(MAX_CONFIG_FILE_BYTES + 1);
     let length = 0;
     while (length < buffer.length) {
@@ -73,14 +98,31 @@ export async function readConfigFileText(file: string): Promise<string> {
     }
   } catch (error) {
     if (error instanceof ForgeError) throw error;
-    throw fileError('FORGE_CONFIG_FILE_UNREADABLE', file, `cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw fileError(
+      'FORGE_CONFIG_FILE_UNREADABLE',
+      file,
+      `cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   } finally {
     await handle.close();
   }
 }
 
+function tooDeep(file: string): ForgeError {
+  return fileError(
+    'FORGE_CONFIG_FILE_TOO_DEEP',
+    file,
+    `nests collections more than ${MAX_CONFIG_NESTING} deep; flatten it`,
+    {
+      limit: MAX_CONFIG_NESTING,
+    },
+  );
+}
+
 function tooLarge(file: string): ForgeError {
-  return fileError('FORGE_CONFIG_FILE_TOO_LARGE', file, `is larger than ${MAX_CONFIG_FILE_BYTES} bytes`, { limit: MAX_CONFIG_FILE_BYTES });
+  return fileError('FORGE_CONFIG_FILE_TOO_LARGE', file, `is larger than ${MAX_CONFIG_FILE_BYTES} bytes`, {
+    limit: MAX_CONFIG_FILE_BYTES,
+  });
 }
 
 /**
@@ -90,6 +132,7 @@ function tooLarge(file: string): ForgeError {
  */
 export function parseConfigText(text: string, file: string): ParsedConfigFile {
   if (text.length > MAX_CONFIG_FILE_BYTES) throw tooLarge(file);
+  if (flowDepthExceeds(text, MAX_CONFIG_NESTING)) throw tooDeep(file);
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   let value: unknown;
@@ -107,21 +150,32 @@ export function parseConfigText(text: string, file: string): ParsedConfigFile {
     value = doc.toJS({ maxAliasCount: MAX_CONFIG_ALIAS_COUNT });
   } catch (cause) {
     if (cause instanceof ForgeError) throw cause;
-    if (cause instanceof RangeError) throw fileError('FORGE_CONFIG_FILE_TOO_DEEP', file, 'nests collections too deeply; flatten it');
+    if (cause instanceof RangeError) throw tooDeep(file);
     const message = cause instanceof Error ? cause.message : String(cause);
     if (/alias/i.test(message)) {
-      throw fileError('FORGE_CONFIG_FILE_ALIAS_BOMB', file, `expands more than ${MAX_CONFIG_ALIAS_COUNT} aliases (an alias bomb)`, {
-        limit: MAX_CONFIG_ALIAS_COUNT,
-      });
+      throw fileError(
+        'FORGE_CONFIG_FILE_ALIAS_BOMB',
+        file,
+        `expands more than ${MAX_CONFIG_ALIAS_COUNT} aliases (an alias bomb)`,
+        {
+          limit: MAX_CONFIG_ALIAS_COUNT,
+        },
+      );
     }
-    throw fileError('FORGE_CONFIG_FILE_SYNTAX', file, `cannot be read as YAML or JSON: ${message.split('\n')[0]}`);
+    throw fileError(
+      'FORGE_CONFIG_FILE_SYNTAX',
+      file,
+      `cannot be read as YAML or JSON: ${message.split('\n')[0]}`,
+    );
   }
   const position = (offset: number | undefined): FilePosition | undefined => {
     if (offset === undefined) return undefined;
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, column: pos.col };
   };
-  const walk = (path: readonly string[]): { node: YamlNode | undefined; keyNode: YamlNode | undefined; complete: boolean } => {
+  const walk = (
+    path: readonly string[],
+  ): { node: YamlNode | undefined; keyNode: YamlNode | undefined; complete: boolean } => {
     let node: unknown = doc.contents;
     let found: YamlNode | undefined = isNode(node) ? node : undefined;
     let keyNode: YamlNode | undefined;

@@ -63,16 +63,24 @@ export class ConfigHistory {
   async read(version: number): Promise<StoredConfigVersion> {
     const head = await this.head();
     if (!Number.isSafeInteger(version) || version < 1 || version > head) {
-      throw new ForgeError('FORGE_CONFIG_VERSION_NOT_FOUND', `no configuration version ${String(version)} (the head is ${head})`, {
-        details: { version: Number.isFinite(version) ? version : null, head },
-      });
+      throw new ForgeError(
+        'FORGE_CONFIG_VERSION_NOT_FOUND',
+        `no configuration version ${String(version)} (the head is ${head})`,
+        {
+          details: { version: Number.isFinite(version) ? version : null, head },
+        },
+      );
     }
     const [entry] = await this.#store.readLog(this.#log, { fromSeq: version, limit: 1 });
     const parsed = entry === undefined ? undefined : StoredVersionSchema.safeParse(entry.data);
     if (!parsed?.success || parsed.data.version !== version) {
-      throw new ForgeError('FORGE_CONFIG_HISTORY_INVALID', `stored configuration version ${version} cannot be read`, {
-        details: { version },
-      });
+      throw new ForgeError(
+        'FORGE_CONFIG_HISTORY_INVALID',
+        `stored configuration version ${version} cannot be read`,
+        {
+          details: { version },
+        },
+      );
     }
     return toVersion(parsed.data);
   }
@@ -80,15 +88,19 @@ export class ConfigHistory {
   /** Every stored version's entry, oldest first. */
   async entries(): Promise<ConfigHistoryEntry[]> {
     const out: ConfigHistoryEntry[] = [];
-    for (let from = 1; ; ) {
+    for (let from = 1; ;) {
       const page = await this.#store.readLog(this.#log, { fromSeq: from, limit: 1000 });
       if (page.length === 0) return out;
       for (const entry of page) {
         const parsed = StoredVersionSchema.safeParse(entry.data);
         if (!parsed.success) {
-          throw new ForgeError('FORGE_CONFIG_HISTORY_INVALID', `stored configuration entry ${entry.seq} cannot be read`, {
-            details: { version: entry.seq },
-          });
+          throw new ForgeError(
+            'FORGE_CONFIG_HISTORY_INVALID',
+            `stored configuration entry ${entry.seq} cannot be read`,
+            {
+              details: { version: entry.seq },
+            },
+          );
         }
         const { config: _config, ...rest } = toVersion(parsed.data);
         out.push(rest);
@@ -99,10 +111,20 @@ export class ConfigHistory {
 
   /** Stores `next` as version `next.version`, which must be the head + 1 (else FORGE_CONFIG_CONFLICT). */
   async append(next: StoredConfigVersion): Promise<void> {
-    const data: StoredVersion = { v: 1, ...next, actor: { id: next.actor.id, roles: [...next.actor.roles] }, changes: [...next.changes] };
+    const data: StoredVersion = {
+      v: 1,
+      ...next,
+      actor: { id: next.actor.id, roles: [...next.actor.roles] },
+      changes: [...next.changes],
+    };
     try {
       await this.#store.transaction(async (tx) => {
-        await tx.putRecord(this.#namespace, 'head', { version: next.version }, { expectedVersion: next.version - 1 });
+        await tx.putRecord(
+          this.#namespace,
+          'head',
+          { version: next.version },
+          { expectedVersion: next.version - 1 },
+        );
         const { firstSeq } = await tx.append(this.#log, [data as unknown as JsonValue]);
         if (firstSeq !== next.version) throw conflict(next.version);
       });

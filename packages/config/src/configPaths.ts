@@ -17,7 +17,11 @@ export type ConfigPath<T, D extends number = 6> = [D] extends [never]
   ? never
   : IsPlainObject<T> extends true
     ? {
-        [K in keyof T & string]: K | (IsPlainObject<NonNullable<T[K]>> extends true ? `${K}.${ConfigPath<NonNullable<T[K]>, Prev[D]>}` : never);
+        [K in keyof T & string]:
+          | K
+          | (IsPlainObject<NonNullable<T[K]>> extends true
+              ? `${K}.${ConfigPath<NonNullable<T[K]>, Prev[D]>}`
+              : never);
       }[keyof T & string]
     : never;
 

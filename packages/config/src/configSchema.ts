@@ -82,7 +82,11 @@ export class ConfigSchema<T extends Record<string, unknown> = Record<string, unk
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
           const path = [...base, key].join('.');
-          issues.push({ code: 'FORGE_CONFIG_UNKNOWN_KEY', path, message: `unknown key ${JSON.stringify(key)}` });
+          issues.push({
+            code: 'FORGE_CONFIG_UNKNOWN_KEY',
+            path,
+            message: `unknown key ${JSON.stringify(key)}`,
+          });
         }
         continue;
       }
@@ -107,7 +111,11 @@ export class ConfigSchema<T extends Record<string, unknown> = Record<string, unk
 
 /** A ForgeError for a list of issues: the first one's code and path, the count of the rest. */
 export function issuesError(issues: readonly ConfigIssue[]): ForgeError {
-  const first = issues[0] ?? { code: 'FORGE_CONFIG_INVALID' as const, path: '(root)', message: 'invalid value' };
+  const first = issues[0] ?? {
+    code: 'FORGE_CONFIG_INVALID' as const,
+    path: '(root)',
+    message: 'invalid value',
+  };
   const more = issues.length > 1 ? ` (+${issues.length - 1} more)` : '';
   return new ForgeError(first.code, `invalid configuration at ${first.path}: ${first.message}${more}`, {
     details: { path: first.path, issues: issues.length },
@@ -121,6 +129,8 @@ export function displayPath(path: unknown): string {
 }
 
 /** Composes sections into one schema (see ConfigSchema). */
-export function defineConfigSchema<const L extends readonly ConfigSection[]>(sections: L): ConfigSchema<SectionsOutput<L>> {
+export function defineConfigSchema<const L extends readonly ConfigSection[]>(
+  sections: L,
+): ConfigSchema<SectionsOutput<L>> {
   return ConfigSchema.of(sections);
 }

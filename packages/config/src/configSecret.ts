@@ -13,7 +13,9 @@ const secretSchemas = new WeakSet<object>();
 export function configSecret(): z.ZodString {
   const schema = z
     .string()
-    .regex(SECRET_REFERENCE_PATTERN, { error: 'expected a secret:<name> reference (the value is not shown)' });
+    .regex(SECRET_REFERENCE_PATTERN, {
+      error: 'expected a secret:<name> reference (the value is not shown)',
+    });
   secretSchemas.add(schema);
   return schema;
 }

@@ -32,8 +32,10 @@ export const ChangePolicyRulesSchema = z.array(ChangePolicyRuleSchema).max(256);
 
 function ruleName(rule: ChangePolicyRule, index: number): string {
   if (rule.name !== undefined) return rule.name;
-  if ('leaveValue' in rule) return `changePolicies[${index}]: ${rule.path} leaves ${String(rule.leaveValue)} only with role ${rule.requireRole}`;
-  if ('requireRole' in rule) return `changePolicies[${index}]: ${rule.path} changes only with role ${rule.requireRole}`;
+  if ('leaveValue' in rule)
+    return `changePolicies[${index}]: ${rule.path} leaves ${String(rule.leaveValue)} only with role ${rule.requireRole}`;
+  if ('requireRole' in rule)
+    return `changePolicies[${index}]: ${rule.path} changes only with role ${rule.requireRole}`;
   if ('frozen' in rule) return `changePolicies[${index}]: ${rule.path} is frozen`;
   if ('min' in rule) return `changePolicies[${index}]: ${rule.path} >= ${rule.min}`;
   if ('max' in rule) return `changePolicies[${index}]: ${rule.path} <= ${rule.max}`;
@@ -52,7 +54,10 @@ function checkPath(schema: ConfigSchema, where: string, p: string, numeric: bool
 }
 
 /** Turns declared rules into change policies, refusing a rule that names an unknown path. */
-export function compileChangePolicyRules(schema: ConfigSchema, rules: readonly ChangePolicyRule[]): ChangePolicy[] {
+export function compileChangePolicyRules(
+  schema: ConfigSchema,
+  rules: readonly ChangePolicyRule[],
+): ChangePolicy[] {
   return rules.map((rule, index) => {
     const ruleLabel = ruleName(rule, index);
     const numeric = 'min' in rule || 'max' in rule || 'maxPath' in rule;
@@ -64,15 +69,27 @@ export function compileChangePolicyRules(schema: ConfigSchema, rules: readonly C
         if ('requireRole' in rule) {
           if (change.kind === 'initial' || !touches(change, rule.path)) return true;
           if ('leaveValue' in rule && atPath(change.before, rule.path) !== rule.leaveValue) return true;
-          return hasRole(change.actor, rule.requireRole) || `actor ${change.actor.id} lacks role ${rule.requireRole}`;
+          return (
+            hasRole(change.actor, rule.requireRole) ||
+            `actor ${change.actor.id} lacks role ${rule.requireRole}`
+          );
         }
-        if ('frozen' in rule) return change.kind === 'initial' || !touches(change, rule.path) || `${rule.path} cannot change while running`;
+        if ('frozen' in rule)
+          return (
+            change.kind === 'initial' ||
+            !touches(change, rule.path) ||
+            `${rule.path} cannot change while running`
+          );
         const value = atPath(change.after, rule.path);
         if (typeof value !== 'number') return true;
         if ('min' in rule) return value >= rule.min || `${rule.path} is ${value}, below ${rule.min}`;
         if ('max' in rule) return value <= rule.max || `${rule.path} is ${value}, above ${rule.max}`;
         const bound = atPath(change.after, rule.maxPath);
-        return typeof bound !== 'number' || value <= bound || `${rule.path} is ${value}, above ${rule.maxPath} (${bound})`;
+        return (
+          typeof bound !== 'number' ||
+          value <= bound ||
+          `${rule.path} is ${value}, above ${rule.maxPath} (${bound})`
+        );
       },
     };
     return policy;

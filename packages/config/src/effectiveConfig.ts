@@ -3,7 +3,11 @@ import type { ChangePolicy, ConfigChange } from './changePolicy';
 import { readConfigFile, type ParsedConfigFile } from './configFile';
 import { readEnvLayer, readFlagLayer, type TextLayer } from './configEnv';
 import type { ConfigSchema } from './configSchema';
-import { ChangePolicyRulesSchema, compileChangePolicyRules, type ChangePolicyRule } from './declarativePolicy';
+import {
+  ChangePolicyRulesSchema,
+  compileChangePolicyRules,
+  type ChangePolicyRule,
+} from './declarativePolicy';
 import { deepMerge, diffLeaves, isPlainObject, leaves } from './internal/leafMap';
 
 /** Where an effective value came from. */
@@ -76,8 +80,15 @@ const hasPrefix = (given: ReadonlyMap<string, string>, path: string): string | u
  * problem (each with file:line:column, `env NAME` or `flag --set path`) instead of stopping at the
  * first. Never throws for bad input: problems are the result.
  */
-export async function resolveConfig<T extends Record<string, unknown>>(options: ResolveConfigOptions<T>): Promise<ResolvedConfig<T>> {
-  const fail = (problems: ConfigProblem[]): ResolvedConfig<T> => ({ ok: false, sources: new Map(), rules: [], problems });
+export async function resolveConfig<T extends Record<string, unknown>>(
+  options: ResolveConfigOptions<T>,
+): Promise<ResolvedConfig<T>> {
+  const fail = (problems: ConfigProblem[]): ResolvedConfig<T> => ({
+    ok: false,
+    sources: new Map(),
+    rules: [],
+    problems,
+  });
   let file: ParsedConfigFile | undefined;
   if (options.file !== undefined) {
     try {
@@ -86,7 +97,10 @@ export async function resolveConfig<T extends Record<string, unknown>>(options: 
       if (!isForgeError(error)) throw error;
       const line = error.details['line'];
       const column = error.details['column'];
-      const where = typeof line === 'number' && typeof column === 'number' ? `${options.file}:${line}:${column}` : options.file;
+      const where =
+        typeof line === 'number' && typeof column === 'number'
+          ? `${options.file}:${line}:${column}`
+          : options.file;
       const prefix = where === options.file ? `${options.file}: ` : `${where}: `;
       const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
       return fail([{ code: error.code, where, message }]);
@@ -104,7 +118,12 @@ export async function resolveConfig<T extends Record<string, unknown>>(options: 
   let rules: ChangePolicyRule[] = [];
   if (file) {
     if (!isPlainObject(file.value)) {
-      problems.push({ code: 'FORGE_CONFIG_INVALID', where: at([]), message: 'expected a mapping of sections', path: '(root)' });
+      problems.push({
+        code: 'FORGE_CONFIG_INVALID',
+        where: at([]),
+        message: 'expected a mapping of sections',
+        path: '(root)',
+      });
     } else {
       const { changePolicies, ...sections } = file.value;
       fileSections = sections;
@@ -114,14 +133,20 @@ export async function resolveConfig<T extends Record<string, unknown>>(options: 
         else
           for (const issue of parsed.error.issues) {
             const path = ['changePolicies', ...issue.path.map(String)];
-            problems.push({ code: 'FORGE_CONFIG_POLICY_INVALID', where: at(path), message: `${path.join('.')}: ${issue.message}`, path: path.join('.') });
+            problems.push({
+              code: 'FORGE_CONFIG_POLICY_INVALID',
+              where: at(path),
+              message: `${path.join('.')}: ${issue.message}`,
+              path: path.join('.'),
+            });
           }
       }
     }
   }
   const env = readEnvLayer(schema, options.env ?? {});
   const flags = readFlagLayer(schema, options.sets ?? []);
-  for (const layer of [env, flags]) for (const p of layer.problems) problems.push({ code: p.code, where: p.where, message: p.message });
+  for (const layer of [env, flags])
+    for (const p of layer.problems) problems.push({ code: p.code, where: p.where, message: p.message });
 
   const merged = deepMerge(deepMerge(fileSections, env.value), flags.value);
   const whereOf = (path: string, key: boolean): string => {
@@ -131,18 +156,32 @@ export async function resolveConfig<T extends Record<string, unknown>>(options: 
   };
   for (const issue of schema.issues(merged)) {
     const unknownKey = issue.code === 'FORGE_CONFIG_UNKNOWN_KEY';
-    problems.push({ code: issue.code, where: whereOf(issue.path, unknownKey), message: `${issue.path}: ${issue.message}`, path: issue.path });
+    problems.push({
+      code: issue.code,
+      where: whereOf(issue.path, unknownKey),
+      message: `${issue.path}: ${issue.message}`,
+      path: issue.path,
+    });
   }
   if (problems.length > 0) return fail(problems);
 
   const config = options.schema.parse(merged);
-  let policies: ChangePolicy<T>[] = [];
+  let policies: ChangePolicy<T>[];
   try {
-    policies = [...(compileChangePolicyRules(schema, rules) as ChangePolicy<T>[]), ...(options.policies ?? [])];
+    policies = [
+      ...(compileChangePolicyRules(schema, rules) as ChangePolicy<T>[]),
+      ...(options.policies ?? []),
+    ];
   } catch (error) {
     if (!isForgeError(error)) throw error;
     const index = /changePolicies\[(\d+)\]/.exec(error.message)?.[1];
-    return fail([{ code: error.code, where: at(index === undefined ? ['changePolicies'] : ['changePolicies', index]), message: error.message }]);
+    return fail([
+      {
+        code: error.code,
+        where: at(index === undefined ? ['changePolicies'] : ['changePolicies', index]),
+        message: error.message,
+      },
+    ]);
   }
   const initial: ConfigChange<T> = {
     kind: 'initial',
@@ -174,7 +213,12 @@ export async function resolveConfig<T extends Record<string, unknown>>(options: 
   return { ok: true, config, sources, rules, problems: [] };
 }
 
-function sourceOf(path: string, flags: TextLayer, env: TextLayer, file: ParsedConfigFile | undefined): ConfigSource {
+function sourceOf(
+  path: string,
+  flags: TextLayer,
+  env: TextLayer,
+  file: ParsedConfigFile | undefined,
+): ConfigSource {
   const flag = hasPrefix(flags.givenBy, path);
   if (flag !== undefined) return { kind: 'flag', flag };
   const name = hasPrefix(env.givenBy, path);
@@ -190,14 +234,22 @@ function sourceOf(path: string, flags: TextLayer, env: TextLayer, file: ParsedCo
 /** Like resolveConfig, but throws the first problem as a ForgeError (the message says where and how many). */
 export async function loadConfig<T extends Record<string, unknown>>(
   options: ResolveConfigOptions<T>,
-): Promise<{ readonly config: T; readonly sources: ReadonlyMap<string, ConfigSource>; readonly rules: readonly ChangePolicyRule[] }> {
+): Promise<{
+  readonly config: T;
+  readonly sources: ReadonlyMap<string, ConfigSource>;
+  readonly rules: readonly ChangePolicyRule[];
+}> {
   const resolved = await resolveConfig(options);
   const first = resolved.problems[0];
   if (!resolved.ok || resolved.config === undefined) {
     const more = resolved.problems.length > 1 ? ` (+${resolved.problems.length - 1} more)` : '';
-    throw new ForgeError(first?.code ?? 'FORGE_CONFIG_INVALID', `${first?.where ?? '(config)'}: ${first?.message ?? 'invalid'}${more}`, {
-      details: { where: first?.where ?? null, problems: resolved.problems.length },
-    });
+    throw new ForgeError(
+      first?.code ?? 'FORGE_CONFIG_INVALID',
+      `${first?.where ?? '(config)'}: ${first?.message ?? 'invalid'}${more}`,
+      {
+        details: { where: first?.where ?? null, problems: resolved.problems.length },
+      },
+    );
   }
   return { config: resolved.config, sources: resolved.sources, rules: resolved.rules };
 }

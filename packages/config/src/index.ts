@@ -41,7 +41,11 @@ export { ConfigHistory } from './configHistory';
 export type { ConfigHistoryEntry, StoredConfigVersion } from './configHistory';
 export { ChangeMetaSchema, hasRole, touches } from './changePolicy';
 export type { ChangeKind, ChangeMeta, ChangePolicy, ConfigActor, ConfigChange } from './changePolicy';
-export { ChangePolicyRuleSchema, ChangePolicyRulesSchema, compileChangePolicyRules } from './declarativePolicy';
+export {
+  ChangePolicyRuleSchema,
+  ChangePolicyRulesSchema,
+  compileChangePolicyRules,
+} from './declarativePolicy';
 export type { ChangePolicyRule } from './declarativePolicy';
 export type { LeafChange } from './internal/leafMap';
 

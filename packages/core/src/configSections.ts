@@ -16,7 +16,9 @@ export const modeConfigSection = configSection(
   { owner: OWNER },
 );
 /** Per-container limits every launch gets unless it asks for less. */
-export const limitsConfigSection = configSection('limits', LimitsSchema.default(LimitsSchema.parse({})), { owner: OWNER });
+export const limitsConfigSection = configSection('limits', LimitsSchema.default(LimitsSchema.parse({})), {
+  owner: OWNER,
+});
 /** The resource manager's kernel-wide budgets. */
 export const resourcesConfigSection = configSection(
   'resources',
@@ -24,7 +26,11 @@ export const resourcesConfigSection = configSection(
   { owner: OWNER },
 );
 /** Where the kernel keeps durable state. */
-export const storageConfigSection = configSection('storage', StorageConfigSchema.default({ kind: 'memory' }), { owner: OWNER });
+export const storageConfigSection = configSection(
+  'storage',
+  StorageConfigSchema.default({ kind: 'memory' }),
+  { owner: OWNER },
+);
 
 /** The configuration sections @forgeone/core owns. */
 export const coreConfigSections = [
@@ -48,7 +54,10 @@ export const memoryWithinBudgetPolicy: ChangePolicy<CoreShape> = {
   check({ after }) {
     const { memoryPages } = after.limits;
     const budget = after.resources.memoryPages;
-    return memoryPages <= budget || `limits.memoryPages ${memoryPages} exceeds the resource budget resources.memoryPages ${budget}`;
+    return (
+      memoryPages <= budget ||
+      `limits.memoryPages ${memoryPages} exceeds the resource budget resources.memoryPages ${budget}`
+    );
   },
 };
 

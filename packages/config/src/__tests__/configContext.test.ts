@@ -19,10 +19,15 @@ describe('ConfigContext: get, set, replace', () => {
     expect(result).toEqual({ version: 2, changes: [{ path: 'limits.timeoutMs', old: 1000, new: 250 }] });
     expect(ctx.get('limits.timeoutMs')).toBe(250);
     expect(ctx.get('limits').timeoutMs).toBe(250);
-    await expect(ctx.set('limits.timeoutMs', 0, admin)).rejects.toMatchObject({ code: 'FORGE_CONFIG_INVALID', details: { path: 'limits.timeoutMs' } });
+    await expect(ctx.set('limits.timeoutMs', 0, admin)).rejects.toMatchObject({
+      code: 'FORGE_CONFIG_INVALID',
+      details: { path: 'limits.timeoutMs' },
+    });
     // A burst needs a rate: the section's cross-field rule sees the whole next configuration.
     await ctx.set('limits.syscallsPerSecond', 0, admin);
-    await expect(ctx.set('limits.syscallBurst', 10, admin)).rejects.toMatchObject({ code: 'FORGE_CONFIG_INVALID' });
+    await expect(ctx.set('limits.syscallBurst', 10, admin)).rejects.toMatchObject({
+      code: 'FORGE_CONFIG_INVALID',
+    });
     expect(ctx.get('limits.syscallBurst')).toBe(0);
     expect(ctx.version).toBe(3);
   });
@@ -38,7 +43,9 @@ describe('ConfigContext: get, set, replace', () => {
 
   it('replaces everything at once or nothing', async () => {
     const ctx = await ConfigContext.open({ schema: testSchema, initial: { mode: 'audit' } });
-    await expect(ctx.replace({ mode: 'permissive', limits: { timeoutMs: -1 } }, admin)).rejects.toMatchObject({ code: 'FORGE_CONFIG_INVALID' });
+    await expect(ctx.replace({ mode: 'permissive', limits: { timeoutMs: -1 } }, admin)).rejects.toMatchObject(
+      { code: 'FORGE_CONFIG_INVALID' },
+    );
     expect(ctx.get('mode')).toBe('audit');
     const done = await ctx.replace({ mode: 'permissive', log: { level: 'debug' } }, admin);
     expect(done.changes.map((c) => c.path)).toEqual(['log.level', 'mode']);
@@ -52,8 +59,12 @@ describe('ConfigContext: get, set, replace', () => {
   it('makes no version for a change that changes nothing, and refuses bad metadata', async () => {
     const ctx = await ConfigContext.open({ schema: testSchema });
     expect(await ctx.set('limits.timeoutMs', 1000, admin)).toEqual({ version: 1, changes: [] });
-    await expect(ctx.set('limits.timeoutMs', 5, { actor: { id: '', roles: [] }, reason: 'x' })).rejects.toMatchObject({ code: 'FORGE_INVALID_INPUT' });
-    await expect(ctx.set('limits.timeoutMs', 5, { actor: { id: 'a', roles: [] }, reason: '' })).rejects.toMatchObject({ code: 'FORGE_INVALID_INPUT' });
+    await expect(
+      ctx.set('limits.timeoutMs', 5, { actor: { id: '', roles: [] }, reason: 'x' }),
+    ).rejects.toMatchObject({ code: 'FORGE_INVALID_INPUT' });
+    await expect(
+      ctx.set('limits.timeoutMs', 5, { actor: { id: 'a', roles: [] }, reason: '' }),
+    ).rejects.toMatchObject({ code: 'FORGE_INVALID_INPUT' });
   });
 });
 
@@ -110,7 +121,10 @@ describe('ConfigContext: change policies', () => {
     const ctx = await ConfigContext.open({ schema: testSchema, rules: [...rules] });
     const refusal = await ctx.set('mode', 'permissive', operator).catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(ForgeError);
-    expect(refusal).toMatchObject({ code: 'FORGE_CONFIG_CHANGE_REFUSED', details: { rule: expect.stringContaining('mode leaves enforce') } });
+    expect(refusal).toMatchObject({
+      code: 'FORGE_CONFIG_CHANGE_REFUSED',
+      details: { rule: expect.stringContaining('mode leaves enforce') },
+    });
     expect(ctx.get('mode')).toBe('enforce');
     await ctx.set('mode', 'audit', admin);
     // Away from audit is not governed by the rule.
@@ -119,26 +133,50 @@ describe('ConfigContext: change policies', () => {
   });
 
   it('limits.memoryPages may not exceed resources.memoryPages, whichever side moves', async () => {
-    const ctx = await ConfigContext.open({ schema: testSchema, rules: [...rules], initial: { resources: { memoryPages: 1024 } } });
-    await expect(ctx.set('limits.memoryPages', 2048, admin)).rejects.toMatchObject({ code: 'FORGE_CONFIG_CHANGE_REFUSED' });
+    const ctx = await ConfigContext.open({
+      schema: testSchema,
+      rules: [...rules],
+      initial: { resources: { memoryPages: 1024 } },
+    });
+    await expect(ctx.set('limits.memoryPages', 2048, admin)).rejects.toMatchObject({
+      code: 'FORGE_CONFIG_CHANGE_REFUSED',
+    });
     await ctx.set('limits.memoryPages', 1024, admin);
-    await expect(ctx.set('resources.memoryPages', 512, admin)).rejects.toMatchObject({ code: 'FORGE_CONFIG_CHANGE_REFUSED' });
-    await expect(ctx.set('limits.timeoutMs', 120_000, admin)).rejects.toMatchObject({ details: { rule: 'no huge deadlines' } });
+    await expect(ctx.set('resources.memoryPages', 512, admin)).rejects.toMatchObject({
+      code: 'FORGE_CONFIG_CHANGE_REFUSED',
+    });
+    await expect(ctx.set('limits.timeoutMs', 120_000, admin)).rejects.toMatchObject({
+      details: { rule: 'no huge deadlines' },
+    });
   });
 
   it('the value rules hold for the initial configuration too', async () => {
-    await expect(ConfigContext.open({ schema: testSchema, rules: [...rules], initial: { limits: { timeoutMs: 120_000 } } })).rejects.toMatchObject({
+    await expect(
+      ConfigContext.open({
+        schema: testSchema,
+        rules: [...rules],
+        initial: { limits: { timeoutMs: 120_000 } },
+      }),
+    ).rejects.toMatchObject({
       code: 'FORGE_CONFIG_CHANGE_REFUSED',
     });
   });
 
   it('runs code policies, fails closed when one throws, and can remove them', async () => {
     const ctx = await ConfigContext.open({ schema: testSchema });
-    const noTls: ChangePolicy<TestConfig> = { name: 'tls stays on', check: ({ after }) => after.db.tls || 'TLS may not be turned off' };
+    const noTls: ChangePolicy<TestConfig> = {
+      name: 'tls stays on',
+      check: ({ after }) => after.db.tls || 'TLS may not be turned off',
+    };
     const remove = ctx.addPolicy(noTls);
-    await expect(ctx.set('db.tls', false, admin)).rejects.toMatchObject({ details: { rule: 'tls stays on' } });
+    await expect(ctx.set('db.tls', false, admin)).rejects.toMatchObject({
+      details: { rule: 'tls stays on' },
+    });
     const broken = ctx.addPolicy({ name: 'broken', check: () => Promise.reject(new Error('no compiler')) });
-    await expect(ctx.set('log.level', 'info', admin)).rejects.toMatchObject({ code: 'FORGE_CONFIG_CHANGE_REFUSED', details: { rule: 'broken' } });
+    await expect(ctx.set('log.level', 'info', admin)).rejects.toMatchObject({
+      code: 'FORGE_CONFIG_CHANGE_REFUSED',
+      details: { rule: 'broken' },
+    });
     broken();
     remove();
     await ctx.set('db.tls', false, admin);
@@ -146,10 +184,14 @@ describe('ConfigContext: change policies', () => {
   });
 
   it('refuses a rule naming an unknown path', async () => {
-    await expect(ConfigContext.open({ schema: testSchema, rules: [{ path: 'limits.nope', max: 1 }] })).rejects.toMatchObject({
+    await expect(
+      ConfigContext.open({ schema: testSchema, rules: [{ path: 'limits.nope', max: 1 }] }),
+    ).rejects.toMatchObject({
       code: 'FORGE_CONFIG_POLICY_INVALID',
     });
-    await expect(ConfigContext.open({ schema: testSchema, rules: [{ path: 'mode', max: 1 }] })).rejects.toMatchObject({
+    await expect(
+      ConfigContext.open({ schema: testSchema, rules: [{ path: 'mode', max: 1 }] }),
+    ).rejects.toMatchObject({
       code: 'FORGE_CONFIG_POLICY_INVALID',
     });
   });
@@ -172,7 +214,11 @@ describe('ConfigContext: history and rollback', () => {
     ]);
     expect(all[0]?.time).toBe(1_000);
     expect(all[1]?.time).toBe(1_005);
-    expect(all[1]).toMatchObject({ actor: { id: 'alice', roles: ['admin'] }, reason: 'faster', changes: [{ path: 'limits.timeoutMs', old: 1000, new: 200 }] });
+    expect(all[1]).toMatchObject({
+      actor: { id: 'alice', roles: ['admin'] },
+      reason: 'faster',
+      changes: [{ path: 'limits.timeoutMs', old: 1000, new: 200 }],
+    });
     expect((await ctx.history('limits')).map((e) => e.version)).toEqual([1, 2, 4]);
     const back = await ctx.rollback(2, admin);
     expect(back.version).toBe(5);
@@ -183,7 +229,11 @@ describe('ConfigContext: history and rollback', () => {
   });
 
   it('a rollback passes the change policies like any change', async () => {
-    const ctx = await ConfigContext.open({ schema: testSchema, rules: [{ path: 'mode', leaveValue: 'enforce', requireRole: 'admin' }], initial: { mode: 'audit' } });
+    const ctx = await ConfigContext.open({
+      schema: testSchema,
+      rules: [{ path: 'mode', leaveValue: 'enforce', requireRole: 'admin' }],
+      initial: { mode: 'audit' },
+    });
     await ctx.set('mode', 'enforce', operator);
     await expect(ctx.rollback(1, operator)).rejects.toMatchObject({ code: 'FORGE_CONFIG_CHANGE_REFUSED' });
     await ctx.rollback(1, admin);
@@ -226,12 +276,18 @@ describe('ConfigContext: secrets', () => {
   const resolver = {
     resolve(name: string) {
       const value = store.get(name);
-      return value === undefined ? Promise.reject(new Error(`no secret ${name}`)) : Promise.resolve({ reveal: () => value });
+      return value === undefined
+        ? Promise.reject(new Error(`no secret ${name}`))
+        : Promise.resolve({ reveal: () => value });
     },
   };
 
   it('keeps references in the context and resolves them through the resolver', async () => {
-    const ctx = await ConfigContext.open({ schema: testSchema, secrets: resolver, initial: { db: { password: 'secret:db-password' } } });
+    const ctx = await ConfigContext.open({
+      schema: testSchema,
+      secrets: resolver,
+      initial: { db: { password: 'secret:db-password' } },
+    });
     expect(ctx.get('db.password')).toBe('secret:db-password');
     expect((await ctx.resolveSecret('db.password')).reveal()).toBe('canary-5f1e');
     await ctx.checkSecrets();
@@ -241,12 +297,26 @@ describe('ConfigContext: secrets', () => {
   });
 
   it('a reference to an undefined secret, a literal and a missing resolver each have a code', async () => {
-    const ctx = await ConfigContext.open({ schema: testSchema, secrets: resolver, initial: { db: { password: 'secret:missing' } } });
-    await expect(ctx.checkSecrets()).rejects.toMatchObject({ code: 'FORGE_CONFIG_SECRET_UNDEFINED', details: { secret: 'missing' } });
-    const literal = await ctx.set('db.password', 'hunter2-literal', admin).catch((e: unknown) => e as ForgeError);
+    const ctx = await ConfigContext.open({
+      schema: testSchema,
+      secrets: resolver,
+      initial: { db: { password: 'secret:missing' } },
+    });
+    await expect(ctx.checkSecrets()).rejects.toMatchObject({
+      code: 'FORGE_CONFIG_SECRET_UNDEFINED',
+      details: { secret: 'missing' },
+    });
+    const literal = await ctx
+      .set('db.password', 'hunter2-literal', admin)
+      .catch((e: unknown) => e as ForgeError);
     expect(literal).toMatchObject({ code: 'FORGE_CONFIG_SECRET_LITERAL' });
     expect((literal as ForgeError).message).not.toContain('hunter2');
-    const bare = await ConfigContext.open({ schema: testSchema, initial: { db: { password: 'secret:db-password' } } });
-    await expect(bare.resolveSecret('db.password')).rejects.toMatchObject({ code: 'FORGE_CONFIG_SECRET_NO_RESOLVER' });
+    const bare = await ConfigContext.open({
+      schema: testSchema,
+      initial: { db: { password: 'secret:db-password' } },
+    });
+    await expect(bare.resolveSecret('db.password')).rejects.toMatchObject({
+      code: 'FORGE_CONFIG_SECRET_NO_RESOLVER',
+    });
   });
 });

@@ -15,9 +15,14 @@ describe('sections and the composed schema', () => {
   it('refuses a second section of the same name, naming both owners', () => {
     const again = configSection('log', z.object({}).default({}), { owner: '@other/pkg' });
     expect(() => defineConfigSchema([logConfigSection, again])).toThrow(
-      expect.objectContaining({ code: 'FORGE_CONFIG_DUPLICATE_SECTION', details: expect.objectContaining({ section: 'log' }) }),
+      expect.objectContaining({
+        code: 'FORGE_CONFIG_DUPLICATE_SECTION',
+        details: expect.objectContaining({ section: 'log' }),
+      }),
     );
-    expect(() => testSchema.extend([again])).toThrow(expect.objectContaining({ code: 'FORGE_CONFIG_DUPLICATE_SECTION' }));
+    expect(() => testSchema.extend([again])).toThrow(
+      expect.objectContaining({ code: 'FORGE_CONFIG_DUPLICATE_SECTION' }),
+    );
   });
 
   it('refuses a section without a default, a bad name and a reserved name', () => {
@@ -33,7 +38,16 @@ describe('sections and the composed schema', () => {
   });
 
   it('lets a package add a section by extending, without touching the others', async () => {
-    const extended = testSchema.extend([configSection('metrics', z.object({ port: z.number().int().default(9100) }).strict().default({ port: 9100 }), { owner: 'pkg' })]);
+    const extended = testSchema.extend([
+      configSection(
+        'metrics',
+        z
+          .object({ port: z.number().int().default(9100) })
+          .strict()
+          .default({ port: 9100 }),
+        { owner: 'pkg' },
+      ),
+    ]);
     const ctx = await ConfigContext.open({ schema: extended });
     expect(ctx.get('metrics.port')).toBe(9100);
     expect(extended.ownerOf('metrics.port')).toBe('pkg');
@@ -47,14 +61,20 @@ describe('sections and the composed schema', () => {
     expectTypeOf(ctx.get('db.hosts')).toEqualTypeOf<string[]>();
     expectTypeOf(ctx.get('db.replica')).toEqualTypeOf<string | null>();
     // @ts-expect-error not a path of the schema
-    expect(() => ctx.get('limits.nope')).toThrow(expect.objectContaining({ code: 'FORGE_CONFIG_UNKNOWN_PATH' }));
+    expect(() => ctx.get('limits.nope')).toThrow(
+      expect.objectContaining({ code: 'FORGE_CONFIG_UNKNOWN_PATH' }),
+    );
     const fromOutside: string = 'no.such.path';
     await expect(ctx.set(fromOutside, 1, admin)).rejects.toMatchObject({ code: 'FORGE_CONFIG_UNKNOWN_PATH' });
     expect(ctx.get('db.password')).toBeUndefined(); // known, optional, absent
   });
 
   it('reports every issue with its own code: unknown keys, wrong types, secrets without echoing them', () => {
-    const issues = testSchema.issues({ limits: { timeoutMs: 'slow', bogus: 1 }, db: { password: 'hunter2' }, extra: {} });
+    const issues = testSchema.issues({
+      limits: { timeoutMs: 'slow', bogus: 1 },
+      db: { password: 'hunter2' },
+      extra: {},
+    });
     expect(issues.map((i) => [i.code, i.path])).toEqual(
       expect.arrayContaining([
         ['FORGE_CONFIG_INVALID', 'limits.timeoutMs'],

@@ -22,7 +22,9 @@ export function pathTable(root: Record<string, unknown>): Record<string, unknown
   const table: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const visit = (value: unknown, prefix: string): void => {
     if (prefix !== '') table[prefix] = value;
-    if (isPlainObject(value)) for (const [key, child] of Object.entries(value)) visit(child, prefix === '' ? key : `${prefix}.${key}`);
+    if (isPlainObject(value))
+      for (const [key, child] of Object.entries(value))
+        visit(child, prefix === '' ? key : `${prefix}.${key}`);
   };
   visit(root, '');
   return table;
@@ -33,7 +35,8 @@ export function leaves(root: unknown): Map<string, unknown> {
   const out = new Map<string, unknown>();
   const visit = (value: unknown, prefix: string): void => {
     if (isPlainObject(value) && (prefix === '' || Object.keys(value).length > 0)) {
-      for (const [key, child] of Object.entries(value)) visit(child, prefix === '' ? key : `${prefix}.${key}`);
+      for (const [key, child] of Object.entries(value))
+        visit(child, prefix === '' ? key : `${prefix}.${key}`);
     } else if (prefix !== '') out.set(prefix, value);
   };
   visit(root, '');
@@ -48,7 +51,10 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return ka.every(
+    (k) =>
+      Object.hasOwn(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
 }
 
 /** One changed leaf: `old`/`new` left out when the path did not / does not exist. */
@@ -78,7 +84,11 @@ export function diffLeaves(before: unknown, after: unknown): LeafChange[] {
 }
 
 /** A copy of `root` with the value at dotted `path` replaced (missing objects on the way created). */
-export function withPath(root: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
+export function withPath(
+  root: Record<string, unknown>,
+  path: string,
+  value: unknown,
+): Record<string, unknown> {
   const keys = path.split('.');
   const copy: Record<string, unknown> = { ...root };
   let node = copy;

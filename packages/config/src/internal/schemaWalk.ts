@@ -82,7 +82,8 @@ export function walkSchema(root: z.ZodType): ReadonlyMap<string, PathInfo> {
     const children = kind === 'object' && def.shape ? Object.keys(def.shape) : [];
     if (prefix !== '') paths.set(prefix, { kind, secret, nullable, children });
     if (kind === 'object' && def.shape && depth < 16) {
-      for (const [key, child] of Object.entries(def.shape)) visit(child, prefix === '' ? key : `${prefix}.${key}`, depth + 1);
+      for (const [key, child] of Object.entries(def.shape))
+        visit(child, prefix === '' ? key : `${prefix}.${key}`, depth + 1);
     }
   };
   visit(root, '', 0);

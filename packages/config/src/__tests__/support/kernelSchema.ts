@@ -12,9 +12,13 @@ import {
 // so the sections they own are declared here the same way they declare them.
 export const testSections = [
   ...defaultConfigSections,
-  configSection('mode', z.enum(['enforce', 'audit', 'permissive']).default('enforce'), { owner: 'test-core' }),
+  configSection('mode', z.enum(['enforce', 'audit', 'permissive']).default('enforce'), {
+    owner: 'test-core',
+  }),
   configSection('limits', LimitsSchema.default(LimitsSchema.parse({})), { owner: 'test-core' }),
-  configSection('resources', ResourceBudgetsSchema.default(ResourceBudgetsSchema.parse({})), { owner: 'test-core' }),
+  configSection('resources', ResourceBudgetsSchema.default(ResourceBudgetsSchema.parse({})), {
+    owner: 'test-core',
+  }),
   configSection(
     'db',
     z
