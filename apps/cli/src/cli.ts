@@ -16,6 +16,7 @@ import { registerBoot } from './commands/boot';
 import { registerQuarantine } from './commands/quarantine';
 import { registerTrace } from './commands/trace';
 import { registerSnapshot } from './commands/snapshot';
+import { registerConfig } from './commands/config';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -39,6 +40,7 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerQuarantine,
   registerTrace,
   registerSnapshot,
+  registerConfig,
 ];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */

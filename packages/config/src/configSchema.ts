@@ -91,6 +91,8 @@ export class ConfigSchema<T extends Record<string, unknown> = Record<string, unk
         continue;
       }
       const path = base.length > 0 ? base.join('.') : '(root)';
+      // One problem per path: a bound checked twice (by zod and a section's own rule) is one problem.
+      if (issues.some((seen) => seen.path === path && seen.code !== 'FORGE_CONFIG_UNKNOWN_KEY')) continue;
       const secret = this.paths.get(path)?.secret === true;
       issues.push({
         code: secret ? 'FORGE_CONFIG_SECRET_LITERAL' : 'FORGE_CONFIG_INVALID',

@@ -11,11 +11,9 @@ const secretSchemas = new WeakSet<object>();
  * literal is refused without echoing it (the message says what is expected, not what was given).
  */
 export function configSecret(): z.ZodString {
-  const schema = z
-    .string()
-    .regex(SECRET_REFERENCE_PATTERN, {
-      error: 'expected a secret:<name> reference (the value is not shown)',
-    });
+  const schema = z.string().regex(SECRET_REFERENCE_PATTERN, {
+    error: 'expected a secret:<name> reference (the value is not shown)',
+  });
   secretSchemas.add(schema);
   return schema;
 }
