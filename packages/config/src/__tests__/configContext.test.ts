@@ -320,3 +320,24 @@ describe('ConfigContext: secrets', () => {
     });
   });
 });
+
+describe('ConfigContext: readers', () => {
+  it('a reader follows every change and is checked once, when it is made', async () => {
+    const ctx = await ConfigContext.open({ schema: testSchema });
+    const timeoutMs = ctx.reader('limits.timeoutMs');
+    expect(timeoutMs()).toBe(1000);
+    await ctx.set('limits.timeoutMs', 42, admin);
+    expect(timeoutMs()).toBe(42);
+    await ctx.rollback(1, admin);
+    expect(timeoutMs()).toBe(1000);
+    expect(ctx.get('limits')).toBe(ctx.value().limits);
+    // @ts-expect-error not a path
+    expect(() => ctx.reader('toString')).toThrow(
+      expect.objectContaining({ code: 'FORGE_CONFIG_UNKNOWN_PATH' }),
+    );
+    const outside: string = 'toString';
+    expect(() => ctx.get(outside as 'mode')).toThrow(
+      expect.objectContaining({ code: 'FORGE_CONFIG_UNKNOWN_PATH' }),
+    );
+  });
+});

@@ -16,18 +16,25 @@ export function deepFreeze<T>(value: T): T {
 
 /**
  * Every path of a value tree, objects included, to its value: the lookup table `get` reads. Built
- * once per version, so a read is one property load.
+ * once per version, so a read is one property load. Built through JSON.parse because V8 gives an
+ * object made that way fast properties, where one grown key by key past a dozen keys turns into a
+ * hash table (measured: about 3x slower per read); object-valued paths are then pointed back at
+ * the frozen subtrees, so `get('limits')` is the same object as the tree's.
  */
 export function pathTable(root: Record<string, unknown>): Record<string, unknown> {
-  const table: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const entries: [string, unknown][] = [];
   const visit = (value: unknown, prefix: string): void => {
-    if (prefix !== '') table[prefix] = value;
+    if (prefix !== '') entries.push([prefix, value]);
     if (isPlainObject(value))
       for (const [key, child] of Object.entries(value))
         visit(child, prefix === '' ? key : `${prefix}.${key}`);
   };
   visit(root, '');
-  return table;
+  const defined = entries.filter(([, value]) => value !== undefined);
+  const table = JSON.parse(JSON.stringify(Object.fromEntries(defined))) as Record<string, unknown>;
+  for (const [path, value] of defined) if (typeof value === 'object' && value !== null) table[path] = value;
+  // No prototype: a path such as `toString` is unknown, not Object.prototype's (the map stays fast).
+  return Object.freeze(Object.setPrototypeOf(table, null) as Record<string, unknown>);
 }
 
 /** The leaves (scalars and arrays) of a value tree by dotted path. */
