@@ -40,10 +40,11 @@ export const coreConfigSections = [
   storageConfigSection,
 ] as const;
 
-interface CoreShape {
+/** What core's policies read: any configuration with core's sections in it. */
+type CoreShape = Record<string, unknown> & {
   readonly limits: { readonly memoryPages: number };
   readonly resources: { readonly memoryPages: number };
-}
+};
 
 /**
  * A container's memory limit may not exceed the resource manager's whole budget: a launch

@@ -29,8 +29,7 @@ limits:
   memoryPages: 128
 audit:
   maxBatch: 64
-db_never: null
-`.replace('db_never: null\n', ''),
+`,
 );
 
 describe('forgeone config check (built CLI)', () => {
