@@ -44,7 +44,7 @@ export interface ConfigContextOptions<T extends Record<string, unknown>> {
   /** Who made version 1. Default the actor `system`. */
   readonly initialMeta?: ChangeMeta;
   /** Code policies (more can be added with addPolicy). */
-  readonly policies?: readonly ChangePolicy<T>[];
+  readonly policies?: readonly ChangePolicy<NoInfer<T>>[];
   /** Declarative rules (a file's `changePolicies`). */
   readonly rules?: readonly ChangePolicyRule[];
   readonly secrets?: SecretResolver;
@@ -57,6 +57,16 @@ export interface ConfigContextOptions<T extends Record<string, unknown>> {
 export interface ConfigChangeResult {
   readonly version: number;
   readonly changes: readonly LeafChange[];
+}
+
+/**
+ * What a consumer that only reads needs of a live configuration, whatever its sections: any
+ * ConfigContext is one (a ConfigContext<T> is not assignable to ConfigContext<Record<...>>, since T
+ * is also an input of its methods).
+ */
+export interface LiveConfig {
+  readonly version: number;
+  value(): Readonly<Record<string, unknown>>;
 }
 
 const SYSTEM: ChangeMeta = { actor: { id: 'system', roles: ['system'] }, reason: 'initial configuration' };
@@ -75,7 +85,7 @@ function defaultReport(failure: SubscriberFailure): void {
  * the whole next configuration is validated, checked and stored before it replaces the current
  * one, which is a frozen tree with a precomputed path table (a read is one property load).
  */
-export class ConfigContext<T extends Record<string, unknown>> {
+export class ConfigContext<T extends Record<string, unknown>> implements LiveConfig {
   readonly schema: ConfigSchema<T>;
   readonly #history: ConfigHistory;
   readonly #policies: ChangePolicy<T>[];

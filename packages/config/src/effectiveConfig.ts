@@ -54,7 +54,7 @@ export interface ResolveConfigOptions<T extends Record<string, unknown>> {
   /** `path=value` texts from `--set` flags, in order. */
   readonly sets?: readonly string[];
   /** Code policies the initial configuration must pass (their value checks, e.g. core's memory budget). */
-  readonly policies?: readonly ChangePolicy<T>[];
+  readonly policies?: readonly ChangePolicy<NoInfer<T>>[];
 }
 
 /** An effective configuration: defaults < file < environment < flags, with the source of each leaf. */

@@ -33,6 +33,7 @@ export type { SecretResolver, RevealedSecret } from './configSecret';
 export { ConfigContext } from './configContext';
 export type {
   ConfigContextOptions,
+  LiveConfig,
   ConfigChangeResult,
   ConfigSubscriber,
   SubscriberFailure,
