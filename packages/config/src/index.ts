@@ -62,3 +62,7 @@ export type { ParsedConfigFile, FilePosition } from './configFile';
 export { configEnvName, CONFIG_ENV_PREFIX } from './configEnv';
 export { resolveConfig, loadConfig, formatConfigProblem, formatConfigSource } from './effectiveConfig';
 export type { ConfigSource, ConfigProblem, ResolveConfigOptions, ResolvedConfig } from './effectiveConfig';
+
+// Hot reload of a configuration file.
+export { ConfigWatcher } from './reload/configWatcher';
+export type { ConfigWatcherOptions, ReloadResult } from './reload/configWatcher';
