@@ -1,7 +1,15 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ForgeError } from '@forgeone/common';
-import { formatConfigProblem, formatConfigSource, resolveConfig, type ConfigProblem } from '@forgeone/config';
+import {
+  ConfigContext,
+  ConfigWatcher,
+  formatConfigProblem,
+  formatConfigSource,
+  resolveConfig,
+  type ConfigProblem,
+  type ReloadResult,
+} from '@forgeone/config';
 import { CliExit, printJson, printResult, type CliIo } from '../cliIo';
 import { configEnvironment, kernelConfigPolicies, kernelConfigSchema } from './configKernel';
 
@@ -37,7 +45,7 @@ function leafEntries(value: unknown, prefix = ''): [string, unknown][] {
   return [[prefix, value]];
 }
 
-/** `forgeone config check|show`: validate a kernel configuration and show the effective one. */
+/** `forgeone config check|show|watch`: validate a kernel configuration and show the effective one. */
 export function registerConfig(program: Command, io: CliIo): void {
   const config = program
     .command('config')
@@ -107,5 +115,58 @@ export function registerConfig(program: Command, io: CliIo): void {
         );
       }
       for (const rule of result.rules) io.out(`changePolicies: ${JSON.stringify(rule)}`);
+    });
+
+  config
+    .command('watch')
+    .description(
+      'apply each valid rewrite of a configuration file, refuse each invalid one; one line per reload',
+    )
+    .argument('<file>', 'forgeone.yaml (YAML or JSON)')
+    .option('--set <path=value>', 'a setting over the file and environment (repeatable)', collect, [])
+    .option('--json', 'print one JSON line per reload')
+    .action(async (file: string, flags: ConfigFlags) => {
+      if (!io.onInterrupt)
+        throw new ForgeError(
+          'FORGE_CLI_UNSUPPORTED_OPTION',
+          'config watch runs only as a process (it ends on SIGINT or SIGTERM)',
+        );
+      const path = resolve(io.cwd, file);
+      const env = configEnvironment(io);
+      const start = await resolveFor(io, file, flags);
+      if (!start.ok || start.config === undefined) throw problemsError(start.problems);
+      const context = await ConfigContext.open({
+        schema: kernelConfigSchema,
+        initial: start.config,
+        rules: start.rules,
+        policies: kernelConfigPolicies,
+      });
+      const print = (result: ReloadResult) =>
+        io.out(
+          io.json
+            ? JSON.stringify(result)
+            : result.applied
+              ? `applied version ${result.version}: ${result.changed.length > 0 ? result.changed.join(', ') : '(no change)'}`
+              : `refused ${result.code}: ${result.message}`,
+        );
+      let stop: () => void = () => undefined;
+      const stopped = new Promise<void>((done) => (stop = done));
+      const watcher = new ConfigWatcher({
+        file: path,
+        context,
+        rules: start.rules,
+        env,
+        sets: flags.set,
+        onResult: print,
+      });
+      io.onInterrupt({
+        stop() {
+          watcher.close();
+          stop();
+        },
+        summary: () => `the configuration was at version ${context.version}`,
+      });
+      io.err(`watching ${file} (version ${context.version}); SIGINT or SIGTERM ends`);
+      await stopped;
     });
 }
