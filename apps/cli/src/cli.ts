@@ -17,6 +17,7 @@ import { registerQuarantine } from './commands/quarantine';
 import { registerTrace } from './commands/trace';
 import { registerSnapshot } from './commands/snapshot';
 import { registerConfig } from './commands/config';
+import { registerSecret } from './commands/secret';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -41,6 +42,7 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerTrace,
   registerSnapshot,
   registerConfig,
+  registerSecret,
 ];
 
 /** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */

@@ -27,8 +27,8 @@ export function passphraseSource(io: CliIo, options: { confirm?: boolean } = {})
   };
 }
 
-/** Reads one line from the terminal without echoing it. */
-function promptHidden(question: string): Promise<string> {
+/** Reads one line from the terminal without echoing it (also `secret`'s passphrases and values). */
+export function promptHidden(question: string): Promise<string> {
   let muted = false;
   const output = new Writable({
     write(chunk: Buffer, _encoding, done) {

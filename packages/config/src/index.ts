@@ -66,3 +66,18 @@ export type { ConfigSource, ConfigProblem, ResolveConfigOptions, ResolvedConfig 
 // Hot reload of a configuration file.
 export { ConfigWatcher } from './reload/configWatcher';
 export type { ConfigWatcherOptions, ReloadResult } from './reload/configWatcher';
+// Secrets: encrypted at rest, envelope encryption, key rotation.
+export { SecretStore } from './secrets/secretStore';
+export type { SecretInfo, SecretMeta, SecretStoreOptions } from './secrets/secretStore';
+export { SecretValue } from './secrets/secretValue';
+export { SECRET_NAME_PATTERN, isSecretName, parseSecretName } from './secrets/secretName';
+export {
+  SECRET_KEY_BYTES,
+  parseSecretKeyText,
+  passphraseKeySource,
+  readSecretKeyFile,
+} from './secrets/secretKeySource';
+export type { SecretKeySource } from './secrets/secretKeySource';
+export { checkScryptParams, defaultScryptParams, scryptBounds } from './secrets/scryptParams';
+export type { ScryptParams } from './secrets/scryptParams';
+export { MAX_SECRET_VALUE_BYTES, SECRETS_META_NAMESPACE, SECRETS_NAMESPACE } from './secrets/secretRecords';

@@ -3,9 +3,10 @@
 // (a1) sustained events per second from a TraceRecorder into a SQLite store through a TraceSink
 //      (its batches, entries of 1,024 events, one append per 64 entries), durability full and normal;
 // (a2) the gate's per-call cost with the durable trace on versus off: the same guest loop of 10,000
-//      forge.input_len calls, paired round by round. The store's writes run between rounds (untimed:
-//      off the guest's path, as they run on the main thread while a worker guest calls), and their
-//      cost per event is printed beside, so nothing is hidden.
+//      forge.input_len calls, paired round by round. The recorder hands the sink its batches unbuilt
+//      (TraceBatch, as core wires it); the sink builds, encodes and writes them between rounds
+//      (untimed: off the guest's path, as they run when an inline guest returns or on the main thread
+//      while a worker guest calls), and that cost per event is printed beside, so nothing is hidden.
 // Figures are printed after vitest's own summary.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,14 @@ import {
   forgeBufferSyscalls,
   watToWasm,
 } from '@forgeone/execution';
-import { DnaTracker, TraceRecorder, TraceSink, type TraceEvent } from '@forgeone/observer';
+import {
+  DnaTracker,
+  TraceRecorder,
+  TraceSink,
+  type TraceBatch,
+  type TraceEvent,
+  type TraceRecorderOptions,
+} from '@forgeone/observer';
 import { AllowListPdp, SyscallEnforcer } from '@forgeone/trust';
 import { paired, printPaired, type Paired } from './pairedTiming';
 
@@ -66,7 +74,7 @@ const SLICE = 16_384;
 async function sustained(durability: SqliteDurability): Promise<{ perSecond: number; bytes: number }> {
   const store = await openStore(durability);
   const sink = await TraceSink.open(store, { header: header(`ctr_bench_${durability}`) });
-  const recorder = new TraceRecorder({ capacity: 65_536, onBatch: (batch) => sink.add(batch) });
+  const recorder = new TraceRecorder({ capacity: 65_536, onLazyBatch: (batch) => sink.add(batch) });
   const start = process.hrtime.bigint();
   for (let from = 1; from <= EVENTS; from += SLICE) {
     for (let seq = from; seq < from + SLICE && seq <= EVENTS; seq += 1) recorder.record(event(seq));
@@ -99,7 +107,7 @@ const module = (
 const buffers = new ForgeIoBuffers();
 buffers.begin(new Uint8Array(5));
 
-function gatedRun(onBatch?: (events: readonly TraceEvent[]) => void): () => void {
+function gatedRun(batches: Pick<TraceRecorderOptions, 'onBatch' | 'onLazyBatch'> = {}): () => void {
   const memory = new GuestMemory();
   const gate = new SyscallGate({
     enforcer: new SyscallEnforcer({ pdp: new AllowListPdp(['forge.input_len']), mode: 'enforce' }),
@@ -108,7 +116,7 @@ function gatedRun(onBatch?: (events: readonly TraceEvent[]) => void): () => void
       identity: IdentityContextSchema.parse({ subject: 'bench' }),
       memory,
     },
-    recorder: new TraceRecorder({ capacity: 65_536, ...(onBatch ? { onBatch } : {}) }),
+    recorder: new TraceRecorder({ capacity: 65_536, ...batches }),
     dna: new DnaTracker('ctr_bench'),
     clock: systemClock,
     rateLimit: { perSecond: 1e12 },
@@ -129,23 +137,31 @@ afterAll(async () => {
       `  recorder -> TraceSink -> SQLite (durability ${durability}): ${Math.round(perSecond).toLocaleString('en')} events/s sustained (${EVENTS.toLocaleString('en')} events, ${(bytes / EVENTS).toFixed(0)} bytes/event stored)`,
     );
   }
-  // The floor of any consumer of batches: the recorder building the events it hands over (the
-  // audit log pays the same), with nothing done with them.
+  // The floor of a consumer of built batches: the recorder building the events it hands over (the
+  // audit log pays it), with nothing done with them; then the same for unbuilt batches.
   figures.push(
     await paired(
-      'gate per call, batches handed to a no-op vs no batches',
+      'gate per call, built batches to a no-op vs no batches',
       gatedRun(),
-      gatedRun(() => undefined),
+      gatedRun({ onBatch: () => undefined }),
       {
         block: 4,
       },
+    ),
+  );
+  figures.push(
+    await paired(
+      'gate per call, unbuilt batches to a no-op vs no batches',
+      gatedRun(),
+      gatedRun({ onLazyBatch: (batch: TraceBatch) => batch.release() }),
+      { block: 4 },
     ),
   );
   for (const durability of ['full', 'normal'] as const) {
     const store = await openStore(durability);
     const sink = await TraceSink.open(store, { header: header(`ctr_gate_${durability}`) });
     const off = gatedRun();
-    const on = gatedRun((batch) => sink.add(batch));
+    const on = gatedRun({ onLazyBatch: (batch) => sink.add(batch) });
     let flushNs = 0;
     let flushed = 0;
     figures.push(

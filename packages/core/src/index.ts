@@ -1,5 +1,5 @@
 export { Runtime } from './runtime';
-export type { RuntimeDeps } from './runtime';
+export type { RuntimeDeps } from './runtimeDeps';
 export type { RunModuleOptions, ReplayOptions, RunReport, RunKvReport } from './runTypes';
 export type { DurableTraceOptions, StoredTraceReport } from './durableTrace';
 export type { KvNamespaceChanges } from './kvNamespaces';

@@ -1,5 +1,5 @@
 import type { ContainerId, EnforcementMode, IdentityContext, SyscallRequest } from '@forgeone/common';
-import type { TraceEvent } from '@forgeone/observer';
+import { TraceBatch, type TraceEvent } from '@forgeone/observer';
 import { auditEntryOf, type AuditLog } from '@forgeone/trust';
 
 /** Who made a run's calls and under which mode: what every audit entry of the run carries. */
@@ -21,14 +21,50 @@ export class RunAudit {
   readonly #facts: RunAuditFacts;
   /** The highest sequence number enqueued: events come in order, some of them twice. */
   #through = 0;
+  /** Batches handed over unbuilt, not enqueued yet (oldest first). */
+  #pending: TraceBatch[] = [];
+  #scheduled = false;
 
   constructor(log: AuditLog, facts: RunAuditFacts) {
     this.#log = log;
     this.#facts = facts;
   }
 
-  /** Enqueues the events not yet audited (synchronous; a batched trace callback). */
-  add(events: readonly TraceEvent[]): void {
+  /**
+   * Enqueues the events not yet audited (synchronous; a batched trace callback). A batch handed
+   * over unbuilt (TraceBatch) is only noted: its events are built and enqueued once the current
+   * turn ends (or at `finish`), off the guest's call path; it is released then.
+   */
+  add(events: readonly TraceEvent[] | TraceBatch): void {
+    if (events instanceof TraceBatch && !events.built) {
+      if (events.lastSeq <= this.#through) {
+        events.release();
+        return;
+      }
+      this.#pending.push(events);
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#drain());
+      }
+      return;
+    }
+    this.#drain();
+    this.#enqueue(events instanceof TraceBatch ? events.events() : events);
+  }
+
+  /** Builds and enqueues the batches noted, oldest first. */
+  #drain(): void {
+    this.#scheduled = false;
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    for (const batch of pending) {
+      this.#enqueue(batch.events(this.#through + 1));
+      batch.release();
+    }
+  }
+
+  #enqueue(events: readonly TraceEvent[]): void {
     const { containerId, identity, mode } = this.#facts;
     for (const event of events) {
       if (event.seq <= this.#through) continue;
@@ -55,4 +91,27 @@ export class RunAudit {
     this.add(trace);
     await this.#log.flush();
   }
+}
+
+/** What takes a run's trace batches: its audit, its durable trace. */
+interface BatchTaker {
+  add(batch: TraceBatch): void;
+}
+
+/**
+ * The run's `onTraceLazyBatch`: hands each batch to its audit and its durable trace (each gets its
+ * own handle and releases it); undefined when there is neither.
+ */
+export function lazyBatchTaker(
+  audit: BatchTaker | undefined,
+  sink: BatchTaker | undefined,
+): ((batch: TraceBatch) => void) | undefined {
+  if (audit === undefined || sink === undefined) {
+    const one = audit ?? sink;
+    return one && ((batch) => one.add(batch));
+  }
+  return (batch) => {
+    sink.add(batch.share());
+    audit.add(batch);
+  };
 }

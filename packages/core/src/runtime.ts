@@ -1,107 +1,38 @@
 import { basename } from 'node:path';
-import {
-  ForgeError,
-  IdentityContextSchema,
-  newId,
-  parseWith,
-  toForgeError,
-  type Clock,
-  type ContainerId,
-  type EnforcementMode,
-  type IdentityContext,
-  type KernelEventBus,
-  type StoragePort,
-} from '@forgeone/common';
-import { resolveLimits, type ContainerLimitsInput, type Limits } from '@forgeone/config';
+import { ForgeError, IdentityContextSchema, parseWith, type ContainerId } from '@forgeone/common';
+import { resolveLimits, type ContainerLimitsInput } from '@forgeone/config';
 import {
   WasmHost,
   checkKvConfig,
   parseKvDurability,
-  parseTypedArgs,
   readModuleFile,
-  recordedTraceOf,
-  typedValuesToJson,
   worldSyscallNames,
-  type EnforcerSpec,
-  type GuestEvent,
   type Isolation,
   type LoadedModule,
   type ModuleFileKind,
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import { checkAllowList, type AuditLog } from '@forgeone/trust';
-import { traceCallCounts, type TraceEvent } from '@forgeone/observer';
+import { checkAllowList } from '@forgeone/trust';
+import type { EncodeSnapshotOptions, EncodedSnapshot } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
-import { RunAudit } from './runAudit';
-import {
-  durableTraceSettings,
-  openDurableTrace,
-  storedTraceReport,
-  traceEndOf,
-  type DurableTraceOptions,
-} from './durableTrace';
+import { executeRun, type RunExecution } from './runExecution';
+import type { RuntimeDeps } from './runtimeDeps';
 import { ResourceManager } from './resources/resourceManager';
-import { cpuAccountOf, cpuBudgetOption } from './resources/cpuAccount';
+import { cpuAccountOf } from './resources/cpuAccount';
 import { checkHeldAllocation } from './resources/heldAllocation';
 import type { Allocation, ResourceAdmission } from './resources/resourceAdmission';
 import type { ResourceUsage } from './resources/resourceUsage';
-import { runContextOf } from './runContext';
-import type { ReplayOptions, RunKvReport, RunModuleOptions, RunReport } from './runTypes';
-import { launchKindOf, launchRefusal, traceAll, traceCapacityFor } from './boot/bootMode';
-import type { BootContext } from './boot/bootContext';
+import type { ReplayOptions, RunModuleOptions, RunReport } from './runTypes';
+import { launchKindOf, launchRefusal, traceAll } from './boot/bootMode';
 import { DebugTraces } from './boot/debugTraces';
-import { guestEnforcement } from './guestEnforcement';
-import { quarantineInputOf, quarantineReasonOf } from './quarantine/quarantineInput';
 import {
   ContainerManager,
   type ContainerInvokeOptions,
-  type QuarantineOptions,
   type StopOptions,
 } from './container/containerManager';
 import type { ContainerConfig } from './container/containerConfig';
 import type { ContainerFilter, ContainerInfo } from './container/containerInfo';
-
-export interface RuntimeDeps {
-  readonly clock: Clock;
-  readonly events: KernelEventBus;
-  readonly limits: Limits;
-  readonly mode: EnforcementMode;
-  /** Isolation of runs that do not choose one. Default `worker`. */
-  readonly isolation?: Isolation;
-  /** Isolation workers shared with other runtimes (default: a pool of this runtime's own). */
-  readonly pool?: WorkerPool;
-  /** Durable state: where runs with a `kv` namespace keep it. */
-  readonly store?: StoragePort;
-  /**
-   * Where every run's decisions are appended (hash-chained), in every isolation and however the
-   * run ends: each call the gate recorded becomes one entry. A run resolves only once its entries
-   * are durable; a log that cannot be written fails the run (FORGE_STORAGE_IO).
-   */
-  readonly audit?: AuditLog;
-  /**
-   * Admits every run against the kernel's budgets (memory pages, workers, containers per identity,
-   * CPU ms); released however the run ends. Default: a ResourceManager with config's default budgets.
-   */
-  readonly resources?: ResourceAdmission;
-  /**
-   * What the kernel booted with (`boot`): its mode decides whether a run may start (recovery:
-   * no package; maintenance: nothing new) and whether every run is traced and kept (debug, in
-   * `store`). Without it the runtime behaves as booted in normal mode.
-   */
-  readonly boot?: BootContext;
-  /**
-   * How long a quarantine may hold a container before it is terminated, and how often that is
-   * checked. Records (runs' and containers') live in `store`, namespace `redzone`.
-   */
-  readonly quarantine?: QuarantineOptions;
-  /**
-   * Every run's and container's trace kept in `store` (log `trace/<containerId>`, index `traces`),
-   * flushed in batches off the guest's path, with a retention bound; read back with observer's
-   * TraceStore. On by default when there is a store; `false` turns it off.
-   */
-  readonly durableTraces?: false | DurableTraceOptions;
-}
 
 /** Runs guest modules: verify or compile (cached), wire every import through one gate, run, report. */
 export class Runtime {
@@ -117,7 +48,7 @@ export class Runtime {
     this.#containers = new ContainerManager({
       ...deps,
       resources: this.#resources,
-      host: (limits) => this.#host(limits),
+      host: (limits, options) => this.#host(limits, options),
       load: (host, source) => this.#load(host, source),
     });
   }
@@ -155,6 +86,10 @@ export class Runtime {
   /** Stops a container gracefully, then terminates it past `deadlineMs`. */
   stop(id: ContainerId, options?: StopOptions): Promise<ContainerInfo> {
     return this.#containers.stop(id, options);
+  }
+  /** See ContainerManager.snapshot. */
+  snapshot(id: ContainerId, options?: EncodeSnapshotOptions): Promise<EncodedSnapshot> {
+    return this.#containers.snapshot(id, options);
   }
   /** Removes a stopped or failed container from the registry. */
   remove(id: ContainerId): Promise<void> {
@@ -201,6 +136,13 @@ export class Runtime {
   }
 
   readonly #running = new Set<Promise<void>>();
+  /** What a run's execution reads of this runtime. */
+  readonly #execution: RunExecution = {
+    deps: () => this.#deps,
+    closing: () => this.#closing,
+    debugTraces: () => this.#debugTraces,
+    redzone: () => this.#containers.redzone,
+  };
   /** True while close() runs: a guest about to start then is refused instead of outliving it. */
   #closing = false;
 
@@ -237,7 +179,8 @@ export class Runtime {
       else checkHeldAllocation(options.allocation, request);
       const module = await this.#load(host, options);
       kv = await kvLease;
-      return await this.#execute(
+      return await executeRun(
+        this.#execution,
         host,
         module,
         options,
@@ -256,189 +199,6 @@ export class Runtime {
       allocation?.release();
       if (options.allocation !== undefined) cpuAccountOf(options.allocation)?.endCall();
     }
-  }
-
-  /** Runs a loaded module; `kv` is closed (flushed, given back) on success, by the caller on failure. */
-  async #execute(
-    host: WasmHost,
-    module: LoadedModule,
-    options: RunModuleOptions,
-    {
-      identity,
-      isolation,
-      objects,
-      allocation,
-    }: { identity: IdentityContext; isolation: Isolation; objects: boolean; allocation: Allocation },
-    kv: KvLease | undefined,
-  ): Promise<RunReport> {
-    const { manifest, policy, enforcerInstance } = guestEnforcement(
-      module,
-      options,
-      { kvNamespace: options.kv?.namespace, preopens: options.wasi?.preopens },
-      this.#deps.mode,
-    );
-    const startedAt = this.#deps.clock.now();
-    const entry = options.entry ?? '_start';
-    const args =
-      options.args ??
-      (options.argText
-        ? parseTypedArgs(options.argText, module.info?.exports.find((e) => e.name === entry)?.signature)
-        : []);
-    const logs: string[] = [];
-    const events: GuestEvent[] = [];
-    const containerId = newId('container', startedAt);
-    // What ran and under which grant: the trace header says it, in the store and in the file.
-    const runContext = runContextOf(module, {
-      identity,
-      spec: objects ? undefined : (policy as EnforcerSpec),
-      mode: options.mode ?? this.#deps.mode,
-      isolation,
-      limits: host.limits,
-    });
-    const traceSettings = durableTraceSettings(
-      this.#deps.store,
-      this.#deps.durableTraces,
-      options.durableTrace,
-      'runModule',
-    );
-    // Opened before the guest starts: every batch the recorder hands over goes to the store, in the
-    // background (the guest never waits for it), and the index says the run is there even if it dies.
-    const sink =
-      traceSettings &&
-      (await openDurableTrace(
-        this.#deps.store!,
-        {
-          module: module.sha256,
-          entry,
-          args: typedValuesToJson(args),
-          containerId,
-          recordedAt: startedAt,
-          run: runContext,
-        },
-        traceSettings,
-      ));
-    this.#deps.events.emit('container.launched', { containerId, subject: identity.subject });
-    const audit =
-      this.#deps.audit &&
-      new RunAudit(this.#deps.audit, {
-        containerId,
-        identity,
-        mode: objects ? (options.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
-      });
-    const onTraceBatch =
-      audit === undefined && sink === undefined
-        ? options.onTraceBatch
-        : (batch: readonly TraceEvent[]) => {
-            options.onTraceBatch?.(batch);
-            audit?.add(batch);
-            sink?.add(batch);
-          };
-    const traceCapacity = traceCapacityFor(this.#deps.boot?.mode ?? 'normal', options.traceCapacity);
-    let run: Awaited<ReturnType<WasmHost['run']>>;
-    try {
-      if (this.#closing) {
-        throw new ForgeError('FORGE_KERNEL_STATE', 'the runtime was closing when the guest was to start');
-      }
-      run = await host.run(module, {
-        containerId,
-        isolation,
-        identity,
-        ...(objects ? { enforcerInstance: enforcerInstance! } : { enforcer: policy as EnforcerSpec }),
-        ...(options.wasi ? { wasi: options.wasi } : {}),
-        entry,
-        args,
-        // What is left of the container's CPU budget bounds its calls together.
-        ...cpuBudgetOption(allocation),
-        ...(options.results ? { results: options.results } : {}),
-        onLog: (message) => {
-          logs.push(message);
-          options.onLog?.(message);
-        },
-        ...(options.onStdout ? { onStdout: options.onStdout } : {}),
-        ...(options.onStderr ? { onStderr: options.onStderr } : {}),
-        ...(onTraceBatch ? { onTraceBatch } : {}),
-        ...(traceCapacity === undefined ? {} : { traceCapacity }),
-        ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
-        onEvent: (event) => {
-          events.push(event);
-          options.onEvent?.(event);
-        },
-      });
-    } catch (error) {
-      this.#deps.events.emit('container.exited', {
-        containerId,
-        exitCode: null,
-        reason: toForgeError(error).code,
-      });
-      // The calls handed over before the host failed were decided: they are audited all the same.
-      await audit?.finish().catch(() => undefined);
-      // And kept: the stored trace ends with the failure's code.
-      await sink
-        ?.close({ status: 'trapped', exitCode: null, code: toForgeError(error).code })
-        .catch(() => undefined);
-      throw error;
-    }
-    const { instance, outcome } = run;
-    this.#deps.events.emit('container.exited', {
-      containerId,
-      exitCode: outcome.exitCode,
-      reason: outcome.status === 'trapped' ? outcome.error.code : outcome.status,
-    });
-    // Whatever the ending (a trap, a deadline, an exit), writes the guest was told succeeded are
-    // kept. A store that fails here fails the run: its report would claim writes that are not there.
-    if (kv) await kv.close();
-    // One record of the calls: the report's list, its summary and the replayable trace are the same.
-    const recorded = recordedTraceOf(run, module, {
-      entry,
-      args,
-      recordedAt: startedAt,
-      run: runContext,
-    });
-    const trace = recorded.events;
-    // Likewise every decision of the run, before the run is reported.
-    await audit?.finish(trace);
-    // And its durable trace: the report's calls beyond the last batch, and how it ended. A store
-    // that cannot take it fails the run, as a kv store does: the report would claim a stored trace.
-    await sink?.close(traceEndOf(outcome), trace);
-    // A debug kernel keeps every run for replay, before it is reported.
-    await this.#debugTraces?.keep(instance.containerId, recorded);
-    // A run a policy quarantined has ended; the record of why stays, to inspect and resolve.
-    const quarantine =
-      outcome.status === 'trapped' && outcome.error.code === 'FORGE_CONTAINER_QUARANTINED'
-        ? await this.#containers.redzone.quarantine(
-            quarantineInputOf(instance.containerId, quarantineReasonOf(outcome.error), {
-              trace,
-              dna: instance.dna(),
-            }),
-          )
-        : undefined;
-    if (quarantine) {
-      this.#deps.events.emit('quarantine.recorded', {
-        containerId: instance.containerId,
-        reason: quarantine.reason,
-        firedRules: quarantine.firedRules,
-        deadline: quarantine.deadline,
-      });
-    }
-    return {
-      containerId: instance.containerId,
-      moduleSha256: module.sha256,
-      isolation,
-      outcome,
-      values: run.values,
-      logs: instance.logs().length > 0 ? instance.logs() : logs,
-      stdout: instance.stdout(),
-      stderr: instance.stderr(),
-      trace,
-      summary: traceCallCounts(trace),
-      dna: instance.dna(),
-      events,
-      ...(kv ? { kv: kvReport(kv) } : {}),
-      ...(manifest ? { manifest } : {}),
-      recorded,
-      ...(sink ? { storedTrace: storedTraceReport(sink) } : {}),
-      ...(quarantine ? { quarantine } : {}),
-    };
   }
 
   /**
@@ -567,15 +327,4 @@ function runName(options: {
   readonly file?: string | undefined;
 }): string {
   return options.name ?? (options.file === undefined ? 'module' : basename(options.file));
-}
-
-function kvReport(kv: KvLease): RunKvReport {
-  const { written, deleted, unavailable } = kv.changes();
-  return {
-    namespace: kv.namespace,
-    written,
-    deleted,
-    ...(unavailable > 0 ? { unavailable } : {}),
-    usage: kv.usage(),
-  };
 }

@@ -1,4 +1,5 @@
 import {
+  ForgeError,
   KernelEventBus,
   newId,
   systemClock,
@@ -13,7 +14,14 @@ import {
   type RuntimeConfig,
   type RuntimeConfigInput,
 } from '@forgeone/config';
-import { ResourceManager, Runtime, boot, type BootContext, type BootOptions } from '@forgeone/core';
+import {
+  ResourceManager,
+  Runtime,
+  boot,
+  type BootContext,
+  type BootOptions,
+  type DurableTraceOptions,
+} from '@forgeone/core';
 import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 
 export interface CreateKernelOptions {
@@ -37,6 +45,11 @@ export interface CreateKernelOptions {
   readonly auditStore?: StoragePort;
   readonly clock?: Clock;
   readonly events?: KernelEventBus;
+  /**
+   * Every run's and container's trace kept in `store` (on by default when there is a store):
+   * `false` keeps none, an object sets the retention. Refused without a store.
+   */
+  readonly durableTraces?: false | DurableTraceOptions;
   /**
    * Boots the kernel before anything else (`boot` of @forgeone/core): the trust anchor, the
    * self-test against `store`, a `boot` entry in the audit log, and the mode the runtime then
@@ -67,6 +80,10 @@ export interface Kernel {
 
 /** Composes a kernel from its parts; every part can be replaced. */
 export async function createKernel(options: CreateKernelOptions = {}): Promise<Kernel> {
+  if (options.durableTraces !== undefined && options.durableTraces !== false && options.store === undefined)
+    throw new ForgeError('FORGE_INVALID_INPUT', 'createKernel option durableTraces needs a store', {
+      details: { field: 'durableTraces' },
+    });
   const context = isLiveConfig(options.config) ? options.config : undefined;
   const config = parseRuntimeConfig(
     context ? runtimeSections(context.value()) : ((options.config as RuntimeConfigInput | undefined) ?? {}),
@@ -94,6 +111,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     ...(options.store ? { store: options.store } : {}),
     ...(audit ? { audit } : {}),
     ...(booted ? { boot: booted } : {}),
+    ...(options.durableTraces !== undefined && { durableTraces: options.durableTraces }),
   });
   let stopped = false;
   return {

@@ -1,4 +1,5 @@
 export { TraceRecorder } from './traceRecorder';
+export { TraceBatch } from './traceBatch';
 export type { TraceRecorderOptions } from './traceRecorder';
 export { traceCallCounts, droppedSeqRanges } from './traceSummary';
 export type { TraceSummaryRow, SeqRange } from './traceSummary';

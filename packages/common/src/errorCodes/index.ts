@@ -11,6 +11,7 @@ import { snapshotErrorCodes } from './snapshot';
 import { storageErrorCodes } from './storage';
 import { trustErrorCodes } from './trust';
 import { schedulerErrorCodes } from './scheduler';
+import { secretErrorCodes } from './secret';
 
 /**
  * Every error code ForgeOne can raise, with what it means. Codes are stable API: users and tests
@@ -30,6 +31,7 @@ export const forgeErrorCodes = {
   ...containerErrorCodes,
   ...daemonErrorCodes,
   ...schedulerErrorCodes,
+  ...secretErrorCodes,
 } as const;
 
 /** The closed union of ForgeOne error codes. */

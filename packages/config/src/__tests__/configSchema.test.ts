@@ -1,6 +1,13 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigContext, configSection, defineConfigSchema, logConfigSection } from '../index';
+import {
+  ConfigContext,
+  SecretStore,
+  configSection,
+  defineConfigSchema,
+  logConfigSection,
+  type SecretResolver,
+} from '../index';
 import { admin, testSchema } from './support/kernelSchema';
 
 describe('sections and the composed schema', () => {
@@ -84,5 +91,13 @@ describe('sections and the composed schema', () => {
       ]),
     );
     expect(JSON.stringify(issues)).not.toContain('hunter2');
+  });
+});
+
+describe('SecretResolver', () => {
+  it('is implemented structurally by the SecretStore', () => {
+    // Compile-time: the secret store can be handed to a ConfigContext as its resolver.
+    expectTypeOf<SecretStore>().toExtend<SecretResolver>();
+    expect(typeof SecretStore.prototype.resolve).toBe('function');
   });
 });

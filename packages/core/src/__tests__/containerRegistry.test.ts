@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore, openStateStore } from '@forgeone/common';
+import { TraceStore } from '@forgeone/observer';
 import { AuditLog } from '@forgeone/trust';
 import { describe, expect, it } from 'vitest';
 import { SERVICE, allow, containerRuntime } from './support/containerGuests';
@@ -23,6 +24,29 @@ describe('the audit log of containers', () => {
       expect(records).toHaveLength(5);
       expect(JSON.stringify(records)).toContain(id);
       expect((await audit.verify()).ok).toBe(true);
+      await runtime.close();
+    },
+  );
+
+  it.each(['inline', 'worker'] as const)(
+    'a %s container with a durable trace too: both get every call, each once and in order',
+    async (isolation) => {
+      const store = new MemoryStore();
+      const audit = new AuditLog(store);
+      const { runtime } = containerRuntime({ audit, store });
+      const id = await runtime.launchContainer({ source: SERVICE, policy: allow, isolation });
+      // Several trace batches per call, handed to both the audit and the durable trace.
+      await runtime.invoke(id, 'spin', [{ type: 'i32', value: 3000 }]);
+      await runtime.invoke(id, 'spin', [{ type: 'i32', value: 2500 }]);
+      await runtime.stop(id);
+      const records = await audit.read({ limit: 10_000 });
+      expect(records).toHaveLength(5500);
+      expect(records.every((r) => JSON.stringify(r.entry).includes('forge.clock_now'))).toBe(true);
+      expect((await audit.verify()).ok).toBe(true);
+      const kept: number[] = [];
+      for await (const event of new TraceStore(store).query({ containerId: id, limit: 10_000 }))
+        kept.push(event.seq);
+      expect(kept).toEqual(Array.from({ length: 5500 }, (_, i) => i + 1));
       await runtime.close();
     },
   );

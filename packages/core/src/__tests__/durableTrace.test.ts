@@ -13,6 +13,17 @@ import {
   endlessLimits,
 } from './support/containerGuests';
 
+/** A command whose `_start` makes 5,000 forge.clock_now calls, each writing 8 bytes. */
+const MANY_CALLS = new TextEncoder().encode(`(module
+  (import "forge" "clock_now" (func $now (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $k i32)
+    (local.set $k (i32.const 5000))
+    (loop $again
+      (drop (call $now (i32.const 8)))
+      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+      (br_if $again (local.get $k)))))`);
+
 const opened: Runtime[] = [];
 function open(extra: Parameters<typeof containerRuntime>[0] = {}) {
   const store = new MemoryStore();
@@ -47,6 +58,16 @@ describe.each(['inline', 'worker'] as const)('durable traces of a runtime with a
     const info = await traces.info(report.containerId);
     expect(info.end).toEqual({ status: 'exited', exitCode: 3 });
     expect(info.header).toMatchObject({ module: report.moduleSha256, entry: '_start' });
+  });
+
+  it('keeps a long run event for event as its report has it (batches handed over unbuilt, built when written)', async () => {
+    const { runtime, traces } = open();
+    // 5,000 calls: several batches, each call with a memory write, most of them on the gate's
+    // reused-decision path; the report keeps all of them (its ring holds 65,536).
+    const report = await runtime.runModule({ source: MANY_CALLS, policy: allow, isolation });
+    expect(report.trace.length).toBe(5000);
+    expect(report.storedTrace).toMatchObject({ acknowledgedSeq: 5000, lost: 0 });
+    expect(await stored(traces, report.containerId)).toEqual(report.trace);
   });
 
   it('keeps a trapped run with its code; durableTrace: false keeps none', async () => {
@@ -106,5 +127,41 @@ describe('durable trace options', () => {
     const report = await off.runModule({ source: COMMAND, policy: allow });
     expect(report.storedTrace).toBeUndefined();
     expect(await traces.list()).toEqual([]);
+  });
+
+  it('a container takes its own durableTrace: false keeps none, retention is honoured, options need a store', async () => {
+    const { runtime, traces } = open();
+    const none = await runtime.launchContainer({
+      source: SERVICE,
+      policy: allow,
+      isolation: 'inline',
+      durableTrace: false,
+    });
+    const bounded = await runtime.launchContainer({
+      source: SERVICE,
+      policy: allow,
+      isolation: 'inline',
+      durableTrace: { retention: { maxEvents: 100 } },
+    });
+    await runtime.invoke(none, 'spin', [{ type: 'i32', value: 10 }]);
+    await runtime.invoke(bounded, 'spin', [{ type: 'i32', value: 3000 }]);
+    await runtime.stop(bounded);
+    await expect(traces.info(none)).rejects.toMatchObject({ code: 'FORGE_TRACE_STORE_NOT_FOUND' });
+    const info = await traces.info(bounded);
+    expect(info.retention.maxEvents).toBe(100);
+    expect(info.stored.events).toBeLessThanOrEqual(100);
+    expect(info.trimmed?.events).toBe(3000 - info.stored.events);
+    const { runtime: storeless } = containerRuntime();
+    opened.push(storeless);
+    const before = (await storeless.list()).length;
+    await expect(
+      storeless.launchContainer({
+        source: SERVICE,
+        policy: allow,
+        durableTrace: { retention: { maxEvents: 10 } },
+      }),
+    ).rejects.toMatchObject({ code: 'FORGE_INVALID_INPUT', details: { field: 'durableTrace' } });
+    // Refused before a container was made.
+    expect((await storeless.list()).length).toBe(before);
   });
 });

@@ -22,6 +22,8 @@ import { checkAllowList } from '@forgeone/trust';
 import type { TrustRoot, VersionStore } from '@forgeone/crypto';
 import type { Allocation } from '../resources/resourceAdmission';
 import type { ContainerKind } from './containerInfo';
+import type { ContainerSnapshotConfig } from './containerSnapshot';
+import type { DurableTraceOptions } from '../durableTrace';
 
 /** Where a container's module comes from: read as `runModule` reads its module. */
 export interface ContainerSource {
@@ -44,7 +46,7 @@ export interface ContainerSource {
 }
 
 /** A long-lived container: its module, who decides its calls, what it sees, where it runs. */
-export interface ContainerConfig extends ContainerSource {
+export interface ContainerConfig extends ContainerSource, ContainerSnapshotConfig {
   /**
    * `command` runs `_start` once, to completion; `service` stays up for `invoke`. Default: from
    * the exports (`_initialize`, or no `_start`: a service; else a command).
@@ -83,6 +85,11 @@ export interface ContainerConfig extends ContainerSource {
   readonly onStdout?: (bytes: Uint8Array) => void;
   readonly onStderr?: (bytes: Uint8Array) => void;
   readonly onEvent?: (event: GuestEvent) => void;
+  /**
+   * The container's durable trace in the kernel's store (over the kernel's `durableTraces`):
+   * `false` keeps none; an object sets its retention (refused on a kernel without a store).
+   */
+  readonly durableTrace?: false | DurableTraceOptions;
 }
 
 /** A launch's config, checked: who it runs as, where, and whether its decider is an object. */

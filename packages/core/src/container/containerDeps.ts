@@ -31,8 +31,11 @@ export interface ContainerManagerDeps {
   readonly boot?: BootContext;
   /** The redzone's bounds: records live in `store` (namespace `redzone`). */
   readonly quarantine?: QuarantineOptions;
-  /** The host for a container's limits (hosts keep the compiled-module cache). */
-  host(limits: ContainerLimitsInput): WasmHost;
+  /**
+   * The host for a container's limits (hosts keep the compiled-module cache); `snapshots`: one
+   * that compiles modules for snapshots.
+   */
+  host(limits: ContainerLimitsInput, options?: { readonly snapshots?: boolean }): WasmHost;
   /** Reads, verifies and compiles a container's module (as `runModule` does). */
   load(host: WasmHost, source: ContainerSource): Promise<LoadedModule>;
 }

@@ -1,14 +1,14 @@
 import { runContextOf } from '../runContext';
 import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/common';
 import type { EnforcerSpec } from '@forgeone/execution';
-import type { TraceEvent } from '@forgeone/observer';
 import { launchKindOf, launchRefusal } from '../boot/bootMode';
 import { guestEnforcement } from '../guestEnforcement';
 import { checkHeldAllocation } from '../resources/heldAllocation';
 import type { Allocation } from '../resources/resourceAdmission';
-import { RunAudit } from '../runAudit';
+import { RunAudit, lazyBatchTaker } from '../runAudit';
 import type { ContainerCalls } from './containerCalls';
 import { checkContainerConfig, containerKindOf, type ContainerConfig } from './containerConfig';
+import { checkSnapshotConfig, launchSnapshot } from './containerSnapshot';
 import type { ContainerManagerDeps } from './containerDeps';
 import type { ContainerQuarantine } from './containerQuarantine';
 import type { ContainerSet } from './containerSet';
@@ -78,14 +78,18 @@ export class ContainerLauncher {
     this.#admit(config);
     const checked = checkContainerConfig(config, this.#deps.isolation ?? 'worker', config.name ?? 'module');
     const { identity, isolation, objects } = checked;
+    const snapshots = checkSnapshotConfig(config, isolation);
+    const traceSettings = this.#traces.settings(config.durableTrace);
     await this.#set.recovered();
-    const host = this.#deps.host(config.limits ?? {});
+    const host = this.#deps.host(config.limits ?? {}, snapshots ? { snapshots } : {});
     if (isolation === 'worker') void host.prewarm().catch(() => undefined);
     const module = await this.#deps.load(host, config);
     const kind = containerKindOf(
       config,
       module.exports.map((e) => e.name),
     );
+    // Checked (intact, same module, within the limits, signed) before anything is allocated.
+    const snapshot = launchSnapshot(config, kind, module, host.limits.memoryPages * 65_536);
     const { policy, enforcerInstance } = guestEnforcement(
       module,
       config,
@@ -138,27 +142,24 @@ export class ContainerLauncher {
       }
       const audit = c.audit;
       // Its durable trace, opened before the guest runs any code; closed however it ends.
-      const stored = await this.#traces.open(id, {
-        module: module.sha256,
-        entry: kind === 'command' ? '_start' : '_initialize',
-        recordedAt: now,
-        run: runContextOf(module, {
-          identity,
-          spec: objects ? undefined : (policy as EnforcerSpec),
-          mode: config.mode ?? this.#deps.mode,
-          isolation,
-          limits: host.limits,
-        }),
-      });
-      const onTraceBatch =
-        audit === undefined
-          ? stored
-          : stored === undefined
-            ? (batch: readonly TraceEvent[]) => audit.add(batch)
-            : (batch: readonly TraceEvent[]) => {
-                audit.add(batch);
-                stored(batch);
-              };
+      const stored = await this.#traces.open(
+        id,
+        {
+          module: module.sha256,
+          entry: kind === 'command' ? '_start' : '_initialize',
+          recordedAt: now,
+          run: runContextOf(module, {
+            identity,
+            spec: objects ? undefined : (policy as EnforcerSpec),
+            mode: config.mode ?? this.#deps.mode,
+            isolation,
+            limits: host.limits,
+          }),
+        },
+        traceSettings,
+      );
+      // The audit log and the durable trace take batches unbuilt: built off the guest's call path.
+      const onTraceLazyBatch = lazyBatchTaker(audit, stored && { add: stored });
       c.instance = await host.instantiate(module, {
         containerId: id,
         isolation,
@@ -170,7 +171,9 @@ export class ContainerLauncher {
         ...(config.onStdout ? { onStdout: config.onStdout } : {}),
         ...(config.onStderr ? { onStderr: config.onStderr } : {}),
         ...(config.onEvent ? { onEvent: config.onEvent } : {}),
-        ...(onTraceBatch ? { onTraceBatch } : {}),
+        ...(onTraceLazyBatch ? { onTraceLazyBatch } : {}),
+        ...(snapshots && { moduleName: module.name }),
+        ...(snapshot && { fromSnapshot: snapshot }),
         // A quarantine is the redzone's to end: the guest is held at its syscall (worker) or its
         // call cut there (inline), and the container kept for a release.
         holdQuarantined: true,
@@ -193,7 +196,18 @@ export class ContainerLauncher {
       await this.#calls.settle(c, start, kind === 'command');
       return id;
     }
-    if (kind === 'service' && module.exports.some((e) => e.name === '_initialize')) {
+    const restored = c.instance.restoreOutcome;
+    if (restored !== undefined && restored.status !== 'returned') {
+      // Its forge_on_restore trapped or exited: launched from the snapshot, and ended at once.
+      await this.#calls.settle(c, restored, false);
+      return id;
+    }
+    // A service started from a snapshot was initialised when it was captured.
+    if (
+      snapshot === undefined &&
+      kind === 'service' &&
+      module.exports.some((e) => e.name === '_initialize')
+    ) {
       const init = await c.enqueue(() => c.instance!.invoke('_initialize', [], c.callOptions));
       if (init.outcome.status !== 'returned') {
         await this.#calls.settle(c, init.outcome, false);

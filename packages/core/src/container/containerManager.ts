@@ -9,6 +9,8 @@ import { ContainerLauncher } from './containerLauncher';
 import { ContainerQuarantine, checkQuarantineReason } from './containerQuarantine';
 import { ContainerSet, containerNotFound } from './containerSet';
 import { ContainerTraces } from './containerTraces';
+import { captureContainer } from './containerSnapshot';
+import type { EncodeSnapshotOptions, EncodedSnapshot } from '@forgeone/observer';
 
 export type { ContainerManagerDeps, QuarantineOptions } from './containerDeps';
 
@@ -159,6 +161,16 @@ export class ContainerManager {
     const c = await this.#set.container(id);
     await this.#calls.stop(c, deadlineMs);
     return c.info;
+  }
+
+  /**
+   * Captures a running inline service between two calls (after the call in flight) as a `.fsnap`
+   * snapshot: its memory, mutable globals, WASI descriptors, DNA and trace position. It must have
+   * been launched with `snapshots: true`; what cannot be captured is refused with a code, never
+   * saved in part. `launchContainer({ fromSnapshot })` starts a new one from it.
+   */
+  async snapshot(id: ContainerId, options: EncodeSnapshotOptions = {}): Promise<EncodedSnapshot> {
+    return captureContainer(await this.#set.container(id), options);
   }
 
   /** Takes a stopped or failed container out of the registry (FORGE_CONTAINER_STATE while it lives). */

@@ -1,6 +1,6 @@
 import type { ContainerId } from '@forgeone/common';
-import type { TraceEvent, TraceRunContext, TraceSink, TraceSinkEnd } from '@forgeone/observer';
-import { durableTraceSettings, openDurableTrace } from '../durableTrace';
+import type { TraceBatch, TraceEvent, TraceRunContext, TraceSink, TraceSinkEnd } from '@forgeone/observer';
+import { durableTraceSettings, openDurableTrace, type DurableTraceOptions } from '../durableTrace';
 import type { ContainerManagerDeps } from './containerDeps';
 import type { ContainerInfo } from './containerInfo';
 
@@ -30,13 +30,16 @@ export class ContainerTraces {
     this.#deps = deps;
   }
 
-  /** Opens a launching container's trace (undefined when durable traces are off or there is no store). */
+  /**
+   * Opens a launching container's trace (undefined when durable traces are off or there is no
+   * store): what takes its recorder's batches, unbuilt (`onTraceLazyBatch`).
+   */
   async open(
     id: ContainerId,
     header: { module: string; entry: string; recordedAt: number; run?: TraceRunContext },
-  ): Promise<((batch: readonly TraceEvent[]) => void) | undefined> {
+    settings: DurableTraceOptions | undefined,
+  ): Promise<((batch: TraceBatch) => void) | undefined> {
     const store = this.#deps.store;
-    const settings = durableTraceSettings(store, this.#deps.durableTraces, undefined, 'launchContainer');
     if (store === undefined || settings === undefined) return undefined;
     const sink = await openDurableTrace(store, { ...header, args: [], containerId: id }, settings);
     this.#sinks.set(id, sink);
@@ -51,6 +54,14 @@ export class ContainerTraces {
       });
     }
     return (batch) => sink.add(batch);
+  }
+
+  /**
+   * A launch's trace settings (its `durableTrace` over the kernel's; undefined when off), checked
+   * before anything is launched: options on a kernel without a store are refused.
+   */
+  settings(option: false | DurableTraceOptions | undefined): DurableTraceOptions | undefined {
+    return durableTraceSettings(this.#deps.store, this.#deps.durableTraces, option, 'launchContainer');
   }
 
   /** Closes an ended container's trace with the calls no batch carried (best effort: a failure is counted in it). */

@@ -126,6 +126,7 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
         ...(options.onTraceBatch ? { onTraceBatch: options.onTraceBatch } : {}),
+        ...(options.onTraceLazyBatch ? { onTraceLazyBatch: options.onTraceLazyBatch } : {}),
         ...(options.onAudit ? { audit: options.onAudit } : {}),
         ...(options.approver ? { approver: syncApprover(options.approver) } : {}),
         ...(options.extraDefinitions ? { extraDefinitions: options.extraDefinitions } : {}),

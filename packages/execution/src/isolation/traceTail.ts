@@ -1,40 +1,44 @@
 import type { TraceEvent, TraceRecorder } from '@forgeone/observer';
+import { TailEncoder, decodeTail } from './internal/traceTailCodec';
 
 /**
  * How a worker's trace events reach the main thread so that a terminate cannot lose them. Posting
  * every call would cost each call a message and a wake-up of the main thread, so events are posted
  * in batches (at most every POST_EVERY_MS, or when 1,024 wait); the calls since the last batch are
- * written, as JSON lines, into a shared buffer the main thread reads after it stopped the worker.
+ * written (in a binary form, traceTailCodec.ts) into a shared buffer the main thread reads after it
+ * stopped the worker.
  * Only a short tail is written (at most TAIL_MAX_EVENTS new events per call: a hot run's calls are
  * not, they stay cheap); a call in neither place is counted as dropped by the main thread.
  */
 
-/** Bytes of JSON lines a tail buffer holds (after its 4-byte length word). */
+/** Bytes of events a tail buffer holds (after its header: the bytes used, then the generation). */
 export const TRACE_TAIL_BYTES = 64 * 1024;
+const HEADER_BYTES = 8;
+const USED = 0;
+const GENERATION = 1;
 const POST_EVERY_MS = 5;
 const TAIL_MAX_EVENTS = 16;
 
-const toJson = (_key: string, value: unknown): unknown =>
-  typeof value === 'bigint' ? value.toString() : value;
-
-/** A tail buffer (one per pooled worker, cleared for each instance): word 0 is the bytes used, JSON lines follow. */
+/**
+ * A tail buffer (one per pooled worker, cleared for each instance): word 0 is the bytes used, word
+ * 1 counts the times the writer started over (so a reader can tell that bytes changed under it).
+ */
 export function createTraceTail(): SharedArrayBuffer {
-  return new SharedArrayBuffer(4 + TRACE_TAIL_BYTES);
+  return new SharedArrayBuffer(HEADER_BYTES + TRACE_TAIL_BYTES);
 }
 
 /** The worker's side: hands events to `post` in batches, and keeps the rest in the shared tail. */
 export class TraceTailWriter {
-  readonly #used: Int32Array;
-  readonly #bytes: Uint8Array;
-  readonly #encoder = new TextEncoder();
+  readonly #words: Int32Array;
+  readonly #encoder: TailEncoder;
   #lastPost = 0;
   /** The last seq posted or written into the tail. */
   #written = 0;
   #full = false;
 
   constructor(buffer: SharedArrayBuffer) {
-    this.#used = new Int32Array(buffer, 0, 1);
-    this.#bytes = new Uint8Array(buffer, 4);
+    this.#words = new Int32Array(buffer, 0, 2);
+    this.#encoder = new TailEncoder(new Uint8Array(buffer, HEADER_BYTES, TRACE_TAIL_BYTES));
   }
 
   /** A new instance on this worker: nothing written yet (the main thread cleared the buffer). */
@@ -42,13 +46,21 @@ export class TraceTailWriter {
     this.#lastPost = 0;
     this.#written = 0;
     this.#full = false;
+    this.#startOver();
+  }
+
+  /** Empties the tail: the length first, then the generation, then (later) new bytes over the old. */
+  #startOver(): void {
+    Atomics.store(this.#words, USED, 0);
+    Atomics.add(this.#words, GENERATION, 1);
+    this.#encoder.clear();
   }
 
   /** The events were posted (a batch): the tail starts over after them. */
   posted(events: readonly TraceEvent[]): void {
     const last = events.at(-1);
     if (last !== undefined && last.seq > this.#written) this.#written = last.seq;
-    Atomics.store(this.#used, 0, 0);
+    this.#startOver();
     this.#full = false;
     this.#lastPost = Date.now();
   }
@@ -62,36 +74,62 @@ export class TraceTailWriter {
     }
     const last = recorder.nextSeq() - 1;
     if (this.#full || last - this.#written > TAIL_MAX_EVENTS) return;
-    let used = Atomics.load(this.#used, 0);
+    const encoder = this.#encoder;
     for (const event of recorder.eventsAfter(this.#written)) {
-      const line = this.#encoder.encode(`${JSON.stringify(event, toJson)}\n`);
-      if (used + line.length > this.#bytes.length) {
+      if (!encoder.write(event)) {
         this.#full = true;
         break;
       }
-      this.#bytes.set(line, used);
-      used += line.length;
       this.#written = event.seq;
     }
-    // The length last: the main thread reads only lines that were written whole.
-    Atomics.store(this.#used, 0, used);
+    // The length last: the main thread reads only records that were written whole.
+    Atomics.store(this.#words, USED, encoder.at);
   }
 }
 
-/** The main thread's side: the events in a tail buffer (any line that does not parse is skipped). */
+/**
+ * The main thread's side: the events in a tail buffer (a record cut short, and what follows it, is
+ * skipped). The worker may still be running (a terminate takes effect later): a copy taken while it
+ * started over is taken again, and after a few tries none is read (those calls count as dropped).
+ */
 export function readTraceTail(buffer: SharedArrayBuffer): TraceEvent[] {
-  const used = Atomics.load(new Int32Array(buffer, 0, 1), 0);
-  if (used <= 0) return [];
-  const text = new TextDecoder().decode(new Uint8Array(buffer, 4, Math.min(used, TRACE_TAIL_BYTES)).slice());
-  const events: TraceEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    try {
-      const event = JSON.parse(line) as TraceEvent;
-      if (Number.isSafeInteger(event.seq) && typeof event.syscall === 'string') events.push(event);
-    } catch {
-      // A line the stopped worker was overwriting: its call is counted as dropped.
-    }
+  const words = new Int32Array(buffer, 0, 2);
+  for (let attempt = 0; attempt < 4; attempt += 1) {
+    const generation = Atomics.load(words, GENERATION);
+    const used = Math.min(Atomics.load(words, USED), TRACE_TAIL_BYTES);
+    if (used <= 0) return [];
+    const bytes = new Uint8Array(buffer, HEADER_BYTES, used).slice();
+    if (Atomics.load(words, GENERATION) !== generation) continue;
+    return decodeTail(bytes, used).filter(
+      (event) => Number.isSafeInteger(event.seq) && typeof event.syscall === 'string',
+    );
   }
-  return events;
+  return [];
+}
+
+/** Scratch room a worker encodes its batches into (grown when a batch needs more). */
+let batchScratch = new Uint8Array(256 * 1024);
+
+/**
+ * A batch of events in the tail's binary form, in a buffer of its own (to transfer): cheaper for
+ * the worker than a structured clone of the event objects, and the main thread decodes it at once.
+ */
+export function encodeTraceBatch(events: readonly TraceEvent[]): ArrayBuffer {
+  for (;;) {
+    const encoder = new TailEncoder(batchScratch);
+    let whole = true;
+    for (const event of events) {
+      if (!encoder.write(event)) {
+        whole = false;
+        break;
+      }
+    }
+    if (whole) return batchScratch.slice(0, encoder.at).buffer;
+    batchScratch = new Uint8Array(batchScratch.length * 2);
+  }
+}
+
+/** The events of a batch `encodeTraceBatch` made. */
+export function decodeTraceBatch(buffer: ArrayBuffer): TraceEvent[] {
+  return decodeTail(new Uint8Array(buffer), buffer.byteLength);
 }

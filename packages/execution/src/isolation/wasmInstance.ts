@@ -7,7 +7,13 @@ import type {
   SyscallEnforcerPort,
   SyscallRequest,
 } from '@forgeone/common';
-import type { DecodedSnapshot, EncodeSnapshotOptions, EncodedSnapshot, TraceEvent } from '@forgeone/observer';
+import type {
+  DecodedSnapshot,
+  EncodeSnapshotOptions,
+  EncodedSnapshot,
+  TraceBatch,
+  TraceEvent,
+} from '@forgeone/observer';
 import type { EnforcerSpec } from '../gate/enforcerSpec';
 import type { GuestEvent } from '../forge/forgeEventSyscalls';
 import type { KvBackend } from '../forge/forgeKvBackend';
@@ -41,6 +47,12 @@ export interface InstanceOptions {
   /** Events kept in memory; with `onTraceBatch` every event is also handed over, in batches. */
   readonly traceCapacity?: number;
   readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
+  /**
+   * Every event too, in batches handed over unbuilt (built when read; the taker releases each):
+   * what a consumer that works off the guest's call path takes, a store flush. Worker isolation
+   * hands over the events its messages brought, built.
+   */
+  readonly onTraceLazyBatch?: (batch: TraceBatch) => void;
   readonly onLog?: (message: string) => void;
   readonly onStdout?: (bytes: Uint8Array) => void;
   readonly onStderr?: (bytes: Uint8Array) => void;
@@ -118,6 +130,8 @@ export interface WasmInstance {
   readonly state: InstanceState;
   /** How instantiation ended when the start function trapped or exited (the instance is then unusable). */
   readonly startOutcome: InvokeResult['outcome'] | undefined;
+  /** Started `fromSnapshot`: how its `forge_on_restore` export ended, when it has one. */
+  readonly restoreOutcome?: InvokeResult['outcome'] | undefined;
   /** Calls an export with typed values. Limits hit and traps come back in the outcome. */
   invoke(entry: string, args?: readonly TypedValue[], options?: InvokeCallOptions): Promise<InvokeResult>;
   /** Stops the guest at its next syscall (worker), or refuses calls until `resume` (between calls). */

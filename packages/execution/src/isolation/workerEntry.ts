@@ -15,7 +15,8 @@ import { instantiateGuest, invokeExport } from './invokeExport';
 import { isReservedExport } from '../module/wasmCodeRewrite';
 import type { CompiledModule } from '../module/moduleSource';
 import { SyncBridgeClient } from './syncBridge';
-import { TraceTailWriter } from './traceTail';
+import { OutputRingWriter } from './outputRing';
+import { TraceTailWriter, encodeTraceBatch } from './traceTail';
 import { MAX_TRACE_MESSAGES_IN_FLIGHT, TRACE_TAKEN_WORD, laneEndsOf } from './workerLane';
 import {
   toWireError,
@@ -41,6 +42,7 @@ function failNoLane(): never {
 /** How often a paused guest repeats that it is paused (see waitWhilePaused). */
 const PAUSED_REPEAT_MS = 10;
 const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
+const laneOutput = new OutputRingWriter(lane.output, (urgent) => post({ type: 'output', urgent }));
 
 let current:
   | {
@@ -180,12 +182,13 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     {
       clock: systemClock,
       onLog: (text) => post({ type: 'log', message: text }),
-      onStdout: (bytes) => post({ type: 'stdout', bytes }),
-      onStderr: (bytes) => post({ type: 'stderr', bytes }),
+      onStdout: (bytes) => laneOutput.write('stdout', bytes),
+      onStderr: (bytes) => laneOutput.write('stderr', bytes),
       // Events go to the main thread in batches, and those of the last few calls into the shared
       // tail (see TraceTailWriter): the worker may be terminated at any moment.
       onTraceBatch: (events) => {
-        trace.postMessage({ type: 'trace', events } satisfies FromWorker);
+        const batch = encodeTraceBatch(events);
+        trace.postMessage({ type: 'trace', batch } satisfies FromWorker, [batch]);
         tail.posted(events);
         tracePosted += 1;
         waitForTraceRoom();

@@ -8,14 +8,15 @@ import {
   type SyscallRequest,
 } from '@forgeone/common';
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { TraceRecorder, type EncodedSnapshot, type TraceEvent } from '@forgeone/observer';
+import { TraceBatch, TraceRecorder, type EncodedSnapshot, type TraceEvent } from '@forgeone/observer';
 import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, answerKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from '../forge/forgeEventSyscalls';
 import type { WorldSpec } from '../world/guestWorld';
 import { deadlineError, type InvokeResult } from './invokeExport';
 import type { CompiledModule } from '../module/moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
-import { readTraceTail } from './traceTail';
+import { OUTPUT_DELAY_MS, OutputRingReader, type OutputStream } from './outputRing';
+import { decodeTraceBatch, readTraceTail } from './traceTail';
 import { noteTraceTaken, resetLane, type WorkerLane } from './workerLane';
 import type { TypedValue } from './typedValue';
 import {
@@ -107,6 +108,9 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   /** The worker's control words, trace port and tail, shared for the worker's life (see workerLane.ts). */
   readonly #lane: WorkerLane;
   readonly #control: Int32Array;
+  readonly #output: OutputRingReader;
+  /** Set while a read of the output ring is scheduled (see outputRing.ts). */
+  #outputTimer: NodeJS.Timeout | undefined;
   readonly #onEvent: ((event: GuestEvent) => void) | undefined;
   readonly #trace: TraceRecorder;
   #dna: ExecutionDNA;
@@ -139,6 +143,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     this.#lane = pooled.lane;
     this.#control = pooled.lane.control;
     resetLane(this.#lane);
+    this.#output = new OutputRingReader(pooled.lane.output);
     this.#lane.sink = this.#onTrace;
     pooled.worker.on('message', this.#onMessage);
     pooled.worker.on('error', this.#onError);
@@ -252,8 +257,12 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
 
   readonly #onTrace = (message: FromWorker): void => {
     if (message.type !== 'trace') return;
-    for (const event of message.events) this.#trace.append(event);
-    this.#options.onTraceBatch?.(message.events);
+    // What the guest wrote before these calls ended comes first, as it did.
+    this.#drainOutput();
+    const events = decodeTraceBatch(message.batch);
+    for (const event of events) this.#trace.append(event);
+    this.#options.onTraceBatch?.(events);
+    this.#options.onTraceLazyBatch?.(TraceBatch.of(events));
   };
 
   invoke(
@@ -343,7 +352,34 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     this.#pooled.worker.postMessage(message);
   }
 
+  /** Hands over what the guest wrote so far (in the order it wrote it). */
+  #drainOutput(): void {
+    if (this.#outputTimer !== undefined) {
+      clearTimeout(this.#outputTimer);
+      this.#outputTimer = undefined;
+    }
+    this.#output.drain(this.#deliverOutput);
+  }
+
+  readonly #deliverOutput = (stream: OutputStream, bytes: Uint8Array): void => {
+    if (stream === 'stdout') {
+      this.stdoutChunks.push(bytes);
+      this.#options.onStdout?.(bytes);
+    } else {
+      this.stderrChunks.push(bytes);
+      this.#options.onStderr?.(bytes);
+    }
+  };
+
   readonly #onMessage = (message: FromWorker): void => {
+    if (message.type === 'output') {
+      // Writes gather for a moment (one wake-up for many); a guest waiting for room is read at once.
+      if (message.urgent) this.#drainOutput();
+      else this.#outputTimer ??= setTimeout(() => this.#drainOutput(), OUTPUT_DELAY_MS);
+      return;
+    }
+    // The guest wrote that output before this message: it keeps its place.
+    this.#drainOutput();
     switch (message.type) {
       case 'instantiated':
         this.#instantiated?.(message);
@@ -382,14 +418,6 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       case 'log':
         this.logLines.push(message.message);
         this.#options.onLog?.(message.message);
-        return;
-      case 'stdout':
-        this.stdoutChunks.push(message.bytes);
-        this.#options.onStdout?.(message.bytes);
-        return;
-      case 'stderr':
-        this.stderrChunks.push(message.bytes);
-        this.#options.onStderr?.(message.bytes);
         return;
       case 'audit':
         this.#options.onAudit?.(message.entry);
@@ -562,10 +590,14 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
    * which sequence numbers are gone rather than leave them out unsaid.
    */
   #closeTrace(): void {
+    this.#drainOutput();
     this.#drainTrace();
     const tail = readTraceTail(this.#lane.tail).filter((event) => event.seq >= this.#trace.nextSeq());
     for (const event of tail) this.#trace.append(event);
-    if (tail.length > 0) this.#options.onTraceBatch?.(tail);
+    if (tail.length > 0) {
+      this.#options.onTraceBatch?.(tail);
+      this.#options.onTraceLazyBatch?.(TraceBatch.of(tail));
+    }
     this.#trace.skipTo(Atomics.load(this.#control, 1) + 1);
     this.#lane.sink = undefined;
   }

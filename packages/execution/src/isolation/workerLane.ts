@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { createOutputRing, resetOutputRing } from './outputRing';
 import { createTraceTail } from './traceTail';
 import { START_TIME_OFFSET, type FromWorker } from './workerProtocol';
 
@@ -17,6 +18,8 @@ export interface WorkerLane {
   readonly control: Int32Array;
   /** The worker's newest events not yet posted (see traceTail.ts). */
   readonly tail: SharedArrayBuffer;
+  /** The guest's stdout and stderr on their way to this thread (see outputRing.ts). */
+  readonly output: SharedArrayBuffer;
   /** Where the worker posts its `trace` messages; read synchronously, also after a terminate. */
   readonly port: MessagePort;
   /** The borrowing instance's handler of trace messages (none between loans). */
@@ -44,6 +47,7 @@ export function noteTraceTaken(lane: WorkerLane): void {
 export interface WorkerLaneEnds {
   readonly control: SharedArrayBuffer;
   readonly tail: SharedArrayBuffer;
+  readonly output: SharedArrayBuffer;
   readonly trace: MessagePort;
 }
 
@@ -51,10 +55,12 @@ export interface WorkerLaneEnds {
 export function createWorkerLane(): { lane: WorkerLane; ends: WorkerLaneEnds } {
   const control = new SharedArrayBuffer((TRACE_TAKEN_WORD + 1) * 4);
   const tail = createTraceTail();
+  const output = createOutputRing();
   const channel = new MessageChannel();
   const lane: WorkerLane = {
     control: new Int32Array(control),
     tail,
+    output,
     port: channel.port1,
     sink: undefined,
   };
@@ -63,16 +69,17 @@ export function createWorkerLane(): { lane: WorkerLane; ends: WorkerLaneEnds } {
     lane.sink?.(message);
   });
   channel.port1.unref();
-  return { lane, ends: { control, tail, trace: channel.port2 } };
+  return { lane, ends: { control, tail, output, trace: channel.port2 } };
 }
 
-/** Clears what the last loan left (run flag, call count, start time, trace count, tail) for the next instance. */
+/** Clears what the last loan left (run flag, call count, start time, trace count, tail, output) for the next instance. */
 export function resetLane(lane: WorkerLane): void {
   Atomics.store(lane.control, 0, 0);
   Atomics.store(lane.control, 1, 0);
   new Float64Array(lane.control.buffer, START_TIME_OFFSET, 1)[0] = 0;
   Atomics.store(lane.control, TRACE_TAKEN_WORD, 0);
   Atomics.store(new Int32Array(lane.tail, 0, 1), 0, 0);
+  resetOutputRing(lane.output);
 }
 
 /** Reads the lane's ends out of a worker's workerData (undefined when the worker was not given one). */
@@ -80,6 +87,7 @@ export function laneEndsOf(data: unknown): WorkerLaneEnds | undefined {
   const ends = (data as { lane?: Partial<WorkerLaneEnds> } | null)?.lane;
   return ends?.control instanceof SharedArrayBuffer &&
     ends.tail instanceof SharedArrayBuffer &&
+    ends.output instanceof SharedArrayBuffer &&
     ends.trace !== undefined
     ? (ends as WorkerLaneEnds)
     : undefined;

@@ -6,7 +6,6 @@ import {
   type ForgeErrorDetails,
   type JsonValue,
 } from '@forgeone/common';
-import type { TraceEvent } from '@forgeone/observer';
 import type { KvRequest } from './bridgedKvBackend';
 import type { WorldSpec } from '../world/guestWorld';
 import type { InvokeOptions, RunOutcome } from './invokeExport';
@@ -75,10 +74,11 @@ export type FromWorker =
       readonly dna: ExecutionDNA;
     }
   | { readonly type: 'failed'; readonly id: number | undefined; readonly error: WireError }
-  | { readonly type: 'trace'; readonly events: readonly TraceEvent[] }
+  /** A batch of trace events, in the tail's binary form (see traceTailCodec.ts). */
+  | { readonly type: 'trace'; readonly batch: ArrayBuffer }
   | { readonly type: 'log'; readonly message: string }
-  | { readonly type: 'stdout'; readonly bytes: Uint8Array }
-  | { readonly type: 'stderr'; readonly bytes: Uint8Array }
+  /** The guest wrote to stdout or stderr: the bytes are in the lane's output ring (urgent: it waits for room). */
+  | { readonly type: 'output'; readonly urgent: boolean }
   | { readonly type: 'audit'; readonly entry: JsonValue }
   | { readonly type: 'paused'; readonly reason: string; readonly dna?: ExecutionDNA }
   /** A guest's kv call; the worker waits on the bridge until the main thread applied it and answered `id`. */

@@ -5,7 +5,7 @@ import {
   type KernelEventBus,
   type SyscallEnforcerPort,
 } from '@forgeone/common';
-import { DnaTracker, TraceRecorder, type TraceEvent } from '@forgeone/observer';
+import { DnaTracker, TraceRecorder, type TraceBatch, type TraceEvent } from '@forgeone/observer';
 import { createEnforcerFromSpec, type EnforcerHooks, type EnforcerSpec } from '../gate/enforcerSpec';
 import { forgeEventSyscalls, type GuestEvent } from '../forge/forgeEventSyscalls';
 import type { KvBackend } from '../forge/forgeKvBackend';
@@ -59,6 +59,8 @@ export interface WorldHooks extends EnforcerHooks {
   readonly onStdout?: (bytes: Uint8Array) => void;
   readonly onStderr?: (bytes: Uint8Array) => void;
   readonly onTraceBatch?: (events: readonly TraceEvent[]) => void;
+  /** Each batch unbuilt (see TraceRecorderOptions.onLazyBatch): a store flush's way in. */
+  readonly onTraceLazyBatch?: (batch: TraceBatch) => void;
   readonly onQuarantine?: (reason: string) => void;
   readonly checkpoint?: () => void;
   /** See {@link SyscallGateOptions.afterCall}. */
@@ -192,6 +194,7 @@ export function createGuestWorld(
     ...(spec.traceCapacity !== undefined && { capacity: spec.traceCapacity }),
     ...(spec.traceBatchSize !== undefined && { batchSize: spec.traceBatchSize }),
     ...(hooks.onTraceBatch && { onBatch: hooks.onTraceBatch }),
+    ...(hooks.onTraceLazyBatch && { onLazyBatch: hooks.onTraceLazyBatch }),
   });
   const dna = new DnaTracker(spec.containerId);
   const onLog = (message: string) => {

@@ -45,6 +45,20 @@ describe('createKernel', () => {
     expect(a.events).not.toBe(b.events);
   });
 
+  it('keeps durable traces in its store by default; durableTraces: false keeps none; options need a store', async () => {
+    const source = new TextEncoder().encode('(module (func (export "_start")))');
+    const pdp = { decide: () => ({ action: 'deny' as const, reasons: [] }) };
+    const kept = await createKernel({ store: new MemoryStore() });
+    expect((await kept.runtime.runModule({ source, pdp })).storedTrace).toBeDefined();
+    await kept.shutdown();
+    const off = await createKernel({ store: new MemoryStore(), durableTraces: false });
+    expect((await off.runtime.runModule({ source, pdp })).storedTrace).toBeUndefined();
+    await off.shutdown();
+    await expect(createKernel({ durableTraces: { retention: { maxEvents: 10 } } })).rejects.toMatchObject({
+      code: 'FORGE_INVALID_INPUT',
+    });
+  });
+
   it('refuses an invalid configuration with a coded error', async () => {
     await expect(createKernel({ config: { mode: 'yolo' as 'audit' } })).rejects.toBeInstanceOf(ForgeError);
   });

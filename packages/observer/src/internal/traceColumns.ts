@@ -73,6 +73,8 @@ const toBase64 = (bytes: Uint8Array) =>
  */
 export class TraceChunk {
   count = 0;
+  /** Lazy batches (TraceBatch) still reading this chunk: while any does, the ring never reuses it. */
+  holds = 0;
   readonly #ids: Int32Array;
   readonly #flags: Uint8Array;
   readonly #results: Float64Array;

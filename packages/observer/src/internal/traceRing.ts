@@ -3,6 +3,7 @@ import { TraceChunk, type LazyTraceArgs, type TraceTemplate } from './traceColum
 import type { TraceEvent } from '../traceEvent';
 import { traceCallCounts, type TraceSummaryRow } from '../traceSummary';
 import { TraceStage, STAGE_ROW } from './traceStage';
+import { TraceBatch } from '../traceBatch';
 
 export interface TraceRecorderOptions {
   /**
@@ -12,7 +13,14 @@ export interface TraceRecorderOptions {
   readonly capacity?: number;
   /** Called with a full batch before events would be dropped, e.g. to flush them to the store. */
   readonly onBatch?: (events: readonly TraceEvent[]) => void;
-  /** Events per batch handed to `onBatch`. Default 1,024. */
+  /**
+   * Called with each batch unbuilt (a {@link TraceBatch} over the recorder's columns, built when
+   * read): what a consumer that works later, off the guest's call path (a store flush), takes
+   * instead of `onBatch`, so that handing a batch over costs the guest no object per call. The
+   * consumer calls `release()` once done. Given with `onBatch`, both are called.
+   */
+  readonly onLazyBatch?: (batch: TraceBatch) => void;
+  /** Events per batch handed to `onBatch` / `onLazyBatch`. Default 1,024. */
   readonly batchSize?: number;
 }
 
@@ -31,6 +39,11 @@ export class TraceRing {
   readonly #chunkSize: number;
   readonly #batchSize: number;
   readonly #onBatch: ((events: readonly TraceEvent[]) => void) | undefined;
+  readonly #onLazyBatch: ((batch: TraceBatch) => void) | undefined;
+  /** Either callback given: events are handed over in batches. */
+  readonly #batched: boolean;
+  /** What lazy batches read their events with (append-only, shared with them). */
+  readonly #names: { readonly syscalls: readonly string[]; readonly templates: readonly TraceTemplate[] };
   // Chunks oldest first; the last is #current. Nothing is counted per call: how many events are held
   // (the newest `capacity`), dropped and unflushed is worked out from the chunks' counts when asked.
   // A chunk leaves the ring (and is kept for reuse) once all its events are older than the newest
@@ -66,6 +79,9 @@ export class TraceRing {
     this.#chunkSize = Math.min(1024, capacity);
     this.#batchSize = Math.min(options.batchSize ?? 1024, capacity);
     this.#onBatch = options.onBatch;
+    this.#onLazyBatch = options.onLazyBatch;
+    this.#batched = this.#onBatch !== undefined || this.#onLazyBatch !== undefined;
+    this.#names = { syscalls: this.#syscallNames, templates: this.#templates };
   }
 
   /** The sequence number the next event gets. */
@@ -96,7 +112,7 @@ export class TraceRing {
   /** The `count` rows the stage wrote into the last area given are calls, in order, at the current time. */
   commitStagedRows(count: number): void {
     this.#current.commitRows(count, this.#now);
-    if (this.#onBatch !== undefined) this.#added();
+    if (this.#batched) this.#added();
   }
 
   /** A pending write of `len` bytes at `ptr` whose bytes are the first `len` of `bytes` (the stage's). */
@@ -158,7 +174,7 @@ export class TraceRing {
     if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.add(syscallId, decision, executed, args, lazyArgs, params, result, durationNs, this.#now, outcome);
     this.#stage?.recorded();
-    if (this.#onBatch !== undefined) this.#added();
+    if (this.#batched) this.#added();
   }
 
   /**
@@ -184,7 +200,7 @@ export class TraceRing {
     if (chunk.full) chunk = this.#next(this.nextSeq());
     chunk.addTemplated(template, params, result, this.#now);
     this.#stage?.recorded();
-    if (this.#onBatch !== undefined) this.#added();
+    if (this.#batched) this.#added();
   }
 
   /**
@@ -207,7 +223,7 @@ export class TraceRing {
     if (chunk.full) chunk = this.#next(seq);
     chunk.addEvent(this.syscallId(event.syscall), event);
     this.#stage?.recorded();
-    if (this.#onBatch !== undefined) this.#added();
+    if (this.#batched) this.#added();
   }
 
   /**
@@ -229,16 +245,18 @@ export class TraceRing {
     if (seq > this.nextSeq()) this.#next(seq);
   }
 
-  /** Hands every not-yet-flushed event to `onBatch`. */
+  /** Hands every not-yet-flushed event to `onBatch` (built) and `onLazyBatch` (unbuilt). */
   flush(): void {
     this.#settle();
-    if (this.#onBatch === undefined) return;
+    if (!this.#batched) return;
     const size = this.size;
     const recorded = this.#recordedBefore + this.#current.count;
     const oldest = recorded - size; // the oldest held event, counted over the recorder's life
     const from = Math.max(this.#flushed, oldest);
     this.#flushed = recorded;
-    if (from < recorded) this.#onBatch(this.#slice(from - oldest, size));
+    if (from >= recorded) return;
+    if (this.#onLazyBatch !== undefined) this.#onLazyBatch(this.#lazySlice(from - oldest, size));
+    if (this.#onBatch !== undefined) this.#onBatch(this.#slice(from - oldest, size));
   }
 
   /** Events still held, oldest first. */
@@ -297,11 +315,10 @@ export class TraceRing {
       this.#spare = head;
     }
     let chunk = this.#spare;
-    if (chunk === undefined) chunk = new TraceChunk(firstSeq, this.#nextChunkSize(last));
-    else {
-      this.#spare = undefined;
-      chunk.reset(firstSeq);
-    }
+    // A chunk a lazy batch still reads is left to it (and the garbage collector), never reused.
+    if (chunk === undefined || chunk.holds > 0) chunk = new TraceChunk(firstSeq, this.#nextChunkSize(last));
+    else chunk.reset(firstSeq);
+    this.#spare = undefined;
     this.#chunks.push(chunk);
     return (this.#current = chunk);
   }
@@ -314,6 +331,30 @@ export class TraceRing {
   /** With `onBatch`: hands over a batch once `batchSize` events wait. */
   #added(): void {
     if (this.#recordedBefore + this.#current.count - this.#flushed >= this.#batchSize) this.flush();
+  }
+
+  /** Events `from` to `to` (0 = the oldest held), as a batch over their chunks (built when read). */
+  #lazySlice(from: number, to: number): TraceBatch {
+    const segments: { chunk: TraceChunk; from: number; to: number }[] = [];
+    let c = 0;
+    let offset = this.#stored() - this.size + from;
+    while (c < this.#chunks.length && offset >= this.#chunks[c]!.count) {
+      offset -= this.#chunks[c]!.count;
+      c += 1;
+    }
+    let left = to - from;
+    let firstSeq = 0;
+    let lastSeq = 0;
+    for (; left > 0 && c < this.#chunks.length; c += 1) {
+      const chunk = this.#chunks[c]!;
+      const take = Math.min(left, chunk.count - offset);
+      if (segments.length === 0) firstSeq = chunk.firstSeq + offset;
+      segments.push({ chunk, from: offset, to: offset + take });
+      lastSeq = chunk.firstSeq + offset + take - 1;
+      left -= take;
+      offset = 0;
+    }
+    return TraceBatch.ofChunks(firstSeq, lastSeq, segments, this.#names);
   }
 
   /** Events `from` to `to` (0 = the oldest held), built now. */

@@ -46,6 +46,24 @@ function paramsJson(params: NonNullable<TraceEvent['params']>): JsonValue {
   return params as JsonValue;
 }
 
+/**
+ * Whether two reason lists say the same (compared field by field; scores by identity, the gate
+ * shares them): events built one by one carry equal lists that are not the same array, and
+ * comparing with the previous event's is far cheaper than a JSON key per event.
+ */
+function sameReasons(a: TraceEvent['reasons'], b: TraceEvent['reasons']): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.policy !== y.policy || x.rule !== y.rule || x.message !== y.message || x.scores !== y.scores)
+      return false;
+    // Anything else a reason carries: compared the slow way.
+    if (Object.keys(x).length !== Object.keys(y).length) return false;
+  }
+  return true;
+}
+
 /** Encodes consecutive events (seq ascending, at least one) as one log entry, and says its size in bytes. */
 export function encodeTraceEntry(events: readonly TraceEvent[]): { data: JsonValue; bytes: number } {
   const sys: string[] = [];
@@ -55,6 +73,8 @@ export function encodeTraceEntry(events: readonly TraceEvent[]): { data: JsonVal
   const reasonIds = new Map<string, number>();
   // The gate hands the same reasons array for every call of a reused decision: known by identity first.
   const reasonsSeen = new Map<TraceEvent['reasons'], number>();
+  let lastReasons: TraceEvent['reasons'] = [];
+  let lastReasonId: number | undefined;
   const first = events[0]!.seq;
   let t0 = Infinity;
   let t1 = -Infinity;
@@ -82,7 +102,11 @@ export function encodeTraceEntry(events: readonly TraceEvent[]): { data: JsonVal
     }
     let action = dec.indexOf(event.action);
     if (action < 0) action = dec.push(event.action) - 1;
-    let reasonId = reasonsSeen.get(event.reasons);
+    let reasonId = event.reasons === lastReasons ? lastReasonId : reasonsSeen.get(event.reasons);
+    if (reasonId === undefined && lastReasonId !== undefined && sameReasons(event.reasons, lastReasons)) {
+      reasonId = lastReasonId;
+      reasonsSeen.set(event.reasons, reasonId);
+    }
     if (reasonId === undefined) {
       const reasons = event.reasons as unknown as JsonValue;
       const reasonKey = event.reasons.length === 0 ? '' : JSON.stringify(reasons);
@@ -93,6 +117,8 @@ export function encodeTraceEntry(events: readonly TraceEvent[]): { data: JsonVal
       }
       reasonsSeen.set(event.reasons, reasonId);
     }
+    lastReasons = event.reasons;
+    lastReasonId = reasonId;
     s.push(event.seq - first);
     y.push(id);
     a.push(action);

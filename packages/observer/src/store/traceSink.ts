@@ -8,6 +8,7 @@ import {
   type StoragePort,
 } from '@forgeone/common';
 import type { TraceEvent } from '../traceEvent';
+import { TraceBatch } from '../traceBatch';
 import type { TraceFileEnd } from '../traceFile/traceFileSchema';
 import {
   TraceIndexSchema,
@@ -63,6 +64,13 @@ interface EncodedEntry {
   readonly count: number;
 }
 
+/** A lazy batch's events queued (seq `from`..`to`), built and encoded when written. */
+interface LazyRange {
+  readonly batch: TraceBatch;
+  readonly from: number;
+  readonly to: number;
+}
+
 /** Entries appended in one write, at most. */
 const ENTRIES_PER_WRITE = 64;
 
@@ -84,10 +92,12 @@ export class TraceSink {
   #held: HeldEntry[];
   /**
    * Queued, oldest first: full batches already encoded as entries (compact: a string of columns, not
-   * thousands of objects kept alive until the write), then the events of the batch being filled.
+   * thousands of objects kept alive until the write), then the events of the batch being filled,
+   * then lazy batches (the recorder's columns, compact too), built and encoded only when written.
    */
   #queued: EncodedEntry[] = [];
   #partial: TraceEvent[] = [];
+  #lazy: LazyRange[] = [];
   /** Events queued (in entries and the partial batch). */
   #queuedEvents = 0;
   /** The highest seq taken (queued or counted as lost): a batch seen twice is taken once. */
@@ -173,13 +183,27 @@ export class TraceSink {
   }
 
   /**
-   * Queues events (ascending seq; ones already taken are skipped) and schedules a write. Never waits
-   * and never throws for the store: past `maxPending` the newer events are counted as lost.
+   * Queues events (ascending seq; ones already taken are skipped; a seq skipped over after the
+   * first one taken is counted as lost: a trace may start past 1, a container restored from a
+   * snapshot goes on from its seq) and schedules a write. Never waits and never throws for the store: past `maxPending` the
+   * newer events are counted as lost. A {@link TraceBatch} over a recorder's columns is only noted
+   * here: its events are built and encoded when written, off the guest's call path; the sink
+   * releases it then.
    */
-  add(events: readonly TraceEvent[]): void {
+  add(events: readonly TraceEvent[] | TraceBatch): void {
+    if (events instanceof TraceBatch && !events.built) {
+      this.#addLazy(events);
+      return;
+    }
+    const list = events instanceof TraceBatch ? events.events() : events;
     if (this.#ended) return;
-    for (const event of events) {
+    // Lazy batches queued come first: they are built now, so that order holds (only when this
+    // brings anything new: a run's closing trace is usually all taken already).
+    if (this.#lazy.length > 0 && (list.at(-1)?.seq ?? 0) > this.#through) this.#buildLazy(Infinity);
+    for (const event of list) {
       if (event.seq <= this.#through) continue;
+      if (this.#through > 0 && event.seq > this.#through + 1)
+        this.#loseRange(this.#through + 1, event.seq - 1);
       this.#through = event.seq;
       if (this.#queuedEvents < this.#maxPending) {
         this.#partial.push(event);
@@ -188,6 +212,52 @@ export class TraceSink {
       } else this.#loseRange(event.seq, event.seq);
     }
     this.#schedule();
+  }
+
+  /** Notes a lazy batch's events not taken yet (as many as the queue has room for). */
+  #addLazy(batch: TraceBatch): void {
+    const from = Math.max(batch.firstSeq, this.#through + 1);
+    const last = batch.lastSeq;
+    if (this.#ended || last < from) {
+      batch.release();
+      return;
+    }
+    if (this.#through > 0 && batch.firstSeq > this.#through + 1)
+      this.#loseRange(this.#through + 1, batch.firstSeq - 1);
+    this.#through = last;
+    // A batch's seqs are contiguous (a ring's batch never spans a gap): its size is its range.
+    const room = Math.max(0, this.#maxPending - this.#queuedEvents);
+    const to = Math.min(last, from + room - 1);
+    if (to < last) this.#loseRange(to + 1, last);
+    if (to < from) {
+      batch.release();
+      this.#schedule();
+      return;
+    }
+    // Events of the batch being filled go before: they are older.
+    this.#seal();
+    this.#lazy.push({ batch, from, to });
+    this.#queuedEvents += to - from + 1;
+    this.#schedule();
+  }
+
+  /**
+   * Builds and encodes queued lazy batches into entries, oldest first, until `entries` entries are
+   * queued (or none is left); each batch is released once encoded.
+   */
+  #buildLazy(entries: number): void {
+    while (this.#lazy.length > 0 && this.#queued.length < entries) {
+      const range = this.#lazy[0]!;
+      const step = Math.min(range.to, range.from + this.#entryEvents - 1);
+      const events = range.batch.events(range.from, step);
+      if (step >= range.to) {
+        this.#lazy.shift();
+        range.batch.release();
+      } else this.#lazy[0] = { ...range, from: step + 1 };
+      this.#queuedEvents -= step - range.from + 1 - events.length;
+      for (const event of events) this.#partial.push(event);
+      this.#seal();
+    }
   }
 
   /** Writes everything queued; resolves with `acknowledgedSeq` (rejects when a write failed). */
@@ -257,6 +327,7 @@ export class TraceSink {
    * readers until the next trim removes them.
    */
   async #write(): Promise<void> {
+    this.#buildLazy(ENTRIES_PER_WRITE);
     if (this.#queued.length === 0) this.#seal();
     const entries = this.#queued.splice(0, ENTRIES_PER_WRITE);
     for (const entry of entries) this.#queuedEvents -= entry.count;
@@ -307,7 +378,7 @@ export class TraceSink {
       drop += 1;
     }
     // Every seq below the first still queued is written, trimmed, lost or was never handed over.
-    const queued = this.#queued[0]?.first ?? this.#partial[0]?.seq;
+    const queued = this.#queued[0]?.first ?? this.#partial[0]?.seq ?? this.#lazy[0]?.from;
     const covered = queued === undefined ? Math.max(through, this.#lostThrough()) : queued - 1;
     const next: TraceIndex = {
       ...this.#index,
