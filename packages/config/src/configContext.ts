@@ -285,7 +285,9 @@ export class ConfigContext<T extends Record<string, unknown>> implements LiveCon
     try {
       secret = await this.#secrets.resolve(name);
     } catch (cause) {
-      if (isForgeError(cause)) throw cause;
+      // The store's own "no such secret" becomes this side's code, naming the referencing path;
+      // any other ForgeError (wrong key, tampered ciphertext) keeps its code.
+      if (isForgeError(cause) && cause.code !== 'FORGE_SECRET_NOT_FOUND') throw cause;
       throw undefinedSecret(path, name, cause);
     }
     if (secret === undefined || secret === null || typeof secret.reveal !== 'function')
