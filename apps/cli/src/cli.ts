@@ -16,6 +16,7 @@ import { registerBoot } from './commands/boot';
 import { registerQuarantine } from './commands/quarantine';
 import { registerTrace } from './commands/trace';
 import { registerSnapshot } from './commands/snapshot';
+import { registerConfig } from './commands/config';
 import { registerSecret } from './commands/secret';
 
 export const CLI_VERSION = '0.1.0';
@@ -40,6 +41,7 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerQuarantine,
   registerTrace,
   registerSnapshot,
+  registerConfig,
   registerSecret,
 ];
 

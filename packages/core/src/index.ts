@@ -4,6 +4,17 @@ export type { RunModuleOptions, ReplayOptions, RunReport, RunKvReport } from './
 export type { DurableTraceOptions, StoredTraceReport } from './durableTrace';
 export type { KvNamespaceChanges } from './kvNamespaces';
 
+// Configuration sections and change policies core owns
+export {
+  coreConfigSections,
+  coreConfigPolicies,
+  memoryWithinBudgetPolicy,
+  modeConfigSection,
+  limitsConfigSection,
+  resourcesConfigSection,
+  storageConfigSection,
+} from './configSections';
+
 // Scheduler
 export { Scheduler, DEFAULT_MAX_QUEUE_DEPTH, DEFAULT_RETAIN_FINISHED } from './scheduler/scheduler';
 export type { SchedulerOptions, SchedulerContext, WorkloadHandle } from './scheduler/scheduler';

@@ -8,7 +8,12 @@ import {
   storageLimits,
   type StoragePort,
 } from '@forgeone/common';
-import { parseRuntimeConfig, type RuntimeConfig, type RuntimeConfigInput } from '@forgeone/config';
+import {
+  parseRuntimeConfig,
+  type LiveConfig,
+  type RuntimeConfig,
+  type RuntimeConfigInput,
+} from '@forgeone/config';
 import {
   ResourceManager,
   Runtime,
@@ -20,8 +25,11 @@ import {
 import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 
 export interface CreateKernelOptions {
-  /** Configuration; validated here, defaults filled in. */
-  readonly config?: RuntimeConfigInput;
+  /**
+   * Configuration: plain input (validated here, defaults filled in), or a live ConfigContext whose
+   * current `mode`, `limits`, `resources`, `storage` and `log` the kernel is composed with.
+   */
+  readonly config?: RuntimeConfigInput | LiveConfig;
   /** Durable state: kv namespaces of runs (`runModule({ kv })`). */
   readonly store?: StoragePort;
   /**
@@ -58,6 +66,8 @@ export type KernelBootOptions = Omit<BootOptions, 'clock' | 'store' | 'audit'>;
 export interface Kernel {
   readonly id: KernelId;
   readonly config: RuntimeConfig;
+  /** The ConfigContext the kernel was given, if it was given one. */
+  readonly configContext: LiveConfig | undefined;
   readonly clock: Clock;
   readonly events: KernelEventBus;
   readonly runtime: Runtime;
@@ -74,7 +84,10 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     throw new ForgeError('FORGE_INVALID_INPUT', 'createKernel option durableTraces needs a store', {
       details: { field: 'durableTraces' },
     });
-  const config = parseRuntimeConfig(options.config ?? {});
+  const context = isLiveConfig(options.config) ? options.config : undefined;
+  const config = parseRuntimeConfig(
+    context ? runtimeSections(context.value()) : ((options.config as RuntimeConfigInput | undefined) ?? {}),
+  );
   const clock = options.clock ?? systemClock;
   const events = options.events ?? new KernelEventBus();
   const audit =
@@ -104,6 +117,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
   return {
     id: newId('kernel', clock.now()),
     config,
+    configContext: context,
     clock,
     events,
     runtime,
@@ -121,4 +135,17 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
       events.removeAll();
     },
   };
+}
+
+/** The sections of a context's configuration that the plain RuntimeConfig has (others, e.g. `audit`, are not its). */
+function runtimeSections(value: Readonly<Record<string, unknown>>): RuntimeConfigInput {
+  const picked: Record<string, unknown> = {};
+  for (const key of ['mode', 'limits', 'resources', 'storage', 'log'] as const)
+    if (key in value) picked[key] = value[key];
+  return picked as RuntimeConfigInput;
+}
+
+/** A live configuration (a ConfigContext) rather than plain input: plain input has no `value()`. */
+function isLiveConfig(config: RuntimeConfigInput | LiveConfig | undefined): config is LiveConfig {
+  return typeof (config as Partial<LiveConfig> | undefined)?.value === 'function';
 }

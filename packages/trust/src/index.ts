@@ -1,3 +1,6 @@
+// Configuration sections trust owns.
+export { auditConfigSection, trustConfigSections } from './configSections';
+
 // Policy documents and the policy graph.
 export {
   POLICY_API_VERSION,
