@@ -67,6 +67,8 @@ export interface ConfigChangeResult {
 export interface LiveConfig {
   readonly version: number;
   value(): Readonly<Record<string, unknown>>;
+  /** Called after every applied change of `path` (or below it); returns the unsubscribe. */
+  subscribe(path: string, fn: (value: unknown) => void): () => void;
 }
 
 const SYSTEM: ChangeMeta = { actor: { id: 'system', roles: ['system'] }, reason: 'initial configuration' };

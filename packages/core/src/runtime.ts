@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { ForgeError, IdentityContextSchema, parseWith, type ContainerId } from '@forgeone/common';
-import { resolveLimits, type ContainerLimitsInput } from '@forgeone/config';
+import { LimitsSchema, resolveLimits, type ContainerLimitsInput, type Limits } from '@forgeone/config';
 import {
   WasmHost,
   checkKvConfig,
@@ -40,9 +40,12 @@ export class Runtime {
   readonly #hosts = new Map<string, WasmHost>();
 
   readonly #resources: ResourceAdmission;
+  /** The kernel's limits for what is launched next (`setLimits`). */
+  #limits: Limits;
 
   constructor(deps: RuntimeDeps) {
     this.#deps = deps;
+    this.#limits = deps.limits;
     this.#resources = deps.resources ?? new ResourceManager();
     if (deps.boot !== undefined && traceAll(deps.boot.mode)) this.#debugTraces = new DebugTraces(deps.store);
     this.#containers = new ContainerManager({
@@ -90,6 +93,20 @@ export class Runtime {
   /** See ContainerManager.snapshot. */
   snapshot(id: ContainerId, options?: EncodeSnapshotOptions): Promise<EncodedSnapshot> {
     return this.#containers.snapshot(id, options);
+  }
+  /**
+   * The kernel's limits from now on: runs and containers launched after this take them (over
+   * their own overrides); what runs keeps the limits it started with. Validated first
+   * (FORGE_CONFIG_INVALID): a bad value changes nothing. A live configuration's change of
+   * `limits` comes here (createKernel wires it).
+   */
+  setLimits(limits: Limits): void {
+    this.#limits = parseWith(LimitsSchema, limits, 'limits');
+  }
+
+  /** The kernel's limits for what is launched next. */
+  get limits(): Limits {
+    return this.#limits;
   }
   /** Removes a stopped or failed container from the registry. */
   remove(id: ContainerId): Promise<void> {
@@ -301,7 +318,7 @@ export class Runtime {
 
   /** One host per set of limits (each keeps its compiled-module cache); all share the worker pool. */
   #host(overrides: ContainerLimitsInput, options: { snapshots?: boolean } = {}): WasmHost {
-    const merged = resolveLimits<ContainerLimitsInput>(this.#deps.limits, overrides);
+    const merged = resolveLimits<ContainerLimitsInput>(this.#limits, overrides);
     const key = `${options.snapshots === true ? 'state:' : ''}${JSON.stringify(merged)}`;
     let host = this.#hosts.get(key);
     if (host === undefined) {

@@ -65,6 +65,7 @@ export type KernelBootOptions = Omit<BootOptions, 'clock' | 'store' | 'audit'>;
 /** A composed kernel: a value, not global state. Build as many as you like. */
 export interface Kernel {
   readonly id: KernelId;
+  /** The configuration in force (with a live ConfigContext: as of its last change of `limits`). */
   readonly config: RuntimeConfig;
   /** The ConfigContext the kernel was given, if it was given one. */
   readonly configContext: LiveConfig | undefined;
@@ -114,9 +115,17 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     ...(options.durableTraces !== undefined && { durableTraces: options.durableTraces }),
   });
   let stopped = false;
+  let current = config;
+  // A live configuration: what is launched after a change of its limits takes the new ones.
+  const unsubscribe = context?.subscribe('limits', () => {
+    current = parseRuntimeConfig(runtimeSections(context.value()));
+    runtime.setLimits(current.limits);
+  });
   return {
     id: newId('kernel', clock.now()),
-    config,
+    get config() {
+      return current;
+    },
     configContext: context,
     clock,
     events,
@@ -126,6 +135,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     async shutdown(reason = 'shutdown') {
       if (stopped) return;
       stopped = true;
+      unsubscribe?.();
       events.emit('kernel.shutdown', { reason });
       // Workers first (they may still report), then the store they report into.
       await runtime.close();
