@@ -328,7 +328,7 @@ export class Runtime {
         ...(options.snapshots === true && { snapshots: true }),
         clock: this.#deps.clock,
         events: this.#deps.events,
-        pool: (this.#pool ??= this.#deps.pool ?? new WorkerPool()),
+        pool: (this.#pool ??= this.#deps.pool ?? this.#ownPool()),
       });
       this.#hosts.set(key, host);
     }
@@ -336,6 +336,18 @@ export class Runtime {
   }
 
   #pool: WorkerPool | undefined;
+
+  /**
+   * This runtime's own pool, as large as its resource manager's `workers` budget: a long-lived
+   * container holds its worker, so a pool smaller than the budget would make the launch past its
+   * size wait for a worker no container gives back (the budget refuses it with a code instead).
+   */
+  #ownPool(): WorkerPool {
+    const resources = this.#resources;
+    return resources instanceof ResourceManager
+      ? new WorkerPool({ maxWorkers: resources.budgets.workers })
+      : new WorkerPool();
+  }
 }
 
 /** The name a run's messages use: the given one, else the file's, else `module`. */

@@ -15,7 +15,11 @@ export interface RuntimeDeps {
   readonly mode: EnforcementMode;
   /** Isolation of runs that do not choose one. Default `worker`. */
   readonly isolation?: Isolation;
-  /** Isolation workers shared with other runtimes (default: a pool of this runtime's own). */
+  /**
+   * Isolation workers shared with other runtimes (default: a pool of this runtime's own, as large
+   * as the `workers` budget). A pool smaller than that budget makes a launch past its size wait
+   * until some worker is given back: by a run that ends or a container that stops.
+   */
   readonly pool?: WorkerPool;
   /** Durable state: where runs with a `kv` namespace keep it. */
   readonly store?: StoragePort;

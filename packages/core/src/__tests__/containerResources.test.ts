@@ -1,7 +1,7 @@
 import { ForgeError, MemoryStore } from '@forgeone/common';
 import { WorkerPool, type PooledWorker } from '@forgeone/execution';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Runtime } from '../index';
+import { ResourceManager, type Runtime } from '../index';
 import type { Allocation, ResourceAdmission, ResourceRequest } from '../resources/resourceAdmission';
 import { COMMAND, ENDLESS, SERVICE, allow, containerRuntime, endlessLimits } from './support/containerGuests';
 
@@ -160,4 +160,18 @@ describe('containers and the resource admission (counting fake; the real manager
     const states = await Promise.all([a, b, c, d].map(async (id) => (await runtime.get(id)).state));
     expect(states).toEqual(['stopped', 'stopped', 'stopped', 'stopped']);
   });
+
+  it('more live worker services than a default pool has threads all launch and serve; past the workers budget a launch is refused, not left waiting', async () => {
+    // A 2-core machine's default pool had 4 threads: the fifth live service waited for a worker
+    // no container gives back, forever. The runtime's own pool is as large as the budget.
+    const { runtime } = containerRuntime({ resources: new ResourceManager({ workers: 6 }) });
+    const ids = [];
+    for (let i = 0; i < 6; i += 1)
+      ids.push(await runtime.launchContainer({ source: SERVICE, policy: allow, isolation: 'worker' }));
+    for (const id of ids) expect((await runtime.invoke(id, 'count')).values[0]?.value).toBe(1);
+    await expect(
+      runtime.launchContainer({ source: SERVICE, policy: allow, isolation: 'worker' }),
+    ).rejects.toMatchObject({ code: 'FORGE_RESOURCE_EXHAUSTED', details: { budget: 'workers' } });
+    await runtime.close();
+  }, 60_000);
 });
