@@ -4,24 +4,10 @@
 // into a sum that is kept, so neither side can be optimised away; the ratio vitest prints under
 // the group is the figure to read (target: get within 3x of the plain read).
 import { bench, describe } from 'vitest';
-import { z } from 'zod';
-import {
-  ConfigContext,
-  LimitsSchema,
-  ResourceBudgetsSchema,
-  configSection,
-  defaultConfigSections,
-  defineConfigSchema,
-} from '../src/index';
+import { ConfigContext } from '../src/index';
+import { benchSchema } from './benchSchema';
 
-const schema = defineConfigSchema([
-  ...defaultConfigSections,
-  configSection('mode', z.enum(['enforce', 'audit', 'permissive']).default('enforce'), { owner: 'bench' }),
-  configSection('limits', LimitsSchema.default(LimitsSchema.parse({})), { owner: 'bench' }),
-  configSection('resources', ResourceBudgetsSchema.default(ResourceBudgetsSchema.parse({})), {
-    owner: 'bench',
-  }),
-] as const);
+const schema = benchSchema;
 const ctx = await ConfigContext.open({ schema, initial: { limits: { timeoutMs: 1234 } } });
 // The baseline: the same configuration as a plain (unfrozen) object, read the way code does today.
 const plain = JSON.parse(JSON.stringify(ctx.value())) as {

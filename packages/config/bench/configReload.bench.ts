@@ -9,27 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, bench, describe } from 'vitest';
-import { z } from 'zod';
 import { SqliteStore } from '@forgeone/common';
-import {
-  ConfigContext,
-  ConfigWatcher,
-  LimitsSchema,
-  ResourceBudgetsSchema,
-  configSection,
-  defaultConfigSections,
-  defineConfigSchema,
-  type ReloadResult,
-} from '../src/index';
+import { ConfigContext, ConfigWatcher, type ReloadResult } from '../src/index';
+import { benchSchema } from './benchSchema';
 
-const schema = defineConfigSchema([
-  ...defaultConfigSections,
-  configSection('mode', z.enum(['enforce', 'audit', 'permissive']).default('enforce'), { owner: 'bench' }),
-  configSection('limits', LimitsSchema.default(LimitsSchema.parse({})), { owner: 'bench' }),
-  configSection('resources', ResourceBudgetsSchema.default(ResourceBudgetsSchema.parse({})), {
-    owner: 'bench',
-  }),
-] as const);
+const schema = benchSchema;
 
 const dir = mkdtempSync(join(tmpdir(), 'forgeone-bench-reload-'));
 const file = join(dir, 'forgeone.yaml');

@@ -185,10 +185,10 @@ export class TraceSink {
   /**
    * Queues events (ascending seq; ones already taken are skipped; a seq skipped over after the
    * first one taken is counted as lost: a trace may start past 1, a container restored from a
-   * snapshot goes on from its seq) and schedules a write. Never waits and never throws for the store: past `maxPending` the
-   * newer events are counted as lost. A {@link TraceBatch} over a recorder's columns is only noted
-   * here: its events are built and encoded when written, off the guest's call path; the sink
-   * releases it then.
+   * snapshot goes on from its seq) and schedules a write. Never waits and never throws for the
+   * store: past `maxPending` the newer events are counted as lost. A {@link TraceBatch} over a
+   * recorder's columns is only noted here: its events are built and encoded when written, off the
+   * guest's call path; the sink releases it then.
    */
   add(events: readonly TraceEvent[] | TraceBatch): void {
     if (events instanceof TraceBatch && !events.built) {
