@@ -1,23 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ForgeError } from '@forgeone/common';
-import { WasmHost, type EnforcerSpec, type HostLimits } from '../../index';
+import { WasmHost } from '../../index';
+import { allow, testHosts, wat } from '../../__tests__/support/testHosts';
 
 // The container limits a host routes into the gate and WASI: the syscall burst (the rate window's
 // size) and the open-handle limit (WASI's maxOpenFds), and its refusal of limits it cannot honour.
-const wat = (text: string) => new TextEncoder().encode(text);
-const allow = (...names: string[]): EnforcerSpec => ({
-  mode: 'enforce',
-  policy: { kind: 'allow-list', allow: names },
-});
-const hosts: WasmHost[] = [];
-function host(isolation: 'inline' | 'worker', limits: Partial<HostLimits>) {
-  const h = new WasmHost({ development: true, isolation, limits });
-  hosts.push(h);
-  return h;
-}
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.close()));
-});
+const { host } = testHosts();
 
 /** 1,000 forge.clock_now calls as fast as the guest can make them. */
 const THOUSAND_CALLS = wat(`(module (import "forge" "clock_now" (func $now (param i32) (result i32)))

@@ -1,21 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock, type Clock } from '@forgeone/common';
-import { WasmHost, type EnforcerSpec, type HostLimits } from '../../index';
+import { type EnforcerSpec } from '../../index';
+import { allow, testHosts, wat } from '../../__tests__/support/testHosts';
 
-const wat = (text: string) => new TextEncoder().encode(text);
-const allow = (...names: string[]): EnforcerSpec => ({
-  mode: 'enforce',
-  policy: { kind: 'allow-list', allow: names },
-});
-const hosts: WasmHost[] = [];
-function host(isolation: 'inline' | 'worker', limits: Partial<HostLimits> = {}, clock?: Clock) {
-  const h = new WasmHost({ development: true, isolation, limits, ...(clock ? { clock } : {}) });
-  hosts.push(h);
-  return h;
-}
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.close()));
-});
+const { host } = testHosts();
 
 /** Grows memory one page at a time until the host says no; returns the pages it got. */
 const MEMORY_BOMB = wat(`(module (memory (export "memory") 1)

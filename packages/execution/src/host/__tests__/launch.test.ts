@@ -1,23 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isId, ManualClock, newId, systemClock } from '@forgeone/common';
 import {
   InlineInstance,
-  WasmHost,
   createEnforcerFromSpec,
   createWasiPreview1,
   worldSyscallNames,
   type EnforcerSpec,
 } from '../../index';
+import { allow, testHosts, wat } from '../../__tests__/support/testHosts';
 
 // What a launch shares between instances (parsed specs, prepared policies, forge.* definitions,
 // module facts in a pooled worker) must never leak one instance's policy, output or identity into
 // another's, and must never let an unvalidated spec through.
-
-const wat = (text: string) => new TextEncoder().encode(text);
-const allow = (...names: string[]): EnforcerSpec => ({
-  mode: 'enforce',
-  policy: { kind: 'allow-list', allow: names },
-});
 
 /** Logs the `len` bytes at 100 and then those at 200, each through forge.log. */
 const LOG_TWICE = wat(`(module
@@ -31,15 +25,7 @@ const LOG_TWICE = wat(`(module
   (data (i32.const 100) "first-a first-b")
   (data (i32.const 200) "second-a second-b"))`);
 
-const hosts: WasmHost[] = [];
-function host(options: ConstructorParameters<typeof WasmHost>[0] = {}) {
-  const h = new WasmHost({ development: true, ...options });
-  hosts.push(h);
-  return h;
-}
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.close()));
-});
+const { hostWith: host } = testHosts();
 
 describe('launching instances', () => {
   it('gives each instance its own container id, shaped like every id, sorting by launch time', async () => {

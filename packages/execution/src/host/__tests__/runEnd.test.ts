@@ -1,24 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { WasmHost, recordedTraceOf, type EnforcerSpec, type HostLimits } from '../../index';
+import { describe, expect, it } from 'vitest';
+import { recordedTraceOf } from '../../index';
+import { allow, testHosts, wat } from '../../__tests__/support/testHosts';
 
 // How a run ends (a deadline, a denied exit) must never cost the record of its calls, its deadline
 // or its exit code.
 
-const wat = (text: string) => new TextEncoder().encode(text);
-const hosts: WasmHost[] = [];
-function host(isolation: 'inline' | 'worker', limits: Partial<HostLimits> = {}) {
-  const h = new WasmHost({ development: true, isolation, limits });
-  hosts.push(h);
-  return h;
-}
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.close()));
-});
-
-const allow = (...names: string[]): EnforcerSpec => ({
-  mode: 'enforce',
-  policy: { kind: 'allow-list', allow: names },
-});
+const { host } = testHosts();
 
 /** Five calls the default policy denies, then a loop that only the deadline ends. */
 const FIVE_DENIED_THEN_SPIN = wat(`(module

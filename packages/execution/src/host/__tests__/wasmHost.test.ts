@@ -1,12 +1,7 @@
-import { describe, expect, it, afterAll } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@forgeone/common';
-import { WasmHost, watToWasm, type EnforcerSpec } from '../../index';
-
-const wat = (text: string) => new TextEncoder().encode(text);
-const allow = (...names: string[]): EnforcerSpec => ({
-  mode: 'enforce',
-  policy: { kind: 'allow-list', allow: names },
-});
+import { watToWasm } from '../../index';
+import { allow, testHosts, wat } from '../../__tests__/support/testHosts';
 
 const ADD = wat(`(module
   (memory (export "memory") 1)
@@ -31,15 +26,7 @@ const ADD = wat(`(module
     (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32)) (i64.extend_i32_u (local.get $n))))
   (func (export "spin") (loop br 0)))`);
 
-const hosts: WasmHost[] = [];
-function host(options: ConstructorParameters<typeof WasmHost>[0] = {}) {
-  const h = new WasmHost({ development: true, ...options });
-  hosts.push(h);
-  return h;
-}
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.close()));
-});
+const { hostWith: host } = testHosts();
 
 describe.each(['inline', 'worker'] as const)('WasmHost (%s isolation)', (isolation) => {
   it('invokes exports with i32, i64, f32, f64 and bytes/strings through forge_alloc', async () => {
@@ -106,8 +93,7 @@ describe.each(['inline', 'worker'] as const)('WasmHost (%s isolation)', (isolati
 
 describe('WasmHost loading', () => {
   it('runs nothing unverified unless development mode was asked for', async () => {
-    const h = new WasmHost({ isolation: 'inline' });
-    hosts.push(h);
+    const h = host({ isolation: 'inline', development: false });
     await expect(h.loadModule(ADD)).rejects.toMatchObject({ code: 'FORGE_WASM_UNVERIFIED' });
     await expect(h.loadPackage(new Uint8Array(10))).rejects.toMatchObject({ code: 'FORGE_WASM_UNVERIFIED' });
   });

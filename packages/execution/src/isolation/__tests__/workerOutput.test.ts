@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
-import { WasmHost, type EnforcerSpec, type HostLimits } from '../../index';
+import { describe, expect, it } from 'vitest';
+import { type EnforcerSpec } from '../../index';
 import {
   OUTPUT_RING_BYTES,
   OutputRingReader,
@@ -8,26 +8,14 @@ import {
   createOutputRing,
   type OutputStream,
 } from '../outputRing';
+import { allow, testHosts, wat } from '../../__tests__/support/testHosts';
 
 // A worker's guest output crosses to the main thread through a shared ring (outputRing.ts), read a
 // moment after the guest wrote it: it must arrive whole, in the order written across stdout and
 // stderr, while the guest still runs, and also when the guest is stopped (deadline, trap, quarantine).
 
-const wat = (text: string) => new TextEncoder().encode(text);
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-const hosts: WasmHost[] = [];
-function host(isolation: 'inline' | 'worker', limits: Partial<HostLimits> = {}) {
-  const h = new WasmHost({ development: true, isolation, limits });
-  hosts.push(h);
-  return h;
-}
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.close()));
-});
-const allow = (...names: string[]): EnforcerSpec => ({
-  mode: 'enforce',
-  policy: { kind: 'allow-list', allow: names },
-});
+const { host } = testHosts();
 
 /** A guest's `write fd text` calls, as WAT: one fd_write each (iovec at 0, text at 64+). */
 function writer(writes: readonly [fd: 1 | 2, text: string][], tail = '', imports = ''): Uint8Array {
