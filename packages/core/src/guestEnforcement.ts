@@ -37,6 +37,8 @@ export function guestEnforcement(
   world: {
     readonly kvNamespace?: string | undefined;
     readonly preopens?: readonly PortablePreopen[] | undefined;
+    /** The names of the secrets the launch gives the guest (a package's manifest must grant each). */
+    readonly secrets?: readonly string[];
   },
   kernelMode: EnforcementMode,
 ): GuestEnforcement {
@@ -45,6 +47,7 @@ export function guestEnforcement(
     ? packageGrant(manifest, {
         kvNamespace: world.kvNamespace,
         ...(world.preopens ? { preopens: world.preopens } : {}),
+        ...(world.secrets ? { secrets: world.secrets } : {}),
       })
     : undefined;
   const policy = decider.policy && narrowedSpec(decider.policy, grant);

@@ -105,3 +105,5 @@ export {
 } from './container/containerState';
 export type { ContainerState, ContainerAction, ContainerTarget } from './container/containerState';
 export { CONTAINER_REGISTRY_NAMESPACE } from './container/containerRegistry';
+export { guestSecretsOf, launchSecretNames, MAX_LAUNCH_SECRETS } from './guestSecrets';
+export type { LaunchSecrets } from './guestSecrets';

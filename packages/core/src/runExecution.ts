@@ -16,6 +16,7 @@ import { traceCapacityFor } from './boot/bootMode';
 import { durableTraceSettings, openDurableTrace, storedTraceReport, traceEndOf } from './durableTrace';
 import { guestEnforcement } from './guestEnforcement';
 import type { KvLease } from './kvNamespaces';
+import { guestSecretsOf, launchSecretNames } from './guestSecrets';
 import { quarantineInputOf, quarantineReasonOf } from './quarantine/quarantineInput';
 import { cpuBudgetOption } from './resources/cpuAccount';
 import type { Allocation } from './resources/resourceAdmission';
@@ -52,9 +53,14 @@ export async function executeRun(
   const { manifest, policy, enforcerInstance } = guestEnforcement(
     module,
     options,
-    { kvNamespace: options.kv?.namespace, preopens: options.wasi?.preopens },
+    {
+      kvNamespace: options.kv?.namespace,
+      preopens: options.wasi?.preopens,
+      secrets: launchSecretNames(options.secrets),
+    },
     ctx.deps().mode,
   );
+  const secrets = guestSecretsOf(options.secrets);
   const startedAt = ctx.deps().clock.now();
   const entry = options.entry ?? '_start';
   const args =
@@ -134,6 +140,7 @@ export async function executeRun(
       ...(onTraceLazyBatch ? { onTraceLazyBatch } : {}),
       ...(traceCapacity === undefined ? {} : { traceCapacity }),
       ...(kv ? { kv, onKvUnanswered: () => kv.noteUnanswered() } : {}),
+      ...(secrets ? { secrets } : {}),
       onEvent: (event) => {
         events.push(event);
         options.onEvent?.(event);

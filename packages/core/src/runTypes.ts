@@ -25,6 +25,7 @@ import type { QuarantineRecord } from '@forgeone/trust';
 import type { RecordedTrace, TraceEvent, TraceSummaryRow } from '@forgeone/observer';
 import type { DurableTraceOptions, StoredTraceReport } from './durableTrace';
 import type { Allocation } from './resources/resourceAdmission';
+import type { LaunchSecrets } from './guestSecrets';
 import type { ContainerSource } from './container/containerConfig';
 
 /** A run: its module (`ContainerSource`, read as a container's is), who decides, what it sees. */
@@ -89,6 +90,12 @@ export interface RunModuleOptions extends ContainerSource {
    * killed; `relaxed-<N>ms` commits within N ms and when the container ends, and a crash may lose
    * the last N ms. The policy still decides every call. Without it, allowed kv calls answer DENIED.
    */
+  /**
+   * Secrets the guest may read with `forge.secret_read` (when its policy allows the call; a
+   * package's manifest must grant `secret:read:<name>` for each). Resolve them from a SecretStore.
+   * Never recorded: the trace keeps the call and the name, not the value.
+   */
+  readonly secrets?: LaunchSecrets;
   readonly kv?: {
     readonly namespace: string;
     readonly quota?: Partial<KvQuota>;

@@ -148,6 +148,8 @@ export { StorageKvBackend, kvStorageNamespace } from './forge/forgeKvStorageBack
 export type { KvFlushResult } from './forge/forgeKvStorageBackend';
 export { forgeKvSyscalls, forgeKvSyscallNames, KV_MAX_VALUE_BYTES } from './forge/forgeKvSyscalls';
 export type { ForgeKvSyscallOptions } from './forge/forgeKvSyscalls';
+export { forgeSecretSyscalls, forgeSecretSyscallNames, SECRET_NAME_BYTES } from './forge/forgeSecretSyscalls';
+export type { GuestSecrets } from './forge/forgeSecretSyscalls';
 export { forgeEventSyscalls, forgeEventSyscallNames, EVENT_NAME_PATTERN } from './forge/forgeEventSyscalls';
 export type { ForgeEventSyscallOptions, GuestEvent } from './forge/forgeEventSyscalls';
 export {

@@ -4,7 +4,7 @@ import type { WasiPreview1Call } from './wasiPreview1Calls';
 /**
  * How a package can be granted one syscall, in the capability vocabulary of package manifests
  * (`fs:read:/data`, `kv:write:notes`, `event:emit:order.created`, `plugin:call:p/run`,
- * `forge:call:log`): `free` calls need no capability, `none` are granted by no capability at all
+ * `forge:call:log`, `secret:read:db-password`): `free` calls need no capability, `none` are granted by no capability at all
  * (the network: `wasi.sock_*`), the rest name the capability kind and the arguments that carry its
  * resource.
  */
@@ -15,6 +15,7 @@ export type SyscallGrant =
   | { readonly by: 'kv'; readonly action: 'read' | 'write' }
   | { readonly by: 'event' }
   | { readonly by: 'plugin' }
+  | { readonly by: 'secret' }
   | { readonly by: 'fs'; readonly needs: readonly (readonly ['read' | 'write' | 'open', string])[] };
 
 const FREE: SyscallGrant = Object.freeze({ by: 'free' });
@@ -97,6 +98,7 @@ export function grantOf(syscall: string): SyscallGrant {
     if (name === 'kv_put' || name === 'kv_delete') return { by: 'kv', action: 'write' };
     if (name === 'emit_event') return { by: 'event' };
     if (name === 'call_plugin') return { by: 'plugin' };
+    if (name === 'secret_read') return { by: 'secret' };
   }
   return NONE;
 }
@@ -167,6 +169,13 @@ export function missingCapability(
       const names = pinned(args['name']) ?? ['*'];
       const missing = names.find((n) => !has('event', 'emit', (r) => r === '*' || r === n));
       return missing === undefined ? undefined : `event:emit:${missing}`;
+    }
+    case 'secret': {
+      // No wildcard grants secrets: a rule must pin the names it allows.
+      const names = pinned(args['name']);
+      if (!names) return 'secret:read:<name> (the rule does not pin the secret name)';
+      const missing = names.find((n) => !has('secret', 'read', (r) => r === n));
+      return missing === undefined ? undefined : `secret:read:${missing}`;
     }
     case 'plugin': {
       const plugins = pinned(args['plugin']);

@@ -65,6 +65,8 @@ const EXPECTED_REFUSALS: Record<string, ReadonlyArray<Record<string, readonly un
   '--backend': [],
   '--kv': [WASMER],
   '--kv-durability': [WASMER, { kv: [false] }],
+  '--secret': [WASMER],
+  '--secret-key-file': [WASMER, { secrets: [false] }],
   '--state': [WASMER],
   '--audit': [WASMER],
   '--trace': [WASMER],
@@ -124,6 +126,7 @@ describe('forgeone run: the option support table', () => {
     mode: (valueOf(argv, '--mode') ?? 'enforce') as RunContext['mode'],
     module: argv[1]!.endsWith('.forgepkg') ? 'package' : 'module',
     kv: argv.includes('--kv'),
+    secrets: argv.includes('--secret'),
   });
   const givenRows = (argv: readonly string[]) =>
     RUN_OPTION_SUPPORT.filter((r) => {

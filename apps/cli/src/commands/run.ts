@@ -1,10 +1,12 @@
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SqliteStore, enforcementModes, openStateStore, type StoragePort } from '@forgeone/common';
+import type { LaunchSecrets } from '@forgeone/core';
 import {
   defaultContainerLimits,
   limitBounds,
   limitsProblem,
+  parseSecretName,
   type ContainerLimits,
   type ContainerLimitsInput,
 } from '@forgeone/config';
@@ -29,6 +31,8 @@ import { printGuestLine, usageError, type CliIo } from '../cliIo';
 import { STATE_ENV, integerFlag, parseGuestPath } from '../flagValues';
 import { lineWriter } from '../guestLines';
 import { passphraseSource } from '../passphrase';
+import { launchSecrets } from './runSecrets';
+import { SECRET_PASSPHRASE_ENV } from './secret';
 import { checkRunOptions, checkSnapshotRun, optionGiven, type RunContext, type RunFlags } from './runOptions';
 import { runWithSnapshot } from './snapshot';
 import { storedTraceLine } from './traceState';
@@ -145,6 +149,16 @@ export function registerRun(program: Command, io: CliIo): void {
       'when a kv write is kept: commit (default; in the store before kv_put returns, so it survives a crash) or relaxed-<N>ms (committed within N ms; a crash may lose the last N ms of writes)',
     )
     .option(
+      '--secret <name>',
+      'give the guest secret <name> from --state (forge.secret_read; the policy still decides each call, a .forgepkg needs secret:read:<name>); repeatable',
+      repeat,
+      [],
+    )
+    .option(
+      '--secret-key-file <file>',
+      `the key of the --secret values (default: a passphrase from $${SECRET_PASSPHRASE_ENV}, else a prompt)`,
+    )
+    .option(
       '--state <dir>',
       `the state: a directory (holding kernel.db) or a .sqlite/.db file (default: $${STATE_ENV}). It keeps --kv namespaces and the records of quarantined runs (else in ./${DEFAULT_STATE_DIR}) and the audit log of the run's decisions, and a .forgepkg is checked against the versions installed in it (\`verify --install\`): an older one is refused (FORGE_PKG_ROLLBACK)`,
     )
@@ -176,6 +190,7 @@ export function registerRun(program: Command, io: CliIo): void {
         mode: flags.mode,
         module: moduleFileKind(modulePath),
         kv: flags.kv !== undefined,
+        secrets: flags.secret.length > 0,
       };
       // Before anything is read or run: an option this run cannot honour is refused, not ignored.
       const source = (key: keyof RunFlags) => command.getOptionValueSource(key);
@@ -210,6 +225,7 @@ export function registerRun(program: Command, io: CliIo): void {
           : await readPrivateKeyFile(resolve(io.cwd, flags.traceKey), { passphrase: passphraseSource(io) });
       // A bad name is one coded line, before any state directory is created.
       if (flags.kv !== undefined) checkKvConfig(flags.kv);
+      for (const name of flags.secret) parseSecretName(name);
       const kvDurability =
         flags.kvDurability === undefined ? undefined : checkKvDurability(flags.kvDurability);
       // Any state there is (--state or $FORGEONE_STATE) keeps the run's audit trail and the
@@ -217,11 +233,17 @@ export function registerRun(program: Command, io: CliIo): void {
       // `verify` refuses it.
       const hasState = flags.state !== undefined || Boolean(io.env(STATE_ENV));
       const stateDir = resolve(io.cwd, flags.state ?? (io.env(STATE_ENV) || DEFAULT_STATE_DIR));
-      const store = flags.kv !== undefined || hasState ? await openStateStore(stateDir) : undefined;
+      const store =
+        flags.kv !== undefined || flags.secret.length > 0 || hasState
+          ? await openStateStore(stateDir)
+          : undefined;
       // Decisions go to --audit's store, else to the state's: a run with state keeps its audit trail.
       let auditStore: StoragePort | undefined;
+      let secrets: LaunchSecrets | undefined;
       let kernel: Awaited<ReturnType<typeof createKernel>>;
       try {
+        // Resolved before the kernel starts: a wrong key or a missing secret runs nothing.
+        secrets = store && flags.secret.length > 0 ? await launchSecrets(io, store, flags) : undefined;
         auditStore = flags.audit === undefined ? store : await SqliteStore.open(resolve(io.cwd, flags.audit));
         kernel = await createKernel({
           config: { mode: flags.mode },
@@ -276,6 +298,7 @@ export function registerRun(program: Command, io: CliIo): void {
           wasi,
           ...(flags.call ? { entry: flags.call } : {}),
           ...(flags.args ? { argText: flags.args } : {}),
+          ...(secrets ? { secrets } : {}),
           // A trace file keeps every call of a long run, not only the report's default 65,536.
           ...(flags.trace ? { traceCapacity: TRACE_FILE_CAPACITY } : {}),
           ...(flags.kv === undefined

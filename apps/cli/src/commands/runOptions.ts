@@ -26,6 +26,8 @@ export interface RunFlags {
   json?: boolean;
   kv?: string;
   kvDurability?: string;
+  secret: string[];
+  secretKeyFile?: string;
   state?: string;
   audit?: string;
   snapshotOut?: string;
@@ -43,6 +45,8 @@ export interface RunContext {
   readonly module: 'package' | 'module';
   /** Whether the run has a kv namespace (`--kv`). */
   readonly kv: boolean;
+  /** Whether the run gives the guest secrets (`--secret`). */
+  readonly secrets: boolean;
 }
 
 /** A set of contexts: each named dimension takes one of the listed values (unnamed: any). */
@@ -171,6 +175,21 @@ export const RUN_OPTION_SUPPORT: readonly RunOptionSupport[] = [
     ],
   },
   {
+    option: '--secret',
+    key: 'secret',
+    example: ['--secret', 'db-password'],
+    refused: [{ when: WASMER, why: `forge.secret_read calls need the gate: ${NO_GATE}` }],
+  },
+  {
+    option: '--secret-key-file',
+    key: 'secretKeyFile',
+    example: ['--secret', 'db-password', '--secret-key-file', '{dir}/secrets.key'],
+    refused: [
+      { when: WASMER, why: `forge.secret_read calls need the gate: ${NO_GATE}` },
+      { when: { secrets: [false] }, why: 'it unlocks the --secret values, and this run has no --secret' },
+    ],
+  },
+  {
     option: '--state',
     key: 'state',
     example: ['--state', '{dir}/state'],
@@ -241,6 +260,7 @@ const SNAPSHOT_RUN_REFUSALS: ReadonlyArray<readonly [keyof RunFlags, string, str
   ['audit', '--audit', 'a snapshot run keeps no audit log'],
   ['trace', '--trace', 'a snapshot run writes no trace file yet'],
   ['kvDurability', '--kv-durability', 'a snapshot run has no --kv namespace'],
+  ['secret', '--secret', "a snapshot's memory would hold the secrets the guest read"],
 ];
 
 /**
@@ -303,6 +323,7 @@ function describe(condition: RunCondition, context: RunContext): string {
     isolation: `--isolation ${context.isolation}`,
     mode: `--mode ${context.mode}`,
     kv: context.kv ? '--kv' : 'no --kv',
+    secrets: context.secrets ? '--secret' : 'no --secret',
   };
   return (Object.keys(words) as Array<keyof RunContext>)
     .filter((dimension) => condition[dimension] !== undefined)

@@ -137,6 +137,7 @@ function prepare(io: CliIo, file: WorkloadFile, index: number, flags: ScheduleFl
     mode: 'enforce',
     module: spec.kind,
     kv: false,
+    secrets: false,
   };
   const given = (row: RunOptionSupport): boolean => {
     const key: keyof RunFlags | undefined = row.key;

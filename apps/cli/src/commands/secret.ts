@@ -188,19 +188,19 @@ async function withSecrets<T>(
 }
 
 /**
- * A key source: the key file, else the passphrase in `env`, else a hidden prompt on a terminal
+ * A key source (also `run --secret`'s): the key file, else the passphrase in `env`, else a hidden prompt on a terminal
  * (asked twice when it makes a new key), else FORGE_SECRET_KEY_MISSING. Both a file and the
  * variable is ambiguous, and refused.
  */
-async function keySource(
+export async function keySource(
   io: CliIo,
   keyFile: string | undefined,
   env: string,
   prompt: string,
   confirm: boolean,
+  flag = env === SECRET_PASSPHRASE_ENV ? '--key-file' : '--new-key-file',
 ): Promise<SecretKeySource> {
   const fromEnv = io.env(env);
-  const flag = env === SECRET_PASSPHRASE_ENV ? '--key-file' : '--new-key-file';
   if (keyFile !== undefined && fromEnv !== undefined) throw usageError(`give ${flag} or $${env}, not both`);
   if (keyFile !== undefined) return readSecretKeyFile(cliPath(io, keyFile));
   if (fromEnv !== undefined) return passphraseKeySource(fromEnv);

@@ -1,3 +1,4 @@
+import type { LaunchSecrets } from '../guestSecrets';
 import {
   ForgeError,
   IdentityContextSchema,
@@ -69,6 +70,11 @@ export interface ContainerConfig extends ContainerSource, ContainerSnapshotConfi
   };
   /** Limits over the kernel's (`timeoutMs` is each call's deadline, `memoryPages`, `fuel`...). */
   readonly limits?: ContainerLimitsInput;
+  /**
+   * Secrets the guest may read with `forge.secret_read` (as in `runModule`). Refused with
+   * `snapshots`: a captured memory would hold what the guest read.
+   */
+  readonly secrets?: LaunchSecrets;
   /**
    * An allocation this kernel's resource manager already granted (a scheduler's, handed over as
    * `runModule` takes one): the container holds it instead of asking for its own, and leaves it

@@ -3,6 +3,7 @@ import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/com
 import type { EnforcerSpec } from '@forgeone/execution';
 import { launchKindOf, launchRefusal } from '../boot/bootMode';
 import { guestEnforcement } from '../guestEnforcement';
+import { guestSecretsOf, launchSecretNames } from '../guestSecrets';
 import { checkHeldAllocation } from '../resources/heldAllocation';
 import type { Allocation } from '../resources/resourceAdmission';
 import { RunAudit, lazyBatchTaker } from '../runAudit';
@@ -93,9 +94,16 @@ export class ContainerLauncher {
     const { policy, enforcerInstance } = guestEnforcement(
       module,
       config,
-      { preopens: config.wasi?.preopens },
+      { preopens: config.wasi?.preopens, secrets: launchSecretNames(config.secrets) },
       this.#deps.mode,
     );
+    if (snapshots && config.secrets !== undefined && Object.keys(config.secrets).length > 0)
+      throw new ForgeError(
+        'FORGE_INVALID_INPUT',
+        'a container given secrets cannot be snapshotted: its captured memory would hold them (launch it without snapshots)',
+        { details: { field: 'snapshots' } },
+      );
+    const secrets = guestSecretsOf(config.secrets);
     // A refusal (FORGE_RESOURCE_EXHAUSTED naming the budget, FORGE_RESOURCE_MISMATCH for a held
     // allocation that does not cover it) propagates: nothing was started.
     const request = {
@@ -171,6 +179,7 @@ export class ContainerLauncher {
         ...(config.onStdout ? { onStdout: config.onStdout } : {}),
         ...(config.onStderr ? { onStderr: config.onStderr } : {}),
         ...(config.onEvent ? { onEvent: config.onEvent } : {}),
+        ...(secrets ? { secrets } : {}),
         ...(onTraceLazyBatch ? { onTraceLazyBatch } : {}),
         ...(snapshots && { moduleName: module.name }),
         ...(snapshot && { fromSnapshot: snapshot }),

@@ -138,6 +138,15 @@ export class GuestMemory {
     this.#written(ptr >>> 0, bytes.byteLength);
   }
 
+  /**
+   * Copies `bytes` into guest memory at `ptr` without telling the write sink: for values a trace
+   * must never hold (secrets). A replay of the call does not restore them.
+   */
+  writeUnrecorded(ptr: number, bytes: Uint8Array): void {
+    this.#check(ptr >>> 0, bytes.byteLength);
+    this.#bytes.set(bytes, ptr >>> 0);
+  }
+
   #written(ptr: number, len: number): void {
     if (this.writeSink !== undefined) this.writeSink.captureWrite(ptr, len, this.#bytes);
   }

@@ -1,6 +1,7 @@
 import { forgeBufferSyscallNames } from '../forge/forgeBufferSyscalls';
 import { forgeEventSyscallNames } from '../forge/forgeEventSyscalls';
 import { forgeKvSyscallNames } from '../forge/forgeKvSyscalls';
+import { forgeSecretSyscallNames } from '../forge/forgeSecretSyscalls';
 import { worldSyscallNames } from '../world/guestWorld';
 import { forgeCallPluginSyscallName } from '../plugins/callPluginSyscall';
 
@@ -15,6 +16,7 @@ export function allSyscallNames(): string[] {
       ...worldSyscallNames(),
       ...forgeKvSyscallNames,
       ...forgeEventSyscallNames,
+      ...forgeSecretSyscallNames,
       ...forgeBufferSyscallNames,
       forgeCallPluginSyscallName,
     ]),

@@ -131,6 +131,7 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
         ...(options.approver ? { approver: syncApprover(options.approver) } : {}),
         ...(options.extraDefinitions ? { extraDefinitions: options.extraDefinitions } : {}),
         ...(options.kv ? { kv: options.kv } : {}),
+        ...(options.secrets ? { secrets: options.secrets } : {}),
         ...(onGuestEvent ? { onGuestEvent } : {}),
         ...(options.enforcerInstance ? { enforcer: options.enforcerInstance } : {}),
         ...(events ? { events } : {}),

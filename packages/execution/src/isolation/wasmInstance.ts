@@ -16,6 +16,7 @@ import type {
 } from '@forgeone/observer';
 import type { EnforcerSpec } from '../gate/enforcerSpec';
 import type { GuestEvent } from '../forge/forgeEventSyscalls';
+import type { GuestSecrets } from '../forge/forgeSecretSyscalls';
 import type { KvBackend } from '../forge/forgeKvBackend';
 import type { WorldSpec } from '../world/guestWorld';
 import type { InvokeOptions, InvokeResult } from './invokeExport';
@@ -109,6 +110,11 @@ export interface InstanceOptions {
     readonly op: 'get' | 'put' | 'delete' | 'usage';
     readonly key?: string;
   }) => void;
+  /**
+   * The values `forge.secret_read` answers with, by name (the policy still decides each call). In a
+   * worker they cross once, at instantiation. Never recorded in a trace.
+   */
+  readonly secrets?: GuestSecrets;
   /** Receives each `forge.emit_event` event (worker isolation: as it happens, fire-and-forget). */
   readonly onEvent?: (event: GuestEvent) => void;
   /**

@@ -195,6 +195,7 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       },
       ...(message.forwardAudit ? { audit: (entry: JsonValue) => post({ type: 'audit', entry }) } : {}),
       ...(kv ? { kv } : {}),
+      ...(message.secrets === undefined ? {} : { secrets: message.secrets }),
       ...(message.forwardEvents
         ? { onGuestEvent: ({ name, payload }) => post({ type: 'event', name, payload }) }
         : {}),

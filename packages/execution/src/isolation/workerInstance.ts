@@ -196,6 +196,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
           : { approverTimeoutMs: options.approverTimeoutMs ?? DEFAULT_APPROVER_TIMEOUT_MS }),
         forwardAudit: options.onAudit !== undefined,
         forwardEvents: instance.#onEvent !== undefined,
+        ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
         ...(options.kv === undefined
           ? {}
           : {

@@ -51,6 +51,8 @@ export type ToWorker =
       readonly forwardEvents: boolean;
       /** The container's kv namespace, served by the main thread through `bridge` (see BridgedKvBackend). */
       readonly kv?: { readonly namespace: string; readonly timeoutMs: number };
+      /** The launch's secret values (forge.secret_read), cloned once. */
+      readonly secrets?: ReadonlyMap<string, Uint8Array>;
     }
   | {
       readonly type: 'invoke';

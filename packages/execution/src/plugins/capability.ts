@@ -1,4 +1,5 @@
 import { ForgeError, GUEST_PATH_SEGMENT, isCanonicalGuestPath } from '@forgeone/common';
+import { isSecretName } from '@forgeone/config';
 
 // The guest-path concept is common's (trust checks policies with it too); re-exported for callers.
 export { isCanonicalGuestPath };
@@ -37,9 +38,24 @@ export interface ForgeCallCapability {
   readonly fn: string;
 }
 
+/**
+ * Read one named secret (`forge.secret_read`). No wildcard: a package names every secret it
+ * reads, so that granting it one credential never grants it the store.
+ */
+export interface SecretCapability {
+  readonly kind: 'secret';
+  readonly action: 'read';
+  readonly name: string;
+}
+
 /** One permission on one resource, parsed from `kind:action:resource`. */
 export type Capability =
-  FsCapability | KvCapability | PluginCallCapability | EventCapability | ForgeCallCapability;
+  | FsCapability
+  | KvCapability
+  | PluginCallCapability
+  | EventCapability
+  | ForgeCallCapability
+  | SecretCapability;
 
 /** Plugin names: lower case, digits and `-`, starting with a letter; at most 64. */
 export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
@@ -111,8 +127,16 @@ export function parseCapability(text: string): Capability {
       if (resource !== WILDCARD && !(PLAIN_FORGE_CALLS as readonly string[]).includes(resource))
         invalid(text, `expected one of ${PLAIN_FORGE_CALLS.join(', ')} or *`);
       return { kind, action, fn: resource };
+    case 'secret':
+      if (action !== 'read') invalid(text, 'the secret action is read');
+      if (!isSecretName(resource))
+        invalid(
+          text,
+          'expected a secret name (a letter, then letters, digits, . _ -; at most 64; no wildcard)',
+        );
+      return { kind, action, name: resource };
     default:
-      return invalid(text, 'unknown kind; expected fs, kv, plugin, event or forge');
+      return invalid(text, 'unknown kind; expected fs, kv, plugin, event, forge or secret');
   }
 }
 
@@ -130,6 +154,8 @@ export function formatCapability(capability: Capability): string {
       return head + capability.name;
     case 'forge':
       return head + capability.fn;
+    case 'secret':
+      return head + capability.name;
   }
 }
 
@@ -166,5 +192,7 @@ export function capabilityCovers(granted: Capability, needed: Capability): boole
       return needed.kind === 'event' && nameCovers(granted.name, needed.name);
     case 'forge':
       return needed.kind === 'forge' && nameCovers(granted.fn, needed.fn);
+    case 'secret':
+      return needed.kind === 'secret' && needed.name === granted.name;
   }
 }

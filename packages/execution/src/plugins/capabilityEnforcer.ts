@@ -71,6 +71,10 @@ export function requiredCapabilities(request: SyscallRequest): CapabilityNeed {
       const name = text(args.name);
       return name === undefined ? 'refused' : [{ kind: 'event', action: 'emit', name }];
     }
+    case 'forge.secret_read': {
+      const name = text(args.name);
+      return name === undefined ? 'refused' : [{ kind: 'secret', action: 'read', name }];
+    }
     case 'forge.call_plugin': {
       const plugin = text(args.plugin);
       const name = text(args.export);

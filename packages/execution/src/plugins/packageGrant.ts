@@ -24,11 +24,19 @@ export interface PackageGrant {
  */
 export function packageGrant(
   manifest: PackageManifest,
-  run: { readonly kvNamespace?: string | undefined; readonly preopens?: readonly PortablePreopen[] },
+  run: {
+    readonly kvNamespace?: string | undefined;
+    readonly preopens?: readonly PortablePreopen[];
+    /** The names of the secrets the run gives the guest: each needs `secret:read:<name>`. */
+    readonly secrets?: readonly string[];
+  },
 ): PackageGrant {
   assertPreopensGranted(run.preopens ?? [], manifest);
+  const secretsGranted = assertSecretsGranted(run.secrets ?? [], manifest);
   const kv = run.kvNamespace === undefined ? undefined : kvGranted(run.kvNamespace, manifest);
   let syscalls = manifest.capabilities.filter((c) => SYSCALL_CAPABILITY.test(c));
+  // `secret:read:<name>` is the grant of forge.secret_read; which names, the run's secrets say.
+  if (secretsGranted) syscalls.push(SECRET_READ);
   if (kv !== undefined && !(kv.read && kv.write)) {
     // Spell namespace wildcards out, so that the kv calls not granted can be left out.
     const known = worldSyscallNames();
@@ -82,6 +90,26 @@ function assertPreopensGranted(preopens: readonly PortablePreopen[], manifest: P
       );
     }
   }
+}
+
+const SECRET_READ = 'forge.secret_read';
+
+/**
+ * A package reads only the secrets its manifest names (`secret:read:<name>`): a run that gives it
+ * another is refused. True when the manifest grants any secret (forge.secret_read is then in its
+ * bound; the guest can read only the secrets the run gives it).
+ */
+function assertSecretsGranted(names: readonly string[], manifest: PackageManifest): boolean {
+  const granted = manifest.capabilities.filter((c) => c.startsWith('secret:')).map(parseCapability);
+  for (const name of names) {
+    if (granted.some((grant) => capabilityCovers(grant, { kind: 'secret', action: 'read', name }))) continue;
+    throw new ForgeError(
+      'FORGE_CAPABILITY_NOT_GRANTED',
+      `package ${manifest.name}@${manifest.version} is not granted secret:read:${name} (add the capability to its manifest, or run it without that secret)`,
+      { details: { capability: `secret:read:${name}`, package: manifest.name } },
+    );
+  }
+  return granted.length > 0;
 }
 
 /**

@@ -10,6 +10,7 @@ import { createEnforcerFromSpec, type EnforcerHooks, type EnforcerSpec } from '.
 import { forgeEventSyscalls, type GuestEvent } from '../forge/forgeEventSyscalls';
 import type { KvBackend } from '../forge/forgeKvBackend';
 import { forgeKvSyscalls } from '../forge/forgeKvSyscalls';
+import { forgeSecretSyscalls, type GuestSecrets } from '../forge/forgeSecretSyscalls';
 import { forgeSyscalls } from '../forge/forgeSyscalls';
 import { replaySyscalls, type ReplayCursor } from '../replay/replaySyscalls';
 import type { SyscallDefinition } from '../gate/syscallDefinition';
@@ -72,6 +73,8 @@ export interface WorldHooks extends EnforcerHooks {
    * thread's in a worker. Without one, an allowed kv call answers DENIED.
    */
   readonly kv?: KvBackend;
+  /** The secret values `forge.secret_read` can answer with (the policy still decides each call). */
+  readonly secrets?: GuestSecrets;
   /** Receives each `forge.emit_event` event while the guest waits. */
   readonly onGuestEvent?: (event: GuestEvent) => void;
   /** More capabilities (inline isolation only: definitions do not cross into workers). */
@@ -95,6 +98,7 @@ function builtinSyscallNames(): readonly string[] {
         ...forgeSyscalls({ clock, onLog: () => undefined }),
         ...forgeKvSyscalls({ backend: undefined }),
         ...forgeEventSyscalls({ sink: () => undefined }),
+        ...forgeSecretSyscalls(undefined),
         ...wasi.definitions,
       ].map((d) => d.syscall),
     );
@@ -160,6 +164,7 @@ function forgeDefinitions(
   if (only === undefined || only.has('emit_event')) {
     chosen.push(...forgeEventSyscalls({ sink: hooks.onGuestEvent ?? ignoreEvent }));
   }
+  if (only === undefined || only.has('secret_read')) chosen.push(...forgeSecretSyscalls(hooks.secrets));
   return chosen;
 }
 

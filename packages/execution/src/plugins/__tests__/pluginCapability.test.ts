@@ -38,6 +38,11 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
     action: fc.constant('call' as const),
     fn: fc.constantFrom('log', 'clock_now', 'random_bytes', '*'),
   }),
+  fc.record({
+    kind: fc.constant('secret' as const),
+    action: fc.constant('read' as const),
+    name: fc.stringMatching(/^[A-Za-z][A-Za-z0-9._-]{0,6}$/),
+  }),
 );
 
 /** Paths a guest could ask for, hostile ones included. */
@@ -78,6 +83,9 @@ function oracle(granted: Capability, needed: Capability): boolean {
       return slot(granted.name, (needed as typeof granted).name);
     case 'forge':
       return slot(granted.fn, (needed as typeof granted).fn);
+    case 'secret':
+      // No wildcard: only the very name.
+      return granted.name === (needed as typeof granted).name;
   }
 }
 
@@ -93,6 +101,11 @@ describe('capability strings', () => {
     });
     expect(parseCapability('event:emit:order.created')).toMatchObject({ name: 'order.created' });
     expect(parseCapability('forge:call:log')).toMatchObject({ fn: 'log' });
+    expect(parseCapability('secret:read:db-password')).toEqual({
+      kind: 'secret',
+      action: 'read',
+      name: 'db-password',
+    });
   });
 
   it('refuses everything that is not canonical, with a code', () => {
@@ -121,6 +134,11 @@ describe('capability strings', () => {
       'event:emit:',
       'event:emit:Order',
       'forge:call:kv_put',
+      'secret:read:*',
+      'secret:read:',
+      'secret:write:db',
+      'secret:read:9db',
+      `secret:read:${'a'.repeat(65)}`,
       'net:connect:example.org',
       `fs:read:/${'a'.repeat(1200)}`,
     ];
