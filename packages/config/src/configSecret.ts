@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** How a secret is written in a configuration: `secret:<name>`. */
-export const SECRET_REFERENCE_PATTERN = /^secret:([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
+/**
+ * How a secret is written in a configuration: `secret:<name>`, the name as the secret store takes
+ * it (SECRET_NAME_PATTERN), so that a reference the schema accepts can be resolved.
+ */
+export const SECRET_REFERENCE_PATTERN = /^secret:([A-Za-z][A-Za-z0-9._-]{0,63})$/;
 
 // The schemas configSecret() made, so the schema walker knows which fields hold references.
 const secretSchemas = new WeakSet<object>();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { MemoryStore } from '@forgeone/common';
-import { ConfigContext, SecretStore, passphraseKeySource } from '../index';
+import { ConfigContext, SecretStore, isSecretName, passphraseKeySource, secretReferenceName } from '../index';
 import { admin, testSchema } from './support/kernelSchema';
 
 describe('ConfigContext with the real SecretStore as its resolver', () => {
@@ -27,5 +28,17 @@ describe('ConfigContext with the real SecretStore as its resolver', () => {
     const records = JSON.stringify(await store.readLog('config:history'));
     expect(records).not.toContain('canary-77c1');
     expect(JSON.stringify(await ctx.history())).not.toContain('canary-77c1');
+  });
+});
+
+describe('secret references', () => {
+  it('name exactly what the secret store can hold (property)', () => {
+    const names = fc.oneof(fc.string({ maxLength: 70 }), fc.stringMatching(/^[A-Za-z0-9._-]{1,66}$/));
+    fc.assert(
+      fc.property(names, (name) => {
+        expect(secretReferenceName(`secret:${name}`) !== undefined).toBe(isSecretName(name));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
