@@ -79,11 +79,18 @@ describe('Runtime.runModule', () => {
     const names = runtime().rt.syscallNames();
     expect(names.slice(0, 3)).toEqual(['forge.log', 'forge.clock_now', 'forge.random_bytes']);
     expect(names).toContain('wasi.fd_write');
-    // Every run offers kv and events; a run without a namespace answers kv calls DENIED.
+    // Every run offers kv, events and secrets; a run without a namespace answers kv calls DENIED,
+    // one given no secrets answers secret reads NOT_FOUND.
     expect(names).toEqual(
-      expect.arrayContaining(['forge.kv_get', 'forge.kv_put', 'forge.kv_delete', 'forge.emit_event']),
+      expect.arrayContaining([
+        'forge.kv_get',
+        'forge.kv_put',
+        'forge.kv_delete',
+        'forge.emit_event',
+        'forge.secret_read',
+      ]),
     );
-    expect(names).toHaveLength(3 + 4 + 46);
+    expect(names).toHaveLength(3 + 5 + 46);
   });
 });
 
