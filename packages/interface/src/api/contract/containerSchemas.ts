@@ -30,11 +30,19 @@ export const LaunchBodySchema = z
       .optional(),
     kind: z.enum(['command', 'service']).optional(),
     isolation: z.enum(['inline', 'worker']).optional(),
-    policy: z.strictObject({
-      mode: z.enum(enforcementModes),
-      allow: z.array(SyscallPattern).max(256),
-      ask: z.array(SyscallPattern).max(256).optional(),
-    }),
+    policy: z.union([
+      z.strictObject({
+        mode: z.enum(enforcementModes),
+        allow: z.array(SyscallPattern).max(256),
+        ask: z.array(SyscallPattern).max(256).optional(),
+      }),
+      z.strictObject({
+        mode: z.enum(enforcementModes),
+        document: z
+          .union([z.string().max(256 * 1024), z.record(z.string(), z.unknown())])
+          .describe('a policy document (YAML/JSON text or its object), compiled by the kernel'),
+      }),
+    ]),
     limits: z
       .strictObject({
         timeoutMs: z.number().int().positive().optional(),

@@ -41,10 +41,17 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
           ...(body.kind ? { kind: body.kind } : {}),
           ...(body.isolation ? { isolation: body.isolation } : {}),
           ...(body.limits ? { limits: definedOnly(body.limits) } : {}),
-          policy: {
-            mode: body.policy.mode,
-            policy: { kind: 'allow-list', allow: body.policy.allow, ...(body.policy.ask ? { ask: body.policy.ask } : {}) },
-          },
+          policy:
+            'document' in body.policy
+              ? { mode: body.policy.mode, policy: { kind: 'document', document: body.policy.document, source: 'api' } }
+              : {
+                  mode: body.policy.mode,
+                  policy: {
+                    kind: 'allow-list',
+                    allow: body.policy.allow,
+                    ...(body.policy.ask ? { ask: body.policy.ask } : {}),
+                  },
+                },
         });
         return { id, container: await runtime.get(id), requestId: call.requestId };
       } finally {
