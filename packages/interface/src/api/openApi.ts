@@ -12,23 +12,22 @@ export function buildOpenApiDocument(
   const components: Record<string, JsonSchema> = {};
   // JSON Schema 2020-12 is OpenAPI 3.1's dialect: zod writes it; schemas with an id become components.
   const convert = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
-    const out = z.toJSONSchema(schema, {
+    const generated = z.toJSONSchema(schema, {
       target: 'draft-2020-12',
       io,
       unrepresentable: 'any',
       reused: 'inline',
-      override: ({ jsonSchema }) => {
-        delete (jsonSchema as JsonSchema)['$schema'];
-      },
-    }) as JsonSchema;
+    });
+    // Nested schemas with an id that zod put in `$defs` become components, referenced from there.
+    const out = JSON.parse(
+      JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/'),
+    ) as JsonSchema;
     const id = z.globalRegistry.get(schema)?.id;
     delete out['$schema'];
-    // Nested components zod hoisted into `$defs` go to components/schemas.
     const defs = out['$defs'] as Record<string, JsonSchema> | undefined;
     delete out['$defs'];
     for (const [name, def] of Object.entries(defs ?? {})) components[name] ??= def;
-    const text = JSON.stringify(out).replaceAll('"#/$defs/', '"#/components/schemas/');
-    const fixed = JSON.parse(text) as JsonSchema;
+    const fixed = out;
     if (id === undefined) return fixed;
     components[id] ??= fixed;
     return { $ref: `#/components/schemas/${id}` };
