@@ -114,7 +114,11 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 256 },
   });
   app.server.maxConnections = limits.maxConnections;
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler((route) => {
+    const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+    // A request without a body has body null: an optional body schema takes it as absent.
+    return route.httpPart === 'body' ? (data: unknown) => validate(data ?? undefined) : validate;
+  });
   app.setSerializerCompiler(serializerCompiler);
 
   const tokens = options.tokens ?? new TokenStore(kernel.store ?? new MemoryStore(), { clock: kernel.clock });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiRoutes, createApiServer, createKernel, openApiPath, type Kernel } from '../index';
+import { apiRoutes, createApiServer, createKernel, openApiPath, type Kernel, type RouteSpec } from '../index';
 
 let kernel: Kernel | undefined;
 afterEach(async () => kernel?.shutdown());
@@ -37,7 +37,7 @@ describe('OpenAPI document', () => {
 
     for (const r of registered) {
       const op = doc.paths[openApiPath(r.url)]![r.method.toLowerCase()]!;
-      const declared = Object.values(apiRoutes).find((d) => d.path === r.url && d.method === r.method)!;
+      const declared: RouteSpec = Object.values(apiRoutes).find((d) => d.path === r.url && d.method === r.method)!;
       expect(op.operationId).toBe(declared.operationId);
       expect(op['x-forgeone-role']).toBe(declared.access);
       // Path parameters: the same names in the URL, the fastify schema and the document.

@@ -52,7 +52,11 @@ export type RouteRequest<S extends RouteSpec> = (S['params'] extends z.ZodType
   ? { readonly params: In<S['params']> }
   : { readonly params?: undefined }) &
   (S['query'] extends z.ZodType ? { readonly query?: In<S['query']> } : { readonly query?: undefined }) &
-  (S['body'] extends z.ZodType ? { readonly body: In<S['body']> } : { readonly body?: undefined });
+  (S['body'] extends z.ZodType
+    ? undefined extends In<S['body']>
+      ? { readonly body?: In<S['body']> }
+      : { readonly body: In<S['body']> }
+    : { readonly body?: undefined });
 
 /** What a client gets back for `S`. */
 export type RouteResult<S extends RouteSpec> = S['reply'] extends z.ZodType ? z.output<S['reply']> : string;
