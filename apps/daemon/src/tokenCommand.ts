@@ -11,8 +11,11 @@ export function parseExpiry(value: string, now: number): number {
     const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd'];
     return now + Number(relative[1]) * unit;
   }
-  const at = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(at)) throw new InvalidArgumentError('expected a duration (30d, 12h, 90m, 45s) or an ISO 8601 time');
+  const at = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(value)
+    ? Date.parse(value)
+    : Number.NaN;
+  if (Number.isNaN(at))
+    throw new InvalidArgumentError('expected a duration (30d, 12h, 90m, 45s) or an ISO 8601 time');
   return at;
 }
 
@@ -22,9 +25,13 @@ async function withTokens<T>(dataDir: string, fn: (tokens: TokenStore) => Promis
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new ForgeError('FORGE_STORAGE_IO', `cannot create data directory ${dir}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ForgeError(
+      'FORGE_STORAGE_IO',
+      `cannot create data directory ${dir}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const store = await SqliteStore.open(join(dir, 'forgeone.db'));
   try {
@@ -35,13 +42,17 @@ async function withTokens<T>(dataDir: string, fn: (tokens: TokenStore) => Promis
 }
 
 function describeToken(t: TokenInfo, now: number): string {
-  const state = t.revokedAt !== null ? 'revoked' : t.expiresAt !== null && t.expiresAt <= now ? 'expired' : 'active';
+  const state =
+    t.revokedAt !== null ? 'revoked' : t.expiresAt !== null && t.expiresAt <= now ? 'expired' : 'active';
   const expires = t.expiresAt === null ? 'never' : new Date(t.expiresAt).toISOString();
   return `${t.id}  ${t.name}  ${t.role}  ${state}  created ${new Date(t.createdAt).toISOString()}  expires ${expires}`;
 }
 
 const dataDirOption = () =>
-  new Option('--data-dir <dir>', "the daemon's data directory (its SQLite store holds the tokens)").makeOptionMandatory();
+  new Option(
+    '--data-dir <dir>',
+    "the daemon's data directory (its SQLite store holds the tokens)",
+  ).makeOptionMandatory();
 
 /**
  * `forgeoned token create|list|revoke`: API tokens in the daemon's store. A created token is printed
@@ -76,7 +87,8 @@ export function registerTokenCommand(program: Command, write: (text: string) => 
     .addOption(dataDirOption())
     .action(async (flags: { dataDir: string }) => {
       const now = Date.now();
-      for (const t of await withTokens(flags.dataDir, (tokens) => tokens.list())) write(`${describeToken(t, now)}\n`);
+      for (const t of await withTokens(flags.dataDir, (tokens) => tokens.list()))
+        write(`${describeToken(t, now)}\n`);
     });
   token
     .command('revoke')

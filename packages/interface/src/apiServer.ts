@@ -17,7 +17,12 @@ import { trustHandlers } from './api/handlers/trustHandlers';
 import { ApiMetrics } from './api/metrics';
 import { buildOpenApiDocument } from './api/openApi';
 import { PROBLEM_MEDIA_TYPE, problemOf } from './api/problem';
-import { checkRateLimits, defaultApiRateLimits, draftRateLimitHeaders, type ApiRateLimits } from './api/rateLimits';
+import {
+  checkRateLimits,
+  defaultApiRateLimits,
+  draftRateLimitHeaders,
+  type ApiRateLimits,
+} from './api/rateLimits';
 import { addRequestAudit } from './api/requestAudit';
 import { registerRoutes } from './api/registerRoutes';
 import { EventStreams, defaultEventStreamLimits, type EventStreamLimits } from './api/sse';
@@ -122,7 +127,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.setSerializerCompiler(serializerCompiler);
 
   const tokens = options.tokens ?? new TokenStore(kernel.store ?? new MemoryStore(), { clock: kernel.clock });
-  const audit = options.audit ?? (kernel.store ? new AuditLog(kernel.store, { log: DEFAULT_AUDIT_LOG }) : undefined);
+  const audit =
+    options.audit ?? (kernel.store ? new AuditLog(kernel.store, { log: DEFAULT_AUDIT_LOG }) : undefined);
   const ring = new EventRing(kernel.events, options.eventRing ?? 1024);
   const streams = new EventStreams(ring, { ...defaultEventStreamLimits, ...options.eventStreams });
   const metrics = new ApiMetrics({
@@ -139,9 +145,11 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     streams,
     metrics,
     selfTest: sharedSelfTest(kernel, limits.selfTestCacheMs),
-    openApi: () => (document ??= buildOpenApiDocument(apiRoutes, { title: 'ForgeOne kernel API', version: API_VERSION })),
+    openApi: () =>
+      (document ??= buildOpenApiDocument(apiRoutes, { title: 'ForgeOne kernel API', version: API_VERSION })),
     startedAt: kernel.clock.now(),
-    developmentModules: options.allowDevelopmentModules ?? (kernel.boot === undefined || kernel.boot.root === null),
+    developmentModules:
+      options.allowDevelopmentModules ?? (kernel.boot === undefined || kernel.boot.root === null),
     launchesPerToken: rateLimits.launchesPerToken,
     launching: new Map(),
   };
@@ -176,7 +184,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     hook: 'preParsing',
     max: rateLimits.perToken,
     timeWindow: rateLimits.windowMs,
-    keyGenerator: (request) => (request.forgeToken ? `token:${request.forgeToken.id}` : `address:${request.ip}`),
+    keyGenerator: (request) =>
+      request.forgeToken ? `token:${request.forgeToken.id}` : `address:${request.ip}`,
     errorResponseBuilder: (_request, context) =>
       Object.assign(
         new ForgeError(

@@ -32,7 +32,9 @@ describe('forgeoned', () => {
     const token = createToken(dataDir, 'viewer');
     const daemon = start(['--mode', 'maintenance', '--data-dir', dataDir]);
     const address = await daemon.address;
-    const body = await (await fetch(`${address}/v1/boot`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const body = await (
+      await fetch(`${address}/v1/boot`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
     expect(body).toMatchObject({ ok: true, boot: { mode: 'maintenance', root: null, auditSeq: 1 } });
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);

@@ -53,7 +53,10 @@ describe('forgeoned /v1 API (end to end: a daemon process, tokens from its CLI, 
 
     // Events from the start of the ring, so the stream misses nothing whenever it connects.
     const abort = new AbortController();
-    const firstEvents = take(viewer.events({ types: ['container.state'], lastEventId: '0', signal: abort.signal }), 3);
+    const firstEvents = take(
+      viewer.events({ types: ['container.state'], lastEventId: '0', signal: abort.signal }),
+      3,
+    );
 
     const { id } = await operator.call('launchContainer', {
       body: {
@@ -64,7 +67,13 @@ describe('forgeoned /v1 API (end to end: a daemon process, tokens from its CLI, 
     });
     const sum = await operator.call('invokeContainer', {
       params: { id },
-      body: { export: 'add', args: [{ type: 'i32', value: 20 }, { type: 'i32', value: 22 }] },
+      body: {
+        export: 'add',
+        args: [
+          { type: 'i32', value: 20 },
+          { type: 'i32', value: 22 },
+        ],
+      },
     });
     expect(sum.values).toEqual([{ type: 'i32', value: 42 }]);
     const seen = await firstEvents;
@@ -73,9 +82,9 @@ describe('forgeoned /v1 API (end to end: a daemon process, tokens from its CLI, 
 
     expect((await operator.call('pauseContainer', { params: { id } })).state).toBe('paused');
     expect((await operator.call('resumeContainer', { params: { id } })).state).toBe('running');
-    expect((await operator.call('invokeContainer', { params: { id }, body: { export: 'tick' } })).outcome.status).toBe(
-      'returned',
-    );
+    expect(
+      (await operator.call('invokeContainer', { params: { id }, body: { export: 'tick' } })).outcome.status,
+    ).toBe('returned');
     expect((await operator.call('stopContainer', { params: { id } })).state).toBe('stopped');
 
     // Resume after the last event seen: what happened while disconnected, in order.
@@ -85,7 +94,12 @@ describe('forgeoned /v1 API (end to end: a daemon process, tokens from its CLI, 
       4,
     );
     again.abort();
-    expect(resumed.map((e) => JSON.parse(e.data).state)).toEqual(['paused', 'running', 'stopping', 'stopped']);
+    expect(resumed.map((e) => JSON.parse(e.data).state)).toEqual([
+      'paused',
+      'running',
+      'stopping',
+      'stopped',
+    ]);
 
     // 403: a viewer may not stop; 401: no token, and a token revoked through the CLI while the daemon runs.
     await expect(viewer.call('stopContainer', { params: { id } })).rejects.toMatchObject({
@@ -111,13 +125,17 @@ describe('forgeoned /v1 API (end to end: a daemon process, tokens from its CLI, 
       'stopContainer',
       'stopContainer',
     ]);
-    expect(api.every((e) => ['hands', 'eyes'].includes((e['facts'] as Record<string, string>)['token']!))).toBe(true);
+    expect(
+      api.every((e) => ['hands', 'eyes'].includes((e['facts'] as Record<string, string>)['token']!)),
+    ).toBe(true);
     expect(await viewer.call('verifyAudit')).toMatchObject({ ok: true });
 
     // 429: failed authentications from one address are limited (10 a minute).
     const statuses: number[] = [];
     for (let i = 0; i < 12; i += 1)
-      statuses.push((await fetch(`${baseUrl}/v1/containers`, { headers: { authorization: 'Bearer fo1_x' } })).status);
+      statuses.push(
+        (await fetch(`${baseUrl}/v1/containers`, { headers: { authorization: 'Bearer fo1_x' } })).status,
+      );
     expect(statuses.slice(-1)).toEqual([429]);
     expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
 
@@ -135,8 +153,19 @@ describe('forgeoned /v1 API (end to end: a daemon process, tokens from its CLI, 
     expect(noRole.stderr.trim()).toMatch(/^FORGE_CLI_USAGE: .*--role/);
     const missing = run(['token', 'revoke', 'nobody', '--data-dir', dataDir]);
     expect(missing.status).toBe(1);
-    expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^FORGE_API_TOKEN_NOT_FOUND: /)]);
-    const expiry = run(['token', 'create', '--role', 'viewer', '--expires', 'yesterday', '--data-dir', dataDir]);
+    expect(missing.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^FORGE_API_TOKEN_NOT_FOUND: /),
+    ]);
+    const expiry = run([
+      'token',
+      'create',
+      '--role',
+      'viewer',
+      '--expires',
+      'yesterday',
+      '--data-dir',
+      dataDir,
+    ]);
     expect(expiry.status).toBe(2);
     expect(run(['token', 'list', '--data-dir', dataDir]).stdout).toBe('');
   });

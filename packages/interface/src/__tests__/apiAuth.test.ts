@@ -53,7 +53,9 @@ describe('bearer tokens and roles', () => {
     const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
     served = await serve({ kernel: { clock } });
     const admin = served.client('admin');
-    const made = await admin.call('createToken', { body: { role: 'viewer', name: 'brief', expiresInMs: 60_000 } });
+    const made = await admin.call('createToken', {
+      body: { role: 'viewer', name: 'brief', expiresInMs: 60_000 },
+    });
     expect(made.token).toMatch(/^fo1_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     expect((await get(served, '/v1/containers', made.token)).status).toBe(200);
     clock.advance(60_000);
@@ -82,7 +84,10 @@ describe('bearer tokens and roles', () => {
     const operator = served.client('operator');
     const launched = await operator.call('launchContainer', { body: SERVICE_LAUNCH });
     await operator.call('pauseContainer', { params: { id: launched.id } });
-    await served.client('viewer').call('launchContainer', { body: SERVICE_LAUNCH }).catch(() => undefined);
+    await served
+      .client('viewer')
+      .call('launchContainer', { body: SERVICE_LAUNCH })
+      .catch(() => undefined);
     await served.client('viewer').call('listContainers');
     const audit = await served.client('viewer').call('readAudit', { query: { limit: 1000 } });
     const api = audit.records.map((r) => r.entry).filter(isKernelAuditEntryLike('api.request'));
@@ -114,17 +119,28 @@ describe('TokenStore', () => {
       }),
       { numRuns: 200 },
     );
-    expect(await tokens.verify(made.token)).toMatchObject({ ok: true, info: { name: 'p', role: 'operator' } });
+    expect(await tokens.verify(made.token)).toMatchObject({
+      ok: true,
+      info: { name: 'p', role: 'operator' },
+    });
   });
 
   it('refuses bad options with FORGE_API_TOKEN_INVALID and unknown revocations with FORGE_API_TOKEN_NOT_FOUND', async () => {
     const clock = new ManualClock(1_000_000);
     const tokens = new TokenStore(new MemoryStore(), { clock });
-    await expect(tokens.create({ role: 'root' as ApiRole })).rejects.toMatchObject({ code: 'FORGE_API_TOKEN_INVALID' });
-    await expect(tokens.create({ role: 'viewer', name: '../x' })).rejects.toMatchObject({ code: 'FORGE_API_TOKEN_INVALID' });
-    await expect(tokens.create({ role: 'viewer', expiresAt: 999_999 })).rejects.toMatchObject({ code: 'FORGE_API_TOKEN_INVALID' });
+    await expect(tokens.create({ role: 'root' as ApiRole })).rejects.toMatchObject({
+      code: 'FORGE_API_TOKEN_INVALID',
+    });
+    await expect(tokens.create({ role: 'viewer', name: '../x' })).rejects.toMatchObject({
+      code: 'FORGE_API_TOKEN_INVALID',
+    });
+    await expect(tokens.create({ role: 'viewer', expiresAt: 999_999 })).rejects.toMatchObject({
+      code: 'FORGE_API_TOKEN_INVALID',
+    });
     await tokens.create({ role: 'viewer', name: 'once' });
-    await expect(tokens.create({ role: 'viewer', name: 'once' })).rejects.toMatchObject({ code: 'FORGE_API_TOKEN_INVALID' });
+    await expect(tokens.create({ role: 'viewer', name: 'once' })).rejects.toMatchObject({
+      code: 'FORGE_API_TOKEN_INVALID',
+    });
     await expect(tokens.revoke('nobody')).rejects.toMatchObject({ code: 'FORGE_API_TOKEN_NOT_FOUND' });
   });
 

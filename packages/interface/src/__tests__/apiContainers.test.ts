@@ -24,7 +24,14 @@ const QUARANTINE_ON_LOG = {
     nodes: [
       {
         name: 'base',
-        rules: [{ id: 'no-logging', action: 'quarantine', message: 'the guest tried to log', match: { syscall: 'forge.log' } }],
+        rules: [
+          {
+            id: 'no-logging',
+            action: 'quarantine',
+            message: 'the guest tried to log',
+            match: { syscall: 'forge.log' },
+          },
+        ],
       },
     ],
   },
@@ -39,17 +46,29 @@ describe('containers over the API', () => {
     expect(container).toMatchObject({ id, name: 'adder', kind: 'service', state: 'running' });
     const sum = await operator.call('invokeContainer', {
       params: { id },
-      body: { export: 'add', args: [{ type: 'i32', value: 2 }, { type: 'i32', value: 40 }] },
+      body: {
+        export: 'add',
+        args: [
+          { type: 'i32', value: 2 },
+          { type: 'i32', value: 40 },
+        ],
+      },
     });
-    expect(sum).toEqual({ outcome: { status: 'returned', exitCode: 0 }, values: [{ type: 'i32', value: 42 }] });
-    for (let i = 0; i < 3; i += 1) await operator.call('invokeContainer', { params: { id }, body: { export: 'tick' } });
+    expect(sum).toEqual({
+      outcome: { status: 'returned', exitCode: 0 },
+      values: [{ type: 'i32', value: 42 }],
+    });
+    for (let i = 0; i < 3; i += 1)
+      await operator.call('invokeContainer', { params: { id }, body: { export: 'tick' } });
     expect((await operator.call('pauseContainer', { params: { id } })).state).toBe('paused');
     await expect(operator.call('pauseContainer', { params: { id } })).rejects.toMatchObject({
       status: 409,
       code: 'FORGE_CONTAINER_STATE',
     });
     expect((await operator.call('resumeContainer', { params: { id } })).state).toBe('running');
-    expect((await viewer.call('listContainers', { query: { state: 'running' } })).containers.map((c) => c.id)).toEqual([id]);
+    expect(
+      (await viewer.call('listContainers', { query: { state: 'running' } })).containers.map((c) => c.id),
+    ).toEqual([id]);
     expect((await operator.call('stopContainer', { params: { id } })).state).toBe('stopped');
     expect((await viewer.call('getContainer', { params: { id } })).state).toBe('stopped');
 
@@ -78,7 +97,11 @@ describe('containers over the API', () => {
       body: { ...SERVICE_LAUNCH, module: base64('(module (func (export "boom") unreachable))') },
     });
     const result = await operator.call('invokeContainer', { params: { id }, body: { export: 'boom' } });
-    expect(result.outcome).toMatchObject({ status: 'trapped', exitCode: null, code: expect.stringMatching(/^FORGE_/) });
+    expect(result.outcome).toMatchObject({
+      status: 'trapped',
+      exitCode: null,
+      code: expect.stringMatching(/^FORGE_/),
+    });
     expect(result.outcome.message).not.toMatch(/\/work\/|node_modules/);
   });
 
@@ -86,7 +109,9 @@ describe('containers over the API', () => {
     served = await serve();
     const refused = await served
       .client('operator')
-      .call('launchContainer', { body: { ...SERVICE_LAUNCH, module: base64('(module (func (export "f") (i32.add)))') } })
+      .call('launchContainer', {
+        body: { ...SERVICE_LAUNCH, module: base64('(module (func (export "f") (i32.add)))') },
+      })
       .catch((e: unknown) => e as ApiClientError);
     expect(refused).toBeInstanceOf(ApiClientError);
     expect((refused as ApiClientError).status).toBeGreaterThanOrEqual(400);
@@ -96,7 +121,9 @@ describe('containers over the API', () => {
 
   it('refuses unsigned development modules where they are not allowed', async () => {
     served = await serve({ server: { allowDevelopmentModules: false } });
-    await expect(served.client('admin').call('launchContainer', { body: SERVICE_LAUNCH })).rejects.toMatchObject({
+    await expect(
+      served.client('admin').call('launchContainer', { body: SERVICE_LAUNCH }),
+    ).rejects.toMatchObject({
       status: 403,
       code: 'FORGE_API_DEVELOPMENT_MODULE_REFUSED',
     });
@@ -109,7 +136,11 @@ describe('containers over the API', () => {
     const viewer = served.client('viewer');
     const launch = () =>
       operator.call('launchContainer', {
-        body: { module: base64(PROBER), isolation: 'inline', policy: { mode: 'enforce', document: QUARANTINE_ON_LOG } },
+        body: {
+          module: base64(PROBER),
+          isolation: 'inline',
+          policy: { mode: 'enforce', document: QUARANTINE_ON_LOG },
+        },
       });
     const quarantined = (id: string) =>
       new Promise<void>((done) => {
@@ -127,17 +158,24 @@ describe('containers over the API', () => {
     await held;
     const { records } = await viewer.call('listQuarantine');
     expect(records).toEqual([expect.objectContaining({ containerId: id, reason: expect.any(String) })]);
-    expect(await viewer.call('getQuarantine', { params: { id } })).toMatchObject({ containerId: id, firedRules: ['base/no-logging'] });
+    expect(await viewer.call('getQuarantine', { params: { id } })).toMatchObject({
+      containerId: id,
+      firedRules: ['base/no-logging'],
+    });
     expect((await operator.call('releaseQuarantine', { params: { id } })).state).toBe('running');
     expect((await call).outcome.status).toBeDefined();
 
     const second = await launch();
     const heldAgain = quarantined(second.id);
-    const secondCall = operator.call('invokeContainer', { params: { id: second.id }, body: { export: 'probe' } }).catch((e: unknown) => e);
+    const secondCall = operator
+      .call('invokeContainer', { params: { id: second.id }, body: { export: 'probe' } })
+      .catch((e: unknown) => e);
     await heldAgain;
     expect((await operator.call('terminateQuarantine', { params: { id: second.id } })).state).toBe('stopped');
     await secondCall;
-    await expect(viewer.call('getQuarantine', { params: { id: 'ctr_00000000000000000000000000' } })).rejects.toMatchObject({
+    await expect(
+      viewer.call('getQuarantine', { params: { id: 'ctr_00000000000000000000000000' } }),
+    ).rejects.toMatchObject({
       status: 404,
     });
   });

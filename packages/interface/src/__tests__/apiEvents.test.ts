@@ -9,7 +9,11 @@ afterEach(async () => {
 });
 
 /** The first `count` events of `stream` (fails after `ms`, a generous bound). */
-async function take(stream: AsyncGenerator<ServerSentEvent>, count: number, ms = 20_000): Promise<ServerSentEvent[]> {
+async function take(
+  stream: AsyncGenerator<ServerSentEvent>,
+  count: number,
+  ms = 20_000,
+): Promise<ServerSentEvent[]> {
   const out: ServerSentEvent[] = [];
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, fail) => {
@@ -50,9 +54,17 @@ describe('GET /v1/events', () => {
     await operator.call('pauseContainer', { params: { id } });
     await operator.call('stopContainer', { params: { id } });
     const again = new AbortController();
-    const resumed = await take(viewer.events({ types: ['container.state'], lastEventId: lastId, signal: again.signal }), 4);
+    const resumed = await take(
+      viewer.events({ types: ['container.state'], lastEventId: lastId, signal: again.signal }),
+      4,
+    );
     again.abort();
-    expect(resumed.map((e) => JSON.parse(e.data).state)).toEqual(['running', 'paused', 'stopping', 'stopped']);
+    expect(resumed.map((e) => JSON.parse(e.data).state)).toEqual([
+      'running',
+      'paused',
+      'stopping',
+      'stopped',
+    ]);
     const ids = resumed.map((e) => Number(e.id));
     expect(ids[0]).toBeGreaterThan(Number(lastId));
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
@@ -63,7 +75,10 @@ describe('GET /v1/events', () => {
     const { id } = await served.client('operator').call('launchContainer', { body: SERVICE_LAUNCH });
     await served.client('operator').call('stopContainer', { params: { id } });
     const abort = new AbortController();
-    const [missed, ...rest] = await take(served.client('viewer').events({ lastEventId: '0', signal: abort.signal }), 3);
+    const [missed, ...rest] = await take(
+      served.client('viewer').events({ lastEventId: '0', signal: abort.signal }),
+      3,
+    );
     abort.abort();
     expect(missed!.event).toBe('missed');
     expect(JSON.parse(missed!.data).missed).toBeGreaterThan(0);
@@ -73,7 +88,9 @@ describe('GET /v1/events', () => {
   it('refuses a bad Last-Event-ID and bounds the number of streams', async () => {
     served = await serve({ server: { eventStreams: { maxStreams: 1 } } });
     const headers = { authorization: `Bearer ${served.token.viewer}` };
-    const bad = await fetch(`${served.address}/v1/events`, { headers: { ...headers, 'last-event-id': '../1' } });
+    const bad = await fetch(`${served.address}/v1/events`, {
+      headers: { ...headers, 'last-event-id': '../1' },
+    });
     expect(bad.status).toBe(400);
     const abort = new AbortController();
     const open = await fetch(`${served.address}/v1/events`, { headers, signal: abort.signal });
@@ -96,7 +113,9 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^forgeone_containers\{state="stopped"\} 0$/m);
     expect(text).toMatch(/^forgeone_quarantines\{state="active"\} 0$/m);
     expect(text).toMatch(/^forgeone_syscalls_total\{syscall="forge.clock_now",decision="allow"\} 1$/m);
-    expect(text).toMatch(/^forgeone_api_requests_total\{route="launchContainer",method="POST",status="201"\} 1$/m);
+    expect(text).toMatch(
+      /^forgeone_api_requests_total\{route="launchContainer",method="POST",status="201"\} 1$/m,
+    );
     expect(text).toContain('forgeone_process_cpu_seconds_total');
   });
 });

@@ -37,7 +37,9 @@ describe('OpenAPI document', () => {
 
     for (const r of registered) {
       const op = doc.paths[openApiPath(r.url)]![r.method.toLowerCase()]!;
-      const declared: RouteSpec = Object.values(apiRoutes).find((d) => d.path === r.url && d.method === r.method)!;
+      const declared: RouteSpec = Object.values(apiRoutes).find(
+        (d) => d.path === r.url && d.method === r.method,
+      )!;
       expect(op.operationId).toBe(declared.operationId);
       expect(op['x-forgeone-role']).toBe(declared.access);
       // Path parameters: the same names in the URL, the fastify schema and the document.
@@ -46,7 +48,9 @@ describe('OpenAPI document', () => {
       expect(documentedPath).toEqual(inPath);
       expect(Boolean(r.schema?.['params'])).toBe(inPath.length > 0);
       expect(Boolean(op.requestBody)).toBe(Boolean(r.schema?.['body']));
-      expect(Boolean((op.parameters ?? []).some((p) => p.in === 'query'))).toBe(Boolean(r.schema?.['querystring']));
+      expect(Boolean((op.parameters ?? []).some((p) => p.in === 'query'))).toBe(
+        Boolean(r.schema?.['querystring']),
+      );
       // Every authenticated route documents 401, 403 and 429; public ones drop the security requirement.
       if (declared.access === 'public') expect(op.security).toEqual([]);
       else expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '403', '429']));

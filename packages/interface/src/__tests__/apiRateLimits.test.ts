@@ -48,7 +48,13 @@ describe('rate limits', () => {
     served = await serve({ server: { rateLimits: { perAddress: 4 } } });
     const url = `${served.address}/v1/containers`;
     const statuses: number[] = [];
-    for (const token of [served.token.viewer, served.token.operator, served.token.admin, served.token.viewer, served.token.admin])
+    for (const token of [
+      served.token.viewer,
+      served.token.operator,
+      served.token.admin,
+      served.token.viewer,
+      served.token.admin,
+    ])
       statuses.push((await fetch(url, { headers: auth(token) })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429]);
   });

@@ -31,7 +31,12 @@ describe('API server', () => {
       const response = await fetch(`${address}/v1/health`);
       expect(response.status).toBe(200);
       expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-      expect(await response.json()).toMatchObject({ ok: true, kernel: kernel.id, mode: 'audit', store: null });
+      expect(await response.json()).toMatchObject({
+        ok: true,
+        kernel: kernel.id,
+        mode: 'audit',
+        store: null,
+      });
     } finally {
       await app.close();
     }
@@ -50,7 +55,10 @@ describe('API server', () => {
       headers: { authorization: `Bearer ${served.token.viewer}` },
     });
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ ok: false, checks: expect.arrayContaining([{ name: 'launches', ok: false, detail: expect.any(String) }]) });
+    expect(await ready.json()).toMatchObject({
+      ok: false,
+      checks: expect.arrayContaining([{ name: 'launches', ok: false, detail: expect.any(String) }]),
+    });
     const config = await viewer.call('getConfig');
     expect(config.config).toMatchObject({ mode: expect.any(String), limits: expect.any(Object) });
   });
@@ -62,7 +70,10 @@ describe('API server', () => {
       ['PUT', '/v1/health'],
       ['GET', '/v1/../../etc/passwd'],
     ] as const) {
-      const response = await fetch(`${served.address}${path}`, { method, body: method === 'GET' ? null : '{}' });
+      const response = await fetch(`${served.address}${path}`, {
+        method,
+        body: method === 'GET' ? null : '{}',
+      });
       expect(response.status).toBe(404);
       expect((await problem(response)).code).toBe('FORGE_NOT_FOUND');
     }
@@ -74,14 +85,22 @@ describe('API server', () => {
     const cases: [string, string, string | undefined][] = [
       ['POST', '/v1/containers', '{"module":'],
       ['POST', '/v1/containers', '{"module": 7, "policy": {"mode": "enforce", "allow": []}}'],
-      ['POST', '/v1/containers', '{"module": "AAAA", "policy": {"mode": "enforce", "allow": []}, "extra": 1}'],
+      [
+        'POST',
+        '/v1/containers',
+        '{"module": "AAAA", "policy": {"mode": "enforce", "allow": []}, "extra": 1}',
+      ],
       ['GET', '/v1/containers/not-an-id', undefined],
       ['GET', '/v1/containers/ctr_..%2F..%2Fetc', undefined],
       ['GET', '/v1/containers?limit=-4', undefined],
       ['GET', '/v1/containers?surprise=1', undefined],
     ];
     for (const [method, path, body] of cases) {
-      const response = await fetch(`${served.address}${path}`, { method, headers, ...(body ? { body } : {}) });
+      const response = await fetch(`${served.address}${path}`, {
+        method,
+        headers,
+        ...(body ? { body } : {}),
+      });
       expect(response.status, `${method} ${path}`).toBe(400);
       expect((await problem(response)).code).toBe('FORGE_INVALID_INPUT');
     }
@@ -101,7 +120,11 @@ describe('API server', () => {
       });
       expect(response.status).toBe(500);
       const body = await problem(response);
-      expect(body).toMatchObject({ code: 'FORGE_INTERNAL', detail: 'internal error', instance: '/v1/containers' });
+      expect(body).toMatchObject({
+        code: 'FORGE_INTERNAL',
+        detail: 'internal error',
+        instance: '/v1/containers',
+      });
       expect(body.requestId).toBe(response.headers.get('x-request-id'));
     } finally {
       served.kernel.runtime.list = original;

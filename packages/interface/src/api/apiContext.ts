@@ -42,4 +42,6 @@ export interface ApiCall {
 export type Handler<S extends RouteSpec> = (input: RouteInput<S>, call: ApiCall) => Promise<RouteReply<S>>;
 
 /** A handler for every route of `R`. */
-export type Handlers<R extends Partial<ApiRoutes>> = { readonly [K in keyof R]: R[K] extends RouteSpec ? Handler<R[K]> : never };
+export type Handlers<R extends Partial<ApiRoutes>> = {
+  readonly [K in keyof R]: R[K] extends RouteSpec ? Handler<R[K]> : never;
+};

@@ -44,7 +44,8 @@ export function addAuthentication(app: FastifyInstance, tokens: TokenStore, limi
     const route = request.routeOptions.config.forge;
     if (route === undefined || route.access === 'public') return;
     const address = await byAddress(request);
-    if (!address.isAllowed && address.isExceeded) throw refuse('address', address.max, address.ttlInSeconds, 'requests');
+    if (!address.isAllowed && address.isExceeded)
+      throw refuse('address', address.max, address.ttlInSeconds, 'requests');
     // Failed attempts so far (not counting this one): over the limit, nothing is checked at all.
     const before = await failures(request, { increment: false });
     if (!before.isAllowed && before.isExceeded)

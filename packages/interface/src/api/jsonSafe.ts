@@ -2,7 +2,8 @@
 export function jsonSafe(value: unknown, depth = 0): unknown {
   if (depth > 64) return null;
   if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
     return { ...(typeof code === 'string' ? { code } : {}), message: value.message };
@@ -32,7 +33,8 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(value))
-      out[key] = SECRET_KEY.test(key) && v !== null && v !== undefined ? '[redacted]' : redactSecrets(v, depth + 1);
+      out[key] =
+        SECRET_KEY.test(key) && v !== null && v !== undefined ? '[redacted]' : redactSecrets(v, depth + 1);
     return out;
   }
   return value;

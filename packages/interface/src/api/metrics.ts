@@ -48,7 +48,8 @@ export class ApiMetrics {
       registers,
       async collect() {
         const counts = new Map<string, number>(redzoneStates.map((s) => [s, 0]));
-        for (const r of await runtime.containers.redzone.list()) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+        for (const r of await runtime.containers.redzone.list())
+          counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
         for (const [state, n] of counts) this.set({ state }, n);
       },
     });

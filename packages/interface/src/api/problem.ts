@@ -67,7 +67,10 @@ const FILE_PATH = /(?<![\w.:/])\/(?!v1\/)(?:[\w.@+-]+\/)+[\w.@+-]*/g;
 
 /** A message safe to show a client: one line, no file path, bounded. */
 export function publicDetail(message: string): string {
-  const line = message.replace(/\s*\n\s*/g, ' ').replace(FILE_PATH, '<path>').trim();
+  const line = message
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(FILE_PATH, '<path>')
+    .trim();
   return line.length > 1000 ? `${line.slice(0, 1000)}…` : line;
 }
 

@@ -26,9 +26,13 @@ export const defaultApiRateLimits: ApiRateLimits = {
 export function checkRateLimits(limits: ApiRateLimits): ApiRateLimits {
   for (const [name, value] of Object.entries(limits))
     if (!Number.isSafeInteger(value) || value < 1)
-      throw new ForgeError('FORGE_INVALID_INPUT', `API rate limit ${name} must be an integer ≥ 1, got ${String(value)}`, {
-        details: { field: name },
-      });
+      throw new ForgeError(
+        'FORGE_INVALID_INPUT',
+        `API rate limit ${name} must be an integer ≥ 1, got ${String(value)}`,
+        {
+          details: { field: name },
+        },
+      );
   return limits;
 }
 
@@ -47,7 +51,10 @@ export function rateLimitHeaders(
 }
 
 /** A 429 refusal, with the headers it is answered with. */
-export function rateLimited(message: string, headers: Record<string, string>): ForgeError & { headers: Record<string, string> } {
+export function rateLimited(
+  message: string,
+  headers: Record<string, string>,
+): ForgeError & { headers: Record<string, string> } {
   return Object.assign(new ForgeError('FORGE_API_RATE_LIMITED', message), { headers });
 }
 
@@ -56,14 +63,21 @@ export function rateLimited(message: string, headers: Record<string, string>): F
  * draft's `RateLimit-Policy` and `RateLimit`, keeping its `Retry-After`.
  */
 export function draftRateLimitHeaders(
-  reply: { getHeader(name: string): unknown; header(name: string, value: string): unknown; removeHeader(name: string): unknown },
+  reply: {
+    getHeader(name: string): unknown;
+    header(name: string, value: string): unknown;
+    removeHeader(name: string): unknown;
+  },
   windowMs: number,
 ): void {
   const limit = reply.getHeader('x-ratelimit-limit');
   if (limit === undefined) return;
   const remaining = Number(reply.getHeader('x-ratelimit-remaining') ?? 0);
   const reset = Number(reply.getHeader('x-ratelimit-reset') ?? 0);
-  for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']) reply.removeHeader(name);
-  for (const [name, value] of Object.entries(rateLimitHeaders('token', Number(limit), windowMs, remaining, reset)))
+  for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'])
+    reply.removeHeader(name);
+  for (const [name, value] of Object.entries(
+    rateLimitHeaders('token', Number(limit), windowMs, remaining, reset),
+  ))
     reply.header(name, value);
 }

@@ -41,7 +41,10 @@ export class EventStreams {
    */
   serve(request: FastifyRequest, reply: FastifyReply, types: ReadonlySet<string> | undefined): void {
     if (this.#open.size >= this.#limits.maxStreams)
-      throw new ForgeError('FORGE_API_RATE_LIMITED', `too many event streams open (${this.#limits.maxStreams}); close one first`);
+      throw new ForgeError(
+        'FORGE_API_RATE_LIMITED',
+        `too many event streams open (${this.#limits.maxStreams}); close one first`,
+      );
     const header = request.headers['last-event-id'];
     const last = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
     if (header !== undefined && last === undefined)

@@ -52,11 +52,18 @@ export class TokenStore {
   async create(options: CreateTokenOptions): Promise<{ token: string; info: TokenInfo }> {
     const role = ApiRoleSchema.safeParse(options.role);
     if (!role.success)
-      throw new ForgeError('FORGE_API_TOKEN_INVALID', `token role must be viewer, operator or admin, not ${String(options.role)}`, {
-        details: { field: 'role' },
-      });
+      throw new ForgeError(
+        'FORGE_API_TOKEN_INVALID',
+        `token role must be viewer, operator or admin, not ${String(options.role)}`,
+        {
+          details: { field: 'role' },
+        },
+      );
     const now = this.#clock.now();
-    if (options.expiresAt !== undefined && (!Number.isSafeInteger(options.expiresAt) || options.expiresAt <= now))
+    if (
+      options.expiresAt !== undefined &&
+      (!Number.isSafeInteger(options.expiresAt) || options.expiresAt <= now)
+    )
       throw new ForgeError('FORGE_API_TOKEN_INVALID', 'token expiry must be a time in the future', {
         details: { field: 'expires' },
       });
@@ -91,7 +98,10 @@ export class TokenStore {
     const out: TokenInfo[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await this.#store.listRecords(TOKEN_NAMESPACE, { ...(after ? { after } : {}), limit: 1000 });
+      const page = await this.#store.listRecords(TOKEN_NAMESPACE, {
+        ...(after ? { after } : {}),
+        limit: 1000,
+      });
       for (const record of page) {
         const token = storedOf(record.value);
         if (token) out.push(infoOf(token));
@@ -131,7 +141,8 @@ export class TokenStore {
     const equal = timingSafeEqual(sha256(presented), expected.length === 32 ? expected : Buffer.alloc(32));
     if (!stored || !equal) return { ok: false, reason: 'unknown' };
     if (stored.revokedAt !== null) return { ok: false, reason: 'revoked' };
-    if (stored.expiresAt !== null && this.#clock.now() >= stored.expiresAt) return { ok: false, reason: 'expired' };
+    if (stored.expiresAt !== null && this.#clock.now() >= stored.expiresAt)
+      return { ok: false, reason: 'expired' };
     return { ok: true, info: infoOf(stored) };
   }
 }

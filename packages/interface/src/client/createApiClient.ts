@@ -22,7 +22,9 @@ export class ApiClientError extends ForgeError {
 
   constructor(status: number, problem: Problem | undefined, message: string, headers: Headers) {
     const code =
-      problem && Object.hasOwn(forgeErrorCodes, problem.code) ? (problem.code as ForgeErrorCode) : 'FORGE_API_CLIENT';
+      problem && Object.hasOwn(forgeErrorCodes, problem.code)
+        ? (problem.code as ForgeErrorCode)
+        : 'FORGE_API_CLIENT';
     super(code, message, { details: { status } });
     this.status = status;
     this.problem = problem;
@@ -39,12 +41,19 @@ export interface ServerSentEvent {
 
 export interface ApiClient {
   /** Calls one operation of the API, typed from its declaration; the answer is checked against its schema. */
-  call<K extends ApiOperation>(operation: K, request?: RouteRequest<ApiRoutes[K]>): Promise<RouteResult<ApiRoutes[K]>>;
+  call<K extends ApiOperation>(
+    operation: K,
+    request?: RouteRequest<ApiRoutes[K]>,
+  ): Promise<RouteResult<ApiRoutes[K]>>;
   /**
    * Follows `/v1/events`: yields each event until `signal` aborts or the server ends the stream.
    * `lastEventId` resumes after that event.
    */
-  events(options?: { lastEventId?: string; types?: readonly string[]; signal?: AbortSignal }): AsyncGenerator<ServerSentEvent>;
+  events(options?: {
+    lastEventId?: string;
+    types?: readonly string[];
+    signal?: AbortSignal;
+  }): AsyncGenerator<ServerSentEvent>;
 }
 
 /** A typed client of the /v1 API, built on the same route declarations as the server. */
@@ -86,7 +95,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       try {
         json = JSON.parse(text);
       } catch {
-        throw new ApiClientError(response.status, undefined, `${operation}: the answer is not JSON`, response.headers);
+        throw new ApiClientError(
+          response.status,
+          undefined,
+          `${operation}: the answer is not JSON`,
+          response.headers,
+        );
       }
       const parsed = spec.reply ? spec.reply.safeParse(json) : { success: true as const, data: json };
       if (!parsed.success)
@@ -100,7 +114,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
 
     async *events(eventOptions = {}) {
-      const types = eventOptions.types?.length ? `?types=${encodeURIComponent(eventOptions.types.join(','))}` : '';
+      const types = eventOptions.types?.length
+        ? `?types=${encodeURIComponent(eventOptions.types.join(','))}`
+        : '';
       const response = await doFetch(`${base}/v1/events${types}`, {
         headers: {
           ...auth,

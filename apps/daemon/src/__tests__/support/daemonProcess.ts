@@ -34,7 +34,15 @@ export function run(args: string[]): { status: number | null; stdout: string; st
 
 /** `forgeoned token create`: the token, read from the last line of its output. */
 export function createToken(dataDir: string, role: string, name?: string): string {
-  const made = run(['token', 'create', '--role', role, '--data-dir', dataDir, ...(name ? ['--name', name] : [])]);
+  const made = run([
+    'token',
+    'create',
+    '--role',
+    role,
+    '--data-dir',
+    dataDir,
+    ...(name ? ['--name', name] : []),
+  ]);
   if (made.status !== 0) throw new Error(`token create failed: ${made.stderr}`);
   const lines = made.stdout.trimEnd().split('\n');
   return lines[lines.length - 1]!;

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { decisionActions } from '@forgeone/common';
 import { defineRoute } from '../route';
 import { InvokeBodySchema, InvokeReplySchema, LaunchBodySchema } from './containerSchemas';
-import { ContainerIdParams, ContainerInfoSchema, ContainerStateSchema, JsonObject, OkSchema, queryInt } from './shared';
+import {
+  ContainerIdParams,
+  ContainerInfoSchema,
+  ContainerStateSchema,
+  JsonObject,
+  OkSchema,
+  queryInt,
+} from './shared';
 
 /** A launch carries a module (base64): up to 16 MiB of module, which is more than any other body. */
 export const LAUNCH_BODY_LIMIT = 24 * 1024 * 1024;

@@ -137,7 +137,12 @@ const tokenCreate = defineRoute({
   body: z.strictObject({
     role: ApiRoleSchema,
     name: z.string().max(64).optional(),
-    expiresInMs: z.number().int().positive().max(10 * 365 * 86_400_000).optional(),
+    expiresInMs: z
+      .number()
+      .int()
+      .positive()
+      .max(10 * 365 * 86_400_000)
+      .optional(),
   }),
   status: 201,
   reply: z.object({ token: z.string(), info: TokenInfoSchema }),

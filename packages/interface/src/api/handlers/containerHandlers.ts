@@ -1,6 +1,6 @@
 import { ForgeError, type ContainerId } from '@forgeone/common';
 import { TraceDna, formatSummary, summarizeTrace, type TraceStore } from '@forgeone/observer';
-import { containerRoutes } from '../contract/containerRoutes';
+import { type containerRoutes } from '../contract/containerRoutes';
 import type { ApiContext, Handlers } from '../apiContext';
 import { jsonSafe } from '../jsonSafe';
 import { fromWire, invokeResultToWire } from './typedValues';
@@ -43,7 +43,10 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
           ...(body.limits ? { limits: definedOnly(body.limits) } : {}),
           policy:
             'document' in body.policy
-              ? { mode: body.policy.mode, policy: { kind: 'document', document: body.policy.document, source: 'api' } }
+              ? {
+                  mode: body.policy.mode,
+                  policy: { kind: 'document', document: body.policy.document, source: 'api' },
+                }
               : {
                   mode: body.policy.mode,
                   policy: {
@@ -77,7 +80,10 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
     pauseContainer: async ({ params }) => runtime.pause(params.id as ContainerId),
     resumeContainer: async ({ params }) => runtime.resume(params.id as ContainerId),
     stopContainer: async ({ params, query }) =>
-      runtime.stop(params.id as ContainerId, query.deadlineMs === undefined ? {} : { deadlineMs: query.deadlineMs }),
+      runtime.stop(
+        params.id as ContainerId,
+        query.deadlineMs === undefined ? {} : { deadlineMs: query.deadlineMs },
+      ),
     getContainerTrace: async ({ params, query }) => {
       await runtime.get(params.id as ContainerId);
       const page = await traces().page({
@@ -104,7 +110,8 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
     getContainerDna: async ({ params }) => {
       await runtime.get(params.id as ContainerId);
       const dna = new TraceDna(params.id);
-      for await (const record of traces().records(params.id)) if (record.kind === 'call') dna.observe(record.event);
+      for await (const record of traces().records(params.id))
+        if (record.kind === 'call') dna.observe(record.event);
       return { dna: jsonSafe(dna.snapshot()) as Record<string, unknown> };
     },
   };

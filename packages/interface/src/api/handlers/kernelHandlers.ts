@@ -1,4 +1,4 @@
-import { kernelRoutes } from '../contract/kernelRoutes';
+import { type kernelRoutes } from '../contract/kernelRoutes';
 import type { ApiContext, Handlers } from '../apiContext';
 import { jsonSafe, redactSecrets } from '../jsonSafe';
 
@@ -38,7 +38,10 @@ export function kernelHandlers(ctx: ApiContext): Handlers<typeof kernelRoutes> {
       if (!ok) call.status(503);
       return { ok, checks };
     },
-    getBoot: async () => ({ ok: true, boot: kernel.boot ? (jsonSafe(kernel.boot) as Record<string, unknown>) : null }),
+    getBoot: async () => ({
+      ok: true,
+      boot: kernel.boot ? (jsonSafe(kernel.boot) as Record<string, unknown>) : null,
+    }),
     getSelfTest: async (_input, call) => {
       const report = await ctx.selfTest();
       if (!report.ok) call.status(503);
@@ -46,7 +49,10 @@ export function kernelHandlers(ctx: ApiContext): Handlers<typeof kernelRoutes> {
     },
     getConfig: async () => ({
       ok: true,
-      config: redactSecrets(jsonSafe(kernel.configContext?.value() ?? kernel.config)) as Record<string, unknown>,
+      config: redactSecrets(jsonSafe(kernel.configContext?.value() ?? kernel.config)) as Record<
+        string,
+        unknown
+      >,
     }),
     getOpenApi: async () => ctx.openApi(),
     getEvents: async (input, call) => {

@@ -1,6 +1,6 @@
 import { ForgeError, type ContainerId } from '@forgeone/common';
 import type { AuditLog } from '@forgeone/trust';
-import { trustRoutes } from '../contract/trustRoutes';
+import { type trustRoutes } from '../contract/trustRoutes';
 import type { ApiContext, Handlers } from '../apiContext';
 import { jsonSafe } from '../jsonSafe';
 
@@ -17,7 +17,9 @@ export function trustHandlers(ctx: ApiContext): Handlers<typeof trustRoutes> {
   const by = (call: { token: { name: string } | undefined }) => `api:${call.token?.name ?? 'anonymous'}`;
   return {
     listQuarantine: async ({ query }) => ({
-      records: (await redzone().list(query.state ? { state: query.state } : {})).map((r) => jsonSafe(r) as never),
+      records: (await redzone().list(query.state ? { state: query.state } : {})).map(
+        (r) => jsonSafe(r) as never,
+      ),
     }),
     getQuarantine: async ({ params }) => {
       const record = await redzone().get(params.id);
@@ -27,8 +29,10 @@ export function trustHandlers(ctx: ApiContext): Handlers<typeof trustRoutes> {
         });
       return jsonSafe(record) as never;
     },
-    releaseQuarantine: async ({ params }, call) => runtime.containers.release(params.id as ContainerId, by(call)),
-    terminateQuarantine: async ({ params }, call) => runtime.containers.terminate(params.id as ContainerId, by(call)),
+    releaseQuarantine: async ({ params }, call) =>
+      runtime.containers.release(params.id as ContainerId, by(call)),
+    terminateQuarantine: async ({ params }, call) =>
+      runtime.containers.terminate(params.id as ContainerId, by(call)),
     readAudit: async ({ query }) => {
       const limit = query.limit ?? 100;
       const records = await audit().read({ fromSeq: query.fromSeq ?? 1, limit });

@@ -32,7 +32,12 @@ export function invokeResultToWire(result: InvokeResult) {
   return {
     outcome:
       outcome.status === 'trapped'
-        ? { status: outcome.status, exitCode: null, code: outcome.error.code, message: publicDetail(outcome.error.message) }
+        ? {
+            status: outcome.status,
+            exitCode: null,
+            code: outcome.error.code,
+            message: publicDetail(outcome.error.message),
+          }
         : { status: outcome.status, exitCode: outcome.exitCode },
     values: result.values.map(toWire),
     ...(result.fuelLeft === undefined ? {} : { fuelLeft: result.fuelLeft }),
