@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import { fastify, type FastifyInstance } from 'fastify';
+import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { ForgeError, MemoryStore } from '@forgeone/common';
 import { runSelfTest, type SelfTestReport } from '@forgeone/diagnostics';
@@ -117,6 +117,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
     routerOptions: { maxParamLength: 256 },
+    // A bad URL, an over-long parameter: answered before any route, as problems too.
+    frameworkErrors: (error, request, reply) => sendProblem(error, request, reply),
   });
   app.server.maxConnections = limits.maxConnections;
   app.setValidatorCompiler((route) => {
@@ -157,12 +159,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.setNotFoundHandler((request) => {
     throw new ForgeError('FORGE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
   });
-  app.setErrorHandler((error, request, reply) => {
-    const problem = problemOf(error, request.url.split('?')[0], String(request.id));
-    const headers = (error as { headers?: Record<string, string> }).headers;
-    if (headers && problem.status === 429) void reply.headers(headers);
-    void reply.code(problem.status).type(PROBLEM_MEDIA_TYPE).serializer(JSON.stringify).send(problem);
-  });
+  app.setErrorHandler(sendProblem);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', String(request.id));
     draftRateLimitHeaders(reply, rateLimits.windowMs);
@@ -205,6 +202,14 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     } as never);
   });
   return app;
+}
+
+/** Answers anything thrown as an RFC 9457 problem (with its rate-limit headers on a 429). */
+function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const problem = problemOf(error, request.url.split('?')[0], String(request.id));
+  const headers = (error as { headers?: Record<string, string> }).headers;
+  if (headers && problem.status === 429) void reply.headers(headers);
+  void reply.code(problem.status).type(PROBLEM_MEDIA_TYPE).serializer(JSON.stringify).send(problem);
 }
 
 /** The self-test, run at most once at a time and its result reused for `cacheMs` after it ends. */
