@@ -169,8 +169,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
   });
+  // Before the server stops accepting: an open event stream would otherwise hold the close forever.
+  app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', async () => {
-    streams.closeAll();
     ring.close();
     metrics.close();
     await audit?.flush();

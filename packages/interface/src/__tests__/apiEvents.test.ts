@@ -100,6 +100,23 @@ describe('GET /v1/events', () => {
     expect(second.status).toBe(429);
     abort.abort();
   });
+
+  it('ends open streams when the server closes (a close never waits on a subscriber)', async () => {
+    served = await serve();
+    const response = await fetch(`${served.address}/v1/events`, {
+      headers: { authorization: `Bearer ${served.token.viewer}` },
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    await reader.read(); // the stream's first line: it is open
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      served.close(),
+      new Promise((_, fail) => (timer = setTimeout(() => fail(new Error('close waited on the stream')), 20_000))),
+    ]).finally(() => clearTimeout(timer));
+    // The stream ends with the server.
+    for (;;) if ((await reader.read()).done) break;
+  });
 });
 
 describe('GET /metrics', () => {
