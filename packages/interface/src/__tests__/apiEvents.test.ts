@@ -112,7 +112,9 @@ describe('GET /v1/events', () => {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       served.close(),
-      new Promise((_, fail) => (timer = setTimeout(() => fail(new Error('close waited on the stream')), 20_000))),
+      new Promise(
+        (_, fail) => (timer = setTimeout(() => fail(new Error('close waited on the stream')), 20_000)),
+      ),
     ]).finally(() => clearTimeout(timer));
     // The stream ends with the server.
     for (;;) if ((await reader.read()).done) break;
