@@ -113,3 +113,42 @@ describe('(b) launch + invoke + stop + remove of a small service', () => {
     { time: 3000 },
   );
 });
+
+describe('(c) SSE fan-out: 200 kernel events to 50 subscribers', () => {
+  const SUBSCRIBERS = 50;
+  const EVENTS = 200;
+  bench(
+    'publish and wait until every subscriber has every event',
+    async () => {
+      const abort = new AbortController();
+      const readers = await Promise.all(
+        Array.from({ length: SUBSCRIBERS }, async () => {
+          const response = await fetch(`${address}/v1/events?types=policy.reloaded`, {
+            headers: { authorization },
+            signal: abort.signal,
+          });
+          const reader = response.body!.getReader();
+          await reader.read(); // the stream's first line: it is open
+          return reader;
+        }),
+      );
+      const decoder = new TextDecoder();
+      const done = readers.map(async (reader) => {
+        let seen = 0;
+        let text = '';
+        while (seen < EVENTS) {
+          const { value, done: ended } = await reader.read();
+          if (ended) throw new Error('stream ended early');
+          text += decoder.decode(value, { stream: true });
+          const frames = text.split('\n\n');
+          text = frames.pop() ?? '';
+          seen += frames.filter((f) => f.includes('event: policy.reloaded')).length;
+        }
+      });
+      for (let i = 0; i < EVENTS; i += 1) kernel.events.emit('policy.reloaded', { version: String(i) });
+      await Promise.all(done);
+      abort.abort();
+    },
+    { time: 3000, iterations: 3 },
+  );
+});
