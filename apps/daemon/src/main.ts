@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createLogger, toForgeError } from '@forgeone/common';
 import { bootModes, type BootMode } from '@forgeone/core';
 import { startDaemon } from './daemon';
+import { registerTokenCommand } from './tokenCommand';
 
 const logger = createLogger({ name: 'forgeoned' });
 
@@ -23,19 +24,27 @@ const program = new Command('forgeoned')
       .choices([...bootModes])
       .default('normal'),
   )
+  // Serving options before a subcommand only: `token create --data-dir` is the subcommand's.
+  .enablePositionalOptions()
   .exitOverride()
   .configureOutput({ writeErr: () => undefined });
 
+type ServeFlags = { host: string; port: number; dataDir?: string; root?: string; mode: BootMode };
+
 async function main(): Promise<void> {
-  let flags: { host: string; port: number; dataDir?: string; root?: string; mode: BootMode };
+  program.action((flags: ServeFlags) => serve(flags));
+  registerTokenCommand(program, (text) => process.stdout.write(text));
   try {
-    flags = program.parse(process.argv).opts();
+    await program.parseAsync(process.argv);
   } catch (error) {
-    if (error instanceof CommanderError && error.exitCode === 0) return;
-    process.stderr.write(`FORGE_CLI_USAGE: ${(error as Error).message.replace(/^error:\s*/i, '')}\n`);
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.exitCode === 0) return;
+    process.stderr.write(`FORGE_CLI_USAGE: ${error.message.replace(/^error:\s*/i, '')}\n`);
     process.exitCode = 2;
-    return;
   }
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
   const { root, mode, ...listen } = flags;
   const daemon = await startDaemon({
     ...listen,

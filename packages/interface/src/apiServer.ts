@@ -1,12 +1,34 @@
-import { fastify, type FastifyInstance } from 'fastify';
-import { ForgeError } from '@forgeone/common';
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { ForgeError, MemoryStore } from '@forgeone/common';
 import { runSelfTest, type SelfTestReport } from '@forgeone/diagnostics';
+import { TraceStore } from '@forgeone/observer';
+import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 import type { Kernel } from './createKernel';
+import type { ApiContext } from './api/apiContext';
+import { apiRoutes } from './api/apiRoutes';
+import { addAuthentication } from './api/authenticate';
+import { EventRing } from './api/eventRing';
+import { containerHandlers } from './api/handlers/containerHandlers';
+import { kernelHandlers } from './api/handlers/kernelHandlers';
+import { trustHandlers } from './api/handlers/trustHandlers';
+import { ApiMetrics } from './api/metrics';
+import { buildOpenApiDocument } from './api/openApi';
+import { PROBLEM_MEDIA_TYPE, problemOf } from './api/problem';
+import {
+  checkRateLimits,
+  defaultApiRateLimits,
+  draftRateLimitHeaders,
+  type ApiRateLimits,
+} from './api/rateLimits';
+import { addRequestAudit } from './api/requestAudit';
+import { registerRoutes } from './api/registerRoutes';
+import { EventStreams, defaultEventStreamLimits, type EventStreamLimits } from './api/sse';
+import { TokenStore } from './api/tokenStore';
 
-/**
- * What one client can hold or cause, whoever it is: the API has no authentication yet, so every
- * bound here is one an anonymous client cannot lift.
- */
+/** What one connection can hold or cause, whoever it is (before any token is read). */
 export interface ApiServerLimits {
   /** The request line and headers must all arrive within this, ms (Node `headersTimeout`). Default 10,000. */
   readonly headersTimeoutMs: number;
@@ -39,24 +61,47 @@ export interface ApiServerOptions {
   readonly kernel: Kernel;
   /** Log each request as a JSON line (pino). Default false. */
   readonly logRequests?: boolean;
-  /** Largest accepted request body, bytes. Default 1 MiB. */
+  /** Largest accepted request body, bytes, for routes that set none of their own. Default 64 KiB. */
   readonly bodyLimit?: number;
   /** Connection and request bounds; each defaults to `defaultApiServerLimits`. */
   readonly limits?: Partial<ApiServerLimits>;
+  /** The bearer tokens (default: those in the kernel's store, or none when it has no store). */
+  readonly tokens?: TokenStore;
+  /** Where API changes are attributed (default: the kernel store's `audit` log). */
+  readonly audit?: AuditLog;
+  /** Requests per window per token and address, failed authentications, launches per token. */
+  readonly rateLimits?: Partial<ApiRateLimits>;
+  /** Event streams (`/v1/events`): how many, how much unread. */
+  readonly eventStreams?: Partial<EventStreamLimits>;
+  /** Kernel events kept for `Last-Event-ID` resume. Default 1,024. */
+  readonly eventRing?: number;
+  /**
+   * Whether `POST /v1/containers` launches unsigned development modules. Default: only on a
+   * development kernel (not booted on a trust root); otherwise FORGE_API_DEVELOPMENT_MODULE_REFUSED.
+   */
+  readonly allowDevelopmentModules?: boolean;
+  /**
+   * Count syscalls by name and decision in `/metrics` (`forgeone_syscalls_total`). Listening makes
+   * the gate publish every decision of inline containers on the event bus. Default true.
+   */
+  readonly decisionMetrics?: boolean;
 }
 
 export const API_VERSION = 'v1';
 
 /**
- * The kernel's HTTP API (`/v1/...`), on fastify. Routes so far: health and self-test; later issues
- * add authentication, containers, policies and audit.
+ * The kernel's HTTP API (`/v1/...`) on fastify: every route declared once in `apiRoutes` (zod
+ * schemas, role), validated, answered with RFC 9457 problems, authenticated by bearer tokens with
+ * roles, rate limited, audited, and described by the OpenAPI document at `/v1/openapi.json`.
  */
 export function createApiServer(options: ApiServerOptions): FastifyInstance {
   const { kernel } = options;
   const limits = checkLimits({ ...defaultApiServerLimits, ...options.limits });
+  const rateLimits = checkRateLimits({ ...defaultApiRateLimits, ...options.rateLimits });
   const app = fastify({
     logger: options.logRequests ? { level: 'info' } : false,
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    genReqId: () => randomUUID(),
     // Hostile clients: bound how long a connection may take to send its request and how long it
     // may idle, instead of trusting them. A client trickling one header byte at a time keeps the
     // socket busy (so an idle timeout never fires); headersTimeout is what closes it.
@@ -72,42 +117,100 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
     routerOptions: { maxParamLength: 256 },
+    // A bad URL, an over-long parameter: answered before any route, as problems too.
+    frameworkErrors: (error, request, reply) => sendProblem(error, request, reply),
   });
   app.server.maxConnections = limits.maxConnections;
-  const startedAt = kernel.clock.now();
-
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({ ok: false, code: 'FORGE_NOT_FOUND', message: `no route ${request.method} ${request.url}` });
+  app.setValidatorCompiler((route) => {
+    const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+    // A request without a body has body null: an optional body schema takes it as absent.
+    return route.httpPart === 'body' ? (data: unknown) => validate(data ?? undefined) : validate;
   });
-  app.setErrorHandler((error: { statusCode?: number; message: string }, _request, reply) => {
-    const status =
-      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    const code = status < 500 ? 'FORGE_INVALID_INPUT' : 'FORGE_INTERNAL';
-    void reply
-      .code(status)
-      .send({ ok: false, code, message: status < 500 ? error.message : 'internal error' });
+  app.setSerializerCompiler(serializerCompiler);
+
+  const tokens = options.tokens ?? new TokenStore(kernel.store ?? new MemoryStore(), { clock: kernel.clock });
+  const audit =
+    options.audit ?? (kernel.store ? new AuditLog(kernel.store, { log: DEFAULT_AUDIT_LOG }) : undefined);
+  const ring = new EventRing(kernel.events, options.eventRing ?? 1024);
+  const streams = new EventStreams(ring, { ...defaultEventStreamLimits, ...options.eventStreams });
+  const metrics = new ApiMetrics({
+    runtime: kernel.runtime,
+    events: kernel.events,
+    decisions: options.decisionMetrics ?? true,
+  });
+  let document: Record<string, unknown> | undefined;
+  const context: ApiContext = {
+    kernel,
+    tokens,
+    audit,
+    traces: kernel.store ? new TraceStore(kernel.store) : undefined,
+    streams,
+    metrics,
+    selfTest: sharedSelfTest(kernel, limits.selfTestCacheMs),
+    openApi: () =>
+      (document ??= buildOpenApiDocument(apiRoutes, { title: 'ForgeOne kernel API', version: API_VERSION })),
+    startedAt: kernel.clock.now(),
+    developmentModules:
+      options.allowDevelopmentModules ?? (kernel.boot === undefined || kernel.boot.root === null),
+    launchesPerToken: rateLimits.launchesPerToken,
+    launching: new Map(),
+  };
+
+  app.setNotFoundHandler((request) => {
+    throw new ForgeError('FORGE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
+  });
+  app.setErrorHandler(sendProblem);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', String(request.id));
+    draftRateLimitHeaders(reply, rateLimits.windowMs);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.config.forge?.operationId ?? 'unknown';
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
+  });
+  // Before the server stops accepting: an open event stream would otherwise hold the close forever.
+  app.addHook('preClose', async () => streams.closeAll());
+  app.addHook('onClose', async () => {
+    ring.close();
+    metrics.close();
+    await audit?.flush();
   });
 
-  app.get(`/${API_VERSION}/health`, async () => ({
-    ok: true,
-    kernel: kernel.id,
-    mode: kernel.config.mode,
-    store: kernel.store?.kind ?? null,
-    uptimeMs: kernel.clock.now() - startedAt,
-  }));
-
-  // What the kernel booted with (mode, trust root, revocation status, self-test); null if it did not boot.
-  app.get(`/${API_VERSION}/boot`, async () => ({ ok: true, boot: kernel.boot ?? null }));
-
-  const selfTest = sharedSelfTest(kernel, limits.selfTestCacheMs);
-  app.get(`/${API_VERSION}/selftest`, async (_request, reply) => {
-    const report = await selfTest();
-    return reply.code(report.ok ? 200 : 503).send(report);
+  void app.register(rateLimit, {
+    global: true,
+    hook: 'preParsing',
+    max: rateLimits.perToken,
+    timeWindow: rateLimits.windowMs,
+    keyGenerator: (request) =>
+      request.forgeToken ? `token:${request.forgeToken.id}` : `address:${request.ip}`,
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(
+        new ForgeError(
+          'FORGE_API_RATE_LIMITED',
+          `rate limit of ${context.max} requests per ${context.after} reached for this token; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        ),
+        { statusCode: 429 },
+      ),
   });
-
+  void app.register(async (api) => {
+    addAuthentication(api, tokens, rateLimits);
+    addRequestAudit(api, audit, kernel.clock);
+    registerRoutes(api, apiRoutes, {
+      ...kernelHandlers(context),
+      ...containerHandlers(context),
+      ...trustHandlers(context),
+    } as never);
+  });
   return app;
+}
+
+/** Answers anything thrown as an RFC 9457 problem (with its rate-limit headers on a 429). */
+function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const problem = problemOf(error, request.url.split('?')[0], String(request.id));
+  const headers = (error as { headers?: Record<string, string> }).headers;
+  if (headers && problem.status === 429) void reply.headers(headers);
+  void reply.code(problem.status).type(PROBLEM_MEDIA_TYPE).serializer(JSON.stringify).send(problem);
 }
 
 /** The self-test, run at most once at a time and its result reused for `cacheMs` after it ends. */

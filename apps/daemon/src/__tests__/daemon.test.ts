@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createToken, start } from './support/daemonProcess';
 
 // better-sqlite3 (the daemon's own dependency) to count every row the daemon left, in any table.
 type Db = { prepare(sql: string): { pluck(): { get(): unknown } }; close(): void };
@@ -14,30 +13,6 @@ const Database = createRequire(import.meta.url)('better-sqlite3') as new (
   options: { readonly: boolean },
 ) => Db;
 
-const main = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
-
-/** Starts the built daemon and resolves with its address once it is listening. */
-function start(args: string[], options: { uid?: number; gid?: number } = {}) {
-  const child = spawn(process.execPath, [main, '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...options,
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const address = new Promise<string>((done, fail) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) done(match[1]!);
-    });
-    child.on('exit', (code) => fail(new Error(`daemon exited with ${code}: ${stderr}`)));
-  });
-  address.catch(() => undefined); // awaited only by tests that expect it to start
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  return { child, address, exited, stderr: () => stderr };
-}
-
 describe('forgeoned', () => {
   it('serves health with a durable SQLite store and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'forgeoned-'));
@@ -45,16 +20,21 @@ describe('forgeoned', () => {
     const address = await daemon.address;
     const health = await (await fetch(`${address}/v1/health`)).json();
     expect(health).toMatchObject({ ok: true, store: 'sqlite' });
-    const selftest = await fetch(`${address}/v1/selftest`);
+    const token = createToken(dataDir, 'viewer');
+    const selftest = await fetch(`${address}/v1/selftest`, { headers: { authorization: `Bearer ${token}` } });
     expect(selftest.status).toBe(200);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
   });
 
   it('boots in the --mode given and serves the boot context on /v1/boot', async () => {
-    const daemon = start(['--mode', 'maintenance']);
+    const dataDir = mkdtempSync(join(tmpdir(), 'forgeoned-'));
+    const token = createToken(dataDir, 'viewer');
+    const daemon = start(['--mode', 'maintenance', '--data-dir', dataDir]);
     const address = await daemon.address;
-    const body = await (await fetch(`${address}/v1/boot`)).json();
+    const body = await (
+      await fetch(`${address}/v1/boot`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
     expect(body).toMatchObject({ ok: true, boot: { mode: 'maintenance', root: null, auditSeq: 1 } });
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
@@ -117,7 +97,8 @@ describe('forgeoned', () => {
       while (sent < 2000) {
         sent += 1;
         const response = await fetch(`${address}/v1/selftest`);
-        expect(response.status).toBe(200);
+        // Refused (no token), then rate limited: neither stores anything.
+        expect([401, 429]).toContain(response.status);
         await response.arrayBuffer();
       }
     };
@@ -129,8 +110,8 @@ describe('forgeoned', () => {
       const rows = ['logs', 'records', 'blobs'].map(
         (table) => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number,
       );
-      // The self-test keeps one record and no log entries, whatever the number of calls; the one
-      // log entry is the boot's audit entry.
+      // Refused calls store nothing: the one log entry is the boot's audit entry, the one record
+      // the boot's self-test.
       expect(rows).toEqual([1, 1, 0]);
     } finally {
       db.close();

@@ -1,3 +1,4 @@
+import { apiErrorCodes } from './api';
 import { bootErrorCodes } from './boot';
 import { commonErrorCodes } from './common';
 import { configErrorCodes } from './config';
@@ -30,6 +31,7 @@ export const forgeErrorCodes = {
   ...bootErrorCodes,
   ...containerErrorCodes,
   ...daemonErrorCodes,
+  ...apiErrorCodes,
   ...schedulerErrorCodes,
   ...secretErrorCodes,
 } as const;

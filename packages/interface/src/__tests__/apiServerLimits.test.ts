@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForgeError, ManualClock, SqliteStore, type StoragePort } from '@forgeone/common';
 import { SELFTEST_NAMESPACE } from '@forgeone/diagnostics';
-import { createApiServer, createKernel, type ApiServerLimits, type Kernel } from '../index';
+import { TokenStore, createApiServer, createKernel, type ApiServerLimits, type Kernel } from '../index';
 
 let kernel: Kernel | undefined;
 let close: (() => Promise<void>) | undefined;
@@ -20,12 +20,23 @@ afterEach(async () => {
 async function serve(options: { limits?: Partial<ApiServerLimits>; clock?: ManualClock } = {}) {
   const store = await SqliteStore.open(join(mkdtempSync(join(tmpdir(), 'forge-api-')), 'kernel.db'));
   kernel = await createKernel({ store, ...(options.clock ? { clock: options.clock } : {}) });
-  const app = createApiServer({ kernel, ...(options.limits ? { limits: options.limits } : {}) });
+  const tokens = new TokenStore(store);
+  const { token } = await tokens.create({ role: 'viewer' });
+  // A flood from one address: the request rate limits are not what these tests are about.
+  const app = createApiServer({
+    kernel,
+    tokens,
+    rateLimits: { perToken: 1_000_000, perAddress: 1_000_000 },
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   close = () => app.close();
   const { port } = new URL(address);
+  authorization = `Bearer ${token}`;
   return { address, port: Number(port), store };
 }
+
+let authorization = '';
 
 /** `total` GETs of `url`, `parallel` at a time, each checked to be a 200. */
 async function flood(url: string, total: number, parallel: number): Promise<void> {
@@ -33,7 +44,7 @@ async function flood(url: string, total: number, parallel: number): Promise<void
   const worker = async () => {
     while (sent < total) {
       sent += 1;
-      const response = await fetch(url);
+      const response = await fetch(url, { headers: { authorization } });
       expect(response.status).toBe(200);
       await response.arrayBuffer();
     }
@@ -66,7 +77,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-describe('API server: what an unauthenticated client can make it store', () => {
+describe('API server: what a client can make it store', () => {
   it('2,000 /v1/selftest calls leave at most one self-test row in the store', async () => {
     const { address, store } = await serve();
     await flood(`${address}/v1/selftest`, 2000, 20);

@@ -1,0 +1,47 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditLog } from '@forgeone/trust';
+import type { TraceStore } from '@forgeone/observer';
+import type { SelfTestReport } from '@forgeone/diagnostics';
+import type { Kernel } from '../createKernel';
+import type { ApiRoutes } from './apiRoutes';
+import type { EventStreams } from './sse';
+import type { ApiMetrics } from './metrics';
+import type { RouteInput, RouteReply, RouteSpec } from './route';
+import type { TokenInfo, TokenStore } from './tokenStore';
+
+/** What every handler can reach: the kernel and the server's own parts. */
+export interface ApiContext {
+  readonly kernel: Kernel;
+  readonly tokens: TokenStore;
+  /** Where API changes are attributed (the kernel's audit chain); undefined without a store. */
+  readonly audit: AuditLog | undefined;
+  readonly traces: TraceStore | undefined;
+  readonly streams: EventStreams;
+  readonly metrics: ApiMetrics;
+  readonly selfTest: () => Promise<SelfTestReport>;
+  readonly openApi: () => Record<string, unknown>;
+  readonly startedAt: number;
+  /** Whether unsigned development modules may be launched. */
+  readonly developmentModules: boolean;
+  /** Most launches in progress at once per token. */
+  readonly launchesPerToken: number;
+  readonly launching: Map<string, number>;
+}
+
+/** One request as a handler sees it. */
+export interface ApiCall {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly requestId: string;
+  /** The token that authenticated it (undefined on public routes). */
+  readonly token: TokenInfo | undefined;
+  /** Answers with this status instead of the route's success status (e.g. 503 of a failed self-test). */
+  status(code: number): void;
+}
+
+export type Handler<S extends RouteSpec> = (input: RouteInput<S>, call: ApiCall) => Promise<RouteReply<S>>;
+
+/** A handler for every route of `R`. */
+export type Handlers<R extends Partial<ApiRoutes>> = {
+  readonly [K in keyof R]: R[K] extends RouteSpec ? Handler<R[K]> : never;
+};

@@ -1,0 +1,123 @@
+import { ForgeError, type ContainerId } from '@forgeone/common';
+import { TraceDna, formatSummary, summarizeTrace, type TraceStore } from '@forgeone/observer';
+import { type containerRoutes } from '../contract/containerRoutes';
+import type { ApiContext, Handlers } from '../apiContext';
+import { jsonSafe } from '../jsonSafe';
+import { fromWire, invokeResultToWire } from './typedValues';
+
+/** Launch, list, get, invoke, pause, resume, stop, remove, and a container's trace, summary and DNA. */
+export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRoutes> {
+  const { runtime } = ctx.kernel;
+  const traces = (): TraceStore => {
+    if (ctx.traces) return ctx.traces;
+    throw new ForgeError('FORGE_API_NOT_AVAILABLE', 'this kernel keeps no durable traces (it has no store)');
+  };
+  return {
+    listContainers: async ({ query }) => {
+      const { limit, ...given } = query;
+      const filter = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+      const all = await runtime.list(filter);
+      return { containers: limit === undefined ? all : all.slice(0, limit) };
+    },
+    launchContainer: async ({ body }, call) => {
+      if (!ctx.developmentModules)
+        throw new ForgeError(
+          'FORGE_API_DEVELOPMENT_MODULE_REFUSED',
+          'this daemon launches no unsigned development module: it booted on a trust root and development modules are not allowed',
+        );
+      const key = call.token?.id ?? 'anonymous';
+      const running = ctx.launching.get(key) ?? 0;
+      if (running >= ctx.launchesPerToken)
+        throw new ForgeError(
+          'FORGE_API_LAUNCH_LIMIT',
+          `this token already has ${running} launches in progress (at most ${ctx.launchesPerToken}); wait for one to finish`,
+        );
+      ctx.launching.set(key, running + 1);
+      try {
+        const id = await runtime.launchContainer({
+          source: new Uint8Array(Buffer.from(body.module, 'base64')),
+          ...(body.format ? { format: body.format } : {}),
+          ...(body.name ? { name: body.name } : {}),
+          ...(body.kind ? { kind: body.kind } : {}),
+          ...(body.isolation ? { isolation: body.isolation } : {}),
+          ...(body.limits ? { limits: definedOnly(body.limits) } : {}),
+          policy:
+            'document' in body.policy
+              ? {
+                  mode: body.policy.mode,
+                  policy: { kind: 'document', document: body.policy.document, source: 'api' },
+                }
+              : {
+                  mode: body.policy.mode,
+                  policy: {
+                    kind: 'allow-list',
+                    allow: body.policy.allow,
+                    ...(body.policy.ask ? { ask: body.policy.ask } : {}),
+                  },
+                },
+        });
+        return { id, container: await runtime.get(id), requestId: call.requestId };
+      } finally {
+        const left = (ctx.launching.get(key) ?? 1) - 1;
+        if (left <= 0) ctx.launching.delete(key);
+        else ctx.launching.set(key, left);
+      }
+    },
+    getContainer: async ({ params }) => runtime.get(params.id as ContainerId),
+    removeContainer: async ({ params }) => {
+      await runtime.remove(params.id as ContainerId);
+      return { ok: true };
+    },
+    invokeContainer: async ({ params, body }) => {
+      const result = await runtime.invoke(
+        params.id as ContainerId,
+        body.export,
+        (body.args ?? []).map(fromWire),
+        body.results ? { results: body.results } : {},
+      );
+      return invokeResultToWire(result);
+    },
+    pauseContainer: async ({ params }) => runtime.pause(params.id as ContainerId),
+    resumeContainer: async ({ params }) => runtime.resume(params.id as ContainerId),
+    stopContainer: async ({ params, query }) =>
+      runtime.stop(
+        params.id as ContainerId,
+        query.deadlineMs === undefined ? {} : { deadlineMs: query.deadlineMs },
+      ),
+    getContainerTrace: async ({ params, query }) => {
+      await runtime.get(params.id as ContainerId);
+      const page = await traces().page({
+        containerId: params.id,
+        ...(query.fromSeq === undefined ? {} : { fromSeq: query.fromSeq }),
+        ...(query.limit === undefined ? {} : { limit: query.limit }),
+        ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+        ...(query.syscall === undefined ? {} : { syscall: query.syscall }),
+        ...(query.decision === undefined ? {} : { decision: query.decision }),
+      });
+      return {
+        events: page.events.map((e) => jsonSafe(e) as Record<string, unknown>),
+        ...(page.next === undefined ? {} : { next: page.next }),
+      };
+    },
+    getContainerSummary: async ({ params, query }) => {
+      await runtime.get(params.id as ContainerId);
+      const summary = await summarizeTrace(traces().records(params.id), {
+        format: 'json',
+        ...(query.budget === undefined ? {} : { budget: query.budget }),
+      });
+      return { summary: jsonSafe(summary) as Record<string, unknown>, text: formatSummary(summary, 'text') };
+    },
+    getContainerDna: async ({ params }) => {
+      await runtime.get(params.id as ContainerId);
+      const dna = new TraceDna(params.id);
+      for await (const record of traces().records(params.id))
+        if (record.kind === 'call') dna.observe(record.event);
+      return { dna: jsonSafe(dna.snapshot()) as Record<string, unknown> };
+    },
+  };
+}
+
+/** An object without its undefined fields (the kernel's options take a field or its absence). */
+function definedOnly<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
+}
