@@ -163,20 +163,19 @@ export class Runtime {
    * holds cannot be honoured live (FORGE_RESOURCE_BUDGET_REFUSED: restart to grow the pool).
    */
   setBudgets(budgets: Partial<ResourceBudgets>): void {
-    const admission = this.#resources;
-    if (!(admission instanceof ResourceManager))
-      throw new ForgeError(
-        'FORGE_RESOURCE_BUDGET_REFUSED',
-        'this runtime admits launches with a resource admission of its own: its budgets cannot be changed here',
-      );
+    const problem = this.budgetsProblem(budgets);
+    if (problem !== undefined) throw new ForgeError('FORGE_RESOURCE_BUDGET_REFUSED', problem);
+    (this.#resources as ResourceManager).setBudgets(budgets);
+  }
+
+  /** Why `setBudgets(budgets)` would be refused, or undefined (a live configuration's change policy asks first). */
+  budgetsProblem(budgets: Partial<ResourceBudgets>): string | undefined {
+    if (!(this.#resources instanceof ResourceManager))
+      return 'this runtime admits launches with a resource admission of its own: its budgets cannot be changed here';
     const poolSize = this.#deps.pool === undefined ? this.#poolSize : undefined;
     if (budgets.workers !== undefined && poolSize !== undefined && budgets.workers > poolSize)
-      throw new ForgeError(
-        'FORGE_RESOURCE_BUDGET_REFUSED',
-        `resources.workers ${budgets.workers} is more than the ${poolSize} workers this kernel's pool was made with; restart the kernel to grow it`,
-        { details: { budget: 'workers', requested: budgets.workers, available: poolSize } },
-      );
-    admission.setBudgets(budgets);
+      return `resources.workers ${budgets.workers} is more than the ${poolSize} workers this kernel's pool was made with; restart the kernel to grow it`;
+    return undefined;
   }
 
   /** A launch that gives no decider of its own runs under the kernel's live policy (when it has one). */
