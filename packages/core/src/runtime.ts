@@ -184,7 +184,8 @@ export class Runtime {
   ): T {
     const live = this.#deps.policy;
     if (live === undefined || typeof config !== 'object' || config === null) return config;
-    if (config.policy !== undefined || config.pdp !== undefined || config.enforcer !== undefined) return config;
+    if (config.policy !== undefined || config.pdp !== undefined || config.enforcer !== undefined)
+      return config;
     return { ...config, policy: live.launchSpec(config.mode) };
   }
   /** Removes a stopped or failed container from the registry. */

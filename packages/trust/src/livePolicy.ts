@@ -135,10 +135,15 @@ export class LivePolicy {
     return this.#prepare(input, this.version + 1).testsPassed;
   }
 
-  /** Puts a new version in force for every guest under the policy, or refuses it whole. */
+  /**
+   * Puts a new version in force for every guest under the policy, or refuses it whole. The
+   * document in force already (same digest) makes no version: the current one is returned.
+   */
   swap(input: LivePolicyInput, meta: LivePolicyMeta = {}): PolicyVersion {
     const next = this.version + 1;
     const prepared = this.#prepare(input, next);
+    // The document in force again (a file saved unchanged, a forced reload): no new version.
+    if (prepared.digest === this.#current.state.digest) return this.current;
     return this.#goLive(this.#version(prepared, next, this.mode, 'swap', meta, sourceOf(input)));
   }
 
@@ -235,7 +240,8 @@ export class LivePolicy {
       followMode,
       state: () => this.#current.state,
       subscribe: (fn: (state: LivePolicyState) => void) => this.subscribe(fn),
-      attach: (s: EnforcerSpec, h: EnforcerHooks, b: PlainEnforcerBuilder) => this.#attach(s, h, b, followMode),
+      attach: (s: EnforcerSpec, h: EnforcerHooks, b: PlainEnforcerBuilder) =>
+        this.#attach(s, h, b, followMode),
     });
     registerLiveDocument(following, owner(true));
     registerLiveDocument(fixed, owner(false));
@@ -245,10 +251,16 @@ export class LivePolicy {
   }
 
   /** Compiles a version and runs its tests; every failure is FORGE_POLICY_SWAP_REFUSED with the cause's code. */
-  #prepare(input: LivePolicyInput, version: number): { document: unknown; digest: string; testsPassed: number } {
+  #prepare(
+    input: LivePolicyInput,
+    version: number,
+  ): { document: unknown; digest: string; testsPassed: number } {
     try {
       if (typeof input !== 'object' || input === null)
-        throw new ForgeError('FORGE_POLICY_INVALID', 'a live policy version is a { document } or an { allow } list');
+        throw new ForgeError(
+          'FORGE_POLICY_INVALID',
+          'a live policy version is a { document } or an { allow } list',
+        );
       const source = sourceOf(input);
       let parsed: ParsedSource | undefined;
       let document: unknown;
@@ -301,14 +313,20 @@ function swapQuietly(enforcer: SwappableEnforcer, state: LivePolicyState): void 
 }
 
 function sourceOf(input: LivePolicyInput): string | undefined {
-  return typeof input === 'object' && input !== null && typeof input.source === 'string' ? input.source : undefined;
+  return typeof input === 'object' && input !== null && typeof input.source === 'string'
+    ? input.source
+    : undefined;
 }
 
 function checkMode(mode: EnforcementMode): EnforcementMode {
   if (!(enforcementModes as readonly string[]).includes(mode))
-    throw new ForgeError('FORGE_INVALID_INPUT', `mode must be one of ${enforcementModes.join(', ')}, not ${String(mode)}`, {
-      details: { field: 'mode' },
-    });
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      `mode must be one of ${enforcementModes.join(', ')}, not ${String(mode)}`,
+      {
+        details: { field: 'mode' },
+      },
+    );
   return mode;
 }
 

@@ -22,7 +22,11 @@ function clockPolicy(action: 'allow' | 'deny'): PolicyDocumentInput {
     apiVersion: 'forgeone.dev/v1',
     kind: 'Policy',
     metadata: { name: `clock-${action}` },
-    spec: { nodes: [{ name: 'base', rules: [{ id: `clock-${action}`, action, match: { syscall: 'forge.clock_now' } }] }] },
+    spec: {
+      nodes: [
+        { name: 'base', rules: [{ id: `clock-${action}`, action, match: { syscall: 'forge.clock_now' } }] },
+      ],
+    },
   };
 }
 
@@ -87,7 +91,9 @@ describe.each(['inline', 'worker'] as const)('a live policy under running contai
     const tests = {
       apiVersion: 'forgeone.dev/v1',
       kind: 'PolicyTests',
-      cases: [{ name: 'clock allowed', request: { syscall: 'forge.clock_now' }, expect: { action: 'allow' } }],
+      cases: [
+        { name: 'clock allowed', request: { syscall: 'forge.clock_now' }, expect: { action: 'allow' } },
+      ],
     };
     expect(() => policies.swap({ document: clockPolicy('deny'), tests })).toThrow(/FORGE_POLICY_TEST_FAILED/);
     expect(policies.version).toBe(1);
@@ -100,7 +106,12 @@ describe.each(['inline', 'worker'] as const)('a live policy under running contai
     const kernel = await createKernel({ policy: { document: clockPolicy('deny') } });
     kernels.push(kernel);
     const follows = await kernel.runtime.launchContainer({ source: PROBE, name: 'a.wat', isolation });
-    const own = await kernel.runtime.launchContainer({ source: PROBE, name: 'b.wat', isolation, mode: 'enforce' });
+    const own = await kernel.runtime.launchContainer({
+      source: PROBE,
+      name: 'b.wat',
+      isolation,
+      mode: 'enforce',
+    });
     expect(await refusedOf(kernel, follows, 50)).toBe(50);
     kernel.runtime.setMode('audit');
     expect(kernel.runtime.mode).toBe('audit');
