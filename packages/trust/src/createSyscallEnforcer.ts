@@ -173,7 +173,7 @@ function prepareSpec(spec: EnforcerSpec): PreparedSpec {
  */
 export function createSyscallEnforcer(spec: EnforcerSpec, hooks: EnforcerHooks): SyscallEnforcerPort {
   // A live policy's launch spec: an enforcer that follows every later version (LivePolicy).
-  const live = liveOwnerOf(spec);
+  const live = liveOwnerOf<EnforcerSpec, EnforcerHooks>(spec);
   if (live !== undefined) return live.attach(spec, hooks, plainEnforcer);
   return plainEnforcer(spec, hooks);
 }

@@ -10,10 +10,10 @@ import {
 } from '@forgeone/common';
 import { compilePolicy } from './compilePolicy';
 import type { EnforcerHooks, EnforcerSpec } from './createSyscallEnforcer';
-import { registerLiveDocument, type PlainEnforcerBuilder } from './internal/liveSpecs';
+import { registerLiveDocument } from './internal/liveSpecs';
 import { parseSourceText, type ParsedSource } from './policySource';
 import { parsePolicyTests, runPolicyTests } from './policyTests';
-import { SwappableEnforcer, type LivePolicyState } from './swappableEnforcer';
+import { SwappableEnforcer, type LivePolicyState, type PlainEnforcerBuilder } from './swappableEnforcer';
 
 /**
  * A policy version as given: a policy document (parsed, or its YAML/JSON text), with the test

@@ -1,6 +1,6 @@
 import type { EnforcerSpec } from './createSyscallEnforcer';
 import { liveOwnerOf } from './internal/liveSpecs';
-import type { LivePolicyState } from './swappableEnforcer';
+import type { LivePolicyState } from './livePolicyState';
 
 /** What a launch spec says of the live policy it came from (see LivePolicy.launchSpec). */
 export interface LivePolicyLink {
@@ -19,7 +19,7 @@ export interface LivePolicyLink {
  * what an isolation worker's lane needs to keep a worker's guest on the version in force.
  */
 export function livePolicyOfSpec(spec: EnforcerSpec): LivePolicyLink | undefined {
-  const owner = liveOwnerOf(spec);
+  const owner = liveOwnerOf<EnforcerSpec, unknown>(spec);
   return (
     owner && {
       version: owner.version,

@@ -6,18 +6,12 @@ import type {
   SyscallRequest,
 } from '@forgeone/common';
 import type { EnforcerHooks, EnforcerSpec } from './createSyscallEnforcer';
-import type { PlainEnforcerBuilder } from './internal/liveSpecs';
+import type { LivePolicyState } from './livePolicyState';
 
-/** One version of a live policy as an enforcer takes it: plain data (it crosses into workers). */
-export interface LivePolicyState {
-  readonly version: number;
-  /** The policy document (parsed, plain JSON). */
-  readonly document: unknown;
-  /** The live mode (taken by enforcers of launches that gave no mode of their own). */
-  readonly mode: EnforcementMode;
-  /** SHA-256 of the document's canonical JSON. */
-  readonly digest: string;
-}
+export type { LivePolicyState } from './livePolicyState';
+
+/** Builds an enforcer from a plain (not live) spec: createSyscallEnforcer's own path. */
+export type PlainEnforcerBuilder = (spec: EnforcerSpec, hooks: EnforcerHooks) => SyscallEnforcerPort;
 
 /** The reason every decision under a live policy carries: which version decided it. */
 export const LIVE_POLICY_REASON = 'live-policy';
