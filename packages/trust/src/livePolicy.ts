@@ -88,6 +88,7 @@ export class LivePolicy {
   readonly #history: PolicyVersion[] = [];
   /** Enforcers of guests on this thread (weakly: a guest that ended is collected). */
   readonly #enforcers = new Set<WeakRef<SwappableEnforcer>>();
+  #pruneAt = 1024;
   /** Subscribers to each new version (isolation workers' lanes). */
   readonly #subscribers = new Set<(state: LivePolicyState) => void>();
   #current: LiveVersion;
@@ -207,6 +208,11 @@ export class LivePolicy {
     followMode: boolean,
   ): SyscallEnforcerPort {
     const enforcer = new SwappableEnforcer(spec, this.#current.state, hooks, build, followMode);
+    // Guests that ended are collected; their refs are dropped here too, not only at the next swap.
+    if (this.#enforcers.size >= this.#pruneAt) {
+      for (const ref of this.#enforcers) if (ref.deref() === undefined) this.#enforcers.delete(ref);
+      this.#pruneAt = Math.max(1024, this.#enforcers.size * 2);
+    }
     this.#enforcers.add(new WeakRef(enforcer));
     return enforcer;
   }
