@@ -16,7 +16,7 @@ import {
 } from '@forgeone/observer';
 import { GateCallTiming } from './callTiming';
 import { reuseIfPromised } from './decisionReuse';
-import { watchRevocations } from './revocationHook';
+import { liveReused, watchRevocations } from './revocationHook';
 import { HotCallBudget, type GuestImport, type HotGate } from './hotGate';
 import { hotImport } from './hotImport';
 import { GateRateWindow, type SyscallRateLimit } from './rateWindow';
@@ -216,7 +216,7 @@ export class SyscallGate {
   /** Decide, enforce, execute, record, learn. */
   #pass(slot: GateSlot, params: readonly WasmValue[], started: bigint | undefined): WasmValue | undefined {
     const definition = slot.definition;
-    const reused = slot.reused;
+    const reused = liveReused(slot);
     if (definition.blocking === true && !(reused !== undefined && reused.lazy && !slot.busy)) {
       this.#timing.timeNext();
     }

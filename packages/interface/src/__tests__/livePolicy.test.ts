@@ -16,6 +16,17 @@ const PROBE = new TextEncoder().encode(`(module
       (br $again)))
     (local.get $refused)))`);
 
+/** A service whose `untilRefused()` calls forge.clock_now until one is refused, and answers how many were allowed. */
+const UNTIL_REFUSED = new TextEncoder().encode(`(module
+  (import "forge" "clock_now" (func $now (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "untilRefused") (result i32) (local $allowed i32)
+    (block $done (loop $again
+      (br_if $done (i32.ne (call $now (i32.const 8)) (i32.const 0)))
+      (local.set $allowed (i32.add (local.get $allowed) (i32.const 1)))
+      (br $again)))
+    (local.get $allowed)))`);
+
 /** A policy document whose one rule decides forge.clock_now. */
 function clockPolicy(action: 'allow' | 'deny'): PolicyDocumentInput {
   return {
@@ -141,3 +152,29 @@ it('a launch with a policy of its own is not under the live policy', async () =>
   expect(await refusedOf(kernel, live, 10)).toBe(0);
   expect(await refusedOf(kernel, own, 10)).toBe(10);
 });
+
+it('a swap reaches a worker guest in the middle of a call: its next syscall is refused, each call audited under its version', async () => {
+  const store = new MemoryStore();
+  const kernel = await createKernel({ policy: { document: clockPolicy('allow') }, auditStore: store });
+  kernels.push(kernel);
+  const id = await kernel.runtime.launchContainer({
+    source: UNTIL_REFUSED,
+    isolation: 'worker',
+    limits: { timeoutMs: 60_000, syscallsPerSecond: 0 },
+  });
+  const call = kernel.runtime.invoke(id, 'untilRefused', []);
+  // The guest is looping on hot (reused) calls in its worker when the version changes.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  kernel.policies!.swap({ document: clockPolicy('deny') });
+  const result = await call;
+  expect(result.outcome.status).toBe('returned');
+  const allowed = Number((result.values[0] as { value: number }).value);
+  expect(allowed).toBeGreaterThan(0);
+  await kernel.runtime.stop(id);
+  const entries = (await new AuditLog(store).read({ limit: 1_000_000 }))
+    .map((r) => r.entry as { syscall?: string; policyVersion?: number; executed?: boolean })
+    .filter((e) => e.syscall === 'forge.clock_now');
+  expect(entries.length).toBe(allowed + 1);
+  expect(entries.slice(0, allowed).every((e) => e.policyVersion === 1 && e.executed)).toBe(true);
+  expect(entries.at(-1)).toMatchObject({ policyVersion: 2, executed: false });
+}, 60_000);
