@@ -10,6 +10,7 @@ import {
 } from '@forgeone/common';
 import { parsedEnforcerSpec, type EnforcerSpec } from '../gate/enforcerSpec';
 import { BridgedKvBackend } from './bridgedKvBackend';
+import { livePolicyHooks, type WorkerLivePolicy } from './workerLivePolicy';
 import { createGuestWorld, type GuestWorld } from '../world/guestWorld';
 import { instantiateGuest, invokeExport } from './invokeExport';
 import { isReservedExport } from '../module/wasmCodeRewrite';
@@ -50,6 +51,7 @@ let current:
       world: GuestWorld;
       instance: WebAssembly.Instance;
       trace: MessagePort;
+      live?: WorkerLivePolicy | undefined;
     }
   | undefined;
 
@@ -177,9 +179,11 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     }
   };
   const compiled = compiledOf(message.module);
+  const spec = Object.assign({}, message.world, { enforcer: enforcerSpecOf(message.world.enforcer) });
+  let live: WorkerLivePolicy | undefined;
   const world = createGuestWorld(
-    Object.assign({}, message.world, { enforcer: enforcerSpecOf(message.world.enforcer) }),
-    {
+    spec,
+    livePolicyHooks(message, spec.enforcer, (l) => (live = l), {
       clock: systemClock,
       onLog: (text) => post({ type: 'log', message: text }),
       onStdout: (bytes) => laneOutput.write('stdout', bytes),
@@ -221,13 +225,13 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
         control[1] = control[1]! + 1;
       },
       afterCall: () => tail.afterCall(world.recorder),
-    },
+    }),
     compiled.imports,
   );
   // The guest's clock (its start function's deadline, kept by the main thread) starts now.
   new Float64Array(lane.control, START_TIME_OFFSET, 1)[0] = Date.now();
   const instance = instantiateGuest(compiled, world.imports, world.memory);
-  current = { compiled, world, instance: undefined as never, trace };
+  current = { compiled, world, instance: undefined as never, trace, live };
   if (!(instance instanceof WebAssembly.Instance)) {
     sendTrace();
     current = undefined;
@@ -242,6 +246,7 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
 function invoke(message: Extract<ToWorker, { type: 'invoke' }>): void {
   if (current === undefined) throw new Error('no instance');
   const { compiled, world, instance } = current;
+  current.live?.check(); // a version swapped in between two calls decides the first of them
   const result = invokeExport(compiled, instance, world.memory, message.entry, message.args, message.options);
   sendTrace();
   post({
@@ -267,6 +272,7 @@ port.on('message', (message: ToWorker) => {
         // Nobody waits for this: the worker is lent again as soon as the message is sent.
         const world = current?.world;
         // (The trace port is closed by the main thread once it read everything on it.)
+        current?.live?.close();
         current = undefined;
         world?.close();
         return;
