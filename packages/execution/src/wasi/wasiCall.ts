@@ -10,9 +10,6 @@ export const WASI_MODULE = 'wasi_snapshot_preview1';
 /** What the gate returns to the guest for a refused WASI call: the capability is not granted. */
 export const WASI_DENIED_ERRNO = Errno.NOTCAPABLE;
 
-/** What a pure call's `run` gets as `decoded` (it reads its raw params instead). */
-const NOT_DECODED: Readonly<Record<string, SyscallArg>> = Object.freeze({});
-
 /** One WASI function before it becomes a SyscallDefinition. */
 export interface WasiCallSpec {
   readonly params: readonly WasmValType[];
@@ -20,13 +17,6 @@ export interface WasiCallSpec {
   readonly blocking?: boolean;
   /** True when the call ends the guest (proc_exit): see SyscallDefinition.exits. */
   readonly exits?: boolean;
-  /**
-   * True when `decode` reads only the raw params (or there is none): the arguments can be decoded
-   * when the trace is read, so a call whose decision is reused takes the gate's hot path
-   * (SyscallDefinition.pureDecode). Not for a call whose arguments name an fd or read guest memory:
-   * those describe the state at the call. Its `run` is given no `decoded` (an empty object).
-   */
-  readonly pure?: boolean;
   /** Omitted: one i32 errno. `[]` for functions that do not return (proc_exit). */
   readonly results?: readonly WasmValType[];
   /** Policy-relevant arguments: fds, guest paths, sizes, flags; never buffer contents. */
@@ -57,14 +47,9 @@ export function defineWasiCall(name: string, spec: WasiCallSpec): SyscallDefinit
         return { decodeErrno: errnoOf(error) };
       }
     },
-    execute(invocation) {
+    execute({ context, args, decoded }) {
       try {
-        // A pure call's arguments are decoded only when read (its trace, lazily): not for its run.
-        spec.run(
-          invocation.args,
-          invocation.context.memory,
-          spec.pure === true ? NOT_DECODED : invocation.decoded,
-        );
+        spec.run(args, context.memory, decoded);
         return returnsErrno ? Errno.SUCCESS : undefined;
       } catch (error) {
         if (error instanceof GuestFault || error instanceof GuestExit) throw error;
@@ -75,7 +60,6 @@ export function defineWasiCall(name: string, spec: WasiCallSpec): SyscallDefinit
     faultResult: returnsErrno ? Errno.FAULT : undefined,
     ...(spec.blocking ? { blocking: true } : {}),
     ...(spec.exits ? { exits: true } : {}),
-    ...(spec.pure ? { pureDecode: true } : {}),
   };
 }
 

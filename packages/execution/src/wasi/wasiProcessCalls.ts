@@ -193,27 +193,22 @@ export function processCalls(state: WasiState, only?: ReadonlySet<string>): Sysc
   const fdOnly = (args: readonly WasmValue[]) => describeFd(state, args[0]);
   return defineWasiCalls(only, {
     args_get: () => ({
-      pure: true,
       params: ['i32', 'i32'],
       run: (args, memory) => writeStringList(memory, state.args, u32(args[0]), u32(args[1])),
     }),
     args_sizes_get: () => ({
-      pure: true,
       params: ['i32', 'i32'],
       run: (args, memory) => writeSizes(memory, state.args, u32(args[0]), u32(args[1])),
     }),
     environ_get: () => ({
-      pure: true,
       params: ['i32', 'i32'],
       run: (args, memory) => writeStringList(memory, state.env, u32(args[0]), u32(args[1])),
     }),
     environ_sizes_get: () => ({
-      pure: true,
       params: ['i32', 'i32'],
       run: (args, memory) => writeSizes(memory, state.env, u32(args[0]), u32(args[1])),
     }),
     clock_res_get: () => ({
-      pure: true,
       params: ['i32', 'i32'],
       decode: (args) => ({ clockId: u32(args[0]) }),
       run(args, memory) {
@@ -223,7 +218,6 @@ export function processCalls(state: WasiState, only?: ReadonlySet<string>): Sysc
       },
     }),
     clock_time_get: () => ({
-      pure: true,
       params: ['i32', 'i64', 'i32'],
       decode: (args) => ({ clockId: u32(args[0]) }),
       run(args, memory) {
@@ -247,7 +241,6 @@ export function processCalls(state: WasiState, only?: ReadonlySet<string>): Sysc
       },
     }),
     proc_raise: () => ({
-      pure: true,
       params: ['i32'],
       decode: (args) => ({ signal: u32(args[0]) }),
       run() {
@@ -255,7 +248,6 @@ export function processCalls(state: WasiState, only?: ReadonlySet<string>): Sysc
       },
     }),
     random_get: () => ({
-      pure: true,
       params: ['i32', 'i32'],
       decode: (args) => ({ bytes: u32(args[1]) }),
       run(args, memory) {
@@ -270,7 +262,7 @@ export function processCalls(state: WasiState, only?: ReadonlySet<string>): Sysc
         }
       },
     }),
-    sched_yield: () => ({ params: [], pure: true, run() {} }),
+    sched_yield: () => ({ params: [], run() {} }),
     sock_accept: () => ({ params: ['i32', 'i32', 'i32'], decode: fdOnly, run: notSocket }),
     sock_recv: () => ({
       params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
