@@ -17,7 +17,7 @@ import { isReservedExport } from '../module/wasmCodeRewrite';
 import type { CompiledModule } from '../module/moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { OutputRingWriter } from './outputRing';
-import { TraceTailWriter, encodeTraceBatch } from './traceTail';
+import { TraceTailWriter } from './traceTail';
 import { MAX_TRACE_MESSAGES_IN_FLIGHT, TRACE_TAKEN_WORD, laneEndsOf } from './workerLane';
 import {
   toWireError,
@@ -190,10 +190,13 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       onStderr: (bytes) => laneOutput.write('stderr', bytes),
       // Events go to the main thread in batches, and those of the last few calls into the shared
       // tail (see TraceTailWriter): the worker may be terminated at any moment.
-      onTraceBatch: (events) => {
-        const batch = encodeTraceBatch(events);
+      // Unbuilt: the tail holds most of a batch encoded already (TraceTailWriter.batchBytes).
+      onTraceLazyBatch: (events) => {
+        const batch = tail.batchBytes(events);
+        const lastSeq = events.lastSeq;
+        events.release();
         trace.postMessage({ type: 'trace', batch } satisfies FromWorker, [batch]);
-        tail.posted(events);
+        tail.posted(lastSeq);
         tracePosted += 1;
         waitForTraceRoom();
       },
