@@ -66,8 +66,28 @@ const daemonSchema = defineConfigSchema([
 ]);
 type DaemonContext = Awaited<ReturnType<typeof openContext>>;
 
-function openContext(initial: unknown, rules: Awaited<ReturnType<typeof loadConfig>>['rules']) {
-  return ConfigContext.open({ schema: daemonSchema, initial, rules, policies: [...coreConfigPolicies] });
+/**
+ * The daemon's live configuration, its history durable in the daemon's store (log `config:history`).
+ * The file is the source of truth: a restart with a changed file applies it over the stored head
+ * as one more version (refused whole, with its code, when a change policy refuses it).
+ */
+async function openContext(
+  initial: unknown,
+  rules: Awaited<ReturnType<typeof loadConfig>>['rules'],
+  store: StoragePort,
+) {
+  const context = await ConfigContext.open({
+    schema: daemonSchema,
+    store,
+    initial,
+    rules,
+    policies: [...coreConfigPolicies],
+  });
+  await context.replace(initial, {
+    actor: { id: 'forgeoned', roles: ['system'] },
+    reason: 'daemon start: the configuration file',
+  });
+  return context;
 }
 
 /** Composes a kernel with its store and serves the API. The daemon's whole job; main.ts only parses flags. */
@@ -99,7 +119,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     if (options.configFile !== undefined) {
       const loaded = await loadConfig({ schema: daemonSchema, file: resolve(options.configFile), env });
       rules = loaded.rules;
-      const opened = await openContext(loaded.config, rules);
+      const opened = await openContext(loaded.config, rules, store);
       context = opened;
       logger.level = opened.get('log.level');
     }
