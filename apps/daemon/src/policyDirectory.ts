@@ -3,6 +3,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForgeError, isForgeError } from '@forgeone/common';
 import type { LivePolicy, LivePolicyInput } from '@forgeone/trust';
+import { DebouncedReload } from '@forgeone/config';
 
 /** A policy file's name: `policy.yaml`, or `policy.<N>.yaml` / `policy-<N>.json` (N its version). */
 const POLICY_FILE = /^policy(?:[.-](\d{1,9}))?\.(ya?ml|json)$/;
@@ -122,15 +123,13 @@ export interface PolicyDirectoryWatcherOptions {
 export class PolicyDirectoryWatcher {
   readonly #options: PolicyDirectoryWatcherOptions;
   readonly #watcher: FSWatcher;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #closed = false;
+  readonly #debounced: DebouncedReload<PolicyReloadResult>;
 
   constructor(options: PolicyDirectoryWatcherOptions) {
     this.#options = options;
-    this.#watcher = watch(options.dir, () => this.#schedule());
-    this.#watcher.on('error', () => this.#schedule());
+    this.#debounced = new DebouncedReload(() => this.reload(), options.onResult, options.debounceMs);
+    this.#watcher = watch(options.dir, () => this.#debounced.trigger());
+    this.#watcher.on('error', () => this.#debounced.trigger());
   }
 
   /** Reads the directory now and swaps its live file in, or says why not. */
@@ -149,41 +148,7 @@ export class PolicyDirectoryWatcher {
   }
 
   close(): void {
-    this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#debounced.close();
     this.#watcher.close();
-  }
-
-  #schedule(): void {
-    if (this.#closed) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#run();
-    }, this.#options.debounceMs ?? 100);
-  }
-
-  #run(): void {
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.reload()
-      .then(
-        (result) => this.#options.onResult(result),
-        (error: unknown) =>
-          this.#options.onResult({
-            applied: false,
-            code: 'FORGE_INTERNAL',
-            message: error instanceof Error ? error.message : String(error),
-          }),
-      )
-      .finally(() => {
-        this.#running = undefined;
-        if (this.#again && !this.#closed) {
-          this.#again = false;
-          this.#run();
-        }
-      });
   }
 }

@@ -65,6 +65,8 @@ export type { ConfigSource, ConfigProblem, ResolveConfigOptions, ResolvedConfig 
 
 // Hot reload of a configuration file.
 export { ConfigWatcher } from './reload/configWatcher';
+export { DebouncedReload } from './reload/debouncedReload';
+export type { RefusedReload } from './reload/debouncedReload';
 export type { ConfigWatcherOptions, ReloadResult } from './reload/configWatcher';
 // Secrets: encrypted at rest, envelope encryption, key rotation.
 export { SecretStore } from './secrets/secretStore';

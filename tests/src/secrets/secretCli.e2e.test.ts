@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore, openStateStore, type JsonValue } from '@forgeone/common';
 import { SECRETS_NAMESPACE, SecretStore, readSecretKeyFile } from '@forgeone/config';
-import { cliPath, forgeone, hasStackTrace, type CliRun } from '../support/cli';
+import { cliPath, expectFailure, forgeone, hasStackTrace, type CliRun } from '../support/cli';
 
 // `forgeone secret` through the built CLI, as an operator runs it.
 const dir = mkdtempSync(join(tmpdir(), 'forge-e2e-secret-'));
@@ -45,13 +45,7 @@ function run(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv 
   outputs.push(result.stdout, result.stderr);
   return result;
 }
-/** A failure: exit `code`, and one line `CODE: message` on stderr. */
-function fails(result: CliRun, forgeCode: string, exit = 1): void {
-  expect(result.code, result.stderr).toBe(exit);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(new RegExp(`^${forgeCode}: `));
-}
+const fails = expectFailure;
 function keyFile(name: string, mode = 0o600): string {
   const path = join(dir, name);
   writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode });

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { forgeone, hasStackTrace, type CliRun } from '../support/cli';
+import { expectFailure, forgeone, hasStackTrace, type CliRun } from '../support/cli';
 
 // A guest reads a secret through `forge.secret_read`, granted by `forgeone run --secret`, and the
 // value is found in no output of the run: report, --json, trace file, the state's files.
@@ -51,12 +51,7 @@ function cli(args: string[], input?: string): CliRun {
   outputs.push(result.stdout, result.stderr);
   return result;
 }
-function fails(result: CliRun, code: string, exit = 1): void {
-  expect(result.code, result.stderr).toBe(exit);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(new RegExp(`^${code}: `));
-}
+const fails = expectFailure;
 const allow = ['--allow', 'forge.secret_read', '--allow', 'wasi.proc_exit'];
 const run = (...extra: string[]) =>
   cli([

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { expect } from 'vitest';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,4 +32,12 @@ export function forgeone(
 /** True when the output contains something that looks like a JavaScript stack trace. */
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+\(.+:\d+:\d+\)$/m.test(text) || /node:internal/.test(text);
+}
+
+/** A coded failure: exit `exit`, and exactly one line `CODE: message` on stderr. */
+export function expectFailure(result: CliRun, forgeCode: string, exit = 1): void {
+  expect(result.code, result.stderr).toBe(exit);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^${forgeCode}: `));
 }

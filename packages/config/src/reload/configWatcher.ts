@@ -5,6 +5,7 @@ import type { ChangeMeta } from '../changePolicy';
 import type { ConfigContext } from '../configContext';
 import { formatConfigProblem, resolveConfig } from '../effectiveConfig';
 import type { ChangePolicyRule } from '../declarativePolicy';
+import { DebouncedReload } from './debouncedReload';
 
 /** What one reload did: the new version and the changed paths, or why the file was refused. */
 export type ReloadResult =
@@ -36,18 +37,20 @@ export interface ConfigWatcherOptions<T extends Record<string, unknown>> {
 export class ConfigWatcher<T extends Record<string, unknown>> {
   readonly #options: ConfigWatcherOptions<T>;
   readonly #watcher: FSWatcher;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #closed = false;
+  readonly #debounced: DebouncedReload<ReloadResult>;
 
   constructor(options: ConfigWatcherOptions<T>) {
     this.#options = options;
+    this.#debounced = new DebouncedReload(
+      () => this.reload(),
+      (result) => options.onResult(result),
+      options.debounceMs,
+    );
     const name = basename(options.file);
     this.#watcher = watch(dirname(options.file), (_event, changed) => {
-      if (changed === null || changed.toString() === name) this.#schedule();
+      if (changed === null || changed.toString() === name) this.#debounced.trigger();
     });
-    this.#watcher.on('error', () => this.#schedule());
+    this.#watcher.on('error', () => this.#debounced.trigger());
   }
 
   /** Reads the file now and applies or refuses it. */
@@ -91,47 +94,12 @@ export class ConfigWatcher<T extends Record<string, unknown>> {
 
   /** Stops watching; a reload under way finishes. */
   close(): void {
-    this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#debounced.close();
     this.#watcher.close();
   }
 
   /** Resolves when no reload is running or scheduled (for tests and shutdown). */
-  async idle(): Promise<void> {
-    while (this.#running || this.#timer)
-      await (this.#running ?? new Promise((resolve) => setTimeout(resolve, 10)));
-  }
-
-  #schedule(): void {
-    if (this.#closed) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#run();
-    }, this.#options.debounceMs ?? 100);
-  }
-
-  #run(): void {
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.reload()
-      .then(
-        (result) => this.#options.onResult(result),
-        (error: unknown) =>
-          this.#options.onResult({
-            applied: false,
-            code: 'FORGE_INTERNAL',
-            message: error instanceof Error ? error.message : String(error),
-          }),
-      )
-      .finally(() => {
-        this.#running = undefined;
-        if (this.#again && !this.#closed) {
-          this.#again = false;
-          this.#run();
-        }
-      });
+  idle(): Promise<void> {
+    return this.#debounced.idle();
   }
 }

@@ -1,36 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { KernelEventBus, ManualClock } from '@forgeone/common';
 import { SecretValue, defaultRuntimeConfig } from '@forgeone/config';
-import {
-  PrivateKey,
-  buildPackage,
-  createRootSigned,
-  signPackage,
-  signRoot,
-  verifyRootChain,
-} from '@forgeone/crypto';
 import type { EnforcerSpec } from '@forgeone/trust';
 import { Runtime } from '../index';
+import { signedPackages } from './support/signedPackages';
 
 // A guest reads a secret only when the launch gives it, the policy allows the call and (for a
 // package) the manifest grants `secret:read:<name>`; the value is in no trace or report.
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 const CANARY = 'canary-core-5b1e-secret';
-const key = PrivateKey.fromSeed('ed25519', new Uint8Array(32).fill(9));
-const root = verifyRootChain(
-  [
-    signRoot(
-      createRootSigned({
-        expires: '2031-01-01T00:00:00Z',
-        root: { keys: [key.publicKey], threshold: { ed25519: 1 } },
-      }),
-      [key],
-    ),
-  ],
-  { clock: new ManualClock(NOW) },
-);
-
 // `read` returns the errno of reading "db" to 1024; `sum` the sum of the bytes read (length at 96).
 const GUEST = `(module
   (import "forge" "secret_read" (func $read (param i32 i32 i32 i32 i32) (result i32)))
@@ -51,20 +30,8 @@ const module = new TextEncoder().encode(GUEST);
 const allow: EnforcerSpec = { mode: 'enforce', policy: { kind: 'allow-list', allow: ['forge.secret_read'] } };
 const secrets = { db: new SecretValue('db', CANARY) };
 
-function packageOf(capabilities: readonly string[]): Uint8Array {
-  const built = buildPackage(
-    {
-      name: 'reader',
-      version: '1.0.0',
-      entry: 'main.wat',
-      created_at: '2029-06-01T00:00:00Z',
-      expires_at: '2030-06-01T00:00:00Z',
-      capabilities,
-    },
-    new Map([['main.wat', module]]),
-  );
-  return signPackage(built.bytes, [key]);
-}
+const { root, packageOf: signed } = signedPackages(9, NOW);
+const packageOf = (capabilities: readonly string[]) => signed('reader', module, capabilities);
 
 const runtime = new Runtime({
   clock: new ManualClock(NOW),

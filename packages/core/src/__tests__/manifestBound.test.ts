@@ -7,35 +7,16 @@ import {
   type PolicyDecisionPoint,
 } from '@forgeone/common';
 import { defaultRuntimeConfig } from '@forgeone/config';
-import {
-  PrivateKey,
-  buildPackage,
-  createRootSigned,
-  signPackage,
-  signRoot,
-  verifyRootChain,
-} from '@forgeone/crypto';
 import { AllowListPdp, SyscallEnforcer, type EnforcerSpec } from '@forgeone/trust';
 import { Runtime, type RunReport } from '../index';
+import { signedPackages } from './support/signedPackages';
 
 // "A package gets no more than its manifest": whatever decides its calls (an allow-list, a policy
 // document, a PDP or an enforcer object) and in every mode, a call outside the manifest is denied
 // and never runs; inside it, the decision is the policy's.
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
-const key = PrivateKey.fromSeed('ed25519', new Uint8Array(32).fill(7));
-const root = verifyRootChain(
-  [
-    signRoot(
-      createRootSigned({
-        expires: '2031-01-01T00:00:00Z',
-        root: { keys: [key.publicKey], threshold: { ed25519: 1 } },
-      }),
-      [key],
-    ),
-  ],
-  { clock: new ManualClock(NOW) },
-);
+const { root, packageOf: signed } = signedPackages(7, NOW);
 
 /** The syscalls the guest calls, once each, in this order. */
 const CALLS = [
@@ -70,18 +51,7 @@ function packageOf(capabilities: readonly string[]): Uint8Array {
   const id = capabilities.join(',');
   let bytes = packages.get(id);
   if (bytes === undefined) {
-    const built = buildPackage(
-      {
-        name: 'bounded',
-        version: '1.0.0',
-        entry: 'main.wat',
-        created_at: '2029-06-01T00:00:00Z',
-        expires_at: '2030-06-01T00:00:00Z',
-        capabilities,
-      },
-      new Map([['main.wat', new TextEncoder().encode(GUEST)]]),
-    );
-    bytes = signPackage(built.bytes, [key]);
+    bytes = signed('bounded', new TextEncoder().encode(GUEST), capabilities);
     packages.set(id, bytes);
   }
   return bytes;

@@ -2,19 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '@forgeone/common';
 import { AuditLog, type PolicyDocumentInput } from '@forgeone/trust';
 import { createKernel, type Kernel } from '../index';
-
-/** A service whose `probe(k)` calls forge.clock_now k times and answers how many were refused. */
-const PROBE = new TextEncoder().encode(`(module
-  (import "forge" "clock_now" (func $now (param i32) (result i32)))
-  (memory (export "memory") 1)
-  (func (export "probe") (param $k i32) (result i32) (local $refused i32)
-    (block $done (loop $again
-      (br_if $done (i32.eqz (local.get $k)))
-      (if (i32.ne (call $now (i32.const 8)) (i32.const 0))
-        (then (local.set $refused (i32.add (local.get $refused) (i32.const 1)))))
-      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
-      (br $again)))
-    (local.get $refused)))`);
+import { PROBE } from './support/probeGuest';
 
 /** A service whose `untilRefused()` calls forge.clock_now until one is refused, and answers how many were allowed. */
 const UNTIL_REFUSED = new TextEncoder().encode(`(module
