@@ -75,17 +75,20 @@ export function livePolicyHooks(
     (s, h) => createEnforcerFromSpec(s, h, known),
     wire.followMode,
   );
-  // From 0, not the word as it is now: a version posted before this worker started is taken too.
-  let seen = 0;
+  // Versions taken off the port so far. Each bump of the word follows one posted version, so the
+  // word ahead of this count means versions are owed; counted by messages, not by the word read,
+  // because a bump can be visible before its message can be received (it is then taken at a later
+  // call). From 0: a version posted before this worker started is taken too.
+  let taken = 0;
   const live: WorkerLivePolicy = {
     check() {
-      const now = Atomics.load(word, 0);
-      if (now === seen) return;
+      if (Atomics.load(word, 0) === taken) return;
       let latest: LivePolicyState | undefined;
-      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port))
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
         latest = m.message as LivePolicyState;
+        taken += 1;
+      }
       if (latest === undefined) return; // not queued yet: looked at again at the next call
-      seen = now;
       try {
         enforcer.swap(latest);
       } catch {
