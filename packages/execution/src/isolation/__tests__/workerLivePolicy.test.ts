@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   LivePolicy,
-  SwappableEnforcer,
+  type SwappableEnforcer,
   type LivePolicyState,
   type PolicyDocumentInput,
 } from '@forgeone/trust';
