@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog } from '@forgeone/trust';
 import type { TraceStore } from '@forgeone/observer';
 import type { SelfTestReport } from '@forgeone/diagnostics';
+import type { TrustRoot } from '@forgeone/crypto';
 import type { Kernel } from '../createKernel';
 import type { ApiRoutes } from './apiRoutes';
 import type { EventStreams } from './sse';
@@ -21,6 +22,8 @@ export interface ApiContext {
   readonly selfTest: () => Promise<SelfTestReport>;
   readonly openApi: () => Record<string, unknown>;
   readonly startedAt: number;
+  /** The verified root the kernel booted on: packages are checked against it (undefined: no uploads). */
+  readonly trustRoot: TrustRoot | undefined;
   /** Whether unsigned development modules may be launched. */
   readonly developmentModules: boolean;
   /** Most launches in progress at once per token. */

@@ -3,6 +3,7 @@ import { TraceDna, formatSummary, summarizeTrace, type TraceStore } from '@forge
 import { type containerRoutes } from '../contract/containerRoutes';
 import type { ApiContext, Handlers } from '../apiContext';
 import { jsonSafe } from '../jsonSafe';
+import { installedPackageBytes, packageParts } from './packageHandlers';
 import { fromWire, invokeResultToWire } from './typedValues';
 
 /** Launch, list, get, invoke, pause, resume, stop, remove, and a container's trace, summary and DNA. */
@@ -20,7 +21,9 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
       return { containers: limit === undefined ? all : all.slice(0, limit) };
     },
     launchContainer: async ({ body }, call) => {
-      if (!ctx.developmentModules)
+      const fromPackage = body.package;
+      const trustRoot = fromPackage ? packageParts(ctx) : undefined;
+      if (!fromPackage && !ctx.developmentModules)
         throw new ForgeError(
           'FORGE_API_DEVELOPMENT_MODULE_REFUSED',
           'this daemon launches no unsigned development module: it booted on a trust root and development modules are not allowed',
@@ -35,7 +38,14 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
       ctx.launching.set(key, running + 1);
       try {
         const id = await runtime.launchContainer({
-          source: new Uint8Array(Buffer.from(body.module, 'base64')),
+          // An installed package is verified again (expiry, signers, rollback floor) as it launches.
+          ...(fromPackage && trustRoot
+            ? {
+                package: await installedPackageBytes(trustRoot.store, fromPackage.name, fromPackage.version),
+                trustRoot: trustRoot.trustRoot,
+                versionStore: trustRoot.store,
+              }
+            : { source: new Uint8Array(Buffer.from(body.module ?? '', 'base64')) }),
           ...(body.format ? { format: body.format } : {}),
           ...(body.name ? { name: body.name } : {}),
           ...(body.kind ? { kind: body.kind } : {}),
