@@ -14,7 +14,8 @@ import { addAuthentication } from './api/authenticate';
 import { EventRing } from './api/eventRing';
 import { containerHandlers } from './api/handlers/containerHandlers';
 import { kernelHandlers } from './api/handlers/kernelHandlers';
-import { packageHandlers } from './api/handlers/packageHandlers';
+import { packageHandlers, packageParts } from './api/handlers/packageHandlers';
+import { WorkloadQueue, workloadHandlers, type ApiWorkloadOptions } from './api/handlers/workloadHandlers';
 import { trustHandlers } from './api/handlers/trustHandlers';
 import { ApiMetrics } from './api/metrics';
 import { buildOpenApiDocument } from './api/openApi';
@@ -89,6 +90,8 @@ export interface ApiServerOptions {
    * root, `POST /v1/packages` answers FORGE_API_NO_TRUST_ROOT.
    */
   readonly trustRoot?: TrustRoot;
+  /** The scheduler of `/v1/workloads`: policy, concurrency, queue depth, finished kept. */
+  readonly workloads?: ApiWorkloadOptions;
   /**
    * Count syscalls by name and decision in `/metrics` (`forgeone_syscalls_total`). Listening makes
    * the gate publish every decision of inline containers on the event bus. Default true.
@@ -164,6 +167,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     trustRoot: bootRootOf(kernel, options.trustRoot),
     launchesPerToken: rateLimits.launchesPerToken,
     launching: new Map(),
+    workloads: new WorkloadQueue(kernel, () => packageParts(context), options.workloads),
   };
 
   app.setNotFoundHandler((request) => {
@@ -182,6 +186,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   // Before the server stops accepting: an open event stream would otherwise hold the close forever.
   app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', async () => {
+    await context.workloads.close();
     ring.close();
     metrics.close();
     await audit?.flush();
@@ -214,6 +219,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       ...kernelHandlers(context),
       ...packageHandlers(context),
       ...containerHandlers(context),
+      ...workloadHandlers(context),
       ...trustHandlers(context),
     } as never);
   });

@@ -21,5 +21,7 @@ export const apiErrorCodes = {
   FORGE_API_PACKAGE_EXISTS:
     'That package name and version is already installed (HTTP 409); remove it first, or upload a newer version.',
   FORGE_API_PACKAGE_NOT_FOUND: 'No installed package has that name and version (HTTP 404).',
+  FORGE_API_WORKLOAD_NOT_FOUND: 'No workload with that id is queued, running or remembered (HTTP 404).',
+  FORGE_API_WORKLOAD_STATE: 'The workload has already finished, so it cannot be cancelled (HTTP 409).',
   FORGE_API_CLIENT: 'The API client got an answer it could not read (not a problem document, or not JSON).',
 } as const;

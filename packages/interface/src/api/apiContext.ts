@@ -9,6 +9,7 @@ import type { EventStreams } from './sse';
 import type { ApiMetrics } from './metrics';
 import type { RouteInput, RouteReply, RouteSpec } from './route';
 import type { TokenInfo, TokenStore } from './tokenStore';
+import type { WorkloadQueue } from './handlers/workloadHandlers';
 
 /** What every handler can reach: the kernel and the server's own parts. */
 export interface ApiContext {
@@ -29,6 +30,8 @@ export interface ApiContext {
   /** Most launches in progress at once per token. */
   readonly launchesPerToken: number;
   readonly launching: Map<string, number>;
+  /** The queue of `/v1/workloads` (core's Scheduler over the kernel's runtime). */
+  readonly workloads: WorkloadQueue;
 }
 
 /** One request as a handler sees it. */

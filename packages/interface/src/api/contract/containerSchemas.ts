@@ -74,6 +74,8 @@ export const LaunchBodySchema = z
   })
   .meta({ id: 'LaunchRequest' });
 
+export type LaunchBody = z.output<typeof LaunchBodySchema>;
+
 export const InvokeBodySchema = z
   .strictObject({
     export: z

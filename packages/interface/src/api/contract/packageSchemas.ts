@@ -17,7 +17,9 @@ export const PackageVersionSchema = z
 export const PackageParams = z.strictObject({ name: PackageNameSchema, version: PackageVersionSchema });
 
 /** The bytes of a ForgePkg file, as uploaded (`application/octet-stream`). */
-export const PackageBytesSchema = z.instanceof(Uint8Array).meta({ id: 'ForgePkgBytes' });
+export const PackageBytesSchema = z
+  .custom<Uint8Array>((value) => value instanceof Uint8Array, 'not the bytes of a package')
+  .meta({ id: 'ForgePkgBytes' });
 
 /** An installed package: what it is, what it may call, who signed it. */
 export const PackageInfoSchema = z

@@ -3,6 +3,7 @@ import { TraceDna, formatSummary, summarizeTrace, type TraceStore } from '@forge
 import { type containerRoutes } from '../contract/containerRoutes';
 import type { ApiContext, Handlers } from '../apiContext';
 import { jsonSafe } from '../jsonSafe';
+import { launchPolicyOf } from './launchPolicy';
 import { installedPackageBytes, packageParts } from './packageHandlers';
 import { fromWire, invokeResultToWire } from './typedValues';
 
@@ -22,7 +23,7 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
     },
     launchContainer: async ({ body }, call) => {
       const fromPackage = body.package;
-      const trustRoot = fromPackage ? packageParts(ctx) : undefined;
+      const parts = fromPackage ? packageParts(ctx) : undefined;
       if (!fromPackage && !ctx.developmentModules)
         throw new ForgeError(
           'FORGE_API_DEVELOPMENT_MODULE_REFUSED',
@@ -39,11 +40,11 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
       try {
         const id = await runtime.launchContainer({
           // An installed package is verified again (expiry, signers, rollback floor) as it launches.
-          ...(fromPackage && trustRoot
+          ...(fromPackage && parts
             ? {
-                package: await installedPackageBytes(trustRoot.store, fromPackage.name, fromPackage.version),
-                trustRoot: trustRoot.trustRoot,
-                versionStore: trustRoot.store,
+                package: await installedPackageBytes(parts.store, fromPackage.name, fromPackage.version),
+                trustRoot: parts.trustRoot,
+                versionStore: parts.store,
               }
             : { source: new Uint8Array(Buffer.from(body.module ?? '', 'base64')) }),
           ...(body.format ? { format: body.format } : {}),
@@ -51,20 +52,7 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
           ...(body.kind ? { kind: body.kind } : {}),
           ...(body.isolation ? { isolation: body.isolation } : {}),
           ...(body.limits ? { limits: definedOnly(body.limits) } : {}),
-          policy:
-            'document' in body.policy
-              ? {
-                  mode: body.policy.mode,
-                  policy: { kind: 'document', document: body.policy.document, source: 'api' },
-                }
-              : {
-                  mode: body.policy.mode,
-                  policy: {
-                    kind: 'allow-list',
-                    allow: body.policy.allow,
-                    ...(body.policy.ask ? { ask: body.policy.ask } : {}),
-                  },
-                },
+          policy: launchPolicyOf(body.policy),
         });
         return { id, container: await runtime.get(id), requestId: call.requestId };
       } finally {
