@@ -9,7 +9,7 @@ import type { EventStreams } from './sse';
 import type { ApiMetrics } from './metrics';
 import type { RouteInput, RouteReply, RouteSpec } from './route';
 import type { TokenInfo, TokenStore } from './tokenStore';
-import type { WorkloadQueue } from './handlers/workloadHandlers';
+import type { WorkloadQueue } from './workloadQueue';
 
 /** What every handler can reach: the kernel and the server's own parts. */
 export interface ApiContext {

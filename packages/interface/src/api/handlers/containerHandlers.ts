@@ -4,7 +4,8 @@ import { type containerRoutes } from '../contract/containerRoutes';
 import type { ApiContext, Handlers } from '../apiContext';
 import { jsonSafe } from '../jsonSafe';
 import { launchPolicyOf } from './launchPolicy';
-import { installedPackageBytes, packageParts } from './packageHandlers';
+import { installedPackageBytes } from '../installedPackages';
+import { packageParts } from './packageHandlers';
 import { fromWire, invokeResultToWire } from './typedValues';
 
 /** Launch, list, get, invoke, pause, resume, stop, remove, and a container's trace, summary and DNA. */

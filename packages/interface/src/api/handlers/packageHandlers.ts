@@ -1,46 +1,8 @@
 import { ForgeError, isForgeError, type JsonValue, type StoragePort } from '@forgeone/common';
 import { recordInstalled, sha256Hex, verifyPackage, type TrustRoot } from '@forgeone/crypto';
-import type { z } from 'zod';
 import type { ApiContext, Handlers } from '../apiContext';
 import type { packageRoutes } from '../contract/packageRoutes';
-import type { PackageDetailSchema } from '../contract/packageSchemas';
-
-/**
- * Where installed packages are described: one record per `name@version` (the reply of inspect).
- * The bytes are a content-addressed blob of the kernel's store (`putBlob`, keyed by their SHA-256),
- * not base64 in a record: a package may be far larger than a record's 1 MiB.
- */
-export const PACKAGES_NAMESPACE = 'api.packages';
-
-type PackageDetail = z.input<typeof PackageDetailSchema>;
-
-/** The record of `name@version`, or FORGE_API_PACKAGE_NOT_FOUND. */
-export async function installedPackage(
-  store: StoragePort,
-  name: string,
-  version: string,
-): Promise<PackageDetail> {
-  const record = await store.getRecord(PACKAGES_NAMESPACE, keyOf(name, version));
-  if (record === undefined)
-    throw new ForgeError('FORGE_API_PACKAGE_NOT_FOUND', `no installed package ${name}@${version}`);
-  return record.value as unknown as PackageDetail;
-}
-
-/** The bytes of an installed package, checked against the SHA-256 recorded when it was installed. */
-export async function installedPackageBytes(
-  store: StoragePort,
-  name: string,
-  version: string,
-): Promise<Uint8Array> {
-  const info = await installedPackage(store, name, version);
-  const bytes = await store.getBlob(info.sha256);
-  if (bytes === undefined || sha256Hex(bytes) !== info.sha256)
-    throw new ForgeError(
-      'FORGE_STORAGE_CORRUPT',
-      `the stored bytes of ${name}@${version} are missing or damaged`,
-    );
-  return bytes;
-}
+import { PACKAGES_NAMESPACE, installedPackage, packageKey, type PackageDetail } from '../installedPackages';
 
 /** The store and trust root a package route needs, or the code that says which is missing. */
 export function packageParts(ctx: ApiContext): { store: StoragePort; trustRoot: TrustRoot } {
@@ -92,7 +54,7 @@ export function packageHandlers(ctx: ApiContext): Handlers<typeof packageRoutes>
         installedAt: new Date(ctx.kernel.clock.now()).toISOString(),
         manifest: JSON.parse(JSON.stringify(manifest)) as Record<string, unknown>,
       };
-      const key = keyOf(manifest.name, manifest.version);
+      const key = packageKey(manifest.name, manifest.version);
       try {
         // One transaction: the bytes, their record and the raised rollback floor, or none of them.
         await parts.store.transaction(async (tx) => {
@@ -123,17 +85,13 @@ export function packageHandlers(ctx: ApiContext): Handlers<typeof packageRoutes>
       const target = store();
       const info = await installedPackage(target, params.name, params.version);
       await target.transaction(async (tx) => {
-        await tx.deleteRecord(PACKAGES_NAMESPACE, keyOf(params.name, params.version));
+        await tx.deleteRecord(PACKAGES_NAMESPACE, packageKey(params.name, params.version));
         // The bytes are content-addressed: the same file is one name@version, so no other record holds them.
         await tx.deleteBlob(info.sha256);
       });
       return { ok: true };
     },
   };
-}
-
-function keyOf(name: string, version: string): string {
-  return `${name}@${version}`;
 }
 
 function exists(key: string): ForgeError {
