@@ -186,3 +186,31 @@ describe('workloads over the API', () => {
     ).toEqual([]);
   });
 });
+
+describe('workloads on a development kernel', () => {
+  it('runs a development module (allowed there) and refuses a package (no trust root)', async () => {
+    const dev = await serve();
+    try {
+      const operator = dev.client('operator');
+      const { ids } = await operator.call('submitWorkloads', {
+        body: {
+          workloads: [{ id: 'dev', module: base64(COMMANDS.job), policy: POLICY, isolation: 'inline' }],
+        },
+      });
+      const deadline = Date.now() + 15_000;
+      let state = '';
+      while (Date.now() < deadline) {
+        const { workloads } = await dev.client('viewer').call('listWorkloads');
+        state = workloads.find((w) => w.id === ids[0])?.state ?? '';
+        if (state === 'succeeded' || state === 'failed') break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(state).toBe('succeeded');
+      await expect(
+        operator.call('submitWorkloads', { body: { workloads: [run('signed', 'job')] } }),
+      ).rejects.toMatchObject({ status: 403, code: 'FORGE_API_NO_TRUST_ROOT' });
+    } finally {
+      await dev.close();
+    }
+  });
+});
