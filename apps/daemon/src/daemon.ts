@@ -8,7 +8,18 @@ import {
   type Logger,
   type StoragePort,
 } from '@forgeone/common';
+import {
+  ConfigContext,
+  ConfigWatcher,
+  defaultConfigSections,
+  defineConfigSchema,
+  loadConfig,
+  type ReloadResult,
+} from '@forgeone/config';
+import { coreConfigPolicies, coreConfigSections } from '@forgeone/core';
 import { createApiServer, createKernel, type Kernel, type KernelBootOptions } from '@forgeone/interface';
+import { trustConfigSections } from '@forgeone/trust';
+import { PolicyDirectoryWatcher, readPolicyDirectory, type PolicyReloadResult } from './policyDirectory';
 
 export interface DaemonOptions {
   readonly host: string;
@@ -18,14 +29,65 @@ export interface DaemonOptions {
   readonly logger?: Logger;
   /** How the kernel boots (mode, trust root); `forgeone boot` boots the same way, as a check. */
   readonly boot?: KernelBootOptions;
+  /**
+   * `forgeone.yaml`: the kernel's configuration (with `FORGEONE_*` from `env` over it), watched;
+   * each valid change is applied whole (limits, mode, budgets, log level), an invalid one refused.
+   */
+  readonly configFile?: string;
+  /** A directory of policy documents (see choosePolicyFile for which is live), watched: the kernel's live policy. */
+  readonly policyDir?: string;
+  /** The environment the configuration is read with. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Quiet time after the last write before a changed file is read. Default 100 ms. */
+  readonly debounceMs?: number;
+}
+
+/** What a forced reload (SIGHUP) did, per source watched. */
+export interface DaemonReload {
+  readonly config?: ReloadResult;
+  readonly policy?: PolicyReloadResult;
 }
 
 export interface RunningDaemon {
   readonly kernel: Kernel;
   /** `http://host:port` the API listens on. */
   readonly address: string;
+  /** Reads the config file and the policy directory now (what SIGHUP does), applying or refusing each. */
+  reload(trigger?: string): Promise<DaemonReload>;
   /** Stops accepting requests, then shuts the kernel and its store down. Idempotent. */
   stop(reason: string): Promise<void>;
+}
+
+/** The daemon's configuration schema: every package's sections. */
+const daemonSchema = defineConfigSchema([
+  ...defaultConfigSections,
+  ...coreConfigSections,
+  ...trustConfigSections,
+]);
+type DaemonContext = Awaited<ReturnType<typeof openContext>>;
+
+/**
+ * The daemon's live configuration, its history durable in the daemon's store (log `config:history`).
+ * The file is the source of truth: a restart with a changed file applies it over the stored head
+ * as one more version (refused whole, with its code, when a change policy refuses it).
+ */
+async function openContext(
+  initial: unknown,
+  rules: Awaited<ReturnType<typeof loadConfig>>['rules'],
+  store: StoragePort,
+) {
+  const context = await ConfigContext.open({
+    schema: daemonSchema,
+    store,
+    initial,
+    rules,
+    policies: [...coreConfigPolicies],
+  });
+  await context.replace(initial, {
+    actor: { id: 'forgeoned', roles: ['system'] },
+    reason: 'daemon start: the configuration file',
+  });
+  return context;
 }
 
 /** Composes a kernel with its store and serves the API. The daemon's whole job; main.ts only parses flags. */
@@ -47,19 +109,41 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   } else {
     store = new MemoryStore();
   }
+  const env = options.env ?? process.env;
   let kernel: Kernel;
+  let context: DaemonContext | undefined;
+  let rules: Awaited<ReturnType<typeof loadConfig>>['rules'] = [];
   try {
+    // A file that does not load (or a policy directory without a policy that compiles) stops the
+    // boot with its code: the daemon never runs on half a configuration.
+    if (options.configFile !== undefined) {
+      const loaded = await loadConfig({ schema: daemonSchema, file: resolve(options.configFile), env });
+      rules = loaded.rules;
+      const opened = await openContext(loaded.config, rules, store);
+      context = opened;
+      logger.level = opened.get('log.level');
+    }
+    const policy =
+      options.policyDir === undefined ? undefined : await readPolicyDirectory(resolve(options.policyDir));
     // The boot is audited into the store, as `forgeone boot --state` audits it.
-    kernel = await createKernel({ store, auditStore: store, boot: options.boot ?? {} });
+    kernel = await createKernel({
+      store,
+      auditStore: store,
+      boot: options.boot ?? {},
+      ...(context ? { config: context } : {}),
+      ...(policy ? { policy } : {}),
+    });
   } catch (error) {
     await store.close();
     throw error;
   }
+  const reloads = watchReloads(kernel, context, rules, options, env, logger);
   const app = createApiServer({ kernel });
   let address: string;
   try {
     address = await app.listen({ host: options.host, port: options.port });
   } catch (error) {
+    reloads.close();
     await kernel.shutdown('listen failed');
     throw listenError(error, options.host, options.port);
   }
@@ -70,6 +154,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       store: store.kind,
       mode: kernel.boot?.mode,
       root: kernel.boot?.root?.version ?? null,
+      config: options.configFile ?? null,
+      policyVersion: kernel.policies?.version ?? null,
     },
     'forgeoned listening',
   );
@@ -77,13 +163,118 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   return {
     kernel,
     address,
+    reload: (trigger = 'SIGHUP') => reloads.reload(trigger),
     stop(reason) {
       stopping ??= (async () => {
         logger.info({ reason }, 'forgeoned stopping');
+        reloads.close();
         await app.close();
         await kernel.shutdown(reason);
       })();
       return stopping;
+    },
+  };
+}
+
+/**
+ * The daemon's watchers: the config file (ConfigWatcher) and the policy directory. Every reload,
+ * applied or refused, is one log line (a refusal with its code) and a `config.reload` event; the
+ * log level follows `log.level`.
+ */
+function watchReloads(
+  kernel: Kernel,
+  context: DaemonContext | undefined,
+  rules: Awaited<ReturnType<typeof loadConfig>>['rules'],
+  options: DaemonOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+): { reload(trigger: string): Promise<DaemonReload>; close(): void } {
+  const debounceMs = options.debounceMs ?? 100;
+  const offLevel = context?.subscribe('log.level', (level: unknown) => {
+    logger.level = String(level);
+  });
+  const reportConfig = (result: ReloadResult, trigger: string): void => {
+    const file = options.configFile!;
+    if (result.applied) {
+      kernel.events.emit('config.reload', {
+        applied: true,
+        source: file,
+        version: result.version,
+        changed: result.changed,
+      });
+      logger.info(
+        { trigger, file, version: result.version, changed: result.changed },
+        'config reload applied',
+      );
+    } else {
+      kernel.events.emit('config.reload', {
+        applied: false,
+        source: file,
+        code: result.code,
+        message: result.message,
+      });
+      logger.warn(
+        { trigger, file, code: result.code },
+        `config reload refused: ${result.code}: ${result.message}`,
+      );
+    }
+  };
+  const reportPolicy = (result: PolicyReloadResult, trigger: string): void => {
+    const dir = options.policyDir!;
+    if (result.applied) {
+      kernel.events.emit('config.reload', {
+        applied: true,
+        source: result.file,
+        version: result.version,
+        changed: result.unchanged ? [] : ['policy'],
+      });
+      logger.info(
+        { trigger, file: result.file, version: result.version, unchanged: result.unchanged },
+        'policy reload applied',
+      );
+    } else {
+      kernel.events.emit('config.reload', {
+        applied: false,
+        source: dir,
+        code: result.code,
+        message: result.message,
+      });
+      logger.warn(
+        { trigger, dir, code: result.code },
+        `policy reload refused: ${result.code}: ${result.message}`,
+      );
+    }
+  };
+  const config =
+    context &&
+    new ConfigWatcher({
+      file: resolve(options.configFile!),
+      context,
+      rules,
+      env,
+      debounceMs,
+      onResult: (result) => reportConfig(result, 'watch'),
+    });
+  const policies = kernel.policies;
+  const policy =
+    policies &&
+    new PolicyDirectoryWatcher({
+      dir: resolve(options.policyDir!),
+      policies,
+      debounceMs,
+      onResult: (result) => reportPolicy(result, 'watch'),
+    });
+  return {
+    async reload(trigger) {
+      const done: { config?: ReloadResult; policy?: PolicyReloadResult } = {};
+      if (config) reportConfig((done.config = await config.reload()), trigger);
+      if (policy) reportPolicy((done.policy = await policy.reload()), trigger);
+      return done;
+    },
+    close() {
+      offLevel?.();
+      config?.close();
+      policy?.close();
     },
   };
 }

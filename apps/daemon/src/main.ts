@@ -19,6 +19,14 @@ const program = new Command('forgeoned')
   .option('--port <port>', 'port to listen on (0 picks a free one)', port, 7460)
   .option('--data-dir <dir>', 'directory for durable state (SQLite); memory only when omitted')
   .option('--root <root.json>', 'the trust root to boot on (default: none, a development kernel)')
+  .option(
+    '--config <forgeone.yaml>',
+    'the kernel configuration (FORGEONE_* variables over it), watched and reloaded',
+  )
+  .option(
+    '--policy-dir <dir>',
+    'policy documents: the highest policy.<N>.yaml is the live policy, watched and reloaded',
+  )
   .addOption(
     new Option('--mode <mode>', 'the boot mode (check a boot first with `forgeone boot`)')
       .choices([...bootModes])
@@ -29,7 +37,15 @@ const program = new Command('forgeoned')
   .exitOverride()
   .configureOutput({ writeErr: () => undefined });
 
-type ServeFlags = { host: string; port: number; dataDir?: string; root?: string; mode: BootMode };
+type ServeFlags = {
+  host: string;
+  port: number;
+  dataDir?: string;
+  root?: string;
+  mode: BootMode;
+  config?: string;
+  policyDir?: string;
+};
 
 async function main(): Promise<void> {
   program.action((flags: ServeFlags) => serve(flags));
@@ -45,14 +61,22 @@ async function main(): Promise<void> {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const { root, mode, ...listen } = flags;
+  const { root, mode, config, policyDir, ...listen } = flags;
   const daemon = await startDaemon({
     ...listen,
+    ...(config === undefined ? {} : { configFile: config }),
+    ...(policyDir === undefined ? {} : { policyDir }),
     logger,
     boot: { mode, ...(root === undefined ? {} : { rootPath: resolve(root), rootSource: root }) },
   });
   // The address on stdout lets supervisors and tests find a daemon started with --port 0.
   process.stdout.write(`forgeoned listening on ${daemon.address}\n`);
+  // SIGHUP forces a reload of the config file and the policy directory (each logged, applied or refused).
+  process.on('SIGHUP', () => {
+    daemon.reload('SIGHUP').catch((error: unknown) => {
+      process.stderr.write(`${toForgeError(error).toLine()}\n`);
+    });
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       daemon.stop(signal).then(

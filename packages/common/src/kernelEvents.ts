@@ -45,7 +45,15 @@ export interface KernelEvents {
   };
   /** A guest's `forge.emit_event`: a dot-separated name and a copy of its payload bytes. */
   'guest.event': { containerId: ContainerId; name: string; payload: Uint8Array };
+  /** A new version of a kernel's live policy is in force (version as a decimal string). */
   'policy.reloaded': { version: string };
+  /**
+   * A reload of a kernel's configuration or policy was applied (its version and the paths it
+   * changed) or refused (its code and one-line message; what runs stays as it was).
+   */
+  'config.reload':
+    | { applied: true; source: string; version: number; changed: readonly string[] }
+    | { applied: false; source: string; code: string; message: string };
   'kernel.shutdown': { reason: string };
 }
 

@@ -104,4 +104,10 @@ export interface Enforcement {
  */
 export interface SyscallEnforcerPort {
   enforce(request: SyscallRequest): Enforcement;
+  /**
+   * For an enforcer whose policy can change while it lives (a live policy swapped in): registers
+   * `listener`, called when every promise it made (`Enforcement.reusableBy`) is withdrawn, so the
+   * gate forgets the decisions it reuses and asks again at the next call. Returns the unsubscribe.
+   */
+  onRevoke?(listener: () => void): () => void;
 }

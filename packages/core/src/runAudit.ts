@@ -1,6 +1,6 @@
 import type { ContainerId, EnforcementMode, IdentityContext, SyscallRequest } from '@forgeone/common';
 import { TraceBatch, type TraceEvent } from '@forgeone/observer';
-import { auditEntryOf, type AuditLog } from '@forgeone/trust';
+import { auditEntryOf, livePolicyVersionOf, type AuditLog } from '@forgeone/trust';
 
 /** Who made a run's calls and under which mode: what every audit entry of the run carries. */
 export interface RunAuditFacts {
@@ -76,11 +76,18 @@ export class RunAudit {
         args: event.args,
         time: event.time,
       };
+      // Under the kernel's live policy the decision names the version (and mode) that made it.
+      const live = livePolicyVersionOf(event.reasons);
       this.#log.enqueue(
         auditEntryOf(
           request,
           { action: event.action, reasons: event.reasons },
-          { mode, action: event.action, executed: event.executed },
+          {
+            mode: live?.mode ?? mode,
+            action: event.action,
+            executed: event.executed,
+            ...(live && { policyVersion: live.version }),
+          },
         ),
       );
     }

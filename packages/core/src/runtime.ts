@@ -1,6 +1,20 @@
 import { basename } from 'node:path';
-import { ForgeError, IdentityContextSchema, parseWith, type ContainerId } from '@forgeone/common';
-import { LimitsSchema, resolveLimits, type ContainerLimitsInput, type Limits } from '@forgeone/config';
+import {
+  ForgeError,
+  IdentityContextSchema,
+  enforcementModes,
+  parseWith,
+  type ContainerId,
+  type EnforcementMode,
+} from '@forgeone/common';
+import {
+  LimitsSchema,
+  resolveLimits,
+  type ContainerLimitsInput,
+  type Limits,
+  type ResourceBudgets,
+} from '@forgeone/config';
+import { z } from 'zod';
 import {
   WasmHost,
   checkKvConfig,
@@ -13,7 +27,7 @@ import {
   type TypedValue,
   WorkerPool,
 } from '@forgeone/execution';
-import { checkAllowList } from '@forgeone/trust';
+import { checkAllowList, type LivePolicy, type LivePolicyMeta } from '@forgeone/trust';
 import type { EncodeSnapshotOptions, EncodedSnapshot } from '@forgeone/observer';
 import { KvNamespaces, type KvLease, type KvNamespaceChanges } from './kvNamespaces';
 import { executeRun, type RunExecution } from './runExecution';
@@ -34,6 +48,8 @@ import {
 import type { ContainerConfig } from './container/containerConfig';
 import type { ContainerFilter, ContainerInfo } from './container/containerInfo';
 
+const EnforcementModeSchema = z.enum(enforcementModes);
+
 /** Runs guest modules: verify or compile (cached), wire every import through one gate, run, report. */
 export class Runtime {
   readonly #deps: RuntimeDeps;
@@ -44,7 +60,16 @@ export class Runtime {
   #limits: Limits;
 
   constructor(deps: RuntimeDeps) {
-    this.#deps = deps;
+    // The mode is read at each launch (`setMode` changes it for later ones): one object, a getter.
+    this.#mode = deps.mode;
+    const mode = () => this.#mode;
+    this.#deps = {
+      ...deps,
+      get mode() {
+        return mode();
+      },
+    };
+    deps = this.#deps;
     this.#limits = deps.limits;
     this.#resources = deps.resources ?? new ResourceManager();
     if (deps.boot !== undefined && traceAll(deps.boot.mode)) this.#debugTraces = new DebugTraces(deps.store);
@@ -64,7 +89,7 @@ export class Runtime {
   }
   /** Launches a long-lived container (a command runs `_start`; a service serves `invoke`). */
   launchContainer(config: ContainerConfig): Promise<ContainerId> {
-    return this.#containers.launch(config);
+    return this.#containers.launch(this.#underLivePolicy(config));
   }
   /** A container's registry entry. */
   get(id: ContainerId): Promise<ContainerInfo> {
@@ -108,6 +133,61 @@ export class Runtime {
   get limits(): Limits {
     return this.#limits;
   }
+
+  /** The kernel's live policy (versions, history, swap), when it was composed with one. */
+  get policies(): LivePolicy | undefined {
+    return this.#deps.policy;
+  }
+
+  /** The kernel's enforcement mode: what launches without a mode of their own take. */
+  get mode(): EnforcementMode {
+    return this.#mode;
+  }
+
+  #mode: EnforcementMode;
+
+  /**
+   * The kernel's mode from now on (`enforce`, `audit`, `permissive`): launches after this take it,
+   * and every guest running under the live policy without a mode of its own decides its next calls
+   * in it (a new policy version). Guests with their own policy, pdp or enforcer keep theirs.
+   */
+  setMode(mode: EnforcementMode, meta?: LivePolicyMeta): void {
+    const checked = parseWith(EnforcementModeSchema, mode, 'mode');
+    this.#deps.policy?.setMode(checked, meta);
+    this.#mode = checked;
+  }
+
+  /**
+   * The resource budgets later launches are admitted against (see ResourceManager.setBudgets):
+   * running containers keep what they hold. More `workers` than this runtime's own worker pool
+   * holds cannot be honoured live (FORGE_RESOURCE_BUDGET_REFUSED: restart to grow the pool).
+   */
+  setBudgets(budgets: Partial<ResourceBudgets>): void {
+    const problem = this.budgetsProblem(budgets);
+    if (problem !== undefined) throw new ForgeError('FORGE_RESOURCE_BUDGET_REFUSED', problem);
+    (this.#resources as ResourceManager).setBudgets(budgets);
+  }
+
+  /** Why `setBudgets(budgets)` would be refused, or undefined (a live configuration's change policy asks first). */
+  budgetsProblem(budgets: Partial<ResourceBudgets>): string | undefined {
+    if (!(this.#resources instanceof ResourceManager))
+      return 'this runtime admits launches with a resource admission of its own: its budgets cannot be changed here';
+    const poolSize = this.#deps.pool === undefined ? this.#poolSize : undefined;
+    if (budgets.workers !== undefined && poolSize !== undefined && budgets.workers > poolSize)
+      return `resources.workers ${budgets.workers} is more than the ${poolSize} workers this kernel's pool was made with; restart the kernel to grow it`;
+    return undefined;
+  }
+
+  /** A launch that gives no decider of its own runs under the kernel's live policy (when it has one). */
+  #underLivePolicy<T extends { policy?: unknown; pdp?: unknown; enforcer?: unknown; mode?: EnforcementMode }>(
+    config: T,
+  ): T {
+    const live = this.#deps.policy;
+    if (live === undefined || typeof config !== 'object' || config === null) return config;
+    if (config.policy !== undefined || config.pdp !== undefined || config.enforcer !== undefined)
+      return config;
+    return { ...config, policy: live.launchSpec(config.mode) };
+  }
   /** Removes a stopped or failed container from the registry. */
   remove(id: ContainerId): Promise<void> {
     return this.#containers.remove(id);
@@ -142,7 +222,7 @@ export class Runtime {
     const refusal = launchRefusal(this.#deps.boot?.mode ?? 'normal', { kind: launchKindOf(options) });
     if (refusal !== undefined) return Promise.reject(refusal);
     // Tracked so that close() returns only once every run has ended and kept its kv writes.
-    const run = this.#runModule(options);
+    const run = this.#runModule(this.#underLivePolicy(options));
     const settled = run.then(
       () => undefined,
       () => undefined,
@@ -336,6 +416,8 @@ export class Runtime {
   }
 
   #pool: WorkerPool | undefined;
+  /** The size of this runtime's own pool: its `workers` budget when it was made (the budget as it is until then). */
+  #poolSize: number | undefined;
 
   /**
    * This runtime's own pool, as large as its resource manager's `workers` budget: a long-lived
@@ -344,9 +426,9 @@ export class Runtime {
    */
   #ownPool(): WorkerPool {
     const resources = this.#resources;
-    return resources instanceof ResourceManager
-      ? new WorkerPool({ maxWorkers: resources.budgets.workers })
-      : new WorkerPool();
+    if (!(resources instanceof ResourceManager)) return new WorkerPool();
+    this.#poolSize = resources.budgets.workers;
+    return new WorkerPool({ maxWorkers: this.#poolSize });
   }
 }
 

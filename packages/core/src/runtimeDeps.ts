@@ -1,7 +1,7 @@
 import type { Clock, EnforcementMode, KernelEventBus, StoragePort } from '@forgeone/common';
 import type { Limits } from '@forgeone/config';
 import type { Isolation, WorkerPool } from '@forgeone/execution';
-import type { AuditLog } from '@forgeone/trust';
+import type { AuditLog, LivePolicy } from '@forgeone/trust';
 import type { BootContext } from './boot/bootContext';
 import type { QuarantineOptions } from './container/containerDeps';
 import type { DurableTraceOptions } from './durableTrace';
@@ -13,6 +13,11 @@ export interface RuntimeDeps {
   readonly events: KernelEventBus;
   readonly limits: Limits;
   readonly mode: EnforcementMode;
+  /**
+   * The kernel's live policy: what launches (containers and runs) that give no policy, pdp or
+   * enforcer of their own run under, following every version swapped in and the live mode.
+   */
+  readonly policy?: LivePolicy;
   /** Isolation of runs that do not choose one. Default `worker`. */
   readonly isolation?: Isolation;
   /**

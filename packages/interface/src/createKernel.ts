@@ -22,7 +22,8 @@ import {
   type BootOptions,
   type DurableTraceOptions,
 } from '@forgeone/core';
-import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
+import { worldSyscallNames } from '@forgeone/execution';
+import { AuditLog, DEFAULT_AUDIT_LOG, LivePolicy, type LivePolicyInput } from '@forgeone/trust';
 
 export interface CreateKernelOptions {
   /**
@@ -57,6 +58,12 @@ export interface CreateKernelOptions {
    * are the kernel's.
    */
   readonly boot?: KernelBootOptions;
+  /**
+   * The kernel's live policy: a policy document (or allow-list) every launch without a `policy`,
+   * `pdp` or `enforcer` of its own runs under, or a LivePolicy made by the caller. Swap versions
+   * with `kernel.policies.swap`; running guests decide their next calls under each new one.
+   */
+  readonly policy?: LivePolicyInput | LivePolicy;
 }
 
 /** What `createKernel({ boot })` takes: the boot parameters; the clock, store and audit log are the kernel's. */
@@ -75,6 +82,8 @@ export interface Kernel {
   readonly store: StoragePort | undefined;
   /** What the kernel booted with, when it was composed with `boot`. */
   readonly boot: BootContext | undefined;
+  /** The live policy (versions, history, swap), when the kernel was composed with one. */
+  readonly policies: LivePolicy | undefined;
   /** Stops the kernel and closes the store it was given. Idempotent. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -103,11 +112,21 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
       ...(options.store ? { store: options.store } : {}),
       ...(audit ? { audit } : {}),
     }));
+  const policies =
+    options.policy === undefined || options.policy instanceof LivePolicy
+      ? options.policy
+      : new LivePolicy(options.policy, {
+          knownSyscalls: worldSyscallNames(),
+          mode: config.mode,
+          clock,
+          events,
+        });
   const runtime = new Runtime({
     clock,
     events,
     limits: config.limits,
     mode: config.mode,
+    ...(policies ? { policy: policies } : {}),
     resources: new ResourceManager(config.resources),
     ...(options.store ? { store: options.store } : {}),
     ...(audit ? { audit } : {}),
@@ -116,11 +135,10 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
   });
   let stopped = false;
   let current = config;
-  // A live configuration: what is launched after a change of its limits takes the new ones.
-  const unsubscribe = context?.subscribe('limits', () => {
-    current = parseRuntimeConfig(runtimeSections(context.value()));
-    runtime.setLimits(current.limits);
-  });
+  // A live configuration: what is launched after a change takes the new limits, mode and budgets,
+  // and guests under the live policy decide their next calls in the new mode. A change the runtime
+  // could not honour (more workers than its pool) is refused by the context before it is applied.
+  const unsubscribe = context && followContext(context, runtime, (next) => (current = next));
   return {
     id: newId('kernel', clock.now()),
     get config() {
@@ -132,6 +150,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     runtime,
     store: options.store,
     boot: booted,
+    policies,
     async shutdown(reason = 'shutdown') {
       if (stopped) return;
       stopped = true;
@@ -144,6 +163,43 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
       await options.store?.close();
       events.removeAll();
     },
+  };
+}
+
+/** Keeps the runtime on the context's `limits`, `mode` and `resources`; returns the unsubscribe. */
+function followContext(
+  context: LiveConfig,
+  runtime: Runtime,
+  update: (config: RuntimeConfig) => void,
+): () => void {
+  const read = () => {
+    const next = parseRuntimeConfig(runtimeSections(context.value()));
+    update(next);
+    return next;
+  };
+  const offs = [
+    context.subscribe('limits', () => runtime.setLimits(read().limits)),
+    context.subscribe('mode', () =>
+      runtime.setMode(read().mode, { actor: 'config', reason: `configuration version ${context.version}` }),
+    ),
+    context.subscribe('resources', () => runtime.setBudgets(read().resources)),
+  ];
+  const withPolicies = context as LiveConfig & {
+    addPolicy?: (policy: { name: string; check(change: { after: unknown }): true | string }) => () => void;
+  };
+  if (typeof withPolicies.addPolicy === 'function') {
+    offs.push(
+      withPolicies.addPolicy({
+        name: 'kernel: resource budgets it can honour live',
+        check(change) {
+          const after = change.after as { resources?: Record<string, number> };
+          return (after.resources && runtime.budgetsProblem(after.resources)) ?? true;
+        },
+      }),
+    );
+  }
+  return () => {
+    for (const off of offs) off();
   };
 }
 

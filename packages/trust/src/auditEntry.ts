@@ -29,6 +29,8 @@ export type AuditEntryInput = {
   quarantine?: string;
   /** How an `ask` was answered. */
   approval?: { verdict: 'allow' | 'deny'; waitedMs: number };
+  /** The version of the kernel's live policy that decided the call (absent: a policy of the launch's own). */
+  policyVersion?: number;
 };
 
 const MAX_TEXT = 1024;
@@ -45,7 +47,7 @@ export function auditEntryOf(
   request: SyscallRequest,
   decision: Decision,
   facts: Pick<AuditEntryInput, 'mode' | 'action' | 'executed'> &
-    Partial<Pick<AuditEntryInput, 'quarantine' | 'approval'>>,
+    Partial<Pick<AuditEntryInput, 'quarantine' | 'approval' | 'policyVersion'>>,
 ): AuditEntryInput {
   const args: AuditEntryInput['args'] = {};
   for (const [name, value] of Object.entries(request.args)) args[name] = auditArg(value);
@@ -66,5 +68,6 @@ export function auditEntryOf(
     })),
     ...(facts.quarantine === undefined ? {} : { quarantine: facts.quarantine }),
     ...(facts.approval === undefined ? {} : { approval: facts.approval }),
+    ...(facts.policyVersion === undefined ? {} : { policyVersion: facts.policyVersion }),
   };
 }

@@ -13,6 +13,7 @@ import type { AuditEntryInput } from './auditEntry';
 import { compilePolicy } from './compilePolicy';
 import { describeZodIssues } from './internal/zodIssue';
 import { formatDocPath } from './internal/docPath';
+import { liveOwnerOf } from './internal/liveSpecs';
 import type { EvaluationContext } from './internal/evalState';
 import { parseSourceText, readSourceFile } from './policySource';
 import { SyscallBoundSchema, type SyscallBound } from './syscallBound';
@@ -171,6 +172,13 @@ function prepareSpec(spec: EnforcerSpec): PreparedSpec {
  * FORGE_ENFORCER_SPEC_INVALID; a bad policy document is refused with its own FORGE_POLICY_* code.
  */
 export function createSyscallEnforcer(spec: EnforcerSpec, hooks: EnforcerHooks): SyscallEnforcerPort {
+  // A live policy's launch spec: an enforcer that follows every later version (LivePolicy).
+  const live = liveOwnerOf<EnforcerSpec, EnforcerHooks>(spec);
+  if (live !== undefined) return live.attach(spec, hooks, plainEnforcer);
+  return plainEnforcer(spec, hooks);
+}
+
+function plainEnforcer(spec: EnforcerSpec, hooks: EnforcerHooks): SyscallEnforcerPort {
   const { parsed, pdp: allowList } = prepareSpec(spec);
   const policy = parsed.policy;
   let pdp: PolicyDecisionPoint;

@@ -99,6 +99,12 @@ export {
   EnforcerSpecSchema,
 } from './createSyscallEnforcer';
 export type { EnforcerSpec, EnforcerHooks } from './createSyscallEnforcer';
+export { LivePolicy } from './livePolicy';
+export type { LivePolicyInput, LivePolicyMeta, LivePolicyOptions, PolicyVersion } from './livePolicy';
+export { SwappableEnforcer, livePolicyVersionOf, LIVE_POLICY_REASON } from './swappableEnforcer';
+export type { LivePolicyState } from './swappableEnforcer';
+export { livePolicyOfSpec } from './livePolicySpec';
+export type { LivePolicyLink } from './livePolicySpec';
 export { ApprovalQueue } from './approvalQueue';
 export type { PendingApproval, ApprovalOutcome, ApprovalEvent, ApprovalQueueOptions } from './approvalQueue';
 

@@ -10,6 +10,8 @@ export const coreErrorCodes = {
     "A run asked to give a package a resource (a preopened directory) its manifest's capabilities do not grant.",
   FORGE_RESOURCE_EXHAUSTED:
     "A launch (or a container's next call) does not fit a kernel-wide budget; details.budget names it (memoryPages, workers, containersPerIdentity, cpuMs), with details.requested and details.available.",
+  FORGE_RESOURCE_BUDGET_REFUSED:
+    'A live change of the resource budgets cannot be honoured (more workers than the kernel pool was made with, or a resource admission of its own); the running budgets stay.',
   FORGE_RESOURCE_MISMATCH:
     "A run was handed an allocation (a scheduler's) that does not cover it: another identity, fewer memory pages, or no worker for a worker run.",
 } as const;

@@ -21,6 +21,10 @@ export const trustErrorCodes = {
   FORGE_POLICY_TESTS_INVALID: 'The policy test cases file is malformed.',
   FORGE_POLICY_TEST_FAILED: 'At least one policy test case did not get the expected decision.',
   FORGE_POLICY_REQUEST_INVALID: 'The syscall request given to explain or a test case is malformed.',
+  FORGE_POLICY_SWAP_REFUSED:
+    'A new live policy version was refused as a whole (it did not compile, or its test cases failed); the old version stays in force.',
+  FORGE_POLICY_DIR_INVALID:
+    'The policy directory holds no usable policy file (none, or the live one is unreadable); the message names the file.',
   FORGE_ENFORCER_SPEC_INVALID: 'The enforcer spec (mode, policy, thresholds) is malformed.',
   FORGE_APPROVAL_UNKNOWN: 'No pending approval has that id (it was answered, timed out, or never existed).',
   FORGE_AUDIT_CHAIN_BROKEN:

@@ -43,7 +43,8 @@ export class ContainerCalls {
         },
       );
     }
-    nextContainerState(c.info.state, 'invoke', id);
+    // A running service takes the call (the table's row, without its lookup on every call).
+    if (c.info.state !== 'running') nextContainerState(c.info.state, 'invoke', id);
     return this.call(c, entry, args, results);
   }
 
@@ -59,20 +60,18 @@ export class ContainerCalls {
     results: ResultKind | undefined,
   ): Promise<InvokeResult> {
     const instance = c.instance;
-    if (instance instanceof InlineInstance && !instanceEnded(instance)) {
-      let now: { readonly value: InvokeResult } | undefined;
+    if (instance instanceof InlineInstance && !instanceEnded(instance) && c.beginNow()) {
+      // No closure, no wrapper, no turn of the queue: the call runs here, between beginNow and endNow.
+      let result: InvokeResult;
       try {
-        now = c.runNow(() =>
-          instance.invokeSync(entry, args, results ? { ...c.callOptions, results } : c.callOptions),
-        );
+        result = instance.invokeSync(entry, args, results ? { ...c.callOptions, results } : c.callOptions);
       } catch (error) {
+        c.endNow();
         return this.#ending(c, Promise.reject(error as Error));
       }
-      if (now !== undefined) {
-        const result = now.value;
-        if (result.outcome.status === 'returned' && c.info.kind === 'service') return Promise.resolve(result);
-        return this.#ending(c, Promise.resolve(result));
-      }
+      c.endNow();
+      if (result.outcome.status === 'returned' && c.info.kind === 'service') return Promise.resolve(result);
+      return this.#ending(c, Promise.resolve(result));
     }
     return this.#ending(
       c,

@@ -65,19 +65,21 @@ export class LiveContainer {
   }
 
   /**
-   * Runs a synchronous `call` at once when nothing is queued or running and the container is not
-   * held (an idle inline service: no promise, no turn of the queue); undefined when it must queue.
+   * Whether a synchronous call may run at once: nothing queued or running and the container not
+   * held (an idle inline service: no promise, no turn of the queue). True: the caller runs it now,
+   * and it is in flight until `endNow`, which must follow.
    */
-  runNow<T>(call: () => T): { readonly value: T } | undefined {
+  beginNow(): boolean {
     if (this.#queued !== 0 || this.#inFlight || this.#hold !== undefined || this.#refusal !== undefined)
-      return undefined;
+      return false;
     this.#inFlight = true;
-    try {
-      return { value: call() };
-    } finally {
-      this.#inFlight = false;
-      this.#wake();
-    }
+    return true;
+  }
+
+  /** The call `beginNow` let run has ended. */
+  endNow(): void {
+    this.#inFlight = false;
+    this.#wake();
   }
 
   #run<T>(call: () => Promise<T>): Promise<T> {

@@ -21,7 +21,7 @@ export interface ResourceManagerOptions {
  * another; the cost is that budget is held for pages a guest may never touch.
  */
 export class ResourceManager implements ResourceAdmission {
-  readonly budgets: ResourceBudgets;
+  #budgets: ResourceBudgets;
   readonly #now: () => number;
   readonly #live = new Map<string, LiveAllocation>();
   readonly #perIdentity = new Map<string, number>();
@@ -30,19 +30,23 @@ export class ResourceManager implements ResourceAdmission {
   #next = 0;
 
   constructor(budgets: Partial<ResourceBudgets> = {}, options: ResourceManagerOptions = {}) {
-    const merged = { ...defaultResourceBudgets, ...definedOnly(budgets) };
-    for (const [name, value] of Object.entries(merged) as [keyof ResourceBudgets, number][]) {
-      const { min, max } = resourceBudgetBounds[name];
-      if (!Number.isSafeInteger(value) || value < min || value > max) {
-        throw new ForgeError(
-          'FORGE_INVALID_INPUT',
-          `invalid resources.${name}: expected an integer from ${min} to ${max}, got ${String(value)}`,
-          { details: { field: `resources.${name}` } },
-        );
-      }
-    }
-    this.budgets = Object.freeze(merged);
+    this.#budgets = checkedBudgets({ ...defaultResourceBudgets, ...definedOnly(budgets) });
     this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** The budgets launches are admitted against now. */
+  get budgets(): ResourceBudgets {
+    return this.#budgets;
+  }
+
+  /**
+   * New budgets for later launches (validated first: a bad value changes nothing). What runs keeps
+   * what it holds, even past a budget that shrank below the live use: new launches are then
+   * refused (FORGE_RESOURCE_EXHAUSTED) until enough has ended; nothing running is stopped. A
+   * `cpuMs` change applies to allocations made after it.
+   */
+  setBudgets(budgets: Partial<ResourceBudgets>): void {
+    this.#budgets = checkedBudgets({ ...this.#budgets, ...definedOnly(budgets) });
   }
 
   /** Grants `request` or throws FORGE_RESOURCE_EXHAUSTED naming the budget it does not fit. */
@@ -204,4 +208,19 @@ function invalidRequest(field: string, problem: string): ForgeError {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Budgets within their bounds, frozen; FORGE_INVALID_INPUT naming the first that is not. */
+function checkedBudgets(merged: ResourceBudgets): ResourceBudgets {
+  for (const [name, value] of Object.entries(merged) as [keyof ResourceBudgets, number][]) {
+    const { min, max } = resourceBudgetBounds[name];
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ForgeError(
+        'FORGE_INVALID_INPUT',
+        `invalid resources.${name}: expected an integer from ${min} to ${max}, got ${String(value)}`,
+        { details: { field: `resources.${name}` } },
+      );
+    }
+  }
+  return Object.freeze(merged);
 }

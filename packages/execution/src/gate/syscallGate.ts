@@ -16,6 +16,7 @@ import {
 } from '@forgeone/observer';
 import { GateCallTiming } from './callTiming';
 import { reuseIfPromised } from './decisionReuse';
+import { liveReused, watchRevocations } from './revocationHook';
 import { HotCallBudget, type GuestImport, type HotGate } from './hotGate';
 import { hotImport } from './hotImport';
 import { GateRateWindow, type SyscallRateLimit } from './rateWindow';
@@ -152,6 +153,8 @@ export class SyscallGate {
       threw: (slot, params, error) => this.#threw(this.#reusedCall(slot, params), error),
       finish: (slot, params, result) => this.#finish(this.#reusedCall(slot, params), true, result, undefined),
     };
+    // A live policy's swap withdraws the decisions this gate reuses (the enforcer lives as long as the gate).
+    watchRevocations(this.#enforcer, this.#slots);
   }
 
   /** Set once the guest asked to exit; the exit is re-thrown on any later call. */
@@ -213,7 +216,7 @@ export class SyscallGate {
   /** Decide, enforce, execute, record, learn. */
   #pass(slot: GateSlot, params: readonly WasmValue[], started: bigint | undefined): WasmValue | undefined {
     const definition = slot.definition;
-    const reused = slot.reused;
+    const reused = liveReused(slot);
     if (definition.blocking === true && !(reused !== undefined && reused.lazy && !slot.busy)) {
       this.#timing.timeNext();
     }

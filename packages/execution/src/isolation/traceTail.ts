@@ -1,4 +1,4 @@
-import type { TraceEvent, TraceRecorder } from '@forgeone/observer';
+import type { TraceBatch, TraceEvent, TraceRecorder } from '@forgeone/observer';
 import { TailEncoder, decodeTail } from './internal/traceTailCodec';
 
 /**
@@ -34,6 +34,10 @@ export class TraceTailWriter {
   #lastPost = 0;
   /** The last seq posted or written into the tail. */
   #written = 0;
+  /** The last seq posted: the tail holds the events after it, up to `#written`. */
+  #postedSeq = 0;
+  /** Events written into the tail since it started over. */
+  #count = 0;
   #full = false;
 
   constructor(buffer: SharedArrayBuffer) {
@@ -45,6 +49,7 @@ export class TraceTailWriter {
   reset(): void {
     this.#lastPost = 0;
     this.#written = 0;
+    this.#postedSeq = 0;
     this.#full = false;
     this.#startOver();
   }
@@ -54,12 +59,44 @@ export class TraceTailWriter {
     Atomics.store(this.#words, USED, 0);
     Atomics.add(this.#words, GENERATION, 1);
     this.#encoder.clear();
+    this.#count = 0;
   }
 
-  /** The events were posted (a batch): the tail starts over after them. */
-  posted(events: readonly TraceEvent[]): void {
-    const last = events.at(-1);
-    if (last !== undefined && last.seq > this.#written) this.#written = last.seq;
+  /**
+   * A batch the recorder hands over, in the binary form `decodeTraceBatch` reads, in a buffer of
+   * its own (to transfer). The tail already holds the batch's first events, encoded, in the usual
+   * case (every call since the last post was written into it): the rest (the newest call's) are
+   * encoded after them, and the tail's bytes are the batch, copied, so no event is built and
+   * encoded twice. Otherwise (calls the tail skipped, or no room) the batch is encoded whole.
+   */
+  batchBytes(batch: TraceBatch): ArrayBuffer {
+    const { firstSeq, lastSeq } = batch;
+    if (
+      firstSeq === this.#postedSeq + 1 &&
+      lastSeq >= this.#written &&
+      this.#count === this.#written - this.#postedSeq &&
+      batch.size === lastSeq - firstSeq + 1
+    ) {
+      const encoder = this.#encoder;
+      let whole = true;
+      // Past the tail's length (the main thread reads only up to it): the tail starts over next.
+      if (lastSeq > this.#written) {
+        for (const event of batch.events(this.#written + 1, lastSeq)) {
+          if (!encoder.write(event)) {
+            whole = false;
+            break;
+          }
+        }
+      }
+      if (whole) return encoder.copy();
+    }
+    return encodeTraceBatch(batch.events());
+  }
+
+  /** The events up to `lastSeq` were posted (a batch): the tail starts over after them. */
+  posted(lastSeq: number): void {
+    if (lastSeq > this.#written) this.#written = lastSeq;
+    if (lastSeq > this.#postedSeq) this.#postedSeq = lastSeq;
     this.#startOver();
     this.#full = false;
     this.#lastPost = Date.now();
@@ -81,6 +118,7 @@ export class TraceTailWriter {
         break;
       }
       this.#written = event.seq;
+      this.#count += 1;
     }
     // The length last: the main thread reads only records that were written whole.
     Atomics.store(this.#words, USED, encoder.at);

@@ -189,6 +189,17 @@ export abstract class InstanceBase {
   }
 
   protected transition(event: InstanceEvent): void {
+    // The two moves of every call (the table's rows, without its keyed lookups per call).
+    if (event === 'invoke' && this.#state === 'created') {
+      this.#state = 'running';
+      this.#inFlight = true;
+      return;
+    }
+    if (event === 'return' && this.#state === 'running') {
+      this.#state = 'created';
+      this.#inFlight = false;
+      return;
+    }
     this.#state = nextInstanceState(this.#state, event, this.#inFlight);
     if (event === 'invoke') this.#inFlight = true;
     if (event === 'return' || event === 'trap' || event === 'exit' || event === 'terminate')

@@ -10,13 +10,14 @@ import {
 } from '@forgeone/common';
 import { parsedEnforcerSpec, type EnforcerSpec } from '../gate/enforcerSpec';
 import { BridgedKvBackend } from './bridgedKvBackend';
+import { livePolicyHooks, type WorkerLivePolicy } from './workerLivePolicy';
 import { createGuestWorld, type GuestWorld } from '../world/guestWorld';
 import { instantiateGuest, invokeExport } from './invokeExport';
 import { isReservedExport } from '../module/wasmCodeRewrite';
 import type { CompiledModule } from '../module/moduleSource';
 import { SyncBridgeClient } from './syncBridge';
 import { OutputRingWriter } from './outputRing';
-import { TraceTailWriter, encodeTraceBatch } from './traceTail';
+import { TraceTailWriter } from './traceTail';
 import { MAX_TRACE_MESSAGES_IN_FLIGHT, TRACE_TAKEN_WORD, laneEndsOf } from './workerLane';
 import {
   toWireError,
@@ -50,6 +51,7 @@ let current:
       world: GuestWorld;
       instance: WebAssembly.Instance;
       trace: MessagePort;
+      live?: WorkerLivePolicy | undefined;
     }
   | undefined;
 
@@ -177,19 +179,24 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
     }
   };
   const compiled = compiledOf(message.module);
+  const spec = Object.assign({}, message.world, { enforcer: enforcerSpecOf(message.world.enforcer) });
+  let live: WorkerLivePolicy | undefined;
   const world = createGuestWorld(
-    Object.assign({}, message.world, { enforcer: enforcerSpecOf(message.world.enforcer) }),
-    {
+    spec,
+    livePolicyHooks(message, spec.enforcer, (l) => (live = l), {
       clock: systemClock,
       onLog: (text) => post({ type: 'log', message: text }),
       onStdout: (bytes) => laneOutput.write('stdout', bytes),
       onStderr: (bytes) => laneOutput.write('stderr', bytes),
       // Events go to the main thread in batches, and those of the last few calls into the shared
       // tail (see TraceTailWriter): the worker may be terminated at any moment.
-      onTraceBatch: (events) => {
-        const batch = encodeTraceBatch(events);
+      // Unbuilt: the tail holds most of a batch encoded already (TraceTailWriter.batchBytes).
+      onTraceLazyBatch: (events) => {
+        const batch = tail.batchBytes(events);
+        const lastSeq = events.lastSeq;
+        events.release();
         trace.postMessage({ type: 'trace', batch } satisfies FromWorker, [batch]);
-        tail.posted(events);
+        tail.posted(lastSeq);
         tracePosted += 1;
         waitForTraceRoom();
       },
@@ -221,13 +228,13 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
         control[1] = control[1]! + 1;
       },
       afterCall: () => tail.afterCall(world.recorder),
-    },
+    }),
     compiled.imports,
   );
   // The guest's clock (its start function's deadline, kept by the main thread) starts now.
   new Float64Array(lane.control, START_TIME_OFFSET, 1)[0] = Date.now();
   const instance = instantiateGuest(compiled, world.imports, world.memory);
-  current = { compiled, world, instance: undefined as never, trace };
+  current = { compiled, world, instance: undefined as never, trace, live };
   if (!(instance instanceof WebAssembly.Instance)) {
     sendTrace();
     current = undefined;
@@ -242,6 +249,7 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
 function invoke(message: Extract<ToWorker, { type: 'invoke' }>): void {
   if (current === undefined) throw new Error('no instance');
   const { compiled, world, instance } = current;
+  current.live?.check(); // a version swapped in between two calls decides the first of them
   const result = invokeExport(compiled, instance, world.memory, message.entry, message.args, message.options);
   sendTrace();
   post({
@@ -267,6 +275,7 @@ port.on('message', (message: ToWorker) => {
         // Nobody waits for this: the worker is lent again as soon as the message is sent.
         const world = current?.world;
         // (The trace port is closed by the main thread once it read everything on it.)
+        current?.live?.close();
         current = undefined;
         world?.close();
         return;

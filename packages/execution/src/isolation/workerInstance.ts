@@ -12,6 +12,7 @@ import { TraceBatch, TraceRecorder, type EncodedSnapshot, type TraceEvent } from
 import { DEFAULT_KV_TIMEOUT_MS, KV_BRIDGE_BYTES, answerKvRequest, type KvRequest } from './bridgedKvBackend';
 import type { GuestEvent } from '../forge/forgeEventSyscalls';
 import type { WorldSpec } from '../world/guestWorld';
+import { openLivePolicyLane, type LivePolicyLane } from './workerLivePolicy';
 import { deadlineError, type InvokeResult } from './invokeExport';
 import type { CompiledModule } from '../module/moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
@@ -118,6 +119,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   #pending = new Map<number, PendingCall>();
   #instantiated: ((message: Extract<FromWorker, { type: 'instantiated' | 'failed' }>) => void) | undefined;
   #ended = false;
+  /** Keeps a guest under a live policy on the version in force (see workerLivePolicy.ts). */
+  readonly #live: LivePolicyLane | undefined;
 
   private constructor(
     pooled: PooledWorker,
@@ -136,6 +139,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
           ? createBridgeBuffer()
           : undefined;
     this.containerId = spec.containerId;
+    this.#live = openLivePolicyLane(spec.enforcer);
     this.#trace = new TraceRecorder(
       options.traceCapacity === undefined ? {} : { capacity: options.traceCapacity },
     );
@@ -186,10 +190,12 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
         });
       };
       if (startTimeoutMs !== undefined) arm(startTimeoutMs);
+      const live = instance.#live?.wire;
       instance.#send({
         type: 'instantiate',
         module: wireModuleOf(compiled),
         world: spec,
+        ...(live && { livePolicy: live }),
         ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
         ...(options.approver === undefined
           ? {}
@@ -350,7 +356,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   }
 
   #send(message: ToWorker): void {
-    this.#pooled.worker.postMessage(message);
+    const live = this.#live?.wire.port;
+    this.#pooled.worker.postMessage(message, live && message.type === 'instantiate' ? [live] : []);
   }
 
   /** Hands over what the guest wrote so far (in the order it wrote it). */
@@ -559,6 +566,7 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   async #detach(destroy: boolean): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
+    this.#live?.close();
     const { worker } = this.#pooled;
     worker.off('message', this.#onMessage);
     worker.off('error', this.#onError);

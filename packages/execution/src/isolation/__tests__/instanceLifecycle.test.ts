@@ -5,8 +5,10 @@ import {
   instanceStates,
   instanceTransitions,
   nextInstanceState,
+  type InstanceEvent,
   type InstanceState,
 } from '../../index';
+import { InstanceBase } from '../wasmInstance';
 
 describe('instance state machine', () => {
   it('follows the table, keeps terminated final and trapped reachable only to terminate (property)', () => {
@@ -40,5 +42,46 @@ describe('instance state machine', () => {
     expect(nextInstanceState('paused', 'return')).toBe('paused');
     expect(nextInstanceState('paused', 'exit')).toBe('terminated');
     expect(() => nextInstanceState('created', 'return')).toThrow(/cannot return an instance that is created/);
+  });
+});
+
+/** The state machine every instance runs (its per-call moves skip the table: they must agree with it). */
+class ProbeInstance extends InstanceBase {
+  fire(event: InstanceEvent): void {
+    this.transition(event);
+  }
+}
+
+describe('an instance follows the table', () => {
+  it('moves as nextInstanceState says, with the call in flight tracked, and refuses the same (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...instanceEvents), { maxLength: 40 }), (events) => {
+        const probe = new ProbeInstance();
+        let state: InstanceState = 'created';
+        let inFlight = false;
+        for (const event of events) {
+          let next: InstanceState | undefined;
+          try {
+            next = nextInstanceState(state, event, inFlight);
+          } catch {
+            next = undefined;
+          }
+          if (next === undefined) {
+            expect(() => probe.fire(event)).toThrow(
+              expect.objectContaining({ code: 'FORGE_INSTANCE_STATE' }),
+            );
+            expect(probe.state).toBe(state);
+            continue;
+          }
+          probe.fire(event);
+          expect(probe.state).toBe(next);
+          state = next;
+          if (event === 'invoke') inFlight = true;
+          if (event === 'return' || event === 'trap' || event === 'exit' || event === 'terminate')
+            inFlight = false;
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -53,6 +53,13 @@ export class TailEncoder {
     return this.#at;
   }
 
+  /** The bytes written whole, in a buffer of their own: a batch `decodeTail` reads on its own. */
+  copy(): ArrayBuffer {
+    const copy = new Uint8Array(this.#at);
+    copy.set(this.#bytes.subarray(0, this.#at));
+    return copy.buffer;
+  }
+
   /** Starts over at the region's beginning (what was written is no longer read). */
   clear(): void {
     this.#at = 0;
