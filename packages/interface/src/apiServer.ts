@@ -4,6 +4,7 @@ import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { ForgeError, MemoryStore } from '@forgeone/common';
 import { runSelfTest, type SelfTestReport } from '@forgeone/diagnostics';
+import type { TrustRoot } from '@forgeone/crypto';
 import { TraceStore } from '@forgeone/observer';
 import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 import type { Kernel } from './createKernel';
@@ -13,6 +14,9 @@ import { addAuthentication } from './api/authenticate';
 import { EventRing } from './api/eventRing';
 import { containerHandlers } from './api/handlers/containerHandlers';
 import { kernelHandlers } from './api/handlers/kernelHandlers';
+import { packageHandlers, packageParts } from './api/handlers/packageHandlers';
+import { workloadHandlers } from './api/handlers/workloadHandlers';
+import { WorkloadQueue, type ApiWorkloadOptions } from './api/workloadQueue';
 import { trustHandlers } from './api/handlers/trustHandlers';
 import { ApiMetrics } from './api/metrics';
 import { buildOpenApiDocument } from './api/openApi';
@@ -80,6 +84,15 @@ export interface ApiServerOptions {
    * development kernel (not booted on a trust root); otherwise FORGE_API_DEVELOPMENT_MODULE_REFUSED.
    */
   readonly allowDevelopmentModules?: boolean;
+  /**
+   * The verified trust root the kernel booted on (`verifyRootChain` of its root.json): uploaded
+   * packages and launches from them are verified against it. It must be the boot's root (same
+   * version and keys), else FORGE_INVALID_INPUT. Without it, or on a kernel booted without a
+   * root, `POST /v1/packages` answers FORGE_API_NO_TRUST_ROOT.
+   */
+  readonly trustRoot?: TrustRoot;
+  /** The scheduler of `/v1/workloads`: policy, concurrency, queue depth, finished kept. */
+  readonly workloads?: ApiWorkloadOptions;
   /**
    * Count syscalls by name and decision in `/metrics` (`forgeone_syscalls_total`). Listening makes
    * the gate publish every decision of inline containers on the event bus. Default true.
@@ -152,8 +165,10 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     startedAt: kernel.clock.now(),
     developmentModules:
       options.allowDevelopmentModules ?? (kernel.boot === undefined || kernel.boot.root === null),
+    trustRoot: bootRootOf(kernel, options.trustRoot),
     launchesPerToken: rateLimits.launchesPerToken,
     launching: new Map(),
+    workloads: new WorkloadQueue(kernel, () => packageParts(context), options.workloads),
   };
 
   app.setNotFoundHandler((request) => {
@@ -172,6 +187,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   // Before the server stops accepting: an open event stream would otherwise hold the close forever.
   app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', async () => {
+    await context.workloads.close();
     ring.close();
     metrics.close();
     await audit?.flush();
@@ -194,11 +210,17 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       ),
   });
   void app.register(async (api) => {
+    // Packages arrive as their bytes; the route's own body limit bounds them.
+    api.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
     addAuthentication(api, tokens, rateLimits);
     addRequestAudit(api, audit, kernel.clock);
     registerRoutes(api, apiRoutes, {
       ...kernelHandlers(context),
+      ...packageHandlers(context),
       ...containerHandlers(context),
+      ...workloadHandlers(context),
       ...trustHandlers(context),
     } as never);
   });
@@ -233,6 +255,24 @@ function sharedSelfTest(kernel: Kernel, cacheMs: number): () => Promise<SelfTest
     current = run;
     return run.report;
   };
+}
+
+/** The trust root given for `kernel`, refused when it is not the one the kernel booted on. */
+function bootRootOf(kernel: Kernel, root: TrustRoot | undefined): TrustRoot | undefined {
+  if (root === undefined) return undefined;
+  const booted = kernel.boot?.root;
+  if (!booted)
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      'API server option trustRoot was given, but the kernel booted without a trust root',
+    );
+  const keys = [...root.keys.keys()].sort().join(',');
+  if (booted.version !== root.version || [...booted.keyIds].sort().join(',') !== keys)
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      `API server option trustRoot (v${root.version}) is not the root the kernel booted on (v${booted.version})`,
+    );
+  return root;
 }
 
 function checkLimits(limits: ApiServerLimits): ApiServerLimits {

@@ -22,6 +22,11 @@ export { STREAMED_EVENTS } from './api/eventRing';
 export { buildOpenApiDocument } from './api/openApi';
 export { TypedValueSchema, LaunchBodySchema, InvokeBodySchema } from './api/contract/containerSchemas';
 export type { TypedValueJson } from './api/contract/containerSchemas';
+export { PackageInfoSchema, PackageDetailSchema } from './api/contract/packageSchemas';
+export { WorkloadSpecSchema, WorkloadInfoSchema } from './api/contract/workloadRoutes';
+export type { WorkloadSpec } from './api/contract/workloadRoutes';
+export { PACKAGES_NAMESPACE } from './api/installedPackages';
+export type { ApiWorkloadOptions } from './api/workloadQueue';
 
 // The typed client.
 export { createApiClient, ApiClientError } from './client/createApiClient';

@@ -16,5 +16,12 @@ export const apiErrorCodes = {
     'The route needs a part the kernel was composed without (a store, an audit log) (HTTP 501).',
   FORGE_API_TOKEN_INVALID: 'A token option is invalid (role, name, expiry); the message names the field.',
   FORGE_API_TOKEN_NOT_FOUND: 'No token with that id or name exists in the token store.',
+  FORGE_API_NO_TRUST_ROOT:
+    'The kernel booted without a trust root, or the API server was given none, so packages cannot be verified (HTTP 403); boot on a root.json.',
+  FORGE_API_PACKAGE_EXISTS:
+    'That package name and version is already installed (HTTP 409); remove it first, or upload a newer version.',
+  FORGE_API_PACKAGE_NOT_FOUND: 'No installed package has that name and version (HTTP 404).',
+  FORGE_API_WORKLOAD_NOT_FOUND: 'No workload with that id is queued, running or remembered (HTTP 404).',
+  FORGE_API_WORKLOAD_STATE: 'The workload has already finished, so it cannot be cancelled (HTTP 409).',
   FORGE_API_CLIENT: 'The API client got an answer it could not read (not a problem document, or not JSON).',
 } as const;

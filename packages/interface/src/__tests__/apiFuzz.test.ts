@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProblemSchema, apiRoutes, type RouteSpec } from '../index';
+import { ProblemSchema, apiRoutes, openApiPath, type RouteSpec } from '../index';
 import { SERVICE_LAUNCH, serve, type Served } from './support/apiKernel';
 
 let served: Served;
@@ -63,7 +63,7 @@ describe('API under random requests built from its route table', () => {
     await fc.assert(
       fc.asyncProperty(request, async ({ operation, id, query, body, who }) => {
         const route = routes.find((r) => r.operationId === operation)!;
-        const path = route.path.replace(':id', encodeURIComponent(id()).replaceAll('%25', '%'));
+        const path = route.path.replace(/:[A-Za-z]+/g, () => encodeURIComponent(id()).replaceAll('%25', '%'));
         const qs = new URLSearchParams(query).toString();
         const headers: Record<string, string> = {};
         if (who === 'bad') headers['authorization'] = 'Bearer fo1_0000000000000000_' + 'A'.repeat(43);
@@ -79,7 +79,7 @@ describe('API under random requests built from its route table', () => {
         const status = response.status;
         expect(status, `${route.method} ${path}`).toBeLessThan(500);
         const documented = Object.keys(
-          doc.paths[route.path.replace(':id', '{id}')]?.[route.method.toLowerCase()]?.responses ?? {},
+          doc.paths[openApiPath(route.path)]?.[route.method.toLowerCase()]?.responses ?? {},
         );
         const ok = status === (route.status ?? 200) || (status === 503 && route.operationId === 'getReady');
         if (ok && route.produces) {

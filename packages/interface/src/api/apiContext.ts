@@ -2,12 +2,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog } from '@forgeone/trust';
 import type { TraceStore } from '@forgeone/observer';
 import type { SelfTestReport } from '@forgeone/diagnostics';
+import type { TrustRoot } from '@forgeone/crypto';
 import type { Kernel } from '../createKernel';
 import type { ApiRoutes } from './apiRoutes';
 import type { EventStreams } from './sse';
 import type { ApiMetrics } from './metrics';
 import type { RouteInput, RouteReply, RouteSpec } from './route';
 import type { TokenInfo, TokenStore } from './tokenStore';
+import type { WorkloadQueue } from './workloadQueue';
 
 /** What every handler can reach: the kernel and the server's own parts. */
 export interface ApiContext {
@@ -21,11 +23,15 @@ export interface ApiContext {
   readonly selfTest: () => Promise<SelfTestReport>;
   readonly openApi: () => Record<string, unknown>;
   readonly startedAt: number;
+  /** The verified root the kernel booted on: packages are checked against it (undefined: no uploads). */
+  readonly trustRoot: TrustRoot | undefined;
   /** Whether unsigned development modules may be launched. */
   readonly developmentModules: boolean;
   /** Most launches in progress at once per token. */
   readonly launchesPerToken: number;
   readonly launching: Map<string, number>;
+  /** The queue of `/v1/workloads` (core's Scheduler over the kernel's runtime). */
+  readonly workloads: WorkloadQueue;
 }
 
 /** One request as a handler sees it. */

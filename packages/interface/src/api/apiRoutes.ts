@@ -1,8 +1,16 @@
 import { containerRoutes } from './contract/containerRoutes';
 import { kernelRoutes } from './contract/kernelRoutes';
+import { packageRoutes } from './contract/packageRoutes';
 import { trustRoutes } from './contract/trustRoutes';
+import { workloadRoutes } from './contract/workloadRoutes';
 
 /** Every route of the /v1 API, by operation id: the one declaration server, OpenAPI and client share. */
-export const apiRoutes = { ...kernelRoutes, ...containerRoutes, ...trustRoutes } as const;
+export const apiRoutes = {
+  ...kernelRoutes,
+  ...packageRoutes,
+  ...containerRoutes,
+  ...workloadRoutes,
+  ...trustRoutes,
+} as const;
 export type ApiRoutes = typeof apiRoutes;
 export type ApiOperation = keyof ApiRoutes;

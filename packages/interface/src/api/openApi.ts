@@ -82,7 +82,9 @@ export function buildOpenApiDocument(
         ? {
             requestBody: {
               required: !route.body.safeParse(undefined).success,
-              content: { 'application/json': { schema: convert(route.body, 'input') } },
+              content: route.consumes
+                ? { [route.consumes]: { schema: { type: 'string', contentMediaType: route.consumes } } }
+                : { 'application/json': { schema: convert(route.body, 'input') } },
             },
           }
         : {}),

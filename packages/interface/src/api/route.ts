@@ -19,6 +19,8 @@ export interface RouteSpec {
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
+  /** The body's media type when it is not JSON (the raw bytes reach the body schema). */
+  readonly consumes?: 'application/octet-stream';
   /** The success answer's JSON body; absent for a route that answers another media type. */
   readonly reply?: z.ZodType;
   /** The success status. Default 200. */

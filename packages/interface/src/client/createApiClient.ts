@@ -81,8 +81,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const body = (request as { body?: unknown } | undefined)?.body;
       const response = await doFetch(urlOf(spec, request), {
         method: spec.method,
-        headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: {
+          ...auth,
+          ...(body === undefined ? {} : { 'content-type': spec.consumes ?? 'application/json' }),
+        },
+        // A binary body (a package) goes as its bytes; everything else as JSON.
+        ...(body === undefined
+          ? {}
+          : { body: spec.consumes ? new Uint8Array(body as Uint8Array) : JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await response.text();

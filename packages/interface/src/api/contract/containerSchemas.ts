@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { enforcementModes } from '@forgeone/common';
+import { PackageRefSchema } from './packageSchemas';
 
 /** A wasm value on the wire: i64 as a decimal string (JSON numbers lose its bits), bytes as base64. */
 export const TypedValueSchema = z
@@ -19,11 +20,24 @@ const SyscallPattern = z
   .max(128)
   .regex(/^[a-z0-9_.*]+$/);
 
-/** A development module's launch: its bytes (binary or text wasm, base64) and who decides its calls. */
+/**
+ * A launch: an installed package (`package`, re-verified against the trust root, so its manifest
+ * bounds what the policy can allow) or a development module's bytes (`module`, binary or text
+ * wasm, base64) — exactly one — and who decides its calls.
+ */
 export const LaunchBodySchema = z
   .strictObject({
-    module: z.base64().min(4).max(22_369_624).describe('the module bytes, base64 (binary wasm or wat text)'),
-    format: z.enum(['wasm', 'wat']).optional().describe('binary wasm or wat text (detected when omitted)'),
+    module: z
+      .base64()
+      .min(4)
+      .max(22_369_624)
+      .optional()
+      .describe('a development module: its bytes, base64 (binary wasm or wat text)'),
+    package: PackageRefSchema.optional().describe('an installed package (POST /v1/packages)'),
+    format: z
+      .enum(['wasm', 'wat'])
+      .optional()
+      .describe("a development module's form: binary wasm or wat text (detected when omitted)"),
     name: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
@@ -51,7 +65,16 @@ export const LaunchBodySchema = z
       })
       .optional(),
   })
+  .refine((body) => (body.module === undefined) !== (body.package === undefined), {
+    message: 'give exactly one of module (a development module) and package (an installed package)',
+  })
+  .refine((body) => body.package === undefined || body.format === undefined, {
+    message: 'format applies to a development module only, not to a package',
+    path: ['format'],
+  })
   .meta({ id: 'LaunchRequest' });
+
+export type LaunchBody = z.output<typeof LaunchBodySchema>;
 
 export const InvokeBodySchema = z
   .strictObject({

@@ -3,6 +3,9 @@ import { TraceDna, formatSummary, summarizeTrace, type TraceStore } from '@forge
 import { type containerRoutes } from '../contract/containerRoutes';
 import type { ApiContext, Handlers } from '../apiContext';
 import { jsonSafe } from '../jsonSafe';
+import { launchPolicyOf } from './launchPolicy';
+import { installedPackageBytes } from '../installedPackages';
+import { packageParts } from './packageHandlers';
 import { fromWire, invokeResultToWire } from './typedValues';
 
 /** Launch, list, get, invoke, pause, resume, stop, remove, and a container's trace, summary and DNA. */
@@ -20,7 +23,9 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
       return { containers: limit === undefined ? all : all.slice(0, limit) };
     },
     launchContainer: async ({ body }, call) => {
-      if (!ctx.developmentModules)
+      const fromPackage = body.package;
+      const parts = fromPackage ? packageParts(ctx) : undefined;
+      if (!fromPackage && !ctx.developmentModules)
         throw new ForgeError(
           'FORGE_API_DEVELOPMENT_MODULE_REFUSED',
           'this daemon launches no unsigned development module: it booted on a trust root and development modules are not allowed',
@@ -35,26 +40,20 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
       ctx.launching.set(key, running + 1);
       try {
         const id = await runtime.launchContainer({
-          source: new Uint8Array(Buffer.from(body.module, 'base64')),
+          // An installed package is verified again (expiry, signers, rollback floor) as it launches.
+          ...(fromPackage && parts
+            ? {
+                package: await installedPackageBytes(parts.store, fromPackage.name, fromPackage.version),
+                trustRoot: parts.trustRoot,
+                versionStore: parts.store,
+              }
+            : { source: new Uint8Array(Buffer.from(body.module ?? '', 'base64')) }),
           ...(body.format ? { format: body.format } : {}),
           ...(body.name ? { name: body.name } : {}),
           ...(body.kind ? { kind: body.kind } : {}),
           ...(body.isolation ? { isolation: body.isolation } : {}),
           ...(body.limits ? { limits: definedOnly(body.limits) } : {}),
-          policy:
-            'document' in body.policy
-              ? {
-                  mode: body.policy.mode,
-                  policy: { kind: 'document', document: body.policy.document, source: 'api' },
-                }
-              : {
-                  mode: body.policy.mode,
-                  policy: {
-                    kind: 'allow-list',
-                    allow: body.policy.allow,
-                    ...(body.policy.ask ? { ask: body.policy.ask } : {}),
-                  },
-                },
+          policy: launchPolicyOf(body.policy),
         });
         return { id, container: await runtime.get(id), requestId: call.requestId };
       } finally {
