@@ -78,6 +78,7 @@ export type {
 } from './boot/bootParameters';
 export type { BootContext, BootSelfTest, BootSelfTestCheck } from './boot/bootContext';
 export { verifyTrustAnchor } from './boot/trustAnchor';
+export { bootTrustRoot } from './boot/bootTrustRoot';
 export type { TrustAnchor, TrustAnchorSummary } from './boot/trustAnchor';
 export { checkRevocation, NO_ROOT_REVOCATION } from './boot/revocationStatus';
 export type { RevocationStatus, RevocationSource } from './boot/revocationStatus';

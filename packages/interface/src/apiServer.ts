@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { ForgeError, MemoryStore } from '@forgeone/common';
+import { bootTrustRoot } from '@forgeone/core';
 import { runSelfTest, type SelfTestReport } from '@forgeone/diagnostics';
 import type { TrustRoot } from '@forgeone/crypto';
 import { TraceStore } from '@forgeone/observer';
@@ -85,9 +86,9 @@ export interface ApiServerOptions {
    */
   readonly allowDevelopmentModules?: boolean;
   /**
-   * The verified trust root the kernel booted on (`verifyRootChain` of its root.json): uploaded
-   * packages and launches from them are verified against it. It must be the boot's root (same
-   * version and keys), else FORGE_INVALID_INPUT. Without it, or on a kernel booted without a
+   * The verified trust root uploaded packages and launches from them are verified against.
+   * Default: the root the kernel booted on (`bootTrustRoot(kernel.boot)`). Given, it must be the
+   * boot's root (same version and keys), else FORGE_INVALID_INPUT. On a kernel booted without a
    * root, `POST /v1/packages` answers FORGE_API_NO_TRUST_ROOT.
    */
   readonly trustRoot?: TrustRoot;
@@ -257,9 +258,12 @@ function sharedSelfTest(kernel: Kernel, cacheMs: number): () => Promise<SelfTest
   };
 }
 
-/** The trust root given for `kernel`, refused when it is not the one the kernel booted on. */
+/**
+ * The trust root packages are verified against: the one the kernel booted on, or the one given,
+ * refused when it is not the one the kernel booted on.
+ */
 function bootRootOf(kernel: Kernel, root: TrustRoot | undefined): TrustRoot | undefined {
-  if (root === undefined) return undefined;
+  if (root === undefined) return bootTrustRoot(kernel.boot);
   const booted = kernel.boot?.root;
   if (!booted)
     throw new ForgeError(

@@ -5,6 +5,7 @@ import { bootSelfTestOf, deepFreeze, type BootContext } from './bootContext';
 import { BootParametersSchema, type BootOptions, type BootParameters } from './bootParameters';
 import { NO_ROOT_REVOCATION, checkRevocation, type RevocationStatus } from './revocationStatus';
 import { summarizeAnchor, verifyTrustAnchor } from './trustAnchor';
+import { rememberBootTrustRoot } from './bootTrustRoot';
 
 /** Validates boot parameters (FORGE_BOOT_PARAMS): the edge where a caller's values become typed ones. */
 export function parseBootParameters(input: unknown): BootParameters {
@@ -71,7 +72,9 @@ export async function boot(options: BootOptions = {}): Promise<BootContext> {
       { details: { failed: failed.map((c) => c.name).join(',') } },
     );
   }
-  return deepFreeze({ ...context, auditSeq });
+  const result = deepFreeze({ ...context, auditSeq });
+  if (anchor !== undefined) rememberBootTrustRoot(result, anchor.trustRoot);
+  return result;
 }
 
 /** Runs a trust-anchor step; a failure refuses the boot with the step's own code. */

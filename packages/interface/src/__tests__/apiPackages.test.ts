@@ -60,10 +60,8 @@ const GOOD = packageOf();
 
 let served: Served;
 beforeAll(async () => {
-  served = await serve({
-    kernel: { clock: new ManualClock(NOW), boot: { root: rootDocument } },
-    server: { trustRoot },
-  });
+  // No trustRoot option: the server verifies against the root the kernel booted on, as the daemon's does.
+  served = await serve({ kernel: { clock: new ManualClock(NOW), boot: { root: rootDocument } } });
 });
 afterAll(() => served.close());
 
