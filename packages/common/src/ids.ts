@@ -13,28 +13,47 @@ const ENCODING = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower 
 
 /**
  * A new id: `<prefix>_<10 chars of time><16 chars of randomness>`, so ids sort by creation time
- * and are unguessable (80 random bits).
+ * and are unguessable (80 random bits). Ids made in the same millisecond by this process still
+ * sort in the order they were made: the random part of the next one is the last one's plus a
+ * random step of 1 to 2^32 (a list ordered by id is the creation order, not a coin toss).
  */
 export function newId<K extends IdKind>(kind: K, now: number = Date.now()): Id<K> {
+  const ms = Math.max(0, Math.floor(now));
   let time = '';
-  let t = Math.max(0, Math.floor(now));
+  let t = ms;
   for (let i = 0; i < 10; i += 1) {
     time = ENCODING[t % 32]! + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(10);
-  let rand = '';
-  let acc = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    acc = (acc << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      rand += ENCODING[(acc >> bits) & 31]!;
-    }
+  return `${prefixes[kind]}_${time}${encodeRandom(nextRandom(ms))}` as Id<K>;
+}
+
+const RANDOM_SPACE = 1n << 80n;
+let lastMs = -1;
+let lastRandom = 0n;
+
+function nextRandom(ms: number): bigint {
+  let value: bigint;
+  const step = 1n + BigInt(randomBytes(4).readUInt32BE(0));
+  if (ms === lastMs && lastRandom + step < RANDOM_SPACE) {
+    value = lastRandom + step;
+  } else {
+    // A new millisecond (or the space ran out, after ~2^48 ids in one millisecond): fresh bits.
+    value = BigInt(`0x${randomBytes(10).toString('hex')}`);
   }
-  return `${prefixes[kind]}_${time}${rand}` as Id<K>;
+  lastMs = ms;
+  lastRandom = value;
+  return value;
+}
+
+function encodeRandom(value: bigint): string {
+  let out = '';
+  let v = value;
+  for (let i = 0; i < 16; i += 1) {
+    out = ENCODING[Number(v & 31n)]! + out;
+    v >>= 5n;
+  }
+  return out;
 }
 
 /** True when `value` has the shape of an id of `kind`. */

@@ -26,6 +26,16 @@ describe('newId', () => {
     expect(ids.size).toBe(20_000);
   });
 
+  it('sorts ids made in the same millisecond in the order they were made', () => {
+    const ids = Array.from({ length: 5_000 }, () => newId('container', 1_234));
+    expect([...ids].sort()).toEqual(ids);
+    const now = Date.now();
+    const a = newId('container', now);
+    const b = newId('container', now);
+    expect(a < b).toBe(true);
+    expect(a.slice(4, 14)).toBe(b.slice(4, 14));
+  });
+
   it('sorts by creation time', () => {
     fc.assert(
       fc.property(
