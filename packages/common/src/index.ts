@@ -11,6 +11,8 @@ export type { IdentityContext, IdentityContextInput, TrustVector, AssuranceLevel
 
 export { newId, isId } from './ids';
 export type { Id, ContainerId, TraceId, KernelId } from './ids';
+export { decisionIdOf, parseDecisionId } from './decisionId';
+export type { DecisionId } from './decisionId';
 
 export { systemClock, ManualClock } from './clock';
 export type { Clock } from './clock';

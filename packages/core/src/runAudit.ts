@@ -1,12 +1,21 @@
-import type { ContainerId, EnforcementMode, IdentityContext, SyscallRequest } from '@forgeone/common';
+import {
+  decisionIdOf,
+  type ContainerId,
+  type EnforcementMode,
+  type IdentityContext,
+  type SyscallRequest,
+} from '@forgeone/common';
 import { TraceBatch, type TraceEvent } from '@forgeone/observer';
 import { auditEntryOf, livePolicyVersionOf, type AuditLog } from '@forgeone/trust';
+import type { RequestMarks } from './requestMarks';
 
 /** Who made a run's calls and under which mode: what every audit entry of the run carries. */
 export interface RunAuditFacts {
   readonly containerId: ContainerId;
   readonly identity: IdentityContext;
   readonly mode: EnforcementMode;
+  /** Which API request made which calls (a container's launch and invokes). */
+  readonly requests?: RequestMarks;
 }
 
 /**
@@ -65,7 +74,7 @@ export class RunAudit {
   }
 
   #enqueue(events: readonly TraceEvent[]): void {
-    const { containerId, identity, mode } = this.#facts;
+    const { containerId, identity, mode, requests } = this.#facts;
     for (const event of events) {
       if (event.seq <= this.#through) continue;
       this.#through = event.seq;
@@ -78,6 +87,7 @@ export class RunAudit {
       };
       // Under the kernel's live policy the decision names the version (and mode) that made it.
       const live = livePolicyVersionOf(event.reasons);
+      const requestId = requests?.at(event.seq);
       this.#log.enqueue(
         auditEntryOf(
           request,
@@ -87,10 +97,14 @@ export class RunAudit {
             action: event.action,
             executed: event.executed,
             ...(live && { policyVersion: live.version }),
+            traceSeq: event.seq,
+            decisionId: decisionIdOf(containerId, event.seq),
+            ...(requestId === undefined ? {} : { requestId }),
           },
         ),
       );
     }
+    requests?.forgetThrough(this.#through);
   }
 
   /** Audits what `trace` holds beyond what was added, and resolves once all of it is durable. */

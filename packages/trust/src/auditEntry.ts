@@ -31,6 +31,12 @@ export type AuditEntryInput = {
   approval?: { verdict: 'allow' | 'deny'; waitedMs: number };
   /** The version of the kernel's live policy that decided the call (absent: a policy of the launch's own). */
   policyVersion?: number;
+  /** The call's sequence number in its container's trace (1, 2, 3…), when it was traced. */
+  traceSeq?: number;
+  /** The decision's id (`decisionIdOf(containerId, traceSeq)`): the trace, the audit and the API name it alike. */
+  decisionId?: string;
+  /** The id of the API request whose invoke or launch made the call. */
+  requestId?: string;
 };
 
 const MAX_TEXT = 1024;
@@ -47,7 +53,12 @@ export function auditEntryOf(
   request: SyscallRequest,
   decision: Decision,
   facts: Pick<AuditEntryInput, 'mode' | 'action' | 'executed'> &
-    Partial<Pick<AuditEntryInput, 'quarantine' | 'approval' | 'policyVersion'>>,
+    Partial<
+      Pick<
+        AuditEntryInput,
+        'quarantine' | 'approval' | 'policyVersion' | 'traceSeq' | 'decisionId' | 'requestId'
+      >
+    >,
 ): AuditEntryInput {
   const args: AuditEntryInput['args'] = {};
   for (const [name, value] of Object.entries(request.args)) args[name] = auditArg(value);
@@ -69,5 +80,8 @@ export function auditEntryOf(
     ...(facts.quarantine === undefined ? {} : { quarantine: facts.quarantine }),
     ...(facts.approval === undefined ? {} : { approval: facts.approval }),
     ...(facts.policyVersion === undefined ? {} : { policyVersion: facts.policyVersion }),
+    ...(facts.traceSeq === undefined ? {} : { traceSeq: facts.traceSeq }),
+    ...(facts.decisionId === undefined ? {} : { decisionId: facts.decisionId }),
+    ...(facts.requestId === undefined ? {} : { requestId: facts.requestId }),
   };
 }

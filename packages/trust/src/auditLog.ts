@@ -7,7 +7,8 @@ import {
   type StoragePort,
 } from '@forgeone/common';
 import { canonicalJson, sha256Hex } from '@forgeone/crypto';
-import type { AuditEntry } from './kernelAuditEntry';
+import { auditIndexNamespace, auditIndexWrites, indexedDecisionSeq, indexedRequestSeq } from './auditIndex';
+import { isKernelAuditEntry, type AuditEntry } from './kernelAuditEntry';
 
 /** The `prev` of the first entry. */
 export const AUDIT_GENESIS = '0'.repeat(64);
@@ -178,6 +179,27 @@ export class AuditLog {
     );
   }
 
+  /**
+   * The audit record of call `traceSeq` of `containerId` (its decision id's parts), found through
+   * the index written with the records; undefined when there is none.
+   */
+  async findDecision(containerId: string, traceSeq: number): Promise<AuditRecord | undefined> {
+    const seq = await indexedDecisionSeq(this.#store, this.log, containerId, traceSeq);
+    const record = seq === undefined ? undefined : (await this.read({ fromSeq: seq, limit: 1 }))[0];
+    if (record === undefined || record.seq !== seq || isKernelAuditEntry(record.entry)) return undefined;
+    return record.entry.containerId === containerId && record.entry.traceSeq === traceSeq
+      ? record
+      : undefined;
+  }
+
+  /** The audit record of the API request `requestId` (what it did, who asked), if there is one. */
+  async findRequest(requestId: string): Promise<AuditRecord | undefined> {
+    const seq = await indexedRequestSeq(this.#store, this.log, requestId);
+    const record = seq === undefined ? undefined : (await this.read({ fromSeq: seq, limit: 1 }))[0];
+    if (record === undefined || record.seq !== seq || !isKernelAuditEntry(record.entry)) return undefined;
+    return record.entry.facts['requestId'] === requestId ? record : undefined;
+  }
+
   /** Proves the chain intact, or names the first entry that breaks it. */
   verify(options: VerifyOptions = {}): Promise<AuditVerification> {
     return verifyAuditChain(this.#store, this.log, options);
@@ -221,6 +243,9 @@ export class AuditLog {
       for (let i = 0; i < data.length; i += storageLimits.maxAppendBatch) {
         await tx.append(this.log, data.slice(i, i + storageLimits.maxAppendBatch) as unknown as JsonValue[]);
       }
+      // In the same transaction: an acknowledged record is always found by its decision or request id.
+      const index = auditIndexNamespace(this.log);
+      for (const { key, value } of auditIndexWrites(data)) await tx.putRecord(index, key, value);
       return { seq: head + data.length, hash: prev };
     });
     this.#head = result;

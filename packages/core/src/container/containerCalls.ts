@@ -12,6 +12,7 @@ import type { ContainerQuarantine } from './containerQuarantine';
 import type { ContainerSet } from './containerSet';
 import { isTerminal, nextContainerState } from './containerState';
 import type { LiveContainer } from './liveContainer';
+import { checkRequestId } from '../requestMarks';
 
 /**
  * What is done to a running container: its calls (a service's `invoke`, a command's `_start`) and
@@ -32,8 +33,10 @@ export class ContainerCalls {
     entry: string,
     args: readonly TypedValue[],
     results: ResultKind | undefined,
+    requestId?: string,
   ): Promise<InvokeResult> {
     const id = c.info.id;
+    checkRequestId(requestId, 'requestId');
     if (c.info.kind === 'command') {
       throw new ForgeError(
         'FORGE_CONTAINER_STATE',
@@ -45,7 +48,7 @@ export class ContainerCalls {
     }
     // A running service takes the call (the table's row, without its lookup on every call).
     if (c.info.state !== 'running') nextContainerState(c.info.state, 'invoke', id);
-    return this.call(c, entry, args, results);
+    return this.call(c, entry, args, results, requestId);
   }
 
   /**
@@ -58,9 +61,11 @@ export class ContainerCalls {
     entry: string,
     args: readonly TypedValue[],
     results: ResultKind | undefined,
+    requestId?: string,
   ): Promise<InvokeResult> {
     const instance = c.instance;
     if (instance instanceof InlineInstance && !instanceEnded(instance) && c.beginNow()) {
+      c.requests.begin(instance.callsMade + 1, requestId);
       // No closure, no wrapper, no turn of the queue: the call runs here, between beginNow and endNow.
       let result: InvokeResult;
       try {
@@ -84,6 +89,8 @@ export class ContainerCalls {
             `container ${c.info.id} lost its instance between calls`,
           );
         }
+        // Calls are taken one at a time: this one's syscalls follow the last one's.
+        c.requests.begin(queued.callsMade + 1, requestId);
         return queued.invoke(entry, args, results ? { ...c.callOptions, results } : c.callOptions);
       }),
     );

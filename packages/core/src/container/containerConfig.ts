@@ -96,6 +96,11 @@ export interface ContainerConfig extends ContainerSource, ContainerSnapshotConfi
    * `false` keeps none; an object sets its retention (refused on a kernel without a store).
    */
   readonly durableTrace?: false | DurableTraceOptions;
+  /**
+   * The API request that launches it: the audit entries of the calls its start makes name it
+   * (printable ASCII, 1..200 characters).
+   */
+  readonly requestId?: string;
 }
 
 /** A launch's config, checked: who it runs as, where, and whether its decider is an object. */

@@ -7,6 +7,7 @@ import { guestSecretsOf, launchSecretNames } from '../guestSecrets';
 import { checkHeldAllocation } from '../resources/heldAllocation';
 import type { Allocation } from '../resources/resourceAdmission';
 import { RunAudit, lazyBatchTaker } from '../runAudit';
+import { RequestMarks, checkRequestId } from '../requestMarks';
 import type { ContainerCalls } from './containerCalls';
 import { checkContainerConfig, containerKindOf, type ContainerConfig } from './containerConfig';
 import { checkSnapshotConfig, launchSnapshot } from './containerSnapshot';
@@ -79,6 +80,7 @@ export class ContainerLauncher {
     this.#admit(config);
     const checked = checkContainerConfig(config, this.#deps.isolation ?? 'worker', config.name ?? 'module');
     const { identity, isolation, objects } = checked;
+    const launchRequestId = checkRequestId(config.requestId, 'requestId');
     const snapshots = checkSnapshotConfig(config, isolation);
     const traceSettings = this.#traces.settings(config.durableTrace);
     await this.#set.recovered();
@@ -130,6 +132,7 @@ export class ContainerLauncher {
     });
     c.allocation = allocation;
     c.host = host;
+    c.requests = new RequestMarks(launchRequestId);
     c.callOptions = {
       timeoutMs: host.limits.timeoutMs,
       ...(host.limits.fuel > 0 ? { fuel: host.limits.fuel } : {}),
@@ -145,6 +148,7 @@ export class ContainerLauncher {
         c.audit = new RunAudit(this.#deps.audit, {
           containerId: id,
           identity,
+          requests: c.requests,
           mode: objects ? (config.mode ?? this.#deps.mode) : (policy as EnforcerSpec).mode,
         });
       }
@@ -226,7 +230,9 @@ export class ContainerLauncher {
     await this.#set.move(c, 'started');
     if (kind === 'command') {
       // The command runs on; its end (exit, trap, stop) is its container's end.
-      void this.#calls.call(c, '_start', config.args ?? [], undefined).catch(() => undefined);
+      void this.#calls
+        .call(c, '_start', config.args ?? [], undefined, launchRequestId)
+        .catch(() => undefined);
     }
     return id;
   }

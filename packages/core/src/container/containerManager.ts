@@ -28,6 +28,8 @@ export interface StopOptions {
 /** Options of one `invoke`. */
 export interface ContainerInvokeOptions {
   readonly results?: ResultKind;
+  /** The API request making this call: the audit entries of its syscalls name it. */
+  readonly requestId?: string;
 }
 
 /**
@@ -106,9 +108,11 @@ export class ContainerManager {
     // Not async: a live container's call adds no promise of its own (see ContainerCalls.call).
     const live = this.#set.live.get(id);
     if (live === undefined)
-      return this.#set.container(id).then((c) => this.#calls.invoke(c, entry, args, options.results));
+      return this.#set
+        .container(id)
+        .then((c) => this.#calls.invoke(c, entry, args, options.results, options.requestId));
     try {
-      return this.#calls.invoke(live, entry, args, options.results);
+      return this.#calls.invoke(live, entry, args, options.results, options.requestId);
     } catch (error) {
       return Promise.reject(error as Error);
     }

@@ -1,5 +1,6 @@
 import type { ForgeError } from '@forgeone/common';
 import type { InvokeCallOptions, WasmHost, WasmInstance } from '@forgeone/execution';
+import { RequestMarks } from '../requestMarks';
 import type { RunAudit } from '../runAudit';
 import type { Allocation } from '../resources/resourceAdmission';
 import type { ContainerInfo } from './containerInfo';
@@ -17,6 +18,8 @@ export class LiveContainer {
   host: WasmHost | undefined;
   allocation: Allocation | undefined;
   audit: RunAudit | undefined;
+  /** Which API request made which of its calls (its audit entries name them). */
+  requests: RequestMarks = new RequestMarks();
   /** Deadline and fuel of each call (the host's limits). */
   callOptions: InvokeCallOptions = {};
   /** A redzone record was made for it (its end then ends a record still held). */

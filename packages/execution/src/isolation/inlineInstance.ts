@@ -245,6 +245,10 @@ export class InlineInstance extends InstanceBase implements WasmInstance {
     return this.#world.recorder.dropped;
   }
 
+  get callsMade(): number {
+    return this.#world.recorder.nextSeq() - 1;
+  }
+
   invoke(
     entry: string,
     args: readonly TypedValue[] = [],

@@ -149,6 +149,11 @@ export interface WasmInstance {
   trace(): TraceEvent[];
   /** Events that fell out of the held trace. */
   readonly droppedEvents: number;
+  /**
+   * Calls the guest has made so far, recorded or not (the trace sequence number of the last one):
+   * read between two calls, it is where the next call's events begin.
+   */
+  readonly callsMade: number;
   dna(): ExecutionDNA;
   logs(): readonly string[];
   stdout(): Uint8Array;

@@ -247,6 +247,11 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
     return this.#startOutcome;
   }
 
+  /** The count the worker's gate keeps in the shared control words (current even mid-call). */
+  get callsMade(): number {
+    return Atomics.load(this.#control, 1);
+  }
+
   get droppedEvents(): number {
     this.#drainTrace();
     return this.#trace.dropped;
