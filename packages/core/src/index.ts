@@ -92,7 +92,12 @@ export {
   DEFAULT_STOP_DEADLINE_MS,
   DEFAULT_CLOSE_DEADLINE_MS,
 } from './container/containerManager';
-export type { ContainerInvokeOptions, StopOptions } from './container/containerManager';
+export type {
+  ContainerInvokeOptions,
+  ContainerInvokeResult,
+  StopOptions,
+} from './container/containerManager';
+export type { CallRange } from './requestMarks';
 export type { ContainerManagerDeps, QuarantineOptions } from './container/containerDeps';
 export { firedRulesOf } from './quarantine/quarantineInput';
 export type { ContainerConfig, ContainerSource } from './container/containerConfig';

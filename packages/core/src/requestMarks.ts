@@ -64,3 +64,18 @@ export class RequestMarks {
     return this.#from.length;
   }
 }
+
+/** The trace sequence numbers of the syscalls one invoke made (`toSeq < fromSeq`: none). */
+export interface CallRange {
+  readonly fromSeq: number;
+  readonly toSeq: number;
+}
+
+/** A result with the range of calls that made it: given to callers that named a request. */
+export function withCalls<R extends object>(
+  result: R,
+  fromSeq: number,
+  toSeq: number,
+): R & { calls: CallRange } {
+  return { ...result, calls: { fromSeq, toSeq } };
+}

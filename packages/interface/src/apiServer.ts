@@ -19,6 +19,7 @@ import { packageHandlers, packageParts } from './api/handlers/packageHandlers';
 import { workloadHandlers } from './api/handlers/workloadHandlers';
 import { WorkloadQueue, type ApiWorkloadOptions } from './api/workloadQueue';
 import { trustHandlers } from './api/handlers/trustHandlers';
+import { decisionHandlers } from './api/handlers/decisionHandlers';
 import { ApiMetrics } from './api/metrics';
 import { buildOpenApiDocument } from './api/openApi';
 import { PROBLEM_MEDIA_TYPE, problemOf } from './api/problem';
@@ -144,7 +145,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   const tokens = options.tokens ?? new TokenStore(kernel.store ?? new MemoryStore(), { clock: kernel.clock });
   const audit =
-    options.audit ?? (kernel.store ? new AuditLog(kernel.store, { log: DEFAULT_AUDIT_LOG }) : undefined);
+    options.audit ??
+    kernel.audit ??
+    (kernel.store ? new AuditLog(kernel.store, { log: DEFAULT_AUDIT_LOG }) : undefined);
   const ring = new EventRing(kernel.events, options.eventRing ?? 1024);
   const streams = new EventStreams(ring, { ...defaultEventStreamLimits, ...options.eventStreams });
   const metrics = new ApiMetrics({
@@ -223,6 +226,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       ...containerHandlers(context),
       ...workloadHandlers(context),
       ...trustHandlers(context),
+      ...decisionHandlers(context),
     } as never);
   });
   return app;

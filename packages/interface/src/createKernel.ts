@@ -84,6 +84,8 @@ export interface Kernel {
   readonly boot: BootContext | undefined;
   /** The live policy (versions, history, swap), when the kernel was composed with one. */
   readonly policies: LivePolicy | undefined;
+  /** The audit log every run's decisions go to (`audit` or one over `auditStore`), if it has one. */
+  readonly audit: AuditLog | undefined;
   /** Stops the kernel and closes the store it was given. Idempotent. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -151,6 +153,7 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     store: options.store,
     boot: booted,
     policies,
+    audit,
     async shutdown(reason = 'shutdown') {
       if (stopped) return;
       stopped = true;

@@ -21,6 +21,10 @@ export const apiErrorCodes = {
   FORGE_API_PACKAGE_EXISTS:
     'That package name and version is already installed (HTTP 409); remove it first, or upload a newer version.',
   FORGE_API_PACKAGE_NOT_FOUND: 'No installed package has that name and version (HTTP 404).',
+  FORGE_API_DECISION_NOT_FOUND:
+    'No audited decision has that id (not a decision id, an unknown container or call, or not audited: the kernel has no audit log) (HTTP 404).',
+  FORGE_API_REQUEST_NOT_FOUND:
+    'No API request with that id changed anything here (read-only requests are not audited) (HTTP 404).',
   FORGE_API_WORKLOAD_NOT_FOUND: 'No workload with that id is queued, running or remembered (HTTP 404).',
   FORGE_API_WORKLOAD_STATE: 'The workload has already finished, so it cannot be cancelled (HTTP 409).',
   FORGE_API_CLIENT: 'The API client got an answer it could not read (not a problem document, or not JSON).',

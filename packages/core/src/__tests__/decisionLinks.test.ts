@@ -16,11 +16,21 @@ describe.each(['inline', 'worker'] as const)('decision ids and request ids (%s)'
       isolation,
       requestId: 'req-launch',
     });
-    await runtime.invoke(id, 'spin', [...spin(3)], { requestId: 'req-a' });
-    await runtime.invoke(id, 'spin', [...spin(2)]);
-    await runtime.invoke(id, 'spin', [...spin(1500)], { requestId: 'req-b' });
-    await runtime.invoke(id, 'noop', [], { requestId: 'req-c' });
-    await runtime.invoke(id, 'spin', [...spin(1)], { requestId: 'req-a' });
+    const ranges = [
+      (await runtime.invoke(id, 'spin', [...spin(3)], { requestId: 'req-a' })).calls,
+      (await runtime.invoke(id, 'spin', [...spin(2)])).calls,
+      (await runtime.invoke(id, 'spin', [...spin(1500)], { requestId: 'req-b' })).calls,
+      (await runtime.invoke(id, 'noop', [], { requestId: 'req-c' })).calls,
+      (await runtime.invoke(id, 'spin', [...spin(1)], { requestId: 'req-a' })).calls,
+    ];
+    // A caller that names its request learns the range of its calls; a library call is unchanged.
+    expect(ranges).toEqual([
+      { fromSeq: 1, toSeq: 3 },
+      undefined,
+      { fromSeq: 6, toSeq: 1505 },
+      { fromSeq: 1506, toSeq: 1505 },
+      { fromSeq: 1506, toSeq: 1506 },
+    ]);
     await runtime.stop(id);
     await audit.flush();
     const entries = (await audit.read({ limit: 10_000 }))

@@ -12,7 +12,7 @@ import type { ContainerQuarantine } from './containerQuarantine';
 import type { ContainerSet } from './containerSet';
 import { isTerminal, nextContainerState } from './containerState';
 import type { LiveContainer } from './liveContainer';
-import { checkRequestId } from '../requestMarks';
+import { checkRequestId, withCalls } from '../requestMarks';
 
 /**
  * What is done to a running container: its calls (a service's `invoke`, a command's `_start`) and
@@ -65,7 +65,8 @@ export class ContainerCalls {
   ): Promise<InvokeResult> {
     const instance = c.instance;
     if (instance instanceof InlineInstance && !instanceEnded(instance) && c.beginNow()) {
-      c.requests.begin(instance.callsMade + 1, requestId);
+      const fromSeq = instance.callsMade + 1;
+      c.requests.begin(fromSeq, requestId);
       // No closure, no wrapper, no turn of the queue: the call runs here, between beginNow and endNow.
       let result: InvokeResult;
       try {
@@ -75,6 +76,8 @@ export class ContainerCalls {
         return this.#ending(c, Promise.reject(error as Error));
       }
       c.endNow();
+      // A caller that named its request learns which calls it made (their decision ids).
+      if (requestId !== undefined) result = withCalls(result, fromSeq, instance.callsMade);
       if (result.outcome.status === 'returned' && c.info.kind === 'service') return Promise.resolve(result);
       return this.#ending(c, Promise.resolve(result));
     }
@@ -90,8 +93,10 @@ export class ContainerCalls {
           );
         }
         // Calls are taken one at a time: this one's syscalls follow the last one's.
-        c.requests.begin(queued.callsMade + 1, requestId);
-        return queued.invoke(entry, args, results ? { ...c.callOptions, results } : c.callOptions);
+        const from = queued.callsMade + 1;
+        c.requests.begin(from, requestId);
+        const running = queued.invoke(entry, args, results ? { ...c.callOptions, results } : c.callOptions);
+        return requestId === undefined ? running : running.then((r) => withCalls(r, from, queued.callsMade));
       }),
     );
   }

@@ -1,6 +1,7 @@
 import type { ContainerId } from '@forgeone/common';
 import type { InvokeResult, ResultKind, TypedValue } from '@forgeone/execution';
 import type { Redzone } from '@forgeone/trust';
+import type { CallRange } from '../requestMarks';
 import { ContainerCalls } from './containerCalls';
 import { checkDeadlineMs, type ContainerConfig } from './containerConfig';
 import type { ContainerManagerDeps } from './containerDeps';
@@ -28,9 +29,15 @@ export interface StopOptions {
 /** Options of one `invoke`. */
 export interface ContainerInvokeOptions {
   readonly results?: ResultKind;
-  /** The API request making this call: the audit entries of its syscalls name it. */
+  /**
+   * The API request making this call: the audit entries of its syscalls name it, and the result
+   * gets `calls`, the trace sequence numbers of the syscalls it made.
+   */
   readonly requestId?: string;
 }
+
+/** What `invoke` answers: the call's result, with its calls' range when a request was named. */
+export type ContainerInvokeResult = InvokeResult & { readonly calls?: CallRange };
 
 /**
  * Long-lived containers: launched once (verified or development module, instantiated and kept),
@@ -104,7 +111,7 @@ export class ContainerManager {
     entry: string,
     args: readonly TypedValue[] = [],
     options: ContainerInvokeOptions = {},
-  ): Promise<InvokeResult> {
+  ): Promise<ContainerInvokeResult> {
     // Not async: a live container's call adds no promise of its own (see ContainerCalls.call).
     const live = this.#set.live.get(id);
     if (live === undefined)

@@ -57,6 +57,8 @@ describe('containers over the API', () => {
     expect(sum).toEqual({
       outcome: { status: 'returned', exitCode: 0 },
       values: [{ type: 'i32', value: 42 }],
+      requestId: expect.any(String),
+      decisions: { count: 0 },
     });
     for (let i = 0; i < 3; i += 1)
       await operator.call('invokeContainer', { params: { id }, body: { export: 'tick' } });

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { JsonValue } from '@forgeone/common';
 import type { AuditLog } from '@forgeone/trust';
 import type { TraceStore } from '@forgeone/observer';
 import type { SelfTestReport } from '@forgeone/diagnostics';
@@ -43,6 +44,8 @@ export interface ApiCall {
   readonly token: TokenInfo | undefined;
   /** Answers with this status instead of the route's success status (e.g. 503 of a failed self-test). */
   status(code: number): void;
+  /** Names what this request caused (a container, a range of decisions): its audit record keeps it. */
+  caused(facts: { readonly [name: string]: JsonValue }): void;
 }
 
 export type Handler<S extends RouteSpec> = (input: RouteInput<S>, call: ApiCall) => Promise<RouteReply<S>>;

@@ -3,6 +3,7 @@ import { kernelRoutes } from './contract/kernelRoutes';
 import { packageRoutes } from './contract/packageRoutes';
 import { trustRoutes } from './contract/trustRoutes';
 import { workloadRoutes } from './contract/workloadRoutes';
+import { decisionRoutes } from './contract/decisionRoutes';
 
 /** Every route of the /v1 API, by operation id: the one declaration server, OpenAPI and client share. */
 export const apiRoutes = {
@@ -11,6 +12,7 @@ export const apiRoutes = {
   ...containerRoutes,
   ...workloadRoutes,
   ...trustRoutes,
+  ...decisionRoutes,
 } as const;
 export type ApiRoutes = typeof apiRoutes;
 export type ApiOperation = keyof ApiRoutes;

@@ -34,6 +34,9 @@ export function registerRoutes(
           requestId: String(request.id),
           token: request.forgeToken,
           status: (code) => (answered = code),
+          caused: (facts) => {
+            request.forgeCaused = { ...request.forgeCaused, ...facts };
+          },
         };
         const result = await handler(
           { params: request.params, query: request.query, body: request.body } as never,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Clock } from '@forgeone/common';
+import type { Clock, JsonValue } from '@forgeone/common';
 import type { AuditLog } from '@forgeone/trust';
 
 /**
@@ -7,7 +7,15 @@ import type { AuditLog } from '@forgeone/trust';
  * (request id, token, route, status), durably, before its answer leaves: an acknowledged change is
  * never missing from the chain.
  */
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the request caused (set by its handler through `ApiCall.caused`). */
+    forgeCaused: { [name: string]: JsonValue } | undefined;
+  }
+}
+
 export function addRequestAudit(app: FastifyInstance, audit: AuditLog | undefined, clock: Clock): void {
+  app.decorateRequest('forgeCaused', undefined);
   if (audit === undefined) return;
   app.addHook('onSend', async (request, reply, payload) => {
     const route = request.routeOptions.config.forge;
@@ -28,6 +36,7 @@ export function addRequestAudit(app: FastifyInstance, audit: AuditLog | undefine
           tokenId: token.id,
           role: token.role,
           status: reply.statusCode,
+          ...(request.forgeCaused === undefined ? {} : { caused: request.forgeCaused }),
         },
       },
     ]);

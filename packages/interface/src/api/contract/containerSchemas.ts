@@ -88,6 +88,17 @@ export const InvokeBodySchema = z
   })
   .meta({ id: 'InvokeRequest' });
 
+/** The syscalls one invoke made, by trace sequence number and decision id (GET /v1/decisions/{id}). */
+export const DecisionRangeSchema = z
+  .object({
+    count: z.number().int().min(0),
+    fromSeq: z.number().int().min(1).optional(),
+    toSeq: z.number().int().min(1).optional(),
+    first: z.string().optional(),
+    last: z.string().optional(),
+  })
+  .meta({ id: 'DecisionRange' });
+
 export const InvokeReplySchema = z
   .object({
     outcome: z.object({
@@ -98,5 +109,9 @@ export const InvokeReplySchema = z
     }),
     values: z.array(TypedValueSchema),
     fuelLeft: z.number().optional(),
+    requestId: z
+      .string()
+      .describe('This request: its audit record names what it caused (GET /v1/requests/{id})'),
+    decisions: DecisionRangeSchema,
   })
   .meta({ id: 'InvokeResult' });

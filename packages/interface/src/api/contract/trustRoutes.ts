@@ -64,7 +64,7 @@ const terminate = defineRoute({
   reply: ContainerInfoSchema,
 });
 
-const AuditRecordSchema = z
+export const AuditRecordSchema = z
   .object({ seq: z.number(), prev: z.string(), hash: z.string(), entry: JsonObject })
   .meta({ id: 'AuditRecord' });
 

@@ -1,4 +1,5 @@
-import { ForgeError, type ContainerId } from '@forgeone/common';
+import { ForgeError, decisionIdOf, type ContainerId } from '@forgeone/common';
+import type { CallRange } from '@forgeone/core';
 import { TraceDna, formatSummary, summarizeTrace, type TraceStore } from '@forgeone/observer';
 import { type containerRoutes } from '../contract/containerRoutes';
 import type { ApiContext, Handlers } from '../apiContext';
@@ -54,7 +55,9 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
           ...(body.isolation ? { isolation: body.isolation } : {}),
           ...(body.limits ? { limits: definedOnly(body.limits) } : {}),
           policy: launchPolicyOf(body.policy),
+          requestId: call.requestId,
         });
+        call.caused({ containerId: id });
         return { id, container: await runtime.get(id), requestId: call.requestId };
       } finally {
         const left = (ctx.launching.get(key) ?? 1) - 1;
@@ -67,14 +70,15 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
       await runtime.remove(params.id as ContainerId);
       return { ok: true };
     },
-    invokeContainer: async ({ params, body }) => {
-      const result = await runtime.invoke(
-        params.id as ContainerId,
-        body.export,
-        (body.args ?? []).map(fromWire),
-        body.results ? { results: body.results } : {},
-      );
-      return invokeResultToWire(result);
+    invokeContainer: async ({ params, body }, call) => {
+      const id = params.id as ContainerId;
+      const result = await runtime.invoke(id, body.export, (body.args ?? []).map(fromWire), {
+        requestId: call.requestId,
+        ...(body.results ? { results: body.results } : {}),
+      });
+      const decisions = decisionRangeOf(id, result.calls);
+      call.caused({ containerId: id, decisions });
+      return { ...invokeResultToWire(result), requestId: call.requestId, decisions };
     },
     pauseContainer: async ({ params }) => runtime.pause(params.id as ContainerId),
     resumeContainer: async ({ params }) => runtime.resume(params.id as ContainerId),
@@ -94,7 +98,11 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
         ...(query.decision === undefined ? {} : { decision: query.decision }),
       });
       return {
-        events: page.events.map((e) => jsonSafe(e) as Record<string, unknown>),
+        // Each call names its decision: GET /v1/decisions/{decisionId} has its audit record.
+        events: page.events.map((e) => ({
+          ...(jsonSafe(e) as Record<string, unknown>),
+          decisionId: decisionIdOf(params.id, e.seq),
+        })),
         ...(page.next === undefined ? {} : { next: page.next }),
       };
     },
@@ -113,6 +121,18 @@ export function containerHandlers(ctx: ApiContext): Handlers<typeof containerRou
         if (record.kind === 'call') dna.observe(record.event);
       return { dna: jsonSafe(dna.snapshot()) as Record<string, unknown> };
     },
+  };
+}
+
+/** The decisions an invoke's syscalls got, as ids a client can look up. */
+function decisionRangeOf(id: ContainerId, calls: CallRange | undefined) {
+  if (calls === undefined || calls.toSeq < calls.fromSeq) return { count: 0 };
+  return {
+    count: calls.toSeq - calls.fromSeq + 1,
+    fromSeq: calls.fromSeq,
+    toSeq: calls.toSeq,
+    first: decisionIdOf(id, calls.fromSeq),
+    last: decisionIdOf(id, calls.toSeq),
   };
 }
 
