@@ -1,6 +1,8 @@
+import { approvalRoutes } from './contract/approvalRoutes';
 import { containerRoutes } from './contract/containerRoutes';
 import { kernelRoutes } from './contract/kernelRoutes';
 import { packageRoutes } from './contract/packageRoutes';
+import { policyRoutes } from './contract/policyRoutes';
 import { trustRoutes } from './contract/trustRoutes';
 import { workloadRoutes } from './contract/workloadRoutes';
 
@@ -11,6 +13,8 @@ export const apiRoutes = {
   ...containerRoutes,
   ...workloadRoutes,
   ...trustRoutes,
+  ...policyRoutes,
+  ...approvalRoutes,
 } as const;
 export type ApiRoutes = typeof apiRoutes;
 export type ApiOperation = keyof ApiRoutes;
