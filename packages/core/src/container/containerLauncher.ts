@@ -1,6 +1,7 @@
 import { runContextOf } from '../runContext';
 import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/common';
-import type { EnforcerSpec, InstanceOptions, Isolation } from '@forgeone/execution';
+import type { EnforcerSpec } from '@forgeone/execution';
+import { approverOf } from '../approverOf';
 import { launchKindOf, launchRefusal } from '../boot/bootMode';
 import { guestEnforcement } from '../guestEnforcement';
 import { guestSecretsOf, launchSecretNames } from '../guestSecrets';
@@ -232,20 +233,3 @@ export class ContainerLauncher {
     return id;
   }
 }
-
-/** The approval queue as a worker guest's approver (inline has none: an asked call is denied at once). */
-function approverOf(
-  deps: ContainerManagerDeps,
-  isolation: Isolation,
-): Pick<InstanceOptions, 'approver' | 'approverTimeoutMs'> {
-  const queue = deps.approvals;
-  if (queue === undefined || isolation !== 'worker') return {};
-  const timeoutMs = deps.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
-  return {
-    approver: (request, decision) => queue.request(request, decision, timeoutMs),
-    // The worker's own wait a little longer than the queue's: the queue's timeout answers first.
-    approverTimeoutMs: timeoutMs + 1_000,
-  };
-}
-
-const DEFAULT_APPROVAL_TIMEOUT_MS = 30_000;

@@ -144,4 +144,24 @@ describe('/v1/approvals', () => {
       status: 409,
     });
   });
+  it('a worker run (runModule) waits on the same queue: approved over the API, its call runs', async () => {
+    served = await serve();
+    const operator = served.client('operator');
+    const HELLO = `(module
+      (import "forge" "log" (func $log (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 64) "hello")
+      (func (export "_start") (drop (call $log (i32.const 64) (i32.const 5)))))`;
+    const run = served.kernel.runtime.runModule({
+      source: new TextEncoder().encode(HELLO),
+      name: 'hello.wat',
+      isolation: 'worker',
+      policy: { mode: 'enforce', policy: { kind: 'allow-list', allow: [], ask: ['forge.log'] } },
+    });
+    const pending = await until(async () => (await operator.call('listApprovals', {})).approvals[0]);
+    expect(pending.syscall).toBe('forge.log');
+    await operator.call('approveApproval', { params: { id: pending.id } });
+    const report = await run;
+    expect(report.logs).toEqual(['hello']);
+  });
 });
