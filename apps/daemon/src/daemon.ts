@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import {
   ForgeError,
   MemoryStore,
@@ -17,9 +17,21 @@ import {
   type ReloadResult,
 } from '@forgeone/config';
 import { coreConfigPolicies, coreConfigSections } from '@forgeone/core';
-import { createApiServer, createKernel, type Kernel, type KernelBootOptions } from '@forgeone/interface';
+import {
+  createApiServer,
+  createKernel,
+  type Kernel,
+  type KernelBootOptions,
+  type PolicyDirectorySource,
+} from '@forgeone/interface';
 import { trustConfigSections } from '@forgeone/trust';
-import { PolicyDirectoryWatcher, readPolicyDirectory, type PolicyReloadResult } from './policyDirectory';
+import {
+  PolicyDirectoryWatcher,
+  readPolicyDirectory,
+  removePolicyVersion,
+  writePolicyVersion,
+  type PolicyReloadResult,
+} from './policyDirectory';
 
 export interface DaemonOptions {
   readonly host: string;
@@ -138,7 +150,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     throw error;
   }
   const reloads = watchReloads(kernel, context, rules, options, env, logger);
-  const app = createApiServer({ kernel });
+  const app = createApiServer({
+    kernel,
+    ...(reloads.policy
+      ? { policyDirectory: directorySource(resolve(options.policyDir!), reloads.policy) }
+      : {}),
+  });
   let address: string;
   try {
     address = await app.listen({ host: options.host, port: options.port });
@@ -188,7 +205,11 @@ function watchReloads(
   options: DaemonOptions,
   env: Readonly<Record<string, string | undefined>>,
   logger: Logger,
-): { reload(trigger: string): Promise<DaemonReload>; close(): void } {
+): {
+  reload(trigger: string): Promise<DaemonReload>;
+  close(): void;
+  readonly policy: PolicyDirectoryWatcher | undefined;
+} {
   const debounceMs = options.debounceMs ?? 100;
   const offLevel = context?.subscribe('log.level', (level: unknown) => {
     logger.level = String(level);
@@ -265,6 +286,7 @@ function watchReloads(
       onResult: (result) => reportPolicy(result, 'watch'),
     });
   return {
+    policy,
     async reload(trigger) {
       const done: { config?: ReloadResult; policy?: PolicyReloadResult } = {};
       if (config) reportConfig((done.config = await config.reload()), trigger);
@@ -275,6 +297,33 @@ function watchReloads(
       offLevel?.();
       config?.close();
       policy?.close();
+    },
+  };
+}
+
+/**
+ * API uploads into the policy directory: each is written as the next `policy.<N>.yaml` and put in
+ * force from there at once (the directory stays the one source; the version outlives a restart).
+ * One upload at a time, so two never take the same N; a version the reload refuses is removed.
+ */
+function directorySource(dir: string, watcher: PolicyDirectoryWatcher): PolicyDirectorySource {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    add(version, meta) {
+      const run = queue.then(async () => {
+        const written = await writePolicyVersion(dir, version);
+        const result = await watcher.reload({
+          ...meta,
+          reason: meta.reason ?? `uploaded as ${basename(written.file)}`,
+        });
+        if (!result.applied) {
+          await removePolicyVersion(written);
+          throw new ForgeError(result.code as never, result.message);
+        }
+        return watcher.policies.current;
+      });
+      queue = run.catch(() => undefined);
+      return run;
     },
   };
 }

@@ -1,8 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForgeError, isForgeError } from '@forgeone/common';
-import type { LivePolicy, LivePolicyInput } from '@forgeone/trust';
+import type { LivePolicy, LivePolicyInput, LivePolicyMeta } from '@forgeone/trust';
 import { DebouncedReload } from '@forgeone/config';
 
 /** A policy file's name: `policy.yaml`, or `policy.<N>.yaml` / `policy-<N>.json` (N its version). */
@@ -132,14 +133,22 @@ export class PolicyDirectoryWatcher {
     this.#watcher.on('error', () => this.#debounced.trigger());
   }
 
-  /** Reads the directory now and swaps its live file in, or says why not. */
-  async reload(): Promise<PolicyReloadResult> {
+  /** The live policy the directory feeds. */
+  get policies(): LivePolicy {
+    return this.#options.policies;
+  }
+
+  /** Reads the directory now and swaps its live file in, or says why not (`meta`: who caused it). */
+  async reload(meta: LivePolicyMeta = {}): Promise<PolicyReloadResult> {
     const { dir, policies } = this.#options;
     try {
       const input = await readPolicyDirectory(dir);
       const before = policies.current;
       // The same document (by digest) as the version in force: nothing to swap.
-      const next = policies.swap(input, { actor: 'policy-dir', reason: `reload of ${input.source}` });
+      const next = policies.swap(input, {
+        actor: meta.actor ?? 'policy-dir',
+        reason: meta.reason ?? `reload of ${input.source}`,
+      });
       return { applied: true, version: next.version, file: input.source, unchanged: next === before };
     } catch (error) {
       if (!isForgeError(error)) throw error;
@@ -151,4 +160,75 @@ export class PolicyDirectoryWatcher {
     this.#debounced.close();
     this.#watcher.close();
   }
+}
+
+/** The files one new version of a policy directory was written as. */
+export interface WrittenPolicyVersion {
+  readonly version: number;
+  readonly file: string;
+  readonly tests: string | undefined;
+}
+
+/**
+ * Writes a policy version as the directory's next one: `policy.<N>.yaml` (N one more than the
+ * highest there), its test cases first as `policy.<N>.cases.yaml`, each written to a hidden
+ * temporary file, synced and renamed into place, so that a watcher never reads half a file and
+ * the version is on disk before it is reported. JSON text is YAML too.
+ */
+export async function writePolicyVersion(
+  dir: string,
+  version: { readonly document: string; readonly tests?: string | undefined },
+): Promise<WrittenPolicyVersion> {
+  const next = (await choosePolicyFile(dir)).version + 1;
+  const file = join(dir, `policy.${next}.yaml`);
+  const tests = version.tests === undefined ? undefined : join(dir, `policy.${next}.cases.yaml`);
+  try {
+    if (tests !== undefined && version.tests !== undefined) await writeAtomically(dir, tests, version.tests);
+    await writeAtomically(dir, file, version.document);
+  } catch (error) {
+    await removeQuietly([file, ...(tests === undefined ? [] : [tests])]);
+    throw new ForgeError(
+      'FORGE_POLICY_DIR_INVALID',
+      `cannot write policy version ${next} into ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return { version: next, file, tests };
+}
+
+/** Removes the files of a version that was written but refused (a best effort). */
+export async function removePolicyVersion(written: WrittenPolicyVersion): Promise<void> {
+  await removeQuietly([written.file, ...(written.tests === undefined ? [] : [written.tests])]);
+}
+
+async function writeAtomically(dir: string, target: string, text: string): Promise<void> {
+  // `wx` on the target's name would race a rename; a file already there is refused instead.
+  if (await exists(target)) throw Object.assign(new Error(`${target} exists`), { code: 'EEXIST' });
+  const temporary = join(dir, `.forge-upload-${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temporary, 'wx', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function removeQuietly(files: readonly string[]): Promise<void> {
+  for (const file of files) await rm(file, { force: true }).catch(() => undefined);
 }

@@ -47,6 +47,23 @@ export interface KernelEvents {
   'guest.event': { containerId: ContainerId; name: string; payload: Uint8Array };
   /** A new version of a kernel's live policy is in force (version as a decimal string). */
   'policy.reloaded': { version: string };
+  /** A live policy version was kept without going live (it waits for an activation). */
+  'policy.stored': { version: string; digest: string; by?: string };
+  /** A call's `ask` decision waits for an operator. */
+  'approval.requested': {
+    id: string;
+    containerId: ContainerId;
+    syscall: string;
+    expiresAt: number;
+  };
+  /** An approval was answered (by an operator), or denied by its timeout or a shutdown. */
+  'approval.settled': {
+    id: string;
+    containerId: ContainerId;
+    syscall: string;
+    verdict: 'allow' | 'deny';
+    by: string;
+  };
   /**
    * A reload of a kernel's configuration or policy was applied (its version and the paths it
    * changed) or refused (its code and one-line message; what runs stays as it was).

@@ -15,6 +15,7 @@ import type { DebugTraces } from './boot/debugTraces';
 import { traceCapacityFor } from './boot/bootMode';
 import { durableTraceSettings, openDurableTrace, storedTraceReport, traceEndOf } from './durableTrace';
 import { guestEnforcement } from './guestEnforcement';
+import { approverOf } from './approverOf';
 import type { KvLease } from './kvNamespaces';
 import { guestSecretsOf, launchSecretNames } from './guestSecrets';
 import { quarantineInputOf, quarantineReasonOf } from './quarantine/quarantineInput';
@@ -125,6 +126,7 @@ export async function executeRun(
       identity,
       ...(objects ? { enforcerInstance: enforcerInstance! } : { enforcer: policy as EnforcerSpec }),
       ...(options.wasi ? { wasi: options.wasi } : {}),
+      ...approverOf(ctx.deps(), isolation),
       entry,
       args,
       // What is left of the container's CPU budget bounds its calls together.

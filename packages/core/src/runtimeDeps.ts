@@ -1,7 +1,7 @@
 import type { Clock, EnforcementMode, KernelEventBus, StoragePort } from '@forgeone/common';
 import type { Limits } from '@forgeone/config';
 import type { Isolation, WorkerPool } from '@forgeone/execution';
-import type { AuditLog, LivePolicy } from '@forgeone/trust';
+import type { ApprovalQueue, AuditLog, LivePolicy } from '@forgeone/trust';
 import type { BootContext } from './boot/bootContext';
 import type { QuarantineOptions } from './container/containerDeps';
 import type { DurableTraceOptions } from './durableTrace';
@@ -56,4 +56,12 @@ export interface RuntimeDeps {
    * TraceStore. On by default when there is a store; `false` turns it off.
    */
   readonly durableTraces?: false | DurableTraceOptions;
+  /**
+   * Where a container's `ask` decisions wait for an operator (worker isolation: the guest blocks at
+   * its call until an answer or `approvalTimeoutMs`, then deny). Inline, a call cannot wait on
+   * the kernel's own thread: it is denied at once, saying no approver is available.
+   */
+  readonly approvals?: ApprovalQueue;
+  /** How long an asked call waits for an answer, ms. Default 30,000. */
+  readonly approvalTimeoutMs?: number;
 }

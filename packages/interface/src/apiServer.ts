@@ -9,7 +9,7 @@ import type { TrustRoot } from '@forgeone/crypto';
 import { TraceStore } from '@forgeone/observer';
 import { AuditLog, DEFAULT_AUDIT_LOG } from '@forgeone/trust';
 import type { Kernel } from './createKernel';
-import type { ApiContext } from './api/apiContext';
+import type { ApiContext, PolicyDirectorySource } from './api/apiContext';
 import { apiRoutes } from './api/apiRoutes';
 import { addAuthentication } from './api/authenticate';
 import { EventRing } from './api/eventRing';
@@ -20,6 +20,8 @@ import { workloadHandlers } from './api/handlers/workloadHandlers';
 import { WorkloadQueue, type ApiWorkloadOptions } from './api/workloadQueue';
 import { trustHandlers } from './api/handlers/trustHandlers';
 import { decisionHandlers } from './api/handlers/decisionHandlers';
+import { policyHandlers } from './api/handlers/policyHandlers';
+import { approvalHandlers } from './api/handlers/approvalHandlers';
 import { ApiMetrics } from './api/metrics';
 import { buildOpenApiDocument } from './api/openApi';
 import { PROBLEM_MEDIA_TYPE, problemOf } from './api/problem';
@@ -100,6 +102,12 @@ export interface ApiServerOptions {
    * the gate publish every decision of inline containers on the event bus. Default true.
    */
   readonly decisionMetrics?: boolean;
+  /**
+   * The live policy's versions come from a directory (forgeoned `--policy-dir`): `POST
+   * /v1/policies` writes its next file through this and goes live at once; `activate` is refused
+   * (FORGE_API_POLICY_DIRECTORY). Default: the API keeps versions in the kernel's LivePolicy.
+   */
+  readonly policyDirectory?: PolicyDirectorySource;
 }
 
 export const API_VERSION = 'v1';
@@ -173,6 +181,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     launchesPerToken: rateLimits.launchesPerToken,
     launching: new Map(),
     workloads: new WorkloadQueue(kernel, () => packageParts(context), options.workloads),
+    policyDirectory: options.policyDirectory,
   };
 
   app.setNotFoundHandler((request) => {
@@ -227,6 +236,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       ...workloadHandlers(context),
       ...trustHandlers(context),
       ...decisionHandlers(context),
+      ...policyHandlers(context),
+      ...approvalHandlers(context),
     } as never);
   });
   return app;

@@ -23,7 +23,13 @@ import {
   type DurableTraceOptions,
 } from '@forgeone/core';
 import { worldSyscallNames } from '@forgeone/execution';
-import { AuditLog, DEFAULT_AUDIT_LOG, LivePolicy, type LivePolicyInput } from '@forgeone/trust';
+import {
+  ApprovalQueue,
+  AuditLog,
+  DEFAULT_AUDIT_LOG,
+  LivePolicy,
+  type LivePolicyInput,
+} from '@forgeone/trust';
 
 export interface CreateKernelOptions {
   /**
@@ -64,6 +70,14 @@ export interface CreateKernelOptions {
    * with `kernel.policies.swap`; running guests decide their next calls under each new one.
    */
   readonly policy?: LivePolicyInput | LivePolicy;
+  /**
+   * Where containers' `ask` decisions wait for an operator (default: a queue of the kernel's own).
+   * Under worker isolation the guest blocks at its call until it is answered or times out (deny);
+   * inline, the call cannot wait on the kernel's thread and is denied at once.
+   */
+  readonly approvals?: ApprovalQueue;
+  /** How long an asked call waits for an answer before it is denied, ms. Default 30,000. */
+  readonly approvalTimeoutMs?: number;
 }
 
 /** What `createKernel({ boot })` takes: the boot parameters; the clock, store and audit log are the kernel's. */
@@ -86,6 +100,11 @@ export interface Kernel {
   readonly policies: LivePolicy | undefined;
   /** The audit log every run's decisions go to (`audit` or one over `auditStore`), if it has one. */
   readonly audit: AuditLog | undefined;
+  /**
+   * The calls waiting for an operator's answer (`pending()`, `answer(id, 'allow' | 'deny', by)`);
+   * each request and answer is also on `events` (`approval.requested`, `approval.settled`).
+   */
+  readonly approvals: ApprovalQueue;
   /** Stops the kernel and closes the store it was given. Idempotent. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -123,7 +142,39 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
           clock,
           events,
         });
+  if (
+    options.approvalTimeoutMs !== undefined &&
+    (!Number.isSafeInteger(options.approvalTimeoutMs) || options.approvalTimeoutMs < 1)
+  )
+    throw new ForgeError(
+      'FORGE_INVALID_INPUT',
+      'createKernel option approvalTimeoutMs must be an integer ≥ 1',
+      {
+        details: { field: 'approvalTimeoutMs' },
+      },
+    );
+  const approvals = options.approvals ?? new ApprovalQueue({ clock });
+  const offApprovals = approvals.onChange((event) => {
+    const { id, request } = event.approval;
+    if (event.type === 'requested')
+      events.emit('approval.requested', {
+        id,
+        containerId: request.containerId,
+        syscall: request.syscall,
+        expiresAt: event.approval.expiresAt,
+      });
+    else
+      events.emit('approval.settled', {
+        id,
+        containerId: request.containerId,
+        syscall: request.syscall,
+        verdict: event.outcome.verdict,
+        by: event.outcome.by,
+      });
+  });
   const runtime = new Runtime({
+    approvals,
+    ...(options.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: options.approvalTimeoutMs }),
     clock,
     events,
     limits: config.limits,
@@ -154,11 +205,15 @@ export async function createKernel(options: CreateKernelOptions = {}): Promise<K
     boot: booted,
     policies,
     audit,
+    approvals,
     async shutdown(reason = 'shutdown') {
       if (stopped) return;
       stopped = true;
       unsubscribe?.();
       events.emit('kernel.shutdown', { reason });
+      // Guests waiting for an answer are denied, so their workers can end.
+      approvals.close(`the kernel is shutting down (${reason})`);
+      offApprovals();
       // Workers first (they may still report), then the store they report into.
       await runtime.close();
       await audit?.close().catch(() => undefined);

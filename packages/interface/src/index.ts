@@ -27,6 +27,9 @@ export { WorkloadSpecSchema, WorkloadInfoSchema } from './api/contract/workloadR
 export type { WorkloadSpec } from './api/contract/workloadRoutes';
 export { PACKAGES_NAMESPACE } from './api/installedPackages';
 export type { ApiWorkloadOptions } from './api/workloadQueue';
+export type { PolicyDirectorySource } from './api/apiContext';
+export { PolicyVersionSchema, PolicyUploadSchema } from './api/contract/policyRoutes';
+export { ApprovalSchema, ApprovalOutcomeSchema } from './api/contract/approvalRoutes';
 
 // The typed client.
 export { createApiClient, ApiClientError } from './client/createApiClient';

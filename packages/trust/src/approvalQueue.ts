@@ -102,8 +102,11 @@ export class ApprovalQueue {
     return [...this.#pending.values()].map((e) => e.approval);
   }
 
-  /** Answers a pending approval. Throws FORGE_APPROVAL_UNKNOWN when it is not pending (any more). */
-  answer(id: string, verdict: 'allow' | 'deny', operator = 'operator'): ApprovalOutcome {
+  /**
+   * Answers a pending approval. Throws FORGE_APPROVAL_SETTLED when it was answered already (a
+   * recent one), FORGE_APPROVAL_UNKNOWN when no approval has that id.
+   */
+  answer(id: string, verdict: 'allow' | 'deny', operator = 'operator', note?: string): ApprovalOutcome {
     if (verdict !== 'allow' && verdict !== 'deny') {
       throw new ForgeError(
         'FORGE_INVALID_INPUT',
@@ -114,17 +117,23 @@ export class ApprovalQueue {
       id,
       verdict,
       operator,
-      `${verdict === 'allow' ? 'approved' : 'refused'} by ${operator}`,
+      `${verdict === 'allow' ? 'approved' : 'refused'} by ${operator}${note ? `: ${note}` : ''}`,
     );
     if (!outcome) {
       const settled = this.#history.get(id);
-      throw new ForgeError(
-        'FORGE_APPROVAL_UNKNOWN',
-        settled
-          ? `approval ${id} was already settled (${settled.verdict} by ${settled.by})`
-          : `no pending approval has id ${id}; list them with pending()`,
-        { details: { id } },
-      );
+      throw settled
+        ? new ForgeError(
+            'FORGE_APPROVAL_SETTLED',
+            `approval ${id} was already settled (${settled.verdict} by ${settled.by})`,
+            { details: { id, verdict: settled.verdict, by: settled.by } },
+          )
+        : new ForgeError(
+            'FORGE_APPROVAL_UNKNOWN',
+            `no pending approval has id ${id}; list the pending ones`,
+            {
+              details: { id },
+            },
+          );
     }
     return outcome;
   }

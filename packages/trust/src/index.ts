@@ -100,7 +100,13 @@ export {
 } from './createSyscallEnforcer';
 export type { EnforcerSpec, EnforcerHooks } from './createSyscallEnforcer';
 export { LivePolicy } from './livePolicy';
-export type { LivePolicyInput, LivePolicyMeta, LivePolicyOptions, PolicyVersion } from './livePolicy';
+export type {
+  LivePolicyInput,
+  LivePolicyMeta,
+  LivePolicyOptions,
+  PolicyVersion,
+  PolicyVersionInfo,
+} from './livePolicy';
 export { SwappableEnforcer, livePolicyVersionOf, LIVE_POLICY_REASON } from './swappableEnforcer';
 export type { LivePolicyState } from './swappableEnforcer';
 export { livePolicyOfSpec } from './livePolicySpec';

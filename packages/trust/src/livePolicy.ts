@@ -36,10 +36,14 @@ export interface LivePolicyMeta {
   readonly reason?: string;
 }
 
-/** One entry of the history: a version that went live. */
+/**
+ * One version: a document and a mode. `initial`, `swap` and `mode` versions went live as they
+ * were made; a `stored` one waits for `activate`; an `activate` version is an older version's
+ * document put live again (a rollback: `from` names it).
+ */
 export interface PolicyVersion {
   readonly version: number;
-  readonly kind: 'initial' | 'swap' | 'mode';
+  readonly kind: 'initial' | 'swap' | 'mode' | 'stored' | 'activate';
   readonly at: number;
   readonly digest: string;
   readonly mode: EnforcementMode;
@@ -48,6 +52,14 @@ export interface PolicyVersion {
   readonly reason: string | undefined;
   /** Test cases the version passed before it went live. */
   readonly testsPassed: number;
+  /** An `activate` version: the version whose document it put live again. */
+  readonly from?: number;
+}
+
+/** A version as `versions()` lists it: whether it is the one in force, and whether it ever was. */
+export interface PolicyVersionInfo extends PolicyVersion {
+  readonly active: boolean;
+  readonly wentLive: boolean;
 }
 
 export interface LivePolicyOptions {
@@ -86,6 +98,10 @@ export class LivePolicy {
   readonly #events: KernelEventBus | undefined;
   readonly #limit: number;
   readonly #history: PolicyVersion[] = [];
+  /** Every version kept (stored and live), by number: its document, for `documentOf` and `activate`. */
+  readonly #versions = new Map<number, { entry: PolicyVersion; document: unknown; wentLive: boolean }>();
+  /** The number the next version (stored or live) takes: numbers only grow. */
+  #next = 1;
   /** Enforcers of guests on this thread (weakly: a guest that ended is collected). */
   readonly #enforcers = new Set<WeakRef<SwappableEnforcer>>();
   #pruneAt = 1024;
@@ -100,7 +116,7 @@ export class LivePolicy {
     this.#limit = Math.max(1, options.historyLimit ?? 64);
     const mode = checkMode(options.mode ?? 'enforce');
     const prepared = this.#prepare(initial, 1);
-    this.#current = this.#version(prepared, 1, mode, 'initial', {}, sourceOf(initial));
+    this.#current = this.#version(prepared, this.#next++, mode, 'initial', {}, sourceOf(initial));
   }
 
   /** The version in force. */
@@ -133,7 +149,7 @@ export class LivePolicy {
    * refuse, it throws (FORGE_POLICY_SWAP_REFUSED). Returns the number of test cases it passed.
    */
   check(input: LivePolicyInput): number {
-    return this.#prepare(input, this.version + 1).testsPassed;
+    return this.#prepare(input, this.#next).testsPassed;
   }
 
   /**
@@ -141,11 +157,79 @@ export class LivePolicy {
    * document in force already (same digest) makes no version: the current one is returned.
    */
   swap(input: LivePolicyInput, meta: LivePolicyMeta = {}): PolicyVersion {
-    const next = this.version + 1;
-    const prepared = this.#prepare(input, next);
+    const prepared = this.#prepare(input, this.#next);
     // The document in force again (a file saved unchanged, a forced reload): no new version.
     if (prepared.digest === this.#current.state.digest) return this.current;
-    return this.#goLive(this.#version(prepared, next, this.mode, 'swap', meta, sourceOf(input)));
+    return this.#goLive(this.#version(prepared, this.#next++, this.mode, 'swap', meta, sourceOf(input)));
+  }
+
+  /**
+   * Keeps a new version without putting it in force (compiled and its test cases run first, as
+   * `swap` does; a refusal, FORGE_POLICY_SWAP_REFUSED, keeps nothing). `activate` makes it live.
+   */
+  store(input: LivePolicyInput, meta: LivePolicyMeta = {}): PolicyVersion {
+    const prepared = this.#prepare(input, this.#next);
+    const version = this.#next++;
+    const entry: PolicyVersion = Object.freeze({
+      version,
+      kind: 'stored',
+      at: this.#clock.now(),
+      digest: prepared.digest,
+      mode: this.mode,
+      source: sourceOf(input),
+      actor: meta.actor,
+      reason: meta.reason,
+      testsPassed: prepared.testsPassed,
+    });
+    this.#keep(entry, deepFreeze(structuredClone(prepared.document)), false);
+    this.#events?.emit('policy.stored', {
+      version: String(version),
+      digest: entry.digest,
+      ...(meta.actor === undefined ? {} : { by: meta.actor }),
+    });
+    return entry;
+  }
+
+  /**
+   * Puts a kept version's document in force (FORGE_POLICY_VERSION_NOT_FOUND when it is not kept).
+   * A stored version newer than the one in force goes live as itself (nothing was made after it,
+   * so its mode is the live mode); an older one (a rollback) goes live as a new `activate`
+   * version with its document in the live mode, so the live version number only grows and each
+   * number names one document and mode. Activating the version in force changes nothing.
+   */
+  activate(version: number, meta: LivePolicyMeta = {}): PolicyVersion {
+    const kept = Number.isSafeInteger(version) ? this.#versions.get(version) : undefined;
+    if (kept === undefined)
+      throw new ForgeError(
+        'FORGE_POLICY_VERSION_NOT_FOUND',
+        `policy version ${String(version)} is not kept (kept: ${[...this.#versions.keys()].join(', ')})`,
+        { details: { version: Number.isSafeInteger(version) ? version : String(version) } },
+      );
+    if (version === this.version) return this.current;
+    const { entry, document } = kept;
+    const prepared = { document, digest: entry.digest, testsPassed: entry.testsPassed };
+    if (version > this.version && !kept.wentLive)
+      return this.#goLive(
+        this.#version(prepared, version, this.mode, 'stored', meta, entry.source, true, entry),
+      );
+    const next = this.#next++;
+    return this.#goLive(
+      this.#version(prepared, next, this.mode, 'activate', meta, entry.source, true, undefined, version),
+    );
+  }
+
+  /** Every version kept, stored and live, oldest first, with the one in force marked. */
+  versions(): PolicyVersionInfo[] {
+    return [...this.#versions.values()].map(({ entry, wentLive }) => ({
+      ...entry,
+      active: entry.version === this.version,
+      wentLive,
+    }));
+  }
+
+  /** The document of a kept version (frozen), or undefined. */
+  documentOf(version: number): unknown {
+    return this.#versions.get(version)?.document;
   }
 
   /** Changes the live mode: a new version with the same document. */
@@ -155,7 +239,7 @@ export class LivePolicy {
     const { state, entry } = this.#current;
     const prepared = { document: state.document, digest: state.digest, testsPassed: entry.testsPassed };
     return this.#goLive(
-      this.#version(prepared, this.version + 1, mode, 'mode', meta, entry.source, /* frozen */ true),
+      this.#version(prepared, this.#next++, mode, 'mode', meta, entry.source, /* frozen */ true),
     );
   }
 
@@ -225,20 +309,25 @@ export class LivePolicy {
     meta: LivePolicyMeta,
     source: string | undefined,
     frozen = false,
+    stored?: PolicyVersion,
+    from?: number,
   ): LiveVersion {
     const document = frozen ? prepared.document : deepFreeze(structuredClone(prepared.document));
     const state: LivePolicyState = Object.freeze({ version, document, mode, digest: prepared.digest });
-    const entry: PolicyVersion = Object.freeze({
-      version,
-      kind,
-      at: this.#clock.now(),
-      digest: prepared.digest,
-      mode,
-      source,
-      actor: meta.actor,
-      reason: meta.reason,
-      testsPassed: prepared.testsPassed,
-    });
+    const entry: PolicyVersion =
+      stored ??
+      Object.freeze({
+        version,
+        kind,
+        at: this.#clock.now(),
+        digest: prepared.digest,
+        mode,
+        source,
+        actor: meta.actor,
+        reason: meta.reason,
+        testsPassed: prepared.testsPassed,
+        ...(from === undefined ? {} : { from }),
+      });
     const following = deepFreeze(structuredClone(document as object));
     const fixed = deepFreeze(structuredClone(document as object));
     const owner = (followMode: boolean) => ({
@@ -253,7 +342,17 @@ export class LivePolicy {
     registerLiveDocument(fixed, owner(false));
     this.#history.push(entry);
     if (this.#history.length > this.#limit) this.#history.splice(0, this.#history.length - this.#limit);
+    this.#keep(entry, document, true);
     return { entry, state, following, fixed };
+  }
+
+  /** Keeps a version's document (the last `historyLimit` versions, never the one in force). */
+  #keep(entry: PolicyVersion, document: unknown, wentLive: boolean): void {
+    this.#versions.set(entry.version, { entry, document, wentLive });
+    for (const number of this.#versions.keys()) {
+      if (this.#versions.size <= this.#limit) break;
+      if (number !== entry.version && number !== this.#current?.entry.version) this.#versions.delete(number);
+    }
   }
 
   /** Compiles a version and runs its tests; every failure is FORGE_POLICY_SWAP_REFUSED with the cause's code. */
@@ -303,7 +402,7 @@ export class LivePolicy {
       if (!isForgeError(error)) throw error;
       throw new ForgeError(
         'FORGE_POLICY_SWAP_REFUSED',
-        `policy version ${version} refused, version ${version - 1 || 'none'} stays: ${error.code}: ${error.message}`,
+        `policy version ${version} refused, version ${this.#current?.entry.version ?? 'none'} stays: ${error.code}: ${error.message}`,
         { cause: error, details: { cause: error.code, version } },
       );
     }

@@ -27,5 +27,7 @@ export const apiErrorCodes = {
     'No API request with that id changed anything here (read-only requests are not audited) (HTTP 404).',
   FORGE_API_WORKLOAD_NOT_FOUND: 'No workload with that id is queued, running or remembered (HTTP 404).',
   FORGE_API_WORKLOAD_STATE: 'The workload has already finished, so it cannot be cancelled (HTTP 409).',
+  FORGE_API_POLICY_DIRECTORY:
+    'The daemon takes its live policy from a policy directory, which is the source of versions (HTTP 409): an upload is written there as the next policy.<N>.yaml and goes live at once; roll back by removing the newer files.',
   FORGE_API_CLIENT: 'The API client got an answer it could not read (not a problem document, or not JSON).',
 } as const;

@@ -27,6 +27,10 @@ export const trustErrorCodes = {
     'The policy directory holds no usable policy file (none, or the live one is unreadable); the message names the file.',
   FORGE_ENFORCER_SPEC_INVALID: 'The enforcer spec (mode, policy, thresholds) is malformed.',
   FORGE_APPROVAL_UNKNOWN: 'No pending approval has that id (it was answered, timed out, or never existed).',
+  FORGE_APPROVAL_SETTLED:
+    'That approval was already answered (approved, denied, or timed out); the message says how (HTTP 409).',
+  FORGE_POLICY_VERSION_NOT_FOUND:
+    'No kept live policy version has that number (HTTP 404); list the versions to see the ones kept.',
   FORGE_AUDIT_CHAIN_BROKEN:
     'The audit log hash chain does not verify: an entry was changed, removed or reordered; the message names the first broken entry.',
   FORGE_AUDIT_STORE_NOT_FOUND: 'The audit store file does not exist.',

@@ -1,7 +1,7 @@
 import type { Clock, EnforcementMode, KernelEventBus, StoragePort } from '@forgeone/common';
 import type { ContainerLimitsInput } from '@forgeone/config';
 import type { Isolation, LoadedModule, WasmHost } from '@forgeone/execution';
-import type { AuditLog } from '@forgeone/trust';
+import type { ApprovalQueue, AuditLog } from '@forgeone/trust';
 import type { BootContext } from '../boot/bootContext';
 import type { DurableTraceOptions } from '../durableTrace';
 import type { ResourceAdmission } from '../resources/resourceAdmission';
@@ -31,6 +31,14 @@ export interface ContainerManagerDeps {
   readonly boot?: BootContext;
   /** The redzone's bounds: records live in `store` (namespace `redzone`). */
   readonly quarantine?: QuarantineOptions;
+  /**
+   * Where a container's `ask` decisions wait for an operator (worker isolation: the guest blocks at
+   * its call until an answer or `approvalTimeoutMs`, then deny). Inline, a call cannot wait on
+   * the kernel's own thread: it is denied at once, saying no approver is available.
+   */
+  readonly approvals?: ApprovalQueue;
+  /** How long an asked call waits for an answer, ms. Default 30,000. */
+  readonly approvalTimeoutMs?: number;
   /**
    * The host for a container's limits (hosts keep the compiled-module cache); `snapshots`: one
    * that compiles modules for snapshots.

@@ -1,6 +1,7 @@
 import { runContextOf } from '../runContext';
 import { ForgeError, newId, toForgeError, type ContainerId } from '@forgeone/common';
 import type { EnforcerSpec } from '@forgeone/execution';
+import { approverOf } from '../approverOf';
 import { launchKindOf, launchRefusal } from '../boot/bootMode';
 import { guestEnforcement } from '../guestEnforcement';
 import { guestSecretsOf, launchSecretNames } from '../guestSecrets';
@@ -187,6 +188,7 @@ export class ContainerLauncher {
         ...(onTraceLazyBatch ? { onTraceLazyBatch } : {}),
         ...(snapshots && { moduleName: module.name }),
         ...(snapshot && { fromSnapshot: snapshot }),
+        ...approverOf(this.#deps, isolation),
         // A quarantine is the redzone's to end: the guest is held at its syscall (worker) or its
         // call cut there (inline), and the container kept for a release.
         holdQuarantined: true,

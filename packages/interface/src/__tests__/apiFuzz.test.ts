@@ -6,7 +6,11 @@ import { SERVICE_LAUNCH, serve, type Served } from './support/apiKernel';
 let served: Served;
 let containerId = '';
 beforeAll(async () => {
-  served = await serve({ server: { rateLimits: { perToken: 1e6, perAddress: 1e6, failedAuth: 1e6 } } });
+  served = await serve({
+    // A live policy, so that the policy routes answer (a kernel without one answers them 501).
+    kernel: { policy: { allow: ['forge.clock_now'] } },
+    server: { rateLimits: { perToken: 1e6, perAddress: 1e6, failedAuth: 1e6 } },
+  });
   containerId = (await served.client('operator').call('launchContainer', { body: SERVICE_LAUNCH })).id;
 });
 afterAll(async () => served?.close());

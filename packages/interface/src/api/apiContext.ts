@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonValue } from '@forgeone/common';
-import type { AuditLog } from '@forgeone/trust';
+import type { AuditLog, LivePolicyMeta, PolicyVersion } from '@forgeone/trust';
 import type { TraceStore } from '@forgeone/observer';
 import type { SelfTestReport } from '@forgeone/diagnostics';
 import type { TrustRoot } from '@forgeone/crypto';
@@ -33,6 +33,21 @@ export interface ApiContext {
   readonly launching: Map<string, number>;
   /** The queue of `/v1/workloads` (core's Scheduler over the kernel's runtime). */
   readonly workloads: WorkloadQueue;
+  /** Where the live policy's versions come from, when not the API (a daemon's policy directory). */
+  readonly policyDirectory: PolicyDirectorySource | undefined;
+}
+
+/**
+ * A policy directory as the source of the live policy's versions (forgeoned `--policy-dir`): an
+ * upload is written there as the next version's file and put in force from it, so the directory
+ * and the kernel never disagree, and the version outlives a restart.
+ */
+export interface PolicyDirectorySource {
+  /** Writes the (already checked) document, and its test cases, as the directory's next version and reloads it. */
+  add(
+    version: { readonly document: string; readonly tests?: string },
+    meta: LivePolicyMeta,
+  ): Promise<PolicyVersion>;
 }
 
 /** One request as a handler sees it. */

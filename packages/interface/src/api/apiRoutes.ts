@@ -1,6 +1,8 @@
+import { approvalRoutes } from './contract/approvalRoutes';
 import { containerRoutes } from './contract/containerRoutes';
 import { kernelRoutes } from './contract/kernelRoutes';
 import { packageRoutes } from './contract/packageRoutes';
+import { policyRoutes } from './contract/policyRoutes';
 import { trustRoutes } from './contract/trustRoutes';
 import { workloadRoutes } from './contract/workloadRoutes';
 import { decisionRoutes } from './contract/decisionRoutes';
@@ -13,6 +15,8 @@ export const apiRoutes = {
   ...workloadRoutes,
   ...trustRoutes,
   ...decisionRoutes,
+  ...policyRoutes,
+  ...approvalRoutes,
 } as const;
 export type ApiRoutes = typeof apiRoutes;
 export type ApiOperation = keyof ApiRoutes;

@@ -20,6 +20,9 @@ export const STREAMED_EVENTS = [
   'quarantine.recorded',
   'quarantine.resolved',
   'policy.reloaded',
+  'policy.stored',
+  'approval.requested',
+  'approval.settled',
   'kernel.shutdown',
 ] as const satisfies readonly (keyof KernelEvents)[];
 

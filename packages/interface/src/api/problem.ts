@@ -42,6 +42,9 @@ const STATUS: Partial<Record<ForgeErrorCode, number>> = {
   FORGE_KERNEL_MAINTENANCE: 409,
   FORGE_KERNEL_RECOVERY: 409,
   FORGE_STORAGE_IO: 503,
+  FORGE_API_POLICY_DIRECTORY: 409,
+  FORGE_APPROVAL_SETTLED: 409,
+  FORGE_APPROVAL_UNKNOWN: 404,
 };
 
 /** The HTTP status a ForgeError answers with. */

@@ -32,7 +32,7 @@ describe('ApprovalQueue', () => {
     expect(events).toEqual(['requested', 'settled']);
     expect(() => queue.answer(pending!.id, 'deny')).toThrow(
       expect.objectContaining({
-        code: 'FORGE_APPROVAL_UNKNOWN',
+        code: 'FORGE_APPROVAL_SETTLED',
         message: expect.stringContaining('already settled (allow by alice)'),
       }),
     );
