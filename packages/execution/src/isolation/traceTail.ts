@@ -11,8 +11,14 @@ import { TailEncoder, decodeTail } from './internal/traceTailCodec';
  * not, they stay cheap); a call in neither place is counted as dropped by the main thread.
  */
 
-/** Bytes of events a tail buffer holds (after its header: the bytes used, then the generation). */
-export const TRACE_TAIL_BYTES = 64 * 1024;
+/**
+ * Bytes of events a tail buffer holds (after its header: the bytes used, then the generation).
+ * Room for a whole default batch (1,024 events) of WASI file calls, which encode to ~160 bytes each
+ * (a path_open: its args, nine params, a write): with less, the tail filled before the batch was
+ * posted, so the worker built and encoded most events twice (once for the tail, again for the
+ * batch) and a terminate lost the calls past the tail's end. 256 KiB of shared memory per worker.
+ */
+export const TRACE_TAIL_BYTES = 256 * 1024;
 const HEADER_BYTES = 8;
 const USED = 0;
 const GENERATION = 1;

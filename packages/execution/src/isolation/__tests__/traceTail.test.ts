@@ -93,4 +93,34 @@ describe('worker trace tail batches', () => {
     ]);
     expect(posted).toEqual(built);
   });
+
+  it('keeps a whole default batch of WASI calls in the tail, so a terminate before the post loses none', () => {
+    // The bench's path_open (the largest call of a WASI file loop): decoded args, nine params
+    // (two i64), the fd it wrote back. 1,023 of them wait for the 1,024th, which posts the batch.
+    const openAt = (seq: number): TraceEvent => ({
+      seq,
+      syscall: 'wasi.path_open',
+      args: { fd: 3, path: '/data/input.txt', oflags: 0, fdflags: 0, read: true, write: false },
+      params: [3, 0, 0, 9, 0, 2n, 0n, 0, 24],
+      writes: [{ ptr: 24, bytes: 'BAAAAA==' }],
+      action: 'allow',
+      executed: true,
+      reasons,
+      result: 0,
+      durationNs: -1,
+      time: 1_700_000_000_000 + seq,
+    });
+    const buffer = createTraceTail();
+    const tail = new TraceTailWriter(buffer);
+    tail.reset();
+    const recorder = new TraceRecorder({ onLazyBatch: (batch) => batch.release() });
+    const built: TraceEvent[] = [];
+    for (let i = 0; i < 1023; i += 1) {
+      const event = openAt(recorder.nextSeq());
+      recorder.record(event);
+      built.push(event);
+      tail.afterCall(recorder);
+    }
+    expect(readTraceTail(buffer)).toEqual(built);
+  });
 });
