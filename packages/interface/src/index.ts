@@ -31,3 +31,5 @@ export type { ApiWorkloadOptions } from './api/workloadQueue';
 // The typed client.
 export { createApiClient, ApiClientError } from './client/createApiClient';
 export type { ApiClient, ApiClientOptions, ServerSentEvent } from './client/createApiClient';
+export { createClient, parseDaemonUrl } from './client/createClient';
+export type { ClientOptions } from './client/createClient';
