@@ -28,6 +28,7 @@ const SERVICE = `(module
   (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))`;
 /** What drives a terminal: ESC, BEL, C1 CSI, a bidi override. */
 const HOSTILE = '\\e]0;pwned\\a \\u009b31m \\u202e tail';
+// eslint-disable-next-line no-control-regex -- the test looks for the raw characters
 const RAW_CONTROL = /[\u001b\u0007\u009b\u202e]/;
 /** A policy whose quarantine reason (the rule's message, the daemon's text) holds terminal controls. */
 const HOSTILE_POLICY = `apiVersion: forgeone.dev/v1
