@@ -30,7 +30,7 @@ function createToken(dataDir: string, role: string): string {
 }
 
 /** Starts forgeoned on a free 127.0.0.1 port with a temporary data directory and a token of each role. */
-export async function startDaemon(): Promise<TestDaemon> {
+export async function startDaemon(args: readonly string[] = []): Promise<TestDaemon> {
   if (!existsSync(daemonMain)) throw new Error(`build the daemon first (npx pnpm run build): ${daemonMain}`);
   const dataDir = mkdtempSync(join(tmpdir(), 'forgeone-remote-'));
   const tokenFiles = {} as Record<'viewer' | 'operator' | 'admin', string>;
@@ -40,14 +40,15 @@ export async function startDaemon(): Promise<TestDaemon> {
     chmodSync(file, 0o600);
     tokenFiles[role] = file;
   }
-  return startOn(dataDir, tokenFiles);
+  return startOn(dataDir, tokenFiles, args);
 }
 
 async function startOn(
   dataDir: string,
   tokenFiles: Record<'viewer' | 'operator' | 'admin', string>,
+  args: readonly string[],
 ): Promise<TestDaemon> {
-  const child = spawn(process.execPath, [daemonMain, '--port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [daemonMain, '--port', '0', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
