@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { ForgeError, isForgeError } from '@forgeone/common';
 import { CliExit, escapingIo, printFailure, type CliIo } from './cliIo';
 import { registerRun } from './commands/run';
@@ -18,11 +18,26 @@ import { registerTrace } from './commands/trace';
 import { registerSnapshot } from './commands/snapshot';
 import { registerConfig } from './commands/config';
 import { registerSecret } from './commands/secret';
+import { baseProgram, exitOverrideAll } from './program';
+import { NoRemoteForm } from './remote/noRemoteForm';
+import {
+  addRemoteOnlyStubs,
+  addRemoteOptions,
+  buildRemoteProgram,
+  scanGlobalFlags,
+} from './remote/remoteProgram';
+import { URL_ENV } from './remote/remoteTarget';
 
-export const CLI_VERSION = '0.1.0';
+export { CLI_VERSION } from './program';
 
 /** Codes of a command line that cannot work as written: exit 2, like commander's own errors. */
-const USAGE_CODES: ReadonlySet<string> = new Set(['FORGE_CLI_USAGE', 'FORGE_CLI_UNSUPPORTED_OPTION']);
+const USAGE_CODES: ReadonlySet<string> = new Set([
+  'FORGE_CLI_USAGE',
+  'FORGE_CLI_UNSUPPORTED_OPTION',
+  'FORGE_CLI_NO_REMOTE_FORM',
+  'FORGE_CLI_REMOTE_REQUIRED',
+  'FORGE_CLI_TOKEN_ON_COMMAND_LINE',
+]);
 
 /** Every command, in the order `forgeone --help` lists them. */
 const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
@@ -45,34 +60,61 @@ const registrations: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerSecret,
 ];
 
-/** Builds the commander program. Each command throws ForgeError on failure; nothing prints a stack. */
-export function buildProgram(io: CliIo): Command {
-  const program = new Command('forgeone')
-    .description('ForgeOne: run untrusted WebAssembly under a zero-trust kernel')
-    .version(CLI_VERSION, '-V, --version')
-    .showHelpAfterError(false)
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) =>
-        text
-          .replace(/\n$/, '')
-          .split('\n')
-          .forEach((line) => io.out(line)),
-      // Commander's own error text is replaced by our one-line form in runCli.
-      writeErr: () => undefined,
-    });
+/** The local commands only: what remote mode mirrors (see remoteProgram). */
+function localCommands(io: CliIo): Command {
+  const program = baseProgram(io);
   for (const register of registrations) register(program, io);
-  for (const command of program.commands) command.exitOverride();
   return program;
+}
+
+/**
+ * Builds the commander program of local work. Each command throws ForgeError on failure; nothing
+ * prints a stack. The commands that work only against a daemon are listed, and refused without one.
+ */
+export function buildProgram(io: CliIo): Command {
+  const program = addRemoteOptions(localCommands(io));
+  addRemoteOnlyStubs(io, program);
+  exitOverrideAll(program);
+  return program;
+}
+
+/**
+ * Which program parses the command line: `--remote` anywhere before `--` means remote work (a
+ * command without a remote form is refused); $FORGEONE_URL alone makes the commands that have a
+ * remote form talk to that daemon, and leaves the others local.
+ */
+async function parse(argv: readonly string[], io: CliIo): Promise<void> {
+  const scan = scanGlobalFlags(argv);
+  if (scan.token)
+    throw new ForgeError(
+      'FORGE_CLI_TOKEN_ON_COMMAND_LINE',
+      'a token on the command line can be read by other users (ps, shell history): put it in a file (chmod 600) and give --token-file <file>, or set $FORGEONE_TOKEN',
+    );
+  const envUrl = io.env(URL_ENV);
+  if (!scan.remote && (envUrl === undefined || envUrl === '')) {
+    if (scan.tokenFile || scan.remoteTimeout)
+      throw new ForgeError(
+        'FORGE_CLI_REMOTE_REQUIRED',
+        `${scan.tokenFile ? '--token-file' : '--remote-timeout'} applies to a daemon: give --remote URL (or set $${URL_ENV})`,
+      );
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    return;
+  }
+  try {
+    await buildRemoteProgram(io, localCommands(io)).parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof NoRemoteForm)) throw error;
+    if (scan.remote) throw error.toForgeError();
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+  }
 }
 
 /** Runs the CLI with `argv` (without `node` and the script) and returns the process exit code. */
 export async function runCli(argv: readonly string[], given: CliIo): Promise<number> {
   // Every line printed from here on is escaped for terminals (see escapingIo).
   const io = escapingIo(given);
-  const program = buildProgram(io);
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await parse(argv, io);
     return 0;
   } catch (error) {
     if (error instanceof CliExit) return error.exitCode;

@@ -34,3 +34,5 @@ export { ApprovalSchema, ApprovalOutcomeSchema } from './api/contract/approvalRo
 // The typed client.
 export { createApiClient, ApiClientError } from './client/createApiClient';
 export type { ApiClient, ApiClientOptions, ServerSentEvent } from './client/createApiClient';
+export { createClient, parseDaemonUrl } from './client/createClient';
+export type { ClientOptions } from './client/createClient';

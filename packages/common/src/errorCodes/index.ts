@@ -13,6 +13,7 @@ import { storageErrorCodes } from './storage';
 import { trustErrorCodes } from './trust';
 import { schedulerErrorCodes } from './scheduler';
 import { secretErrorCodes } from './secret';
+import { remoteErrorCodes } from './remote';
 
 /**
  * Every error code ForgeOne can raise, with what it means. Codes are stable API: users and tests
@@ -34,6 +35,7 @@ export const forgeErrorCodes = {
   ...apiErrorCodes,
   ...schedulerErrorCodes,
   ...secretErrorCodes,
+  ...remoteErrorCodes,
 } as const;
 
 /** The closed union of ForgeOne error codes. */

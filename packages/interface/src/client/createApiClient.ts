@@ -2,6 +2,7 @@ import { ForgeError, forgeErrorCodes, type ForgeErrorCode } from '@forgeone/comm
 import { apiRoutes, type ApiOperation, type ApiRoutes } from '../api/apiRoutes';
 import type { Problem } from '../api/problem';
 import type { RouteRequest, RouteResult, RouteSpec } from '../api/route';
+import { transportError } from './transportError';
 
 export interface ApiClientOptions {
   /** Where the daemon listens, e.g. `http://127.0.0.1:7460`. */
@@ -59,7 +60,15 @@ export interface ApiClient {
 /** A typed client of the /v1 API, built on the same route declarations as the server. */
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = options.baseUrl.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? fetch;
+  const rawFetch = options.fetch ?? fetch;
+  // A refused connection, an unknown host or a deadline is one coded error, not fetch's TypeError.
+  const doFetch = async (url: string, init: RequestInit): Promise<Response> => {
+    try {
+      return await rawFetch(url, init);
+    } catch (error) {
+      throw transportError(error, base, timeoutMs);
+    }
+  };
   const timeoutMs = options.timeoutMs ?? 30_000;
   const auth: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
 
@@ -91,7 +100,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           : { body: spec.consumes ? new Uint8Array(body as Uint8Array) : JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const text = await response.text();
+      const text = await response.text().catch((error: unknown) => {
+        throw transportError(error, base, timeoutMs);
+      });
       const expected = spec.status ?? 200;
       // A failed self-test or readiness answers 503 with the route's own body, not a problem.
       const own = response.status === 503 && (operation === 'getSelfTest' || operation === 'getReady');
@@ -123,15 +134,22 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const types = eventOptions.types?.length
         ? `?types=${encodeURIComponent(eventOptions.types.join(','))}`
         : '';
-      const response = await doFetch(`${base}/v1/events${types}`, {
-        headers: {
-          ...auth,
-          accept: 'text/event-stream',
-          ...(eventOptions.lastEventId === undefined ? {} : { 'last-event-id': eventOptions.lastEventId }),
-        },
-        ...(eventOptions.signal ? { signal: eventOptions.signal } : {}),
-      });
-      if (response.status !== 200 || !response.body) throw errorOf(response, await response.text());
+      let response: Response;
+      try {
+        response = await doFetch(`${base}/v1/events${types}`, {
+          headers: {
+            ...auth,
+            accept: 'text/event-stream',
+            ...(eventOptions.lastEventId === undefined ? {} : { 'last-event-id': eventOptions.lastEventId }),
+          },
+          ...(eventOptions.signal ? { signal: eventOptions.signal } : {}),
+        });
+      } catch (error) {
+        if (eventOptions.signal?.aborted) return;
+        throw error;
+      }
+      if (response.status !== 200 || !response.body)
+        throw errorOf(response, await response.text().catch(() => ''));
       const decoder = new TextDecoder();
       let buffer = '';
       try {
@@ -147,7 +165,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         }
       } catch (error) {
         if (eventOptions.signal?.aborted) return;
-        throw error;
+        throw transportError(error, base, timeoutMs);
       }
     },
   };
