@@ -314,6 +314,36 @@ describe('bad input', () => {
     expect(await runtime.list()).toHaveLength(1);
   });
 
+  it('checks every allow-list a launch names, also after the same names passed in another list', async () => {
+    // Lists that passed are remembered (a kernel launches the same few again and again): none that
+    // differs from one by a character, an entry's split or its type may ride on that.
+    const { runtime } = open();
+    const policy = (allowed: unknown[]) =>
+      ({ mode: 'enforce', policy: { kind: 'allow-list', allow: allowed } }) as never;
+    const good = ['forge.log', 'forge.clock_now'];
+    for (let i = 0; i < 2; i += 1) {
+      const id = await runtime.launchContainer({
+        source: SERVICE,
+        policy: policy(good),
+        isolation: 'inline',
+      });
+      await runtime.stop(id);
+    }
+    for (const bad of [
+      ['forge.log', 'forge.clock_nowx'],
+      ['forge.log,forge.clock_now'],
+      ['forge.log', 'forge.clock_now', 'forge.nope'],
+      ['forge.log\nforge.clock_now'],
+    ]) {
+      for (let i = 0; i < 2; i += 1) {
+        await expect(
+          runtime.launchContainer({ source: SERVICE, policy: policy(bad), isolation: 'inline' }),
+        ).rejects.toMatchObject({ code: 'FORGE_POLICY_UNKNOWN_SYSCALL' });
+      }
+    }
+    expect((await runtime.list()).map((c) => c.state)).toEqual(['stopped', 'stopped']);
+  });
+
   it('lists by filter', async () => {
     const { runtime } = open();
     const a = await runtime.launchContainer({

@@ -162,9 +162,14 @@ export class ContainerCalls {
     const from = c.info.state;
     const moved = this.#set.move(c, 'stop');
     c.refuse(
-      new ForgeError('FORGE_CONTAINER_STATE', `container ${c.info.id} was stopped before the call started`, {
-        details: { state: 'stopping', action: 'invoke', containerId: c.info.id },
-      }),
+      () =>
+        new ForgeError(
+          'FORGE_CONTAINER_STATE',
+          `container ${c.info.id} was stopped before the call started`,
+          {
+            details: { state: 'stopping', action: 'invoke', containerId: c.info.id },
+          },
+        ),
     );
     if (from === 'quarantined') {
       await moved;

@@ -156,7 +156,7 @@ export function checkContainerConfig(
     });
   }
   if (!objects && config.policy?.policy?.kind === 'allow-list')
-    checkAllowList(config.policy.policy.allow ?? [], { knownSyscalls: worldSyscallNames() });
+    checkLaunchAllowList(config.policy.policy.allow);
   if (config.kind !== undefined && config.kind !== 'command' && config.kind !== 'service') {
     throw new ForgeError(
       'FORGE_INVALID_INPUT',
@@ -234,4 +234,25 @@ export function checkDeadlineMs(value: unknown, fallback: number): number {
     );
   }
   return value;
+}
+
+/** Allow-lists that passed the check, by their JSON: a kernel launches the same few again and again. */
+const passedAllowLists = new Set<string>();
+const MAX_PASSED_ALLOW_LISTS = 256;
+
+/**
+ * Checks a launch's allow-list against the syscalls a world offers (the built-in ones: a fixed
+ * set), once per distinct list of strings; anything else is checked every time.
+ */
+function checkLaunchAllowList(allow: readonly string[] | undefined): void {
+  const list = allow ?? [];
+  const key =
+    Array.isArray(list) && list.every((entry) => typeof entry === 'string')
+      ? JSON.stringify(list)
+      : undefined;
+  if (key !== undefined && passedAllowLists.has(key)) return;
+  checkAllowList(list, { knownSyscalls: worldSyscallNames() });
+  if (key === undefined) return;
+  if (passedAllowLists.size >= MAX_PASSED_ALLOW_LISTS) passedAllowLists.clear();
+  passedAllowLists.add(key);
 }

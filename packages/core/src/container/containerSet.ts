@@ -123,9 +123,10 @@ export class ContainerSet {
   async #end(c: LiveContainer): Promise<void> {
     const { id, state, reason, exitCode } = c.info;
     c.refuse(
-      new ForgeError('FORGE_CONTAINER_STATE', `container ${id} is ${state}`, {
-        details: { state, action: 'invoke', containerId: id },
-      }),
+      () =>
+        new ForgeError('FORGE_CONTAINER_STATE', `container ${id} is ${state}`, {
+          details: { state, action: 'invoke', containerId: id },
+        }),
     );
     try {
       if (c.instance !== undefined) await c.host?.dispose(c.instance);

@@ -35,7 +35,8 @@ export class LiveContainer {
   #inFlight = false;
   /** Calls waiting behind the one in flight. */
   #queued = 0;
-  #refusal: ForgeError | undefined;
+  /** Makes the error a call not yet started is refused with (made only when one is: most stops refuse none). */
+  #refusal: (() => ForgeError) | undefined;
   #blockedWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
 
@@ -60,7 +61,7 @@ export class LiveContainer {
     const run = this.#queue.then(async () => {
       this.#queued -= 1;
       while (this.#hold !== undefined && this.#refusal === undefined) await this.#hold.promise;
-      if (this.#refusal !== undefined) throw this.#refusal;
+      if (this.#refusal !== undefined) throw this.#refusal();
       return this.#run(call);
     });
     this.#queue = run.catch(() => undefined);
@@ -138,9 +139,9 @@ export class LiveContainer {
     }
   }
 
-  /** Calls not yet started are refused with `error` from now on (a stop, an end). */
-  refuse(error: ForgeError): void {
-    this.#refusal ??= error;
+  /** Calls not yet started are refused with the error `refusal` makes, from now on (a stop, an end). */
+  refuse(refusal: () => ForgeError): void {
+    this.#refusal ??= refusal;
     this.unhold();
   }
 

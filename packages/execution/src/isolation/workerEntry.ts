@@ -24,7 +24,7 @@ import {
   toWireOutcome,
   type FromWorker,
   type ToWorker,
-  type WireModule,
+  MAX_WORKER_MODULES,
   START_TIME_OFFSET,
 } from './workerProtocol';
 
@@ -81,44 +81,44 @@ function sendTrace(): void {
 }
 
 /**
- * What this worker knows of the modules it ran, by hash and instrumentation: a pooled worker is
- * lent the same modules again and again. (The module object itself always comes from the message:
- * hosts with different limits compile the same source differently.)
+ * The compiled modules this worker was sent, by number (WireModule.id), oldest first: a pooled
+ * worker is lent the same modules again and again, and the main thread sends each one once (it
+ * evicts as this does, so a launch that sends only a number finds it here).
  */
-const moduleShapes = new Map<string, Required<Pick<CompiledModule, 'imports' | 'exports' | 'info'>>>();
-const MAX_MODULE_SHAPES = 64;
+const modules = new Map<number, CompiledModule>();
 
-function compiledOf(wire: WireModule): CompiledModule {
-  const key = `${wire.fuel ? 'fuel' : 'plain'}:${wire.sha256}`;
-  let shape = moduleShapes.get(key);
-  if (shape === undefined) {
-    shape = {
-      imports: WebAssembly.Module.imports(wire.module),
-      exports: WebAssembly.Module.exports(wire.module).filter((e) => !isReservedExport(e.name)),
-      info: {
-        imports: [],
-        exports: Object.entries(wire.signatures).map(([name, signature]) => ({
-          name,
-          kind: 'function',
-          signature,
-        })),
-        memories: [],
-        tables: [],
-        // Not sent: the deadline of a worker's start function is kept by the main thread.
-        hasStart: true,
-      },
-    };
-    if (moduleShapes.size >= MAX_MODULE_SHAPES) moduleShapes.clear();
-    moduleShapes.set(key, shape);
+function compiledOf(message: Extract<ToWorker, { type: 'instantiate' }>): CompiledModule {
+  const wire = message.module;
+  if (wire === undefined) {
+    const kept = modules.get(message.moduleId);
+    if (kept === undefined) throw new Error(`module ${message.moduleId} was never sent to this worker`);
+    return kept;
   }
-  return {
+  const compiled: CompiledModule = {
     module: wire.module,
     sha256: wire.sha256,
     fuel: wire.fuel,
-    imports: shape.imports,
-    exports: shape.exports,
-    info: shape.info,
+    imports: WebAssembly.Module.imports(wire.module),
+    exports: WebAssembly.Module.exports(wire.module).filter((e) => !isReservedExport(e.name)),
+    info: {
+      imports: [],
+      exports: Object.entries(wire.signatures).map(([name, signature]) => ({
+        name,
+        kind: 'function',
+        signature,
+      })),
+      memories: [],
+      tables: [],
+      // Not sent: the deadline of a worker's start function is kept by the main thread.
+      hasStart: true,
+    },
   };
+  if (!modules.has(wire.id) && modules.size >= MAX_WORKER_MODULES) {
+    const oldest = modules.keys().next().value;
+    if (oldest !== undefined) modules.delete(oldest);
+  }
+  modules.set(wire.id, compiled);
+  return compiled;
 }
 
 /** Allow-list specs this worker was sent, parsed and frozen once each (the enforcer is then prepared once too). */
@@ -144,6 +144,8 @@ const jsonSafe = (value: unknown): JsonValue =>
   ) as JsonValue;
 
 function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void {
+  // First: a module sent is kept even when this launch fails (the main thread counts it as held).
+  const compiled = compiledOf(message);
   const control = laneControl;
   const { approverTimeoutMs } = message;
   const bridge =
@@ -178,7 +180,6 @@ function instantiate(message: Extract<ToWorker, { type: 'instantiate' }>): void 
       if (Atomics.load(control, 0) === 1) post({ type: 'paused', reason: 'paused' });
     }
   };
-  const compiled = compiledOf(message.module);
   const spec = Object.assign({}, message.world, { enforcer: enforcerSpecOf(message.world.enforcer) });
   let live: WorkerLivePolicy | undefined;
   const world = createGuestWorld(

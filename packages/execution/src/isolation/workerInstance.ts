@@ -18,7 +18,7 @@ import type { CompiledModule } from '../module/moduleSource';
 import { answerBridge, claimBridge, completeBridge, createBridgeBuffer } from './syncBridge';
 import { OUTPUT_DELAY_MS, OutputRingReader, type OutputStream } from './outputRing';
 import { decodeTraceBatch, readTraceTail } from './traceTail';
-import { noteTraceTaken, resetLane, type WorkerLane } from './workerLane';
+import { noteModuleSent, noteTraceTaken, resetLane, type WorkerLane } from './workerLane';
 import type { TypedValue } from './typedValue';
 import {
   InstanceBase,
@@ -191,9 +191,13 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
       };
       if (startTimeoutMs !== undefined) arm(startTimeoutMs);
       const live = instance.#live?.wire;
+      const wire = wireModuleOf(compiled);
+      // A pooled worker keeps the modules it was sent: a launch of one of them sends its number.
+      const held = instance.#lane.modulesSent.has(wire.id);
       instance.#send({
         type: 'instantiate',
-        module: wireModuleOf(compiled),
+        moduleId: wire.id,
+        ...(held ? {} : { module: wire }),
         world: spec,
         ...(live && { livePolicy: live }),
         ...(instance.#bridge === undefined ? {} : { bridge: instance.#bridge }),
@@ -212,6 +216,8 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
               },
             }),
       });
+      // Posted: the worker keeps it now (a message that could not be cloned reached no one).
+      if (!held) noteModuleSent(instance.#lane, wire.id);
     });
     deadline?.clear();
     instance.#instantiated = undefined;
@@ -617,13 +623,21 @@ export class WorkerInstance extends InstanceBase implements WasmInstance {
   }
 }
 
-const wireModules = new WeakMap<CompiledModule, WireModule>();
+/**
+ * By compiled module object: a host hands out a new CompiledModule per load of the same source,
+ * with the one WebAssembly.Module its cache holds (the same module gets the same number).
+ */
+const wireModules = new WeakMap<WebAssembly.Module, WireModule>();
 
-/** What a worker is sent of a module, worked out once per loaded module. */
+/** The number the next compiled module sent to a worker gets (see WireModule.id). */
+let nextWireModuleId = 1;
+
+/** What a worker is sent of a module, worked out once per compiled module. */
 function wireModuleOf(compiled: CompiledModule): WireModule {
-  let wire = wireModules.get(compiled);
+  let wire = wireModules.get(compiled.module);
   if (wire === undefined) {
     wire = {
+      id: nextWireModuleId++,
       module: compiled.module,
       sha256: compiled.sha256,
       fuel: compiled.fuel === true,
@@ -631,7 +645,7 @@ function wireModuleOf(compiled: CompiledModule): WireModule {
         (compiled.info?.exports ?? []).flatMap((e) => (e.signature ? [[e.name, e.signature]] : [])),
       ),
     };
-    wireModules.set(compiled, wire);
+    wireModules.set(compiled.module, wire);
   }
   return wire;
 }

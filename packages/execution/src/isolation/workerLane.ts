@@ -1,7 +1,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createOutputRing, resetOutputRing } from './outputRing';
 import { createTraceTail } from './traceTail';
-import { START_TIME_OFFSET, type FromWorker } from './workerProtocol';
+import { MAX_WORKER_MODULES, START_TIME_OFFSET, type FromWorker } from './workerProtocol';
 
 /**
  * What a pooled worker shares with the main thread for as long as it lives, lent with the worker
@@ -24,6 +24,24 @@ export interface WorkerLane {
   readonly port: MessagePort;
   /** The borrowing instance's handler of trace messages (none between loans). */
   sink: ((message: FromWorker) => void) | undefined;
+  /**
+   * The compiled modules this worker was sent and keeps (by WireModule.id, oldest first; at most
+   * MAX_WORKER_MODULES): a launch of one of them sends its number only (see `noteModuleSent`).
+   */
+  readonly modulesSent: Set<number>;
+}
+
+/**
+ * Records that the worker of `lane` was sent module `id` (call it once the message is posted),
+ * forgetting the oldest one past MAX_WORKER_MODULES as the worker does on receipt.
+ */
+export function noteModuleSent(lane: WorkerLane, id: number): void {
+  if (lane.modulesSent.has(id)) return;
+  if (lane.modulesSent.size >= MAX_WORKER_MODULES) {
+    const oldest = lane.modulesSent.values().next().value;
+    if (oldest !== undefined) lane.modulesSent.delete(oldest);
+  }
+  lane.modulesSent.add(id);
 }
 
 /** Index (Int32) of the control word that counts the trace messages the main thread has taken. */
@@ -63,6 +81,7 @@ export function createWorkerLane(): { lane: WorkerLane; ends: WorkerLaneEnds } {
     output,
     port: channel.port1,
     sink: undefined,
+    modulesSent: new Set(),
   };
   channel.port1.on('message', (message: FromWorker) => {
     noteTraceTaken(lane);

@@ -30,17 +30,28 @@ export type WireOutcome =
 
 /** What the worker needs of a compiled module (WebAssembly.Module is shared, not recompiled). */
 export interface WireModule {
+  /** This process's number for the compiled module (see `modulesSent`): a worker keeps it by this. */
+  readonly id: number;
   readonly module: WebAssembly.Module;
   readonly sha256: string;
   readonly fuel: boolean;
   readonly signatures: Readonly<Record<string, WasmSignature>>;
 }
 
+/**
+ * How many compiled modules a worker keeps by number. The main thread and the worker evict the
+ * same way (the oldest first, when one more arrives), so each knows what the other holds.
+ */
+export const MAX_WORKER_MODULES = 64;
+
 /** Main thread -> worker. */
 export type ToWorker =
   | {
       readonly type: 'instantiate';
-      readonly module: WireModule;
+      /** The compiled module the worker keeps under this number (see `WorkerLane.modulesSent`). */
+      readonly moduleId: number;
+      /** Sent only the first time this worker is lent this module: it keeps it by `moduleId`. */
+      readonly module?: WireModule;
       readonly world: WorldSpec;
       /** Where the main thread's answers come back (an operator's approval, a kv call); sent only when there can be one. */
       readonly bridge?: SharedArrayBuffer;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isId, ManualClock, newId, systemClock } from '@forgeone/common';
 import {
   InlineInstance,
+  WorkerPool,
   createEnforcerFromSpec,
   createWasiPreview1,
   worldSyscallNames,
@@ -182,5 +183,45 @@ describe('launching instances', () => {
       [2, 'deny'],
     ]);
     expect(third.droppedEvents).toBe(0);
+  });
+
+  it('runs each module on a pooled worker it was sent to once, past the number of modules a worker keeps', async () => {
+    // A worker keeps 64 compiled modules by number and is sent only the number afterwards: after
+    // 70 distinct modules the oldest were forgotten on both sides, so they are sent again.
+    const pool = new WorkerPool({ maxWorkers: 1, warm: 1 });
+    try {
+      const h = host({ isolation: 'worker', pool });
+      const answer = (n: number) =>
+        h.loadModule(
+          wat(`(module (memory (export "memory") 1) (func (export "n") (result i32) (i32.const ${n})))`),
+        );
+      const modules = await Promise.all(Array.from({ length: 70 }, (_, n) => answer(n)));
+      const run = async (n: number) => {
+        const instance = await h.instantiate(modules[n]!);
+        try {
+          return (await instance.invoke('n')).values[0]?.value;
+        } finally {
+          await instance.terminate();
+        }
+      };
+      const order = [0, 1, 0, ...Array.from({ length: 70 }, (_, n) => n), 0, 69, 5, 6, 69];
+      const seen: unknown[] = [];
+      for (const n of order) seen.push(await run(n));
+      expect(seen).toEqual(order);
+      // The same source compiled under other limits (fuel metering) is another module to the worker.
+      const metered = host({ isolation: 'worker', pool, limits: { fuel: 1_000_000 } });
+      const fueled = await metered.instantiate(
+        await metered.loadModule(
+          wat(`(module (memory (export "memory") 1) (func (export "n") (result i32) (i32.const 3)))`),
+        ),
+      );
+      const result = await fueled.invoke('n', [], { fuel: 1_000_000 });
+      await fueled.terminate();
+      expect(result.values[0]?.value).toBe(3);
+      expect(result.fuelLeft).toBeLessThan(1_000_000);
+      expect(await run(3)).toBe(3);
+    } finally {
+      await pool.close();
+    }
   });
 });
