@@ -18,7 +18,15 @@ const ENTRY = /^[a-z][a-z0-9_]*\.(?:\*|[a-z][a-z0-9_]*)$/;
 export function checkAllowList(entries: Iterable<string>, options: AllowListOptions = {}): string[] {
   const known = options.knownSyscalls ? new Set(options.knownSyscalls) : undefined;
   const list: string[] = [];
-  for (const raw of entries) {
+  for (const raw of entries as Iterable<unknown>) {
+    // Lists come from outside (JSON, YAML, API bodies): an entry that is not text is refused alike.
+    if (typeof raw !== 'string') {
+      throw new ForgeError(
+        'FORGE_POLICY_UNKNOWN_SYSCALL',
+        `${JSON.stringify(raw) ?? String(raw)} is not a syscall name; expected <namespace>.<name> such as forge.log, or <namespace>.*`,
+        { details: { entry: String(raw) } },
+      );
+    }
     const entry = raw.trim();
     if (!ENTRY.test(entry)) {
       throw new ForgeError(

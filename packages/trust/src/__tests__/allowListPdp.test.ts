@@ -36,9 +36,20 @@ describe('AllowListPdp', () => {
 
   it('refuses unknown names and malformed entries with a code', () => {
     expect(() => new AllowListPdp(['forge.nope'], { knownSyscalls: known })).toThrow(ForgeError);
-    for (const bad of ['forge', '', 'forge.log;rm', 'Forge.Log', '*.*', 'net.*']) {
+    for (const bad of [
+      'forge',
+      '',
+      'forge.log;rm',
+      'Forge.Log',
+      '*.*',
+      'net.*',
+      7,
+      null,
+      {},
+      ['forge.log'],
+    ]) {
       try {
-        new AllowListPdp([bad], { knownSyscalls: known });
+        new AllowListPdp([bad as string], { knownSyscalls: known });
         expect.unreachable(`accepted ${bad}`);
       } catch (error) {
         expect((error as ForgeError).code).toBe('FORGE_POLICY_UNKNOWN_SYSCALL');
