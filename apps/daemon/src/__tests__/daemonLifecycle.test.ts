@@ -44,6 +44,7 @@ async function api(base: string, token: string, method: string, path: string, bo
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read field by field in the tests
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
@@ -169,13 +170,14 @@ describe('forgeoned lifecycle (child processes)', () => {
     const verify = await api(base2, token, 'GET', '/v1/audit/verify');
     expect(verify.status).toBe(200);
     expect(verify.body).toMatchObject({ ok: true });
-    const records: Array<{ entry: Record<string, any> }> = [];
+    type Facts = { operation?: string; status?: number; target?: string };
+    const records: Array<{ entry: { kernel?: string; facts: Facts } }> = [];
     for (let from: number | null = 1; from !== null;) {
       const page = await api(base2, token, 'GET', `/v1/audit?fromSeq=${from}&limit=1000`);
       records.push(...page.body['records']);
       from = page.body['nextSeq'];
     }
-    const requests = records.filter((r) => r.entry['kernel'] === 'api.request').map((r) => r.entry['facts']);
+    const requests = records.filter((r) => r.entry.kernel === 'api.request').map((r) => r.entry.facts);
     // Every answered change is in the chain: two launches and the answered invoke.
     expect(requests.filter((f) => f.operation === 'launchContainer' && f.status === 201)).toHaveLength(2);
     expect(requests.some((f) => f.operation === 'invokeContainer' && f.target === idle)).toBe(true);
