@@ -218,6 +218,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await kernel.shutdown('api server refused');
     throw error;
   }
+  // Counted before listening: between the `listening` line and the caller's signal handlers
+  // nothing may wait on I/O (a SIGHUP or SIGTERM sent on that line must find them in place).
+  let tokenCount: number;
+  try {
+    tokenCount = await liveTokenCount(kernel);
+  } catch (error) {
+    reloads.close();
+    await kernel.shutdown('token store unreadable');
+    throw error;
+  }
   try {
     address = await app.listen({ host: options.host, port: options.port });
   } catch (error) {
@@ -239,7 +249,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
     'forgeoned listening',
   );
-  for (const warning of exposureWarnings(options.host, tls !== 'none', await liveTokenCount(kernel)))
+  for (const warning of exposureWarnings(options.host, tls !== 'none', tokenCount))
     logger.warn({ host: options.host, tls }, warning);
   let stopping: Promise<void> | undefined;
   return {

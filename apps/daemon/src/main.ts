@@ -129,8 +129,6 @@ async function check(flags: ServeFlags): Promise<void> {
 
 async function serve(flags: ServeFlags): Promise<void> {
   const daemon = await startDaemon(daemonOptions(flags));
-  // The address on stdout lets supervisors and tests find a daemon started with --port 0.
-  process.stdout.write(`forgeoned listening on ${daemon.address}\n`);
   // SIGHUP forces a reload of the config file and the policy directory (each logged, applied or refused).
   process.on('SIGHUP', () => {
     daemon.reload('SIGHUP').catch((error: unknown) => {
@@ -148,6 +146,9 @@ async function serve(flags: ServeFlags): Promise<void> {
       );
     });
   }
+  // The address on stdout lets supervisors and tests find a daemon started with --port 0. Printed
+  // once the signal handlers are in place: a SIGTERM sent on reading it is a drain, not a kill.
+  process.stdout.write(`forgeoned listening on ${daemon.address}\n`);
 }
 
 main().catch((error: unknown) => {
