@@ -18,8 +18,10 @@ import {
 } from '@forgeone/config';
 import { coreConfigPolicies, coreConfigSections } from '@forgeone/core';
 import {
+  TokenStore,
   createApiServer,
   createKernel,
+  type ApiTlsOptions,
   type Kernel,
   type KernelBootOptions,
   type PolicyDirectorySource,
@@ -52,7 +54,16 @@ export interface DaemonOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Quiet time after the last write before a changed file is read. Default 100 ms. */
   readonly debounceMs?: number;
+  /** Serve HTTPS (with `clientCa`, mutual TLS): see `readTlsFiles`. */
+  readonly tls?: ApiTlsOptions;
+  /**
+   * How long `stop` lets requests in progress finish, ms, before it stops the containers under
+   * them (their calls then end and are answered) and closes what is still open. Default 10,000.
+   */
+  readonly drainMs?: number;
 }
+
+export const DEFAULT_DRAIN_MS = 10_000;
 
 /** What a forced reload (SIGHUP) did, per source watched. */
 export interface DaemonReload {
@@ -102,27 +113,39 @@ async function openContext(
   return context;
 }
 
-/** Composes a kernel with its store and serves the API. The daemon's whole job; main.ts only parses flags. */
-export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
-  const logger = options.logger ?? createLogger({ name: 'forgeoned' });
-  let store: StoragePort;
-  if (options.dataDir) {
-    const dir = resolve(options.dataDir);
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new ForgeError(
-        'FORGE_STORAGE_IO',
-        `cannot create data directory ${dir}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    store = await SqliteStore.open(join(dir, 'forgeone.db'));
-  } else {
-    store = new MemoryStore();
+/** The daemon's store: SQLite in `<dataDir>/forgeone.db` (made 0700 if missing), or memory. */
+export async function openDaemonStore(dataDir: string | undefined): Promise<StoragePort> {
+  if (dataDir === undefined) return new MemoryStore();
+  const dir = resolve(dataDir);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new ForgeError(
+      'FORGE_STORAGE_IO',
+      `cannot create data directory ${dir}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
+  return SqliteStore.open(join(dir, 'forgeone.db'));
+}
+
+export interface ComposedKernel {
+  readonly kernel: Kernel;
+  readonly context: DaemonContext | undefined;
+  readonly rules: Awaited<ReturnType<typeof loadConfig>>['rules'];
+}
+
+/**
+ * Boots the daemon's kernel on `store`: the config file, the policy directory, the boot (trust
+ * anchor, self-test). What serving and `forgeoned check` share; a refusal closes the store and
+ * throws its code.
+ */
+export async function composeKernel(
+  options: DaemonOptions,
+  store: StoragePort,
+  logger: Logger,
+): Promise<ComposedKernel> {
   const env = options.env ?? process.env;
-  let kernel: Kernel;
   let context: DaemonContext | undefined;
   let rules: Awaited<ReturnType<typeof loadConfig>>['rules'] = [];
   try {
@@ -138,25 +161,86 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const policy =
       options.policyDir === undefined ? undefined : await readPolicyDirectory(resolve(options.policyDir));
     // The boot is audited into the store, as `forgeone boot --state` audits it.
-    kernel = await createKernel({
+    const kernel = await createKernel({
       store,
       auditStore: store,
       boot: options.boot ?? {},
       ...(context ? { config: context } : {}),
       ...(policy ? { policy } : {}),
     });
+    return { kernel, context, rules };
   } catch (error) {
     await store.close();
     throw error;
   }
+}
+
+/** A loopback address: only this machine can reach a listener there. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return (
+    h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h)
+  );
+}
+
+/**
+ * Why listening on `host` may expose the kernel: off loopback without TLS (tokens and data cross
+ * the network in the clear) or with no token made yet. Empty on loopback.
+ */
+export function exposureWarnings(host: string, tls: boolean, tokens: number): string[] {
+  if (isLoopback(host)) return [];
+  const warnings: string[] = [];
+  if (!tls)
+    warnings.push(
+      `listening on ${host}, reachable from other machines, without TLS: bearer tokens and data cross the network in the clear; give --tls-cert and --tls-key (and --tls-client-ca for mutual TLS), or listen on 127.0.0.1`,
+    );
+  if (tokens === 0)
+    warnings.push(
+      `listening on ${host}, reachable from other machines, and no API token exists yet: make one with \`forgeoned token create --role viewer|operator|admin\``,
+    );
+  return warnings;
+}
+
+/** Tokens that still work (neither revoked nor expired). */
+export async function liveTokenCount(kernel: Kernel): Promise<number> {
+  if (!kernel.store) return 0;
+  const now = kernel.clock.now();
+  const tokens = await new TokenStore(kernel.store, { clock: kernel.clock }).list();
+  return tokens.filter((t) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now)).length;
+}
+
+/** Composes a kernel with its store and serves the API. The daemon's whole job; main.ts only parses flags. */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const logger = options.logger ?? createLogger({ name: 'forgeoned' });
+  const env = options.env ?? process.env;
+  const store = await openDaemonStore(options.dataDir);
+  const { kernel, context, rules } = await composeKernel(options, store, logger);
   const reloads = watchReloads(kernel, context, rules, options, env, logger);
-  const app = createApiServer({
-    kernel,
-    ...(reloads.policy
-      ? { policyDirectory: directorySource(resolve(options.policyDir!), reloads.policy) }
-      : {}),
-  });
+  let app: ReturnType<typeof createApiServer>;
   let address: string;
+  try {
+    app = createApiServer({
+      kernel,
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(reloads.policy
+        ? { policyDirectory: directorySource(resolve(options.policyDir!), reloads.policy) }
+        : {}),
+    });
+  } catch (error) {
+    reloads.close();
+    await kernel.shutdown('api server refused');
+    throw error;
+  }
+  // Counted before listening: between the `listening` line and the caller's signal handlers
+  // nothing may wait on I/O (a SIGHUP or SIGTERM sent on that line must find them in place).
+  let tokenCount: number;
+  try {
+    tokenCount = await liveTokenCount(kernel);
+  } catch (error) {
+    reloads.close();
+    await kernel.shutdown('token store unreadable');
+    throw error;
+  }
   try {
     address = await app.listen({ host: options.host, port: options.port });
   } catch (error) {
@@ -164,6 +248,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await kernel.shutdown('listen failed');
     throw listenError(error, options.host, options.port);
   }
+  const tls = options.tls === undefined ? 'none' : options.tls.clientCa === undefined ? 'tls' : 'mutual';
   logger.info(
     {
       address,
@@ -173,24 +258,71 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       root: kernel.boot?.root?.version ?? null,
       config: options.configFile ?? null,
       policyVersion: kernel.policies?.version ?? null,
+      tls,
     },
     'forgeoned listening',
   );
+  for (const warning of exposureWarnings(options.host, tls !== 'none', tokenCount))
+    logger.warn({ host: options.host, tls }, warning);
   let stopping: Promise<void> | undefined;
   return {
     kernel,
     address,
     reload: (trigger = 'SIGHUP') => reloads.reload(trigger),
     stop(reason) {
-      stopping ??= (async () => {
-        logger.info({ reason }, 'forgeoned stopping');
-        reloads.close();
-        await app.close();
-        await kernel.shutdown(reason);
-      })();
+      stopping ??= drain(app, kernel, reloads, logger, reason, options.drainMs ?? DEFAULT_DRAIN_MS);
       return stopping;
     },
   };
+}
+
+/**
+ * SIGTERM: stop accepting (new connections are refused, a request on a kept-alive one gets 503),
+ * let the requests in progress finish for up to `drainMs`, then stop the containers still running
+ * under them (their calls end and are answered) and close whatever is left; then the kernel
+ * shutdown stops every container, flushes traces and the audit log and closes the store.
+ */
+async function drain(
+  app: ReturnType<typeof createApiServer>,
+  kernel: Kernel,
+  reloads: { close(): void },
+  logger: Logger,
+  reason: string,
+  drainMs: number,
+): Promise<void> {
+  const started = Date.now();
+  logger.info({ reason, drainMs }, 'forgeoned stopping: draining requests in progress');
+  reloads.close();
+  const closed = app.close();
+  // A kept-alive connection whose request was answered would otherwise hold the close until its
+  // keep-alive timeout: closed as soon as it is idle.
+  const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+  void closed.finally(() => clearInterval(idle)).catch(() => undefined);
+  if (!(await settlesWithin(closed, drainMs))) {
+    logger.warn(
+      { drainMs },
+      'drain deadline passed with requests in progress: stopping the containers under them',
+    );
+    await kernel.runtime.close();
+    // Their calls have ended: a second to answer them, then whatever is still open is cut.
+    if (!(await settlesWithin(closed, 1000))) app.server.closeAllConnections();
+    await closed;
+  }
+  await kernel.shutdown(reason);
+  logger.info({ reason, ms: Date.now() - started }, 'forgeoned stopped');
+}
+
+/** Whether `promise` settles within `ms` (the timer never holds the process). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((done) => {
+    timer = setTimeout(() => done(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -108,6 +108,19 @@ export interface ApiServerOptions {
    * (FORGE_API_POLICY_DIRECTORY). Default: the API keeps versions in the kernel's LivePolicy.
    */
   readonly policyDirectory?: PolicyDirectorySource;
+  /**
+   * Serve HTTPS: a PEM certificate chain and key, and with `clientCa` mutual TLS (a client without
+   * a certificate signed by that CA is refused at the handshake, before any HTTP is read).
+   */
+  readonly tls?: ApiTlsOptions;
+}
+
+/** The listener's TLS material (PEM). */
+export interface ApiTlsOptions {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** CA certificates client certificates must chain to: set, every client must present one. */
+  readonly clientCa?: string | Buffer;
 }
 
 export const API_VERSION = 'v1';
@@ -131,14 +144,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     connectionTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    http: {
-      headersTimeout: limits.headersTimeoutMs,
-      maxHeaderSize: limits.maxHeaderBytes,
-      // Node checks the two timeouts only this often (default every 30 s, which let a trickling
-      // client hold on for 75 s and more): a quarter of the header timeout, at most 1 s, closes it
-      // at most that late.
-      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-    },
+    ...serverOptions(limits, options.tls),
     routerOptions: { maxParamLength: 256 },
     // A bad URL, an over-long parameter: answered before any route, as problems too.
     frameworkErrors: (error, request, reply) => sendProblem(error, request, reply),
@@ -292,6 +298,33 @@ function bootRootOf(kernel: Kernel, root: TrustRoot | undefined): TrustRoot | un
       `API server option trustRoot (v${root.version}) is not the root the kernel booted on (v${booted.version})`,
     );
   return root;
+}
+
+/**
+ * Node's server options: the header bounds, and with TLS the certificate (https ignores fastify's
+ * `http` options, so the bounds go with it).
+ */
+function serverOptions(limits: ApiServerLimits, tls: ApiTlsOptions | undefined) {
+  const http = {
+    headersTimeout: limits.headersTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+    // Node checks the two timeouts only this often (default every 30 s, which let a trickling
+    // client hold on for 75 s and more): a quarter of the header timeout, at most 1 s, closes it
+    // at most that late.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  };
+  if (tls === undefined) return { http };
+  return {
+    https: {
+      ...http,
+      cert: tls.cert,
+      key: tls.key,
+      minVersion: 'TLSv1.2' as const,
+      ...(tls.clientCa === undefined
+        ? {}
+        : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+    },
+  };
 }
 
 function checkLimits(limits: ApiServerLimits): ApiServerLimits {

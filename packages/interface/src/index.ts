@@ -1,7 +1,7 @@
 export { createKernel } from './createKernel';
 export type { CreateKernelOptions, Kernel, KernelBootOptions } from './createKernel';
 export { createApiServer, API_VERSION, defaultApiServerLimits } from './apiServer';
-export type { ApiServerOptions, ApiServerLimits } from './apiServer';
+export type { ApiServerOptions, ApiServerLimits, ApiTlsOptions } from './apiServer';
 
 // The /v1 API: route declarations, roles, problems, tokens, limits, OpenAPI.
 export { apiRoutes } from './api/apiRoutes';

@@ -7,4 +7,8 @@ export const daemonErrorCodes = {
   FORGE_DAEMON_ADDRESS_UNAVAILABLE:
     'The --host address is not one of this machine; give a local address such as 127.0.0.1.',
   FORGE_DAEMON_LISTEN_FAILED: 'The daemon could not listen on the host and port; the message has the reason.',
+  FORGE_DAEMON_TLS_OPTIONS:
+    'The TLS flags do not go together (a certificate needs its key; a client CA needs both); give them as a set.',
+  FORGE_DAEMON_TLS_INVALID:
+    "A TLS file does not load: unreadable, not PEM, or the key is not the certificate's.",
 } as const;

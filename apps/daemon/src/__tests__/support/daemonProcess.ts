@@ -16,7 +16,7 @@ export function start(args: string[], options: { uid?: number; gid?: number } = 
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
+      const match = /listening on (https?:\/\/\S+)/.exec(out);
       if (match) done(match[1]!);
     });
     child.on('exit', (code) => fail(new Error(`daemon exited with ${code}: ${stderr}`)));
