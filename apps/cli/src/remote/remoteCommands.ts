@@ -7,6 +7,7 @@ import { registerRemoteTrace } from './commands/remoteTrace';
 import { registerRemoteQuarantine } from './commands/remoteQuarantine';
 import { registerRemoteAudit } from './commands/remoteAudit';
 import { registerRemoteEvents } from './commands/remoteEvents';
+import { registerRemotePolicy } from './commands/remotePolicy';
 
 /** Registers the remote form of one command (or group): a file under remote/commands. */
 export type RemoteRegistration = (program: Command, io: CliIo, session: SessionOf) => void;
@@ -23,4 +24,5 @@ export const remoteRegistrations: readonly RemoteRegistration[] = [
   registerRemoteQuarantine,
   registerRemoteAudit,
   registerRemoteEvents,
+  registerRemotePolicy,
 ];
