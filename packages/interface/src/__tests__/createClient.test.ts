@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isForgeError } from '@forgeone/common';
@@ -38,12 +38,20 @@ describe('createClient', () => {
   });
 
   it('a refused connection and a silent server are coded errors, not TypeError', async () => {
-    const silent = createServer((socket) => socket.on('error', () => undefined));
+    // A server that accepts and never answers; its sockets are ended by the test, since a server
+    // closes only once every connection has (the client's may stay open after its timeout).
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
     await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
     const port = (silent.address() as { port: number }).port;
     const slow = createClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 200 });
     await expect(slow.call('getHealth')).rejects.toMatchObject({ code: 'FORGE_API_TIMEOUT' });
-    await new Promise<void>((done) => silent.close(() => done()));
+    const closed = new Promise<void>((done) => silent.close(() => done()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
     const gone = createClient({ url: `http://127.0.0.1:${port}` });
     await expect(gone.call('getHealth')).rejects.toMatchObject({ code: 'FORGE_API_UNREACHABLE' });
     // The event stream too.
