@@ -111,6 +111,16 @@ describe('/v1/approvals', () => {
         ['denyApproval', 'runner', 200],
       ]),
     );
+    // An answer's record names the call it let through or refused; a refused answer caused nothing.
+    for (const e of answers) {
+      if (e.facts!['status'] === 200)
+        expect(e.facts!['caused']).toMatchObject({
+          approvalId: expect.any(String),
+          containerId: expect.stringMatching(/^ctr_/),
+          verdict: e.facts!['operation'] === 'approveApproval' ? 'allow' : 'deny',
+        });
+      else expect(e.facts!['caused']).toBeUndefined();
+    }
   });
 
   it('inline, an asked call cannot wait on the kernel thread: it is denied at once and nothing is left pending', async () => {

@@ -96,6 +96,19 @@ describe('/v1/policies', () => {
       body: { document: policyYaml(['forge.log']), activate: true },
     });
     expect(now).toMatchObject({ activated: true, version: { version: 4, kind: 'swap', active: true } });
+
+    // Each change's audit record names the version it made: the number decisions carry.
+    const audit = await viewer.call('readAudit', { query: { limit: 1000 } });
+    const made = audit.records
+      .map((r) => r.entry as { kernel?: string; facts?: Record<string, unknown> })
+      .filter((e) => e.kernel === 'api.request' && /Policy$/.test(String(e.facts?.['operation'])))
+      .map((e) => [e.facts!['operation'], (e.facts!['caused'] as { policyVersion?: number })?.policyVersion]);
+    expect(made).toEqual([
+      ['uploadPolicy', 2],
+      ['activatePolicy', 2],
+      ['activatePolicy', 3],
+      ['uploadPolicy', 4],
+    ]);
   });
 
   it('refuses a viewer (403) and an operator (403) an upload or an activation, changing nothing', async () => {

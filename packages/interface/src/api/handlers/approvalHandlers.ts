@@ -9,14 +9,21 @@ const ARG_CHARS = 200;
 export function approvalHandlers(ctx: ApiContext): Handlers<typeof approvalRoutes> {
   const queue = ctx.kernel.approvals;
   const by = (call: ApiCall) => `api:${call.token?.name ?? 'anonymous'}`;
+  const answer = (id: string, verdict: 'allow' | 'deny', call: ApiCall, reason: string | undefined) => {
+    const held = queue.pending().find((p) => p.id === id);
+    const outcome = queue.answer(id, verdict, by(call), reason);
+    // The request's audit record names the call it let through or refused.
+    call.caused({
+      approvalId: id,
+      verdict,
+      ...(held === undefined ? {} : { containerId: String(held.request.containerId) }),
+    });
+    return { ...outcome };
+  };
   return {
     listApprovals: async () => ({ approvals: queue.pending().map(summary) }),
-    approveApproval: async ({ params, body }, call) => ({
-      ...queue.answer(params.id, 'allow', by(call), body?.reason),
-    }),
-    denyApproval: async ({ params, body }, call) => ({
-      ...queue.answer(params.id, 'deny', by(call), body?.reason),
-    }),
+    approveApproval: async ({ params, body }, call) => answer(params.id, 'allow', call, body?.reason),
+    denyApproval: async ({ params, body }, call) => answer(params.id, 'deny', call, body?.reason),
   };
 }
 

@@ -89,9 +89,11 @@ export function policyHandlers(ctx: ApiContext): Handlers<typeof policyRoutes> {
           meta,
         );
         call.status(201);
+        call.caused({ policyVersion: entry.version });
         return { version: info(policies, entry), activated: entry.version === policies.version };
       }
       const entry = body.activate === true ? policies.swap(input, meta) : policies.store(input, meta);
+      call.caused({ policyVersion: entry.version });
       return { version: info(policies, entry), activated: entry.version === policies.version };
     },
     activatePolicy: async ({ params, body }, call) => {
@@ -101,6 +103,7 @@ export function policyHandlers(ctx: ApiContext): Handlers<typeof policyRoutes> {
         actor: actor(call),
         ...(body?.reason === undefined ? {} : { reason: body.reason }),
       });
+      call.caused({ policyVersion: entry.version });
       return { version: info(policies, entry) };
     },
     explainPolicy: async ({ body }) => {
