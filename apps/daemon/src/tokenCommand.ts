@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ForgeError, SqliteStore } from '@forgeone/common';
 import { TokenStore, apiRoles, type ApiRole, type TokenInfo } from '@forgeone/interface';
+import { openDaemonStore } from './daemon';
 
 /** `30d`, `12h`, `90m`, `45s` from now, or an ISO 8601 time: when a token stops working, ms since the epoch. */
 export function parseExpiry(value: string, now: number): number {
@@ -21,19 +19,7 @@ export function parseExpiry(value: string, now: number): number {
 
 /** Opens the token table in the daemon's store: the same SQLite file, whether or not the daemon runs. */
 async function withTokens<T>(dataDir: string, fn: (tokens: TokenStore) => Promise<T>): Promise<T> {
-  const dir = resolve(dataDir);
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw new ForgeError(
-      'FORGE_STORAGE_IO',
-      `cannot create data directory ${dir}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  const store = await SqliteStore.open(join(dir, 'forgeone.db'));
+  const store = await openDaemonStore(dataDir);
   try {
     return await fn(new TokenStore(store));
   } finally {

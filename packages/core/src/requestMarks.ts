@@ -28,10 +28,16 @@ export class RequestMarks {
     if (launchRequestId !== undefined) this.begin(1, launchRequestId);
   }
 
+  /** Whether a call made for `requestId` starts a new range (false: the current one goes on). */
+  changes(requestId: string | undefined): boolean {
+    const last = this.#ids.length - 1;
+    return last < 0 ? requestId !== undefined : this.#ids[last] !== requestId;
+  }
+
   /** The request of the calls from `fromSeq` on (undefined: no request, a library call). */
   begin(fromSeq: number, requestId: string | undefined): void {
     const last = this.#ids.length - 1;
-    if (last < 0 ? requestId === undefined : this.#ids[last] === requestId) return;
+    if (!this.changes(requestId)) return;
     if (last >= 0 && this.#from[last]! >= fromSeq) {
       // The previous call made no syscall: its range is empty, and this one replaces it.
       this.#from[last] = fromSeq;

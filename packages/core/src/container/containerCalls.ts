@@ -65,7 +65,8 @@ export class ContainerCalls {
   ): Promise<InvokeResult> {
     const instance = c.instance;
     if (instance instanceof InlineInstance && !instanceEnded(instance) && c.beginNow()) {
-      const fromSeq = instance.callsMade + 1;
+      // A library call (no request) on a container that never had one reads no counter.
+      const fromSeq = requestId !== undefined || c.requests.changes(undefined) ? instance.callsMade + 1 : 0;
       c.requests.begin(fromSeq, requestId);
       // No closure, no wrapper, no turn of the queue: the call runs here, between beginNow and endNow.
       let result: InvokeResult;
