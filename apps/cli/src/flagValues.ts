@@ -53,6 +53,15 @@ function canonicalForm(text: string): string | undefined {
 /** Commander collector for an option that may be given several times (`--key a --key b`). */
 export const repeatable = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** A repeatable flag whose values may also be comma-separated (`--allow a,b --allow c`). */
+export const commaList = (value: string, previous: string[]): string[] => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
+
 /** A path from the command line, resolved against the CLI's working directory. */
 export function cliPath(io: CliIo, path: string): string {
   return resolve(io.cwd, path);

@@ -28,7 +28,7 @@ import {
   type PortablePreopen,
 } from '@forgeone/execution';
 import { printGuestLine, usageError, type CliIo } from '../cliIo';
-import { STATE_ENV, integerFlag, parseGuestPath } from '../flagValues';
+import { STATE_ENV, commaList, integerFlag, parseGuestPath } from '../flagValues';
 import { lineWriter } from '../guestLines';
 import { passphraseSource } from '../passphrase';
 import { launchSecrets } from './runSecrets';
@@ -44,13 +44,7 @@ import {
   writeTraceFile,
 } from './runReport';
 
-const collect = (value: string, previous: string[]) => [
-  ...previous,
-  ...value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
-];
+const collect = commaList;
 const repeat = (value: string, previous: string[]) => [...previous, value];
 
 /** Calls a `--trace` run keeps (a report keeps the runtime's default); beyond, the file says which were dropped. */

@@ -8,7 +8,7 @@ import { CliExit, printGuestLine, printJson, type CliIo } from '../cliIo';
 import { lineWriter } from '../guestLines';
 
 /** Lines of the trace listing (and of the event listing) printed at most; the rest is counted. */
-const MAX_TRACE_LINES = 200;
+export const MAX_TRACE_LINES = 200;
 /** Characters of an event's payload printed in the text report. */
 const MAX_PAYLOAD_CHARS = 200;
 

@@ -5,7 +5,8 @@ import { limitBounds } from '@forgeone/config';
 import { isTerminal } from '@forgeone/core';
 import type { ApiRoutes, RouteRequest } from '@forgeone/interface';
 import { CliExit, printJson, usageError, type CliIo } from '../../cliIo';
-import { cliPath, integerFlag } from '../../flagValues';
+import { cliPath, commaList, integerFlag } from '../../flagValues';
+import { EXIT_QUARANTINED, MAX_TRACE_LINES } from '../../commands/runReport';
 import { launchSource } from '../remoteLaunch';
 import { containerLine, isCallEvent, traceEventLine, type ContainerInfoJson } from '../remoteFormat';
 import type { RemoteSession, SessionOf } from '../remoteSession';
@@ -27,18 +28,7 @@ interface RemoteRunFlags {
   name?: string;
 }
 
-/** Trace calls printed (as the local `run` prints at most 200). */
-const MAX_TRACE_LINES = 200;
-/** Exit code of a run a policy quarantined (as the local `run`). */
-const EXIT_QUARANTINED = 3;
-
-const collect = (value: string, previous: string[]) => [
-  ...previous,
-  ...value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean),
-];
+const collect = commaList;
 
 /**
  * `forgeone --remote URL run <name@version | file> [--call export --args ...]`: launches on the
